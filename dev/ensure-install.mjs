@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Installs what is missing, from the project's own files, before `npm run demo` and `npm test`:
+// npm packages (from the lockfile) and the generated Prisma client. Idempotent and fast when
+// nothing changed. No binary is downloaded: Prisma's schema engine runs from Wasm.
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+
+const root = new URL('..', import.meta.url).pathname;
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+const mtime = (p) => (existsSync(root + p) ? statSync(root + p).mtimeMs : 0);
+
+if (mtime('node_modules/.package-lock.json') < mtime('package-lock.json')) {
+  console.log('[facesign] installing npm packages from package-lock.json');
+  run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts']);
+}
+if (mtime('server/db/generated/prisma/client.ts') < mtime('prisma/schema.prisma')) {
+  console.log('[facesign] generating the Prisma client');
+  run('npx', ['prisma', 'generate']);
+}

@@ -1,0 +1,72 @@
+// Demo data for the local stack: one user per role and a few loan files. Idempotent: running it
+// again changes nothing. Never run against production (it refuses).
+import { pathToFileURL } from 'node:url';
+import { loadConfig } from '../server/config.js';
+import { createDb, type Db } from '../server/db/client.js';
+import { createUser, type NewUser } from '../server/users/users.service.js';
+import { LoanFileService } from '../server/loan-files/loan-files.service.js';
+
+export const DEMO_PASSWORD = 'facesign-demo';
+
+export const DEMO_USERS: NewUser[] = [
+  { email: 'admin@demo.facesign', displayName: '管理员 Admin', password: DEMO_PASSWORD, roles: ['ADMIN'], locale: 'en' },
+  { email: 'supervisor@demo.facesign', displayName: '王主管 Supervisor', password: DEMO_PASSWORD, roles: ['SUPERVISOR'], locale: 'zh-CN' },
+  { email: 'agent@demo.facesign', displayName: '李坐席 Agent', password: DEMO_PASSWORD, roles: ['AGENT'], locale: 'zh-CN', languages: ['zh-CN', 'en'], skills: ['consumer-loan', 'mortgage'] },
+  { email: 'agent2@demo.facesign', displayName: 'Emma Agent', password: DEMO_PASSWORD, roles: ['AGENT'], locale: 'en', languages: ['en'], skills: ['consumer-loan'] },
+  { email: 'auditor@demo.facesign', displayName: '赵审计 Auditor', password: DEMO_PASSWORD, roles: ['AUDITOR'], locale: 'zh-CN' },
+];
+
+const DEMO_LOAN_FILES = [
+  {
+    externalRef: 'DEMO-LOAN-0001',
+    product: 'consumer-loan',
+    amount: '50000.00',
+    currency: 'CNY',
+    parties: [{ role: 'BORROWER' as const, fullName: '陈小红', phoneE164: '+8613800000001', timeZone: 'Asia/Shanghai', locale: 'zh-CN' as const, idNumberLast4: '4321' }],
+  },
+  {
+    externalRef: 'DEMO-LOAN-0002',
+    product: 'mortgage',
+    amount: '1200000.00',
+    currency: 'CNY',
+    parties: [
+      { role: 'BORROWER' as const, fullName: '周大伟', phoneE164: '+8613800000002', timeZone: 'Asia/Shanghai', locale: 'zh-CN' as const, idNumberLast4: '8765' },
+      { role: 'GUARANTOR' as const, fullName: 'Olivia Brown', phoneE164: '+14155550100', timeZone: 'America/Los_Angeles', locale: 'en' as const },
+    ],
+  },
+];
+
+export async function seedDemo(db: Db): Promise<{ createdUsers: string[] }> {
+  const createdUsers: string[] = [];
+  for (const user of DEMO_USERS) {
+    if (await db.user.findUnique({ where: { email: user.email } })) continue;
+    await createUser(db, user);
+    createdUsers.push(user.email);
+  }
+  const loanFiles = new LoanFileService(db);
+  for (const lf of DEMO_LOAN_FILES) {
+    await loanFiles.create(lf, { actor: { type: 'SYSTEM', id: 'seed' }, requestId: 'seed', scope: 'seed' }, undefined);
+  }
+  return { createdUsers };
+}
+
+export function printDemoLogins(log: (line: string) => void = console.log): void {
+  log('Demo logins (password for all: ' + DEMO_PASSWORD + '):');
+  for (const u of DEMO_USERS) log(`  ${u.roles.join(',').padEnd(11)} ${u.email}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const config = loadConfig();
+  if (config.env === 'production') {
+    console.error('Refusing to seed demo data into a production database.');
+    process.exit(1);
+  }
+  const db = createDb({ url: config.database.url, poolSize: 2 });
+  try {
+    const { createdUsers } = await seedDemo(db);
+    console.log(`Seeded ${createdUsers.length} new demo users and the demo loan files.`);
+    printDemoLogins();
+  } finally {
+    await db.$disconnect();
+  }
+}

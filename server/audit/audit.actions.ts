@@ -1,0 +1,34 @@
+// Every audited action, versioned. Data holds references and decisions, never personal data:
+// the chain is kept for years and cannot be edited, so names and phone numbers stay out of it.
+import { z } from 'zod';
+
+const uuid = z.uuid();
+
+export const auditActionSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('auth.login_succeeded'), v: z.literal(1), data: z.object({ loginSessionId: uuid }) }),
+  z.object({ action: z.literal('auth.login_failed'), v: z.literal(1), data: z.object({ failedCount: z.number().int(), locked: z.boolean() }) }),
+  z.object({ action: z.literal('auth.logged_out'), v: z.literal(1), data: z.object({ loginSessionId: uuid }) }),
+  z.object({ action: z.literal('auth.session_revoked'), v: z.literal(1), data: z.object({ loginSessionId: uuid }) }),
+  z.object({ action: z.literal('user.created'), v: z.literal(1), data: z.object({ roles: z.array(z.string()) }) }),
+  z.object({ action: z.literal('api_key.created'), v: z.literal(1), data: z.object({ prefix: z.string(), scopes: z.array(z.string()) }) }),
+  z.object({ action: z.literal('api_key.revoked'), v: z.literal(1), data: z.object({ prefix: z.string() }) }),
+  z.object({
+    action: z.literal('loan_file.created'),
+    v: z.literal(1),
+    data: z.object({ externalRef: z.string(), product: z.string(), amount: z.string(), currency: z.string() }),
+  }),
+  z.object({ action: z.literal('party.added'), v: z.literal(1), data: z.object({ loanFileId: uuid, role: z.string() }) }),
+  z.object({
+    action: z.literal('party.updated'),
+    v: z.literal(1),
+    data: z.object({ loanFileId: uuid, fields: z.array(z.string()), version: z.number().int() }),
+  }),
+]);
+
+export type AuditAction = z.infer<typeof auditActionSchema>;
+
+export type AuditActor =
+  | { type: 'USER'; id: string }
+  | { type: 'API_KEY'; id: string }
+  | { type: 'BORROWER'; id: string }
+  | { type: 'SYSTEM'; id?: string };

@@ -1,0 +1,86 @@
+// The express application factory. Usable on port 0 in tests; main.ts supplies the routes and the
+// authenticator. Everything under /api speaks JSON in and problem+json on failure.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../logging.js';
+import { requestContext } from './context.js';
+import { AppError, toProblem } from './errors.js';
+import { API_DOCS_HTML, buildOpenApiDocument } from './openapi.js';
+import type { Authenticator, RouteDefinition } from './route.js';
+
+export interface HttpAppOptions {
+  log: Logger;
+  routes: RouteDefinition[];
+  authenticator: Authenticator;
+  publicUrl: string;
+  trustProxy: string;
+  /** Routers that must see the raw request (e.g. signed webhooks) are mounted before body parsing. */
+  rawRouters?: { path: string; router: express.Router }[];
+}
+
+export function createHttpApp(options: HttpAppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxy);
+  app.set('query parser', 'extended');
+  app.use(requestContext(options.log));
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
+
+  for (const { path, router } of options.rawRouters ?? []) app.use(path, router);
+
+  app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+
+  const router = express.Router();
+  for (const route of options.routes) route.mount(router, options.authenticator);
+  app.use(router);
+
+  const openApi = JSON.stringify(buildOpenApiDocument(options.routes, options.publicUrl));
+  app.get('/api/openapi.json', (_req, res) => {
+    res.type('application/json').send(openApi);
+  });
+  app.get('/api/docs', (_req, res) => {
+    res.setHeader('Content-Security-Policy', "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'");
+    res.type('html').send(API_DOCS_HTML);
+  });
+
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(new AppError('ROUTE_NOT_FOUND', `${req.method} ${req.path} does not exist`));
+  });
+  app.use(errorHandler);
+  return app;
+}
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+}
+
+function errorHandler(err: unknown, req: Request, res: Response, next: NextFunction): void {
+  if (res.headersSent) {
+    next(err);
+    return;
+  }
+  let appError: AppError;
+  if (err instanceof AppError) {
+    appError = err;
+  } else if ((err as BodyParserError)?.type === 'entity.parse.failed') {
+    appError = new AppError('MALFORMED_BODY', 'The body is not valid JSON');
+  } else if ((err as BodyParserError)?.type === 'entity.too.large') {
+    appError = new AppError('PAYLOAD_TOO_LARGE', 'The body is larger than 1 MB');
+  } else if ((err as BodyParserError)?.status === 400 || (err as BodyParserError)?.status === 415) {
+    appError = new AppError('MALFORMED_BODY', 'The body could not be read');
+  } else {
+    req.ctx?.log.error({ err }, 'unhandled error');
+    appError = new AppError('INTERNAL', 'Something went wrong on our side. Quote the request id when reporting it.');
+  }
+  if (appError.status >= 500 && appError.code !== 'INTERNAL') req.ctx?.log.warn({ code: appError.code }, appError.message);
+  if (appError.extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(appError.extra.retryAfterSeconds));
+  res
+    .status(appError.status)
+    .type('application/problem+json')
+    .send(JSON.stringify(toProblem(appError, req.originalUrl.split('?')[0], req.ctx?.requestId)));
+}

@@ -1,0 +1,81 @@
+// One error type, one mapping. Every failure the API reports is an AppError with a stable code from
+// this table, rendered as application/problem+json (RFC 9457). docs/errors.md documents the table and
+// a unit test keeps the two in step.
+import type { ZodError } from 'zod';
+
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  MALFORMED_BODY: { status: 400, title: 'The request body could not be parsed' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
+  INVALID_CREDENTIALS: { status: 401, title: 'The e-mail address or password is wrong' },
+  FORBIDDEN: { status: 403, title: 'Your role does not allow this' },
+  CSRF_TOKEN_INVALID: { status: 403, title: 'The CSRF token is missing or wrong' },
+  NOT_FOUND: { status: 404, title: 'No such resource' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'No such endpoint' },
+  EXTERNAL_REF_CONFLICT: { status: 409, title: 'A loan file with this external reference exists with different data' },
+  VERSION_CONFLICT: { status: 409, title: 'The resource was changed by someone else' },
+  SESSION_STATE_CONFLICT: { status: 409, title: 'The session is no longer in the expected state' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be JSON' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'This Idempotency-Key was used with a different request' },
+  ACCOUNT_LOCKED: { status: 423, title: 'The account is temporarily locked after repeated failed logins' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+  SERVICE_UNAVAILABLE: { status: 503, title: 'A dependency is unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface FieldError {
+  in: 'body' | 'query' | 'params' | 'header';
+  field: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    readonly extra: { errors?: FieldError[]; retryAfterSeconds?: number } = {},
+  ) {
+    super(detail ?? ERROR_CODES[code].title);
+    this.name = 'AppError';
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+export function validationError(location: FieldError['in'], error: ZodError): AppError {
+  const errors = error.issues.map((issue) => ({
+    in: location,
+    field: issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)',
+    message: issue.message,
+  }));
+  const fields = [...new Set(errors.map((e) => e.field))].join(', ');
+  return new AppError('VALIDATION_FAILED', `Invalid ${location}: ${fields}`, { errors });
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  instance?: string;
+  requestId?: string;
+  errors?: FieldError[];
+}
+
+export function toProblem(error: AppError, instance?: string, requestId?: string): Problem {
+  return {
+    type: `urn:facesign:problem:${error.code.toLowerCase().replace(/_/g, '-')}`,
+    title: ERROR_CODES[error.code].title,
+    status: error.status,
+    code: error.code,
+    detail: error.detail ?? ERROR_CODES[error.code].title,
+    ...(instance ? { instance } : {}),
+    ...(requestId ? { requestId } : {}),
+    ...(error.extra.errors ? { errors: error.extra.errors } : {}),
+  };
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { timestamp } from '../http/schemas.js';
+
+const E164 = /^\+[1-9]\d{7,14}$/;
+
+function isIanaTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone.includes('/') || zone === 'UTC';
+  } catch {
+    return false;
+  }
+}
+
+export const partyRoleSchema = z.enum(['BORROWER', 'CO_BORROWER', 'GUARANTOR'], { message: 'must be BORROWER, CO_BORROWER or GUARANTOR' });
+export const localeSchema = z.enum(['zh-CN', 'en'], { message: 'must be zh-CN or en' });
+
+const partyFields = z.object({
+  role: partyRoleSchema,
+  fullName: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  phoneE164: z.string().regex(E164, 'must be an E.164 phone number such as +8613812345678'),
+  timeZone: z.string().max(64).refine(isIanaTimeZone, 'must be an IANA time zone such as Asia/Shanghai'),
+  locale: localeSchema,
+  idNumberLast4: z
+    .string()
+    .regex(/^[0-9]{3}[0-9Xx]$/, 'must be the last four characters of the ID number (digits, last may be X)')
+    .transform((v) => v.toUpperCase())
+    .optional(),
+});
+
+export const partyInput = partyFields.extend({ locale: localeSchema.default('zh-CN') }).meta({ id: 'PartyInput' });
+
+export const partyPatch = partyFields.partial().extend({
+  version: z.number().int().min(0).optional().meta({ description: 'When given, the update applies only to this version' }),
+}).refine((v) => Object.keys(v).some((k) => k !== 'version'), 'must change at least one field').meta({ id: 'PartyPatch' });
+
+const amountSchema = z
+  .union([z.string(), z.number()])
+  .transform((v) => (typeof v === 'number' ? String(v) : v.trim()))
+  .superRefine((v, ctx) => {
+    const problem = !/^-?\d+(\.\d+)?$/.test(v)
+      ? 'must be a decimal number such as "250000.00"'
+      : v.startsWith('-') || Number(v) === 0
+        ? 'must be positive'
+        : !/^\d{1,16}(\.\d{1,2})?$/.test(v)
+          ? 'at most 16 integer digits and 2 decimals'
+          : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+export const createLoanFileBody = z.object({
+  externalRef: z.string().trim().min(1).max(128, 'must be at most 128 characters').regex(/^[\w.:/-]+$/, 'letters, digits and _ . : / - only'),
+  product: z.string().trim().min(1).max(64, 'must be at most 64 characters'),
+  amount: amountSchema,
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as CNY'),
+  parties: z.array(partyInput).max(10, 'at most 10 parties').default([]),
+}).meta({ id: 'CreateLoanFile' });
+
+export const partySchema = z.object({
+  id: z.uuid(),
+  loanFileId: z.uuid(),
+  role: partyRoleSchema,
+  fullName: z.string(),
+  phoneE164: z.string(),
+  timeZone: z.string(),
+  locale: z.string(),
+  idNumberLast4: z.string().nullable(),
+  version: z.number().int(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+}).meta({ id: 'Party' });
+
+export const loanFileStatusSchema = z.enum(['NEW', 'IN_VERIFICATION', 'VERIFIED', 'FAILED', 'CANCELLED']);
+
+export const loanFileSchema = z.object({
+  id: z.uuid(),
+  externalRef: z.string(),
+  product: z.string(),
+  amount: z.string(),
+  currency: z.string(),
+  status: loanFileStatusSchema,
+  version: z.number().int(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  parties: z.array(partySchema),
+}).meta({ id: 'LoanFile' });
+
+export const listLoanFilesQuery = z.object({
+  status: loanFileStatusSchema.optional(),
+  product: z.string().max(64).optional(),
+  externalRef: z.string().max(128).optional(),
+  createdFrom: timestamp.optional(),
+  createdTo: timestamp.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII only').optional(),
+});
+
+export type CreateLoanFileInput = z.output<typeof createLoanFileBody>;
+export type PartyInput = z.output<typeof partyInput>;
+export type PartyPatch = z.output<typeof partyPatch>;
+export type LoanFileDto = z.infer<typeof loanFileSchema>;
+export type PartyDto = z.infer<typeof partySchema>;

@@ -1,0 +1,208 @@
+// Loan files and their parties, as the lender's LOS sends them. Creation is idempotent by
+// externalRef and by Idempotency-Key, also under concurrent identical requests.
+import type { Db, Tx } from '../db/client.js';
+import { Prisma } from '../db/client.js';
+import type { LoanFile, Party } from '../db/generated/prisma/client.js';
+import { AppError } from '../http/errors.js';
+import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
+import { runIdempotent, type StoredResponse } from '../db/idempotency.js';
+import type { CreateLoanFileInput, LoanFileDto, PartyDto, PartyInput, PartyPatch } from './loan-files.schema.js';
+
+export interface Caller {
+  actor: AuditEntry['actor'];
+  requestId: string;
+  scope: string;
+}
+
+export function partyDto(p: Party): PartyDto {
+  return {
+    id: p.id,
+    loanFileId: p.loanFileId,
+    role: p.role,
+    fullName: p.fullName,
+    phoneE164: p.phoneE164,
+    timeZone: p.timeZone,
+    locale: p.locale,
+    idNumberLast4: p.idNumberLast4,
+    version: p.version,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
+}
+
+export function loanFileDto(lf: LoanFile & { parties: Party[] }): LoanFileDto {
+  return {
+    id: lf.id,
+    externalRef: lf.externalRef,
+    product: lf.product,
+    amount: lf.amount.toFixed(2),
+    currency: lf.currency,
+    status: lf.status,
+    version: lf.version,
+    createdAt: lf.createdAt.toISOString(),
+    updatedAt: lf.updatedAt.toISOString(),
+    parties: [...lf.parties].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id)).map(partyDto),
+  };
+}
+
+interface Cursor {
+  createdAt: string;
+  id: string;
+}
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
+function decodeCursor(text: string): Cursor {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof createdAt === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(createdAt))) return { createdAt, id };
+  } catch {
+    // fall through to the validation error below
+  }
+  throw new AppError('VALIDATION_FAILED', 'Invalid query: cursor', {
+    errors: [{ in: 'query', field: 'cursor', message: 'is not a cursor returned by this endpoint' }],
+  });
+}
+
+export class LoanFileService {
+  constructor(private readonly db: Db) {}
+
+  async create(input: CreateLoanFileInput, caller: Caller, idempotencyKey: string | undefined): Promise<StoredResponse> {
+    const request = idempotencyKey ? { scope: `${caller.scope}:loan-files`, key: idempotencyKey, body: input } : undefined;
+    return runIdempotent(
+      this.db,
+      request,
+      async (tx) => ({ status: 201, body: loanFileDto(await this.insert(tx, input, caller)) }),
+      () => this.existingFor(input),
+    );
+  }
+
+  private async insert(tx: Tx, input: CreateLoanFileInput, caller: Caller) {
+    const loanFile = await tx.loanFile.create({
+      data: {
+        externalRef: input.externalRef,
+        product: input.product,
+        amount: new Prisma.Decimal(input.amount),
+        currency: input.currency,
+      },
+    });
+    await appendAudit(tx, {
+      actor: caller.actor,
+      entity: { type: 'loan_file', id: loanFile.id },
+      event: {
+        action: 'loan_file.created',
+        v: 1,
+        data: { externalRef: loanFile.externalRef, product: loanFile.product, amount: loanFile.amount.toFixed(2), currency: loanFile.currency },
+      },
+      requestId: caller.requestId,
+    });
+    const parties: Party[] = [];
+    for (const party of input.parties) parties.push(await this.insertParty(tx, loanFile.id, party, caller));
+    return { ...loanFile, parties };
+  }
+
+  /** The same externalRef with the same terms is the same loan file; different terms are a conflict. */
+  private async existingFor(input: CreateLoanFileInput): Promise<StoredResponse> {
+    const existing = await this.db.loanFile.findUnique({ where: { externalRef: input.externalRef }, include: { parties: true } });
+    if (!existing) throw new AppError('VERSION_CONFLICT', 'A concurrent request changed this loan file; retry');
+    const sameTerms =
+      existing.product === input.product &&
+      existing.currency === input.currency &&
+      existing.amount.equals(new Prisma.Decimal(input.amount));
+    if (!sameTerms) {
+      throw new AppError('EXTERNAL_REF_CONFLICT', `Loan file ${input.externalRef} already exists with a different product, amount or currency`);
+    }
+    return { status: 200, body: loanFileDto(existing), replayed: true };
+  }
+
+  private async insertParty(tx: Tx, loanFileId: string, input: PartyInput, caller: Caller): Promise<Party> {
+    const party = await tx.party.create({
+      data: {
+        loanFileId,
+        role: input.role,
+        fullName: input.fullName,
+        phoneE164: input.phoneE164,
+        timeZone: input.timeZone,
+        locale: input.locale,
+        idNumberLast4: input.idNumberLast4 ?? null,
+      },
+    });
+    await appendAudit(tx, {
+      actor: caller.actor,
+      entity: { type: 'party', id: party.id },
+      event: { action: 'party.added', v: 1, data: { loanFileId, role: party.role } },
+      requestId: caller.requestId,
+    });
+    return party;
+  }
+
+  async get(id: string): Promise<LoanFileDto> {
+    const lf = await this.db.loanFile.findUnique({ where: { id }, include: { parties: true } });
+    if (!lf) throw new AppError('NOT_FOUND', `No loan file ${id}`);
+    return loanFileDto(lf);
+  }
+
+  async list(filter: {
+    status?: LoanFile['status'] | undefined;
+    product?: string | undefined;
+    externalRef?: string | undefined;
+    createdFrom?: string | undefined;
+    createdTo?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<{ items: LoanFileDto[]; nextCursor: string | null }> {
+    const cursor = filter.cursor ? decodeCursor(filter.cursor) : undefined;
+    const and: Prisma.LoanFileWhereInput[] = [];
+    if (filter.status) and.push({ status: filter.status });
+    if (filter.product) and.push({ product: filter.product });
+    if (filter.externalRef) and.push({ externalRef: filter.externalRef });
+    if (filter.createdFrom) and.push({ createdAt: { gte: new Date(filter.createdFrom) } });
+    if (filter.createdTo) and.push({ createdAt: { lt: new Date(filter.createdTo) } });
+    if (cursor) {
+      const at = new Date(cursor.createdAt);
+      and.push({ OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: cursor.id } }] });
+    }
+    const rows = await this.db.loanFile.findMany({
+      where: { AND: and },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: filter.limit + 1,
+      include: { parties: true },
+    });
+    const page = rows.slice(0, filter.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(loanFileDto),
+      nextCursor: rows.length > filter.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null,
+    };
+  }
+
+  async addParty(loanFileId: string, input: PartyInput, caller: Caller): Promise<PartyDto> {
+    return this.db.$transaction(async (tx) => {
+      const lf = await tx.loanFile.findUnique({ where: { id: loanFileId }, select: { id: true } });
+      if (!lf) throw new AppError('NOT_FOUND', `No loan file ${loanFileId}`);
+      return partyDto(await this.insertParty(tx, loanFileId, input, caller));
+    });
+  }
+
+  async updateParty(loanFileId: string, partyId: string, patch: PartyPatch, caller: Caller): Promise<PartyDto> {
+    const { version, ...changes } = patch;
+    const fields = Object.keys(changes).filter((k) => changes[k as keyof typeof changes] !== undefined);
+    return this.db.$transaction(async (tx) => {
+      const { count } = await tx.party.updateMany({
+        where: { id: partyId, loanFileId, ...(version !== undefined ? { version } : {}) },
+        data: { ...changes, version: { increment: 1 } },
+      });
+      if (count === 0) {
+        const exists = await tx.party.findFirst({ where: { id: partyId, loanFileId }, select: { version: true } });
+        if (!exists) throw new AppError('NOT_FOUND', `No party ${partyId} on loan file ${loanFileId}`);
+        throw new AppError('VERSION_CONFLICT', `The party is at version ${exists.version}, not ${version}`);
+      }
+      const party = await tx.party.findUniqueOrThrow({ where: { id: partyId } });
+      await appendAudit(tx, {
+        actor: caller.actor,
+        entity: { type: 'party', id: partyId },
+        event: { action: 'party.updated', v: 1, data: { loanFileId, fields, version: party.version } },
+        requestId: caller.requestId,
+      });
+      return partyDto(party);
+    });
+  }
+}

@@ -1,0 +1,92 @@
+// Structured JSON logs (pino) with personal data masked before anything is written: names, phone
+// numbers, e-mail addresses and secrets never appear in full, whether they arrive as fields or
+// inside message strings.
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger } from 'pino';
+
+const SECRET_KEYS = new Set(['password', 'passwordhash', 'token', 'secret', 'authorization', 'cookie', 'set-cookie', 'apikey', 'otp', 'csrftoken']);
+const NAME_KEYS = new Set(['fullname', 'displayname', 'name', 'participantname']);
+const PHONE_KEYS = new Set(['phone', 'phonee164', 'phonenumber', 'to', 'from']);
+const EMAIL_KEYS = new Set(['email']);
+const ID_KEYS = new Set(['idnumberlast4', 'idnumber']);
+
+// E.164 numbers and bare mainland-China mobile numbers, wherever they appear in free text.
+const PHONE_IN_TEXT = /\+[1-9]\d{6,14}|(?<![\w.-])1[3-9]\d{9}(?![\w.-])/g;
+const EMAIL_IN_TEXT = /[A-Za-z0-9._%+-]+@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
+
+/** "+8613812345678" -> "+86*********78": keeps the country prefix and the last two digits. */
+export function maskPhone(phone: string): string {
+  const digits = phone.replace(/[^\d+]/g, '');
+  if (digits.length <= 4) return '*'.repeat(digits.length);
+  const keepHead = 3;
+  return digits.slice(0, keepHead) + '*'.repeat(digits.length - keepHead - 2) + digits.slice(-2);
+}
+
+/** "张三丰" -> "张**", "Alice Smith" -> "A**********". */
+export function maskName(name: string): string {
+  const chars = [...name];
+  return chars.length === 0 ? '' : chars[0] + '*'.repeat(chars.length - 1);
+}
+
+export function maskEmail(email: string): string {
+  return email.replace(EMAIL_IN_TEXT, (whole, domain: string) => `${whole[0] ?? ''}***@${domain}`);
+}
+
+export function scrubText(text: string): string {
+  return maskEmail(text.replace(PHONE_IN_TEXT, maskPhone));
+}
+
+function scrubField(key: string, value: unknown, depth: number): unknown {
+  const k = key.toLowerCase();
+  if (typeof value === 'string') {
+    if (SECRET_KEYS.has(k)) return '[redacted]';
+    if (NAME_KEYS.has(k)) return maskName(value);
+    if (PHONE_KEYS.has(k)) return maskPhone(value);
+    if (EMAIL_KEYS.has(k)) return maskEmail(value);
+    if (ID_KEYS.has(k)) return '****';
+    return scrubText(value);
+  }
+  if (SECRET_KEYS.has(k) && value !== undefined && value !== null) return '[redacted]';
+  return scrubValue(value, depth + 1);
+}
+
+export function scrubValue(value: unknown, depth = 0): unknown {
+  if (depth > 8) return '[depth]';
+  if (typeof value === 'string') return scrubText(value);
+  if (value instanceof Error) {
+    return { type: value.name, message: scrubText(value.message), stack: value.stack ? scrubText(value.stack) : undefined };
+  }
+  if (Array.isArray(value)) return value.map((v) => scrubValue(v, depth + 1));
+  if (value instanceof Date || value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrubField(k, v, depth);
+  return out;
+}
+
+export interface LoggerOptions {
+  level: LevelWithSilent;
+  destination?: DestinationStream;
+  base?: Record<string, unknown>;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: options.base ?? { service: 'facesign' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (object) => scrubValue(object) as Record<string, unknown>,
+      },
+      hooks: {
+        logMethod(args, method) {
+          const scrubbed = args.map((a) => (typeof a === 'string' ? scrubText(a) : a)) as Parameters<typeof method>;
+          method.apply(this, scrubbed);
+        },
+      },
+    },
+    options.destination,
+  );
+}

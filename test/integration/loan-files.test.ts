@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/harness.js';
+import type { ApiClient } from '../support/api-client.js';
+
+interface LoanFile {
+  id: string;
+  externalRef: string;
+  amount: string;
+  status: string;
+  parties: { id: string; phoneE164: string; fullName: string; version: number; locale: string }[];
+}
+interface Problem {
+  code: string;
+  errors?: { in: string; field: string; message: string }[];
+}
+
+let t: TestApp;
+let los: ApiClient;
+let supervisor: ApiClient;
+
+const borrower = { role: 'BORROWER', fullName: '李雷', phoneE164: '+8613812345678', timeZone: 'Asia/Shanghai', locale: 'zh-CN', idNumberLast4: '123x' };
+const loan = (ref: string, extra: Record<string, unknown> = {}) => ({ externalRef: ref, product: 'consumer-loan', amount: '50000.00', currency: 'CNY', ...extra });
+
+beforeAll(async () => {
+  t = await startTestApp();
+  const admin = await t.signIn({ roles: ['ADMIN'] });
+  const key = await admin.post<{ key: string }>('/api/api-keys', { name: 'LOS', scopes: ['loan-files:read', 'loan-files:write'] });
+  los = t.client().withApiKey(key.body.key);
+  supervisor = await t.signIn({ roles: ['SUPERVISOR'] });
+});
+afterAll(async () => t?.stop());
+
+describe('creating loan files', () => {
+  it('creates a loan file with its parties and audits each', async () => {
+    const res = await los.post<LoanFile>('/api/loan-files', loan('LF-1', { parties: [borrower] }));
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ externalRef: 'LF-1', amount: '50000.00', status: 'NEW' });
+    expect(res.body.parties[0]).toMatchObject({ phoneE164: '+8613812345678', idNumberLast4: '123X', version: 0 });
+    const audit = await t.facesign.db.auditEvent.findMany({ where: { requestId: res.headers.get('x-request-id')! }, orderBy: { seq: 'asc' } });
+    expect(audit.map((a) => [a.action, a.actorType])).toEqual([
+      ['loan_file.created', 'API_KEY'],
+      ['party.added', 'API_KEY'],
+    ]);
+    // The audit chain never holds personal data.
+    expect(JSON.stringify(audit.map((a) => a.data))).not.toContain('13812345678');
+  });
+
+  it('returns the same loan file for the same externalRef, and 409 for different terms', async () => {
+    const first = await los.post<LoanFile>('/api/loan-files', loan('LF-2'));
+    const again = await los.post<LoanFile>('/api/loan-files', loan('LF-2'));
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+    const clash = await los.post<Problem>('/api/loan-files', loan('LF-2', { amount: '60000' }));
+    expect(clash.status).toBe(409);
+    expect(clash.body.code).toBe('EXTERNAL_REF_CONFLICT');
+  });
+
+  it('yields exactly one row under 12 concurrent identical creates', async () => {
+    const results = await Promise.all(Array.from({ length: 12 }, () => los.post<LoanFile>('/api/loan-files', loan('LF-RACE', { parties: [borrower] }))));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
+    expect(await t.facesign.db.loanFile.count({ where: { externalRef: 'LF-RACE' } })).toBe(1);
+    expect(await t.facesign.db.party.count({ where: { loanFile: { externalRef: 'LF-RACE' } } })).toBe(1);
+  });
+
+  it('replays an Idempotency-Key, also under concurrency, and refuses its reuse with another body', async () => {
+    const key = { 'idempotency-key': 'req-7f3a' };
+    const results = await Promise.all(Array.from({ length: 8 }, () => los.post<LoanFile>('/api/loan-files', loan('LF-IDEM'), key)));
+    expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
+    // A replay repeats the original response, status included.
+    expect(results.every((r) => r.status === 201)).toBe(true);
+    expect(results.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(7);
+    const reuse = await los.post<Problem>('/api/loan-files', loan('LF-OTHER'), key);
+    expect(reuse.status).toBe(422);
+    expect(reuse.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await t.facesign.db.loanFile.count({ where: { externalRef: 'LF-OTHER' } })).toBe(0);
+  });
+
+  it('gives each invalid field its own error entry', async () => {
+    const res = await los.post<Problem>('/api/loan-files', {
+      externalRef: 'x'.repeat(129),
+      product: 'p',
+      amount: '-5',
+      currency: 'yuan',
+      parties: [{ role: 'UNCLE', fullName: 'A', phoneE164: '13812345678', timeZone: 'Mars/Olympus', locale: 'fr' }],
+    });
+    expect(res.status).toBe(400);
+    expect(res.contentType).toContain('application/problem+json');
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    const byField = Object.fromEntries(res.body.errors!.map((e) => [e.field, e.message]));
+    expect(Object.keys(byField).sort()).toEqual([
+      'amount',
+      'currency',
+      'externalRef',
+      'parties.0.locale',
+      'parties.0.phoneE164',
+      'parties.0.role',
+      'parties.0.timeZone',
+    ]);
+    expect(byField.amount).toBe('must be positive');
+    expect(byField['parties.0.phoneE164']).toMatch(/E\.164/);
+    expect(byField['parties.0.timeZone']).toMatch(/IANA/);
+    expect(byField.externalRef).toMatch(/at most 128/);
+    expect(res.body.errors!.every((e) => e.in === 'body')).toBe(true);
+  });
+
+  it('reports malformed JSON and non-JSON bodies clearly', async () => {
+    const broken = await los.request<Problem>('POST', '/api/loan-files', undefined, { 'content-type': 'application/json' }, { raw: '{"externalRef":' });
+    expect(broken.status).toBe(400);
+    expect(broken.body.code).toBe('MALFORMED_BODY');
+    const text = await los.request<Problem>('POST', '/api/loan-files', undefined, { 'content-type': 'text/plain' }, { raw: 'hello' });
+    expect(text.status).toBe(415);
+  });
+});
+
+describe('reading loan files', () => {
+  it('gets one by id; 404 for unknown, 400 for a malformed id', async () => {
+    const created = await los.post<LoanFile>('/api/loan-files', loan('LF-GET', { parties: [borrower] }));
+    const got = await supervisor.get<LoanFile>(`/api/loan-files/${created.body.id}`);
+    expect(got.status).toBe(200);
+    expect(got.body.parties).toHaveLength(1);
+    expect((await supervisor.get<Problem>('/api/loan-files/00000000-0000-4000-8000-000000000000')).body.code).toBe('NOT_FOUND');
+    const bad = await supervisor.get<Problem>('/api/loan-files/not-a-uuid');
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors![0]).toMatchObject({ in: 'params', field: 'id' });
+  });
+
+  it('lists with filters and stable cursor pagination', async () => {
+    for (let i = 0; i < 7; i += 1) await los.post('/api/loan-files', loan(`PAGE-${i}`, { product: 'mortgage' }));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: { status: number; body: { items: LoanFile[]; nextCursor: string | null } } = await los.get(`/api/loan-files?product=mortgage&limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      seen.push(...res.body.items.map((i) => i.externalRef));
+      cursor = res.body.nextCursor;
+      pages += 1;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toEqual(['PAGE-6', 'PAGE-5', 'PAGE-4', 'PAGE-3', 'PAGE-2', 'PAGE-1', 'PAGE-0']);
+    const none = await los.get<{ items: LoanFile[] }>('/api/loan-files?product=mortgage&status=VERIFIED');
+    expect(none.body.items).toEqual([]);
+    const badQuery = await los.get<Problem>('/api/loan-files?limit=1000&status=DONE&cursor=zzz');
+    expect(badQuery.status).toBe(400);
+    expect(badQuery.body.errors!.map((e) => e.field).sort()).toEqual(['limit', 'status']);
+    const badCursor = await los.get<Problem>('/api/loan-files?cursor=zzz');
+    expect(badCursor.body.errors![0]).toMatchObject({ in: 'query', field: 'cursor' });
+  });
+});
+
+describe('parties', () => {
+  it('adds and updates a party, conditionally on its version', async () => {
+    const lf = await los.post<LoanFile>('/api/loan-files', loan('LF-PARTY'));
+    const added = await los.post<LoanFile['parties'][number]>(`/api/loan-files/${lf.body.id}/parties`, { ...borrower, role: 'GUARANTOR', locale: undefined });
+    expect(added.status).toBe(201);
+    expect(added.body.locale).toBe('zh-CN');
+    const path = `/api/loan-files/${lf.body.id}/parties/${added.body.id}`;
+    const updated = await supervisor.patch<LoanFile['parties'][number]>(path, { phoneE164: '+8613900000000', version: 0 });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ phoneE164: '+8613900000000', version: 1, locale: 'zh-CN', fullName: '李雷' });
+    const stale = await supervisor.patch<Problem>(path, { fullName: 'Someone', version: 0 });
+    expect(stale.status).toBe(409);
+    expect(stale.body.code).toBe('VERSION_CONFLICT');
+    expect((await supervisor.patch<Problem>(path, { version: 1 })).status).toBe(400);
+    expect((await supervisor.patch<Problem>(path, { phoneE164: 'call me' })).body.errors![0]!.field).toBe('phoneE164');
+    const audit = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: added.body.id, action: 'party.updated' } });
+    expect(audit.data).toEqual({ loanFileId: lf.body.id, fields: ['phoneE164'], version: 1 });
+  });
+
+  it('refuses parties for unknown loan files', async () => {
+    const res = await los.post<Problem>('/api/loan-files/00000000-0000-4000-8000-000000000000/parties', borrower);
+    expect(res.status).toBe(404);
+  });
+});
+
+describe('logs', () => {
+  it('never contain a full phone number or name', async () => {
+    await los.post('/api/loan-files', loan('LF-LOG', { parties: [{ ...borrower, phoneE164: '+8613787654321', fullName: '韩梅梅' }] }));
+    await los.post('/api/loan-files', loan('LF-LOG-BAD', { parties: [{ ...borrower, phoneE164: '+8613787654321x' }] }));
+    const all = t.logs.join('\n');
+    expect(t.logs.length).toBeGreaterThan(5);
+    expect(all).not.toContain('13787654321');
+    expect(all).not.toContain('韩梅梅');
+  });
+});

@@ -1,0 +1,88 @@
+// Starts the real facesign graph for one test file: a fresh Postgres database cloned from the
+// migrated template, a unique Redis key prefix, an in-process s3rver, the app on port 0.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { loadConfig, type Env } from '../../server/config.js';
+import { createFacesign, type Facesign } from '../../server/main.js';
+import { createUser, type NewUser } from '../../server/users/users.service.js';
+import { startS3Server, S3RVER_CREDENTIALS, type RunningS3Server } from '../../dev/s3-server.js';
+import { cloneDatabase } from './databases.js';
+import { ApiClient } from './api-client.js';
+
+export const TEST_BUCKET = 'facesign-test';
+
+export interface TestApp {
+  url: string;
+  facesign: Facesign;
+  databaseUrl: string;
+  s3: RunningS3Server;
+  /** Every log line the app wrote, raw. */
+  logs: string[];
+  client(): ApiClient;
+  /** Creates a user and returns a client signed in as them. */
+  signIn(user: Partial<NewUser> & Pick<NewUser, 'roles'>): Promise<ApiClient>;
+  stop(): Promise<void>;
+}
+
+export async function startTestApp(env: Partial<Record<keyof Env, string>> = {}): Promise<TestApp> {
+  const database = await cloneDatabase(inject('templateDatabase'));
+  const s3Dir = await mkdtemp(join(tmpdir(), 'facesign-s3-'));
+  const s3 = await startS3Server({ directory: s3Dir, buckets: [TEST_BUCKET] });
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: database.url,
+    DATABASE_POOL_SIZE: '8',
+    REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: `t-${randomUUID().slice(0, 12)}`,
+    S3_ENDPOINT: s3.endpoint,
+    S3_BUCKET: TEST_BUCKET,
+    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    S3_FORCE_PATH_STYLE: 'true',
+    SHUTDOWN_GRACE_MS: '2000',
+    ...env,
+  });
+  const facesign = await createFacesign(config, { logDestination: destination });
+  const url = await facesign.listen();
+  let users = 0;
+
+  return {
+    url,
+    facesign,
+    databaseUrl: database.url,
+    s3,
+    logs,
+    client: () => new ApiClient(url),
+    async signIn(input) {
+      users += 1;
+      const email = input.email ?? `user${users}-${randomUUID().slice(0, 6)}@bank.test`;
+      const password = input.password ?? 'correct horse battery staple';
+      await createUser(facesign.db, { displayName: `Test User ${users}`, email, password, ...input });
+      const client = new ApiClient(url);
+      const res = await client.login(email, password);
+      if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return client;
+    },
+    async stop() {
+      const keys = await facesign.redis.keys(`${config.redis.prefix}:*`).catch(() => []);
+      if (keys.length > 0) await facesign.redis.del(...keys.map((k) => k.slice(config.redis.prefix.length + 1)));
+      await facesign.stop();
+      await s3.stop();
+      await rm(s3Dir, { recursive: true, force: true });
+      await database.drop();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../server/config.js';
+
+describe('loadConfig', () => {
+  it('gives development defaults that point at local services', () => {
+    const c = loadConfig({});
+    expect(c.env).toBe('development');
+    expect(c.http.port).toBe(3000);
+    expect(c.database.url).toBe('postgresql://postgres@127.0.0.1:5432/facesign');
+    expect(c.livekit).toBeUndefined();
+    expect(c.auth.cookieSecure).toBe(false);
+  });
+
+  it('names every bad variable and why', () => {
+    try {
+      loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', S3_BUCKET: 'Not_A_Bucket' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/^PORT: /m);
+      expect(problems).toMatch(/^LOG_LEVEL: /m);
+      expect(problems).toMatch(/^S3_BUCKET: not a valid S3 bucket name/m);
+    }
+  });
+
+  it('requires the LiveKit settings together', () => {
+    expect(() => loadConfig({ LIVEKIT_URL: 'http://localhost:7880' })).toThrow(/set all three or none/);
+    const c = loadConfig({ LIVEKIT_URL: 'ws://lk:7880', LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: 's' });
+    expect(c.livekit).toEqual({ url: 'ws://lk:7880', apiKey: 'k', apiSecret: 's' });
+  });
+
+  it('refuses development secrets and implicit local services in production', () => {
+    const error = (() => {
+      try {
+        loadConfig({ NODE_ENV: 'production', PUBLIC_URL: 'http://x.test', LIVEKIT_URL: 'https://lk.test', LIVEKIT_API_KEY: 'devkey', LIVEKIT_API_SECRET: 'secret' });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(error.problems).toEqual(
+      expect.arrayContaining([
+        'LIVEKIT_API_KEY: a development default is not allowed in production',
+        'LIVEKIT_API_SECRET: a development default is not allowed in production',
+        'DATABASE_URL: required in production',
+        'REDIS_URL: required in production',
+        'PUBLIC_URL: must be https in production',
+      ]),
+    );
+  });
+
+  it('accepts a complete production configuration with secure cookies', () => {
+    const c = loadConfig({
+      NODE_ENV: 'production',
+      PUBLIC_URL: 'https://verify.bank.test',
+      DATABASE_URL: 'postgresql://facesign@db/facesign',
+      REDIS_URL: 'redis://cache:6379',
+      LIVEKIT_URL: 'wss://lk.bank.test',
+      LIVEKIT_API_KEY: 'APIabc',
+      LIVEKIT_API_SECRET: 'a-long-random-secret',
+    });
+    expect(c.auth.cookieSecure).toBe(true);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ PORT: '', S3_ENDPOINT: '' }).http.port).toBe(3000);
+  });
+});
