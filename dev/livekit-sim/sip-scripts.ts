@@ -1,0 +1,99 @@
+// Scripted called parties, like a telephony provider's magic test numbers. A number whose last seven
+// digits are 555 01XX (the fictional 555-0100..0199 range, under any country or area code, e.g.
+// +1 202 555 0120 or +86 138 0555 0120) behaves as row XX says; every other number answers after a short
+// ring. Seconds are simulated seconds (scaled by `timeScale`) counted from the moment the call is placed.
+
+export interface SipStatusLine {
+  code: number;
+  reason: string;
+}
+
+export type PartyScript =
+  /** Rings, then picks up; optionally hangs up again after `hangUpAfterSeconds` of talk. */
+  | { outcome: 'answer'; answerAfterSeconds: number; hangUpAfterSeconds?: number }
+  /** Final SIP error response; `afterSeconds` undefined means before the phone ever rings. */
+  | { outcome: 'reject'; status: SipStatusLine; afterSeconds?: number }
+  /** Rings until LiveKit's ringing timeout gives up. */
+  | { outcome: 'no-answer' }
+  /** The trunk cannot be reached at all: no SIP response, a transport error after `afterSeconds`. */
+  | { outcome: 'unreachable'; afterSeconds: number }
+  /** Rings until the control API answers, rejects it, or the ringing timeout fires. */
+  | { outcome: 'manual' };
+
+export interface TestNumber {
+  /** The last two digits, XX in 55501XX. */
+  suffix: string;
+  behaviour: string;
+  script: PartyScript;
+}
+
+export const TEST_NUMBER_PREFIX = '55501';
+
+/** Seconds between placing the call and the phone starting to ring (180 Ringing). */
+export const RINGING_STARTS_AFTER_SECONDS = 0.5;
+
+/** Seconds before a failure that happens before any ringing (e.g. 404) comes back. */
+export const IMMEDIATE_FAILURE_AFTER_SECONDS = 0.3;
+
+export const DEFAULT_SCRIPT: PartyScript = { outcome: 'answer', answerAfterSeconds: 2 };
+
+const status = (code: number, reason: string): SipStatusLine => ({ code, reason });
+
+export const TEST_NUMBERS: readonly TestNumber[] = [
+  {
+    suffix: '00',
+    behaviour: 'answers at once, before it ever rings (auto-answer)',
+    script: { outcome: 'answer', answerAfterSeconds: 0.2 },
+  },
+  ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map(
+    (n): TestNumber => ({
+      suffix: `0${n}`,
+      behaviour: `answers after ${n} s`,
+      script: { outcome: 'answer', answerAfterSeconds: n },
+    }),
+  ),
+  ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(
+    (m): TestNumber => ({
+      suffix: `1${m}`,
+      behaviour: m === 0 ? 'answers after 1 s and hangs up at once' : `answers after 1 s, hangs up after ${m * 10} s of talk`,
+      script: { outcome: 'answer', answerAfterSeconds: 1, hangUpAfterSeconds: m * 10 },
+    }),
+  ),
+  { suffix: '20', behaviour: 'busy', script: { outcome: 'reject', status: status(486, 'Busy Here'), afterSeconds: 1 } },
+  { suffix: '21', behaviour: 'declines after ringing 3 s', script: { outcome: 'reject', status: status(603, 'Decline'), afterSeconds: 3 } },
+  { suffix: '22', behaviour: 'no answer: rings until the ringing timeout', script: { outcome: 'no-answer' } },
+  {
+    suffix: '23',
+    behaviour: 'no answer: the carrier gives up after 20 s of ringing',
+    script: { outcome: 'reject', status: status(480, 'Temporarily Unavailable'), afterSeconds: 20 },
+  },
+  {
+    suffix: '24',
+    behaviour: 'no answer: the carrier times the call out after 20 s of ringing',
+    script: { outcome: 'reject', status: status(408, 'Request Timeout'), afterSeconds: 20 },
+  },
+  { suffix: '30', behaviour: 'number does not exist', script: { outcome: 'reject', status: status(404, 'Not Found') } },
+  { suffix: '31', behaviour: 'number incomplete', script: { outcome: 'reject', status: status(484, 'Address Incomplete') } },
+  {
+    suffix: '40',
+    behaviour: 'subscriber unreachable (phone off / no coverage)',
+    script: { outcome: 'reject', status: status(480, 'Temporarily Unavailable') },
+  },
+  { suffix: '41', behaviour: 'carrier failure', script: { outcome: 'reject', status: status(503, 'Service Unavailable') } },
+  { suffix: '42', behaviour: 'carrier internal error', script: { outcome: 'reject', status: status(500, 'Server Internal Error') } },
+  { suffix: '50', behaviour: 'trunk unreachable (transport error, no SIP response)', script: { outcome: 'unreachable', afterSeconds: 2 } },
+  {
+    suffix: '51',
+    behaviour: 'rate-limited by the carrier (calls-per-second limit)',
+    script: { outcome: 'reject', status: status(503, 'CPS limit exceeded') },
+  },
+  { suffix: '52', behaviour: 'trunk refuses our credentials', script: { outcome: 'reject', status: status(403, 'Forbidden') } },
+  { suffix: '90', behaviour: 'rings until told what to do through the control API', script: { outcome: 'manual' } },
+];
+
+export function scriptForNumber(phoneNumber: string): PartyScript {
+  const digits = phoneNumber.replace(/\D/g, '');
+  if (digits.length < 7 || digits.slice(-7, -2) !== TEST_NUMBER_PREFIX) return DEFAULT_SCRIPT;
+  const suffix = digits.slice(-2);
+  return TEST_NUMBERS.find((entry) => entry.suffix === suffix)?.script ?? DEFAULT_SCRIPT;
+}

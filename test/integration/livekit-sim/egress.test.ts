@@ -1,0 +1,205 @@
+// Room composite egress through the real EgressClient, recording into s3rver through the S3 API.
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { EgressStatus, EncodedFileOutput, EncodedFileType, S3Upload } from 'livekit-server-sdk';
+import type { EgressInfo } from 'livekit-server-sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3RVER_CREDENTIALS } from '../../../dev/s3-server.js';
+import type { S3Harness, SimulatorHarness } from './harness.js';
+import { caught, joinToken, startHarness, startS3 } from './harness.js';
+
+let h: SimulatorHarness;
+let s3: S3Harness;
+
+beforeAll(async () => {
+  s3 = await startS3();
+  h = await startHarness();
+});
+
+afterAll(async () => {
+  await h?.stop();
+  await s3?.stop();
+});
+
+function fileOutput(filepath: string, fileType = EncodedFileType.DEFAULT_FILETYPE): { file: EncodedFileOutput } {
+  return {
+    file: new EncodedFileOutput({
+      filepath,
+      fileType,
+      output: {
+        case: 's3',
+        value: new S3Upload({
+          accessKey: S3RVER_CREDENTIALS.accessKeyId,
+          secret: S3RVER_CREDENTIALS.secretAccessKey,
+          region: 'us-east-1',
+          endpoint: s3.server.endpoint,
+          bucket: s3.bucket,
+          forcePathStyle: true,
+        }),
+      },
+    }),
+  };
+}
+
+async function roomWithParty(room: string): Promise<void> {
+  await h.rooms.createRoom({ name: room });
+  await h.sim.control.join(await joinToken(h.sim, 'agent', { roomJoin: true, room }));
+}
+
+async function ended(egressId: string): Promise<EgressInfo> {
+  await h.webhooks.until(() => h.webhooks.events({ event: 'egress_ended' }).some((event) => event.egressInfo?.egressId === egressId));
+  const event = h.webhooks.events({ event: 'egress_ended' }).find((candidate) => candidate.egressInfo?.egressId === egressId);
+  if (event?.egressInfo === undefined) throw new Error('egress_ended without egressInfo');
+  return event.egressInfo;
+}
+
+async function active(egressId: string): Promise<void> {
+  await h.webhooks.until(() =>
+    h.webhooks.events({ event: 'egress_updated' }).some(
+      (event) => event.egressInfo?.egressId === egressId && event.egressInfo.status === EgressStatus.EGRESS_ACTIVE,
+    ),
+  );
+}
+
+async function objectBytes(key: string): Promise<Buffer> {
+  const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+  if (object.Body === undefined) throw new Error(`no body for ${key}`);
+  return Buffer.from(await object.Body.transformToByteArray());
+}
+
+describe('recording a call', () => {
+  it('stores an audio-only recording as OGG and reports its real size and nanosecond times', async () => {
+    const room = 'egress-audio';
+    await roomWithParty(room);
+    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('calls/{room_name}/{time}'), { audioOnly: true });
+    expect(started.egressId).toMatch(/^EG_/);
+    expect(started.status).toBe(EgressStatus.EGRESS_STARTING);
+    expect(started.roomName).toBe(room);
+
+    await active(started.egressId);
+    const stopping = await h.egress.stopEgress(started.egressId);
+    expect(stopping.status).toBe(EgressStatus.EGRESS_ENDING);
+
+    const info = await ended(started.egressId);
+    expect(info.status).toBe(EgressStatus.EGRESS_COMPLETE);
+    expect(info.error).toBe('');
+    const [file] = info.fileResults;
+    if (file === undefined) throw new Error('no file result');
+    expect(file.filename).toMatch(new RegExp(`^calls/${room}/\\d{4}-\\d{2}-\\d{2}T\\d{6}\\.ogg$`));
+    expect(file.location).toBe(`${s3.server.endpoint}/${s3.bucket}/${file.filename}`);
+
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: file.filename }));
+    expect(BigInt(head.ContentLength ?? -1)).toBe(file.size);
+    expect(head.ContentType).toBe('audio/ogg');
+    expect((await objectBytes(file.filename)).subarray(0, 4).toString('latin1')).toBe('OggS');
+
+    // Nanoseconds since the epoch: 2020-01-01 is 1.577e18 ns.
+    expect(file.startedAt).toBeGreaterThan(1_577_836_800_000_000_000n);
+    expect(file.endedAt).toBeGreaterThan(file.startedAt);
+    expect(file.duration).toBe(file.endedAt - file.startedAt);
+    expect(info.endedAt).toBeGreaterThanOrEqual(file.endedAt);
+
+    // The request comes back with the storage credentials redacted, as LiveKit stores it.
+    expect(info.request.case).toBe('roomComposite');
+    const s3Settings = info.request.case === 'roomComposite' ? info.request.value.fileOutputs[0]?.output : undefined;
+    expect(s3Settings?.case === 's3' ? [s3Settings.value.accessKey, s3Settings.value.secret] : []).toEqual(['{access_key}', '{secret}']);
+
+    const manifestKey = `calls/${room}/${started.egressId}.json`;
+    expect(info.manifestLocation).toBe(`${s3.server.endpoint}/${s3.bucket}/${manifestKey}`);
+    const manifest = JSON.parse((await objectBytes(manifestKey)).toString('utf8')) as { egress_id: string; files: { filename: string }[] };
+    expect(manifest.egress_id).toBe(started.egressId);
+    expect(manifest.files.map((entry) => entry.filename)).toEqual([file.filename]);
+
+    const lifecycle = h.webhooks
+      .events({ room })
+      .filter((event) => event.egressInfo?.egressId === started.egressId)
+      .map((event) => [event.event, event.egressInfo?.status]);
+    expect(lifecycle).toEqual([
+      ['egress_started', EgressStatus.EGRESS_STARTING],
+      ['egress_updated', EgressStatus.EGRESS_ACTIVE],
+      ['egress_updated', EgressStatus.EGRESS_ENDING],
+      ['egress_ended', EgressStatus.EGRESS_COMPLETE],
+    ]);
+  });
+
+  it('stores audio and video as MP4 and forces the extension to match', async () => {
+    const room = 'egress-video';
+    await roomWithParty(room);
+    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('sessions/face-sign.ogg'));
+    await active(started.egressId);
+    await h.egress.stopEgress(started.egressId);
+    const info = await ended(started.egressId);
+    const file = info.fileResults[0];
+    expect(file?.filename).toBe('sessions/face-sign.mp4');
+    const bytes = await objectBytes('sessions/face-sign.mp4');
+    expect(bytes.subarray(4, 8).toString('latin1')).toBe('ftyp');
+    expect(BigInt(bytes.byteLength)).toBe(file?.size);
+  });
+
+  it('follows an explicit fileType', async () => {
+    const room = 'egress-mp3';
+    await roomWithParty(room);
+    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('mp3/{room_id}', EncodedFileType.MP3), { audioOnly: true });
+    await active(started.egressId);
+    await h.egress.stopEgress(started.egressId);
+    const file = (await ended(started.egressId)).fileResults[0];
+    expect(file?.filename).toBe(`mp3/${started.roomId}.mp3`);
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: file?.filename }));
+    expect(head.ContentType).toBe('audio/mpeg');
+    expect(BigInt(head.ContentLength ?? -1)).toBe(file?.size);
+  });
+
+  it('ends the recording when the room is deleted', async () => {
+    const room = 'egress-room-closes';
+    await roomWithParty(room);
+    const started = await h.egress.startRoomCompositeEgress(room, fileOutput(''), { audioOnly: true });
+    await active(started.egressId);
+    expect((await h.rooms.listRooms([room]))[0]?.activeRecording).toBe(true);
+    await h.rooms.deleteRoom(room);
+    const info = await ended(started.egressId);
+    expect(info.status).toBe(EgressStatus.EGRESS_COMPLETE);
+    expect(info.details).toBe('End reason: Source closed');
+    expect(info.fileResults[0]?.filename).toMatch(new RegExp(`^${room}-\\d{4}-\\d{2}-\\d{2}T\\d{6}\\.ogg$`));
+  });
+});
+
+describe('egress API', () => {
+  it('lists egress by room, by id and active only', async () => {
+    const room = 'egress-list';
+    await roomWithParty(room);
+    const first = await h.egress.startRoomCompositeEgress(room, fileOutput('list/first'), { audioOnly: true });
+    const second = await h.egress.startRoomCompositeEgress(room, fileOutput('list/second'), { audioOnly: true });
+    await active(first.egressId);
+    await h.egress.stopEgress(first.egressId);
+    await ended(first.egressId);
+
+    expect((await h.egress.listEgress({ roomName: room })).map((e) => e.egressId).sort()).toEqual([first.egressId, second.egressId].sort());
+    expect((await h.egress.listEgress({ egressId: first.egressId })).map((e) => e.status)).toEqual([EgressStatus.EGRESS_COMPLETE]);
+    expect((await h.egress.listEgress({ roomName: room, active: true })).map((e) => e.egressId)).toEqual([second.egressId]);
+
+    const again = await caught(() => h.egress.stopEgress(first.egressId));
+    expect(again).toMatchObject({ status: 412, code: 'failed_precondition', message: 'egress with status EGRESS_COMPLETE cannot be stopped' });
+  });
+
+  it('refuses a missing room and an audio format with video', async () => {
+    const missing = await caught(() => h.egress.startRoomCompositeEgress('no-such-room', fileOutput('x')));
+    expect(missing).toMatchObject({ status: 404, code: 'not_found', message: 'requested room does not exist' });
+    await roomWithParty('egress-invalid');
+    const ogg = await caught(() => h.egress.startRoomCompositeEgress('egress-invalid', fileOutput('x', EncodedFileType.OGG)));
+    expect(ogg).toMatchObject({ status: 400, code: 'invalid_argument', message: 'format audio/ogg incompatible with codec video/h264' });
+  });
+
+  it('aborts an egress stopped before it started', async () => {
+    // A second simulator at real speed, so the egress is certainly still starting when it is stopped.
+    const slow = await startHarness({ timeScale: 1 });
+    try {
+      await slow.rooms.createRoom({ name: 'abort-room' });
+      const started = await slow.egress.startRoomCompositeEgress('abort-room', fileOutput('abort/x'), { audioOnly: true });
+      const stopped = await slow.egress.stopEgress(started.egressId);
+      expect(stopped.status).toBe(EgressStatus.EGRESS_ABORTED);
+      expect(stopped.error).toBe('Stop called before pipeline could start');
+      await slow.webhooks.untilEvent('abort-room', 'egress_ended');
+    } finally {
+      await slow.stop();
+    }
+  });
+});
