@@ -7,6 +7,8 @@ import { createFacesign } from '../server/main.js';
 import { printDemoLogins, seedDemo } from '../prisma/seed.js';
 import { startS3Server, S3RVER_CREDENTIALS } from './s3-server.js';
 import { ensurePostgres, ensureRedis } from './local-services.js';
+import { startLiveKitSimulator } from './livekit-sim/index.js';
+import { SipClient } from 'livekit-server-sdk';
 
 const say = (line: string) => console.log(`[demo] ${line}`);
 const env = process.env;
@@ -24,6 +26,14 @@ const s3 = env.S3_ENDPOINT
   : await startS3Server({ directory: env.DEMO_S3_DIR ?? '.tmp/s3', buckets: [bucket], port: Number(env.DEMO_S3_PORT ?? 4568) });
 if (s3) say(`S3 API (s3rver) on ${s3.endpoint}, bucket ${bucket}, data in .tmp/s3`);
 
+// No LiveKit configured: the simulator stands in, speaking LiveKit's real Twirp and webhook protocol.
+const sim = env.LIVEKIT_URL ? undefined : await startLiveKitSimulator({ port: Number(env.DEMO_LIVEKIT_PORT ?? 7880) });
+let sipTrunkId = env.LIVEKIT_SIP_TRUNK_ID;
+if (sim) {
+  sipTrunkId = (await new SipClient(sim.url, sim.apiKey, sim.apiSecret).createSipOutboundTrunk('demo trunk', 'sip.demo.invalid', ['+10000000000'])).sipTrunkId;
+  say(`LiveKit simulator on ${sim.url} (key ${sim.apiKey}); outbound SIP trunk ${sipTrunkId}`);
+}
+
 say('applying migrations (offline, Wasm schema engine)');
 execFileSync('npx', ['prisma', 'migrate', 'deploy'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...env, DATABASE_URL: databaseUrl } });
 
@@ -35,6 +45,8 @@ const config = loadConfig({
   ...(s3
     ? { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, S3_FORCE_PATH_STYLE: 'true' }
     : {}),
+  ...(sim ? { LIVEKIT_URL: sim.url, LIVEKIT_API_KEY: sim.apiKey, LIVEKIT_API_SECRET: sim.apiSecret } : {}),
+  ...(sipTrunkId ? { LIVEKIT_SIP_TRUNK_ID: sipTrunkId } : {}),
 });
 if (config.env === 'production') throw new Error('npm run demo is for local use; start production with `npm start`');
 
@@ -42,6 +54,7 @@ const facesign = await createFacesign(config);
 const { createdUsers } = await seedDemo(facesign.db);
 if (createdUsers.length > 0) say(`seeded ${createdUsers.length} demo users and demo loan files`);
 const url = await facesign.listen();
+sim?.control.setWebhookUrls([`${url}/livekit/webhook`]);
 say(`facesign is up at ${url}`);
 say(`  health   ${url}/healthz   readiness ${url}/readyz`);
 say(`  API docs ${url}/api/docs`);
@@ -54,6 +67,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopping = true;
     say('stopping');
     await facesign.stop();
+    await sim?.stop();
     await s3?.stop();
     process.exit(0);
   });

@@ -1,14 +1,8 @@
 // The S3-compatible object store that holds recordings (AWS S3, MinIO, Ceph RGW, R2; s3rver in dev).
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import type { Config } from '../server/config.js';
 
-export interface ObjectStoreSettings {
-  endpoint: string | undefined;
-  region: string;
-  bucket: string;
-  accessKeyId: string | undefined;
-  secretAccessKey: string | undefined;
-  forcePathStyle: boolean;
-}
+export type ObjectStoreSettings = Config['s3'];
 
 export function createS3Client(settings: ObjectStoreSettings): S3Client {
   return new S3Client({

@@ -32,6 +32,18 @@ const envSchema = z.object({
   LIVEKIT_URL: url.optional(),
   LIVEKIT_API_KEY: z.string().min(1).optional(),
   LIVEKIT_API_SECRET: z.string().min(1).optional(),
+  LIVEKIT_SIP_TRUNK_ID: z.string().min(1).optional(),
+  SIP_RINGING_TIMEOUT_SECONDS: int(5, 120).default(30),
+  SIP_MAX_CALL_SECONDS: int(60, 4 * 3600).default(1800),
+  ROOM_EMPTY_TIMEOUT_SECONDS: int(10, 3600).default(300),
+  EGRESS_S3_ENDPOINT: url.optional(),
+  EGRESS_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  EGRESS_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  RECONCILE_INTERVAL_SECONDS: int(1, 3600).default(30),
+  FACESIGN_ROLES: z
+    .string()
+    .regex(/^(api|worker)(,(api|worker))*$/, 'a comma-separated list of api, worker')
+    .default('api,worker'),
 
   SESSION_TTL_HOURS: int(1, 24 * 30).default(12),
   COOKIE_SECURE: bool.optional(),
@@ -57,7 +69,21 @@ export interface Config {
     secretAccessKey: string | undefined;
     forcePathStyle: boolean;
   };
-  livekit: { url: string; apiKey: string; apiSecret: string } | undefined;
+  livekit:
+    | {
+        url: string;
+        apiKey: string;
+        apiSecret: string;
+        sipTrunkId: string | undefined;
+        ringingTimeoutSeconds: number;
+        maxCallSeconds: number;
+        roomEmptyTimeoutSeconds: number;
+        /** Where LiveKit egress uploads recordings: our bucket, as egress reaches it. */
+        egressStorage: { endpoint: string | undefined; accessKeyId: string | undefined; secretAccessKey: string | undefined };
+      }
+    | undefined;
+  jobs: { reconcileIntervalMs: number };
+  roles: { api: boolean; worker: boolean };
   auth: {
     sessionTtlMs: number;
     cookieSecure: boolean;
@@ -92,7 +118,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     problems.push('S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: set both or neither');
   }
   if (e.NODE_ENV === 'production') {
-    for (const name of ['LIVEKIT_API_KEY', 'LIVEKIT_API_SECRET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) {
+    for (const name of ['LIVEKIT_API_KEY', 'LIVEKIT_API_SECRET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'EGRESS_S3_ACCESS_KEY_ID', 'EGRESS_S3_SECRET_ACCESS_KEY'] as const) {
       const value = e[name];
       if (value && DEV_SECRETS.has(value)) problems.push(`${name}: a development default is not allowed in production`);
     }
@@ -117,8 +143,23 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       forcePathStyle: e.S3_FORCE_PATH_STYLE,
     },
     livekit: e.LIVEKIT_URL && e.LIVEKIT_API_KEY && e.LIVEKIT_API_SECRET
-      ? { url: e.LIVEKIT_URL, apiKey: e.LIVEKIT_API_KEY, apiSecret: e.LIVEKIT_API_SECRET }
+      ? {
+          url: e.LIVEKIT_URL,
+          apiKey: e.LIVEKIT_API_KEY,
+          apiSecret: e.LIVEKIT_API_SECRET,
+          sipTrunkId: e.LIVEKIT_SIP_TRUNK_ID,
+          ringingTimeoutSeconds: e.SIP_RINGING_TIMEOUT_SECONDS,
+          maxCallSeconds: e.SIP_MAX_CALL_SECONDS,
+          roomEmptyTimeoutSeconds: e.ROOM_EMPTY_TIMEOUT_SECONDS,
+          egressStorage: {
+            endpoint: e.EGRESS_S3_ENDPOINT ?? e.S3_ENDPOINT,
+            accessKeyId: e.EGRESS_S3_ACCESS_KEY_ID ?? e.S3_ACCESS_KEY_ID,
+            secretAccessKey: e.EGRESS_S3_SECRET_ACCESS_KEY ?? e.S3_SECRET_ACCESS_KEY,
+          },
+        }
       : undefined,
+    jobs: { reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000 },
+    roles: { api: e.FACESIGN_ROLES.split(',').includes('api'), worker: e.FACESIGN_ROLES.split(',').includes('worker') },
     auth: {
       sessionTtlMs: e.SESSION_TTL_HOURS * 3_600_000,
       cookieSecure: e.COOKIE_SECURE ?? e.NODE_ENV === 'production',

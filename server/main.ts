@@ -16,8 +16,14 @@ import { authRoutes } from './auth/auth.routes.js';
 import { LoanFileService } from './loan-files/loan-files.service.js';
 import { loanFileRoutes } from './loan-files/loan-files.routes.js';
 import { healthRoutes, type DependencyCheck } from './health/readiness.js';
-import { LiveKitPlatform } from './livekit/video-platform.js';
+import { WebhookReceiver } from 'livekit-server-sdk';
+import { LiveKitPlatform, type VideoPlatform } from './livekit/video-platform.js';
+import { LiveKitEventIntake, LiveKitEventProcessor, type LiveKitSignal } from './livekit/livekit-events.service.js';
+import { LiveKitReconciler } from './livekit/reconciler.js';
+import { liveKitWebhookRouter } from './livekit/webhook.routes.js';
+import { JobQueues, startWorkers } from './jobs/queues.js';
 import { createS3Client, RecordingStore } from '../recordings/object-store.js';
+import { RecordingService } from '../recordings/recording.service.js';
 
 export interface FacesignOptions {
   logDestination?: DestinationStream;
@@ -29,6 +35,11 @@ export interface Facesign {
   db: Db;
   redis: Redis;
   server: Server;
+  queues: JobQueues;
+  /** Present when LiveKit is configured. */
+  livekit: { platform: VideoPlatform; processor: LiveKitEventProcessor; reconciler: LiveKitReconciler; recordings: RecordingService } | undefined;
+  /** Subscribes to LiveKit-derived changes (after commit). */
+  onLiveKitSignals(listener: (signals: LiveKitSignal[]) => Promise<void>): void;
   /** Starts listening; resolves with the base URL. */
   listen(): Promise<string>;
   /** Graceful: stop accepting, let in-flight requests finish (up to the grace period), close pools. */
@@ -43,11 +54,28 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   await redis.connect().catch((err: Error) => log.error({ err: { message: err.message } }, 'redis unreachable at start-up'));
   const s3 = createS3Client(config.s3);
   const recordingStore = new RecordingStore(s3, config.s3.bucket);
-  const videoPlatform = config.livekit ? new LiveKitPlatform(config.livekit) : undefined;
+  const videoPlatform = config.livekit
+    ? new LiveKitPlatform(config.livekit, { bucket: config.s3.bucket, region: config.s3.region, forcePathStyle: config.s3.forcePathStyle })
+    : undefined;
+  const queues = new JobQueues({ redisUrl: config.redis.url, prefix: config.redis.prefix });
 
   const apiKeys = new ApiKeyService(db);
   const auth = new AuthService(db, new RateLimiter(redis), apiKeys, config.auth);
   const loanFiles = new LoanFileService(db);
+
+  const signalListeners: ((signals: LiveKitSignal[]) => Promise<void>)[] = [];
+  const emitSignals = async (signals: LiveKitSignal[]) => {
+    for (const listener of signalListeners) await listener(signals);
+  };
+  let livekit: Facesign['livekit'];
+  let intake: LiveKitEventIntake | undefined;
+  if (config.livekit && videoPlatform) {
+    const processor = new LiveKitEventProcessor(db, emitSignals);
+    const recordings = new RecordingService(db, videoPlatform);
+    const reconciler = new LiveKitReconciler(db, videoPlatform, processor, recordings, emitSignals, log);
+    livekit = { platform: videoPlatform, processor, reconciler, recordings };
+    intake = new LiveKitEventIntake(db, queues, new WebhookReceiver(config.livekit.apiKey, config.livekit.apiSecret), log);
+  }
 
   const checks: DependencyCheck[] = [
     { name: 'postgres', required: true, check: async () => void (await db.$queryRaw`SELECT 1`) },
@@ -62,7 +90,28 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     publicUrl: config.http.publicUrl,
     trustProxy: config.http.trustProxy,
     routes: [...healthRoutes(checks), ...authRoutes(auth, apiKeys, db), ...loanFileRoutes(loanFiles)],
+    rawRouters: [{ path: '/livekit/webhook', router: liveKitWebhookRouter(intake) }],
   });
+
+  const workers = config.roles.worker
+    ? startWorkers(
+        { redisUrl: config.redis.url, prefix: config.redis.prefix, concurrency: { 'livekit-event': 8, 'livekit-reconcile': 1 } },
+        {
+          'livekit-event': async ({ eventId }) => {
+            await livekit?.processor.process(eventId);
+          },
+          'livekit-reconcile': async () => {
+            await livekit?.reconciler.runOnce();
+          },
+        },
+        log,
+      )
+    : undefined;
+  if (workers && livekit) {
+    await queues.schedule('livekit-reconcile', config.jobs.reconcileIntervalMs, {}).catch((err: Error) => {
+      log.error({ err: { message: err.message } }, 'could not schedule the LiveKit reconciler');
+    });
+  }
   const server = createServer(app);
 
   let stopping: Promise<void> | undefined;
@@ -72,6 +121,9 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     db,
     redis,
     server,
+    queues,
+    livekit,
+    onLiveKitSignals: (listener) => void signalListeners.push(listener),
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -89,6 +141,8 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         const force = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs);
         if (server.listening) await closed;
         clearTimeout(force);
+        await workers?.close();
+        await queues.close();
         await Promise.allSettled([db.$disconnect(), redis.quit()]);
         s3.destroy();
         log.info('stopped');
@@ -108,8 +162,12 @@ async function run(): Promise<void> {
     throw error;
   }
   const facesign = await createFacesign(config);
-  const url = await facesign.listen();
-  facesign.log.info({ url, env: config.env }, 'facesign listening');
+  if (config.roles.api) {
+    const url = await facesign.listen();
+    facesign.log.info({ url, env: config.env, roles: config.roles }, 'facesign listening');
+  } else {
+    facesign.log.info({ env: config.env, roles: config.roles }, 'facesign worker running');
+  }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       facesign.stop().then(

@@ -23,6 +23,23 @@ export const auditActionSchema = z.discriminatedUnion('action', [
     v: z.literal(1),
     data: z.object({ loanFileId: uuid, fields: z.array(z.string()), version: z.number().int() }),
   }),
+  z.object({
+    action: z.literal('recording.state_changed'),
+    v: z.literal(1),
+    data: z.object({
+      attemptId: uuid,
+      egressId: z.string().nullable(),
+      from: z.string(),
+      to: z.string(),
+      source: z.enum(['webhook', 'reconciler', 'facesign']),
+      reason: z.string().optional(),
+    }),
+  }),
+  z.object({
+    action: z.literal('attempt.room_finished'),
+    v: z.literal(1),
+    data: z.object({ source: z.enum(['webhook', 'reconciler']) }),
+  }),
 ]);
 
 export type AuditAction = z.infer<typeof auditActionSchema>;

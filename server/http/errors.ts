@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   MALFORMED_BODY: { status: 400, title: 'The request body could not be parsed' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
   INVALID_CREDENTIALS: { status: 401, title: 'The e-mail address or password is wrong' },
+  WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The webhook signature is not valid' },
   FORBIDDEN: { status: 403, title: 'Your role does not allow this' },
   CSRF_TOKEN_INVALID: { status: 403, title: 'The CSRF token is missing or wrong' },
   NOT_FOUND: { status: 404, title: 'No such resource' },

@@ -10,6 +10,8 @@ import { loadConfig, type Env } from '../../server/config.js';
 import { createFacesign, type Facesign } from '../../server/main.js';
 import { createUser, type NewUser } from '../../server/users/users.service.js';
 import { startS3Server, S3RVER_CREDENTIALS, type RunningS3Server } from '../../dev/s3-server.js';
+import { SipClient } from 'livekit-server-sdk';
+import { startLiveKitSimulator, type RunningLiveKitSimulator } from '../../dev/livekit-sim/index.js';
 import { cloneDatabase } from './databases.js';
 import { ApiClient } from './api-client.js';
 
@@ -20,6 +22,10 @@ export interface TestApp {
   facesign: Facesign;
   databaseUrl: string;
   s3: RunningS3Server;
+  /** The LiveKit simulator, when started with { livekit: true }; its webhooks go to this app. */
+  sim: RunningLiveKitSimulator | undefined;
+  /** The outbound SIP trunk created in the simulator. */
+  sipTrunkId: string | undefined;
   /** Every log line the app wrote, raw. */
   logs: string[];
   client(): ApiClient;
@@ -28,10 +34,22 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-export async function startTestApp(env: Partial<Record<keyof Env, string>> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /** Start the LiveKit simulator (time scaled 100x) and point facesign at it. */
+  livekit?: boolean;
+}
+
+/** 100 simulated seconds pass in one real second. */
+export const SIM_TIME_SCALE = 0.01;
+
+export async function startTestApp(env: Partial<Record<keyof Env, string>> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await cloneDatabase(inject('templateDatabase'));
   const s3Dir = await mkdtemp(join(tmpdir(), 'facesign-s3-'));
   const s3 = await startS3Server({ directory: s3Dir, buckets: [TEST_BUCKET] });
+  const sim = options.livekit ? await startLiveKitSimulator({ timeScale: SIM_TIME_SCALE }) : undefined;
+  const sipTrunkId = sim
+    ? (await new SipClient(sim.url, sim.apiKey, sim.apiSecret).createSipOutboundTrunk('test trunk', 'sip.carrier.test', ['+10000000000'])).sipTrunkId
+    : undefined;
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -53,10 +71,16 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {})
     S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
     S3_FORCE_PATH_STYLE: 'true',
     SHUTDOWN_GRACE_MS: '2000',
+    // Tests run the reconciler themselves (runOnce) unless they ask for the schedule.
+    RECONCILE_INTERVAL_SECONDS: '3600',
+    ...(sim
+      ? { LIVEKIT_URL: sim.url, LIVEKIT_API_KEY: sim.apiKey, LIVEKIT_API_SECRET: sim.apiSecret, LIVEKIT_SIP_TRUNK_ID: sipTrunkId }
+      : {}),
     ...env,
   });
   const facesign = await createFacesign(config, { logDestination: destination });
   const url = await facesign.listen();
+  sim?.control.setWebhookUrls([`${url}/livekit/webhook`]);
   let users = 0;
 
   return {
@@ -64,6 +88,8 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {})
     facesign,
     databaseUrl: database.url,
     s3,
+    sim,
+    sipTrunkId,
     logs,
     client: () => new ApiClient(url),
     async signIn(input) {
@@ -80,6 +106,7 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {})
       const keys = await facesign.redis.keys(`${config.redis.prefix}:*`).catch(() => []);
       if (keys.length > 0) await facesign.redis.del(...keys.map((k) => k.slice(config.redis.prefix.length + 1)));
       await facesign.stop();
+      await sim?.stop();
       await s3.stop();
       await rm(s3Dir, { recursive: true, force: true });
       await database.drop();

@@ -27,7 +27,7 @@ describe('loadConfig', () => {
   it('requires the LiveKit settings together', () => {
     expect(() => loadConfig({ LIVEKIT_URL: 'http://localhost:7880' })).toThrow(/set all three or none/);
     const c = loadConfig({ LIVEKIT_URL: 'ws://lk:7880', LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: 's' });
-    expect(c.livekit).toEqual({ url: 'ws://lk:7880', apiKey: 'k', apiSecret: 's' });
+    expect(c.livekit).toMatchObject({ url: 'ws://lk:7880', apiKey: 'k', apiSecret: 's', ringingTimeoutSeconds: 30, sipTrunkId: undefined });
   });
 
   it('refuses development secrets and implicit local services in production', () => {
@@ -61,6 +61,18 @@ describe('loadConfig', () => {
       LIVEKIT_API_SECRET: 'a-long-random-secret',
     });
     expect(c.auth.cookieSecure).toBe(true);
+  });
+
+  it('lets egress upload to the same bucket through its own endpoint and credentials', () => {
+    const shared = loadConfig({ LIVEKIT_URL: 'ws://lk:7880', LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: 's', S3_ENDPOINT: 'http://minio:9000', S3_ACCESS_KEY_ID: 'a', S3_SECRET_ACCESS_KEY: 'b' });
+    expect(shared.livekit!.egressStorage).toEqual({ endpoint: 'http://minio:9000', accessKeyId: 'a', secretAccessKey: 'b' });
+    const own = loadConfig({ LIVEKIT_URL: 'ws://lk:7880', LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: 's', S3_ENDPOINT: 'http://minio:9000', EGRESS_S3_ENDPOINT: 'http://minio.internal:9000' });
+    expect(own.livekit!.egressStorage.endpoint).toBe('http://minio.internal:9000');
+  });
+
+  it('splits the process roles', () => {
+    expect(loadConfig({ FACESIGN_ROLES: 'worker' }).roles).toEqual({ api: false, worker: true });
+    expect(() => loadConfig({ FACESIGN_ROLES: 'api,cron' })).toThrow(/FACESIGN_ROLES/);
   });
 
   it('treats empty strings as unset', () => {

@@ -1,0 +1,95 @@
+// BullMQ queues and workers over the catalog. Producers use a fail-fast connection (an enqueue
+// fails rather than hangs when Redis is down; callers keep Postgres as the record and retry), and
+// workers use a patient one, as BullMQ recommends.
+import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Logger } from '../logging.js';
+import { jobCatalog, type JobHandlers, type JobName, type JobPayload } from './catalog.js';
+
+export interface QueueSettings {
+  redisUrl: string;
+  prefix: string;
+}
+
+function connection(redisUrl: string, patient: boolean): ConnectionOptions {
+  const url = new URL(redisUrl);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+    ...(patient ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, enableOfflineQueue: false }),
+  };
+}
+
+export class JobQueues {
+  private readonly queues = new Map<JobName, Queue>();
+
+  constructor(private readonly settings: QueueSettings) {}
+
+  queue(name: JobName): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: connection(this.settings.redisUrl, false), prefix: `${this.settings.prefix}:bull` });
+      q.on('error', () => undefined); // surfaced to the caller of add(); avoid unhandled 'error' events
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options: { jobId: string; delayMs?: number }): Promise<void> {
+    const spec = jobCatalog[name];
+    const data = spec.payload.parse(payload);
+    const opts: JobsOptions = {
+      jobId: options.jobId,
+      attempts: spec.attempts,
+      ...(spec.backoff ? { backoff: spec.backoff } : {}),
+      ...(options.delayMs ? { delay: options.delayMs } : {}),
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    };
+    await this.queue(name).add(name, data, opts);
+  }
+
+  /** A repeating job; the scheduler id makes it idempotent across nodes and restarts. */
+  async schedule<N extends JobName>(name: N, everyMs: number, payload: JobPayload<N>): Promise<void> {
+    await this.queue(name).upsertJobScheduler(`${name}-every`, { every: everyMs }, { name, data: payload });
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+  }
+}
+
+export interface WorkerSettings extends QueueSettings {
+  concurrency: Partial<Record<JobName, number>>;
+}
+
+export function startWorkers(settings: WorkerSettings, handlers: JobHandlers, log: Logger): { close(): Promise<void> } {
+  const workers = (Object.keys(jobCatalog) as JobName[]).map((name) => {
+    const worker = new Worker(
+      name,
+      async (job) => {
+        const payload = jobCatalog[name].payload.parse(job.data);
+        await (handlers[name] as (p: unknown, m: { attempt: number; jobId: string }) => Promise<void>)(payload, {
+          attempt: job.attemptsMade + 1,
+          jobId: job.id ?? '',
+        });
+      },
+      {
+        connection: connection(settings.redisUrl, true),
+        prefix: `${settings.prefix}:bull`,
+        concurrency: settings.concurrency[name] ?? 4,
+      },
+    );
+    worker.on('failed', (job, err) => log.warn({ job: name, jobId: job?.id, attempt: job?.attemptsMade, err: { message: err.message } }, 'job failed'));
+    worker.on('error', (err) => log.warn({ job: name, err: { message: err.message } }, 'worker error'));
+    return worker;
+  });
+  return {
+    close: async () => {
+      await Promise.allSettled(workers.map((w) => w.close()));
+    },
+  };
+}

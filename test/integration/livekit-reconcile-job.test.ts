@@ -1,0 +1,28 @@
+// The reconciler runs by itself as a repeatable BullMQ job: a lost egress_ended is repaired with
+// nobody calling it.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createAttempt, eventually } from '../support/fixtures.js';
+import { startTestApp, type TestApp } from '../support/harness.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ RECONCILE_INTERVAL_SECONDS: '1' }, { livekit: true });
+});
+afterAll(async () => t?.stop());
+
+it('repairs a dropped egress_ended on its schedule', async () => {
+  const { room, attempt, session } = await createAttempt(t.facesign.db, { kind: 'CALL' });
+  await t.facesign.livekit!.platform.createRoom({ name: room, maxParticipants: 3, metadata: { sessionId: session.id, attemptId: attempt.id } });
+  t.sim!.control.injectWebhookFault({ action: 'drop', event: 'egress_ended', room });
+  const rec = await t.facesign.livekit!.recordings.startForAttempt(attempt.id);
+  await t.facesign.livekit!.recordings.stopForAttempt(attempt.id);
+  await t.sim!.control.settled();
+  expect(t.sim!.control.webhookDeliveries().filter((d) => d.room === room && d.event === 'egress_ended').map((d) => d.status)).toEqual(['dropped']);
+  const repaired = await eventually(async () => {
+    const r = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: rec.id } });
+    return r.state === 'UPLOADED' ? r : undefined;
+  }, 100);
+  expect(repaired.reportedSize).toBeGreaterThan(0n);
+  const audit = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: rec.id, action: 'recording.state_changed' }, orderBy: { seq: 'desc' } });
+  expect(audit.data).toMatchObject({ to: 'UPLOADED', source: 'reconciler' });
+});

@@ -1,0 +1,195 @@
+// Webhook intake (verify, dedupe, store, enqueue), processing into the domain, and the reconciler
+// repairing what lost webhooks left behind. Real SDK, simulator, Postgres, Redis/BullMQ and s3rver.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { partyIdentity, sipPartyIdentity } from '../../server/livekit/identities.js';
+import { isPresent } from '../../server/livekit/participants.js';
+import type { LiveKitSignal } from '../../server/livekit/livekit-events.service.js';
+import { createAttempt, eventually } from '../support/fixtures.js';
+import { startTestApp, type TestApp } from '../support/harness.js';
+import { bodyOf, expiredSignature, participantEvent, postWebhook, signWebhook } from '../support/webhooks.js';
+
+let t: TestApp;
+const signals: LiveKitSignal[] = [];
+beforeAll(async () => {
+  t = await startTestApp({}, { livekit: true });
+  t.facesign.onLiveKitSignals(async (s) => void signals.push(...s));
+});
+afterAll(async () => t?.stop());
+
+const key = () => t.sim!.apiKey;
+const secret = () => t.sim!.apiSecret;
+const participant = (attemptId: string, identity: string) =>
+  t.facesign.db.attemptParticipant.findUnique({ where: { attemptId_identity: { attemptId, identity } } });
+
+describe('intake', () => {
+  it('rejects forged, expired and body-tampered webhooks with 401 and stores nothing', async () => {
+    const { room, attempt } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    const body = bodyOf(participantEvent('participant_joined', room, partyIdentity(attempt.id), 1_800_000_000, 'EV_forged'));
+    const forged = await postWebhook(t.url, body, await signWebhook(body, key(), 'some-other-secret'));
+    const expired = await postWebhook(t.url, body, expiredSignature(body, key(), secret()));
+    const tampered = await postWebhook(t.url, body.replace('participant_joined', 'participant_left'), await signWebhook(body, key(), secret()));
+    const unsigned = await postWebhook(t.url, body, undefined);
+    for (const res of [forged, expired, tampered, unsigned]) {
+      expect(res.status).toBe(401);
+      expect(res.contentType).toContain('application/problem+json');
+      expect(res.body.code).toBe('WEBHOOK_SIGNATURE_INVALID');
+    }
+    expect(await t.facesign.db.liveKitEvent.count({ where: { id: 'EV_forged' } })).toBe(0);
+    expect(await participant(attempt.id, partyIdentity(attempt.id))).toBeNull();
+  });
+
+  it('stores and processes a duplicate delivery once', async () => {
+    const { room, attempt } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    const body = bodyOf(participantEvent('participant_joined', room, partyIdentity(attempt.id), 1_800_000_000, 'EV_dupe_1'));
+    const auth = await signWebhook(body, key(), secret());
+    const [first, second] = [await postWebhook(t.url, body, auth), await postWebhook(t.url, body, auth)];
+    expect(first).toMatchObject({ status: 200, body: { received: true, duplicate: false } });
+    expect(second).toMatchObject({ status: 200, body: { received: true, duplicate: true } });
+    const row = await eventually(async () => {
+      const e = await t.facesign.db.liveKitEvent.findUnique({ where: { id: 'EV_dupe_1' } });
+      return e?.processedAt ? e : undefined;
+    });
+    expect(row.outcome).toBe(`participant_joined ${partyIdentity(attempt.id)}`);
+    expect(row.failures).toBe(0);
+    // Processing it again (a re-delivered job) changes nothing.
+    expect(await t.facesign.livekit!.processor.process('EV_dupe_1')).toBe(row.outcome);
+    expect(signals.filter((s) => s.kind === 'participant' && s.attemptId === attempt.id)).toHaveLength(1);
+  });
+
+  it('converges when participant_left arrives before participant_joined', async () => {
+    const { room, attempt } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    const who = partyIdentity(attempt.id);
+    const left = bodyOf(participantEvent('participant_left', room, who, 1_800_000_060));
+    const joined = bodyOf(participantEvent('participant_joined', room, who, 1_800_000_000));
+    await postWebhook(t.url, left, await signWebhook(left, key(), secret()));
+    await postWebhook(t.url, joined, await signWebhook(joined, key(), secret()));
+    const row = await eventually(async () => {
+      const p = await participant(attempt.id, who);
+      return p?.joinedAt && p.leftAt ? p : undefined;
+    });
+    expect(isPresent(row)).toBe(false);
+    expect(row.leftAt!.toISOString()).toBe(new Date(1_800_000_060_000).toISOString());
+  });
+
+  it('converges for events the simulator reorders and duplicates on a real session', async () => {
+    const { room, attempt, session } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    const platform = t.facesign.livekit!.platform;
+    await platform.createRoom({ name: room, maxParticipants: 3, metadata: { sessionId: session.id, attemptId: attempt.id } });
+    t.sim!.control.injectWebhookFault({ action: 'reorder', event: 'participant_joined', room });
+    t.sim!.control.injectWebhookFault({ action: 'duplicate', event: 'participant_left', room });
+    await t.sim!.control.join(await platform.partyToken({ room, identity: partyIdentity(attempt.id), ttlSeconds: 60 }));
+    t.sim!.control.leave(room, partyIdentity(attempt.id));
+    await t.sim!.control.settled();
+    const row = await eventually(async () => {
+      const p = await participant(attempt.id, partyIdentity(attempt.id));
+      return p?.joinedAt && p.leftAt ? p : undefined;
+    });
+    expect(isPresent(row)).toBe(false);
+  });
+
+  it('marks events for rooms that are not facesign attempts as ignored', async () => {
+    const body = bodyOf(participantEvent('participant_joined', 'someone-elses-room', 'bob', 1_800_000_000, 'EV_foreign'));
+    await postWebhook(t.url, body, await signWebhook(body, key(), secret()));
+    const row = await eventually(async () => (await t.facesign.db.liveKitEvent.findUnique({ where: { id: 'EV_foreign' } }))?.processedAt && t.facesign.db.liveKitEvent.findUnique({ where: { id: 'EV_foreign' } }));
+    expect(row!.outcome).toMatch(/^ignored/);
+  });
+});
+
+describe('SIP call progress', () => {
+  it('follows sip.callStatus forward only, from dialing to active to hangup', async () => {
+    const { room, attempt, session } = await createAttempt(t.facesign.db, { kind: 'CALL' });
+    const platform = t.facesign.livekit!.platform;
+    await platform.createRoom({ name: room, maxParticipants: 3, metadata: { sessionId: session.id, attemptId: attempt.id } });
+    // 55501 11: answers after 1 s and hangs up after 10 s of talk.
+    const result = await platform.dial({ room, phoneE164: '+8613805550111', identity: sipPartyIdentity(attempt.id) });
+    expect(result.outcome).toBe('ANSWERED');
+    await t.sim!.control.settled();
+    const row = await eventually(async () => {
+      const p = await participant(attempt.id, sipPartyIdentity(attempt.id));
+      return p?.sipCallStatus === 'hangup' && p.leftAt ? p : undefined;
+    });
+    expect(row.kind).toBe('PARTY');
+    expect(isPresent(row)).toBe(false);
+  });
+});
+
+describe('reconciler', () => {
+  it('repairs a recording whose egress_ended webhook was dropped', async () => {
+    const { room, attempt, session } = await createAttempt(t.facesign.db, { kind: 'CALL' });
+    await t.facesign.livekit!.platform.createRoom({ name: room, maxParticipants: 3, metadata: { sessionId: session.id, attemptId: attempt.id } });
+    t.sim!.control.injectWebhookFault({ action: 'drop', event: 'egress_ended', room });
+    const rec = await t.facesign.livekit!.recordings.startForAttempt(attempt.id);
+    await t.facesign.livekit!.recordings.stopForAttempt(attempt.id);
+    await t.sim!.control.settled();
+    await eventually(async () => (await t.facesign.db.liveKitEvent.count({ where: { egressId: rec.egressId, processedAt: null } })) === 0);
+    const before = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: rec.id } });
+    expect(before.state).toBe('ENDING');
+    const ended = t.sim!.control.webhookDeliveries().filter((d) => d.event === 'egress_ended' && d.room === room);
+    expect(ended.map((d) => d.status)).toEqual(['dropped']);
+
+    const report = await t.facesign.livekit!.reconciler.runOnce();
+    expect(report.recordingsRepaired).toBeGreaterThanOrEqual(1);
+    const after = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: rec.id } });
+    expect(after.state).toBe('UPLOADED');
+    expect(after.reportedSize).toBeGreaterThan(0n);
+    const audit = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: rec.id, action: 'recording.state_changed' }, orderBy: { seq: 'desc' } });
+    expect(audit.data).toMatchObject({ to: 'UPLOADED', source: 'reconciler' });
+  });
+
+  it('finishes an attempt whose room_finished webhook was dropped, and marks participants gone', async () => {
+    const { room, attempt, session } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    const platform = t.facesign.livekit!.platform;
+    await platform.createRoom({ name: room, maxParticipants: 3, metadata: { sessionId: session.id, attemptId: attempt.id } });
+    await t.sim!.control.join(await platform.partyToken({ room, identity: partyIdentity(attempt.id), ttlSeconds: 60 }));
+    await eventually(async () => (await participant(attempt.id, partyIdentity(attempt.id)))?.joinedAt);
+    t.sim!.control.injectWebhookFault({ action: 'drop', event: '*', room, count: 10 });
+    await platform.deleteRoom(room);
+    await t.sim!.control.settled();
+    expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: attempt.id } })).endedAt).toBeNull();
+
+    const report = await t.facesign.livekit!.reconciler.runOnce();
+    expect(report.roomsFinished).toBeGreaterThanOrEqual(1);
+    expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: attempt.id } })).endedAt).not.toBeNull();
+    expect(isPresent((await participant(attempt.id, partyIdentity(attempt.id)))!)).toBe(false);
+    expect(signals).toContainEqual({ kind: 'room-finished', attemptId: attempt.id });
+  });
+
+  it('adds a participant whose participant_joined webhook was dropped', async () => {
+    const { room, attempt, session } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    const platform = t.facesign.livekit!.platform;
+    await platform.createRoom({ name: room, maxParticipants: 3, metadata: { sessionId: session.id, attemptId: attempt.id } });
+    t.sim!.control.injectWebhookFault({ action: 'drop', event: 'participant_joined', room });
+    await t.sim!.control.join(await platform.partyToken({ room, identity: partyIdentity(attempt.id), ttlSeconds: 60 }));
+    await t.sim!.control.settled();
+    expect(await participant(attempt.id, partyIdentity(attempt.id))).toBeNull();
+    await t.facesign.livekit!.reconciler.runOnce();
+    expect(isPresent((await participant(attempt.id, partyIdentity(attempt.id)))!)).toBe(true);
+  });
+
+  it('processes inbox events whose job never ran (e.g. Redis was down at intake)', async () => {
+    const { room, attempt } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    const event = participantEvent('participant_joined', room, partyIdentity(attempt.id), 1_800_000_000, 'EV_stuck');
+    await t.facesign.db.liveKitEvent.create({
+      data: { id: 'EV_stuck', event: 'participant_joined', roomName: room, occurredAt: new Date(), receivedAt: new Date(Date.now() - 60_000), body: event.toJson() as object },
+    });
+    const report = await t.facesign.livekit!.reconciler.runOnce();
+    expect(report.inboxEventsProcessed).toBeGreaterThanOrEqual(1);
+    const stored = await t.facesign.db.liveKitEvent.findUniqueOrThrow({ where: { id: 'EV_stuck' } });
+    expect(stored.processedAt).not.toBeNull();
+    expect(stored.outcome).toBe(`participant_joined ${partyIdentity(attempt.id)}`);
+    expect((await participant(attempt.id, partyIdentity(attempt.id)))!.joinedAt).not.toBeNull();
+  });
+
+  it('binds an egress to a recording row left without one by a crash', async () => {
+    const { room, attempt, session } = await createAttempt(t.facesign.db, { kind: 'CALL' });
+    const platform = t.facesign.livekit!.platform;
+    await platform.createRoom({ name: room, maxParticipants: 3, metadata: { sessionId: session.id, attemptId: attempt.id } });
+    const key = `recordings/${session.loanFileId}/${session.id}/${attempt.id}.ogg`;
+    // The row was written, LiveKit started the egress, and the process died before saving its id.
+    const rec = await t.facesign.db.recording.create({ data: { attemptId: attempt.id, audioOnly: true, objectKey: key, createdAt: new Date(Date.now() - 60_000) } });
+    const egress = await platform.startRecording({ room, audioOnly: true, objectKey: key });
+    await t.facesign.livekit!.reconciler.runOnce();
+    const bound = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: rec.id } });
+    expect(bound.egressId).toBe(egress.egressId);
+  });
+});

@@ -1,0 +1,38 @@
+// Domain rows for tests that start below the scheduling API: a loan file, a party, a session and
+// an attempt, created the way the services would.
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../server/db/client.js';
+import { roomNameFor } from '../../server/livekit/identities.js';
+
+export async function createAttempt(db: Db, options: { kind: 'CALL' | 'VIDEO'; phoneE164?: string } ) {
+  const loanFile = await db.loanFile.create({
+    data: { externalRef: `FX-${randomUUID().slice(0, 8)}`, product: 'consumer-loan', amount: '1000.00', currency: 'CNY' },
+  });
+  const party = await db.party.create({
+    data: { loanFileId: loanFile.id, role: 'BORROWER', fullName: '测试', phoneE164: options.phoneE164 ?? '+8613805550100', timeZone: 'Asia/Shanghai', locale: 'zh-CN' },
+  });
+  const session = await db.verificationSession.create({
+    data: {
+      loanFileId: loanFile.id,
+      partyId: party.id,
+      kind: options.kind,
+      state: 'IN_PROGRESS',
+      templateKey: options.kind === 'CALL' ? 'call-default' : 'video-default',
+      templateVersion: 1,
+      notBefore: new Date(),
+      deadline: new Date(Date.now() + 86_400_000),
+    },
+  });
+  const attemptId = randomUUID();
+  const attempt = await db.attempt.create({ data: { id: attemptId, sessionId: session.id, number: 1, roomName: roomNameFor(attemptId) } });
+  return { loanFile, party, session, attempt, room: attempt.roomName };
+}
+
+/** Polls until `check` returns a value (not undefined/false); the test's timeout bounds the wait. */
+export async function eventually<T>(check: () => Promise<T | undefined | false | null>, intervalMs = 25): Promise<T> {
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false && value !== null) return value;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
