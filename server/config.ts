@@ -40,6 +40,32 @@ const envSchema = z.object({
   EGRESS_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   EGRESS_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   RECONCILE_INTERVAL_SECONDS: int(1, 3600).default(30),
+  CALLING_HOURS: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'HH:MM-HH:MM in the party\'s time zone')
+    .default('09:00-20:00'),
+  CALLING_DAYS: z
+    .string()
+    .regex(/^(MON|TUE|WED|THU|FRI|SAT|SUN)(,(MON|TUE|WED|THU|FRI|SAT|SUN))*$/, 'comma-separated MON..SUN')
+    .default('MON,TUE,WED,THU,FRI,SAT'),
+  HOLIDAYS: z
+    .string()
+    .regex(/^(\d{4}-\d{2}-\d{2})(,\d{4}-\d{2}-\d{2})*$/, 'comma-separated YYYY-MM-DD dates')
+    .optional(),
+  MAX_DIAL_ATTEMPTS: int(1, 20).default(3),
+  DIAL_RATE_PER_SECOND: z.coerce.number().positive().max(1000).default(1),
+  OFFER_TIMEOUT_SECONDS: int(5, 600).default(20),
+  NO_SHOW_TIMEOUT_MINUTES: int(1, 240).default(15),
+  RECONNECT_GRACE_SECONDS: int(5, 3600).default(60),
+  LINK_TTL_HOURS: int(1, 24 * 30).default(72),
+  OTP_TTL_SECONDS: int(30, 3600).default(300),
+  OTP_MAX_ATTEMPTS: int(1, 20).default(5),
+  OTP_LOCK_MINUTES: int(1, 24 * 60).default(30),
+  NOTIFIER: z.enum(['log', 'http']).default('log'),
+  NOTIFIER_URL: url.optional(),
+  NOTIFIER_TOKEN: z.string().min(1).optional(),
+  LOS_WEBHOOK_URL: url.optional(),
+  LOS_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   FACESIGN_ROLES: z
     .string()
     .regex(/^(api|worker)(,(api|worker))*$/, 'a comma-separated list of api, worker')
@@ -83,6 +109,18 @@ export interface Config {
       }
     | undefined;
   jobs: { reconcileIntervalMs: number };
+  verification: {
+    callingHours: { start: string; end: string; days: number[]; holidays: string[] };
+    maxDialAttempts: number;
+    dialRatePerSecond: number;
+    offerTimeoutMs: number;
+    noShowTimeoutMs: number;
+    reconnectGraceMs: number;
+    linkTtlMs: number;
+    otp: { ttlMs: number; maxAttempts: number; lockMs: number };
+  };
+  notifier: { kind: 'log' } | { kind: 'http'; url: string; token: string | undefined };
+  losWebhook: { url: string; secret: string } | undefined;
   roles: { api: boolean; worker: boolean };
   auth: {
     sessionTtlMs: number;
@@ -114,6 +152,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (livekitVars.some(Boolean) && !livekitVars.every(Boolean)) {
     problems.push('LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET: set all three or none');
   }
+  if (e.NOTIFIER === 'http' && !e.NOTIFIER_URL) problems.push('NOTIFIER_URL: required when NOTIFIER=http');
+  if (Boolean(e.LOS_WEBHOOK_URL) !== Boolean(e.LOS_WEBHOOK_SECRET)) problems.push('LOS_WEBHOOK_URL, LOS_WEBHOOK_SECRET: set both or neither');
+  const [hoursStart = '09:00', hoursEnd = '20:00'] = e.CALLING_HOURS.split('-');
+  if (hoursStart >= hoursEnd) problems.push('CALLING_HOURS: the window must end after it starts');
   if (Boolean(e.S3_ACCESS_KEY_ID) !== Boolean(e.S3_SECRET_ACCESS_KEY)) {
     problems.push('S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: set both or neither');
   }
@@ -159,6 +201,23 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         }
       : undefined,
     jobs: { reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000 },
+    verification: {
+      callingHours: {
+        start: hoursStart,
+        end: hoursEnd,
+        days: e.CALLING_DAYS.split(',').map((d) => ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'].indexOf(d)),
+        holidays: e.HOLIDAYS ? e.HOLIDAYS.split(',') : [],
+      },
+      maxDialAttempts: e.MAX_DIAL_ATTEMPTS,
+      dialRatePerSecond: e.DIAL_RATE_PER_SECOND,
+      offerTimeoutMs: e.OFFER_TIMEOUT_SECONDS * 1000,
+      noShowTimeoutMs: e.NO_SHOW_TIMEOUT_MINUTES * 60_000,
+      reconnectGraceMs: e.RECONNECT_GRACE_SECONDS * 1000,
+      linkTtlMs: e.LINK_TTL_HOURS * 3_600_000,
+      otp: { ttlMs: e.OTP_TTL_SECONDS * 1000, maxAttempts: e.OTP_MAX_ATTEMPTS, lockMs: e.OTP_LOCK_MINUTES * 60_000 },
+    },
+    notifier: e.NOTIFIER === 'http' && e.NOTIFIER_URL ? { kind: 'http', url: e.NOTIFIER_URL, token: e.NOTIFIER_TOKEN } : { kind: 'log' },
+    losWebhook: e.LOS_WEBHOOK_URL && e.LOS_WEBHOOK_SECRET ? { url: e.LOS_WEBHOOK_URL, secret: e.LOS_WEBHOOK_SECRET } : undefined,
     roles: { api: e.FACESIGN_ROLES.split(',').includes('api'), worker: e.FACESIGN_ROLES.split(',').includes('worker') },
     auth: {
       sessionTtlMs: e.SESSION_TTL_HOURS * 3_600_000,

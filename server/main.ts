@@ -24,6 +24,18 @@ import { liveKitWebhookRouter } from './livekit/webhook.routes.js';
 import { JobQueues, startWorkers } from './jobs/queues.js';
 import { createS3Client, RecordingStore } from '../recordings/object-store.js';
 import { RecordingService } from '../recordings/recording.service.js';
+import { createRealtime, type Realtime } from './realtime/realtime.server.js';
+import { PresenceService } from './realtime/presence.js';
+import { LosWebhookService } from './loan-files/los-webhooks.js';
+import { losWebhookRoutes } from './loan-files/los-webhooks.routes.js';
+import { loadTemplateFiles, publishTemplates } from './checklists/templates.js';
+import { ChecklistService } from './checklists/checklist.service.js';
+import { checklistRoutes } from './checklists/checklist.routes.js';
+import { SessionEngine } from './verification/session-engine.js';
+import { Dispatcher } from './verification/dispatcher.js';
+import { SessionJobs } from './verification/session-jobs.js';
+import { SchedulingService } from './verification/scheduling.service.js';
+import { verificationRoutes } from './verification/verification.routes.js';
 
 export interface FacesignOptions {
   logDestination?: DestinationStream;
@@ -36,6 +48,8 @@ export interface Facesign {
   redis: Redis;
   server: Server;
   queues: JobQueues;
+  realtime: Realtime;
+  verification: { engine: SessionEngine; dispatcher: Dispatcher; jobs: SessionJobs; scheduling: SchedulingService; presence: PresenceService; los: LosWebhookService };
   /** Present when LiveKit is configured. */
   livekit: { platform: VideoPlatform; processor: LiveKitEventProcessor; reconciler: LiveKitReconciler; recordings: RecordingService } | undefined;
   /** Subscribes to LiveKit-derived changes (after commit). */
@@ -63,6 +77,9 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   const auth = new AuthService(db, new RateLimiter(redis), apiKeys, config.auth);
   const loanFiles = new LoanFileService(db);
 
+  // Checklist versions are data in the repo; publishing is idempotent and safe on every node.
+  await publishTemplates(db, await loadTemplateFiles());
+
   const signalListeners: ((signals: LiveKitSignal[]) => Promise<void>)[] = [];
   const emitSignals = async (signals: LiveKitSignal[]) => {
     for (const listener of signalListeners) await listener(signals);
@@ -77,6 +94,43 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     intake = new LiveKitEventIntake(db, queues, new WebhookReceiver(config.livekit.apiKey, config.livekit.apiSecret), log);
   }
 
+  const presence = new PresenceService(redis);
+  const los = new LosWebhookService(db, queues, config.losWebhook, log);
+  // The realtime emitter is needed by the services, and the realtime server needs them back for
+  // authorisation: build it first and hand it its callbacks.
+  const callbacks: { canWatch: (userId: string, roles: string[], sessionId: string) => Promise<boolean>; presenceChanged: (userId: string, p: string) => Promise<void> } = {
+    canWatch: async () => false,
+    presenceChanged: async () => undefined,
+  };
+  const realtime = createRealtime({
+    redisUrl: config.redis.url,
+    prefix: config.redis.prefix,
+    publicUrl: config.http.publicUrl,
+    log,
+    auth,
+    presence,
+    canWatchSession: (principal, sessionId) => callbacks.canWatch(principal.userId, principal.roles, sessionId),
+    onPresenceChanged: (userId, p) => callbacks.presenceChanged(userId, p),
+  });
+  const v = config.verification;
+  const engine = new SessionEngine(db, queues, realtime.emitter, los, livekit ? { platform: livekit.platform, recordings: livekit.recordings } : undefined, { noShowTimeoutMs: v.noShowTimeoutMs }, log);
+  const dispatcher = new Dispatcher(db, engine, presence, queues, realtime.emitter, videoPlatform, { offerTimeoutMs: v.offerTimeoutMs, callingHours: v.callingHours, livekitUrl: config.livekit?.url }, log);
+  engine.onRoutingNeeded = async () => void (await dispatcher.fill());
+  const sessionJobs = new SessionJobs(db, engine, dispatcher, queues, videoPlatform, { callingHours: v.callingHours, reconnectGraceMs: v.reconnectGraceMs }, log);
+  const scheduling = new SchedulingService(db, engine, queues, { callingHours: v.callingHours, maxDialAttempts: v.maxDialAttempts });
+  const checklists = new ChecklistService(db, engine, realtime.emitter);
+  signalListeners.push((signals) => sessionJobs.onLiveKitSignals(signals));
+  callbacks.canWatch = async (userId, roles, sessionId) => {
+    if (roles.some((r) => r === 'SUPERVISOR' || r === 'ADMIN')) return true;
+    const session = await db.verificationSession.findUnique({ where: { id: sessionId }, select: { assignedAgentId: true } });
+    return session?.assignedAgentId === userId;
+  };
+  callbacks.presenceChanged = async (userId, p) => {
+    realtime.emitter.toSupervisors('presence:changed', { v: 1, agentId: userId, presence: p as 'available' | 'busy' | 'away' });
+    if (p === 'available') await dispatcher.fill();
+    else await dispatcher.withdrawFrom(userId);
+  };
+
   const checks: DependencyCheck[] = [
     { name: 'postgres', required: true, check: async () => void (await db.$queryRaw`SELECT 1`) },
     { name: 'redis', required: true, check: async () => void (await redis.ping()) },
@@ -89,13 +143,26 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     authenticator: auth,
     publicUrl: config.http.publicUrl,
     trustProxy: config.http.trustProxy,
-    routes: [...healthRoutes(checks), ...authRoutes(auth, apiKeys, db), ...loanFileRoutes(loanFiles)],
+    routes: [
+      ...healthRoutes(checks),
+      ...authRoutes(auth, apiKeys, db),
+      ...loanFileRoutes(loanFiles),
+      ...verificationRoutes(db, scheduling, engine, dispatcher),
+      ...checklistRoutes(checklists),
+      ...losWebhookRoutes(los),
+    ],
     rawRouters: [{ path: '/livekit/webhook', router: liveKitWebhookRouter(intake) }],
   });
 
   const workers = config.roles.worker
     ? startWorkers(
-        { redisUrl: config.redis.url, prefix: config.redis.prefix, concurrency: { 'livekit-event': 8, 'livekit-reconcile': 1 } },
+        {
+          redisUrl: config.redis.url,
+          prefix: config.redis.prefix,
+          concurrency: { 'livekit-event': 8, 'livekit-reconcile': 1, 'session-dial': 8, 'los-webhook': 8, 'session-sweep': 1 },
+          limiter: { 'session-dial': { max: Math.max(1, Math.floor(v.dialRatePerSecond)), duration: Math.round(1000 * Math.max(1, Math.floor(v.dialRatePerSecond)) / v.dialRatePerSecond) } },
+          lockDurationMs: { 'session-dial': (config.livekit?.ringingTimeoutSeconds ?? 30) * 1000 + 60_000 },
+        },
         {
           'livekit-event': async ({ eventId }) => {
             await livekit?.processor.process(eventId);
@@ -103,16 +170,33 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
           'livekit-reconcile': async () => {
             await livekit?.reconciler.runOnce();
           },
+          'session-due': ({ sessionId }) => sessionJobs.due(sessionId),
+          'session-dial': ({ sessionId, attemptId }) => sessionJobs.dial(sessionId, attemptId),
+          'session-no-show': ({ sessionId, version }) => sessionJobs.noShow(sessionId, version),
+          'session-reconnect-grace': ({ sessionId, attemptId }) => sessionJobs.reconnectGrace(sessionId, attemptId),
+          'session-deadline': ({ sessionId }) => sessionJobs.deadline(sessionId),
+          'offer-timeout': ({ offerId }) => dispatcher.expire(offerId),
+          'session-reminder': async () => undefined,
+          'session-sweep': async () => {
+            await sessionJobs.sweep();
+            await los.sweep();
+          },
+          'los-webhook': async ({ deliveryId }) => {
+            await los.deliver(deliveryId);
+          },
         },
         log,
       )
     : undefined;
-  if (workers && livekit) {
-    await queues.schedule('livekit-reconcile', config.jobs.reconcileIntervalMs, {}).catch((err: Error) => {
-      log.error({ err: { message: err.message } }, 'could not schedule the LiveKit reconciler');
-    });
+  if (workers) {
+    const schedules: Promise<void>[] = [queues.schedule('session-sweep', config.jobs.reconcileIntervalMs, {})];
+    if (livekit) schedules.push(queues.schedule('livekit-reconcile', config.jobs.reconcileIntervalMs, {}));
+    for (const outcome of await Promise.allSettled(schedules)) {
+      if (outcome.status === 'rejected') log.error({ err: { message: (outcome.reason as Error).message } }, 'could not schedule a repeating job');
+    }
   }
   const server = createServer(app);
+  realtime.attach(server);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -122,6 +206,8 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     redis,
     server,
     queues,
+    realtime,
+    verification: { engine, dispatcher, jobs: sessionJobs, scheduling, presence, los },
     livekit,
     onLiveKitSignals: (listener) => void signalListeners.push(listener),
     listen: () =>
@@ -141,6 +227,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         const force = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs);
         if (server.listening) await closed;
         clearTimeout(force);
+        await realtime.close();
         await workers?.close();
         await queues.close();
         await Promise.allSettled([db.$disconnect(), redis.quit()]);

@@ -40,6 +40,40 @@ export const auditActionSchema = z.discriminatedUnion('action', [
     v: z.literal(1),
     data: z.object({ source: z.enum(['webhook', 'reconciler']) }),
   }),
+  z.object({
+    action: z.literal('session.scheduled'),
+    v: z.literal(1),
+    data: z.object({ loanFileId: uuid, partyId: uuid, kind: z.string(), templateKey: z.string(), templateVersion: z.number().int(), notBefore: z.string(), deadline: z.string() }),
+  }),
+  z.object({
+    action: z.literal('session.transitioned'),
+    v: z.literal(1),
+    data: z.object({ from: z.string(), to: z.string(), event: z.string(), version: z.number().int(), outcome: z.string().optional(), detail: z.string().optional() }),
+  }),
+  z.object({
+    action: z.literal('session.deferred'),
+    v: z.literal(1),
+    data: z.object({ from: z.string(), to: z.string(), reason: z.string() }),
+  }),
+  z.object({ action: z.literal('session.reassigned'), v: z.literal(1), data: z.object({ fromAgentId: z.string().nullable(), toAgentId: uuid }) }),
+  z.object({ action: z.literal('offer.created'), v: z.literal(1), data: z.object({ sessionId: uuid, agentId: uuid, expiresAt: z.string() }) }),
+  z.object({ action: z.literal('offer.resolved'), v: z.literal(1), data: z.object({ sessionId: uuid, agentId: uuid, status: z.string() }) }),
+  z.object({
+    action: z.literal('checklist.answered'),
+    v: z.literal(1),
+    data: z.object({ sessionId: uuid, attemptId: uuid, itemId: z.string(), value: z.string(), revision: z.number().int(), offsetMs: z.number().int().nullable(), noted: z.boolean() }),
+  }),
+  z.object({
+    action: z.literal('risk_flag.raised'),
+    v: z.literal(1),
+    data: z.object({ sessionId: uuid, attemptId: uuid, code: z.string(), severity: z.string(), offsetMs: z.number().int().nullable() }),
+  }),
+  z.object({
+    action: z.literal('los_webhook.redelivery_requested'),
+    v: z.literal(1),
+    data: z.object({ eventType: z.string(), previousStatus: z.enum(['FAILED', 'DELIVERED']), previousAttempts: z.number().int() }),
+  }),
+  z.object({ action: z.literal('loan_file.status_changed'), v: z.literal(1), data: z.object({ from: z.string(), to: z.string() }) }),
 ]);
 
 export type AuditAction = z.infer<typeof auditActionSchema>;

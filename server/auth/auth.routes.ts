@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
-import { AppError } from '../http/errors.js';
 import { idParam, iso, isoOrNull, timestamp } from '../http/schemas.js';
 import { actorOf } from '../audit/audit.service.js';
 import type { Db } from '../db/client.js';
 import type { AuthService } from './auth.service.js';
 import type { ApiKeyService, ApiKeyView } from './api-keys.service.js';
-import { apiScopeSchema, type Principal } from './principal.js';
+import { apiScopeSchema, requireUser } from './principal.js';
 
 const roleSchema = z.enum(['AGENT', 'SUPERVISOR', 'AUDITOR', 'ADMIN']);
 const userSchema = z
@@ -38,11 +37,6 @@ const createApiKeyBody = z.object({
   expiresAt: timestamp.optional().refine((v) => v === undefined || new Date(v) > new Date(), 'must be in the future'),
 });
 
-type UserPrincipal = Extract<Principal, { kind: 'user' }>;
-function requireUser(principal: Principal | undefined): UserPrincipal {
-  if (principal?.kind !== 'user') throw new AppError('FORBIDDEN', 'Only signed-in users can do this');
-  return principal;
-}
 
 const apiKeyDto = (v: ApiKeyView) => ({
   ...v,

@@ -161,6 +161,11 @@ export class AuthService implements Authenticator {
     }
     const token = parseCookies(req.get('cookie'))[SESSION_COOKIE];
     if (!token) return null;
+    return { principal: await this.authenticateSessionToken(token), via: 'cookie' };
+  }
+
+  /** Resolves a session cookie's token (HTTP requests and socket handshakes alike). */
+  async authenticateSessionToken(token: string): Promise<Extract<Principal, { kind: 'user' }>> {
     const session = await this.db.loginSession.findUnique({
       where: { tokenHash: sha256Hex(token) },
       include: { user: { select: { id: true, roles: true, disabledAt: true } } },
@@ -175,10 +180,7 @@ export class AuthService implements Authenticator {
         data: { lastSeenAt: now },
       });
     }
-    return {
-      principal: { kind: 'user', userId: session.user.id, roles: session.user.roles, loginSessionId: session.id, csrfTokenHash: session.csrfTokenHash },
-      via: 'cookie',
-    };
+    return { kind: 'user', userId: session.user.id, roles: session.user.roles, loginSessionId: session.id, csrfTokenHash: session.csrfTokenHash };
   }
 
   checkCsrf(principal: Extract<Principal, { kind: 'user' }>, token: string | undefined): boolean {

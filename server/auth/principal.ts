@@ -1,8 +1,9 @@
 // Who is calling. A browser user (cookie session) or the lender's LOS (API key).
 import { z } from 'zod';
+import { AppError } from '../http/errors.js';
 import type { Role } from '../db/generated/prisma/enums.js';
 
-export const API_SCOPES = ['loan-files:read', 'loan-files:write'] as const;
+export const API_SCOPES = ['loan-files:read', 'loan-files:write', 'sessions:read', 'sessions:write'] as const;
 export const apiScopeSchema = z.enum(API_SCOPES);
 export type ApiScope = z.infer<typeof apiScopeSchema>;
 
@@ -24,4 +25,12 @@ export function isAllowed(principal: Principal, access: Exclude<Access, 'public'
 
 export function principalScope(principal: Principal): string {
   return principal.kind === 'apiKey' ? `api-key:${principal.apiKeyId}` : `user:${principal.userId}`;
+}
+
+export type UserPrincipal = Extract<Principal, { kind: 'user' }>;
+
+/** For routes open to users only: narrows the principal, or refuses an API key. */
+export function requireUser(principal: Principal | undefined): UserPrincipal {
+  if (principal?.kind !== 'user') throw new AppError('FORBIDDEN', 'Only signed-in users can do this');
+  return principal;
 }

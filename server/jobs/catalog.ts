@@ -13,6 +13,60 @@ export const jobCatalog = {
     attempts: 1,
     backoff: undefined,
   },
+  /** A session reached its not-before (or retry) time: route it to an agent or invite the party. */
+  'session-due': {
+    payload: z.object({ sessionId: z.uuid() }),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2_000 },
+  },
+  /** Reminders to a video party before the appointment. */
+  'session-reminder': {
+    payload: z.object({ sessionId: z.uuid(), reminder: z.enum(['24h', '15m']) }),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 10_000 },
+  },
+  /** An invited video party did not show up in time (only if nothing happened since `version`). */
+  'session-no-show': {
+    payload: z.object({ sessionId: z.uuid(), version: z.number().int() }),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2_000 },
+  },
+  /** A disconnected video party did not come back within the grace period. */
+  'session-reconnect-grace': {
+    payload: z.object({ sessionId: z.uuid(), attemptId: z.uuid() }),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2_000 },
+  },
+  /** The session's deadline passed. */
+  'session-deadline': {
+    payload: z.object({ sessionId: z.uuid() }),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 10_000 },
+  },
+  /** An agent did not accept an offer in time. */
+  'offer-timeout': {
+    payload: z.object({ offerId: z.uuid() }),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1_000 },
+  },
+  /** Places the call of a session whose agent accepted. */
+  'session-dial': {
+    payload: z.object({ sessionId: z.uuid(), attemptId: z.uuid() }),
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 2_000 },
+  },
+  /** Finds work whose job was lost (Redis restarted) and queues it again: Postgres is the record. */
+  'session-sweep': {
+    payload: z.object({}),
+    attempts: 1,
+    backoff: undefined,
+  },
+  /** One delivery attempt of an outbound webhook to the LOS; the handler reschedules itself. */
+  'los-webhook': {
+    payload: z.object({ deliveryId: z.uuid() }),
+    attempts: 1,
+    backoff: undefined,
+  },
 } as const satisfies Record<string, { payload: z.ZodType; attempts: number; backoff: { type: 'exponential' | 'fixed'; delay: number } | undefined }>;
 
 export type JobName = keyof typeof jobCatalog;

@@ -64,6 +64,10 @@ export class JobQueues {
 
 export interface WorkerSettings extends QueueSettings {
   concurrency: Partial<Record<JobName, number>>;
+  /** Rate limits shared by every worker of a queue (e.g. calls per second through a trunk). */
+  limiter?: Partial<Record<JobName, { max: number; duration: number }>>;
+  /** For jobs that legitimately run long (a call rings for up to the ringing timeout). */
+  lockDurationMs?: Partial<Record<JobName, number>>;
 }
 
 export function startWorkers(settings: WorkerSettings, handlers: JobHandlers, log: Logger): { close(): Promise<void> } {
@@ -81,6 +85,8 @@ export function startWorkers(settings: WorkerSettings, handlers: JobHandlers, lo
         connection: connection(settings.redisUrl, true),
         prefix: `${settings.prefix}:bull`,
         concurrency: settings.concurrency[name] ?? 4,
+        ...(settings.limiter?.[name] ? { limiter: settings.limiter[name] } : {}),
+        ...(settings.lockDurationMs?.[name] ? { lockDuration: settings.lockDurationMs[name] } : {}),
       },
     );
     worker.on('failed', (job, err) => log.warn({ job: name, jobId: job?.id, attempt: job?.attemptsMade, err: { message: err.message } }, 'job failed'));

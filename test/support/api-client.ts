@@ -14,6 +14,11 @@ export class ApiClient {
 
   constructor(readonly baseUrl: string) {}
 
+  /** The Cookie header this client sends (for socket.io handshakes). */
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
   /** Another client carrying the same cookies (e.g. a stolen cookie) but no CSRF token. */
   withSameCookies(): ApiClient {
     const twin = new ApiClient(this.baseUrl);

@@ -4,7 +4,16 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../../server/db/client.js';
 import { roomNameFor } from '../../server/livekit/identities.js';
 
-export async function createAttempt(db: Db, options: { kind: 'CALL' | 'VIDEO'; phoneE164?: string } ) {
+/** A minimal published template to pin (the real ones come from server/checklists/templates). */
+async function fixtureTemplate(db: Db, kind: 'CALL' | 'VIDEO') {
+  const key = `fixture-${kind.toLowerCase()}`;
+  return (
+    (await db.checklistTemplate.findUnique({ where: { key_version: { key, version: 1 } } })) ??
+    (await db.checklistTemplate.create({ data: { key, version: 1, kind, definition: { sections: [] }, contentHash: '0'.repeat(64) } }))
+  );
+}
+
+export async function createAttempt(db: Db, options: { kind: 'CALL' | 'VIDEO'; phoneE164?: string }) {
   const loanFile = await db.loanFile.create({
     data: { externalRef: `FX-${randomUUID().slice(0, 8)}`, product: 'consumer-loan', amount: '1000.00', currency: 'CNY' },
   });
@@ -17,8 +26,11 @@ export async function createAttempt(db: Db, options: { kind: 'CALL' | 'VIDEO'; p
       partyId: party.id,
       kind: options.kind,
       state: 'IN_PROGRESS',
-      templateKey: options.kind === 'CALL' ? 'call-default' : 'video-default',
+      templateKey: `fixture-${options.kind.toLowerCase()}`,
       templateVersion: 1,
+      templateId: (await fixtureTemplate(db, options.kind)).id,
+      productSkill: 'consumer-loan',
+      language: 'zh-CN',
       notBefore: new Date(),
       deadline: new Date(Date.now() + 86_400_000),
     },

@@ -31,6 +31,8 @@ export interface TestApp {
   client(): ApiClient;
   /** Creates a user and returns a client signed in as them. */
   signIn(user: Partial<NewUser> & Pick<NewUser, 'roles'>): Promise<ApiClient>;
+  /** Stops this facesign process and starts a fresh one on the same database, Redis prefix and port. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -78,14 +80,17 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {},
       : {}),
     ...env,
   });
-  const facesign = await createFacesign(config, { logDestination: destination });
+  let facesign = await createFacesign(config, { logDestination: destination });
   const url = await facesign.listen();
+  const port = Number(new URL(url).port);
   sim?.control.setWebhookUrls([`${url}/livekit/webhook`]);
   let users = 0;
 
   return {
     url,
-    facesign,
+    get facesign() {
+      return facesign;
+    },
     databaseUrl: database.url,
     s3,
     sim,
@@ -101,6 +106,11 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {},
       const res = await client.login(email, password);
       if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
       return client;
+    },
+    async restart() {
+      await facesign.stop();
+      facesign = await createFacesign({ ...config, http: { ...config.http, port } }, { logDestination: destination });
+      await facesign.listen();
     },
     async stop() {
       const keys = await facesign.redis.keys(`${config.redis.prefix}:*`).catch(() => []);

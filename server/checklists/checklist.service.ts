@@ -1,0 +1,187 @@
+// The agent walks the pinned checklist: each answer and risk flag is saved on its own, with its
+// offset into the recording, and acknowledged only after it committed. Completing applies the
+// outcome rules; an escalation waits for a supervisor's decision.
+import type { Db } from '../db/client.js';
+import type { ChecklistAnswer, RiskFlag, VerificationSession } from '../db/generated/prisma/client.js';
+import type { AnswerValue, RiskFlagCode, RiskSeverity } from '../db/generated/prisma/enums.js';
+import { AppError } from '../http/errors.js';
+import { appendAudit } from '../audit/audit.service.js';
+import type { Principal } from '../auth/principal.js';
+import type { RealtimeEmitter } from '../realtime/events.js';
+import type { SessionEngine } from '../verification/session-engine.js';
+import { decideOutcome } from './outcome-rules.js';
+import { templateDocumentOf } from './templates.js';
+import type { TemplateDocument, TemplateItem } from './template.schema.js';
+
+type UserPrincipal = Extract<Principal, { kind: 'user' }>;
+const ANSWERABLE = new Set(['IN_PROGRESS', 'WRAP_UP']);
+
+export interface ChecklistView {
+  sessionId: string;
+  state: string;
+  version: number;
+  templateKey: string;
+  templateVersion: number;
+  contentHash: string;
+  items: (Pick<TemplateItem, 'id' | 'kind' | 'required' | 'prompt'> & {
+    sectionId: string;
+    guidance: TemplateItem['guidance'] | null;
+    answer: { value: AnswerValue; note: string | null; offsetMs: number | null; revision: number; answeredAt: string } | null;
+  })[];
+  flags: { id: string; code: RiskFlagCode; severity: RiskSeverity; note: string | null; offsetMs: number | null; createdAt: string }[];
+  liveness: { id: string; prompt: { 'zh-CN': string; en: string } } | null;
+}
+
+export const answerDto = (a: ChecklistAnswer) => ({ itemId: a.itemId, value: a.value, note: a.note, offsetMs: a.offsetMs, revision: a.revision, answeredAt: a.answeredAt.toISOString() });
+export const flagDto = (f: RiskFlag) => ({ id: f.id, code: f.code, severity: f.severity, note: f.note, offsetMs: f.offsetMs, createdAt: f.createdAt.toISOString() });
+
+export class ChecklistService {
+  constructor(
+    private readonly db: Db,
+    private readonly engine: SessionEngine,
+    private readonly realtime: RealtimeEmitter,
+  ) {}
+
+  /** Assigned agent, supervisors, admins and auditors may read; nobody else learns the session exists. */
+  async canRead(principal: UserPrincipal, session: Pick<VerificationSession, 'assignedAgentId'>): Promise<boolean> {
+    return principal.roles.some((r) => r === 'SUPERVISOR' || r === 'ADMIN' || r === 'AUDITOR') || session.assignedAgentId === principal.userId;
+  }
+
+  private async load(sessionId: string) {
+    const session = await this.db.verificationSession.findUnique({ where: { id: sessionId }, include: { template: true } });
+    if (!session) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
+    return { session, doc: templateDocumentOf(session.template) };
+  }
+
+  async view(sessionId: string, principal: UserPrincipal): Promise<ChecklistView> {
+    const { session, doc } = await this.load(sessionId);
+    if (!(await this.canRead(principal, session))) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
+    const [answers, flags] = await Promise.all([
+      this.db.checklistAnswer.findMany({ where: { sessionId } }),
+      this.db.riskFlag.findMany({ where: { sessionId }, orderBy: { createdAt: 'asc' } }),
+    ]);
+    const byItem = new Map(answers.map((a) => [a.itemId, a]));
+    const located = locateItems(doc);
+    const order = session.itemOrder.length > 0 ? session.itemOrder : [...located.keys()];
+    const liveness = session.livenessPromptId ? doc.livenessPool?.find((p) => p.id === session.livenessPromptId) : undefined;
+    return {
+      sessionId,
+      state: session.state,
+      version: session.version,
+      templateKey: session.template.key,
+      templateVersion: session.template.version,
+      contentHash: session.template.contentHash,
+      items: order.flatMap((id) => {
+        const found = located.get(id);
+        if (!found) return [];
+        const answer = byItem.get(id);
+        return [
+          {
+            id,
+            sectionId: found.sectionId,
+            kind: found.item.kind,
+            required: found.item.required,
+            prompt: found.item.prompt,
+            guidance: found.item.guidance ?? null,
+            answer: answer ? { value: answer.value, note: answer.note, offsetMs: answer.offsetMs, revision: answer.revision, answeredAt: answer.answeredAt.toISOString() } : null,
+          },
+        ];
+      }),
+      flags: flags.map(flagDto),
+      liveness: liveness ? { id: liveness.id, prompt: liveness.prompt } : null,
+    };
+  }
+
+  /** Only the assigned agent writes, and only while the conversation or its wrap-up is on. */
+  private async writable(sessionId: string, principal: UserPrincipal) {
+    const { session, doc } = await this.load(sessionId);
+    if (session.assignedAgentId !== principal.userId) {
+      if (await this.canRead(principal, session)) throw new AppError('FORBIDDEN', 'Only the assigned agent records answers');
+      throw new AppError('NOT_FOUND', `No session ${sessionId}`);
+    }
+    if (!ANSWERABLE.has(session.state)) throw new AppError('SESSION_STATE_CONFLICT', `Answers are recorded during the conversation or wrap-up, not while ${session.state}`);
+    const attempt = await this.db.attempt.findFirst({ where: { sessionId }, orderBy: { number: 'desc' } });
+    if (!attempt) throw new AppError('SESSION_STATE_CONFLICT', 'The session has no attempt');
+    const offsetMs = attempt.recordingStartedAt ? Math.max(0, Date.now() - attempt.recordingStartedAt.getTime()) : null;
+    return { session, doc, attempt, offsetMs };
+  }
+
+  async answer(sessionId: string, itemId: string, input: { value: AnswerValue; note?: string | undefined }, principal: UserPrincipal, requestId: string) {
+    const { doc, attempt, offsetMs } = await this.writable(sessionId, principal);
+    if (!locateItems(doc).has(itemId)) {
+      throw new AppError('VALIDATION_FAILED', 'Invalid params: itemId', { errors: [{ in: 'params', field: 'itemId', message: 'is not an item of this session\'s checklist' }] });
+    }
+    const saved = await this.db.$transaction(async (tx) => {
+      const row = await tx.checklistAnswer.upsert({
+        where: { sessionId_itemId: { sessionId, itemId } },
+        create: { sessionId, attemptId: attempt.id, itemId, value: input.value, note: input.note ?? null, offsetMs, answeredById: principal.userId },
+        update: { attemptId: attempt.id, value: input.value, note: input.note ?? null, offsetMs, answeredById: principal.userId, answeredAt: new Date(), revision: { increment: 1 } },
+      });
+      await appendAudit(tx, {
+        actor: { type: 'USER', id: principal.userId },
+        entity: { type: 'session', id: sessionId },
+        event: { action: 'checklist.answered', v: 1, data: { sessionId, attemptId: attempt.id, itemId, value: input.value, revision: row.revision, offsetMs, noted: Boolean(input.note) } },
+        requestId,
+      });
+      return row;
+    });
+    const change = { v: 1 as const, sessionId, itemId, revision: saved.revision };
+    this.realtime.toSessionWatchers(sessionId, 'checklist:changed', change);
+    this.realtime.toAgent(principal.userId, 'checklist:changed', change); // the agent's other tabs
+    return answerDto(saved);
+  }
+
+  async raiseFlag(sessionId: string, input: { code: RiskFlagCode; severity: RiskSeverity; note?: string | undefined }, principal: UserPrincipal, requestId: string) {
+    const { attempt, offsetMs } = await this.writable(sessionId, principal);
+    const flag = await this.db.$transaction(async (tx) => {
+      const row = await tx.riskFlag.create({ data: { sessionId, attemptId: attempt.id, code: input.code, severity: input.severity, note: input.note ?? null, offsetMs, raisedById: principal.userId } });
+      await appendAudit(tx, {
+        actor: { type: 'USER', id: principal.userId },
+        entity: { type: 'session', id: sessionId },
+        event: { action: 'risk_flag.raised', v: 1, data: { sessionId, attemptId: attempt.id, code: input.code, severity: input.severity, offsetMs } },
+        requestId,
+      });
+      return row;
+    });
+    this.realtime.toSessionWatchers(sessionId, 'checklist:changed', { v: 1, sessionId, itemId: `flag:${flag.id}`, revision: 1 });
+    return flagDto(flag);
+  }
+
+  /** Applies the outcome rules; refuses while a required item is open. */
+  async complete(sessionId: string, principal: UserPrincipal, requestId: string) {
+    const { session, doc } = await this.writable(sessionId, principal);
+    const [answers, flags] = await Promise.all([this.db.checklistAnswer.findMany({ where: { sessionId } }), this.db.riskFlag.findMany({ where: { sessionId } })]);
+    const order = session.itemOrder.length > 0 ? session.itemOrder : [...locateItems(doc).keys()];
+    const located = locateItems(doc);
+    const decision = decideOutcome({
+      items: order.flatMap((id) => (located.get(id) ? [{ id, required: located.get(id)!.item.required }] : [])),
+      answers: Object.fromEntries(answers.map((a) => [a.itemId, a.value])),
+      flags: flags.map((f) => ({ code: f.code, severity: f.severity })),
+    });
+    if (decision.kind === 'incomplete') {
+      throw new AppError('CHECKLIST_INCOMPLETE', `Required items still open: ${decision.missing.join(', ')}`, {
+        errors: decision.missing.map((id) => ({ in: 'body' as const, field: `items.${id}`, message: 'is required and not answered' })),
+      });
+    }
+    const applied = await this.engine.apply(sessionId, { type: 'CHECKLIST_SUBMITTED', outcome: decision.outcome }, {
+      actor: { type: 'USER', id: principal.userId },
+      requestId,
+      expectVersion: session.version,
+      data: { endReason: decision.reasons.join(',').slice(0, 200) || null },
+    });
+    return { session: applied.session, reasons: decision.reasons };
+  }
+
+  async decide(sessionId: string, input: { outcome: 'PASSED' | 'FAILED'; note: string }, principal: UserPrincipal, requestId: string) {
+    const applied = await this.engine.apply(sessionId, { type: 'SUPERVISOR_DECIDED', outcome: input.outcome }, {
+      actor: { type: 'USER', id: principal.userId },
+      requestId,
+      data: { decidedById: principal.userId, decisionNote: input.note },
+    });
+    return applied.session;
+  }
+}
+
+function locateItems(doc: TemplateDocument): Map<string, { sectionId: string; item: TemplateItem }> {
+  return new Map(doc.sections.flatMap((section) => section.items.map((item) => [item.id, { sectionId: section.id, item }] as const)));
+}

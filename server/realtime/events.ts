@@ -1,0 +1,37 @@
+// Realtime events: thin, versioned, emitted after commit. Clients refetch details over HTTP.
+import { z } from 'zod';
+
+export const presenceSchema = z.enum(['available', 'busy', 'away']);
+
+export const agentServerEvents = {
+  'session:changed': z.object({ v: z.literal(1), sessionId: z.uuid(), state: z.string(), version: z.number().int() }),
+  'offer:new': z.object({ v: z.literal(1), offerId: z.uuid(), sessionId: z.uuid(), kind: z.enum(['CALL', 'VIDEO']), expiresAt: z.string() }),
+  'offer:closed': z.object({ v: z.literal(1), offerId: z.uuid(), status: z.enum(['ACCEPTED', 'DECLINED', 'EXPIRED', 'WITHDRAWN']) }),
+  'checklist:changed': z.object({ v: z.literal(1), sessionId: z.uuid(), itemId: z.string(), revision: z.number().int() }),
+  'presence:changed': z.object({ v: z.literal(1), agentId: z.uuid(), presence: presenceSchema }),
+  alert: z.object({ v: z.literal(1), kind: z.string(), sessionId: z.uuid().optional(), message: z.string() }),
+} as const;
+
+export const partyServerEvents = {
+  'session:changed': z.object({ v: z.literal(1), sessionId: z.uuid(), state: z.string(), version: z.number().int() }),
+  'waiting:position': z.object({ v: z.literal(1), position: z.number().int().min(0) }),
+} as const;
+
+export const agentClientEvents = {
+  'presence:set': z.object({ presence: presenceSchema }),
+  heartbeat: z.object({}).optional(),
+  'session:watch': z.object({ sessionId: z.uuid() }),
+} as const;
+
+export type AgentServerEvent = keyof typeof agentServerEvents;
+export type PartyServerEvent = keyof typeof partyServerEvents;
+export type AgentEventPayload<E extends AgentServerEvent> = z.infer<(typeof agentServerEvents)[E]>;
+export type PartyEventPayload<E extends PartyServerEvent> = z.infer<(typeof partyServerEvents)[E]>;
+
+/** Where events go. Rooms: `agent:<userId>`, `supervisors`, `session:<id>` (agent namespace), `party:<sessionId>`. */
+export interface RealtimeEmitter {
+  toAgent<E extends AgentServerEvent>(userId: string, event: E, payload: AgentEventPayload<E>): void;
+  toSupervisors<E extends AgentServerEvent>(event: E, payload: AgentEventPayload<E>): void;
+  toSessionWatchers<E extends AgentServerEvent>(sessionId: string, event: E, payload: AgentEventPayload<E>): void;
+  toParty<E extends PartyServerEvent>(sessionId: string, event: E, payload: PartyEventPayload<E>): void;
+}

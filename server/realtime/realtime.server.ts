@@ -1,0 +1,138 @@
+// socket.io for the consoles: one namespace for agents and supervisors. Handshakes authenticate with
+// the session cookie (and a cross-site Origin is refused); every client event is validated and
+// authorised. The Redis adapter lets any node — API or worker — reach sockets on every other node.
+import type { Server as HttpServer } from 'node:http';
+import { Redis } from 'ioredis';
+import { Server, type Socket } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Logger } from '../logging.js';
+import { parseCookies } from '../http/context.js';
+import { SESSION_COOKIE, type AuthService } from '../auth/auth.service.js';
+import type { Principal } from '../auth/principal.js';
+import { agentClientEvents, type RealtimeEmitter } from './events.js';
+import type { Presence, PresenceService } from './presence.js';
+
+type UserPrincipal = Extract<Principal, { kind: 'user' }>;
+
+export interface RealtimeOptions {
+  redisUrl: string;
+  prefix: string;
+  publicUrl: string;
+  log: Logger;
+  auth: AuthService;
+  presence: PresenceService;
+  /** May this user follow this session live? (assigned agent, supervisors) */
+  canWatchSession(principal: UserPrincipal, sessionId: string): Promise<boolean>;
+  /** Called after an agent's presence changed (e.g. to route waiting sessions or withdraw offers). */
+  onPresenceChanged(userId: string, presence: Presence): Promise<void>;
+}
+
+export interface Realtime {
+  io: Server;
+  emitter: RealtimeEmitter;
+  attach(httpServer: HttpServer): void;
+  close(): Promise<void>;
+}
+
+type Ack = (response: { ok: true } | { ok: false; code: string; message: string }) => void;
+
+export function createRealtime(options: RealtimeOptions): Realtime {
+  const pub = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 });
+  const sub = pub.duplicate();
+  for (const client of [pub, sub]) client.on('error', (err) => options.log.warn({ err: { message: err.message } }, 'realtime redis error'));
+  const io = new Server({ serveClient: false, path: '/socket.io', cors: { origin: new URL(options.publicUrl).origin, credentials: true } });
+  io.adapter(createAdapter(pub, sub, { key: `${options.prefix}:socket.io` }));
+  const allowedOrigin = new URL(options.publicUrl).origin;
+  // While this node shuts down its sockets drop, but the agents are not going anywhere: they reconnect
+  // to another node. Their presence lapses by itself if they really left.
+  let closing = false;
+
+  const agents = io.of('/agent');
+  agents.use(async (socket, next) => {
+    try {
+      const origin = socket.handshake.headers.origin;
+      if (origin && origin !== allowedOrigin) return next(Object.assign(new Error('FORBIDDEN'), { data: { code: 'FORBIDDEN' } }));
+      const token = parseCookies(socket.handshake.headers.cookie)[SESSION_COOKIE];
+      if (!token) return next(Object.assign(new Error('UNAUTHENTICATED'), { data: { code: 'UNAUTHENTICATED' } }));
+      const principal = await options.auth.authenticateSessionToken(token);
+      if (!principal.roles.some((r) => r === 'AGENT' || r === 'SUPERVISOR' || r === 'ADMIN')) {
+        return next(Object.assign(new Error('FORBIDDEN'), { data: { code: 'FORBIDDEN' } }));
+      }
+      socket.data.principal = principal;
+      next();
+    } catch {
+      next(Object.assign(new Error('UNAUTHENTICATED'), { data: { code: 'UNAUTHENTICATED' } }));
+    }
+  });
+
+  agents.on('connection', (socket: Socket) => {
+    const principal = socket.data.principal as UserPrincipal;
+    const isAgent = principal.roles.includes('AGENT');
+    void socket.join(`agent:${principal.userId}`);
+    if (principal.roles.some((r) => r === 'SUPERVISOR' || r === 'ADMIN')) void socket.join('supervisors');
+
+    const handle = <T>(event: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, allowed: boolean, run: (payload: T) => Promise<void>) => {
+      socket.on(event, async (payload: unknown, ack?: Ack) => {
+        const reply: Ack = typeof ack === 'function' ? ack : () => undefined;
+        if (!allowed) return reply({ ok: false, code: 'FORBIDDEN', message: `${event} is not allowed for your role` });
+        const parsed = schema.safeParse(payload ?? {});
+        if (!parsed.success) return reply({ ok: false, code: 'VALIDATION_FAILED', message: `invalid ${event} payload` });
+        try {
+          await run(parsed.data);
+          reply({ ok: true });
+        } catch (error) {
+          options.log.warn({ event, err: { message: (error as Error).message } }, 'socket event failed');
+          reply({ ok: false, code: 'INTERNAL', message: 'could not handle the event' });
+        }
+      });
+    };
+
+    handle('presence:set', agentClientEvents['presence:set'], isAgent, async ({ presence }) => {
+      await options.presence.set(principal.userId, presence);
+      await options.onPresenceChanged(principal.userId, presence);
+    });
+    handle('heartbeat', agentClientEvents.heartbeat, isAgent, async () => {
+      await options.presence.heartbeat(principal.userId);
+    });
+    socket.on('session:watch', async (payload: unknown, ack?: Ack) => {
+      const reply: Ack = typeof ack === 'function' ? ack : () => undefined;
+      const parsed = agentClientEvents['session:watch'].safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, code: 'VALIDATION_FAILED', message: 'invalid session:watch payload' });
+      if (!(await options.canWatchSession(principal, parsed.data.sessionId))) return reply({ ok: false, code: 'FORBIDDEN', message: 'not your session' });
+      await socket.join(`session:${parsed.data.sessionId}`);
+      reply({ ok: true });
+    });
+
+    socket.on('disconnect', async () => {
+      if (!isAgent || closing) return;
+      try {
+        // Still connected elsewhere (another tab, another node)? Then nothing changes.
+        const others = await agents.in(`agent:${principal.userId}`).fetchSockets();
+        if (others.length > 0) return;
+        await options.presence.set(principal.userId, 'away');
+        await options.onPresenceChanged(principal.userId, 'away');
+      } catch (error) {
+        options.log.warn({ err: { message: (error as Error).message } }, 'could not record an agent leaving; their presence will lapse');
+      }
+    });
+  });
+
+  const emitter: RealtimeEmitter = {
+    toAgent: (userId, event, payload) => void agents.to(`agent:${userId}`).emit(event, payload),
+    toSupervisors: (event, payload) => void agents.to('supervisors').emit(event, payload),
+    toSessionWatchers: (sessionId, event, payload) => void agents.to(`session:${sessionId}`).emit(event, payload),
+    toParty: (sessionId, event, payload) => void io.of('/party').to(`party:${sessionId}`).emit(event, payload),
+  };
+
+  return {
+    io,
+    emitter,
+    attach: (httpServer) => io.attach(httpServer),
+    close: async () => {
+      closing = true;
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => void io.close(() => resolve()));
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+    },
+  };
+}

@@ -1,0 +1,258 @@
+// Progressive routing: a due call, or a video party in the waiting room, is offered to one free,
+// eligible agent (language and product skill), chosen at random among the least busy. The agent
+// accepts within the offer timeout or it goes to the next one. Routing runs under one advisory lock,
+// so two nodes never offer the same session or give one agent two offers.
+import type { Db } from '../db/client.js';
+import type { VerificationSession } from '../db/generated/prisma/client.js';
+import type { Logger } from '../logging.js';
+import { AppError } from '../http/errors.js';
+import { appendAudit } from '../audit/audit.service.js';
+import type { JobQueues } from '../jobs/queues.js';
+import type { RealtimeEmitter } from '../realtime/events.js';
+import type { PresenceService } from '../realtime/presence.js';
+import { agentIdentity } from '../livekit/identities.js';
+import type { VideoPlatform } from '../livekit/video-platform.js';
+import { selectAgent, type AgentCandidate } from './agent-selection.js';
+import { isWithinCallingHours, type CallingHours } from './calling-hours.js';
+import type { SessionEngine } from './session-engine.js';
+
+const ROUTING_LOCK = 7_241_002;
+/** Sessions in which an agent is occupied. */
+const AGENT_BUSY_STATES = ['DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS', 'WRAP_UP'] as const;
+
+export interface DispatcherSettings {
+  offerTimeoutMs: number;
+  callingHours: CallingHours;
+  livekitUrl: string | undefined;
+}
+
+export interface JoinGrant {
+  sessionId: string;
+  kind: 'CALL' | 'VIDEO';
+  room: string;
+  livekitUrl: string;
+  token: string;
+}
+
+export class Dispatcher {
+  constructor(
+    private readonly db: Db,
+    private readonly engine: SessionEngine,
+    private readonly presence: PresenceService,
+    private readonly queues: JobQueues,
+    private readonly realtime: RealtimeEmitter,
+    private readonly platform: VideoPlatform | undefined,
+    private readonly settings: DispatcherSettings,
+    private readonly log: Logger,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Offers every routable session to a free agent; returns how many offers were made. */
+  async fill(now = new Date()): Promise<number> {
+    const presence = await this.presence.all();
+    const available = [...presence].filter(([, p]) => p === 'available').map(([id]) => id);
+    if (available.length === 0) return 0;
+
+    const offers = await this.db.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ROUTING_LOCK})`;
+      const waiting = await tx.verificationSession.findMany({
+        where: {
+          OR: [
+            { kind: 'CALL', state: 'SCHEDULED', notBefore: { lte: now } },
+            { kind: 'VIDEO', state: 'WAITING', assignedAgentId: null },
+          ],
+          offers: { none: { status: 'PENDING' } },
+        },
+        include: { party: { select: { timeZone: true } }, offers: { where: { status: { in: ['DECLINED', 'EXPIRED'] } }, select: { agentId: true } } },
+        orderBy: [{ priority: 'desc' }, { notBefore: 'asc' }],
+        take: 100,
+      });
+      if (waiting.length === 0) return [];
+
+      const agents = await tx.user.findMany({
+        where: { id: { in: available }, roles: { has: 'AGENT' }, disabledAt: null },
+        select: { id: true, languages: true, skills: true },
+      });
+      const [busy, offered] = await Promise.all([
+        tx.verificationSession.groupBy({ by: ['assignedAgentId'], where: { assignedAgentId: { in: agents.map((a) => a.id) }, state: { in: [...AGENT_BUSY_STATES] } }, _count: true }),
+        tx.sessionOffer.findMany({ where: { agentId: { in: agents.map((a) => a.id) }, status: 'PENDING' }, select: { agentId: true } }),
+      ]);
+      const load = new Map(busy.map((b) => [b.assignedAgentId ?? '', b._count]));
+      const holdingOffer = new Set(offered.map((o) => o.agentId));
+      // Progressive dialing: one conversation per agent, so only agents with nothing on hand are free.
+      const candidates: AgentCandidate[] = agents
+        .filter((a) => !holdingOffer.has(a.id) && (load.get(a.id) ?? 0) === 0)
+        .map((a) => ({ userId: a.id, languages: a.languages, skills: a.skills, presence: 'available', activeSessions: load.get(a.id) ?? 0 }));
+
+      const made: { id: string; sessionId: string; agentId: string; kind: 'CALL' | 'VIDEO'; expiresAt: Date }[] = [];
+      for (const session of waiting) {
+        if (candidates.length === 0) break;
+        // Nothing is dialled outside the party's calling hours; the due job defers such sessions.
+        if (session.kind === 'CALL' && !isWithinCallingHours(now, session.party.timeZone, this.settings.callingHours)) continue;
+        const need = { language: session.language, productSkill: session.productSkill };
+        const refused = new Set(session.offers.map((o) => o.agentId));
+        // Once every eligible agent has declined, start over rather than leave the party waiting.
+        const agentId = selectAgent(candidates, need, refused, this.random) ?? selectAgent(candidates, need, new Set(), this.random);
+        if (!agentId) continue;
+        const expiresAt = new Date(now.getTime() + this.settings.offerTimeoutMs);
+        const offer = await tx.sessionOffer.create({ data: { sessionId: session.id, agentId, expiresAt } });
+        await appendAudit(tx, {
+          actor: { type: 'SYSTEM', id: 'dispatcher' },
+          entity: { type: 'session', id: session.id },
+          event: { action: 'offer.created', v: 1, data: { sessionId: session.id, agentId, expiresAt: expiresAt.toISOString() } },
+        });
+        candidates.splice(candidates.findIndex((c) => c.userId === agentId), 1);
+        made.push({ id: offer.id, sessionId: session.id, agentId, kind: session.kind, expiresAt });
+      }
+      return made;
+    });
+
+    for (const offer of offers) {
+      this.realtime.toAgent(offer.agentId, 'offer:new', { v: 1, offerId: offer.id, sessionId: offer.sessionId, kind: offer.kind, expiresAt: offer.expiresAt.toISOString() });
+      await this.queues.enqueue('offer-timeout', { offerId: offer.id }, { jobId: `offer-${offer.id}`, delayMs: this.settings.offerTimeoutMs });
+    }
+    if (offers.length > 0) this.log.info({ offers: offers.length }, 'offered sessions to agents');
+    return offers.length;
+  }
+
+  /** The agent takes the session: calls are dialled now, video agents join the waiting party. */
+  async accept(offerId: string, agentId: string, requestId?: string): Promise<JoinGrant> {
+    const offer = await this.db.sessionOffer.findUnique({ where: { id: offerId }, include: { session: true } });
+    if (!offer || offer.agentId !== agentId) throw new AppError('NOT_FOUND', 'No such offer for you');
+    const claim = async (tx: Parameters<NonNullable<Parameters<SessionEngine['apply']>[2]['inTx']>>[0]) => {
+      const { count } = await tx.sessionOffer.updateMany({
+        where: { id: offerId, agentId, status: 'PENDING', expiresAt: { gt: new Date() } },
+        data: { status: 'ACCEPTED', resolvedAt: new Date() },
+      });
+      if (count === 0) throw new AppError('OFFER_NOT_AVAILABLE');
+      await appendAudit(tx, {
+        actor: { type: 'USER', id: agentId },
+        entity: { type: 'session', id: offer.sessionId },
+        event: { action: 'offer.resolved', v: 1, data: { sessionId: offer.sessionId, agentId, status: 'ACCEPTED' } },
+        requestId,
+      });
+    };
+
+    let room: string;
+    if (offer.session.kind === 'CALL') {
+      const applied = await this.engine.apply(offer.sessionId, { type: 'OFFER_ACCEPTED', agentId }, {
+        actor: { type: 'USER', id: agentId },
+        requestId,
+        data: { assignedAgentId: agentId },
+        inTx: claim,
+      });
+      room = applied.attempt!.roomName;
+    } else {
+      room = await this.db.$transaction(async (tx) => {
+        await claim(tx);
+        const { count } = await tx.verificationSession.updateMany({
+          where: { id: offer.sessionId, state: 'WAITING', assignedAgentId: null },
+          data: { assignedAgentId: agentId, version: { increment: 1 } },
+        });
+        if (count === 0) throw new AppError('OFFER_NOT_AVAILABLE', 'The party is no longer waiting');
+        await tx.attempt.updateMany({ where: { sessionId: offer.sessionId, endedAt: null }, data: { agentId } });
+        const attempt = await tx.attempt.findFirstOrThrow({ where: { sessionId: offer.sessionId }, orderBy: { number: 'desc' } });
+        return attempt.roomName;
+      });
+      const session = await this.db.verificationSession.findUniqueOrThrow({ where: { id: offer.sessionId } });
+      this.engine.announce(session);
+    }
+    this.realtime.toAgent(agentId, 'offer:closed', { v: 1, offerId, status: 'ACCEPTED' });
+    return this.joinGrant(offer.sessionId, offer.session.kind, room, agentId);
+  }
+
+  async joinGrant(sessionId: string, kind: 'CALL' | 'VIDEO', room: string, agentId: string): Promise<JoinGrant> {
+    if (!this.platform || !this.settings.livekitUrl) throw new AppError('SERVICE_UNAVAILABLE', 'LiveKit is not configured');
+    const user = await this.db.user.findUniqueOrThrow({ where: { id: agentId }, select: { displayName: true } });
+    const token = await this.platform.agentToken({ room, identity: agentIdentity(agentId), displayName: user.displayName, ttlSeconds: 600 });
+    return { sessionId, kind, room, livekitUrl: this.settings.livekitUrl, token };
+  }
+
+  /**
+   * A supervisor gives a session to a specific agent: before anyone took it, as a direct offer; once
+   * under way, by handing it over (the new agent joins and writes; the previous one no longer can).
+   */
+  async reassign(sessionId: string, agentId: string, supervisorId: string, requestId?: string): Promise<VerificationSession> {
+    const agent = await this.db.user.findFirst({ where: { id: agentId, roles: { has: 'AGENT' }, disabledAt: null } });
+    if (!agent) throw new AppError('VALIDATION_FAILED', 'Invalid body: agentId', { errors: [{ in: 'body', field: 'agentId', message: 'is not an active agent' }] });
+    const now = new Date();
+    const { session, offer, withdrawn } = await this.db.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ROUTING_LOCK})`;
+      const current = await tx.verificationSession.findUnique({ where: { id: sessionId } });
+      if (!current) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
+      if (['COMPLETED', 'EXHAUSTED', 'CANCELLED', 'EXPIRED', 'ESCALATED'].includes(current.state)) {
+        throw new AppError('SESSION_STATE_CONFLICT', `A ${current.state} session cannot be reassigned`);
+      }
+      const withdrawn = await tx.sessionOffer.findMany({ where: { sessionId, status: 'PENDING' } });
+      await tx.sessionOffer.updateMany({ where: { sessionId, status: 'PENDING' }, data: { status: 'WITHDRAWN', resolvedAt: now } });
+      const unstarted = (current.kind === 'CALL' && current.state === 'SCHEDULED') || (current.kind === 'VIDEO' && current.state === 'WAITING' && !current.assignedAgentId);
+      if (unstarted) {
+        const expiresAt = new Date(now.getTime() + this.settings.offerTimeoutMs);
+        const offer = await tx.sessionOffer.create({ data: { sessionId, agentId, expiresAt } });
+        await appendAudit(tx, {
+          actor: { type: 'USER', id: supervisorId },
+          entity: { type: 'session', id: sessionId },
+          event: { action: 'offer.created', v: 1, data: { sessionId, agentId, expiresAt: expiresAt.toISOString() } },
+          requestId,
+        });
+        return { session: current, offer, withdrawn };
+      }
+      const { count } = await tx.verificationSession.updateMany({ where: { id: sessionId, version: current.version }, data: { assignedAgentId: agentId, version: { increment: 1 } } });
+      if (count === 0) throw new AppError('SESSION_STATE_CONFLICT', 'The session changed meanwhile; retry');
+      await tx.attempt.updateMany({ where: { sessionId, endedAt: null }, data: { agentId } });
+      await appendAudit(tx, {
+        actor: { type: 'USER', id: supervisorId },
+        entity: { type: 'session', id: sessionId },
+        event: { action: 'session.reassigned', v: 1, data: { fromAgentId: current.assignedAgentId, toAgentId: agentId } },
+        requestId,
+      });
+      return { session: await tx.verificationSession.findUniqueOrThrow({ where: { id: sessionId } }), offer: undefined, withdrawn };
+    });
+    for (const w of withdrawn) this.realtime.toAgent(w.agentId, 'offer:closed', { v: 1, offerId: w.id, status: 'WITHDRAWN' });
+    if (offer) {
+      this.realtime.toAgent(agentId, 'offer:new', { v: 1, offerId: offer.id, sessionId, kind: session.kind, expiresAt: offer.expiresAt.toISOString() });
+      await this.queues.enqueue('offer-timeout', { offerId: offer.id }, { jobId: `offer-${offer.id}`, delayMs: this.settings.offerTimeoutMs });
+    } else {
+      this.engine.announce(session);
+      this.realtime.toAgent(agentId, 'session:changed', { v: 1, sessionId, state: session.state, version: session.version });
+    }
+    return session;
+  }
+
+  async decline(offerId: string, agentId: string, requestId?: string): Promise<void> {
+    await this.close(offerId, 'DECLINED', { agentId, requestId });
+  }
+
+  /** The offer-timeout job: the agent did not answer in time. */
+  async expire(offerId: string): Promise<void> {
+    await this.close(offerId, 'EXPIRED', { onlyIfDue: true });
+  }
+
+  /** An agent went away: their pending offers go to someone else. */
+  async withdrawFrom(agentId: string): Promise<void> {
+    const pending = await this.db.sessionOffer.findMany({ where: { agentId, status: 'PENDING' }, select: { id: true } });
+    for (const { id } of pending) await this.close(id, 'WITHDRAWN', {});
+  }
+
+  private async close(offerId: string, status: 'DECLINED' | 'EXPIRED' | 'WITHDRAWN', opts: { agentId?: string; requestId?: string | undefined; onlyIfDue?: boolean }): Promise<void> {
+    const closed = await this.db.$transaction(async (tx) => {
+      const { count } = await tx.sessionOffer.updateMany({
+        where: { id: offerId, status: 'PENDING', ...(opts.agentId ? { agentId: opts.agentId } : {}), ...(opts.onlyIfDue ? { expiresAt: { lte: new Date() } } : {}) },
+        data: { status, resolvedAt: new Date() },
+      });
+      if (count === 0) return undefined;
+      const offer = await tx.sessionOffer.findUniqueOrThrow({ where: { id: offerId } });
+      await appendAudit(tx, {
+        actor: opts.agentId ? { type: 'USER', id: opts.agentId } : { type: 'SYSTEM', id: 'dispatcher' },
+        entity: { type: 'session', id: offer.sessionId },
+        event: { action: 'offer.resolved', v: 1, data: { sessionId: offer.sessionId, agentId: offer.agentId, status } },
+        requestId: opts.requestId,
+      });
+      return offer;
+    });
+    if (opts.agentId && !closed) throw new AppError('OFFER_NOT_AVAILABLE');
+    if (!closed) return;
+    this.realtime.toAgent(closed.agentId, 'offer:closed', { v: 1, offerId, status });
+    await this.fill();
+  }
+}

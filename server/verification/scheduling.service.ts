@@ -1,0 +1,166 @@
+// The LOS (or a supervisor) asks for a confirmation call or a video face-signing for a party.
+// A session pins the latest published checklist version and its own item order, starts no earlier
+// than the party's calling hours allow, and is queued for its not-before time and its deadline.
+import type { Db } from '../db/client.js';
+import type { VerificationSession } from '../db/generated/prisma/client.js';
+import { AppError } from '../http/errors.js';
+import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
+import { runIdempotent, type StoredResponse } from '../db/idempotency.js';
+import type { JobQueues } from '../jobs/queues.js';
+import { latestTemplate, templateDocumentOf } from '../checklists/templates.js';
+import { pickLivenessPrompt, sessionItemOrder } from '../checklists/randomize.js';
+import { nextAllowedInstant, type CallingHours } from './calling-hours.js';
+import { recomputeLoanFileStatus } from './loan-file-status.js';
+import { TERMINAL_STATES } from './session-state.js';
+import type { SessionEngine } from './session-engine.js';
+import type { ScheduleSessionInput, SessionDto } from './verification.schema.js';
+import { randomUUID } from 'node:crypto';
+
+const DEFAULT_TEMPLATE = { CALL: 'call-default', VIDEO: 'video-default' } as const;
+const DEFAULT_WINDOW_MS = 7 * 24 * 3600_000;
+
+export interface SchedulingSettings {
+  callingHours: CallingHours;
+  maxDialAttempts: number;
+}
+
+export interface Caller {
+  actor: AuditEntry['actor'];
+  requestId: string;
+  scope: string;
+}
+
+export function sessionDto(s: VerificationSession & { template?: { key: string; version: number } }): SessionDto {
+  return {
+    id: s.id,
+    loanFileId: s.loanFileId,
+    partyId: s.partyId,
+    kind: s.kind,
+    state: s.state,
+    version: s.version,
+    outcome: s.outcome,
+    templateKey: s.templateKey,
+    templateVersion: s.templateVersion,
+    priority: s.priority,
+    notBefore: s.notBefore.toISOString(),
+    deadline: s.deadline.toISOString(),
+    nextAttemptAt: s.nextAttemptAt?.toISOString() ?? null,
+    attemptCount: s.attemptCount,
+    maxAttempts: s.maxAttempts,
+    assignedAgentId: s.assignedAgentId,
+    lastDialOutcome: s.lastDialOutcome,
+    createdAt: s.createdAt.toISOString(),
+    updatedAt: s.updatedAt.toISOString(),
+    completedAt: s.completedAt?.toISOString() ?? null,
+  };
+}
+
+export class SchedulingService {
+  constructor(
+    private readonly db: Db,
+    private readonly engine: SessionEngine,
+    private readonly queues: JobQueues,
+    private readonly settings: SchedulingSettings,
+  ) {}
+
+  async schedule(loanFileId: string, input: ScheduleSessionInput, caller: Caller, idempotencyKey: string | undefined, now = new Date()): Promise<StoredResponse> {
+    const request = idempotencyKey ? { scope: `${caller.scope}:sessions`, key: idempotencyKey, body: { loanFileId, ...input } } : undefined;
+    const result = await runIdempotent(
+      this.db,
+      request,
+      async (tx) => {
+        const loanFile = await tx.loanFile.findUnique({ where: { id: loanFileId } });
+        if (!loanFile) throw new AppError('NOT_FOUND', `No loan file ${loanFileId}`);
+        if (loanFile.status === 'CANCELLED') throw new AppError('SESSION_STATE_CONFLICT', 'The loan file is cancelled');
+        const party = await tx.party.findFirst({ where: { id: input.partyId, loanFileId } });
+        if (!party) throw fieldError('partyId', 'is not a party of this loan file');
+        const open = await tx.verificationSession.findFirst({ where: { partyId: party.id, kind: input.kind, state: { notIn: [...TERMINAL_STATES] } } });
+        if (open) throw new AppError('SESSION_STATE_CONFLICT', `Party already has an open ${input.kind} session ${open.id}`);
+
+        const templateKey = input.templateKey ?? DEFAULT_TEMPLATE[input.kind];
+        const template = await latestTemplate(this.db, templateKey);
+        if (!template) throw fieldError('templateKey', `no published checklist template "${templateKey}"`);
+        if (template.kind !== input.kind) throw fieldError('templateKey', `template "${templateKey}" is for ${template.kind} sessions`);
+
+        const requested = input.notBefore ? new Date(input.notBefore) : now;
+        const deadline = input.deadline ? new Date(input.deadline) : new Date(Math.max(requested.getTime(), now.getTime()) + DEFAULT_WINDOW_MS);
+        if (deadline <= now) throw fieldError('deadline', 'must be in the future');
+        if (deadline <= requested) throw fieldError('deadline', 'must be after notBefore');
+        // Calls never start outside the party's calling hours; a video appointment is the party's own choice.
+        const notBefore = input.kind === 'CALL' ? nextAllowedInstant(requested, party.timeZone, this.settings.callingHours) : requested;
+        if (!notBefore || notBefore >= deadline) {
+          throw new AppError('OUTSIDE_CALLING_HOURS', `No calling hours for the party (${party.timeZone}) between notBefore and the deadline`);
+        }
+
+        const id = randomUUID();
+        const doc = templateDocumentOf(template);
+        const session = await tx.verificationSession.create({
+          data: {
+            id,
+            loanFileId,
+            partyId: party.id,
+            kind: input.kind,
+            templateId: template.id,
+            templateKey: template.key,
+            templateVersion: template.version,
+            itemOrder: sessionItemOrder(doc, id),
+            livenessPromptId: input.kind === 'VIDEO' ? (pickLivenessPrompt(doc, id) ?? null) : null,
+            priority: input.priority,
+            notBefore,
+            deadline,
+            maxAttempts: input.maxAttempts ?? this.settings.maxDialAttempts,
+            productSkill: loanFile.product,
+            language: party.locale,
+          },
+        });
+        await appendAudit(tx, {
+          actor: caller.actor,
+          entity: { type: 'session', id },
+          event: {
+            action: 'session.scheduled',
+            v: 1,
+            data: { loanFileId, partyId: party.id, kind: input.kind, templateKey: template.key, templateVersion: template.version, notBefore: notBefore.toISOString(), deadline: deadline.toISOString() },
+          },
+          requestId: caller.requestId,
+        });
+        await recomputeLoanFileStatus(tx, loanFileId, caller.actor, caller.requestId);
+        return { status: 201, body: sessionDto(session) };
+      },
+      async () => {
+        throw new AppError('SESSION_STATE_CONFLICT', 'A concurrent request scheduled this session; retry with the same Idempotency-Key');
+      },
+    );
+    if (!result.replayed) {
+      const session = result.body as SessionDto;
+      await this.queueTimers(session.id, 0, new Date(session.notBefore), new Date(session.deadline));
+      this.engine.announce({ id: session.id, state: session.state as VerificationSession['state'], version: session.version, assignedAgentId: null });
+    }
+    return result;
+  }
+
+  private async queueTimers(sessionId: string, version: number, notBefore: Date, deadline: Date): Promise<void> {
+    const delay = (at: Date) => Math.max(0, at.getTime() - Date.now());
+    await this.queues.enqueue('session-due', { sessionId }, { jobId: `due-${sessionId}-${version}`, delayMs: delay(notBefore) });
+    await this.queues.enqueue('session-deadline', { sessionId }, { jobId: `deadline-${sessionId}`, delayMs: delay(deadline) });
+  }
+
+  async reschedule(sessionId: string, notBeforeText: string, caller: Caller, now = new Date()): Promise<SessionDto> {
+    const session = await this.db.verificationSession.findUnique({ where: { id: sessionId }, include: { party: true } });
+    if (!session) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
+    const requested = new Date(notBeforeText);
+    if (requested < new Date(now.getTime() - 60_000)) throw fieldError('notBefore', 'must not be in the past');
+    const notBefore = session.kind === 'CALL' ? nextAllowedInstant(requested, session.party.timeZone, this.settings.callingHours) : requested;
+    if (!notBefore || notBefore >= session.deadline) throw new AppError('OUTSIDE_CALLING_HOURS', 'No allowed time between notBefore and the deadline');
+    const applied = await this.engine.apply(sessionId, { type: 'RESCHEDULED', notBefore }, { actor: caller.actor, requestId: caller.requestId });
+    return sessionDto(applied.session);
+  }
+
+  async cancel(sessionId: string, reason: string, caller: Caller): Promise<SessionDto> {
+    const applied = await this.engine.apply(sessionId, { type: 'CANCELLED', reason }, { actor: caller.actor, requestId: caller.requestId, data: { endReason: `cancelled: ${reason}`.slice(0, 200) } });
+    return sessionDto(applied.session);
+  }
+}
+
+function fieldError(field: string, message: string): AppError {
+  return new AppError('VALIDATION_FAILED', `Invalid body: ${field}`, { errors: [{ in: 'body', field, message }] });
+}

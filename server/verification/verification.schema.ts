@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { timestamp } from '../http/schemas.js';
+
+export const sessionKindSchema = z.enum(['CALL', 'VIDEO'], { message: 'must be CALL or VIDEO' });
+
+export const scheduleSessionBody = z
+  .object({
+    partyId: z.uuid({ message: 'must be a UUID' }),
+    kind: sessionKindSchema,
+    templateKey: z.string().regex(/^[a-z][a-z0-9-]{1,63}$/, 'must be a checklist template key such as call-default').optional(),
+    notBefore: timestamp.optional(),
+    deadline: timestamp.optional(),
+    priority: z.number().int().min(0).max(100).default(0),
+    maxAttempts: z.number().int().min(1).max(20).optional(),
+  })
+  .meta({ id: 'ScheduleSession' });
+export type ScheduleSessionInput = z.output<typeof scheduleSessionBody>;
+
+export const sessionSchema = z
+  .object({
+    id: z.uuid(),
+    loanFileId: z.uuid(),
+    partyId: z.uuid(),
+    kind: sessionKindSchema,
+    state: z.string(),
+    version: z.number().int(),
+    outcome: z.enum(['PASSED', 'FAILED', 'ESCALATED']).nullable(),
+    templateKey: z.string(),
+    templateVersion: z.number().int(),
+    priority: z.number().int(),
+    notBefore: timestamp,
+    deadline: timestamp,
+    nextAttemptAt: timestamp.nullable(),
+    attemptCount: z.number().int(),
+    maxAttempts: z.number().int(),
+    assignedAgentId: z.uuid().nullable(),
+    lastDialOutcome: z.string().nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    completedAt: timestamp.nullable(),
+  })
+  .meta({ id: 'VerificationSession' });
+export type SessionDto = z.infer<typeof sessionSchema>;
+
+export const rescheduleBody = z.object({ notBefore: timestamp });
+export const cancelBody = z.object({ reason: z.string().trim().min(1).max(500) });
+export const decisionBody = z.object({ outcome: z.enum(['PASSED', 'FAILED']), note: z.string().trim().min(1).max(2000) });
+export const reassignBody = z.object({ agentId: z.uuid() });
+
+export const joinGrantSchema = z
+  .object({ sessionId: z.uuid(), kind: sessionKindSchema, room: z.string(), livekitUrl: z.string(), token: z.string() })
+  .meta({ id: 'JoinGrant', description: 'Where and how the agent joins the LiveKit room.' });
+
+export const offerSchema = z
+  .object({ id: z.uuid(), sessionId: z.uuid(), kind: sessionKindSchema, status: z.string(), offeredAt: timestamp, expiresAt: timestamp })
+  .meta({ id: 'SessionOffer' });

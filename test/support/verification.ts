@@ -1,0 +1,76 @@
+// Building blocks for verification-flow tests: an LOS API client, agents online over the socket,
+// loan files with a borrower, and taking offers. Each test uses its own product skill, so only its
+// own agents are eligible and routing is deterministic.
+import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
+import type { ApiClient } from './api-client.js';
+import { connectAgent, type AgentSocket } from './agent-socket.js';
+import { eventually } from './fixtures.js';
+import type { TestApp } from './harness.js';
+
+export const ALWAYS_OPEN = { CALLING_HOURS: '00:00-24:00', CALLING_DAYS: 'MON,TUE,WED,THU,FRI,SAT,SUN' } as const;
+
+export async function losClient(t: TestApp): Promise<ApiClient> {
+  const admin = await t.signIn({ roles: ['ADMIN'] });
+  const key = await admin.post<{ key: string }>('/api/api-keys', { name: 'LOS', scopes: ['loan-files:read', 'loan-files:write', 'sessions:read', 'sessions:write'] });
+  return t.client().withApiKey(key.body.key);
+}
+
+export interface OnlineAgent {
+  client: ApiClient;
+  socket: AgentSocket;
+  userId: string;
+  /** Offers this agent has already taken or passed on. */
+  seenOffers: Set<string>;
+}
+
+export async function onlineAgent(t: TestApp, skill: string, languages = ['zh-CN']): Promise<OnlineAgent> {
+  const client = await t.signIn({ roles: ['AGENT'], languages, skills: [skill] });
+  const me = await client.get<{ id: string }>('/api/auth/me');
+  const socket = await connectAgent(t.url, client);
+  expect(await socket.emit('presence:set', { presence: 'available' })).toEqual({ ok: true });
+  return { client, socket, userId: me.body.id, seenOffers: new Set() };
+}
+
+export async function loanFileWithBorrower(los: ApiClient, options: { phone: string; product: string; timeZone?: string; locale?: 'zh-CN' | 'en' }) {
+  const res = await los.post<{ id: string; parties: { id: string }[] }>('/api/loan-files', {
+    externalRef: `T-${randomUUID().slice(0, 12)}`,
+    product: options.product,
+    amount: '80000.00',
+    currency: 'CNY',
+    parties: [{ role: 'BORROWER', fullName: '赵敏', phoneE164: options.phone, timeZone: options.timeZone ?? 'Asia/Shanghai', locale: options.locale ?? 'zh-CN' }],
+  });
+  expect(res.status).toBe(201);
+  return { loanFileId: res.body.id, partyId: res.body.parties[0]!.id };
+}
+
+export async function scheduleCall(los: ApiClient, loanFileId: string, partyId: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await los.post<{ id: string }>(`/api/loan-files/${loanFileId}/sessions`, { partyId, kind: 'CALL', ...extra });
+  expect(res.status).toBe(201);
+  return res.body.id;
+}
+
+/** Waits for this agent's offer of the session and accepts it. */
+export async function takeOffer(agent: OnlineAgent, sessionId: string) {
+  const offer = await agent.socket.next('offer:new', (p) => p.sessionId === sessionId && !agent.seenOffers.has(String(p.offerId)));
+  agent.seenOffers.add(String(offer.offerId));
+  const accepted = await agent.client.post<{ room: string }>(`/api/offers/${String(offer.offerId)}/accept`);
+  expect(accepted.status).toBe(200);
+  return { offerId: String(offer.offerId), room: accepted.body.room };
+}
+
+export async function stateOf(t: TestApp, sessionId: string, wanted: string | string[]) {
+  const states = Array.isArray(wanted) ? wanted : [wanted];
+  return eventually(async () => {
+    const s = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+    return states.includes(s.state) ? s : undefined;
+  });
+}
+
+export async function answerAllRequired(agent: OnlineAgent, sessionId: string, value: (itemId: string) => string = () => 'CONFIRMED'): Promise<void> {
+  const checklist = await agent.client.get<{ items: { id: string; required: boolean }[] }>(`/api/sessions/${sessionId}/checklist`);
+  for (const item of checklist.body.items.filter((i) => i.required)) {
+    const res = await agent.client.request('PUT', `/api/sessions/${sessionId}/answers/${item.id}`, { value: value(item.id) });
+    expect(res.status).toBe(200);
+  }
+}
