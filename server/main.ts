@@ -21,6 +21,7 @@ import { LiveKitPlatform, type VideoPlatform } from './livekit/video-platform.js
 import { LiveKitEventIntake, LiveKitEventProcessor, type LiveKitSignal } from './livekit/livekit-events.service.js';
 import { LiveKitReconciler } from './livekit/reconciler.js';
 import { liveKitWebhookRouter } from './livekit/webhook.routes.js';
+import { queueDashboardRouter } from './jobs/dashboard.routes.js';
 import { JobQueues, startWorkers } from './jobs/queues.js';
 import { createS3Client, RecordingStore } from '../recordings/object-store.js';
 import { RecordingService } from '../recordings/recording.service.js';
@@ -36,6 +37,10 @@ import { Dispatcher } from './verification/dispatcher.js';
 import { SessionJobs } from './verification/session-jobs.js';
 import { SchedulingService } from './verification/scheduling.service.js';
 import { verificationRoutes } from './verification/verification.routes.js';
+import { PartyJoinService } from './verification/party-join.service.js';
+import { partyRoutes } from './verification/party.routes.js';
+import { BorrowerLinks } from './auth/borrower-links.js';
+import { HttpNotifier, LogNotifier, type Notifier } from './notifications/notifier.js';
 
 export interface FacesignOptions {
   logDestination?: DestinationStream;
@@ -49,7 +54,7 @@ export interface Facesign {
   server: Server;
   queues: JobQueues;
   realtime: Realtime;
-  verification: { engine: SessionEngine; dispatcher: Dispatcher; jobs: SessionJobs; scheduling: SchedulingService; presence: PresenceService; los: LosWebhookService };
+  verification: { engine: SessionEngine; dispatcher: Dispatcher; jobs: SessionJobs; scheduling: SchedulingService; presence: PresenceService; los: LosWebhookService; partyJoin: PartyJoinService };
   /** Present when LiveKit is configured. */
   livekit: { platform: VideoPlatform; processor: LiveKitEventProcessor; reconciler: LiveKitReconciler; recordings: RecordingService } | undefined;
   /** Subscribes to LiveKit-derived changes (after commit). */
@@ -74,7 +79,8 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   const queues = new JobQueues({ redisUrl: config.redis.url, prefix: config.redis.prefix });
 
   const apiKeys = new ApiKeyService(db);
-  const auth = new AuthService(db, new RateLimiter(redis), apiKeys, config.auth);
+  const limiter = new RateLimiter(redis);
+  const auth = new AuthService(db, limiter, apiKeys, config.auth);
   const loanFiles = new LoanFileService(db);
 
   // Checklist versions are data in the repo; publishing is idempotent and safe on every node.
@@ -98,10 +104,17 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   const los = new LosWebhookService(db, queues, config.losWebhook, log);
   // The realtime emitter is needed by the services, and the realtime server needs them back for
   // authorisation: build it first and hand it its callbacks.
-  const callbacks: { canWatch: (userId: string, roles: string[], sessionId: string) => Promise<boolean>; presenceChanged: (userId: string, p: string) => Promise<void> } = {
+  const callbacks: {
+    canWatch: (userId: string, roles: string[], sessionId: string) => Promise<boolean>;
+    presenceChanged: (userId: string, p: string) => Promise<void>;
+    partyConnected: (sessionId: string) => Promise<void>;
+  } = {
     canWatch: async () => false,
     presenceChanged: async () => undefined,
+    partyConnected: async () => undefined,
   };
+  const v = config.verification;
+  const links = new BorrowerLinks(db, v.otp);
   const realtime = createRealtime({
     redisUrl: config.redis.url,
     prefix: config.redis.prefix,
@@ -111,19 +124,31 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     presence,
     canWatchSession: (principal, sessionId) => callbacks.canWatch(principal.userId, principal.roles, sessionId),
     onPresenceChanged: (userId, p) => callbacks.presenceChanged(userId, p),
+    authenticateParty: async (linkToken, partyToken) => (await links.authenticateParty(linkToken, partyToken)).session.id,
+    onPartyConnected: (sessionId) => callbacks.partyConnected(sessionId),
   });
-  const v = config.verification;
+  const notifier: Notifier = config.notifier.kind === 'http' ? new HttpNotifier(config.notifier.url, config.notifier.token) : new LogNotifier(log, config.env !== 'production');
   const engine = new SessionEngine(db, queues, realtime.emitter, los, livekit ? { platform: livekit.platform, recordings: livekit.recordings } : undefined, { noShowTimeoutMs: v.noShowTimeoutMs }, log);
   const dispatcher = new Dispatcher(db, engine, presence, queues, realtime.emitter, videoPlatform, { offerTimeoutMs: v.offerTimeoutMs, callingHours: v.callingHours, livekitUrl: config.livekit?.url }, log);
   engine.onRoutingNeeded = async () => void (await dispatcher.fill());
-  const sessionJobs = new SessionJobs(db, engine, dispatcher, queues, videoPlatform, { callingHours: v.callingHours, reconnectGraceMs: v.reconnectGraceMs }, log);
-  const scheduling = new SchedulingService(db, engine, queues, { callingHours: v.callingHours, maxDialAttempts: v.maxDialAttempts });
+  const partyJoin = new PartyJoinService(db, links, engine, dispatcher, queues, notifier, videoPlatform, {
+    publicUrl: config.http.publicUrl,
+    linkTtlMs: v.linkTtlMs,
+    otpTtlMs: v.otp.ttlMs,
+    livekitUrl: config.livekit?.url,
+  }, log);
+  const sessionJobs = new SessionJobs(db, engine, dispatcher, queues, videoPlatform, { callingHours: v.callingHours, reconnectGraceMs: v.reconnectGraceMs }, log, partyJoin);
+  const scheduling = new SchedulingService(db, engine, queues, { callingHours: v.callingHours, maxDialAttempts: v.maxDialAttempts }, partyJoin);
   const checklists = new ChecklistService(db, engine, realtime.emitter);
   signalListeners.push((signals) => sessionJobs.onLiveKitSignals(signals));
   callbacks.canWatch = async (userId, roles, sessionId) => {
     if (roles.some((r) => r === 'SUPERVISOR' || r === 'ADMIN')) return true;
     const session = await db.verificationSession.findUnique({ where: { id: sessionId }, select: { assignedAgentId: true } });
     return session?.assignedAgentId === userId;
+  };
+  callbacks.partyConnected = async (sessionId) => {
+    const position = await dispatcher.waitingPosition(sessionId);
+    if (position > 0) realtime.emitter.toParty(sessionId, 'waiting:position', { v: 1, position });
   };
   callbacks.presenceChanged = async (userId, p) => {
     realtime.emitter.toSupervisors('presence:changed', { v: 1, agentId: userId, presence: p as 'available' | 'busy' | 'away' });
@@ -150,8 +175,12 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       ...verificationRoutes(db, scheduling, engine, dispatcher),
       ...checklistRoutes(checklists),
       ...losWebhookRoutes(los),
+      ...partyRoutes(links, partyJoin, limiter),
     ],
-    rawRouters: [{ path: '/livekit/webhook', router: liveKitWebhookRouter(intake) }],
+    rawRouters: [
+      { path: '/livekit/webhook', router: liveKitWebhookRouter(intake) },
+      { path: '/admin/queues', router: queueDashboardRouter(queues, auth) },
+    ],
   });
 
   const workers = config.roles.worker
@@ -176,7 +205,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
           'session-reconnect-grace': ({ sessionId, attemptId }) => sessionJobs.reconnectGrace(sessionId, attemptId),
           'session-deadline': ({ sessionId }) => sessionJobs.deadline(sessionId),
           'offer-timeout': ({ offerId }) => dispatcher.expire(offerId),
-          'session-reminder': async () => undefined,
+          'session-reminder': ({ sessionId, reminder }) => partyJoin.remind(sessionId, reminder),
           'session-sweep': async () => {
             await sessionJobs.sweep();
             await los.sweep();
@@ -207,7 +236,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     server,
     queues,
     realtime,
-    verification: { engine, dispatcher, jobs: sessionJobs, scheduling, presence, los },
+    verification: { engine, dispatcher, jobs: sessionJobs, scheduling, presence, los, partyJoin },
     livekit,
     onLiveKitSignals: (listener) => void signalListeners.push(listener),
     listen: () =>

@@ -73,6 +73,16 @@ export const auditActionSchema = z.discriminatedUnion('action', [
     v: z.literal(1),
     data: z.object({ eventType: z.string(), previousStatus: z.enum(['FAILED', 'DELIVERED']), previousAttempts: z.number().int() }),
   }),
+  z.object({
+    action: z.literal('consent.given'),
+    v: z.literal(1),
+    data: z.object({ consentId: uuid, kind: z.enum(['RECORDING', 'DATA_PROCESSING']), textVersion: z.string(), textHash: z.string(), locale: z.string() }),
+  }),
+  z.object({
+    action: z.literal('contract.signing_confirmed'),
+    v: z.literal(1),
+    data: z.object({ signingId: uuid, attemptId: uuid, documentHash: z.string(), recordingOffsetMs: z.number().int() }),
+  }),
   z.object({ action: z.literal('loan_file.status_changed'), v: z.literal(1), data: z.object({ from: z.string(), to: z.string() }) }),
 ]);
 

@@ -120,7 +120,10 @@ export class LiveKitEventProcessor {
           role: roleOfIdentity(observed.identity),
           sid: observed.sid,
           sipCallStatus: observed.sipCallStatus,
-          ...(leaving ? { leftAt: at } : { joinedAt: at }),
+          // Webhook times are whole seconds; a join carries LiveKit's millisecond join time. A leave is
+          // placed at the end of its second, so a join and leave within one second read as "left";
+          // decisions that must not be wrong about presence (the reconnect grace) ask LiveKit itself.
+          ...(leaving ? { leftAt: new Date(at.getTime() + 999) } : { joinedAt: observed.joinedAt ?? at }),
           tracks: event.event === 'track_published' && event.track ? [event.track.sid] : [],
         });
         return {

@@ -25,6 +25,10 @@ export interface RealtimeOptions {
   canWatchSession(principal: UserPrincipal, sessionId: string): Promise<boolean>;
   /** Called after an agent's presence changed (e.g. to route waiting sessions or withdraw offers). */
   onPresenceChanged(userId: string, presence: Presence): Promise<void>;
+  /** A borrower's socket: the link token and party token from the handshake, to the session id. */
+  authenticateParty(linkToken: string, partyToken: string): Promise<string>;
+  /** A borrower connected (e.g. to tell them their place in the queue). */
+  onPartyConnected(sessionId: string): Promise<void>;
 }
 
 export interface Realtime {
@@ -117,11 +121,33 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     });
   });
 
+  // Borrowers: read-only, one room per session, authenticated by their link and party token.
+  const parties = io.of('/party');
+  parties.use(async (socket, next) => {
+    try {
+      const auth = socket.handshake.auth as { link?: unknown; partyToken?: unknown };
+      if (typeof auth.link !== 'string' || typeof auth.partyToken !== 'string') throw new Error('missing');
+      socket.data.sessionId = await options.authenticateParty(auth.link, auth.partyToken);
+      next();
+    } catch {
+      next(Object.assign(new Error('UNAUTHENTICATED'), { data: { code: 'UNAUTHENTICATED' } }));
+    }
+  });
+  parties.on('connection', async (socket: Socket) => {
+    const sessionId = socket.data.sessionId as string;
+    await socket.join(`party:${sessionId}`);
+    try {
+      await options.onPartyConnected(sessionId);
+    } catch (error) {
+      options.log.warn({ err: { message: (error as Error).message } }, 'could not greet a party socket');
+    }
+  });
+
   const emitter: RealtimeEmitter = {
     toAgent: (userId, event, payload) => void agents.to(`agent:${userId}`).emit(event, payload),
     toSupervisors: (event, payload) => void agents.to('supervisors').emit(event, payload),
     toSessionWatchers: (sessionId, event, payload) => void agents.to(`session:${sessionId}`).emit(event, payload),
-    toParty: (sessionId, event, payload) => void io.of('/party').to(`party:${sessionId}`).emit(event, payload),
+    toParty: (sessionId, event, payload) => void parties.to(`party:${sessionId}`).emit(event, payload),
   };
 
   return {

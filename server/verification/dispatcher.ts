@@ -51,7 +51,10 @@ export class Dispatcher {
   async fill(now = new Date()): Promise<number> {
     const presence = await this.presence.all();
     const available = [...presence].filter(([, p]) => p === 'available').map(([id]) => id);
-    if (available.length === 0) return 0;
+    if (available.length === 0) {
+      await this.announceQueue();
+      return 0;
+    }
 
     const offers = await this.db.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ROUTING_LOCK})`;
@@ -107,12 +110,35 @@ export class Dispatcher {
       return made;
     });
 
+    await this.announceQueue();
     for (const offer of offers) {
       this.realtime.toAgent(offer.agentId, 'offer:new', { v: 1, offerId: offer.id, sessionId: offer.sessionId, kind: offer.kind, expiresAt: offer.expiresAt.toISOString() });
       await this.queues.enqueue('offer-timeout', { offerId: offer.id }, { jobId: `offer-${offer.id}`, delayMs: this.settings.offerTimeoutMs });
     }
     if (offers.length > 0) this.log.info({ offers: offers.length }, 'offered sessions to agents');
     return offers.length;
+  }
+
+  /** Video parties waiting for an agent, in the order they will be served. */
+  private async waitingQueue(): Promise<string[]> {
+    const waiting = await this.db.verificationSession.findMany({
+      where: { kind: 'VIDEO', state: 'WAITING', assignedAgentId: null },
+      orderBy: [{ priority: 'desc' }, { notBefore: 'asc' }, { id: 'asc' }],
+      select: { id: true },
+      take: 1000,
+    });
+    return waiting.map((w) => w.id);
+  }
+
+  /** 1 = next in line; 0 = not waiting (an agent is on the way or it is under way). */
+  async waitingPosition(sessionId: string): Promise<number> {
+    return (await this.waitingQueue()).indexOf(sessionId) + 1;
+  }
+
+  /** Tells every waiting party their place in the queue. */
+  async announceQueue(): Promise<void> {
+    const queue = await this.waitingQueue();
+    queue.forEach((sessionId, index) => this.realtime.toParty(sessionId, 'waiting:position', { v: 1, position: index + 1 }));
   }
 
   /** The agent takes the session: calls are dialled now, video agents join the waiting party. */

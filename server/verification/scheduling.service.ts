@@ -24,6 +24,12 @@ export interface SchedulingSettings {
   maxDialAttempts: number;
 }
 
+/** Sends video parties their link and reminders. */
+export interface PartyInviter {
+  invite(sessionId: string, template: 'invitation' | 'missed'): Promise<void>;
+  scheduleReminders(session: Pick<VerificationSession, 'id' | 'notBefore' | 'version'>): Promise<void>;
+}
+
 export interface Caller {
   actor: AuditEntry['actor'];
   requestId: string;
@@ -61,6 +67,7 @@ export class SchedulingService {
     private readonly engine: SessionEngine,
     private readonly queues: JobQueues,
     private readonly settings: SchedulingSettings,
+    private readonly inviter: PartyInviter,
   ) {}
 
   async schedule(loanFileId: string, input: ScheduleSessionInput, caller: Caller, idempotencyKey: string | undefined, now = new Date()): Promise<StoredResponse> {
@@ -109,6 +116,7 @@ export class SchedulingService {
             notBefore,
             deadline,
             maxAttempts: input.maxAttempts ?? this.settings.maxDialAttempts,
+            contractDocumentHash: input.contractDocumentHash ?? null,
             productSkill: loanFile.product,
             language: party.locale,
           },
@@ -133,6 +141,10 @@ export class SchedulingService {
     if (!result.replayed) {
       const session = result.body as SessionDto;
       await this.queueTimers(session.id, 0, new Date(session.notBefore), new Date(session.deadline));
+      if (session.kind === 'VIDEO') {
+        await this.inviter.invite(session.id, 'invitation');
+        await this.inviter.scheduleReminders({ id: session.id, notBefore: new Date(session.notBefore), version: session.version });
+      }
       this.engine.announce({ id: session.id, state: session.state as VerificationSession['state'], version: session.version, assignedAgentId: null });
     }
     return result;

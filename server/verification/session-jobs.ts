@@ -33,6 +33,7 @@ export class SessionJobs {
     private readonly platform: VideoPlatform | undefined,
     private readonly settings: SessionJobSettings,
     private readonly log: Logger,
+    private readonly inviter?: { invite(sessionId: string, template: 'missed'): Promise<void> },
   ) {}
 
   /** Applies an event if the session still allows it; a conflict means someone else already moved it on. */
@@ -158,7 +159,9 @@ export class SessionJobs {
     const session = await this.db.verificationSession.findUnique({ where: { id: sessionId }, include: { party: { select: { timeZone: true } } } });
     if (!session || session.state !== 'DISPATCHING' || session.version !== version) return;
     const retry = await this.retryDecision(session, 'NO_SHOW', now);
-    await this.tryApply(sessionId, { type: 'NO_SHOW', retry }, version);
+    const applied = await this.tryApply(sessionId, { type: 'NO_SHOW', retry }, version);
+    // Tell the party when we will try again, with a fresh link.
+    if (applied && retry.kind === 'retry') await this.inviter?.invite(sessionId, 'missed');
   }
 
   async deadline(sessionId: string): Promise<void> {
@@ -171,7 +174,10 @@ export class SessionJobs {
     if (!session || session.state !== 'IN_PROGRESS') return;
     const current = await this.db.attempt.findFirst({ where: { sessionId }, orderBy: { number: 'desc' }, include: { participants: { where: { kind: 'PARTY' } } } });
     if (!current || current.id !== attemptId) return;
-    if (current.participants.some((p) => isPresent(p))) return; // back within the grace: same attempt
+    // Ending a live attempt must not rest on webhooks that may be late: ask LiveKit who is in the room.
+    const live = this.platform ? await this.platform.listParticipants(current.roomName) : undefined;
+    const back = live ? live.some((p) => p.role === 'PARTY') : current.participants.some((p) => isPresent(p));
+    if (back) return; // back within the grace: same attempt
     await this.tryApply(sessionId, { type: 'RECONNECT_GRACE_EXPIRED' }, session.version);
   }
 

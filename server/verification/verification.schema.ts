@@ -12,7 +12,13 @@ export const scheduleSessionBody = z
     deadline: timestamp.optional(),
     priority: z.number().int().min(0).max(100).default(0),
     maxAttempts: z.number().int().min(1).max(20).optional(),
+    contractDocumentHash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be the lowercase hex SHA-256 of the contract document')
+      .optional()
+      .meta({ description: 'VIDEO only: the contract the party confirms signing on camera' }),
   })
+  .refine((v) => v.kind === 'VIDEO' || v.contractDocumentHash === undefined, { path: ['contractDocumentHash'], message: 'only video sessions sign a contract' })
   .meta({ id: 'ScheduleSession' });
 export type ScheduleSessionInput = z.output<typeof scheduleSessionBody>;
 

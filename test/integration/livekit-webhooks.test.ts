@@ -68,7 +68,8 @@ describe('intake', () => {
       return p?.joinedAt && p.leftAt ? p : undefined;
     });
     expect(isPresent(row)).toBe(false);
-    expect(row.leftAt!.toISOString()).toBe(new Date(1_800_000_060_000).toISOString());
+    // A leave counts from the end of its (whole-second) webhook time.
+    expect(row.leftAt!.toISOString()).toBe(new Date(1_800_000_060_999).toISOString());
   });
 
   it('converges for events the simulator reorders and duplicates on a real session', async () => {

@@ -1,0 +1,104 @@
+// Borrower links and one-time codes. A link is a 256-bit random token sent to the party; only its
+// SHA-256 is stored, with an expiry and a use limit. Entering needs a one-time code sent by SMS (five
+// tries, then locked); a verified code yields a party token, also stored only as a hash.
+import { randomInt } from 'node:crypto';
+import type { Db, Tx } from '../db/client.js';
+import type { BorrowerLink, VerificationSession } from '../db/generated/prisma/client.js';
+import { AppError } from '../http/errors.js';
+import { newToken, sameHash, sha256Hex } from './tokens.js';
+
+export interface OtpSettings {
+  ttlMs: number;
+  maxAttempts: number;
+  lockMs: number;
+}
+
+export type OtpPurpose = 'join' | 'sign';
+const CLOSED = new Set(['COMPLETED', 'EXHAUSTED', 'CANCELLED', 'EXPIRED', 'ESCALATED']);
+const RESEND_AFTER_MS = 30_000;
+const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
+
+export async function issueLink(tx: Tx, sessionId: string, ttlMs: number): Promise<string> {
+  const token = newToken(32);
+  await tx.borrowerLink.create({ data: { sessionId, tokenHash: sha256Hex(token), expiresAt: new Date(Date.now() + ttlMs) } });
+  return token;
+}
+
+const otpHashOf = (linkId: string, purpose: OtpPurpose, code: string) => sha256Hex(`${linkId}:${purpose}:${code}`);
+
+export class BorrowerLinks {
+  constructor(
+    private readonly db: Db,
+    private readonly otp: OtpSettings,
+  ) {}
+
+  /** The link and its session, or the precise reason it cannot be used. */
+  async resolve(token: string, now = new Date()): Promise<{ link: BorrowerLink; session: VerificationSession }> {
+    if (!TOKEN_FORMAT.test(token)) throw new AppError('BORROWER_LINK_INVALID');
+    const link = await this.db.borrowerLink.findUnique({ where: { tokenHash: sha256Hex(token) }, include: { session: true } });
+    if (!link || link.revokedAt) throw new AppError('BORROWER_LINK_INVALID');
+    if (CLOSED.has(link.session.state)) throw new AppError('SESSION_CLOSED', `This verification is ${link.session.state.toLowerCase()}`);
+    if (link.expiresAt <= now) throw new AppError('BORROWER_LINK_EXPIRED');
+    if (link.uses >= link.maxUses) throw new AppError('BORROWER_LINK_USED_UP');
+    return { link, session: link.session };
+  }
+
+  /** Generates and stores a code; the caller sends it. Refuses while locked or right after a send. */
+  async createCode(link: BorrowerLink, purpose: OtpPurpose, now = new Date()): Promise<string> {
+    this.assertNotLocked(link, now);
+    if (link.otpPurpose === purpose && link.otpSentAt && now.getTime() - link.otpSentAt.getTime() < RESEND_AFTER_MS) {
+      throw new AppError('RATE_LIMITED', 'A code was just sent; wait before asking for another', { retryAfterSeconds: Math.ceil((RESEND_AFTER_MS - (now.getTime() - link.otpSentAt.getTime())) / 1000) });
+    }
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    await this.db.borrowerLink.update({
+      where: { id: link.id },
+      data: { otpHash: otpHashOf(link.id, purpose, code), otpPurpose: purpose, otpSentAt: now, otpExpiresAt: new Date(now.getTime() + this.otp.ttlMs), otpAttempts: 0 },
+    });
+    return code;
+  }
+
+  private assertNotLocked(link: BorrowerLink, now: Date): void {
+    if (link.otpLockedUntil && link.otpLockedUntil > now) {
+      throw new AppError('OTP_LOCKED', undefined, { retryAfterSeconds: Math.ceil((link.otpLockedUntil.getTime() - now.getTime()) / 1000) });
+    }
+  }
+
+  /**
+   * Checks a code (counting the try atomically, so parallel guesses cannot exceed the limit) and
+   * consumes it. Wrong codes lock the link after `maxAttempts`.
+   */
+  async verifyCode(link: BorrowerLink, purpose: OtpPurpose, code: string, now = new Date()): Promise<void> {
+    this.assertNotLocked(link, now);
+    if (!link.otpHash || link.otpPurpose !== purpose || !link.otpExpiresAt || link.otpExpiresAt <= now) throw new AppError('OTP_EXPIRED');
+    const [counted] = await this.db.$queryRaw<{ otpAttempts: number }[]>`
+      UPDATE "BorrowerLink" SET "otpAttempts" = "otpAttempts" + 1
+       WHERE id = ${link.id}::uuid AND "otpHash" = ${link.otpHash} AND "otpAttempts" < ${this.otp.maxAttempts}::int
+   RETURNING "otpAttempts"`;
+    if (!counted) throw new AppError('OTP_LOCKED', undefined, { retryAfterSeconds: Math.ceil(this.otp.lockMs / 1000) });
+    if (!/^\d{6}$/.test(code) || !sameHash(otpHashOf(link.id, purpose, code), link.otpHash)) {
+      const left = this.otp.maxAttempts - counted.otpAttempts;
+      if (left <= 0) {
+        await this.db.borrowerLink.update({ where: { id: link.id }, data: { otpLockedUntil: new Date(now.getTime() + this.otp.lockMs), otpHash: null } });
+        throw new AppError('OTP_LOCKED', 'Too many wrong codes', { retryAfterSeconds: Math.ceil(this.otp.lockMs / 1000) });
+      }
+      throw new AppError('OTP_INVALID', `The code is wrong; ${left} ${left === 1 ? 'try' : 'tries'} left`);
+    }
+    await this.db.borrowerLink.update({ where: { id: link.id }, data: { otpHash: null, otpPurpose: null, otpExpiresAt: null, otpAttempts: 0 } });
+  }
+
+  /** After a verified join code: a party token for this link (one use of the link). */
+  async issuePartyToken(link: BorrowerLink, now = new Date()): Promise<string> {
+    const token = newToken(32);
+    await this.db.borrowerLink.update({ where: { id: link.id }, data: { partyTokenHash: sha256Hex(token), verifiedAt: now, uses: { increment: 1 } } });
+    return token;
+  }
+
+  /** The link behind a party token, which must belong to the link in the URL. */
+  async authenticateParty(linkToken: string, partyToken: string | undefined, now = new Date()): Promise<{ link: BorrowerLink; session: VerificationSession }> {
+    const resolved = await this.resolve(linkToken, now);
+    if (!partyToken || !resolved.link.partyTokenHash || !sameHash(sha256Hex(partyToken), resolved.link.partyTokenHash)) {
+      throw new AppError('PARTY_TOKEN_INVALID');
+    }
+    return resolved;
+  }
+}

@@ -1,0 +1,76 @@
+// Messages to parties (SMS). `Notifier` is the seam: a log notifier for development and an HTTP
+// notifier that posts to the lender's SMS/e-mail gateway. Texts are bilingual and carry no more
+// than the party needs: no loan amount, no name.
+import type { Logger } from '../logging.js';
+
+export type MessageTemplate = 'invitation' | 'reminder_24h' | 'reminder_15m' | 'otp' | 'missed';
+
+export interface PartyMessage {
+  to: string;
+  locale: 'zh-CN' | 'en';
+  template: MessageTemplate;
+  params: { link?: string; appointment?: string; code?: string; minutes?: string };
+}
+
+export interface Notifier {
+  send(message: PartyMessage): Promise<void>;
+}
+
+const TEXTS: Record<MessageTemplate, Record<PartyMessage['locale'], (p: PartyMessage['params']) => string>> = {
+  invitation: {
+    'zh-CN': (p) => `【视频面签】您的贷款视频面签已预约在 ${p.appointment}。请届时打开链接（勿转发他人）：${p.link}`,
+    en: (p) => `Your video signing appointment for your loan is at ${p.appointment}. Open this link then (do not share it): ${p.link}`,
+  },
+  reminder_24h: {
+    'zh-CN': (p) => `【视频面签】提醒：您的视频面签将于 ${p.appointment} 开始。链接：${p.link}`,
+    en: (p) => `Reminder: your video signing is at ${p.appointment}. Link: ${p.link}`,
+  },
+  reminder_15m: {
+    'zh-CN': (p) => `【视频面签】您的视频面签将在15分钟后开始，请准备好身份证并打开链接：${p.link}`,
+    en: (p) => `Your video signing starts in 15 minutes. Have your ID card ready and open: ${p.link}`,
+  },
+  otp: {
+    'zh-CN': (p) => `【视频面签】您的验证码是 ${p.code}，${p.minutes}分钟内有效。工作人员不会向您索取验证码。`,
+    en: (p) => `Your verification code is ${p.code}, valid for ${p.minutes} minutes. Our staff will never ask you for it.`,
+  },
+  missed: {
+    'zh-CN': (p) => `【视频面签】我们未能与您完成视频面签，已为您重新安排在 ${p.appointment}：${p.link}`,
+    en: (p) => `We could not complete your video signing; it is rescheduled for ${p.appointment}: ${p.link}`,
+  },
+};
+
+export function renderMessage(message: PartyMessage): string {
+  return TEXTS[message.template][message.locale](message.params);
+}
+
+/** Development: writes the message to the log (codes included only outside production). */
+export class LogNotifier implements Notifier {
+  constructor(
+    private readonly log: Logger,
+    private readonly revealCodes: boolean,
+  ) {}
+
+  async send(message: PartyMessage): Promise<void> {
+    const shown = this.revealCodes ? message : { ...message, params: { ...message.params, code: message.params.code ? '******' : undefined } };
+    this.log.info({ to: message.to, template: message.template, text: renderMessage(shown) }, 'message to party (log notifier)');
+  }
+}
+
+/** Production: POSTs { to, channel, template, locale, text } to the gateway; a non-2xx answer throws. */
+export class HttpNotifier implements Notifier {
+  constructor(
+    private readonly url: string,
+    private readonly token: string | undefined,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  async send(message: PartyMessage): Promise<void> {
+    const res = await fetch(this.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+      body: JSON.stringify({ to: message.to, channel: 'sms', template: message.template, locale: message.locale, text: renderMessage(message) }),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    if (!res.ok) throw new Error(`notification gateway answered ${res.status}`);
+  }
+}
