@@ -132,6 +132,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   const dispatcher = new Dispatcher(db, engine, presence, queues, realtime.emitter, videoPlatform, { offerTimeoutMs: v.offerTimeoutMs, callingHours: v.callingHours, livekitUrl: config.livekit?.url }, log);
   engine.onRoutingNeeded = async () => void (await dispatcher.fill());
   const partyJoin = new PartyJoinService(db, links, engine, dispatcher, queues, notifier, videoPlatform, {
+    callingHours: v.callingHours,
     publicUrl: config.http.publicUrl,
     linkTtlMs: v.linkTtlMs,
     otpTtlMs: v.otp.ttlMs,

@@ -19,9 +19,9 @@ export const jobCatalog = {
     attempts: 5,
     backoff: { type: 'exponential', delay: 2_000 },
   },
-  /** Reminders to a video party before the appointment. */
+  /** Messages to a video party: reminders before the appointment, and invitations held for calling hours. */
   'session-reminder': {
-    payload: z.object({ sessionId: z.uuid(), reminder: z.enum(['24h', '15m']) }),
+    payload: z.object({ sessionId: z.uuid(), reminder: z.enum(['24h', '15m', 'invitation', 'missed']) }),
     attempts: 5,
     backoff: { type: 'exponential', delay: 10_000 },
   },

@@ -16,11 +16,13 @@ import type { Notifier, PartyMessage } from '../notifications/notifier.js';
 import { CONSENT_TEXTS, consentTextHash } from './consent-texts.js';
 import type { SessionEngine } from './session-engine.js';
 import type { Dispatcher } from './dispatcher.js';
+import { isWithinCallingHours, nextAllowedInstant, type CallingHours } from './calling-hours.js';
 
 /** The waiting room opens this long before the appointment. */
 export const WAITING_ROOM_OPENS_MS = 15 * 60_000;
 
 export interface PartyJoinSettings {
+  callingHours: CallingHours;
   publicUrl: string;
   linkTtlMs: number;
   otpTtlMs: number;
@@ -158,8 +160,20 @@ export class PartyJoinService {
     });
   }
 
+  /**
+   * Invites the party (or re-invites after a no-show) — now if it is inside their calling hours,
+   * otherwise held until the window opens: nothing is sent to a party outside it.
+   */
+  async invite(sessionId: string, template: 'invitation' | 'missed', now = new Date()): Promise<void> {
+    const session = await this.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId }, include: { party: true } });
+    if (isWithinCallingHours(now, session.party.timeZone, this.settings.callingHours)) return this.sendLink(sessionId, template);
+    const at = nextAllowedInstant(now, session.party.timeZone, this.settings.callingHours);
+    if (!at || at >= session.deadline) return;
+    await this.queues.enqueue('session-reminder', { sessionId, reminder: template }, { jobId: `notify-${sessionId}-${template}-${at.getTime()}`, delayMs: at.getTime() - now.getTime() });
+  }
+
   /** Sends a fresh link (a new token each message; older links stay valid until they expire). */
-  async invite(sessionId: string, template: PartyMessage['template']): Promise<void> {
+  private async sendLink(sessionId: string, template: PartyMessage['template']): Promise<void> {
     const session = await this.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId }, include: { party: true } });
     const token = await this.db.$transaction((tx) => issueLink(tx, sessionId, this.settings.linkTtlMs));
     const locale = session.party.locale === 'en' ? 'en' : 'zh-CN';
@@ -176,13 +190,17 @@ export class PartyJoinService {
     }
   }
 
-  /** The reminder job: only if the session is still waiting for this appointment. */
-  async remind(sessionId: string, reminder: '24h' | '15m'): Promise<void> {
-    const session = await this.db.verificationSession.findUnique({ where: { id: sessionId } });
-    if (!session || session.state !== 'SCHEDULED') return;
+  /** The message job: reminders only while the appointment stands; nothing outside calling hours. */
+  async remind(sessionId: string, reminder: '24h' | '15m' | 'invitation' | 'missed', now = new Date()): Promise<void> {
+    const session = await this.db.verificationSession.findUnique({ where: { id: sessionId }, include: { party: { select: { timeZone: true } } } });
+    if (!session || ['COMPLETED', 'EXHAUSTED', 'CANCELLED', 'EXPIRED', 'ESCALATED'].includes(session.state)) return;
+    if (reminder === 'invitation' || reminder === 'missed') return this.invite(sessionId, reminder, now);
+    if (session.state !== 'SCHEDULED') return;
     const before = reminder === '24h' ? 24 * 3600_000 : 15 * 60_000;
-    if (Math.abs(session.notBefore.getTime() - before - Date.now()) > 10 * 60_000) return; // the appointment moved
-    await this.invite(sessionId, reminder === '24h' ? 'reminder_24h' : 'reminder_15m');
+    if (Math.abs(session.notBefore.getTime() - before - now.getTime()) > 10 * 60_000) return; // the appointment moved
+    // A reminder that would fall outside the party's calling hours is not sent: it cannot wait.
+    if (!isWithinCallingHours(now, session.party.timeZone, this.settings.callingHours)) return;
+    await this.sendLink(sessionId, reminder === '24h' ? 'reminder_24h' : 'reminder_15m');
   }
 }
 

@@ -127,6 +127,44 @@ describe('agents and offers', () => {
   });
 });
 
+describe('supervisor reassignment', () => {
+  it('hands a live session to another agent, who may write while the first no longer can', async () => {
+    const first = await onlineAgent(t, 'reassign-skill');
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550100', product: 'reassign-skill' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId);
+    await takeOffer(first, sessionId);
+    await stateOf(t, sessionId, 'IN_PROGRESS');
+    const second = await onlineAgent(t, 'other-skill');
+    const supervisor = await t.signIn({ roles: ['SUPERVISOR'] });
+    expect((await first.client.post(`/api/sessions/${sessionId}/reassign`, { agentId: second.userId })).status).toBe(403);
+    const moved = await supervisor.post<{ assignedAgentId: string }>(`/api/sessions/${sessionId}/reassign`, { agentId: second.userId });
+    expect(moved.status).toBe(200);
+    expect(moved.body.assignedAgentId).toBe(second.userId);
+    await second.socket.next('session:changed', (p) => p.sessionId === sessionId);
+    expect((await second.client.request('PUT', `/api/sessions/${sessionId}/answers/consent_recording`, { value: 'CONFIRMED' })).status).toBe(200);
+    expect((await first.client.request('PUT', `/api/sessions/${sessionId}/answers/identity_name`, { value: 'CONFIRMED' })).status).toBe(404);
+    const audit = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: sessionId, action: 'session.reassigned' } });
+    expect(audit.data).toEqual({ fromAgentId: first.userId, toAgentId: second.userId });
+    expect((await supervisor.post<{ errors: { field: string }[] }>(`/api/sessions/${sessionId}/reassign`, { agentId: (await t.facesign.db.user.findFirstOrThrow({ where: { roles: { has: 'ADMIN' } } })).id })).body.errors[0]!.field).toBe('agentId');
+    await second.client.post(`/api/sessions/${sessionId}/end`);
+    first.socket.close();
+    second.socket.close();
+  });
+
+  it('offers a call that nobody has taken directly to the chosen agent', async () => {
+    const chosen = await onlineAgent(t, 'direct-skill');
+    await chosen.socket.emit('presence:set', { presence: 'busy' }); // not routable, but a supervisor may still choose them
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550190', product: 'direct-skill' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId);
+    const supervisor = await t.signIn({ roles: ['SUPERVISOR'] });
+    await supervisor.post(`/api/sessions/${sessionId}/reassign`, { agentId: chosen.userId });
+    const offer = await chosen.socket.next('offer:new', (p) => p.sessionId === sessionId);
+    expect(offer.kind).toBe('CALL');
+    await t.facesign.verification.scheduling.cancel(sessionId, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
+    chosen.socket.close();
+  });
+});
+
 describe('escalation', () => {
   it('escalates an unclear required answer to a supervisor, who decides', async () => {
     const agent = await onlineAgent(t, 'escalate-skill');

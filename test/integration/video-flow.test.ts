@@ -233,3 +233,29 @@ describe('borrower links and codes', () => {
     expect(tooSoon.body.errors[0]!.field).toBe('notBefore');
   });
 });
+
+describe('messages respect calling hours', () => {
+  it('holds an invitation booked at night until the party\'s window opens', async () => {
+    const hour = (new Date().getUTCHours() + 8) % 24;
+    const start = (hour + 2) % 24;
+    if (start === 23) return; // a window crossing midnight cannot be expressed; try again in an hour
+    const window = `${String(start).padStart(2, '0')}:00-${String(start + 1).padStart(2, '0')}:00`;
+    const night = await startTestApp({ CALLING_HOURS: window, CALLING_DAYS: 'MON,TUE,WED,THU,FRI,SAT,SUN', NOTIFIER: 'http', NOTIFIER_URL: `${sms.url}/night` }, { livekit: true });
+    try {
+      const nightLos = await losClient(night);
+      const phone = '+8613900000009';
+      const { loanFileId, partyId } = await loanFileWithBorrower(nightLos, { phone, product: 'night' });
+      const booked = await nightLos.post<{ id: string }>(`/api/loan-files/${loanFileId}/sessions`, { partyId, kind: 'VIDEO', notBefore: new Date(Date.now() + 3 * 86_400_000).toISOString() });
+      expect(booked.status).toBe(201);
+      const held = (await night.facesign.queues.queue('session-reminder').getDelayed()).filter((j) => j.data.sessionId === booked.body.id && j.data.reminder === 'invitation');
+      expect(held).toHaveLength(1);
+      expect(messagesTo(phone)).toEqual([]);
+      // When the window opens, the held job sends it.
+      const opens = new Date(held[0]!.timestamp + held[0]!.opts.delay!);
+      await night.facesign.verification.partyJoin.remind(booked.body.id, 'invitation', opens);
+      expect((await nextSms(phone, 'invitation')).text).toMatch(/\/join\//);
+    } finally {
+      await night.stop();
+    }
+  });
+});
