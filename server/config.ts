@@ -66,6 +66,20 @@ const envSchema = z.object({
   NOTIFIER_TOKEN: z.string().min(1).optional(),
   LOS_WEBHOOK_URL: url.optional(),
   LOS_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  RETENTION_YEARS_AFTER_MATURITY: int(0, 100).default(5),
+  RETENTION_MONTHS_MIN_AFTER_MATURITY: int(0, 1200).default(6),
+  RETENTION_YEARS_WITHOUT_MATURITY: int(1, 100).default(10),
+  OBJECT_LOCK_MODE: z.enum(['COMPLIANCE', 'GOVERNANCE', 'off']).default('COMPLIANCE'),
+  S3_SSE: z.enum(['none', 'AES256', 'aws:kms']).default('none'),
+  S3_SSE_KMS_KEY_ID: z.string().min(1).optional(),
+  PLAYBACK_MODE: z.enum(['stream', 'presigned']).default('stream'),
+  PRESIGNED_URL_TTL_SECONDS: int(30, 3600).default(300),
+  AGENT_PLAYBACK_DAYS: int(0, 365).default(7),
+  REVIEW_SAMPLE_PERCENT: int(0, 100).default(10),
+  REVIEW_AMOUNT_THRESHOLD: z.string().regex(/^\d{1,16}(\.\d{1,2})?$/, 'a decimal amount such as 500000.00').optional(),
+  INTEGRITY_SAMPLE_SIZE: int(0, 10_000).default(20),
+  INTEGRITY_INTERVAL_HOURS: int(1, 24 * 30).default(24),
+  CAPTURE_MAX_BYTES: int(1024, 50 * 1024 * 1024).default(5 * 1024 * 1024),
   FACESIGN_ROLES: z
     .string()
     .regex(/^(api|worker)(,(api|worker))*$/, 'a comma-separated list of api, worker')
@@ -121,6 +135,15 @@ export interface Config {
   };
   notifier: { kind: 'log' } | { kind: 'http'; url: string; token: string | undefined };
   losWebhook: { url: string; secret: string } | undefined;
+  recordings: {
+    retention: { yearsAfterMaturity: number; minMonthsAfterMaturity: number; yearsWithoutMaturity: number };
+    objectLockMode: 'COMPLIANCE' | 'GOVERNANCE' | 'off';
+    sse: { kind: 'none' } | { kind: 'AES256' } | { kind: 'aws:kms'; keyId: string | undefined };
+    playback: { mode: 'stream' | 'presigned'; presignedTtlSeconds: number; agentDays: number };
+    review: { samplePercent: number; amountThreshold: string | undefined };
+    integrity: { sampleSize: number; intervalMs: number };
+    captureMaxBytes: number;
+  };
   roles: { api: boolean; worker: boolean };
   auth: {
     sessionTtlMs: number;
@@ -152,6 +175,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (livekitVars.some(Boolean) && !livekitVars.every(Boolean)) {
     problems.push('LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET: set all three or none');
   }
+  if (e.S3_SSE === 'aws:kms' && !e.S3_SSE_KMS_KEY_ID) problems.push('S3_SSE_KMS_KEY_ID: required when S3_SSE=aws:kms');
   if (e.NOTIFIER === 'http' && !e.NOTIFIER_URL) problems.push('NOTIFIER_URL: required when NOTIFIER=http');
   if (Boolean(e.LOS_WEBHOOK_URL) !== Boolean(e.LOS_WEBHOOK_SECRET)) problems.push('LOS_WEBHOOK_URL, LOS_WEBHOOK_SECRET: set both or neither');
   const [hoursStart = '09:00', hoursEnd = '20:00'] = e.CALLING_HOURS.split('-');
@@ -218,6 +242,19 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     notifier: e.NOTIFIER === 'http' && e.NOTIFIER_URL ? { kind: 'http', url: e.NOTIFIER_URL, token: e.NOTIFIER_TOKEN } : { kind: 'log' },
     losWebhook: e.LOS_WEBHOOK_URL && e.LOS_WEBHOOK_SECRET ? { url: e.LOS_WEBHOOK_URL, secret: e.LOS_WEBHOOK_SECRET } : undefined,
+    recordings: {
+      retention: {
+        yearsAfterMaturity: e.RETENTION_YEARS_AFTER_MATURITY,
+        minMonthsAfterMaturity: e.RETENTION_MONTHS_MIN_AFTER_MATURITY,
+        yearsWithoutMaturity: e.RETENTION_YEARS_WITHOUT_MATURITY,
+      },
+      objectLockMode: e.OBJECT_LOCK_MODE,
+      sse: e.S3_SSE === 'aws:kms' ? { kind: 'aws:kms', keyId: e.S3_SSE_KMS_KEY_ID } : e.S3_SSE === 'AES256' ? { kind: 'AES256' } : { kind: 'none' },
+      playback: { mode: e.PLAYBACK_MODE, presignedTtlSeconds: e.PRESIGNED_URL_TTL_SECONDS, agentDays: e.AGENT_PLAYBACK_DAYS },
+      review: { samplePercent: e.REVIEW_SAMPLE_PERCENT, amountThreshold: e.REVIEW_AMOUNT_THRESHOLD },
+      integrity: { sampleSize: e.INTEGRITY_SAMPLE_SIZE, intervalMs: e.INTEGRITY_INTERVAL_HOURS * 3_600_000 },
+      captureMaxBytes: e.CAPTURE_MAX_BYTES,
+    },
     roles: { api: e.FACESIGN_ROLES.split(',').includes('api'), worker: e.FACESIGN_ROLES.split(',').includes('worker') },
     auth: {
       sessionTtlMs: e.SESSION_TTL_HOURS * 3_600_000,

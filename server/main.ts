@@ -25,6 +25,15 @@ import { queueDashboardRouter } from './jobs/dashboard.routes.js';
 import { JobQueues, startWorkers } from './jobs/queues.js';
 import { createS3Client, RecordingStore } from '../recordings/object-store.js';
 import { RecordingService } from '../recordings/recording.service.js';
+import { finalizeJobId, RecordingFinalizer } from '../recordings/finalize.js';
+import { IntegrityChecker } from '../recordings/integrity.js';
+import { integrityRoutes } from '../recordings/integrity.routes.js';
+import { RetentionService } from '../recordings/retention.service.js';
+import { retentionRoutes } from '../recordings/retention.routes.js';
+import { PlaybackService } from '../recordings/playback.js';
+import { playbackRoutes } from '../recordings/playback.routes.js';
+import { CaptureService } from '../recordings/captures.js';
+import { captureRoutes, captureUploadRouter } from '../recordings/captures.routes.js';
 import { createRealtime, type Realtime } from './realtime/realtime.server.js';
 import { PresenceService } from './realtime/presence.js';
 import { LosWebhookService } from './loan-files/los-webhooks.js';
@@ -40,6 +49,8 @@ import { verificationRoutes } from './verification/verification.routes.js';
 import { PartyJoinService } from './verification/party-join.service.js';
 import { partyRoutes } from './verification/party.routes.js';
 import { BorrowerLinks } from './auth/borrower-links.js';
+import { ReviewService } from '../recordings/review.service.js';
+import { reviewRoutes } from './reviews/reviews.routes.js';
 import { HttpNotifier, LogNotifier, type Notifier } from './notifications/notifier.js';
 
 export interface FacesignOptions {
@@ -72,7 +83,8 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'));
   await redis.connect().catch((err: Error) => log.error({ err: { message: err.message } }, 'redis unreachable at start-up'));
   const s3 = createS3Client(config.s3);
-  const recordingStore = new RecordingStore(s3, config.s3.bucket);
+  const recordingStore = new RecordingStore(s3, config.s3.bucket, config.recordings.sse);
+  const retention = new RetentionService(db, recordingStore, { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode }, log);
   const videoPlatform = config.livekit
     ? new LiveKitPlatform(config.livekit, { bucket: config.s3.bucket, region: config.s3.region, forcePathStyle: config.s3.forcePathStyle })
     : undefined;
@@ -87,8 +99,16 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   await publishTemplates(db, await loadTemplateFiles());
 
   const signalListeners: ((signals: LiveKitSignal[]) => Promise<void>)[] = [];
+  // Each listener is on its own: the event is already committed, so one failing must not keep the
+  // others from hearing about it (the sweeper and reconciler repair what a failed listener missed).
   const emitSignals = async (signals: LiveKitSignal[]) => {
-    for (const listener of signalListeners) await listener(signals);
+    for (const listener of signalListeners) {
+      try {
+        await listener(signals);
+      } catch (error) {
+        log.error({ err: { message: (error as Error).message } }, 'a LiveKit signal listener failed');
+      }
+    }
   };
   let livekit: Facesign['livekit'];
   let intake: LiveKitEventIntake | undefined;
@@ -141,6 +161,28 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   const sessionJobs = new SessionJobs(db, engine, dispatcher, queues, videoPlatform, { callingHours: v.callingHours, reconnectGraceMs: v.reconnectGraceMs }, log, partyJoin);
   const scheduling = new SchedulingService(db, engine, queues, { callingHours: v.callingHours, maxDialAttempts: v.maxDialAttempts }, partyJoin);
   const checklists = new ChecklistService(db, engine, realtime.emitter);
+  const reviews = new ReviewService(db, config.recordings.review);
+  const finalizer = new RecordingFinalizer(db, recordingStore, realtime.emitter, log);
+  const integrity = new IntegrityChecker(db, recordingStore, realtime.emitter, log);
+  const playback = new PlaybackService(db, recordingStore, config.recordings.playback);
+  const captures = new CaptureService(db, recordingStore, { maxBytes: config.recordings.captureMaxBytes });
+  // An uploaded recording is checked (size, SHA-256) by a job that retries until the store answers.
+  signalListeners.push(async (signals) => {
+    for (const signal of signals) {
+      if (signal.kind === 'recording' && signal.state === 'UPLOADED') {
+        await queues.enqueue('recording-finalize', { recordingId: signal.recordingId }, { jobId: finalizeJobId(signal.recordingId) });
+      }
+    }
+  });
+  engine.onCompletedInTx = async (tx, session, loanFile) => void (await reviews.selectOnCompletion(tx, session, loanFile.amount.toFixed(2)));
+  reviews.recapture = async (session, requestId) => {
+    await scheduling.schedule(
+      session.loanFileId,
+      { partyId: session.partyId, kind: session.kind, templateKey: session.templateKey, priority: Math.min(100, session.priority + 10), contractDocumentHash: session.contractDocumentHash ?? undefined },
+      { actor: { type: 'SYSTEM', id: 'review-recapture' }, requestId, scope: 'review-recapture' },
+      undefined,
+    );
+  };
   signalListeners.push((signals) => sessionJobs.onLiveKitSignals(signals));
   callbacks.canWatch = async (userId, roles, sessionId) => {
     if (roles.some((r) => r === 'SUPERVISOR' || r === 'ADMIN')) return true;
@@ -162,6 +204,8 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     { name: 'redis', required: true, check: async () => void (await redis.ping()) },
     { name: 'objectStorage', required: true, check: (signal) => recordingStore.ping(signal) },
     { name: 'livekit', required: Boolean(videoPlatform), check: videoPlatform ? () => videoPlatform.ping() : undefined },
+    // Who keeps recordings from being deleted early: the object store (Object Lock) or facesign itself.
+    { name: 'retention', required: false, check: async () => void (await retention.retentionStatus()), info: () => retention.retentionStatus() },
   ];
 
   const app = createHttpApp({
@@ -177,10 +221,17 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       ...checklistRoutes(checklists),
       ...losWebhookRoutes(los),
       ...partyRoutes(links, partyJoin, limiter),
+      ...reviewRoutes(reviews),
+      ...integrityRoutes(integrity),
+      ...retentionRoutes(retention),
+      ...playbackRoutes(playback),
+      ...captureRoutes(captures),
     ],
     rawRouters: [
       { path: '/livekit/webhook', router: liveKitWebhookRouter(intake) },
       { path: '/admin/queues', router: queueDashboardRouter(queues, auth) },
+      // Snapshot uploads carry a raw image body; everything else under /api/sessions passes through.
+      { path: '/api/sessions', router: captureUploadRouter(captures, auth) },
     ],
   });
 
@@ -189,7 +240,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         {
           redisUrl: config.redis.url,
           prefix: config.redis.prefix,
-          concurrency: { 'livekit-event': 8, 'livekit-reconcile': 1, 'session-dial': 8, 'los-webhook': 8, 'session-sweep': 1 },
+          concurrency: { 'livekit-event': 8, 'livekit-reconcile': 1, 'session-dial': 8, 'los-webhook': 8, 'session-sweep': 1, 'recording-finalize': 2, 'recording-integrity': 2, 'recording-integrity-sample': 1, 'retention-sweep': 1 },
           limiter: { 'session-dial': { max: Math.max(1, Math.floor(v.dialRatePerSecond)), duration: Math.round(1000 * Math.max(1, Math.floor(v.dialRatePerSecond)) / v.dialRatePerSecond) } },
           lockDurationMs: { 'session-dial': (config.livekit?.ringingTimeoutSeconds ?? 30) * 1000 + 60_000 },
         },
@@ -210,6 +261,20 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
           'session-sweep': async () => {
             await sessionJobs.sweep();
             await los.sweep();
+            const now = Date.now();
+            for (const recordingId of await finalizer.sweep()) {
+              await queues.enqueue('recording-finalize', { recordingId }, { jobId: `${finalizeJobId(recordingId)}-sweep-${Math.floor(now / 600_000)}` });
+            }
+          },
+          'recording-finalize': async ({ recordingId }) => {
+            const result = await finalizer.finalize(recordingId);
+            if (result.recording?.state === 'VERIFIED') await retention.retain(recordingId);
+          },
+          'recording-integrity': async ({ recordingId }) => void (await integrity.recheck(recordingId)),
+          'recording-integrity-sample': async () => void (await integrity.sample(config.recordings.integrity.sampleSize)),
+          'retention-sweep': async () => {
+            await retention.retainPending();
+            await retention.sweep();
           },
           'los-webhook': async ({ deliveryId }) => {
             await los.deliver(deliveryId);
@@ -219,7 +284,11 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       )
     : undefined;
   if (workers) {
-    const schedules: Promise<void>[] = [queues.schedule('session-sweep', config.jobs.reconcileIntervalMs, {})];
+    const schedules: Promise<void>[] = [
+      queues.schedule('session-sweep', config.jobs.reconcileIntervalMs, {}),
+      queues.schedule('recording-integrity-sample', config.recordings.integrity.intervalMs, {}),
+      queues.schedule('retention-sweep', 3_600_000, {}),
+    ];
     if (livekit) schedules.push(queues.schedule('livekit-reconcile', config.jobs.reconcileIntervalMs, {}));
     for (const outcome of await Promise.allSettled(schedules)) {
       if (outcome.status === 'rejected') log.error({ err: { message: (outcome.reason as Error).message } }, 'could not schedule a repeating job');

@@ -83,6 +83,33 @@ export const auditActionSchema = z.discriminatedUnion('action', [
     v: z.literal(1),
     data: z.object({ signingId: uuid, attemptId: uuid, documentHash: z.string(), recordingOffsetMs: z.number().int() }),
   }),
+  z.object({
+    action: z.literal('recording.verified'),
+    v: z.literal(1),
+    data: z.object({ sha256: z.string(), sizeBytes: z.string(), contentType: z.string().nullable(), retainUntil: z.string().nullable() }),
+  }),
+  z.object({ action: z.literal('recording.integrity_checked'), v: z.literal(1), data: z.object({ result: z.enum(['ok', 'mismatch', 'missing']), sha256: z.string().nullable() }) }),
+  z.object({
+    action: z.literal('recording.retention_applied'),
+    v: z.literal(1),
+    data: z.object({ retainUntil: z.string(), enforcedBy: z.enum(['object_lock', 'facesign']), lockMode: z.string().nullable() }),
+  }),
+  z.object({ action: z.literal('recording.legal_hold_changed'), v: z.literal(1), data: z.object({ legalHold: z.boolean(), reason: z.string() }) }),
+  z.object({ action: z.literal('recording.deleted'), v: z.literal(1), data: z.object({ objectKey: z.string(), retainUntil: z.string() }) }),
+  z.object({
+    action: z.literal('recording.accessed'),
+    v: z.literal(1),
+    data: z.object({ via: z.enum(['stream', 'presigned']), range: z.string().nullable(), bytes: z.string().nullable() }),
+  }),
+  z.object({
+    action: z.literal('capture.stored'),
+    v: z.literal(1),
+    data: z.object({ sessionId: uuid, kind: z.string(), sha256: z.string(), sizeBytes: z.number().int(), offsetMs: z.number().int().nullable() }),
+  }),
+  z.object({ action: z.literal('capture.accessed'), v: z.literal(1), data: z.object({ sessionId: uuid }) }),
+  z.object({ action: z.literal('review.selected'), v: z.literal(1), data: z.object({ sessionId: uuid, reason: z.string() }) }),
+  z.object({ action: z.literal('review.decided'), v: z.literal(1), data: z.object({ sessionId: uuid, status: z.string(), note: z.string() }) }),
+  z.object({ action: z.literal('evidence.exported'), v: z.literal(1), data: z.object({ sessionId: uuid, format: z.enum(['json', 'pdf']), manifestSha256: z.string() }) }),
   z.object({ action: z.literal('loan_file.status_changed'), v: z.literal(1), data: z.object({ from: z.string(), to: z.string() }) }),
 ]);
 

@@ -8,6 +8,8 @@ export interface DependencyCheck {
   required: boolean;
   /** Undefined when the dependency is not configured here. */
   check: ((signal: AbortSignal) => Promise<void>) | undefined;
+  /** Facts worth showing beside the status (e.g. who enforces retention); no secrets, no hosts. */
+  info?: () => Promise<Record<string, string | null>>;
 }
 
 const checkResult = z.object({
@@ -15,6 +17,7 @@ const checkResult = z.object({
   required: z.boolean(),
   latencyMs: z.number().nullable(),
   error: z.string().optional(),
+  info: z.record(z.string(), z.string().nullable()).optional(),
 });
 const readiness = z.object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), checkResult) }).meta({ id: 'Readiness' });
 
@@ -43,7 +46,8 @@ export async function runChecks(checks: DependencyCheck[], timeoutMs: number) {
             }, timeoutMs);
           }),
         ]);
-        return [c.name, { status: 'up' as const, required: c.required, latencyMs: Math.round(performance.now() - started) }] as const;
+        const info = c.info ? await c.info() : undefined;
+        return [c.name, { status: 'up' as const, required: c.required, latencyMs: Math.round(performance.now() - started), ...(info ? { info } : {}) }] as const;
       } catch (error) {
         return [c.name, { status: 'down' as const, required: c.required, latencyMs: Math.round(performance.now() - started), error: errorCode(error) }] as const;
       } finally {

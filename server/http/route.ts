@@ -20,8 +20,10 @@ export interface RouteResult {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
-  /** Lets a handler set cookies or stream; called before the body is sent. */
+  /** Lets a handler set cookies; called before the body is sent. */
   apply?: (res: Response) => void;
+  /** For responses the handler writes itself (streams, binary bodies): called instead of sending a body. */
+  respond?: (res: Response) => Promise<void>;
 }
 
 export interface HandlerInput<P, Q, B, H> {
@@ -45,7 +47,8 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   query?: Q;
   body?: B;
   headers?: H;
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /** `contentTypes` documents responses in several media types (e.g. binary streams); it is not validated. */
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string; contentTypes?: Record<string, z.ZodType> }>;
   handler(input: HandlerInput<z.output<P>, z.output<Q>, z.output<B>, z.output<H>>): Promise<RouteResult>;
 }
 
@@ -94,6 +97,10 @@ export function defineRoute<
     const body = parse(spec.body, req.body, 'body');
 
     const result = await spec.handler({ params, query, body, headers, req, ctx: { ...req.ctx, principal } });
+    if (result.respond) {
+      await result.respond(res);
+      return;
+    }
 
     const declared = spec.responses[result.status];
     if (!declared) throw new Error(`${spec.method} ${spec.path} returned undeclared status ${result.status}`);
@@ -121,9 +128,12 @@ export function defineRoute<
     document(registry) {
       const responses: RouteConfig['responses'] = {};
       for (const [status, r] of Object.entries(spec.responses)) {
-        responses[status] = r.schema
-          ? { description: r.description, content: { [r.contentType ?? 'application/json']: { schema: r.schema } } }
-          : { description: r.description };
+        const content = r.contentTypes
+          ? Object.fromEntries(Object.entries(r.contentTypes).map(([type, schema]) => [type, { schema }]))
+          : r.schema
+            ? { [r.contentType ?? 'application/json']: { schema: r.schema } }
+            : undefined;
+        responses[status] = content ? { description: r.description, content } : { description: r.description };
       }
       responses.default = { description: 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
       const request: RouteConfig['request'] = {};

@@ -61,6 +61,34 @@ export const jobCatalog = {
     attempts: 1,
     backoff: undefined,
   },
+  /**
+   * Checks an uploaded recording (size, streaming SHA-256). Retried every 30 s for an hour while the
+   * store is unreachable; after that the session sweep queues it again: nothing is dropped, and a long
+   * outage never leaves the next try hours away.
+   */
+  'recording-finalize': {
+    payload: z.object({ recordingId: z.uuid() }),
+    attempts: 120,
+    backoff: { type: 'fixed', delay: 30_000 },
+  },
+  /** Re-hashes one stored recording and compares it with the hash taken at finalize. */
+  'recording-integrity': {
+    payload: z.object({ recordingId: z.uuid() }),
+    attempts: 10,
+    backoff: { type: 'exponential', delay: 10_000 },
+  },
+  /** Picks a random sample of stored recordings to re-hash (periodic). */
+  'recording-integrity-sample': {
+    payload: z.object({}),
+    attempts: 1,
+    backoff: undefined,
+  },
+  /** Deletes recordings whose retention is over and that are not on legal hold (periodic). */
+  'retention-sweep': {
+    payload: z.object({}),
+    attempts: 1,
+    backoff: undefined,
+  },
   /** One delivery attempt of an outbound webhook to the LOS; the handler reschedules itself. */
   'los-webhook': {
     payload: z.object({ deliveryId: z.uuid() }),

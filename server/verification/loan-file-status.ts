@@ -5,9 +5,14 @@ import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 
 type PartyStanding = 'PASSED' | 'FAILED' | 'PENDING' | 'NONE';
 
-export function standingOf(session: { state: string; outcome: string | null } | undefined): PartyStanding {
+/** A passed session selected for review counts only once an auditor approved it (maker-checker). */
+export function standingOf(session: { state: string; outcome: string | null; review?: { status: string } | null } | undefined): PartyStanding {
   if (!session || session.state === 'CANCELLED') return 'NONE';
-  if (session.state === 'COMPLETED') return session.outcome === 'PASSED' ? 'PASSED' : 'FAILED';
+  if (session.state === 'COMPLETED') {
+    if (session.outcome !== 'PASSED' || session.review?.status === 'REJECTED') return 'FAILED';
+    if (session.review && session.review.status !== 'APPROVED') return 'PENDING';
+    return 'PASSED';
+  }
   if (session.state === 'EXHAUSTED' || session.state === 'EXPIRED') return 'FAILED';
   return 'PENDING';
 }
@@ -23,7 +28,7 @@ export function loanFileStatusFor(standings: PartyStanding[]): LoanFileStatus | 
 export async function recomputeLoanFileStatus(tx: Tx, loanFileId: string, actor: AuditEntry['actor'], requestId?: string): Promise<void> {
   const loanFile = await tx.loanFile.findUniqueOrThrow({
     where: { id: loanFileId },
-    include: { parties: { include: { sessions: { orderBy: { createdAt: 'desc' }, take: 1, select: { state: true, outcome: true } } } } },
+    include: { parties: { include: { sessions: { orderBy: { createdAt: 'desc' }, take: 1, select: { state: true, outcome: true, review: { select: { status: true } } } } } } },
   });
   if (loanFile.status === 'CANCELLED') return;
   const next = loanFileStatusFor(loanFile.parties.map((p) => standingOf(p.sessions[0])));

@@ -47,6 +47,8 @@ export interface Applied {
 export class SessionEngine {
   /** Set by the dispatcher: an agent became free, or a session needs one. */
   onRoutingNeeded: () => Promise<void> = async () => undefined;
+  /** Runs inside the transaction that completes a session (review sampling, wired in main.ts). */
+  onCompletedInTx: (tx: Tx, session: VerificationSession, loanFile: { amount: { toFixed(d: number): string } }) => Promise<void> = async () => undefined;
 
   constructor(
     private readonly db: Db,
@@ -114,6 +116,7 @@ export class SessionEngine {
         },
         requestId: ctx.requestId,
       });
+      if (t.next === 'COMPLETED') await this.onCompletedInTx(tx, session, current.loanFile);
       if (current.state !== t.next) await recomputeLoanFileStatus(tx, current.loanFileId, ctx.actor, ctx.requestId);
       return { session, transition: t, attempt: attempt ?? undefined };
     });

@@ -107,11 +107,14 @@ describe('confirmation call happy path', () => {
     expect(event).toMatchObject({ type: 'verification.completed', loanFileId, externalRef: 'CALL-HAPPY-1', data: { outcome: 'PASSED' } });
     expect(hook.body).not.toContain('13805550100');
 
-    // The call was recorded to S3.
+    // The call was recorded to S3, verified (size and SHA-256) and put under retention.
     const recording = await eventually(async () => {
       const r = await t.facesign.db.recording.findUnique({ where: { attemptId: attempt.id } });
-      return r?.state === 'UPLOADED' ? r : undefined;
+      return r?.state === 'RETAINED' ? r : undefined;
     });
     expect(recording.audioOnly).toBe(true);
+    expect(recording.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(recording.sizeBytes).toBe(recording.reportedSize);
+    expect(recording.retainUntil!.getTime()).toBeGreaterThan(Date.now() + 9 * 365 * 86_400_000);
   });
 });

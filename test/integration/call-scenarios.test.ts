@@ -185,6 +185,12 @@ describe('escalation', () => {
     const supervisor = await t.signIn({ roles: ['SUPERVISOR'] });
     const decided = await supervisor.post<{ state: string; outcome: string }>(`/api/sessions/${sessionId}/decision`, { outcome: 'PASSED', note: 'Purpose confirmed by documents on file' });
     expect(decided.body).toMatchObject({ state: 'COMPLETED', outcome: 'PASSED' });
+    // Every escalated session goes to compliance review: not VERIFIED until an auditor approves.
+    expect((await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).status).toBe('IN_VERIFICATION');
+    const review = await t.facesign.db.review.findUniqueOrThrow({ where: { sessionId } });
+    expect(review).toMatchObject({ reason: 'ESCALATED', status: 'PENDING' });
+    const auditor = await t.signIn({ roles: ['AUDITOR'] });
+    expect((await auditor.post(`/api/reviews/${review.id}/decision`, { decision: 'APPROVE', note: 'Recording and documents consistent' })).status).toBe(200);
     expect((await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).status).toBe('VERIFIED');
     expect((await supervisor.post<{ code: string }>(`/api/sessions/${sessionId}/decision`, { outcome: 'FAILED', note: 'again' })).body.code).toBe('SESSION_STATE_CONFLICT');
     agent.socket.close();

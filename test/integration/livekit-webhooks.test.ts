@@ -51,9 +51,12 @@ describe('intake', () => {
     });
     expect(row.outcome).toBe(`participant_joined ${partyIdentity(attempt.id)}`);
     expect(row.failures).toBe(0);
+    // Signals go out just after the commit that marks the event processed.
+    const mine = () => signals.filter((s) => s.kind === 'participant' && s.attemptId === attempt.id);
+    await eventually(async () => mine().length > 0);
     // Processing it again (a re-delivered job) changes nothing.
     expect(await t.facesign.livekit!.processor.process('EV_dupe_1')).toBe(row.outcome);
-    expect(signals.filter((s) => s.kind === 'participant' && s.attemptId === attempt.id)).toHaveLength(1);
+    expect(mine()).toHaveLength(1);
   });
 
   it('converges when participant_left arrives before participant_joined', async () => {
@@ -131,10 +134,11 @@ describe('reconciler', () => {
     const report = await t.facesign.livekit!.reconciler.runOnce();
     expect(report.recordingsRepaired).toBeGreaterThanOrEqual(1);
     const after = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: rec.id } });
-    expect(after.state).toBe('UPLOADED');
+    // Repaired to UPLOADED, from where the pipeline carries it on (finalize, retention).
+    expect(['UPLOADED', 'VERIFIED', 'RETAINED']).toContain(after.state);
     expect(after.reportedSize).toBeGreaterThan(0n);
-    const audit = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: rec.id, action: 'recording.state_changed' }, orderBy: { seq: 'desc' } });
-    expect(audit.data).toMatchObject({ to: 'UPLOADED', source: 'reconciler' });
+    const transitions = await t.facesign.db.auditEvent.findMany({ where: { entityId: rec.id, action: 'recording.state_changed' }, orderBy: { seq: 'asc' } });
+    expect(transitions.map((a) => a.data)).toContainEqual(expect.objectContaining({ to: 'UPLOADED', source: 'reconciler' }));
   });
 
   it('finishes an attempt whose room_finished webhook was dropped, and marks participants gone', async () => {

@@ -75,6 +75,8 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {},
     SHUTDOWN_GRACE_MS: '2000',
     // Tests run the reconciler themselves (runOnce) unless they ask for the schedule.
     RECONCILE_INTERVAL_SECONDS: '3600',
+    // Review sampling is by session id; tests that are about reviews turn it on.
+    REVIEW_SAMPLE_PERCENT: '0',
     ...(sim
       ? { LIVEKIT_URL: sim.url, LIVEKIT_API_KEY: sim.apiKey, LIVEKIT_API_SECRET: sim.apiSecret, LIVEKIT_SIP_TRUNK_ID: sipTrunkId }
       : {}),

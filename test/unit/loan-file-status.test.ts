@@ -12,6 +12,11 @@ describe('standingOf', () => {
     [{ state: 'ESCALATED', outcome: 'ESCALATED' }, 'PENDING'],
     [{ state: 'IN_PROGRESS', outcome: null }, 'PENDING'],
     [{ state: 'SCHEDULED', outcome: null }, 'PENDING'],
+    [{ state: 'COMPLETED', outcome: 'PASSED', review: { status: 'PENDING' } }, 'PENDING'],
+    [{ state: 'COMPLETED', outcome: 'PASSED', review: { status: 'RECAPTURE' } }, 'PENDING'],
+    [{ state: 'COMPLETED', outcome: 'PASSED', review: { status: 'APPROVED' } }, 'PASSED'],
+    [{ state: 'COMPLETED', outcome: 'PASSED', review: { status: 'REJECTED' } }, 'FAILED'],
+    [{ state: 'COMPLETED', outcome: 'FAILED', review: { status: 'APPROVED' } }, 'FAILED'],
   ] as const)('%j -> %s', (session, standing) => {
     expect(standingOf(session)).toBe(standing);
   });

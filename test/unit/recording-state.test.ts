@@ -22,6 +22,7 @@ describe('advances', () => {
     'ENDING>UPLOADED', 'ENDING>FAILED', 'ENDING>VERIFIED', 'ENDING>RETAINED',
     'UPLOADED>VERIFIED', 'UPLOADED>RETAINED',
     'VERIFIED>RETAINED',
+    'REQUESTED>DELETED', 'ACTIVE>DELETED', 'ENDING>DELETED', 'UPLOADED>DELETED', 'VERIFIED>DELETED', 'RETAINED>DELETED',
   ]);
   const pairs = RECORDING_STATES.flatMap((from) => RECORDING_STATES.map((to) => [from, to] as [RecordingState, RecordingState]));
 

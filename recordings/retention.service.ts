@@ -1,0 +1,407 @@
+// Retention of verified recordings: the retain-until date, legal holds, and deletion once both allow
+// it. facesign refuses early deletion itself, always; when the bucket has S3 Object Lock the store
+// enforces the same date (and holds) as well, so even a leaked S3 credential cannot destroy evidence.
+import type { Db, Tx } from '../server/db/client.js';
+import type { Recording } from '../server/db/generated/prisma/client.js';
+import type { Logger } from '../server/logging.js';
+import { AppError } from '../server/http/errors.js';
+import { appendAudit } from '../server/audit/audit.service.js';
+import type { AuditActor } from '../server/audit/audit.actions.js';
+import type { RecordingStore } from './object-store.js';
+import { retainUntil, type RetentionRules } from './retention.js';
+
+export type ObjectLockMode = 'COMPLIANCE' | 'GOVERNANCE';
+export type RetentionEnforcer = 'object_lock' | 'facesign';
+export type Enforcement = { enforcedBy: 'object_lock'; mode: ObjectLockMode } | { enforcedBy: 'facesign'; mode: null };
+
+export interface RetentionSettings {
+  rules: RetentionRules;
+  objectLockMode: ObjectLockMode | 'off';
+  /** Recordings one sweep deletes at most; the next sweep takes the rest. */
+  sweepBatchSize?: number;
+}
+
+/** What retention needs from the object store (RecordingStore in production). */
+export type RetentionObjectStore = Pick<RecordingStore, 'objectLockSupported' | 'applyRetention' | 'setLegalHold' | 'delete'>;
+
+export type StoreAction = { kind: 'retention'; until: Date; mode: ObjectLockMode } | { kind: 'legal-hold'; on: boolean };
+
+export type RetainResult =
+  | { kind: 'retained'; retainUntil: Date; enforcedBy: RetentionEnforcer; lockMode: ObjectLockMode | null }
+  | { kind: 'already-retained'; state: 'RETAINED' | 'DELETED'; retainUntil: Date | null }
+  | { kind: 'not-verified'; state: Recording['state'] };
+
+export interface SweepCounts {
+  /** Due and not held when the sweep looked. */
+  due: number;
+  deleted: number;
+  /** Taken by another sweeper, deleted meanwhile, or put on hold meanwhile. */
+  skipped: number;
+  /** The store refused or failed; retried by the next sweep. */
+  failed: number;
+}
+
+export interface RecordingRetention {
+  recordingId: string;
+  state: Recording['state'];
+  retainUntil: Date | null;
+  legalHold: boolean;
+  legalHoldReason: string | null;
+  objectLockMode: string | null;
+  /** Null until retention has been applied. */
+  enforcedBy: RetentionEnforcer | null;
+  deletedAt: Date | null;
+}
+
+type DeleteOutcome = 'deleted' | 'already-deleted' | 'locked-elsewhere' | 'not-deletable';
+
+const RETENTION_ACTOR: AuditActor = { type: 'SYSTEM', id: 'facesign-retention' };
+const SWEEP_ACTOR: AuditActor = { type: 'SYSTEM', id: 'retention-sweep' };
+const MAX_ROUNDS = 5;
+
+/** Object Lock enforces retention only when the bucket has it and the operator did not turn it off. */
+export function decideEnforcement(bucketHasObjectLock: boolean, configured: ObjectLockMode | 'off'): Enforcement {
+  if (configured === 'off' || !bucketHasObjectLock) return { enforcedBy: 'facesign', mode: null };
+  return { enforcedBy: 'object_lock', mode: configured };
+}
+
+/**
+ * The store calls that retaining a recording takes, and the lock mode the row then records (null
+ * when the store enforces nothing for this object). Object Lock refuses a retain-until date in the
+ * past, and such a recording is due anyway, so no retention is applied to it; its hold still is.
+ */
+export function planRetention(input: { enforcement: Enforcement; retainUntil: Date; legalHold: boolean; now: Date }): {
+  actions: StoreAction[];
+  lockMode: ObjectLockMode | null;
+} {
+  const { enforcement } = input;
+  if (enforcement.enforcedBy === 'facesign') return { actions: [], lockMode: null };
+  const actions: StoreAction[] = [];
+  if (input.retainUntil.getTime() > input.now.getTime()) actions.push({ kind: 'retention', until: input.retainUntil, mode: enforcement.mode });
+  if (input.legalHold) actions.push({ kind: 'legal-hold', on: true });
+  return { actions, lockMode: actions.some((a) => a.kind === 'retention') ? enforcement.mode : null };
+}
+
+/**
+ * Whether a legal hold change must also be sent to the store: the object must be final (verified
+ * or retained; earlier it may not exist yet, and retain() applies the hold later), and the store
+ * must speak Object Lock, now or when this recording was retained.
+ */
+export function mirrorsLegalHold(rec: Pick<Recording, 'state' | 'objectLockMode'>, enforcement: Enforcement): boolean {
+  if (rec.state !== 'VERIFIED' && rec.state !== 'RETAINED') return false;
+  return enforcement.enforcedBy === 'object_lock' || rec.objectLockMode !== null;
+}
+
+/** Why a recording may not be deleted at `now`, or null when it may. A hold outranks any date. */
+export function deletionRefusal(rec: Pick<Recording, 'state' | 'retainUntil' | 'legalHold'>, now: Date): string | null {
+  if (rec.legalHold) return 'The recording is on legal hold; it cannot be deleted until the hold is released';
+  if (rec.state !== 'RETAINED' || rec.retainUntil === null) {
+    return `Retention has not been applied to this recording (state ${rec.state}); only retained recordings can be deleted`;
+  }
+  if (rec.retainUntil.getTime() > now.getTime()) {
+    return `The recording is retained until ${rec.retainUntil.toISOString()}; it cannot be deleted before then`;
+  }
+  return null;
+}
+
+export function toRecordingRetention(rec: Recording): RecordingRetention {
+  return {
+    recordingId: rec.id,
+    state: rec.state,
+    retainUntil: rec.retainUntil,
+    legalHold: rec.legalHold,
+    legalHoldReason: rec.legalHoldReason,
+    objectLockMode: rec.objectLockMode,
+    enforcedBy: rec.objectLockMode !== null ? 'object_lock' : rec.retainUntil !== null ? 'facesign' : null,
+    deletedAt: rec.deletedAt,
+  };
+}
+
+export class RetentionService {
+  private enforcement: Promise<Enforcement> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly store: RetentionObjectStore,
+    private readonly settings: RetentionSettings,
+    private readonly log: Logger,
+  ) {}
+
+  /** Who enforces retention here. Asked of the store once, then cached (see refreshEnforcement). */
+  async detectEnforcement(): Promise<RetentionEnforcer> {
+    return (await this.currentEnforcement()).enforcedBy;
+  }
+
+  /** Asks the store again, e.g. after Object Lock was enabled on the bucket. */
+  async refreshEnforcement(): Promise<RetentionEnforcer> {
+    this.enforcement = undefined;
+    return this.detectEnforcement();
+  }
+
+  /** For /readyz: who enforces retention, and the Object Lock mode when the store does. */
+  async retentionStatus(): Promise<{ enforcedBy: RetentionEnforcer; mode: string | null }> {
+    const { enforcedBy, mode } = await this.currentEnforcement();
+    return { enforcedBy, mode };
+  }
+
+  /**
+   * Moves a VERIFIED recording to RETAINED with its retain-until date, applying Object Lock first
+   * when the store enforces it. Idempotent: a retained or deleted recording is left as it is.
+   */
+  async retain(recordingId: string, now: Date = new Date()): Promise<RetainResult> {
+    for (let round = 0; round < MAX_ROUNDS; round += 1) {
+      const rec = await this.db.recording.findUnique({
+        where: { id: recordingId },
+        include: { attempt: { select: { session: { select: { loanFile: { select: { maturityDate: true } } } } } } },
+      });
+      if (!rec) throw new AppError('NOT_FOUND', `No recording ${recordingId}`);
+      if (rec.state === 'RETAINED' || rec.state === 'DELETED') return { kind: 'already-retained', state: rec.state, retainUntil: rec.retainUntil };
+      if (rec.state !== 'VERIFIED') return { kind: 'not-verified', state: rec.state };
+      if (!rec.verifiedAt) throw new Error(`recording ${rec.id} is VERIFIED without verifiedAt`);
+
+      const until = retainUntil({ verifiedAt: rec.verifiedAt, maturityDate: rec.attempt.session.loanFile.maturityDate, rules: this.settings.rules });
+      const enforcement = await this.currentEnforcement();
+      const plan = planRetention({ enforcement, retainUntil: until, legalHold: rec.legalHold, now });
+      // The store before the row: a row saying "locked" over an object that is not would be a lie
+      // nobody rechecks. A retry after a crash re-applies the same date, which Object Lock accepts.
+      await this.applyToStore(rec.objectKey, plan.actions);
+      const enforcedBy: RetentionEnforcer = plan.lockMode ? 'object_lock' : 'facesign';
+
+      const won = await this.db.$transaction(async (tx) => {
+        const { count } = await tx.recording.updateMany({
+          where: { id: rec.id, state: 'VERIFIED', version: rec.version },
+          data: { state: 'RETAINED', retainUntil: until, objectLockMode: plan.lockMode, version: { increment: 1 } },
+        });
+        if (count === 0) return false;
+        await this.auditStateChange(tx, rec, 'VERIFIED', 'RETAINED', RETENTION_ACTOR);
+        await appendAudit(tx, {
+          actor: RETENTION_ACTOR,
+          entity: { type: 'recording', id: rec.id },
+          event: { action: 'recording.retention_applied', v: 1, data: { retainUntil: until.toISOString(), enforcedBy, lockMode: plan.lockMode } },
+        });
+        return true;
+      });
+      if (won) return { kind: 'retained', retainUntil: until, enforcedBy, lockMode: plan.lockMode };
+      // Someone else changed the row (a hold, or another retain): look again.
+    }
+    throw new AppError('RECORDING_STATE_CONFLICT', `Recording ${recordingId} kept changing while retention was applied; try again`);
+  }
+
+  /**
+   * Places or releases a legal hold, audited. The row changes first, so facesign refuses deletion
+   * from that moment; the store is told afterwards and told again on every call, so a failed
+   * mirror is repaired by retrying the same request.
+   */
+  async setLegalHold(recordingId: string, hold: boolean, reason: string, actor: AuditActor, requestId: string | undefined): Promise<RecordingRetention> {
+    const rec = await this.writeLegalHold(recordingId, hold, reason, actor, requestId);
+    const enforcement = await this.currentEnforcement();
+    let mirrored = rec;
+    for (let round = 0; mirrorsLegalHold(mirrored, enforcement); round += 1) {
+      if (round === MAX_ROUNDS) {
+        this.log.warn({ recordingId }, 'legal hold kept changing while it was mirrored to the object store');
+        break;
+      }
+      await this.store.setLegalHold(mirrored.objectKey, mirrored.legalHold);
+      // Two concurrent changes may reach the store in the other order than the rows: whoever sees
+      // the row differ from what it just sent sends the row's value, so the store ends as the row.
+      const current = await this.db.recording.findUniqueOrThrow({ where: { id: recordingId } });
+      const settled = current.legalHold === mirrored.legalHold;
+      mirrored = current;
+      if (settled) break;
+    }
+    return toRecordingRetention(mirrored);
+  }
+
+  /**
+   * Retains VERIFIED recordings that retain() never reached (its job was lost with Redis, or the
+   * store was down): Postgres is the record, so the periodic sweep catches them up. Recordings
+   * verified in the last `olderThanMs` are left to the call that follows verification.
+   */
+  async retainPending(now: Date = new Date(), olderThanMs = 60_000, limit = 500): Promise<{ retained: number; failed: number }> {
+    const pending = await this.db.recording.findMany({
+      where: { state: 'VERIFIED', verifiedAt: { lte: new Date(now.getTime() - olderThanMs) } },
+      orderBy: { verifiedAt: 'asc' },
+      take: limit,
+      select: { id: true },
+    });
+    const counts = { retained: 0, failed: 0 };
+    for (const { id } of pending) {
+      try {
+        if ((await this.retain(id, now)).kind === 'retained') counts.retained += 1;
+      } catch (err) {
+        counts.failed += 1;
+        this.log.warn({ recordingId: id, err }, 'could not apply retention to a verified recording; the next sweep retries');
+      }
+    }
+    return counts;
+  }
+
+  /** Throws RETENTION_ACTIVE naming the retain-until date or the hold, whatever the store would allow. */
+  assertDeletable(recording: Pick<Recording, 'state' | 'retainUntil' | 'legalHold'>, now: Date): void {
+    const refusal = deletionRefusal(recording, now);
+    if (refusal) throw new AppError('RETENTION_ACTIVE', refusal);
+  }
+
+  /** Deletes one recording on request (an admin), only when retention allows. Repeating it is harmless. */
+  async delete(recordingId: string, actor: AuditActor, requestId: string | undefined, now: Date = new Date()): Promise<'deleted' | 'already-deleted'> {
+    const outcome = await this.deleteUnderLock(recordingId, now, actor, requestId, 'wait');
+    if (outcome === 'deleted' || outcome === 'already-deleted') return outcome;
+    throw new Error(`unexpected delete outcome ${outcome}`);
+  }
+
+  /** Deletes recordings whose retention is over and that are not on hold (the retention-sweep job). */
+  async sweep(now: Date = new Date()): Promise<SweepCounts> {
+    const due = await this.db.recording.findMany({
+      where: { state: 'RETAINED', legalHold: false, retainUntil: { lte: now } },
+      orderBy: { retainUntil: 'asc' },
+      take: this.settings.sweepBatchSize ?? 500,
+      select: { id: true },
+    });
+    const counts: SweepCounts = { due: due.length, deleted: 0, skipped: 0, failed: 0 };
+    for (const { id } of due) {
+      try {
+        const outcome = await this.deleteUnderLock(id, now, SWEEP_ACTOR, undefined, 'skip');
+        if (outcome === 'deleted') counts.deleted += 1;
+        else counts.skipped += 1;
+      } catch (err) {
+        counts.failed += 1;
+        this.log.warn({ recordingId: id, err }, 'retention sweep could not delete a recording; the next sweep retries');
+      }
+    }
+    if (counts.due > 0) this.log.info({ ...counts }, 'retention sweep done');
+    return counts;
+  }
+
+  async view(recordingId: string): Promise<RecordingRetention> {
+    const rec = await this.db.recording.findUnique({ where: { id: recordingId } });
+    if (!rec) throw new AppError('NOT_FOUND', `No recording ${recordingId}`);
+    return toRecordingRetention(rec);
+  }
+
+  private currentEnforcement(): Promise<Enforcement> {
+    if (!this.enforcement) {
+      const detection = this.detect();
+      this.enforcement = detection;
+      // A store that could not be reached is not an answer: ask again next time.
+      detection.catch(() => {
+        if (this.enforcement === detection) this.enforcement = undefined;
+      });
+    }
+    return this.enforcement;
+  }
+
+  private async detect(): Promise<Enforcement> {
+    if (this.settings.objectLockMode === 'off') return decideEnforcement(false, 'off');
+    const lockEnabled = await this.store.objectLockSupported();
+    const enforcement = decideEnforcement(lockEnabled, this.settings.objectLockMode);
+    if (enforcement.enforcedBy === 'facesign') {
+      // Not a silent fallback: the operator asked for Object Lock and should know it is not there.
+      this.log.warn({ configured: this.settings.objectLockMode }, 'the bucket has no S3 Object Lock: facesign alone enforces recording retention');
+    }
+    return enforcement;
+  }
+
+  private async applyToStore(objectKey: string, actions: StoreAction[]): Promise<void> {
+    for (const action of actions) {
+      if (action.kind === 'retention') await this.store.applyRetention(objectKey, action.until, action.mode);
+      else await this.store.setLegalHold(objectKey, action.on);
+    }
+  }
+
+  private async writeLegalHold(recordingId: string, hold: boolean, reason: string, actor: AuditActor, requestId: string | undefined): Promise<Recording> {
+    const nextReason = hold ? reason : null;
+    for (let round = 0; round < MAX_ROUNDS; round += 1) {
+      const rec = await this.db.recording.findUnique({ where: { id: recordingId } });
+      if (!rec) throw new AppError('NOT_FOUND', `No recording ${recordingId}`);
+      if (rec.state === 'DELETED') {
+        throw new AppError('RECORDING_STATE_CONFLICT', `Recording ${recordingId} was deleted${rec.deletedAt ? ` at ${rec.deletedAt.toISOString()}` : ''}; there is nothing left to hold`);
+      }
+      if (rec.legalHold === hold && rec.legalHoldReason === nextReason) return rec;
+      const updated = await this.db.$transaction(async (tx) => {
+        const { count } = await tx.recording.updateMany({
+          where: { id: rec.id, version: rec.version, state: { not: 'DELETED' } },
+          data: { legalHold: hold, legalHoldReason: nextReason, version: { increment: 1 } },
+        });
+        if (count === 0) return undefined;
+        await appendAudit(tx, {
+          actor,
+          requestId,
+          entity: { type: 'recording', id: rec.id },
+          event: { action: 'recording.legal_hold_changed', v: 1, data: { legalHold: hold, reason } },
+        });
+        return tx.recording.findUniqueOrThrow({ where: { id: rec.id } });
+      });
+      if (updated) return updated;
+    }
+    throw new AppError('RECORDING_STATE_CONFLICT', `Recording ${recordingId} kept changing; try again`);
+  }
+
+  /**
+   * Deletes the object and marks the row DELETED while holding the row's lock. Holding it across
+   * the store call is the point: a hold placed meanwhile waits and then finds the recording gone,
+   * instead of landing between our check and the delete; a second sweeper skips the row ('skip')
+   * instead of deleting and auditing it twice. If the commit fails after the object is gone, the
+   * row is still RETAINED and the next sweep deletes again, which S3 treats as success.
+   */
+  private async deleteUnderLock(
+    recordingId: string,
+    now: Date,
+    actor: AuditActor,
+    requestId: string | undefined,
+    lock: 'wait' | 'skip',
+  ): Promise<DeleteOutcome> {
+    return this.db.$transaction(
+      async (tx) => {
+        const locked =
+          lock === 'skip'
+            ? await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Recording" WHERE id = ${recordingId}::uuid FOR UPDATE SKIP LOCKED`
+            : await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Recording" WHERE id = ${recordingId}::uuid FOR UPDATE`;
+        if (locked.length === 0) {
+          if (lock === 'skip') return 'locked-elsewhere';
+          throw new AppError('NOT_FOUND', `No recording ${recordingId}`);
+        }
+        const rec = await tx.recording.findUniqueOrThrow({ where: { id: recordingId } });
+        if (rec.state === 'DELETED') return 'already-deleted';
+        // Checked again under the lock: a hold or a later date may have landed since the caller looked.
+        const refusal = deletionRefusal(rec, now);
+        if (refusal !== null || rec.retainUntil === null) {
+          if (lock === 'skip') return 'not-deletable';
+          throw new AppError('RETENTION_ACTIVE', refusal ?? 'Retention has not been applied to this recording');
+        }
+        const retainedUntil = rec.retainUntil;
+        await this.store.delete(rec.objectKey);
+        const { count } = await tx.recording.updateMany({
+          where: { id: rec.id, state: 'RETAINED', legalHold: false, version: rec.version },
+          data: { state: 'DELETED', deletedAt: now, version: { increment: 1 } },
+        });
+        if (count !== 1) throw new Error(`recording ${rec.id} changed while locked for deletion`);
+        await this.auditStateChange(tx, rec, 'RETAINED', 'DELETED', actor, requestId);
+        await appendAudit(tx, {
+          actor,
+          requestId,
+          entity: { type: 'recording', id: rec.id },
+          event: { action: 'recording.deleted', v: 1, data: { objectKey: rec.objectKey, retainUntil: retainedUntil.toISOString() } },
+        });
+        return 'deleted';
+      },
+      // The store call runs inside the transaction, so give it longer than Prisma's 5 s default.
+      { maxWait: 10_000, timeout: 60_000 },
+    );
+  }
+
+  private async auditStateChange(
+    tx: Tx,
+    rec: Pick<Recording, 'id' | 'attemptId' | 'egressId'>,
+    from: Recording['state'],
+    to: Recording['state'],
+    actor: AuditActor,
+    requestId?: string,
+  ): Promise<void> {
+    await appendAudit(tx, {
+      actor,
+      requestId,
+      entity: { type: 'recording', id: rec.id },
+      event: { action: 'recording.state_changed', v: 1, data: { attemptId: rec.attemptId, egressId: rec.egressId, from, to, source: 'facesign' } },
+    });
+  }
+}

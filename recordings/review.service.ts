@@ -1,0 +1,74 @@
+// Maker-checker review. When a session completes, the sampling rule may select it; an auditor then
+// approves it, asks for a recapture (a new session is scheduled) or rejects it. The reviewer may not
+// be anyone who ran the session, and a loan file is VERIFIED only once its selected reviews are approved.
+import type { Db, Tx } from '../server/db/client.js';
+import type { Review, VerificationSession } from '../server/db/generated/prisma/client.js';
+import { AppError } from '../server/http/errors.js';
+import { appendAudit } from '../server/audit/audit.service.js';
+import { recomputeLoanFileStatus } from '../server/verification/loan-file-status.js';
+import { reviewReason } from './review-sampling.js';
+
+export interface ReviewRules {
+  samplePercent: number;
+  amountThreshold: string | undefined;
+}
+
+export type ReviewDecision = 'APPROVE' | 'RECAPTURE' | 'REJECT';
+
+/** Schedules the replacement session of a recapture (the scheduling service, wired in main.ts). */
+export type Recapture = (session: VerificationSession, requestId: string) => Promise<void>;
+
+export class ReviewService {
+  constructor(
+    private readonly db: Db,
+    private readonly rules: ReviewRules,
+  ) {}
+
+  recapture: Recapture = async () => undefined;
+
+  /** Called inside the transaction that completes a session. */
+  async selectOnCompletion(tx: Tx, session: VerificationSession, amount: string): Promise<Review | null> {
+    const reason = reviewReason({ sessionId: session.id, escalated: session.decidedById !== null, amount, rules: this.rules });
+    if (!reason) return null;
+    const existing = await tx.review.findUnique({ where: { sessionId: session.id } });
+    if (existing) return existing;
+    const review = await tx.review.create({ data: { sessionId: session.id, loanFileId: session.loanFileId, reason } });
+    await appendAudit(tx, {
+      actor: { type: 'SYSTEM', id: 'review-sampling' },
+      entity: { type: 'session', id: session.id },
+      event: { action: 'review.selected', v: 1, data: { sessionId: session.id, reason } },
+    });
+    return review;
+  }
+
+  async queue(status: Review['status'] | undefined, limit: number) {
+    return this.db.review.findMany({
+      where: status ? { status } : {},
+      orderBy: [{ createdAt: 'asc' }],
+      take: limit,
+      include: { session: { select: { kind: true, outcome: true, completedAt: true, assignedAgentId: true, partyId: true } } },
+    });
+  }
+
+  async decide(reviewId: string, input: { decision: ReviewDecision; note: string }, reviewerId: string, requestId: string): Promise<Review> {
+    const review = await this.db.review.findUnique({ where: { id: reviewId }, include: { session: { include: { attempts: { select: { agentId: true } } } } } });
+    if (!review) throw new AppError('NOT_FOUND', `No review ${reviewId}`);
+    const ranIt = new Set([review.session.assignedAgentId, ...review.session.attempts.map((a) => a.agentId)].filter((id): id is string => Boolean(id)));
+    if (ranIt.has(reviewerId)) throw new AppError('FORBIDDEN', 'You ran this session: someone else must review it (maker-checker)');
+    const status = input.decision === 'APPROVE' ? 'APPROVED' : input.decision === 'RECAPTURE' ? 'RECAPTURE' : 'REJECTED';
+    const decided = await this.db.$transaction(async (tx) => {
+      const { count } = await tx.review.updateMany({ where: { id: reviewId, status: 'PENDING' }, data: { status, reviewerId, note: input.note, decidedAt: new Date() } });
+      if (count === 0) throw new AppError('SESSION_STATE_CONFLICT', 'This review was already decided');
+      await appendAudit(tx, {
+        actor: { type: 'USER', id: reviewerId },
+        entity: { type: 'session', id: review.sessionId },
+        event: { action: 'review.decided', v: 1, data: { sessionId: review.sessionId, status, note: input.note } },
+        requestId,
+      });
+      await recomputeLoanFileStatus(tx, review.loanFileId, { type: 'USER', id: reviewerId }, requestId);
+      return tx.review.findUniqueOrThrow({ where: { id: reviewId } });
+    });
+    if (status === 'RECAPTURE') await this.recapture(review.session, requestId);
+    return decided;
+  }
+}
