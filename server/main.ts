@@ -50,6 +50,7 @@ import { PartyJoinService } from './verification/party-join.service.js';
 import { partyRoutes } from './verification/party.routes.js';
 import { BorrowerLinks } from './auth/borrower-links.js';
 import { ReviewService } from '../recordings/review.service.js';
+import { EvidenceService } from '../recordings/evidence.js';
 import { reviewRoutes } from './reviews/reviews.routes.js';
 import { HttpNotifier, LogNotifier, type Notifier } from './notifications/notifier.js';
 
@@ -221,7 +222,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       ...checklistRoutes(checklists),
       ...losWebhookRoutes(los),
       ...partyRoutes(links, partyJoin, limiter),
-      ...reviewRoutes(reviews),
+      ...reviewRoutes(reviews, new EvidenceService(db)),
       ...integrityRoutes(integrity),
       ...retentionRoutes(retention),
       ...playbackRoutes(playback),

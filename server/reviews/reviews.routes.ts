@@ -3,6 +3,7 @@ import { defineRoute, type RouteDefinition } from '../http/route.js';
 import { idParam, iso, isoOrNull, timestamp } from '../http/schemas.js';
 import { requireUser } from '../auth/principal.js';
 import type { ReviewService } from '../../recordings/review.service.js';
+import type { EvidenceService } from '../../recordings/evidence.js';
 
 const reviewSchema = z
   .object({
@@ -31,8 +32,21 @@ const reviewDto = (r: ReviewRow) => ({
   createdAt: iso(r.createdAt),
 });
 
-export function reviewRoutes(reviews: ReviewService): RouteDefinition[] {
+export function reviewRoutes(reviews: ReviewService, evidence: EvidenceService): RouteDefinition[] {
   return [
+    defineRoute({
+      method: 'get',
+      path: '/api/sessions/:id/evidence',
+      summary: 'The evidence package (JSON manifest); check it offline with `npm run evidence:verify`',
+      tags: ['reviews'],
+      access: { roles: ['AUDITOR', 'SUPERVISOR', 'ADMIN'] },
+      params: idParam,
+      responses: { 200: { description: 'The sealed manifest', schema: z.record(z.string(), z.unknown()).meta({ id: 'EvidenceManifest' }) } },
+      async handler({ params, ctx }) {
+        const manifest = await evidence.build(params.id, requireUser(ctx.principal).userId, ctx.requestId);
+        return { status: 200, body: manifest, headers: { 'Content-Disposition': `attachment; filename="evidence-${params.id}.json"`, 'Cache-Control': 'no-store' } };
+      },
+    }),
     defineRoute({
       method: 'get',
       path: '/api/reviews',

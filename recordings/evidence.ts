@@ -1,0 +1,128 @@
+// The evidence package of a session: everything an auditor needs years later, in one JSON manifest
+// whose parts can each be checked offline (recordings/evidence-verify.ts): the template and its hash,
+// answers with offsets, flags, consents, signing, captures and recordings with their SHA-256, and the
+// session's audit events with their chain hashes. Personal data is masked: the party is a reference.
+import { createHash } from 'node:crypto';
+import type { Db } from '../server/db/client.js';
+import { AppError } from '../server/http/errors.js';
+import { appendAudit } from '../server/audit/audit.service.js';
+import { canonicalJson } from '../server/audit/canonical-json.js';
+import { maskName, maskPhone } from '../server/logging.js';
+
+export const EVIDENCE_FORMAT = 'facesign-evidence/1';
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+const extension = (contentType: string | null, fallback: string) =>
+  contentType?.includes('ogg') ? 'ogg' : contentType?.includes('mp4') ? 'mp4' : contentType?.includes('png') ? 'png' : contentType?.includes('jpeg') ? 'jpg' : fallback;
+
+/** SHA-256 of the manifest's canonical JSON without its own hash field. */
+export function manifestHash(manifest: Record<string, unknown>): string {
+  const { manifestSha256: _ignored, ...rest } = manifest;
+  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+export class EvidenceService {
+  constructor(private readonly db: Db) {}
+
+  async build(sessionId: string, exportedBy: string, requestId: string) {
+    const session = await this.db.verificationSession.findUnique({
+      where: { id: sessionId },
+      include: {
+        loanFile: true,
+        party: true,
+        template: true,
+        attempts: { orderBy: { number: 'asc' }, include: { recording: true } },
+        answers: { orderBy: { itemId: 'asc' } },
+        riskFlags: { orderBy: { createdAt: 'asc' } },
+        consents: { orderBy: { grantedAt: 'asc' } },
+        signings: { orderBy: { confirmedAt: 'asc' } },
+        captures: { orderBy: { createdAt: 'asc' } },
+        review: true,
+      },
+    });
+    if (!session) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
+
+    const recordingIds = session.attempts.flatMap((a) => (a.recording ? [a.recording.id] : []));
+    const related = [sessionId, ...session.attempts.map((a) => a.id), ...recordingIds, ...session.captures.map((c) => c.id)];
+    const events = await this.db.auditEvent.findMany({ where: { entityId: { in: related } }, orderBy: { seq: 'asc' } });
+    const head = await this.db.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } });
+
+    const manifest = {
+      format: EVIDENCE_FORMAT,
+      generatedAt: new Date().toISOString(),
+      session: {
+        id: session.id,
+        kind: session.kind,
+        state: session.state,
+        outcome: session.outcome,
+        notBefore: iso(session.notBefore),
+        deadline: iso(session.deadline),
+        completedAt: iso(session.completedAt),
+        endReason: session.endReason,
+        decisionNote: session.decisionNote,
+        contractDocumentHash: session.contractDocumentHash,
+        itemOrder: session.itemOrder,
+        livenessPromptId: session.livenessPromptId,
+      },
+      loanFile: { id: session.loanFile.id, externalRef: session.loanFile.externalRef, product: session.loanFile.product, amount: session.loanFile.amount.toFixed(2), currency: session.loanFile.currency },
+      party: { id: session.party.id, role: session.party.role, locale: session.party.locale, name: maskName(session.party.fullName), phone: maskPhone(session.party.phoneE164) },
+      template: { key: session.template.key, version: session.template.version, contentHash: session.template.contentHash, definition: session.template.definition },
+      attempts: session.attempts.map((a) => ({ id: a.id, number: a.number, startedAt: iso(a.startedAt), answeredAt: iso(a.answeredAt), endedAt: iso(a.endedAt), dialOutcome: a.dialOutcome, endReason: a.endReason, recordingStartedAt: iso(a.recordingStartedAt) })),
+      answers: session.answers.map((a) => ({ itemId: a.itemId, value: a.value, note: a.note, offsetMs: a.offsetMs, attemptId: a.attemptId, revision: a.revision, answeredAt: iso(a.answeredAt) })),
+      riskFlags: session.riskFlags.map((f) => ({ code: f.code, severity: f.severity, note: f.note, offsetMs: f.offsetMs, attemptId: f.attemptId, createdAt: iso(f.createdAt) })),
+      consents: session.consents.map((c) => ({ kind: c.kind, textVersion: c.textVersion, textHash: c.textHash, locale: c.locale, grantedAt: iso(c.grantedAt) })),
+      signings: session.signings.map((s) => ({ documentHash: s.documentHash, recordingOffsetMs: s.recordingOffsetMs, attemptId: s.attemptId, confirmedAt: iso(s.confirmedAt) })),
+      recordings: session.attempts.flatMap((a) =>
+        a.recording
+          ? [
+              {
+                id: a.recording.id,
+                attemptId: a.id,
+                state: a.recording.state,
+                file: `recordings/${a.recording.id}.${extension(a.recording.contentType, a.recording.audioOnly ? 'ogg' : 'mp4')}`,
+                objectKey: a.recording.objectKey,
+                sha256: a.recording.sha256,
+                sizeBytes: a.recording.sizeBytes?.toString() ?? null,
+                durationMs: a.recording.reportedDurationMs,
+                contentType: a.recording.contentType,
+                verifiedAt: iso(a.recording.verifiedAt),
+                retainUntil: iso(a.recording.retainUntil),
+              },
+            ]
+          : [],
+      ),
+      captures: session.captures.map((c) => ({ id: c.id, kind: c.kind, file: `captures/${c.id}.${extension(c.contentType, 'bin')}`, sha256: c.sha256, sizeBytes: String(c.sizeBytes), offsetMs: c.offsetMs, attemptId: c.attemptId })),
+      review: session.review ? { reason: session.review.reason, status: session.review.status, reviewerId: session.review.reviewerId, note: session.review.note, decidedAt: iso(session.review.decidedAt) } : null,
+      auditChain: {
+        headSeq: head ? head.seq.toString() : null,
+        headHash: head?.hash ?? null,
+        events: events.map((e) => ({
+          seq: e.seq.toString(),
+          id: e.id,
+          occurredAt: iso(e.occurredAt),
+          recordedAt: iso(e.recordedAt),
+          actorType: e.actorType,
+          actorId: e.actorId,
+          action: e.action,
+          actionVersion: e.actionVersion,
+          entityType: e.entityType,
+          entityId: e.entityId,
+          requestId: e.requestId,
+          data: e.data,
+          prevHash: e.prevHash,
+          hash: e.hash,
+        })),
+      },
+    };
+    const sealed = { ...manifest, manifestSha256: manifestHash(manifest) };
+    await this.db.$transaction((tx) =>
+      appendAudit(tx, {
+        actor: { type: 'USER', id: exportedBy },
+        entity: { type: 'session', id: sessionId },
+        event: { action: 'evidence.exported', v: 1, data: { sessionId, format: 'json', manifestSha256: sealed.manifestSha256 } },
+        requestId,
+      }),
+    );
+    return sealed;
+  }
+}
