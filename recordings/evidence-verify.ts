@@ -7,29 +7,12 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson } from '../server/audit/canonical-json.js';
-import { hashAuditRow } from '../server/audit/audit.service.js';
+import { auditEventIntact, type ExportedAuditEvent } from '../server/audit/audit.service.js';
 import { manifestHash } from './evidence.js';
 
 export interface Finding {
   item: string;
   problem: string;
-}
-
-interface ManifestEvent {
-  seq: string;
-  id: string;
-  occurredAt: string;
-  recordedAt: string;
-  actorType: string;
-  actorId: string | null;
-  action: string;
-  actionVersion: number;
-  entityType: string;
-  entityId: string;
-  requestId: string | null;
-  data: Record<string, unknown>;
-  prevHash: string;
-  hash: string;
 }
 
 interface Manifest {
@@ -38,7 +21,7 @@ interface Manifest {
   answers: { itemId: string; value: string; revision: number }[];
   recordings: { id: string; file: string; sha256: string | null; sizeBytes: string | null }[];
   captures: { id: string; file: string; sha256: string; sizeBytes: string }[];
-  auditChain: { events: ManifestEvent[] };
+  auditChain: { events: ExportedAuditEvent[] };
 }
 
 async function fileDigest(path: string): Promise<{ sha256: string; size: bigint } | undefined> {
@@ -69,21 +52,7 @@ export async function verifyEvidence(manifest: Manifest, filesDir: string): Prom
   }
 
   for (const e of manifest.auditChain.events) {
-    const expected = hashAuditRow({
-      id: e.id,
-      occurredAt: new Date(e.occurredAt),
-      recordedAt: new Date(e.recordedAt),
-      actorType: e.actorType,
-      actorId: e.actorId,
-      action: e.action,
-      actionVersion: e.actionVersion,
-      entityType: e.entityType,
-      entityId: e.entityId,
-      requestId: e.requestId,
-      data: e.data,
-      prevHash: e.prevHash,
-    });
-    if (expected !== e.hash) findings.push({ item: `audit event seq ${e.seq} (${e.action})`, problem: 'the event does not match its chain hash' });
+    if (!auditEventIntact(e)) findings.push({ item: `audit event seq ${e.seq} (${e.action})`, problem: 'the event does not match its chain hash' });
   }
 
   // The answer recorded in the manifest must be the last one the audit chain saw for that item.

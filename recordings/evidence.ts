@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../server/db/client.js';
 import { AppError } from '../server/http/errors.js';
-import { appendAudit } from '../server/audit/audit.service.js';
+import { appendAudit, exportAuditEvent } from '../server/audit/audit.service.js';
 import { canonicalJson } from '../server/audit/canonical-json.js';
 import { maskName, maskPhone } from '../server/logging.js';
 
@@ -96,22 +96,7 @@ export class EvidenceService {
       auditChain: {
         headSeq: head ? head.seq.toString() : null,
         headHash: head?.hash ?? null,
-        events: events.map((e) => ({
-          seq: e.seq.toString(),
-          id: e.id,
-          occurredAt: iso(e.occurredAt),
-          recordedAt: iso(e.recordedAt),
-          actorType: e.actorType,
-          actorId: e.actorId,
-          action: e.action,
-          actionVersion: e.actionVersion,
-          entityType: e.entityType,
-          entityId: e.entityId,
-          requestId: e.requestId,
-          data: e.data,
-          prevHash: e.prevHash,
-          hash: e.hash,
-        })),
+        events: events.map(exportAuditEvent),
       },
     };
     const sealed = { ...manifest, manifestSha256: manifestHash(manifest) };

@@ -18,11 +18,11 @@ export interface AuditEntry {
   requestId?: string | undefined;
 }
 
-/** The fields that the hash covers, in the shape canonicalJson sees them. */
+/** The fields that the hash covers. Times may be Dates or ISO strings: canonicalJson writes both alike. */
 export interface HashedAuditFields {
   id: string;
-  occurredAt: Date;
-  recordedAt: Date;
+  occurredAt: Date | string;
+  recordedAt: Date | string;
   actorType: string;
   actorId: string | null;
   action: string;
@@ -35,8 +35,26 @@ export interface HashedAuditFields {
 }
 
 export function hashAuditRow(row: HashedAuditFields): string {
-  const { prevHash, ...rest } = row;
+  const f = hashedFieldsOf(row);
+  const { prevHash, ...rest } = f;
   return createHash('sha256').update(prevHash).update(canonicalJson(rest)).digest('hex');
+}
+
+/** Exactly the hashed fields of a row (a stored row carries more: seq, hash). */
+export function hashedFieldsOf(row: HashedAuditFields): HashedAuditFields {
+  const { id, occurredAt, recordedAt, actorType, actorId, action, actionVersion, entityType, entityId, requestId, data, prevHash } = row;
+  return { id, occurredAt, recordedAt, actorType, actorId, action, actionVersion, entityType, entityId, requestId, data, prevHash };
+}
+
+/** An audit event as exported (evidence packages): JSON-safe, checkable on its own with auditEventIntact. */
+export type ExportedAuditEvent = HashedAuditFields & { seq: string; hash: string; occurredAt: string; recordedAt: string };
+
+export function exportAuditEvent(row: HashedAuditFields & { seq: bigint; hash: string; occurredAt: Date; recordedAt: Date }): ExportedAuditEvent {
+  return { ...hashedFieldsOf(row), seq: row.seq.toString(), hash: row.hash, occurredAt: row.occurredAt.toISOString(), recordedAt: row.recordedAt.toISOString() };
+}
+
+export function auditEventIntact(event: HashedAuditFields & { hash: string }): boolean {
+  return hashAuditRow(event) === event.hash;
 }
 
 export function actorOf(principal: Principal | undefined): AuditActor {

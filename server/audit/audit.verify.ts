@@ -1,6 +1,6 @@
 // Walks the audit chain in order and names the first row whose link or content does not match.
 import type { Db } from '../db/client.js';
-import { GENESIS_HASH, hashAuditRow } from './audit.service.js';
+import { auditEventIntact, GENESIS_HASH } from './audit.service.js';
 
 export type ChainVerdict =
   | { ok: true; checked: number; headHash: string }
@@ -14,21 +14,7 @@ export async function verifyAuditChain(db: Db, batchSize = 1000): Promise<ChainV
     const rows = await db.auditEvent.findMany({ where: { seq: { gt: after } }, orderBy: { seq: 'asc' }, take: batchSize });
     for (const row of rows) {
       if (row.prevHash !== prevHash) return { ok: false, checked, broken: { seq: row.seq, id: row.id, reason: 'link_broken' } };
-      const expected = hashAuditRow({
-        id: row.id,
-        occurredAt: row.occurredAt,
-        recordedAt: row.recordedAt,
-        actorType: row.actorType,
-        actorId: row.actorId,
-        action: row.action,
-        actionVersion: row.actionVersion,
-        entityType: row.entityType,
-        entityId: row.entityId,
-        requestId: row.requestId,
-        data: row.data,
-        prevHash: row.prevHash,
-      });
-      if (expected !== row.hash) return { ok: false, checked, broken: { seq: row.seq, id: row.id, reason: 'content_changed' } };
+      if (!auditEventIntact(row)) return { ok: false, checked, broken: { seq: row.seq, id: row.id, reason: 'content_changed' } };
       prevHash = row.hash;
       checked += 1;
       after = row.seq;
