@@ -43,15 +43,21 @@ export function renderMessage(message: PartyMessage): string {
   return TEXTS[message.template][message.locale](message.params);
 }
 
-/** Development: writes the message to the log (codes included only outside production). */
+/**
+ * Development: writes the message to the log. Outside development the credentials in it — the
+ * one-time code and the link's token — are masked: logs are read by more people than borrowers.
+ */
 export class LogNotifier implements Notifier {
   constructor(
     private readonly log: Logger,
-    private readonly revealCodes: boolean,
+    private readonly revealSecrets: boolean,
   ) {}
 
   async send(message: PartyMessage): Promise<void> {
-    const shown = this.revealCodes ? message : { ...message, params: { ...message.params, code: message.params.code ? '******' : undefined } };
+    const p = message.params;
+    const shown = this.revealSecrets
+      ? message
+      : { ...message, params: { ...p, code: p.code ? '******' : undefined, link: p.link ? p.link.replace(/\/join\/[^/?#]+/, '/join/[redacted]') : undefined } };
     this.log.info({ to: message.to, template: message.template, text: renderMessage(shown) }, 'message to party (log notifier)');
   }
 }
