@@ -2,7 +2,7 @@
 // eligible agent (language and product skill), chosen at random among the least busy. The agent
 // accepts within the offer timeout or it goes to the next one. Routing runs under one advisory lock,
 // so two nodes never offer the same session or give one agent two offers.
-import type { Db } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import type { VerificationSession } from '../db/generated/prisma/client.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../http/errors.js';
@@ -145,7 +145,7 @@ export class Dispatcher {
   async accept(offerId: string, agentId: string, requestId?: string): Promise<JoinGrant> {
     const offer = await this.db.sessionOffer.findUnique({ where: { id: offerId }, include: { session: true } });
     if (!offer || offer.agentId !== agentId) throw new AppError('NOT_FOUND', 'No such offer for you');
-    const claim = async (tx: Parameters<NonNullable<Parameters<SessionEngine['apply']>[2]['inTx']>>[0]) => {
+    const claim = async (tx: Tx) => {
       const { count } = await tx.sessionOffer.updateMany({
         where: { id: offerId, agentId, status: 'PENDING', expiresAt: { gt: new Date() } },
         data: { status: 'ACCEPTED', resolvedAt: new Date() },

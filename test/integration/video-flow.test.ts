@@ -148,25 +148,25 @@ describe('video face-signing', () => {
   it('keeps the attempt when the party reconnects within the grace, and starts a new one after it', async () => {
     const agent = await onlineAgent(t, 'video-grace');
     const call = await inCall(agent, 'video-grace', '+8613900000003');
-    const partyIdentity = (await t.facesign.db.attempt.findFirstOrThrow({ where: { sessionId: call.sessionId } })).id;
+    const attemptId = (await t.facesign.db.attempt.findFirstOrThrow({ where: { sessionId: call.sessionId } })).id;
 
     // Drops and comes back before the grace ends: same attempt.
-    t.sim!.control.leave(call.room, `party-${partyIdentity}`);
-    await eventually(async () => (await t.facesign.db.attemptParticipant.findFirst({ where: { attemptId: partyIdentity, kind: 'PARTY', leftAt: { not: null } } })) ?? undefined);
+    t.sim!.control.leave(call.room, `party-${attemptId}`);
+    await eventually(async () => (await t.facesign.db.attemptParticipant.findFirst({ where: { attemptId, kind: 'PARTY', leftAt: { not: null } } })) ?? undefined);
     const back = await call.party.post<{ token: string; state: string }>(`/api/join/${call.link}/ready`, undefined, { 'x-party-token': call.partyToken });
     expect(back.body.state).toBe('IN_PROGRESS');
     await t.sim!.control.join(back.body.token);
-    await t.facesign.verification.jobs.reconnectGrace(call.sessionId, partyIdentity);
+    await t.facesign.verification.jobs.reconnectGrace(call.sessionId, attemptId);
     expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: call.sessionId } })).state).toBe('IN_PROGRESS');
     expect(await t.facesign.db.attempt.count({ where: { sessionId: call.sessionId } })).toBe(1);
 
     // Drops and stays away past the grace: the attempt ends; coming back opens attempt 2.
-    t.sim!.control.leave(call.room, `party-${partyIdentity}`);
+    t.sim!.control.leave(call.room, `party-${attemptId}`);
     await eventually(async () => {
-      const p = await t.facesign.db.attemptParticipant.findFirst({ where: { attemptId: partyIdentity, kind: 'PARTY' } });
+      const p = await t.facesign.db.attemptParticipant.findFirst({ where: { attemptId, kind: 'PARTY' } });
       return p && p.leftAt && p.joinedAt && p.leftAt >= p.joinedAt;
     });
-    await t.facesign.verification.jobs.reconnectGrace(call.sessionId, partyIdentity);
+    await t.facesign.verification.jobs.reconnectGrace(call.sessionId, attemptId);
     await stateOf(t, call.sessionId, 'DISPATCHING');
     const first = await t.facesign.db.attempt.findFirstOrThrow({ where: { sessionId: call.sessionId, number: 1 } });
     expect(first.endReason).toBe('party_disconnected');
@@ -187,7 +187,6 @@ describe('video face-signing', () => {
 describe('borrower links and codes', () => {
   it('explains expired, unknown and malformed links', async () => {
     const { link } = await bookVideo('video-links', '+8613900000004');
-    await t.facesign.db.borrowerLink.updateMany({ where: {}, data: {} });
     const hash = createHash('sha256').update(link).digest('hex');
     await t.facesign.db.borrowerLink.update({ where: { tokenHash: hash }, data: { expiresAt: new Date(Date.now() - 1000) } });
     const expired = await t.client().get<{ code: string; status: number }>(`/api/join/${link}`);
