@@ -9,7 +9,7 @@ import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { AppError, validationError } from '../server/http/errors.js';
-import { defineRoute, type Authenticator, type RouteDefinition } from '../server/http/route.js';
+import { accessExtension, defineRoute, type Authenticator, type RouteDefinition } from '../server/http/route.js';
 import { binaryBody, idParam, timestamp } from '../server/http/schemas.js';
 import { requireUser, type UserPrincipal } from '../server/auth/principal.js';
 import { CAPTURE_KINDS, captureDto, type CaptureService } from './captures.js';
@@ -147,6 +147,8 @@ const uploadDocumentation: RouteDefinition = {
       description: 'The body is the raw image. Its type is decided by its content (PNG or JPEG), not by Content-Type or a file name. Cookie sessions send X-CSRF-Token.',
       tags: ['captures'],
       security: [{ cookieSession: [] }],
+      // Any signed-in user passes the door; only the session's assigned agent gets further.
+      'x-facesign-access': accessExtension({ roles: ['AGENT'] }),
       request: {
         params: idParam,
         query: kindQuery,

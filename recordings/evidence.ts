@@ -24,7 +24,8 @@ export function manifestHash(manifest: Record<string, unknown>): string {
 export class EvidenceService {
   constructor(private readonly db: Db) {}
 
-  async build(sessionId: string, exportedBy: string, requestId: string) {
+  /** Builds and seals the manifest, and audits the export in the format it is delivered in. */
+  async build(sessionId: string, exportedBy: string, requestId: string, format: 'json' | 'pdf' = 'json') {
     const session = await this.db.verificationSession.findUnique({
       where: { id: sessionId },
       include: {
@@ -104,10 +105,12 @@ export class EvidenceService {
       appendAudit(tx, {
         actor: { type: 'USER', id: exportedBy },
         entity: { type: 'session', id: sessionId },
-        event: { action: 'evidence.exported', v: 1, data: { sessionId, format: 'json', manifestSha256: sealed.manifestSha256 } },
+        event: { action: 'evidence.exported', v: 1, data: { sessionId, format, manifestSha256: sealed.manifestSha256 } },
         requestId,
       }),
     );
     return sealed;
   }
 }
+
+export type EvidenceManifest = Awaited<ReturnType<EvidenceService['build']>>;

@@ -3,10 +3,12 @@
 import type { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   GetObjectLockConfigurationCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   PutObjectLegalHoldCommand,
   PutObjectRetentionCommand,
@@ -35,6 +37,12 @@ export function createS3Client(settings: ObjectStoreSettings): S3Client {
 export interface ObjectHead {
   size: bigint;
   contentType: string | undefined;
+}
+
+/** One version (or delete marker) of a key in a versioned bucket. */
+export interface ObjectVersion {
+  versionId: string;
+  deleteMarker: boolean;
 }
 
 export interface ObjectStream {
@@ -92,7 +100,60 @@ export class RecordingStore {
     );
   }
 
+  /**
+   * Removes the object for good. In a versioned bucket (every Object Lock bucket is one) a plain
+   * DELETE only adds a delete marker and keeps the bytes, so each version and delete marker of the
+   * key is deleted by its version id; Object Lock refuses that while a version is still retained,
+   * and the error propagates. Throws if any version is left afterwards.
+   */
   async delete(key: string): Promise<void> {
+    if (!(await this.versioningEnabled())) {
+      await this.deleteCurrent(key);
+      return;
+    }
+    for (const version of await this.listVersions(key)) await this.deleteVersion(key, version.versionId);
+    const left = await this.listVersions(key);
+    if (left.length > 0) throw new Error(`object ${key} still has ${left.length} version(s) after deleting every version`);
+  }
+
+  /**
+   * Whether the bucket keeps versions: enabled now, or suspended (old versions remain). A store
+   * without versioning at all (s3rver says NotImplemented) keeps none.
+   */
+  async versioningEnabled(): Promise<boolean> {
+    try {
+      const res = await this.s3.send(new GetBucketVersioningCommand({ Bucket: this.bucket }));
+      return res.Status === 'Enabled' || res.Status === 'Suspended';
+    } catch (error) {
+      if (error instanceof S3ServiceException && error.name === 'NotImplemented') return false;
+      throw error;
+    }
+  }
+
+  /** Every version and delete marker of exactly this key (a prefix listing, filtered), all pages. */
+  async listVersions(key: string): Promise<ObjectVersion[]> {
+    const out: ObjectVersion[] = [];
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    for (;;) {
+      const res = await this.s3.send(
+        new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(versionIdMarker ? { VersionIdMarker: versionIdMarker } : {}) }),
+      );
+      for (const v of res.Versions ?? []) if (v.Key === key && v.VersionId) out.push({ versionId: v.VersionId, deleteMarker: false });
+      for (const m of res.DeleteMarkers ?? []) if (m.Key === key && m.VersionId) out.push({ versionId: m.VersionId, deleteMarker: true });
+      if (!res.IsTruncated) return out;
+      keyMarker = res.NextKeyMarker;
+      versionIdMarker = res.NextVersionIdMarker;
+    }
+  }
+
+  /** Deletes one version for good (never with a governance bypass: retention is never cut short). */
+  async deleteVersion(key: string, versionId: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }));
+  }
+
+  /** A plain DELETE: removes the object in an unversioned bucket (adds a delete marker in a versioned one). */
+  async deleteCurrent(key: string): Promise<void> {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 

@@ -55,6 +55,9 @@ export interface RecordingRetention {
 
 type DeleteOutcome = 'deleted' | 'already-deleted' | 'locked-elsewhere' | 'not-deletable';
 
+const dateOnly = (d: Date | null): string | null => (d ? d.toISOString().slice(0, 10) : null);
+const lockModeOf = (mode: string | null): ObjectLockMode | null => (mode === 'COMPLIANCE' || mode === 'GOVERNANCE' ? mode : null);
+
 const RETENTION_ACTOR: AuditActor = { type: 'SYSTEM', id: 'facesign-retention' };
 const SWEEP_ACTOR: AuditActor = { type: 'SYSTEM', id: 'retention-sweep' };
 const MAX_ROUNDS = 5;
@@ -90,6 +93,33 @@ export function planRetention(input: { enforcement: Enforcement; retainUntil: Da
 export function mirrorsLegalHold(rec: Pick<Recording, 'state' | 'objectLockMode'>, enforcement: Enforcement): boolean {
   if (rec.state !== 'VERIFIED' && rec.state !== 'RETAINED') return false;
   return enforcement.enforcedBy === 'object_lock' || rec.objectLockMode !== null;
+}
+
+export interface RecomputePlan {
+  /** The retain-until the row will say. */
+  to: Date;
+  /** Sent to the store first: Object Lock set to a later date. */
+  extendLock: { until: Date; mode: ObjectLockMode } | null;
+  /** The row's objectLockMode afterwards. */
+  lockMode: ObjectLockMode | null;
+}
+
+/**
+ * A retained recording's date after its loan's maturity changed. The date follows the rule, except
+ * that an object lock is only ever extended: S3 refuses to shorten a COMPLIANCE lock, and facesign
+ * never uses the governance bypass, so the row never claims an earlier date than the store enforces.
+ * Without a lock (facesign enforces) the date may move earlier, e.g. when a loan is repaid early.
+ * A recording the store did not lock because its date had passed gets a lock once the date is ahead.
+ */
+export function planRecompute(input: { current: Date; rule: Date; lockMode: ObjectLockMode | null; enforcement: Enforcement; now: Date }): RecomputePlan {
+  const { current, rule, lockMode, enforcement, now } = input;
+  if (lockMode !== null) {
+    return rule.getTime() > current.getTime() ? { to: rule, extendLock: { until: rule, mode: lockMode }, lockMode } : { to: current, extendLock: null, lockMode };
+  }
+  if (enforcement.enforcedBy === 'object_lock' && rule.getTime() > now.getTime() && rule.getTime() !== current.getTime()) {
+    return { to: rule, extendLock: { until: rule, mode: enforcement.mode }, lockMode: enforcement.mode };
+  }
+  return { to: rule, extendLock: null, lockMode: null };
 }
 
 /** Why a recording may not be deleted at `now`, or null when it may. A hold outranks any date. */
@@ -149,25 +179,35 @@ export class RetentionService {
    * when the store enforces it. Idempotent: a retained or deleted recording is left as it is.
    */
   async retain(recordingId: string, now: Date = new Date()): Promise<RetainResult> {
+    // The lock this call already placed, if a round is repeated: it can only be extended.
+    let lockedUntil: Date | undefined;
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const rec = await this.db.recording.findUnique({
         where: { id: recordingId },
-        include: { attempt: { select: { session: { select: { loanFile: { select: { maturityDate: true } } } } } } },
+        include: { attempt: { select: { session: { select: { loanFile: { select: { id: true, maturityDate: true } } } } } } },
       });
       if (!rec) throw new AppError('NOT_FOUND', `No recording ${recordingId}`);
       if (rec.state === 'RETAINED' || rec.state === 'DELETED') return { kind: 'already-retained', state: rec.state, retainUntil: rec.retainUntil };
       if (rec.state !== 'VERIFIED') return { kind: 'not-verified', state: rec.state };
       if (!rec.verifiedAt) throw new Error(`recording ${rec.id} is VERIFIED without verifiedAt`);
 
-      const until = retainUntil({ verifiedAt: rec.verifiedAt, maturityDate: rec.attempt.session.loanFile.maturityDate, rules: this.settings.rules });
+      const loanFile = rec.attempt.session.loanFile;
+      const byRule = retainUntil({ verifiedAt: rec.verifiedAt, maturityDate: loanFile.maturityDate, rules: this.settings.rules });
+      const until = lockedUntil && lockedUntil.getTime() > byRule.getTime() ? lockedUntil : byRule;
       const enforcement = await this.currentEnforcement();
       const plan = planRetention({ enforcement, retainUntil: until, legalHold: rec.legalHold, now });
       // The store before the row: a row saying "locked" over an object that is not would be a lie
       // nobody rechecks. A retry after a crash re-applies the same date, which Object Lock accepts.
       await this.applyToStore(rec.objectKey, plan.actions);
+      if (plan.lockMode) lockedUntil = until;
       const enforcedBy: RetentionEnforcer = plan.lockMode ? 'object_lock' : 'facesign';
 
       const won = await this.db.$transaction(async (tx) => {
+        // The maturity this date was computed from must still be the loan file's: FOR SHARE makes a
+        // concurrent maturity change wait for this commit (its recomputation then sees RETAINED), or
+        // this round notices the change and computes again.
+        const [current] = await tx.$queryRaw<{ maturity: string | null }[]>`SELECT "maturityDate"::text AS maturity FROM "LoanFile" WHERE id = ${loanFile.id}::uuid FOR SHARE`;
+        if ((current?.maturity ?? null) !== dateOnly(loanFile.maturityDate)) return false;
         const { count } = await tx.recording.updateMany({
           where: { id: rec.id, state: 'VERIFIED', version: rec.version },
           data: { state: 'RETAINED', retainUntil: until, objectLockMode: plan.lockMode, version: { increment: 1 } },
@@ -272,6 +312,91 @@ export class RetentionService {
     return counts;
   }
 
+  /**
+   * After a loan file's maturity date changed: moves each retained recording's date to what the
+   * rule now says (see planRecompute), extending Object Lock first where the date moved later.
+   * Idempotent; the retention-recompute job retries it while the store is unreachable.
+   */
+  async recomputeForLoanFile(loanFileId: string, now: Date = new Date()): Promise<{ changed: number; unchanged: number }> {
+    const recordings = await this.db.recording.findMany({
+      where: { state: 'RETAINED', attempt: { session: { loanFileId } } },
+      orderBy: { createdAt: 'asc' },
+      select: { id: true },
+    });
+    const counts = { changed: 0, unchanged: 0 };
+    for (const { id } of recordings) {
+      if (await this.recomputeOne(id, now)) counts.changed += 1;
+      else counts.unchanged += 1;
+    }
+    return counts;
+  }
+
+  /**
+   * Catches up recomputations whose job was lost (Redis down when the maturity changed): every
+   * retained recording of a loan file changed in the last `windowMs` is recomputed, which changes
+   * nothing where the date is already right. The sweep runs hourly; the window covers two runs.
+   */
+  async recomputeRecentlyChanged(now: Date = new Date(), windowMs = 2 * 3_600_000): Promise<{ changed: number; failed: number }> {
+    const loanFiles = await this.db.loanFile.findMany({
+      where: { updatedAt: { gte: new Date(now.getTime() - windowMs) }, sessions: { some: { attempts: { some: { recording: { state: 'RETAINED' } } } } } },
+      select: { id: true },
+      take: 1000,
+    });
+    const counts = { changed: 0, failed: 0 };
+    for (const { id } of loanFiles) {
+      try {
+        counts.changed += (await this.recomputeForLoanFile(id, now)).changed;
+      } catch (err) {
+        counts.failed += 1;
+        this.log.warn({ loanFileId: id, err }, 'could not recompute retention; the next sweep retries');
+      }
+    }
+    return counts;
+  }
+
+  private async recomputeOne(recordingId: string, now: Date): Promise<boolean> {
+    for (let round = 0; round < MAX_ROUNDS; round += 1) {
+      const rec = await this.db.recording.findUnique({
+        where: { id: recordingId },
+        include: { attempt: { select: { session: { select: { loanFile: { select: { maturityDate: true } } } } } } },
+      });
+      if (!rec || rec.state !== 'RETAINED' || !rec.verifiedAt || !rec.retainUntil) return false;
+      const maturityDate = rec.attempt.session.loanFile.maturityDate;
+      const rule = retainUntil({ verifiedAt: rec.verifiedAt, maturityDate, rules: this.settings.rules });
+      const plan = planRecompute({ current: rec.retainUntil, rule, lockMode: lockModeOf(rec.objectLockMode), enforcement: await this.currentEnforcement(), now });
+      if (plan.to.getTime() === rec.retainUntil.getTime() && plan.lockMode === rec.objectLockMode) return false;
+      // The store first, as in retain(): the row never says more than the store enforces.
+      if (plan.extendLock) await this.store.applyRetention(rec.objectKey, plan.extendLock.until, plan.extendLock.mode);
+      const from = rec.retainUntil;
+      const won = await this.db.$transaction(async (tx) => {
+        const { count } = await tx.recording.updateMany({
+          where: { id: rec.id, state: 'RETAINED', version: rec.version },
+          data: { retainUntil: plan.to, objectLockMode: plan.lockMode, version: { increment: 1 } },
+        });
+        if (count === 0) return false;
+        await appendAudit(tx, {
+          actor: RETENTION_ACTOR,
+          entity: { type: 'recording', id: rec.id },
+          event: {
+            action: 'recording.retention_changed',
+            v: 1,
+            data: {
+              from: from.toISOString(),
+              to: plan.to.toISOString(),
+              maturityDate: dateOnly(maturityDate),
+              enforcedBy: plan.lockMode ? 'object_lock' : 'facesign',
+              lockMode: plan.lockMode,
+              lockExtended: plan.extendLock !== null,
+            },
+          },
+        });
+        return true;
+      });
+      if (won) return true;
+    }
+    throw new AppError('RECORDING_STATE_CONFLICT', `Recording ${recordingId} kept changing while its retention was recomputed; try again`);
+  }
+
   async view(recordingId: string): Promise<RecordingRetention> {
     const rec = await this.db.recording.findUnique({ where: { id: recordingId } });
     if (!rec) throw new AppError('NOT_FOUND', `No recording ${recordingId}`);
@@ -368,6 +493,13 @@ export class RetentionService {
           if (lock === 'skip') return 'not-deletable';
           throw new AppError('RETENTION_ACTIVE', refusal ?? 'Retention has not been applied to this recording');
         }
+        // The loan's maturity may have moved later since the date was set (its recomputation may not
+        // have run yet): the rule as it stands now must allow deletion too.
+        const stillDue = await this.ruleAllowsDeletion(tx, rec, now);
+        if (stillDue !== null) {
+          if (lock === 'skip') return 'not-deletable';
+          throw new AppError('RETENTION_ACTIVE', `The loan's maturity date changed: the recording is retained until ${stillDue.toISOString()}; it cannot be deleted before then`);
+        }
         const retainedUntil = rec.retainUntil;
         await this.store.delete(rec.objectKey);
         const { count } = await tx.recording.updateMany({
@@ -387,6 +519,14 @@ export class RetentionService {
       // The store call runs inside the transaction, so give it longer than Prisma's 5 s default.
       { maxWait: 10_000, timeout: 60_000 },
     );
+  }
+
+  /** Null when the retention rule, applied to the loan file as it is now, lets the recording go at `now`; else the date it says. */
+  private async ruleAllowsDeletion(tx: Tx, rec: Recording, now: Date): Promise<Date | null> {
+    if (!rec.verifiedAt) return null;
+    const attempt = await tx.attempt.findUniqueOrThrow({ where: { id: rec.attemptId }, select: { session: { select: { loanFile: { select: { maturityDate: true } } } } } });
+    const rule = retainUntil({ verifiedAt: rec.verifiedAt, maturityDate: attempt.session.loanFile.maturityDate, rules: this.settings.rules });
+    return rule.getTime() > now.getTime() ? rule : null;
   }
 
   private async auditStateChange(

@@ -89,6 +89,15 @@ export const jobCatalog = {
     attempts: 1,
     backoff: undefined,
   },
+  /**
+   * Recomputes the retain-until dates of a loan file's retained recordings after its maturity date
+   * changed, extending Object Lock where the date moved later. Retried while the store is down.
+   */
+  'retention-recompute': {
+    payload: z.object({ loanFileId: z.uuid() }),
+    attempts: 50,
+    backoff: { type: 'exponential', delay: 10_000 },
+  },
   /** One delivery attempt of an outbound webhook to the LOS; the handler reschedules itself. */
   'los-webhook': {
     payload: z.object({ deliveryId: z.uuid() }),

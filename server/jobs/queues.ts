@@ -57,6 +57,16 @@ export class JobQueues {
     await this.queue(name).upsertJobScheduler(`${name}-every`, { every: everyMs }, { name, data: payload });
   }
 
+  /**
+   * Schedules a repeating job only if Redis has lost it (a restart without persistence, a failover
+   * to an empty replica): the sweeps that repair everything else must themselves come back.
+   */
+  async ensureScheduled<N extends JobName>(name: N, everyMs: number, payload: JobPayload<N>): Promise<boolean> {
+    if (await this.queue(name).getJobScheduler(`${name}-every`)) return false;
+    await this.schedule(name, everyMs, payload);
+    return true;
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
   }
@@ -66,9 +76,19 @@ export interface WorkerSettings extends QueueSettings {
   concurrency: Partial<Record<JobName, number>>;
   /** Rate limits shared by every worker of a queue (e.g. calls per second through a trunk). */
   limiter?: Partial<Record<JobName, { max: number; duration: number }>>;
-  /** For jobs that legitimately run long (a call rings for up to the ringing timeout). */
-  lockDurationMs?: Partial<Record<JobName, number>>;
+  /**
+   * How long a job stays locked to a worker that stopped renewing it (a running worker renews it
+   * every half of this, however long the job takes); also how often stalled jobs are looked for.
+   */
+  lockMs: number;
 }
+
+/**
+ * A job is taken over from a dead worker up to this many times before BullMQ gives up on it. Every
+ * handler is idempotent, so a high number costs nothing, and a job must not be abandoned because
+ * the nodes that picked it up crashed a few times in a row.
+ */
+const MAX_STALLED_COUNT = 25;
 
 export function startWorkers(settings: WorkerSettings, handlers: JobHandlers, log: Logger): { close(): Promise<void> } {
   const workers = (Object.keys(jobCatalog) as JobName[]).map((name) => {
@@ -86,7 +106,9 @@ export function startWorkers(settings: WorkerSettings, handlers: JobHandlers, lo
         prefix: `${settings.prefix}:bull`,
         concurrency: settings.concurrency[name] ?? 4,
         ...(settings.limiter?.[name] ? { limiter: settings.limiter[name] } : {}),
-        ...(settings.lockDurationMs?.[name] ? { lockDuration: settings.lockDurationMs[name] } : {}),
+        lockDuration: settings.lockMs,
+        stalledInterval: settings.lockMs,
+        maxStalledCount: MAX_STALLED_COUNT,
       },
     );
     worker.on('failed', (job, err) => log.warn({ job: name, jobId: job?.id, attempt: job?.attemptsMade, err: { message: err.message } }, 'job failed'));

@@ -13,6 +13,7 @@ import {
   partyInput,
   partyPatch,
   partySchema,
+  updateLoanFileBody,
 } from './loan-files.schema.js';
 
 const READERS: Role[] = ['SUPERVISOR', 'ADMIN', 'AUDITOR'];
@@ -80,6 +81,19 @@ export function loanFileRoutes(service: LoanFileService): RouteDefinition[] {
       responses: { 201: { description: 'Added', schema: partySchema } },
       async handler({ params, body, ctx }) {
         return { status: 201, body: await service.addParty(params.id, body, caller(ctx)) };
+      },
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/api/loan-files/:id',
+      summary: 'Change a loan file\'s maturity date (optionally only at a given version); recording retention is recomputed from it',
+      tags: ['loan-files'],
+      access: { roles: WRITERS, apiKeyScope: 'loan-files:write' },
+      params: idParam,
+      body: updateLoanFileBody,
+      responses: { 200: { description: 'Updated (or already so)', schema: loanFileSchema } },
+      async handler({ params, body, ctx }) {
+        return { status: 200, body: await service.update(params.id, body, caller(ctx)) };
       },
     }),
     defineRoute({

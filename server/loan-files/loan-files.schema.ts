@@ -48,13 +48,22 @@ const amountSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+/** A calendar date (the loan's last repayment), YYYY-MM-DD. */
+const maturityDateSchema = z.iso.date({ message: 'must be a date such as 2031-06-30' }).meta({ description: 'The loan\'s maturity (last repayment) date; recordings are retained counted from it' });
+
 export const createLoanFileBody = z.object({
   externalRef: z.string().trim().min(1).max(128, 'must be at most 128 characters').regex(/^[\w.:/-]+$/, 'letters, digits and _ . : / - only'),
   product: z.string().trim().min(1).max(64, 'must be at most 64 characters'),
   amount: amountSchema,
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as CNY'),
+  maturityDate: maturityDateSchema.optional(),
   parties: z.array(partyInput).max(10, 'at most 10 parties').default([]),
 }).meta({ id: 'CreateLoanFile' });
+
+export const updateLoanFileBody = z.object({
+  maturityDate: maturityDateSchema.nullable().meta({ description: 'The loan\'s last repayment date; null when unknown. Recording retention is recomputed from it.' }),
+  version: z.number().int().min(0).optional().meta({ description: 'When given, the update applies only to this version' }),
+}).meta({ id: 'UpdateLoanFile' });
 
 export const partySchema = z.object({
   id: z.uuid(),
@@ -78,6 +87,7 @@ export const loanFileSchema = z.object({
   product: z.string(),
   amount: z.string(),
   currency: z.string(),
+  maturityDate: z.iso.date().nullable(),
   status: loanFileStatusSchema,
   version: z.number().int(),
   createdAt: timestamp,
@@ -101,6 +111,7 @@ export const idempotencyHeaders = z.object({
 
 export type CreateLoanFileInput = z.output<typeof createLoanFileBody>;
 export type PartyInput = z.output<typeof partyInput>;
+export type UpdateLoanFileInput = z.output<typeof updateLoanFileBody>;
 export type PartyPatch = z.output<typeof partyPatch>;
 export type LoanFileDto = z.infer<typeof loanFileSchema>;
 export type PartyDto = z.infer<typeof partySchema>;

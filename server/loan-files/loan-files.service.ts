@@ -6,7 +6,7 @@ import type { LoanFile, Party } from '../db/generated/prisma/client.js';
 import { AppError } from '../http/errors.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import { runIdempotent, type StoredResponse } from '../db/idempotency.js';
-import type { CreateLoanFileInput, LoanFileDto, PartyDto, PartyInput, PartyPatch } from './loan-files.schema.js';
+import type { CreateLoanFileInput, LoanFileDto, PartyDto, PartyInput, PartyPatch, UpdateLoanFileInput } from './loan-files.schema.js';
 
 export interface Caller {
   actor: AuditEntry['actor'];
@@ -37,6 +37,7 @@ export function loanFileDto(lf: LoanFile & { parties: Party[] }): LoanFileDto {
     product: lf.product,
     amount: lf.amount.toFixed(2),
     currency: lf.currency,
+    maturityDate: dateOnly(lf.maturityDate),
     status: lf.status,
     version: lf.version,
     createdAt: lf.createdAt.toISOString(),
@@ -44,6 +45,10 @@ export function loanFileDto(lf: LoanFile & { parties: Party[] }): LoanFileDto {
     parties: [...lf.parties].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id)).map(partyDto),
   };
 }
+
+/** A @db.Date column as YYYY-MM-DD (Prisma gives it as UTC midnight). */
+const dateOnly = (d: Date | null): string | null => (d ? d.toISOString().slice(0, 10) : null);
+const sameDay = (a: Date | null, b: Date | null) => dateOnly(a) === dateOnly(b);
 
 interface Cursor {
   createdAt: string;
@@ -63,6 +68,12 @@ function decodeCursor(text: string): Cursor {
 }
 
 export class LoanFileService {
+  /**
+   * Told (after commit) when a loan file's maturity date changed: recording retention counts from
+   * it. main.ts queues the recomputation; the retention sweep also re-checks the rule before deleting.
+   */
+  onMaturityChanged: (loanFileId: string, version: number) => Promise<void> = async () => undefined;
+
   constructor(private readonly db: Db) {}
 
   async create(input: CreateLoanFileInput, caller: Caller, idempotencyKey: string | undefined): Promise<StoredResponse> {
@@ -82,6 +93,7 @@ export class LoanFileService {
         product: input.product,
         amount: new Prisma.Decimal(input.amount),
         currency: input.currency,
+        maturityDate: input.maturityDate ? new Date(input.maturityDate) : null,
       },
     });
     await appendAudit(tx, {
@@ -90,7 +102,13 @@ export class LoanFileService {
       event: {
         action: 'loan_file.created',
         v: 1,
-        data: { externalRef: loanFile.externalRef, product: loanFile.product, amount: loanFile.amount.toFixed(2), currency: loanFile.currency },
+        data: {
+          externalRef: loanFile.externalRef,
+          product: loanFile.product,
+          amount: loanFile.amount.toFixed(2),
+          currency: loanFile.currency,
+          ...(input.maturityDate ? { maturityDate: input.maturityDate } : {}),
+        },
       },
       requestId: caller.requestId,
     });
@@ -106,9 +124,10 @@ export class LoanFileService {
     const sameTerms =
       existing.product === input.product &&
       existing.currency === input.currency &&
-      existing.amount.equals(new Prisma.Decimal(input.amount));
+      existing.amount.equals(new Prisma.Decimal(input.amount)) &&
+      (input.maturityDate === undefined || input.maturityDate === dateOnly(existing.maturityDate));
     if (!sameTerms) {
-      throw new AppError('EXTERNAL_REF_CONFLICT', `Loan file ${input.externalRef} already exists with a different product, amount or currency`);
+      throw new AppError('EXTERNAL_REF_CONFLICT', `Loan file ${input.externalRef} already exists with a different product, amount, currency or maturity date (change the maturity date with PATCH)`);
     }
     return { status: 200, body: loanFileDto(existing), replayed: true };
   }
@@ -172,6 +191,33 @@ export class LoanFileService {
       items: page.map(loanFileDto),
       nextCursor: rows.length > filter.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null,
     };
+  }
+
+  /** Changes the maturity date (optionally only at a given version), audited; retention follows it. */
+  async update(id: string, patch: UpdateLoanFileInput, caller: Caller): Promise<LoanFileDto> {
+    const maturityDate = patch.maturityDate === null ? null : new Date(patch.maturityDate);
+    const { dto, changed } = await this.db.$transaction(async (tx) => {
+      const current = await tx.loanFile.findUnique({ where: { id } });
+      if (!current) throw new AppError('NOT_FOUND', `No loan file ${id}`);
+      if (patch.version !== undefined && patch.version !== current.version) {
+        throw new AppError('VERSION_CONFLICT', `The loan file is at version ${current.version}, not ${patch.version}`);
+      }
+      if (sameDay(current.maturityDate, maturityDate)) {
+        return { dto: loanFileDto(await tx.loanFile.findUniqueOrThrow({ where: { id }, include: { parties: true } })), changed: false };
+      }
+      const { count } = await tx.loanFile.updateMany({ where: { id, version: current.version }, data: { maturityDate, version: { increment: 1 } } });
+      if (count === 0) throw new AppError('VERSION_CONFLICT', 'The loan file was changed by someone else; fetch it and try again');
+      const updated = await tx.loanFile.findUniqueOrThrow({ where: { id }, include: { parties: true } });
+      await appendAudit(tx, {
+        actor: caller.actor,
+        entity: { type: 'loan_file', id },
+        event: { action: 'loan_file.updated', v: 1, data: { fields: ['maturityDate'], maturityDate: dateOnly(maturityDate), version: updated.version } },
+        requestId: caller.requestId,
+      });
+      return { dto: loanFileDto(updated), changed: true };
+    });
+    if (changed) await this.onMaturityChanged(id, dto.version);
+    return dto;
   }
 
   async addParty(loanFileId: string, input: PartyInput, caller: Caller): Promise<PartyDto> {

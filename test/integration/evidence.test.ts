@@ -1,5 +1,7 @@
 // The evidence package: exported after a completed, recorded call; verified offline against the
-// downloaded recording; a changed byte of the recording or a changed answer is named.
+// downloaded recording; a changed byte of the recording or a changed answer is named. The PDF is read
+// back with poppler's pdftotext (Chinese and English prompts, answers, hashes) and pdfdetach (the
+// sealed manifest it carries).
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ let t: TestApp;
 let dir: string;
 type Manifest = Parameters<typeof verifyEvidence>[0] & { recordings: { id: string; file: string }[]; answers: { itemId: string; value: string }[] };
 let manifest: Manifest;
+let auditor: Awaited<ReturnType<TestApp['signIn']>>;
 
 beforeAll(async () => {
   t = await startTestApp(ALWAYS_OPEN, { livekit: true });
@@ -33,7 +36,7 @@ beforeAll(async () => {
   agent.socket.close();
   await eventually(async () => (await t.facesign.db.recording.findFirst({ where: { attempt: { sessionId } } }))?.state === 'RETAINED');
 
-  const auditor = await t.signIn({ roles: ['AUDITOR'] });
+  auditor = await t.signIn({ roles: ['AUDITOR'] });
   const res = await auditor.get<Manifest>(`/api/sessions/${sessionId}/evidence`);
   expect(res.status).toBe(200);
   manifest = res.body;
@@ -99,5 +102,117 @@ describe('evidence package', () => {
     expect((await agent.get(`/api/sessions/${sessionId}/evidence`)).status).toBe(403);
     const exported = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: sessionId, action: 'evidence.exported' } });
     expect(exported.data).toMatchObject({ format: 'json', manifestSha256: manifest.manifestSha256 });
+  });
+});
+
+type TemplateDefinition = { sections: { items: { id: string; prompt: { 'zh-CN': string; en: string } }[] }[] };
+/** pdftotext breaks lines where the PDF wraps them (between Chinese characters too): compare without whitespace. */
+const squash = (text: string) => text.replace(/\s+/g, '');
+
+describe('evidence PDF', () => {
+  let pdfFile: string;
+  let text: string;
+  let res: Response;
+  const sessionId = () => (manifest as unknown as { session: { id: string } }).session.id;
+
+  beforeAll(async () => {
+    res = await fetch(`${t.url}/api/sessions/${sessionId()}/evidence`, { headers: { cookie: auditor.cookieHeader(), accept: 'application/pdf' } });
+    pdfFile = join(dir, 'evidence.pdf');
+    await writeFile(pdfFile, Buffer.from(await res.arrayBuffer()));
+    text = (await run('pdftotext', ['-enc', 'UTF-8', pdfFile, '-'])).stdout;
+  });
+
+  it('is chosen by Accept: application/pdf, streamed as a PDF and named after the session', async () => {
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/pdf');
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="evidence-${sessionId()}.pdf"`);
+    expect((await readFile(pdfFile)).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+  });
+
+  it('shows every prompt in Chinese (the session language) and English, with the answers, offsets and notes', () => {
+    const definition = (manifest as unknown as { template: { definition: TemplateDefinition } }).template.definition;
+    const items = definition.sections.flatMap((s) => s.items);
+    const flat = squash(text);
+    for (const item of items) {
+      expect(flat).toContain(squash(item.prompt['zh-CN']));
+      expect(flat).toContain(squash(item.prompt.en));
+    }
+    expect(text).toContain('CONFIRMED (revision');
+    expect(text).toContain('home renovation');
+    const purpose = manifest.answers.find((a) => a.itemId === 'loan_purpose') as unknown as { offsetMs: number | null };
+    expect(purpose.offsetMs).not.toBeNull();
+    expect(text).toContain(`(${purpose.offsetMs} ms)`);
+  });
+
+  it('shows the references, template hash, recording size and SHA-256, audit hashes, and masks the party', () => {
+    const m = manifest as unknown as {
+      loanFile: { externalRef: string };
+      party: { id: string; name: string };
+      template: { contentHash: string };
+      recordings: { sha256: string; sizeBytes: string }[];
+      auditChain: { events: { hash: string }[] };
+    };
+    const flat = squash(text);
+    expect(text).toContain(m.loanFile.externalRef);
+    expect(text).toContain(m.party.id);
+    expect(text).toContain(m.party.name);
+    expect(flat).toContain(m.template.contentHash);
+    expect(flat).toContain(m.recordings[0]!.sha256);
+    expect(text).toContain(`${m.recordings[0]!.sizeBytes} bytes`);
+    for (const e of m.auditChain.events) expect(flat).toContain(e.hash);
+    expect(text).not.toContain('13805550100');
+    expect(text).not.toContain('赵敏');
+  });
+
+  it('carries the sealed manifest whose hash it prints, and the export is audited as a PDF', async () => {
+    const sealedHash = res.headers.get('x-evidence-manifest-sha256')!;
+    expect(sealedHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(squash(text)).toContain(`manifestSHA-256${sealedHash}`);
+    const out = join(dir, 'detached');
+    await mkdir(out);
+    await run('pdfdetach', ['-saveall', '-o', out, pdfFile]);
+    const attached = JSON.parse(await readFile(join(out, `evidence-${sessionId()}.json`), 'utf8')) as Manifest & { manifestSha256: string };
+    expect(attached.manifestSha256).toBe(sealedHash);
+    expect(await verifyEvidence(attached, dir)).toEqual([]);
+    const exported = await t.facesign.db.auditEvent.findMany({ where: { entityId: sessionId(), action: 'evidence.exported' } });
+    expect(exported.map((e) => e.data)).toContainEqual(expect.objectContaining({ format: 'pdf', manifestSha256: sealedHash }));
+  });
+
+  it('is also chosen by ?format=pdf, and ?format=json wins over Accept', async () => {
+    const byQuery = await fetch(`${t.url}/api/sessions/${sessionId()}/evidence?format=pdf`, { headers: { cookie: auditor.cookieHeader() } });
+    expect(byQuery.headers.get('content-type')).toBe('application/pdf');
+    await byQuery.arrayBuffer();
+    const json = await fetch(`${t.url}/api/sessions/${sessionId()}/evidence?format=json`, { headers: { cookie: auditor.cookieHeader(), accept: 'application/pdf' } });
+    expect(json.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(((await json.json()) as { format: string }).format).toBe('facesign-evidence/1');
+  });
+
+  it('is refused to an agent', async () => {
+    const agent = await t.signIn({ roles: ['AGENT'] });
+    const denied = await fetch(`${t.url}/api/sessions/${sessionId()}/evidence?format=pdf`, { headers: { cookie: agent.cookieHeader() } });
+    expect(denied.status).toBe(403);
+  });
+});
+
+describe('evidence PDF without its font', () => {
+  it('fails with problem+json before exporting anything, shows it in /readyz, and still serves the JSON', async () => {
+    const bare = await startTestApp({ EVIDENCE_PDF_FONT: '/nonexistent/facesign/wqy-microhei.ttc' });
+    try {
+      const ready = await bare.client().get<{ status: string; checks: Record<string, { status: string; required: boolean; error?: string }> }>('/readyz');
+      expect(ready.body.status).toBe('ready');
+      expect(ready.body.checks.evidencePdfFont).toMatchObject({ status: 'down', required: false, error: 'ENOENT' });
+      const who = await bare.signIn({ roles: ['AUDITOR'] });
+      const missing = '00000000-0000-4000-8000-000000000001';
+      const pdf = await who.get<{ code: string; detail: string }>(`/api/sessions/${missing}/evidence?format=pdf`);
+      expect(pdf.status).toBe(503);
+      expect(pdf.contentType).toMatch(/^application\/problem\+json/);
+      expect(pdf.body.code).toBe('EVIDENCE_PDF_UNAVAILABLE');
+      expect(pdf.body.detail).toContain('EVIDENCE_PDF_FONT');
+      expect(pdf.body.detail).not.toContain('/nonexistent');
+      expect((await who.get<{ code: string }>(`/api/sessions/${missing}/evidence`)).body.code).toBe('NOT_FOUND');
+      expect(await bare.facesign.db.auditEvent.count({ where: { action: 'evidence.exported' } })).toBe(0);
+    } finally {
+      await bare.stop();
+    }
   });
 });

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { createAttempt, eventually } from '../support/fixtures.js';
 import type { ApiClient } from '../support/api-client.js';
 
 interface LoanFile {
@@ -7,6 +9,8 @@ interface LoanFile {
   externalRef: string;
   amount: string;
   status: string;
+  maturityDate: string | null;
+  version: number;
   parties: { id: string; phoneE164: string; fullName: string; version: number; locale: string }[];
 }
 interface Problem {
@@ -171,6 +175,66 @@ describe('parties', () => {
   it('refuses parties for unknown loan files', async () => {
     const res = await los.post<Problem>('/api/loan-files/00000000-0000-4000-8000-000000000000/parties', borrower);
     expect(res.status).toBe(404);
+  });
+});
+
+describe('maturity date', () => {
+  it('is accepted at creation, validated, and shown', async () => {
+    const res = await los.post<LoanFile>('/api/loan-files', loan('LF-MAT-1', { maturityDate: '2031-06-30' }));
+    expect(res.status).toBe(201);
+    expect(res.body.maturityDate).toBe('2031-06-30');
+    expect((await los.get<LoanFile>(`/api/loan-files/${res.body.id}`)).body.maturityDate).toBe('2031-06-30');
+    const created = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: res.body.id, action: 'loan_file.created' } });
+    expect(created.data).toMatchObject({ maturityDate: '2031-06-30' });
+    const bad = await los.post<Problem>('/api/loan-files', loan('LF-MAT-2', { maturityDate: '2031-02-30' }));
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors![0]!.field).toBe('maturityDate');
+    // The same externalRef with another maturity is not the same loan file: PATCH changes it.
+    expect((await los.post<Problem>('/api/loan-files', loan('LF-MAT-1', { maturityDate: '2032-06-30' }))).body.code).toBe('EXTERNAL_REF_CONFLICT');
+    expect((await los.post<LoanFile>('/api/loan-files', loan('LF-MAT-1'))).status).toBe(200);
+  });
+
+  it('is changed by PATCH (at a version, audited), and the retained recordings follow it', async () => {
+    const db = t.facesign.db;
+    const { loanFile, attempt } = await createAttempt(db, { kind: 'CALL' });
+    const lf = await los.get<LoanFile>(`/api/loan-files/${loanFile.id}`);
+    expect(lf.body.maturityDate).toBeNull();
+    // A recording retained while the maturity was unknown: verification + 10 years.
+    const rec = await db.recording.create({
+      data: {
+        attemptId: attempt.id,
+        egressId: `EG_${randomUUID().slice(0, 12)}`,
+        audioOnly: true,
+        objectKey: `recordings/${attempt.id}.ogg`,
+        state: 'RETAINED',
+        verifiedAt: new Date('2026-01-15T08:00:00.000Z'),
+        retainUntil: new Date('2036-01-15T08:00:00.000Z'),
+      },
+    });
+
+    const path = `/api/loan-files/${lf.body.id}`;
+    const changed = await los.patch<LoanFile>(path, { maturityDate: '2029-12-31', version: lf.body.version });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ maturityDate: '2029-12-31', version: lf.body.version + 1 });
+    const stale = await los.patch<Problem>(path, { maturityDate: '2030-12-31', version: lf.body.version });
+    expect(stale.status).toBe(409);
+    expect(stale.body.code).toBe('VERSION_CONFLICT');
+    expect((await supervisor.patch<Problem>(path, { maturityDate: 'soon' })).body.errors![0]!.field).toBe('maturityDate');
+    const audit = await db.auditEvent.findFirstOrThrow({ where: { entityId: lf.body.id, action: 'loan_file.updated' } });
+    expect(audit.data).toEqual({ fields: ['maturityDate'], maturityDate: '2029-12-31', version: lf.body.version + 1 });
+
+    // The worker recomputes: maturity + 5 years (s3rver has no Object Lock, so facesign enforces it).
+    const recomputed = await eventually(async () => {
+      const row = await db.recording.findUniqueOrThrow({ where: { id: rec.id } });
+      return row.retainUntil?.toISOString() === '2034-12-31T00:00:00.000Z' ? row : undefined;
+    });
+    expect(recomputed.objectLockMode).toBeNull();
+    const event = await db.auditEvent.findFirstOrThrow({ where: { entityId: rec.id, action: 'recording.retention_changed' } });
+    expect(event.data).toEqual({ from: '2036-01-15T08:00:00.000Z', to: '2034-12-31T00:00:00.000Z', maturityDate: '2029-12-31', enforcedBy: 'facesign', lockMode: null, lockExtended: false });
+
+    // Setting the same date again changes nothing and audits nothing.
+    expect((await los.patch<LoanFile>(path, { maturityDate: '2029-12-31' })).body.version).toBe(lf.body.version + 1);
+    expect(await db.auditEvent.count({ where: { entityId: lf.body.id, action: 'loan_file.updated' } })).toBe(1);
   });
 });
 

@@ -64,6 +64,42 @@ class ObjectLockRecordingStore extends RecordingStore {
   }
 }
 
+/**
+ * A versioned Object Lock bucket in memory (s3rver has neither): a plain DELETE adds a delete marker,
+ * a DELETE by version id removes that version, and a version locked until later cannot be deleted.
+ */
+class VersionedLockStore extends ObjectLockRecordingStore {
+  readonly versions = new Map<string, { versionId: string; deleteMarker: boolean; lockedUntil?: Date }[]>();
+  readonly plainDeletes: string[] = [];
+  private next = 0;
+
+  addVersion(key: string, deleteMarker = false): void {
+    this.next += 1;
+    this.versions.set(key, [...(this.versions.get(key) ?? []), { versionId: `v${this.next}`, deleteMarker }]);
+  }
+  override async versioningEnabled(): Promise<boolean> {
+    return true;
+  }
+  override async listVersions(key: string) {
+    return (this.versions.get(key) ?? []).map(({ versionId, deleteMarker }) => ({ versionId, deleteMarker }));
+  }
+  override async deleteVersion(key: string, versionId: string): Promise<void> {
+    const list = this.versions.get(key) ?? [];
+    const version = list.find((v) => v.versionId === versionId);
+    if (version?.lockedUntil && version.lockedUntil.getTime() > Date.now()) throw Object.assign(new Error('AccessDenied: object is WORM protected'), { name: 'AccessDenied' });
+    this.versions.set(key, list.filter((v) => v.versionId !== versionId));
+  }
+  override async deleteCurrent(key: string): Promise<void> {
+    this.plainDeletes.push(key);
+    this.addVersion(key, true);
+  }
+  override async applyRetention(key: string, until: Date, mode: 'COMPLIANCE' | 'GOVERNANCE'): Promise<void> {
+    await super.applyRetention(key, until, mode);
+    const latest = (this.versions.get(key) ?? []).filter((v) => !v.deleteMarker).at(-1);
+    if (latest) latest.lockedUntil = until;
+  }
+}
+
 let t: TestApp;
 let db: Db;
 let store: RecordingStore;
@@ -304,6 +340,84 @@ describe('sweep', () => {
       expect(await store.head(rec.objectKey)).toBeDefined();
       // Left held: later sweeps in this file must not count it.
     }
+  });
+});
+
+describe('versioned Object Lock buckets', () => {
+  it('s3rver keeps no versions, so a plain DELETE removes the object', async () => {
+    expect(await store.versioningEnabled()).toBe(false);
+  });
+
+  it('deleting a due recording removes every version and delete marker, never just adds a marker', async () => {
+    const versioned = new VersionedLockStore(store.s3, store.bucket);
+    const locked = new RetentionService(db, versioned, { rules: RULES, objectLockMode: 'COMPLIANCE' }, t.facesign.log);
+    const rec = await verifiedRecording(DUE);
+    // An older upload of the same key, an old delete marker, and the current version.
+    versioned.addVersion(rec.objectKey);
+    versioned.addVersion(rec.objectKey, true);
+    versioned.addVersion(rec.objectKey);
+    expect(await locked.retain(rec.id)).toMatchObject({ kind: 'retained', retainUntil: new Date(DUE.retainUntil) });
+    expect(await locked.sweep(new Date())).toMatchObject({ deleted: 1, failed: 0 });
+    expect(await versioned.listVersions(rec.objectKey)).toEqual([]);
+    expect(versioned.plainDeletes).toEqual([]);
+    expect(await row(rec.id)).toMatchObject({ state: 'DELETED' });
+  });
+
+  it('a version the store still locks is not deleted: the sweep fails, the row stays RETAINED for the next sweep', async () => {
+    const versioned = new VersionedLockStore(store.s3, store.bucket);
+    const locked = new RetentionService(db, versioned, { rules: RULES, objectLockMode: 'COMPLIANCE' }, t.facesign.log);
+    const rec = await verifiedRecording(DUE);
+    versioned.addVersion(rec.objectKey);
+    await locked.retain(rec.id);
+    versioned.versions.get(rec.objectKey)![0]!.lockedUntil = new Date(Date.now() + 86_400_000);
+    expect(await locked.sweep(new Date())).toMatchObject({ deleted: 0, failed: 1 });
+    expect(await row(rec.id)).toMatchObject({ state: 'RETAINED' });
+    expect(await versioned.listVersions(rec.objectKey)).toHaveLength(1);
+    versioned.versions.get(rec.objectKey)![0]!.lockedUntil = undefined;
+    expect(await locked.sweep(new Date())).toMatchObject({ deleted: 1 });
+  });
+});
+
+describe('maturity changes', () => {
+  const setMaturity = (rec: { attemptId: string }, date: string) =>
+    db.loanFile.updateMany({ where: { sessions: { some: { attempts: { some: { id: rec.attemptId } } } } }, data: { maturityDate: new Date(date) } });
+
+  it('with Object Lock, a later maturity extends the lock first; an earlier one never shortens it', async () => {
+    const lockStore = new ObjectLockRecordingStore(store.s3, store.bucket);
+    lockStore.db = db;
+    const locked = new RetentionService(db, lockStore, { rules: RULES, objectLockMode: 'COMPLIANCE' }, t.facesign.log);
+    const rec = await verifiedRecording(NOT_DUE);
+    await locked.retain(rec.id);
+    const loanFileId = (await db.attempt.findUniqueOrThrow({ where: { id: rec.attemptId }, include: { session: true } })).session.loanFileId;
+
+    await setMaturity(rec, '2032-06-30');
+    expect(await locked.recomputeForLoanFile(loanFileId)).toEqual({ changed: 1, unchanged: 0 });
+    expect(lockStore.sent.at(-1)).toEqual({ call: 'retention 2037-06-30T00:00:00.000Z COMPLIANCE', rowState: 'RETAINED' });
+    expect(await row(rec.id)).toMatchObject({ retainUntil: new Date('2037-06-30T00:00:00.000Z'), objectLockMode: 'COMPLIANCE' });
+    const sentBefore = lockStore.sent.length;
+
+    await setMaturity(rec, '2028-01-31');
+    expect(await locked.recomputeForLoanFile(loanFileId)).toEqual({ changed: 0, unchanged: 1 });
+    expect(lockStore.sent).toHaveLength(sentBefore);
+    expect((await row(rec.id)).retainUntil).toEqual(new Date('2037-06-30T00:00:00.000Z'));
+    const changes = (await auditOf(rec.id)).filter((a) => a.action === 'recording.retention_changed');
+    expect(changes.map((a) => a.data)).toEqual([
+      { from: '2035-06-30T00:00:00.000Z', to: '2037-06-30T00:00:00.000Z', maturityDate: '2032-06-30', enforcedBy: 'object_lock', lockMode: 'COMPLIANCE', lockExtended: true },
+    ]);
+  });
+
+  it('the sweeper applies the rule as it stands: a maturity moved later keeps a recording that looked due', async () => {
+    const { client: admin } = await signIn(['ADMIN']);
+    const rec = await retainedRecording(DUE);
+    await setMaturity(rec, '2030-01-31');
+    expect(await service.sweep(new Date())).toMatchObject({ deleted: 0, skipped: 1 });
+    const refused = await admin.delete<Problem>(`/api/recordings/${rec.id}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain('retained until 2035-01-31T00:00:00.000Z');
+    expect(await store.head(rec.objectKey)).toBeDefined();
+    const loanFileId = (await db.attempt.findUniqueOrThrow({ where: { id: rec.attemptId }, include: { session: true } })).session.loanFileId;
+    expect(await service.recomputeForLoanFile(loanFileId)).toEqual({ changed: 1, unchanged: 0 });
+    expect(await row(rec.id)).toMatchObject({ state: 'RETAINED', retainUntil: new Date('2035-01-31T00:00:00.000Z') });
   });
 });
 

@@ -5,6 +5,7 @@ import {
   decideEnforcement,
   deletionRefusal,
   mirrorsLegalHold,
+  planRecompute,
   planRetention,
   type Enforcement,
 } from '../../recordings/retention.service.js';
@@ -212,5 +213,26 @@ describe('deletionRefusal', () => {
     const refusal = deletionRefusal(rec, now);
     if (expected === null) expect(refusal).toBeNull();
     else expect(refusal).toMatch(expected);
+  });
+});
+
+describe('planRecompute', () => {
+  const now = d('2026-11-23T00:00:00.000Z');
+  const lock: Enforcement = { enforcedBy: 'object_lock', mode: 'COMPLIANCE' };
+  const none: Enforcement = { enforcedBy: 'facesign', mode: null };
+  const cases: { name: string; current: string; rule: string; lockMode: 'COMPLIANCE' | 'GOVERNANCE' | null; enforcement: Enforcement; to: string; extend: string | null; lockModeAfter: string | null }[] = [
+    { name: 'locked, later rule: extend the lock', current: '2035-06-30', rule: '2037-06-30', lockMode: 'COMPLIANCE', enforcement: lock, to: '2037-06-30', extend: '2037-06-30', lockModeAfter: 'COMPLIANCE' },
+    { name: 'locked, earlier rule: never shorten', current: '2035-06-30', rule: '2031-01-31', lockMode: 'COMPLIANCE', enforcement: lock, to: '2035-06-30', extend: null, lockModeAfter: 'COMPLIANCE' },
+    { name: 'governance lock, earlier rule: never shorten either', current: '2035-06-30', rule: '2031-01-31', lockMode: 'GOVERNANCE', enforcement: lock, to: '2035-06-30', extend: null, lockModeAfter: 'GOVERNANCE' },
+    { name: 'facesign enforces, earlier rule: follows the rule', current: '2035-06-30', rule: '2031-01-31', lockMode: null, enforcement: none, to: '2031-01-31', extend: null, lockModeAfter: null },
+    { name: 'facesign enforces, later rule: follows the rule', current: '2035-06-30', rule: '2040-01-31', lockMode: null, enforcement: none, to: '2040-01-31', extend: null, lockModeAfter: null },
+    { name: 'unlocked because it was due, now ahead: gets a lock', current: '2015-06-01', rule: '2035-01-31', lockMode: null, enforcement: lock, to: '2035-01-31', extend: '2035-01-31', lockModeAfter: 'COMPLIANCE' },
+    { name: 'unlocked and still due: no lock', current: '2015-06-01', rule: '2016-01-31', lockMode: null, enforcement: lock, to: '2016-01-31', extend: null, lockModeAfter: null },
+  ];
+  it.each(cases)('$name', (c) => {
+    const plan = planRecompute({ current: d(c.current), rule: d(c.rule), lockMode: c.lockMode, enforcement: c.enforcement, now });
+    expect(plan.to).toEqual(d(c.to));
+    expect(plan.extendLock?.until ?? null).toEqual(c.extend ? d(c.extend) : null);
+    expect(plan.lockMode).toBe(c.lockModeAfter);
   });
 });
