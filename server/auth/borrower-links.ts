@@ -96,9 +96,24 @@ export class BorrowerLinks {
   /** The link behind a party token, which must belong to the link in the URL. */
   async authenticateParty(linkToken: string, partyToken: string | undefined, now = new Date()): Promise<{ link: BorrowerLink; session: VerificationSession }> {
     const resolved = await this.resolve(linkToken, now);
-    if (!partyToken || !resolved.link.partyTokenHash || !sameHash(sha256Hex(partyToken), resolved.link.partyTokenHash)) {
-      throw new AppError('PARTY_TOKEN_INVALID');
-    }
+    if (!holdsPartyToken(resolved.link, partyToken)) throw new AppError('PARTY_TOKEN_INVALID');
     return resolved;
   }
+
+  /** Where the one-time code of a purpose stands, so a page can say how many tries are left and until when it is locked. */
+  codeStatus(link: BorrowerLink, purpose: OtpPurpose, now = new Date()): { pending: boolean; triesLeft: number; lockedUntil: Date | null; resendAt: Date | null } {
+    const pending = link.otpHash !== null && link.otpPurpose === purpose && link.otpExpiresAt !== null && link.otpExpiresAt > now;
+    const resendAt = link.otpPurpose === purpose && link.otpSentAt ? new Date(link.otpSentAt.getTime() + RESEND_AFTER_MS) : null;
+    return {
+      pending,
+      triesLeft: pending ? Math.max(0, this.otp.maxAttempts - link.otpAttempts) : this.otp.maxAttempts,
+      lockedUntil: link.otpLockedUntil && link.otpLockedUntil > now ? link.otpLockedUntil : null,
+      resendAt: resendAt && resendAt > now ? resendAt : null,
+    };
+  }
+}
+
+/** Whether `partyToken` is the one issued for this link (constant-time). */
+export function holdsPartyToken(link: BorrowerLink, partyToken: string | undefined): boolean {
+  return Boolean(partyToken && link.partyTokenHash && sameHash(sha256Hex(partyToken), link.partyTokenHash));
 }

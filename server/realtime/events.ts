@@ -9,6 +9,8 @@ export const agentServerEvents = {
   'offer:closed': z.object({ v: z.literal(1), offerId: z.uuid(), status: z.enum(['ACCEPTED', 'DECLINED', 'EXPIRED', 'WITHDRAWN']) }),
   'checklist:changed': z.object({ v: z.literal(1), sessionId: z.uuid(), itemId: z.string(), revision: z.number().int() }),
   'presence:changed': z.object({ v: z.literal(1), agentId: z.uuid(), presence: presenceSchema }),
+  /** Supervisors: an offer was made or resolved (the session itself may not have changed). */
+  'offer:changed': z.object({ v: z.literal(1), offerId: z.uuid(), sessionId: z.uuid(), agentId: z.uuid(), status: z.enum(['PENDING', 'ACCEPTED', 'DECLINED', 'EXPIRED', 'WITHDRAWN']) }),
   alert: z.object({ v: z.literal(1), kind: z.string(), sessionId: z.uuid().optional(), message: z.string() }),
 } as const;
 

@@ -3,6 +3,8 @@
 import type { Redis } from 'ioredis';
 
 export type Presence = 'available' | 'busy' | 'away';
+/** What a supervisor sees: offline when no console of the agent's has kept its presence alive. */
+export type BoardPresence = Presence | 'offline';
 
 export class PresenceService {
   constructor(
@@ -14,8 +16,13 @@ export class PresenceService {
     await this.redis.multi().hset('presence', userId, presence).set(`presence:alive:${userId}`, '1', 'EX', this.ttlSeconds).exec();
   }
 
-  async heartbeat(userId: string): Promise<void> {
-    await this.redis.expire(`presence:alive:${userId}`, this.ttlSeconds);
+  /**
+   * Keeps the agent's presence alive. False when it had already lapsed (the console slept past the TTL, or
+   * Redis lost it): the console must state its presence again, or the agent would stay away while online.
+   */
+  async heartbeat(userId: string): Promise<boolean> {
+    const results = await this.redis.multi().expire(`presence:alive:${userId}`, this.ttlSeconds).hexists('presence', userId).exec();
+    return results?.[0]?.[1] === 1 && results[1]?.[1] === 1;
   }
 
   async get(userId: string): Promise<Presence> {
@@ -33,6 +40,19 @@ export class PresenceService {
       ids.map((id, i) => {
         const status = entries[id];
         return [id, alive[i] && (status === 'available' || status === 'busy') ? status : 'away'] as const;
+      }),
+    );
+  }
+
+  /** Presence as the supervisor board shows it: away (chosen or signalled) versus offline (no live console). */
+  async board(userIds: string[]): Promise<Map<string, BoardPresence>> {
+    if (userIds.length === 0) return new Map();
+    const [statuses, alive] = await Promise.all([this.redis.hmget('presence', ...userIds), this.redis.mget(...userIds.map((id) => `presence:alive:${id}`))]);
+    return new Map(
+      userIds.map((id, i) => {
+        const status = statuses[i];
+        if (!alive[i]) return [id, 'offline'] as const;
+        return [id, status === 'available' || status === 'busy' ? status : 'away'] as const;
       }),
     );
   }

@@ -38,7 +38,7 @@ export interface Realtime {
   close(): Promise<void>;
 }
 
-type Ack = (response: { ok: true } | { ok: false; code: string; message: string }) => void;
+type Ack = (response: { ok: true; [extra: string]: unknown } | { ok: false; code: string; message: string }) => void;
 
 export function createRealtime(options: RealtimeOptions): Realtime {
   const pub = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 });
@@ -75,15 +75,15 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     void socket.join(`agent:${principal.userId}`);
     if (principal.roles.some((r) => r === 'SUPERVISOR' || r === 'ADMIN')) void socket.join('supervisors');
 
-    const handle = <T>(event: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, allowed: boolean, run: (payload: T) => Promise<void>) => {
+    const handle = <T>(event: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, allowed: boolean, run: (payload: T) => Promise<void | Record<string, unknown>>) => {
       socket.on(event, async (payload: unknown, ack?: Ack) => {
         const reply: Ack = typeof ack === 'function' ? ack : () => undefined;
         if (!allowed) return reply({ ok: false, code: 'FORBIDDEN', message: `${event} is not allowed for your role` });
         const parsed = schema.safeParse(payload ?? {});
         if (!parsed.success) return reply({ ok: false, code: 'VALIDATION_FAILED', message: `invalid ${event} payload` });
         try {
-          await run(parsed.data);
-          reply({ ok: true });
+          const extra = await run(parsed.data);
+          reply({ ...(extra ?? {}), ok: true });
         } catch (error) {
           options.log.warn({ event, err: { message: (error as Error).message } }, 'socket event failed');
           reply({ ok: false, code: 'INTERNAL', message: 'could not handle the event' });
@@ -95,9 +95,8 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       await options.presence.set(principal.userId, presence);
       await options.onPresenceChanged(principal.userId, presence);
     });
-    handle('heartbeat', agentClientEvents.heartbeat, isAgent, async () => {
-      await options.presence.heartbeat(principal.userId);
-    });
+    // The acknowledgement says `lapsed: true` when the presence had expired: the console then sets it again.
+    handle('heartbeat', agentClientEvents.heartbeat, isAgent, async () => ({ lapsed: !(await options.presence.heartbeat(principal.userId)) }));
     socket.on('session:watch', async (payload: unknown, ack?: Ack) => {
       const reply: Ack = typeof ack === 'function' ? ack : () => undefined;
       const parsed = agentClientEvents['session:watch'].safeParse(payload);

@@ -8,13 +8,14 @@ import type { Logger } from '../logging.js';
 import { AppError } from '../http/errors.js';
 import { appendAudit } from '../audit/audit.service.js';
 import { maskName } from '../logging.js';
-import { issueLink, type BorrowerLinks } from '../auth/borrower-links.js';
+import { holdsPartyToken, issueLink, type BorrowerLinks } from '../auth/borrower-links.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { partyIdentity } from '../livekit/identities.js';
 import type { VideoPlatform } from '../livekit/video-platform.js';
 import type { Notifier, PartyMessage } from '../notifications/notifier.js';
 import { CONSENT_TEXTS, consentTextHash } from './consent-texts.js';
 import type { SessionEngine } from './session-engine.js';
+import { InvalidTransition, transition, type SessionEvent } from './session-state.js';
 import type { Dispatcher } from './dispatcher.js';
 import { isWithinCallingHours, nextAllowedInstant, type CallingHours } from './calling-hours.js';
 
@@ -52,10 +53,18 @@ export class PartyJoinService {
     private readonly log: Logger,
   ) {}
 
-  /** What the join page shows: no amounts, and the party's name masked. */
-  async overview(ctx: { link: BorrowerLink; session: VerificationSession }) {
+  /**
+   * What the join page shows. Before the one-time code: the appointment, the party's name masked, and
+   * no loan data. With the party token (`partyToken`): also the loan's key terms for signing.
+   */
+  async overview(ctx: { link: BorrowerLink; session: VerificationSession }, partyToken?: string, now = new Date()) {
     const p = await this.db.party.findUniqueOrThrow({ where: { id: ctx.session.partyId } });
     const consents = await this.db.consent.findMany({ where: { sessionId: ctx.session.id }, select: { kind: true } });
+    const authenticated = holdsPartyToken(ctx.link, partyToken);
+    const codeStatus = (purpose: 'join' | 'sign') => {
+      const status = this.links.codeStatus(ctx.link, purpose, now);
+      return { pending: status.pending, triesLeft: status.triesLeft, lockedUntil: status.lockedUntil?.toISOString() ?? null, resendAt: status.resendAt?.toISOString() ?? null };
+    };
     return {
       sessionId: ctx.session.id,
       kind: ctx.session.kind,
@@ -65,10 +74,29 @@ export class PartyJoinService {
       locale: p.locale,
       partyName: maskName(p.fullName),
       verified: ctx.link.partyTokenHash !== null,
+      authenticated,
       consented: consents.some((c) => c.kind === 'RECORDING') && consents.some((c) => c.kind === 'DATA_PROCESSING'),
       waitingRoomOpensAt: new Date(ctx.session.notBefore.getTime() - WAITING_ROOM_OPENS_MS).toISOString(),
+      position: ctx.session.state === 'WAITING' ? await this.dispatcher.waitingPosition(ctx.session.id) : null,
+      canReschedule: allows(ctx.session, { type: 'RESCHEDULED', notBefore: ctx.session.deadline }),
       contractToSign: ctx.session.contractDocumentHash !== null,
+      otp: { join: codeStatus('join'), sign: codeStatus('sign') },
+      terms: authenticated ? await this.keyTerms(ctx.session) : null,
       consentTexts: CONSENT_TEXTS,
+    };
+  }
+
+  /** The loan's key terms the party confirms: reference, product, amount and currency; no other personal data. */
+  private async keyTerms(session: VerificationSession) {
+    const loanFile = await this.db.loanFile.findUniqueOrThrow({ where: { id: session.loanFileId }, select: { externalRef: true, product: true, amount: true, currency: true } });
+    const signing = await this.db.signingConfirmation.findFirst({ where: { sessionId: session.id }, orderBy: { confirmedAt: 'desc' }, select: { confirmedAt: true } });
+    return {
+      loanReference: loanFile.externalRef,
+      product: loanFile.product,
+      amount: loanFile.amount.toFixed(2),
+      currency: loanFile.currency,
+      documentHash: session.contractDocumentHash,
+      signedAt: signing?.confirmedAt.toISOString() ?? null,
     };
   }
 
@@ -201,6 +229,17 @@ export class PartyJoinService {
     // A reminder that would fall outside the party's calling hours is not sent: it cannot wait.
     if (!isWithinCallingHours(now, session.party.timeZone, this.settings.callingHours)) return;
     await this.sendLink(sessionId, reminder === '24h' ? 'reminder_24h' : 'reminder_15m');
+  }
+}
+
+/** Whether the state machine would accept `event` now (e.g. may the party still pick another slot). */
+function allows(session: VerificationSession, event: SessionEvent): boolean {
+  try {
+    transition(session, event);
+    return true;
+  } catch (error) {
+    if (error instanceof InvalidTransition) return false;
+    throw error;
   }
 }
 

@@ -11,6 +11,12 @@ import type { PartyJoinService } from './party-join.service.js';
 
 const tokenParam = z.object({ token: z.string().max(128) });
 const localized = z.object({ 'zh-CN': z.string(), en: z.string() });
+const codeStatusSchema = z.object({
+  pending: z.boolean().describe('A code was sent and has not expired'),
+  triesLeft: z.number().int(),
+  lockedUntil: timestamp.nullable(),
+  resendAt: timestamp.nullable().describe('When another code may be requested'),
+});
 const overviewSchema = z
   .object({
     sessionId: z.uuid(),
@@ -21,9 +27,24 @@ const overviewSchema = z
     locale: z.string(),
     partyName: z.string(),
     verified: z.boolean(),
+    authenticated: z.boolean().describe('The request carried this link\'s valid X-Party-Token'),
     consented: z.boolean(),
     waitingRoomOpensAt: timestamp,
+    position: z.number().int().nullable().describe('In the waiting room: 1 = next; 0 = an agent has taken the session; null outside it'),
+    canReschedule: z.boolean().describe('The party may still pick another slot'),
     contractToSign: z.boolean(),
+    otp: z.object({ join: codeStatusSchema, sign: codeStatusSchema }),
+    terms: z
+      .object({
+        loanReference: z.string(),
+        product: z.string(),
+        amount: z.string().describe('Decimal, two places'),
+        currency: z.string(),
+        documentHash: z.string().nullable(),
+        signedAt: timestamp.nullable(),
+      })
+      .nullable()
+      .describe('The loan\'s key terms; only with a valid X-Party-Token'),
     consentTexts: z.object({ RECORDING: localized.extend({ version: z.string() }), DATA_PROCESSING: localized.extend({ version: z.string() }) }),
   })
   .meta({ id: 'PartyJoinOverview' });
@@ -44,14 +65,14 @@ export function partyRoutes(links: BorrowerLinks, join: PartyJoinService, limite
     defineRoute({
       method: 'get',
       path: '/api/join/:token',
-      summary: 'What the borrower link is for (clear errors for expired, used up or closed links)',
+      summary: 'What the borrower link is for (clear errors for expired, used up or closed links); the key terms with X-Party-Token',
       tags: ['borrower'],
       access: 'public',
       params: tokenParam,
       responses: { 200: { description: 'The appointment', schema: overviewSchema } },
       async handler({ params, req }) {
         await throttle(req);
-        return { status: 200, body: await join.overview(await links.resolve(params.token)), headers: { 'Cache-Control': 'no-store' } };
+        return { status: 200, body: await join.overview(await links.resolve(params.token), req.get('x-party-token')), headers: { 'Cache-Control': 'no-store' } };
       },
     }),
     defineRoute({

@@ -1,0 +1,257 @@
+// The agent desk: presence, offers with a countdown, today's schedule and the live session. Live state
+// comes over the /agent socket (thin events → refetch); the page survives reloads because everything it
+// shows is read back from the server (and unsent note drafts from this browser's storage).
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { Socket } from 'socket.io-client';
+import { api } from '../../shared/api';
+import { ErrorNote } from '../../shared/ErrorNote';
+import { useLoad, useNow } from '../../shared/hooks';
+import { formatDateTime, useLocale, useT } from '../../shared/i18n';
+import { agentSocket } from '../../shared/socket';
+import { deskMessages } from './messages';
+import { LiveSession, Submitted, type SubmitResult } from './LiveSession';
+import type { Desk, DeskSession, JoinGrant, Offer } from './types';
+import './desk.css';
+
+type Presence = 'available' | 'away' | 'busy';
+const PRESENCE_KEY = 'facesign.presence';
+const HEARTBEAT_MS = 10_000;
+
+function storedPresence(): Presence {
+  const value = localStorage.getItem(PRESENCE_KEY);
+  return value === 'available' || value === 'busy' ? value : 'away';
+}
+
+/** One /agent socket for the page: presence with heartbeats, and a callback on every live event. */
+function useAgentSocket(onEvent: (event: string, payload: unknown) => void): { socket: Socket | undefined; connected: boolean; presence: Presence; setPresence(p: Presence): void } {
+  const [socket, setSocket] = useState<Socket>();
+  const [connected, setConnected] = useState(false);
+  const [presence, setPresenceState] = useState<Presence>(storedPresence);
+  const presenceRef = useRef(presence);
+  const onEventRef = useRef(onEvent);
+  onEventRef.current = onEvent;
+
+  useEffect(() => {
+    const s = agentSocket();
+    setSocket(s);
+    s.on('connect', () => {
+      setConnected(true);
+      s.emit('presence:set', { presence: presenceRef.current });
+      onEventRef.current('reconnect', undefined);
+    });
+    s.on('disconnect', () => setConnected(false));
+    s.onAny((event: string, payload: unknown) => onEventRef.current(event, payload));
+    // A lapsed presence (the laptop slept, Redis restarted) is stated again, so an online agent never stays away.
+    const beat = setInterval(() => {
+      if (!s.connected) return;
+      s.emit('heartbeat', {}, (ack: { ok: boolean; lapsed?: boolean }) => {
+        if (ack?.ok && ack.lapsed) s.emit('presence:set', { presence: presenceRef.current });
+      });
+    }, HEARTBEAT_MS);
+    return () => {
+      clearInterval(beat);
+      s.close();
+    };
+  }, []);
+
+  const setPresence = useCallback(
+    (next: Presence) => {
+      presenceRef.current = next;
+      setPresenceState(next);
+      localStorage.setItem(PRESENCE_KEY, next);
+      socket?.emit('presence:set', { presence: next });
+    },
+    [socket],
+  );
+  return { socket, connected, presence, setPresence };
+}
+
+export default function DeskPage() {
+  const t = useT(deskMessages);
+  const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const desk = useLoad((signal) => api<Desk>('GET', `/api/agent/desk?timeZone=${encodeURIComponent(timeZone)}`, undefined, { signal }), [timeZone]);
+  const offers = useLoad((signal) => api<{ items: Offer[] }>('GET', '/api/agent/offers', undefined, { signal }), []);
+  const [selected, setSelected] = useState<string>();
+  const [grants, setGrants] = useState<Record<string, JoinGrant>>({});
+  const [changeTick, setChangeTick] = useState(0);
+  const [submitted, setSubmitted] = useState<SubmitResult>();
+
+  const onEvent = useCallback(
+    (event: string) => {
+      if (event === 'offer:new' || event === 'offer:closed' || event === 'reconnect') offers.reload();
+      if (event === 'session:changed' || event === 'reconnect') {
+        desk.reload();
+        setChangeTick((n) => n + 1);
+      }
+      if (event === 'checklist:changed') setChangeTick((n) => n + 1);
+    },
+    [desk.reload, offers.reload],
+  );
+  const { socket, connected, presence, setPresence } = useAgentSocket(onEvent);
+
+  const active = desk.data?.active ?? [];
+  const current = active.find((s) => s.id === selected) ?? active[0];
+
+  const accepted = (grant: JoinGrant) => {
+    setGrants((g) => ({ ...g, [grant.sessionId]: grant }));
+    setSelected(grant.sessionId);
+    desk.reload();
+    offers.reload();
+  };
+
+  return (
+    <div className="desk">
+      {!connected && socket ? (
+        <div className="alert warn" role="status">
+          {t('socketDown')}
+        </div>
+      ) : null}
+      <div className="desk-layout">
+        <aside className="stack">
+          <PresencePanel presence={presence} onChange={setPresence} />
+          <OffersPanel offers={offers.data?.items ?? []} error={offers.error} onAccepted={accepted} onChanged={offers.reload} />
+          <SchedulePanel desk={desk.data} error={desk.error} selected={current?.id} onSelect={setSelected} />
+        </aside>
+        <section aria-label={t('checklist')}>
+          {submitted ? (
+            <Submitted result={submitted} onBack={() => setSubmitted(undefined)} />
+          ) : current ? (
+            <LiveSession
+              key={current.id}
+              summary={current}
+              grant={grants[current.id]}
+              socket={socket}
+              changeTick={changeTick}
+              onChanged={desk.reload}
+              onSubmitted={(result) => {
+                setSubmitted(result);
+                desk.reload();
+              }}
+            />
+          ) : (
+            <div className="panel hint">{t('noSession')}</div>
+          )}
+        </section>
+      </div>
+    </div>
+  );
+}
+
+function PresencePanel({ presence, onChange }: { presence: Presence; onChange(p: Presence): void }) {
+  const t = useT(deskMessages);
+  return (
+    <div className="panel">
+      <fieldset className="presence">
+        <legend>{t('presence')}</legend>
+        {(['available', 'busy', 'away'] as const).map((p) => (
+          <label key={p} className={`presence-option ${p}`}>
+            <input type="radio" name="presence" value={p} checked={presence === p} onChange={() => onChange(p)} />
+            <span className="dot" aria-hidden="true" />
+            {t(p)}
+          </label>
+        ))}
+      </fieldset>
+      <p className="hint">{t('presenceHint')}</p>
+    </div>
+  );
+}
+
+function OffersPanel({ offers, error, onAccepted, onChanged }: { offers: Offer[]; error: unknown; onAccepted(g: JoinGrant): void; onChanged(): void }) {
+  const t = useT(deskMessages);
+  const now = useNow(500);
+  const [busy, setBusy] = useState<string>();
+  const [actionError, setActionError] = useState<unknown>();
+  const live = offers.filter((o) => Date.parse(o.expiresAt) > now);
+  const act = async (offer: Offer, action: 'accept' | 'decline') => {
+    setBusy(offer.id);
+    setActionError(undefined);
+    try {
+      if (action === 'accept') onAccepted(await api<JoinGrant>('POST', `/api/offers/${offer.id}/accept`));
+      else await api('POST', `/api/offers/${offer.id}/decline`);
+    } catch (e) {
+      setActionError(e);
+    } finally {
+      setBusy(undefined);
+      onChanged();
+    }
+  };
+  return (
+    <div className="panel" aria-live="polite">
+      <h2>{t('offers')}</h2>
+      <ErrorNote error={error ?? actionError} />
+      {live.length === 0 ? <p className="hint">{t('noOffers')}</p> : null}
+      <ul className="offer-list">
+        {live.map((offer) => {
+          const total = Math.max(1, Date.parse(offer.expiresAt) - Date.parse(offer.offeredAt));
+          const left = Math.max(0, Date.parse(offer.expiresAt) - now);
+          return (
+            <li key={offer.id} className="offer" data-testid="offer">
+              <div className="spread">
+                <strong>{offer.kind === 'CALL' ? t('offerCall') : t('offerVideo')}</strong>
+                <span className="badge warn">{t('expiresIn', { s: Math.ceil(left / 1000) })}</span>
+              </div>
+              <progress max={total} value={left} aria-label={t('expiresIn', { s: Math.ceil(left / 1000) })} />
+              <div className="row">
+                <button type="button" className="primary" disabled={busy === offer.id} onClick={() => void act(offer, 'accept')}>
+                  {t('accept')}
+                </button>
+                <button type="button" disabled={busy === offer.id} onClick={() => void act(offer, 'decline')}>
+                  {t('decline')}
+                </button>
+              </div>
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}
+
+function SchedulePanel({ desk, error, selected, onSelect }: { desk: Desk | undefined; error: unknown; selected: string | undefined; onSelect(id: string): void }) {
+  const t = useT(deskMessages);
+  const { locale } = useLocale();
+  const group = (title: string, sessions: DeskSession[], selectable: boolean) => (
+    <section>
+      <h3>{title}</h3>
+      {sessions.length === 0 ? (
+        <p className="hint">{t('nothing')}</p>
+      ) : (
+        <ul className="schedule">
+          {sessions.map((s) => (
+            <li key={s.id} aria-current={s.id === selected ? 'true' : undefined}>
+              <div className="spread">
+                <span>
+                  <strong>{s.party.name}</strong> · {s.loan.externalRef}
+                </span>
+                <span className={`badge ${s.outcome === 'PASSED' ? 'ok' : s.outcome === 'FAILED' ? 'bad' : s.outcome ? 'warn' : 'info'}`}>{s.outcome ?? s.state}</span>
+              </div>
+              <div className="spread hint">
+                <span>
+                  {s.kind === 'CALL' ? t('offerCall') : t('offerVideo')} · {formatDateTime(s.completedAt ?? s.nextAttemptAt ?? s.notBefore, locale, { timeStyle: 'short' })}
+                </span>
+                {selectable && s.id !== selected ? (
+                  <button type="button" className="small" onClick={() => onSelect(s.id)}>
+                    {t('open')}
+                  </button>
+                ) : null}
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+  return (
+    <div className="panel">
+      <h2>{t('schedule')}</h2>
+      <ErrorNote error={error} />
+      {desk ? (
+        <div className="stack">
+          {group(t('active'), desk.active, true)}
+          {group(t('upcoming'), desk.upcoming, false)}
+          {group(t('handled'), desk.today, false)}
+        </div>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,300 @@
+// One live session: party card, media stage, call timer, the recording indicator (driven by the
+// server's recording state, never by the page's own guess), the checklist, flags, snapshots and wrap-up.
+import { useEffect, useRef, useState } from 'react';
+import type { Socket } from 'socket.io-client';
+import { api } from '../../shared/api';
+import { clientConfig } from '../../shared/client-config';
+import { ErrorNote } from '../../shared/ErrorNote';
+import { useLoad, useNow } from '../../shared/hooks';
+import { formatDuration, useLocale, useT, type Locale } from '../../shared/i18n';
+import { joinMedia, type MediaConnection } from '../../shared/media';
+import { useAuth } from '../auth';
+import { ChecklistPanel } from './ChecklistPanel';
+import { FlagsPanel } from './FlagsPanel';
+import { deskMessages } from './messages';
+import { SnapshotButton } from './SnapshotButton';
+import type { Checklist, DeskSession, JoinGrant } from './types';
+
+export interface SubmitResult {
+  sessionId: string;
+  partyName: string;
+  outcome: string;
+  reasons: string[];
+}
+
+/** What the agent sees after submitting, until they go back to the desk (the session has left "Now" by then). */
+export function Submitted({ result, onBack }: { result: SubmitResult; onBack(): void }) {
+  const t = useT(deskMessages);
+  return (
+    <div className="panel stack" role="status">
+      <h2>{t('submitted', { outcome: t(`outcome${result.outcome}` as 'outcomePASSED') })}</h2>
+      <p>{result.partyName}</p>
+      {result.reasons.length > 0 ? (
+        <p>
+          {t('reasons')}: {result.reasons.join(', ')}
+        </p>
+      ) : null}
+      <button type="button" className="primary" onClick={onBack}>
+        {t('backToDesk')}
+      </button>
+    </div>
+  );
+}
+
+const MEDIA_STATES = new Set(['DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS']);
+const POLL_MS = 3000;
+
+export function LiveSession({ summary, grant, socket, changeTick, onChanged, onSubmitted }: { summary: DeskSession; grant: JoinGrant | undefined; socket: Socket | undefined; changeTick: number; onChanged(): void; onSubmitted(result: SubmitResult): void }) {
+  const t = useT(deskMessages);
+  const { locale } = useLocale();
+  const { user } = useAuth();
+  const [pollTick, setPollTick] = useState(0);
+  const detail = useLoad((signal) => api<DeskSession>('GET', `/api/agent/sessions/${summary.id}`, undefined, { signal }), [summary.id, changeTick, pollTick]);
+  const checklist = useLoad((signal) => api<Checklist>('GET', `/api/sessions/${summary.id}/checklist`, undefined, { signal }), [summary.id, changeTick]);
+  const session = detail.data ?? summary;
+  const [promptLocale, setPromptLocale] = useState<Locale>(summary.party.locale === 'en' ? 'en' : 'zh-CN');
+  const [actionError, setActionError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const media = useSessionMedia(session, grant);
+  const now = useNow(1000);
+  const remoteRef = useRef<HTMLDivElement>(null);
+
+  // The recording indicator and party status follow the server: refresh while the conversation lasts.
+  useEffect(() => {
+    if (session.state === 'COMPLETED' || session.state === 'CANCELLED') return;
+    const id = setInterval(() => setPollTick((n) => n + 1), POLL_MS);
+    return () => clearInterval(id);
+  }, [session.state]);
+
+  useEffect(() => {
+    if (!socket) return;
+    const watch = () => socket.emit('session:watch', { sessionId: summary.id });
+    watch();
+    socket.on('connect', watch);
+    return () => {
+      socket.off('connect', watch);
+    };
+  }, [socket, summary.id]);
+
+  useEffect(() => {
+    const stage = remoteRef.current;
+    if (!stage) return;
+    for (const element of media.remote) if (element.parentElement !== stage) stage.appendChild(element);
+  }, [media.remote]);
+
+  const attempt = session.attempt;
+  // Calls count from the answer; video sessions from when the recording (the conversation) started.
+  const talkingSince = attempt?.answeredAt ?? attempt?.recordingStartedAt ?? null;
+  const talkTime = talkingSince ? (attempt?.endedAt ? Date.parse(attempt.endedAt) : now) - Date.parse(talkingSince) : 0;
+
+  const run = async (action: () => Promise<void>) => {
+    setBusy(true);
+    setActionError(undefined);
+    try {
+      await action();
+    } catch (e) {
+      setActionError(e);
+    } finally {
+      setBusy(false);
+      detail.reload();
+      checklist.reload();
+      onChanged();
+    }
+  };
+  const items = checklist.data?.items ?? [];
+  const openRequired = items.filter((i) => i.required && !i.answer);
+  const canSubmit = (session.state === 'IN_PROGRESS' || session.state === 'WRAP_UP') && openRequired.length === 0 && !busy;
+
+  const values = {
+    agentName: user?.displayName ?? '',
+    amount: new Intl.NumberFormat(promptLocale, { style: 'currency', currency: session.loan.currency }).format(Number(session.loan.amount)),
+    product: session.loan.product,
+    phoneLast4: session.party.phoneLast4,
+    livenessPrompt: checklist.data?.liveness?.prompt[promptLocale] ?? '',
+  };
+
+  return (
+    <div className="session-layout">
+      <div className="stack">
+        <div className="panel">
+          <div className="spread">
+            <h2>{session.party.name}</h2>
+            <span className="badge info">{session.kind === 'CALL' ? t('offerCall') : t('offerVideo')}</span>
+          </div>
+          <dl className="party-card">
+            <dt>{t('loan')}</dt>
+            <dd>{session.loan.externalRef}</dd>
+            <dt>{t('product')}</dt>
+            <dd>{session.loan.product}</dd>
+            <dt>{t('amount')}</dt>
+            <dd>{values.amount}</dd>
+            <dt>{t('phone')}</dt>
+            <dd>•••• {session.party.phoneLast4}</dd>
+            {session.party.idNumberLast4 ? (
+              <>
+                <dt>{t('idNumber')}</dt>
+                <dd>•••• {session.party.idNumberLast4}</dd>
+              </>
+            ) : null}
+            <dt>{t('language')}</dt>
+            <dd>{session.party.locale}</dd>
+          </dl>
+        </div>
+        <div className="panel stack">
+          <div className="row" role="status" aria-label={t('state')}>
+            <RecordingBadge state={session.recording?.state} />
+            <span className={`badge ${attempt?.partyConnected ? 'ok' : 'warn'}`} data-testid="party-status">
+              <span className="dot" />
+              {attempt?.partyConnected ? t('partyConnected') : session.state === 'RINGING' ? t('ringing') : session.state === 'DISPATCHING' ? t('dialling') : t('partyNotConnected')}
+            </span>
+            <span className="badge" data-testid="session-state">{session.state}</span>
+            {attempt ? <span className="badge">{t('attempt', { n: attempt.number, max: session.maxAttempts })}</span> : null}
+          </div>
+          <div className="spread">
+            <span>
+              {t('timer')}: <strong data-testid="call-timer">{formatDuration(talkTime)}</strong>
+            </span>
+            {media.connection?.mode === 'simulated' ? <span className="badge info">simulated</span> : null}
+          </div>
+          {session.kind === 'VIDEO' ? (
+            <div className="video-stage" ref={remoteRef} data-testid="video-stage">
+              {media.connection?.mode === 'simulated' || media.remote.length === 0 ? (
+                <p className="hint" style={{ color: '#cbd5e1', padding: '1rem' }}>
+                  {media.connection?.mode === 'simulated' ? t('simulatedStage') : session.state === 'WAITING' ? t('waitingParty') : ''}
+                </p>
+              ) : null}
+            </div>
+          ) : (
+            <div ref={remoteRef} className="hint">
+              {t('audioOnly')}
+            </div>
+          )}
+          {media.reconnecting ? <div className="alert warn">{t('reconnecting')}</div> : null}
+          <ErrorNote error={media.error} />
+          {session.kind === 'VIDEO' && (session.state === 'IN_PROGRESS' || session.state === 'WRAP_UP') ? (
+            <SnapshotButton sessionId={session.id} stage={remoteRef} simulated={media.connection?.mode === 'simulated'} />
+          ) : null}
+        </div>
+        <FlagsPanel sessionId={session.id} flags={checklist.data?.flags ?? []} disabled={!(session.state === 'IN_PROGRESS' || session.state === 'WRAP_UP')} onRaised={checklist.reload} />
+      </div>
+      <div className="panel stack">
+        <div className="spread">
+          <h2>{t('checklist')}</h2>
+          <label className="row">
+            <span>{t('promptLanguage')}</span>
+            <select value={promptLocale} onChange={(e) => setPromptLocale(e.target.value === 'en' ? 'en' : 'zh-CN')} style={{ width: 'auto' }}>
+              <option value="zh-CN">中文</option>
+              <option value="en">English</option>
+            </select>
+          </label>
+        </div>
+        <ErrorNote error={checklist.error} />
+        {checklist.data ? (
+          <ChecklistPanel
+            sessionId={session.id}
+            checklist={checklist.data}
+            promptLocale={promptLocale}
+            values={values}
+            editable={session.state === 'IN_PROGRESS' || session.state === 'WRAP_UP'}
+            onSaved={checklist.reload}
+          />
+        ) : null}
+        <ErrorNote error={actionError} />
+        {openRequired.length > 0 ? (
+          <p className="hint" data-testid="open-required">
+            {t('openRequired', { n: openRequired.length, items: openRequired.map((i) => items.indexOf(i) + 1).join(', ') })}
+          </p>
+        ) : null}
+        <div className="row">
+          {session.state === 'IN_PROGRESS' ? (
+            <button type="button" disabled={busy} onClick={() => void run(async () => void (await api('POST', `/api/sessions/${session.id}/end`)))}>
+              {t('endConversation')}
+            </button>
+          ) : null}
+          {session.state === 'WRAP_UP' && session.kind === 'CALL' ? (
+            <button type="button" disabled={busy} onClick={() => void run(async () => void (await api('POST', `/api/sessions/${session.id}/call-back`)))}>
+              {t('callBack')}
+            </button>
+          ) : null}
+          <button
+            type="button"
+            className="primary"
+            disabled={!canSubmit}
+            aria-disabled={!canSubmit}
+            onClick={() =>
+              void run(async () => {
+                const r = await api<{ session: { outcome: string }; reasons: string[] }>('POST', `/api/sessions/${session.id}/complete`);
+                await media.connection?.leave();
+                localStorage.removeItem(`facesign.notes.${session.id}`);
+                onSubmitted({ sessionId: session.id, partyName: session.party.name, outcome: r.session.outcome, reasons: r.reasons });
+              })
+            }
+          >
+            {t('submit')}
+          </button>
+        </div>
+        <p className="hint" lang={locale}>
+          {t('shortcuts')}
+        </p>
+      </div>
+    </div>
+  );
+}
+
+function RecordingBadge({ state }: { state: string | undefined }) {
+  const t = useT(deskMessages);
+  const [cls, label] =
+    state === 'ACTIVE'
+      ? ['bad live', t('recOn')]
+      : state === 'REQUESTED'
+        ? ['warn', t('recStarting')]
+        : state === 'FAILED'
+          ? ['bad', t('recFailed')]
+          : state === 'ENDING' || state === 'UPLOADED' || state === 'VERIFIED' || state === 'RETAINED'
+            ? ['ok', t('recSaved')]
+            : ['', t('recOff')];
+  return (
+    <span className={`badge ${cls}`} data-testid="recording-indicator" data-state={state ?? 'NONE'}>
+      <span className="dot" />
+      {label}
+    </span>
+  );
+}
+
+/** Joins the session's room while the conversation is on; after a reload asks the server for a fresh grant. */
+function useSessionMedia(session: DeskSession, initialGrant: JoinGrant | undefined) {
+  const [connection, setConnection] = useState<MediaConnection>();
+  const [remote, setRemote] = useState<HTMLMediaElement[]>([]);
+  const [reconnecting, setReconnecting] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const wanted = MEDIA_STATES.has(session.state) && !!session.attempt && !session.attempt.endedAt;
+  const attemptId = session.attempt?.id;
+
+  useEffect(() => {
+    if (!wanted) return;
+    let cancelled = false;
+    let joined: MediaConnection | undefined;
+    (async () => {
+      const config = await clientConfig();
+      if (config.media === 'none') return;
+      const grant = initialGrant && initialGrant.sessionId === session.id ? initialGrant : await api<JoinGrant>('POST', `/api/sessions/${session.id}/join`);
+      if (cancelled) return;
+      joined = await joinMedia(grant, config.media, { audio: true, video: session.kind === 'VIDEO' }, {
+        onRemoteMedia: (element) => setRemote((r) => [...r, element]),
+        onReconnecting: () => setReconnecting(true),
+        onReconnected: () => setReconnecting(false),
+      });
+      if (cancelled) await joined.leave();
+      else setConnection(joined);
+    })().catch((e: unknown) => !cancelled && setError(e));
+    return () => {
+      cancelled = true;
+      void joined?.leave();
+      setConnection(undefined);
+      setRemote([]);
+    };
+    // A new attempt (call back) means a new room.
+  }, [wanted, attemptId, session.id, session.kind, initialGrant]);
+
+  return { connection, remote, reconnecting, error };
+}

@@ -1,0 +1,86 @@
+// Shapes of the API answers the desk reads (see /api/openapi.json: DeskSession, Checklist, SessionOffer, JoinGrant).
+export type AnswerValue = 'CONFIRMED' | 'DENIED' | 'UNCLEAR' | 'NOT_ASKED';
+export type Bilingual = { 'zh-CN': string; en: string };
+
+export interface DeskSession {
+  id: string;
+  kind: 'CALL' | 'VIDEO';
+  state: string;
+  version: number;
+  outcome: string | null;
+  notBefore: string;
+  nextAttemptAt: string | null;
+  completedAt: string | null;
+  attemptCount: number;
+  maxAttempts: number;
+  loan: { externalRef: string; product: string; amount: string; currency: string };
+  party: { name: string; role: string; phoneLast4: string; idNumberLast4: string | null; locale: string; timeZone: string };
+  attempt: {
+    id: string;
+    number: number;
+    startedAt: string;
+    answeredAt: string | null;
+    endedAt: string | null;
+    recordingStartedAt: string | null;
+    partyConnected: boolean;
+    callStatus: string | null;
+  } | null;
+  recording: { id: string; state: string } | null;
+}
+
+export interface Desk {
+  day: { start: string; end: string };
+  active: DeskSession[];
+  today: DeskSession[];
+  upcoming: DeskSession[];
+}
+
+export interface Offer {
+  id: string;
+  sessionId: string;
+  kind: 'CALL' | 'VIDEO';
+  status: string;
+  offeredAt: string;
+  expiresAt: string;
+}
+
+export interface JoinGrant {
+  sessionId: string;
+  kind: 'CALL' | 'VIDEO';
+  room: string;
+  livekitUrl: string;
+  token: string;
+}
+
+export interface ChecklistItem {
+  id: string;
+  sectionId: string;
+  kind: string;
+  required: boolean;
+  prompt: Bilingual;
+  guidance: Bilingual | null;
+  answer: { value: AnswerValue; note: string | null; offsetMs: number | null; revision: number; answeredAt: string } | null;
+}
+
+export interface RiskFlag {
+  id: string;
+  code: string;
+  severity: 'LOW' | 'MEDIUM' | 'HIGH';
+  note: string | null;
+  offsetMs: number | null;
+  createdAt: string;
+}
+
+export interface Checklist {
+  sessionId: string;
+  state: string;
+  version: number;
+  templateKey: string;
+  templateVersion: number;
+  items: ChecklistItem[];
+  flags: RiskFlag[];
+  liveness: { id: string; prompt: Bilingual } | null;
+}
+
+export const FLAG_CODES = ['EVASIVE', 'NERVOUS', 'THIRD_PARTY_PRESENT', 'PROMPTED', 'INCONSISTENT', 'IDENTITY_MISMATCH', 'COERCION_SUSPECTED', 'POOR_AUDIO_VIDEO'] as const;
+export const SEVERITIES = ['LOW', 'MEDIUM', 'HIGH'] as const;

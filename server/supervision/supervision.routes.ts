@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { defineRoute, type RouteDefinition } from '../http/route.js';
+import { timestamp } from '../http/schemas.js';
+import type { SupervisionService } from './supervision.service.js';
+
+const kind = z.enum(['CALL', 'VIDEO']);
+
+const boardSchema = z
+  .object({
+    generatedAt: timestamp,
+    agents: z.array(
+      z.object({
+        id: z.uuid(),
+        displayName: z.string(),
+        presence: z.enum(['available', 'busy', 'away', 'offline']),
+        languages: z.array(z.string()),
+        skills: z.array(z.string()),
+        current: z.object({ sessionId: z.uuid(), kind, state: z.string(), since: timestamp, loanFileRef: z.string() }).nullable(),
+        offer: z.object({ sessionId: z.uuid(), expiresAt: timestamp }).nullable(),
+      }),
+    ),
+    sessions: z.array(
+      z.object({
+        id: z.uuid(),
+        kind,
+        state: z.string(),
+        column: z.enum(['waiting', 'offered', 'dialling', 'in_progress', 'wrap_up', 'escalated']),
+        version: z.number().int(),
+        loanFileRef: z.string(),
+        product: z.string(),
+        partyRole: z.string(),
+        language: z.string(),
+        priority: z.number().int(),
+        assignedAgent: z.object({ id: z.uuid(), displayName: z.string() }).nullable(),
+        offer: z.object({ agentId: z.uuid(), agentName: z.string(), expiresAt: timestamp }).nullable(),
+        createdAt: timestamp,
+        notBefore: timestamp,
+        since: timestamp,
+        attemptCount: z.number().int(),
+        maxAttempts: z.number().int(),
+        lastDialOutcome: z.string().nullable(),
+        recaptureRequired: z.boolean(),
+        reasons: z.array(z.string()),
+      }),
+    ),
+    alerts: z.array(
+      z.object({
+        id: z.string(),
+        kind: z.enum(['recording_failed', 'recording_integrity', 'retries_exhausted']),
+        sessionId: z.uuid().nullable(),
+        loanFileRef: z.string().nullable(),
+        at: timestamp,
+        detail: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'SupervisorBoard' });
+
+export function supervisionRoutes(supervision: SupervisionService): RouteDefinition[] {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/api/supervision/board',
+      summary: 'The live board: agents with presence and current session, open sessions by column, recent alerts',
+      tags: ['supervisor'],
+      access: { roles: ['SUPERVISOR', 'ADMIN'] },
+      responses: { 200: { description: 'A snapshot; follow `presence:changed`, `session:changed` and `alert` on /agent and load it again', schema: boardSchema } },
+      async handler() {
+        return { status: 200, body: await supervision.board() };
+      },
+    }),
+  ];
+}

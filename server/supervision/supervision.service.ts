@@ -1,0 +1,259 @@
+// The supervisor's board: who is working on what, what waits for whom, what is escalated and what went
+// wrong. One read-only snapshot over Postgres (and presence in Redis); the page loads it, then follows
+// the thin socket events (`presence:changed`, `session:changed`, `alert`) and loads it again.
+//
+// Alerts are derived from what Postgres holds (failed recordings, integrity checks that found a
+// mismatch, sessions that ran out of attempts), so a reloaded page or a second supervisor sees the same
+// list; the socket only says "look again now". Personal data stays out: sessions are shown by loan
+// reference and party role, never by name or phone number.
+import type { Db } from '../db/client.js';
+import type { Presence, PresenceService } from '../realtime/presence.js';
+
+/** What a supervisor sees: offline when none of the agent's consoles is connected, on any node. */
+export type BoardPresence = Presence | 'offline';
+
+/** Where a session sits on the board. */
+export type BoardColumn = 'waiting' | 'offered' | 'dialling' | 'in_progress' | 'wrap_up' | 'escalated';
+export type BoardAlertKind = 'recording_failed' | 'recording_integrity' | 'retries_exhausted';
+
+export interface BoardSession {
+  id: string;
+  kind: 'CALL' | 'VIDEO';
+  state: string;
+  column: BoardColumn;
+  version: number;
+  loanFileRef: string;
+  product: string;
+  partyRole: string;
+  language: string;
+  priority: number;
+  assignedAgent: { id: string; displayName: string } | null;
+  offer: { agentId: string; agentName: string; expiresAt: string } | null;
+  createdAt: string;
+  notBefore: string;
+  /** When the session last changed (state changes bump it): the age shown on the board. */
+  since: string;
+  attemptCount: number;
+  maxAttempts: number;
+  lastDialOutcome: string | null;
+  recaptureRequired: boolean;
+  /** For escalations: the outcome rules' findings (e.g. required_unclear:identity, high_risk_flag:PROMPTED). */
+  reasons: string[];
+}
+
+export interface BoardAgent {
+  id: string;
+  displayName: string;
+  presence: BoardPresence;
+  languages: string[];
+  skills: string[];
+  current: { sessionId: string; kind: 'CALL' | 'VIDEO'; state: string; since: string; loanFileRef: string } | null;
+  offer: { sessionId: string; expiresAt: string } | null;
+}
+
+export interface BoardAlert {
+  id: string;
+  kind: BoardAlertKind;
+  sessionId: string | null;
+  loanFileRef: string | null;
+  at: string;
+  /** Machine-readable detail: the failure reason, the integrity result or the last dial outcome. */
+  detail: string | null;
+}
+
+export interface BoardSnapshot {
+  generatedAt: string;
+  agents: BoardAgent[];
+  sessions: BoardSession[];
+  alerts: BoardAlert[];
+}
+
+/** Sessions in which an agent is occupied (as the dispatcher counts them). */
+const AGENT_BUSY_STATES = ['DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS', 'WRAP_UP'] as const;
+const OPEN_STATES = ['SCHEDULED', 'DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS', 'WRAP_UP', 'ESCALATED'] as const;
+
+export interface SupervisionSettings {
+  /** How far back alerts are listed. */
+  alertWindowMs: number;
+  /** At most this many sessions and alerts; the oldest beyond are left off. */
+  limit: number;
+}
+
+export const DEFAULT_SUPERVISION_SETTINGS: SupervisionSettings = { alertWindowMs: 3 * 86_400_000, limit: 300 };
+
+/** The board column of an open session; undefined when it is not on the board (e.g. scheduled for later). */
+export function boardColumn(session: { kind: 'CALL' | 'VIDEO'; state: string; assignedAgentId: string | null; notBefore: Date }, hasPendingOffer: boolean, now: Date): BoardColumn | undefined {
+  if (hasPendingOffer) return 'offered';
+  switch (session.state) {
+    case 'SCHEDULED':
+      return session.kind === 'CALL' && session.notBefore <= now ? 'waiting' : undefined;
+    case 'WAITING':
+      // A video party in the waiting room: waiting for an agent, or the agent is on the way in.
+      return session.assignedAgentId ? 'dialling' : 'waiting';
+    case 'DISPATCHING':
+    case 'RINGING':
+      return 'dialling';
+    case 'IN_PROGRESS':
+      return 'in_progress';
+    case 'WRAP_UP':
+      return 'wrap_up';
+    case 'ESCALATED':
+      return 'escalated';
+    default:
+      return undefined;
+  }
+}
+
+export class SupervisionService {
+  constructor(
+    private readonly db: Db,
+    private readonly presence: PresenceService,
+    /** Users with a console connected to /agent right now (across nodes). */
+    private readonly connectedUsers: () => Promise<Set<string>>,
+    private readonly settings: SupervisionSettings = DEFAULT_SUPERVISION_SETTINGS,
+  ) {}
+
+  async board(now = new Date()): Promise<BoardSnapshot> {
+    const [agents, sessions, offers, alerts] = await Promise.all([
+      this.db.user.findMany({
+        where: { roles: { has: 'AGENT' }, disabledAt: null },
+        select: { id: true, displayName: true, languages: true, skills: true },
+        orderBy: { displayName: 'asc' },
+      }),
+      this.db.verificationSession.findMany({
+        where: { state: { in: [...OPEN_STATES] } },
+        include: { loanFile: { select: { externalRef: true, product: true } }, party: { select: { role: true } }, assignedAgent: { select: { id: true, displayName: true } } },
+        orderBy: [{ priority: 'desc' }, { updatedAt: 'asc' }],
+        take: this.settings.limit,
+      }),
+      this.db.sessionOffer.findMany({ where: { status: 'PENDING' }, orderBy: { offeredAt: 'asc' }, take: this.settings.limit }),
+      this.alerts(now),
+    ]);
+    const [presence, connected] = await Promise.all([this.presence.all(), this.connectedUsers()]);
+    const names = new Map(agents.map((a) => [a.id, a.displayName]));
+    const offerBySession = new Map(offers.map((o) => [o.sessionId, o]));
+    const offerByAgent = new Map(offers.map((o) => [o.agentId, o]));
+
+    const board: BoardSession[] = [];
+    for (const s of sessions) {
+      const offer = offerBySession.get(s.id);
+      const column = boardColumn(s, Boolean(offer), now);
+      if (!column) continue;
+      board.push({
+        id: s.id,
+        kind: s.kind,
+        state: s.state,
+        column,
+        version: s.version,
+        loanFileRef: s.loanFile.externalRef,
+        product: s.loanFile.product,
+        partyRole: s.party.role,
+        language: s.language,
+        priority: s.priority,
+        assignedAgent: s.assignedAgent,
+        offer: offer ? { agentId: offer.agentId, agentName: names.get(offer.agentId) ?? '', expiresAt: offer.expiresAt.toISOString() } : null,
+        createdAt: s.createdAt.toISOString(),
+        notBefore: s.notBefore.toISOString(),
+        since: s.updatedAt.toISOString(),
+        attemptCount: s.attemptCount,
+        maxAttempts: s.maxAttempts,
+        lastDialOutcome: s.lastDialOutcome,
+        recaptureRequired: s.recaptureRequired,
+        reasons: s.state === 'ESCALATED' && s.endReason ? s.endReason.split(',').filter(Boolean) : [],
+      });
+    }
+
+    const busyStates: readonly string[] = AGENT_BUSY_STATES;
+    const currentOf = new Map<string, BoardAgent['current']>();
+    for (const s of sessions) {
+      if (!s.assignedAgentId || !busyStates.includes(s.state) || currentOf.has(s.assignedAgentId)) continue;
+      currentOf.set(s.assignedAgentId, { sessionId: s.id, kind: s.kind, state: s.state, since: s.updatedAt.toISOString(), loanFileRef: s.loanFile.externalRef });
+    }
+
+    return {
+      generatedAt: now.toISOString(),
+      agents: agents.map((a) => {
+        const offer = offerByAgent.get(a.id);
+        return {
+          id: a.id,
+          displayName: a.displayName,
+          // Connected but without a live heartbeat or a chosen presence is away, as routing treats it.
+          presence: connected.has(a.id) ? (presence.get(a.id) ?? 'away') : 'offline',
+          languages: a.languages,
+          skills: a.skills,
+          current: currentOf.get(a.id) ?? null,
+          offer: offer ? { sessionId: offer.sessionId, expiresAt: offer.expiresAt.toISOString() } : null,
+        };
+      }),
+      sessions: board,
+      alerts,
+    };
+  }
+
+  /** Newest first: failed recordings, integrity checks that did not match, sessions out of attempts. */
+  private async alerts(now: Date): Promise<BoardAlert[]> {
+    const from = new Date(now.getTime() - this.settings.alertWindowMs);
+    const take = this.settings.limit;
+    const [failed, exhausted, checks] = await Promise.all([
+      this.db.recording.findMany({
+        where: { state: 'FAILED', updatedAt: { gte: from } },
+        select: { id: true, updatedAt: true, failureReason: true, attempt: { select: { sessionId: true, session: { select: { loanFile: { select: { externalRef: true } } } } } } },
+        orderBy: { updatedAt: 'desc' },
+        take,
+      }),
+      this.db.verificationSession.findMany({
+        where: { state: 'EXHAUSTED', completedAt: { gte: from } },
+        select: { id: true, completedAt: true, updatedAt: true, lastDialOutcome: true, loanFile: { select: { externalRef: true } } },
+        orderBy: { completedAt: 'desc' },
+        take,
+      }),
+      this.db.auditEvent.findMany({
+        where: {
+          action: 'recording.integrity_checked',
+          recordedAt: { gte: from },
+          OR: [{ data: { path: ['result'], equals: 'mismatch' } }, { data: { path: ['result'], equals: 'missing' } }],
+        },
+        select: { id: true, entityId: true, recordedAt: true, data: true },
+        orderBy: { seq: 'desc' },
+        take,
+      }),
+    ]);
+    const checkedRecordings = await this.db.recording.findMany({
+      where: { id: { in: [...new Set(checks.map((c) => c.entityId))] } },
+      select: { id: true, attempt: { select: { sessionId: true, session: { select: { loanFile: { select: { externalRef: true } } } } } } },
+    });
+    const sessionOfRecording = new Map(checkedRecordings.map((r) => [r.id, r.attempt]));
+
+    const all: BoardAlert[] = [
+      ...failed.map((r) => ({
+        id: `recording_failed:${r.id}`,
+        kind: 'recording_failed' as const,
+        sessionId: r.attempt.sessionId,
+        loanFileRef: r.attempt.session.loanFile.externalRef,
+        at: r.updatedAt.toISOString(),
+        detail: r.failureReason,
+      })),
+      ...exhausted.map((s) => ({
+        id: `retries_exhausted:${s.id}`,
+        kind: 'retries_exhausted' as const,
+        sessionId: s.id,
+        loanFileRef: s.loanFile.externalRef,
+        at: (s.completedAt ?? s.updatedAt).toISOString(),
+        detail: s.lastDialOutcome,
+      })),
+      ...checks.map((c) => {
+        const attempt = sessionOfRecording.get(c.entityId);
+        const result = (c.data as { result?: unknown } | null)?.result;
+        return {
+          id: `recording_integrity:${c.id}`,
+          kind: 'recording_integrity' as const,
+          sessionId: attempt?.sessionId ?? null,
+          loanFileRef: attempt?.session.loanFile.externalRef ?? null,
+          at: c.recordedAt.toISOString(),
+          detail: typeof result === 'string' ? result : null,
+        };
+      }),
+    ];
+    return all.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).slice(0, take);
+  }
+}

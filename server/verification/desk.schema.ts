@@ -1,0 +1,42 @@
+// The desk's view of a session, as the API documents it; the service's type is derived from it.
+import { z } from 'zod';
+import { timestamp } from '../http/schemas.js';
+
+export const deskSessionSchema = z
+  .object({
+    id: z.uuid(),
+    kind: z.enum(['CALL', 'VIDEO']),
+    state: z.string(),
+    version: z.number().int(),
+    outcome: z.string().nullable(),
+    notBefore: timestamp,
+    nextAttemptAt: timestamp.nullable(),
+    completedAt: timestamp.nullable(),
+    attemptCount: z.number().int(),
+    maxAttempts: z.number().int(),
+    loan: z.object({ externalRef: z.string(), product: z.string(), amount: z.string(), currency: z.string() }),
+    party: z.object({
+      name: z.string(),
+      role: z.string(),
+      phoneLast4: z.string(),
+      idNumberLast4: z.string().nullable(),
+      locale: z.string(),
+      timeZone: z.string(),
+    }),
+    attempt: z
+      .object({
+        id: z.uuid(),
+        number: z.number().int(),
+        startedAt: timestamp,
+        answeredAt: timestamp.nullable(),
+        endedAt: timestamp.nullable(),
+        recordingStartedAt: timestamp.nullable(),
+        partyConnected: z.boolean(),
+        callStatus: z.string().nullable(),
+      })
+      .nullable(),
+    recording: z.object({ id: z.uuid(), state: z.string() }).nullable(),
+  })
+  .meta({ id: 'DeskSession', description: 'A session as the agent desk shows it: masked party card, live attempt, recording state' });
+
+export type DeskSession = z.infer<typeof deskSessionSchema>;

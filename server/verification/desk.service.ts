@@ -1,0 +1,96 @@
+// What an agent's desk shows: the sessions they are working now (with the party card, the live attempt
+// and the recording state the indicator is driven by), what they handled today and what is coming to
+// them today. Personal data is masked to what the conversation needs: name, phone last four, ID last four.
+import type { Db } from '../db/client.js';
+import type { Prisma } from '../db/generated/prisma/client.js';
+import { AppError } from '../http/errors.js';
+import { localDayBounds } from './calling-hours.js';
+import type { DeskSession } from './desk.schema.js';
+
+/** States in which the session is the agent's live work. */
+export const DESK_LIVE_STATES = ['DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS', 'WRAP_UP'] as const;
+
+const deskInclude = {
+  loanFile: { select: { externalRef: true, product: true, amount: true, currency: true } },
+  party: { select: { fullName: true, role: true, phoneE164: true, locale: true, timeZone: true, idNumberLast4: true } },
+  attempts: {
+    orderBy: { number: 'desc' },
+    take: 1,
+    include: { recording: { select: { id: true, state: true } }, participants: { select: { kind: true, joinedAt: true, leftAt: true, sipCallStatus: true } } },
+  },
+} satisfies Prisma.VerificationSessionInclude;
+
+type DeskRow = Prisma.VerificationSessionGetPayload<{ include: typeof deskInclude }>;
+
+function toDesk(row: DeskRow): DeskSession {
+  const attempt = row.attempts[0];
+  const party = attempt?.participants.find((p) => p.kind === 'PARTY');
+  return {
+    id: row.id,
+    kind: row.kind,
+    state: row.state,
+    version: row.version,
+    outcome: row.outcome,
+    notBefore: row.notBefore.toISOString(),
+    nextAttemptAt: row.nextAttemptAt?.toISOString() ?? null,
+    completedAt: row.completedAt?.toISOString() ?? null,
+    attemptCount: row.attemptCount,
+    maxAttempts: row.maxAttempts,
+    loan: { externalRef: row.loanFile.externalRef, product: row.loanFile.product, amount: row.loanFile.amount.toFixed(2), currency: row.loanFile.currency },
+    party: {
+      name: row.party.fullName,
+      role: row.party.role,
+      phoneLast4: row.party.phoneE164.slice(-4),
+      idNumberLast4: row.party.idNumberLast4,
+      locale: row.party.locale,
+      timeZone: row.party.timeZone,
+    },
+    attempt: attempt
+      ? {
+          id: attempt.id,
+          number: attempt.number,
+          startedAt: attempt.startedAt.toISOString(),
+          answeredAt: attempt.answeredAt?.toISOString() ?? null,
+          endedAt: attempt.endedAt?.toISOString() ?? null,
+          recordingStartedAt: attempt.recordingStartedAt?.toISOString() ?? null,
+          partyConnected: !!party?.joinedAt && !party.leftAt && party.sipCallStatus !== 'hangup',
+          callStatus: party?.sipCallStatus ?? null,
+        }
+      : null,
+    recording: attempt?.recording ? { id: attempt.recording.id, state: attempt.recording.state } : null,
+  };
+}
+
+export class DeskService {
+  constructor(private readonly db: Db) {}
+
+  /** The agent's desk for the local day of `timeZone` containing `now`. */
+  async desk(agentId: string, timeZone: string, now = new Date()): Promise<{ day: { start: string; end: string }; active: DeskSession[]; today: DeskSession[]; upcoming: DeskSession[] }> {
+    const { start, end } = localDayBounds(now, timeZone);
+    const mine = { assignedAgentId: agentId };
+    const [active, today, upcoming] = await Promise.all([
+      this.db.verificationSession.findMany({ where: { ...mine, state: { in: [...DESK_LIVE_STATES] } }, include: deskInclude, orderBy: { updatedAt: 'asc' } }),
+      this.db.verificationSession.findMany({
+        where: { ...mine, state: { notIn: [...DESK_LIVE_STATES] }, updatedAt: { gte: start, lt: end }, attempts: { some: { agentId } } },
+        include: deskInclude,
+        orderBy: { updatedAt: 'desc' },
+        take: 100,
+      }),
+      this.db.verificationSession.findMany({
+        where: { ...mine, state: { in: ['SCHEDULED', 'RETRY_PENDING'] }, OR: [{ nextAttemptAt: { gte: start, lt: end } }, { nextAttemptAt: null, notBefore: { gte: start, lt: end } }] },
+        include: deskInclude,
+        orderBy: { notBefore: 'asc' },
+        take: 100,
+      }),
+    ]);
+    return { day: { start: start.toISOString(), end: end.toISOString() }, active: active.map(toDesk), today: today.map(toDesk), upcoming: upcoming.map(toDesk) };
+  }
+
+  /** One session as the desk shows it: for its assigned agent, or for supervisors and admins. */
+  async session(sessionId: string, viewer: { userId: string; manager: boolean }): Promise<DeskSession> {
+    const row = await this.db.verificationSession.findUnique({ where: { id: sessionId }, include: deskInclude });
+    if (!row) throw new AppError('NOT_FOUND', 'No such session');
+    if (!viewer.manager && row.assignedAgentId !== viewer.userId) throw new AppError('FORBIDDEN', 'This session is assigned to another agent');
+    return toDesk(row);
+  }
+}

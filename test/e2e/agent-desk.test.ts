@@ -1,0 +1,110 @@
+// The agent desk in Chromium against the real server and the LiveKit simulator: an agent goes available,
+// takes the offered confirmation call, works the checklist with the keyboard and the mouse, survives a
+// page reload mid-checklist, cannot submit with required items open, and submits to PASSED.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { createUser } from '../../server/users/users.service.js';
+import type { TestApp } from '../support/harness.js';
+import { ALWAYS_OPEN, loanFileWithBorrower, losClient, scheduleCall, stateOf } from '../support/verification.js';
+import { launchChromium, newContext, screenshot, signInThroughPage, startE2eApp, unlabelledControls, watchPageErrors } from './browser.js';
+
+let app: TestApp;
+let browser: Browser;
+const PASSWORD = 'correct horse battery staple';
+
+beforeAll(async () => {
+  // The simulator runs 100x faster than real time: allow the longest call, so a slow machine cannot run out of it.
+  app = await startE2eApp({ ...ALWAYS_OPEN, DIAL_RATE_PER_SECOND: '50', SIP_MAX_CALL_SECONDS: '14400' });
+  browser = await launchChromium();
+  await createUser(app.facesign.db, { email: 'li.agent@bank.test', password: PASSWORD, displayName: 'Li Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['consumer-loan'] });
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+});
+
+describe('agent desk', () => {
+  it('takes a call offer and completes the checklist to PASSED, keyboard first, across a reload', async () => {
+    const context = await newContext(browser, app);
+    const page = await context.newPage();
+    const errors = watchPageErrors(page);
+    await signInThroughPage(page, 'li.agent@bank.test', PASSWORD);
+    await page.waitForURL(/\/desk$/);
+    await page.getByText('No live session. Accept an offer to start.').waitFor();
+    await page.getByRole('radio', { name: 'Available' }).check();
+    await expect.poll(async () => (await app.facesign.redis.hget('presence', (await app.facesign.db.user.findFirstOrThrow({ where: { email: 'li.agent@bank.test' } })).id))).toBe('available');
+
+    const los = await losClient(app);
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550100', product: 'consumer-loan' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId);
+
+    const offer = page.getByTestId('offer');
+    await offer.waitFor();
+    await expect.poll(() => offer.textContent()).toMatch(/Confirmation call.*Accept within \d+ s/);
+    await screenshot(page, 'desk-offer-en');
+    await offer.getByRole('button', { name: 'Accept' }).click();
+
+    // The simulator answers 5550100: the party connects and the recording starts, as the server says.
+    await stateOf(app, sessionId, 'IN_PROGRESS');
+    await expect.poll(() => page.getByTestId('party-status').textContent(), { timeout: 20_000 }).toBe('Party connected');
+    await expect.poll(() => page.getByTestId('recording-indicator').getAttribute('data-state'), { timeout: 20_000 }).toBe('ACTIVE');
+    await expect.poll(() => page.getByTestId('call-timer').textContent()).not.toBe('0:00');
+
+    const checklist = await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId }, select: { itemOrder: true } });
+    const items = page.locator('ol.checklist > li');
+    await expect.poll(() => items.count()).toBe(checklist.itemOrder.length);
+    // The page shows the items in the session's randomised order.
+    const shownOrder = await items.evaluateAll((els) => els.map((el) => el.getAttribute('data-testid')?.replace('item-', '')));
+    expect(shownOrder).toEqual(checklist.itemOrder);
+
+    // Keyboard: the first item has focus; "1" confirms and moves to the next, "n" writes its note, Escape
+    // returns to the item and "c" confirms it with the note.
+    await items.first().focus();
+    await page.keyboard.press('1');
+    await expect.poll(() => items.nth(0).getByRole('button', { name: /Confirmed/ }).getAttribute('aria-pressed')).toBe('true');
+    await page.keyboard.press('n');
+    await page.keyboard.type('Said her own name clearly');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('c');
+    await expect.poll(async () => (await app.facesign.db.checklistAnswer.findFirst({ where: { sessionId, itemId: checklist.itemOrder[1] } }))?.note).toBe('Said her own name clearly');
+    // A note typed on the third item but not yet sent.
+    await page.keyboard.press('n');
+    await page.keyboard.type('Hesitated before answering');
+    await page.keyboard.press('Escape');
+
+    const submit = page.getByRole('button', { name: 'Submit checklist' });
+    expect(await submit.isDisabled()).toBe(true);
+    await expect.poll(() => page.getByTestId('open-required').textContent()).toMatch(/required item\(s\) still open/);
+    await screenshot(page, 'desk-live-call-en');
+    expect(await unlabelledControls(page)).toEqual([]);
+
+    // Reload mid-checklist: answers come back from the server, the unsent note from this browser.
+    await page.reload();
+    await expect.poll(() => items.count(), { timeout: 20_000 }).toBe(checklist.itemOrder.length);
+    await expect.poll(() => items.nth(0).getByRole('button', { name: /Confirmed/ }).getAttribute('aria-pressed')).toBe('true');
+    await expect.poll(() => items.nth(1).getByRole('textbox').inputValue()).toBe('Said her own name clearly');
+    await expect.poll(() => items.nth(2).getByRole('textbox').inputValue()).toBe('Hesitated before answering');
+    expect(await app.facesign.db.checklistAnswer.count({ where: { sessionId } })).toBe(2);
+
+    // The rest by mouse, all CONFIRMED; the drafted note goes with its item's answer.
+    const count = checklist.itemOrder.length;
+    for (let i = 2; i < count; i++) {
+      await items.nth(i).getByRole('button', { name: /Confirmed/ }).click();
+    }
+    await expect.poll(async () => app.facesign.db.checklistAnswer.count({ where: { sessionId } })).toBe(count);
+    expect((await app.facesign.db.checklistAnswer.findFirst({ where: { sessionId, itemId: checklist.itemOrder[2] } }))?.note).toBe('Hesitated before answering');
+    await expect.poll(() => submit.isEnabled()).toBe(true);
+    await page.getByRole('button', { name: 'End conversation' }).click();
+    await stateOf(app, sessionId, 'WRAP_UP');
+    await submit.click();
+    // Whatever comes first, the outcome or an error the page shows, must be the outcome.
+    const settled = page.getByRole('heading', { name: /^Submitted/ }).or(page.getByRole('alert'));
+    await settled.first().waitFor();
+    expect(await settled.first().textContent()).toBe('Submitted: Passed');
+    await screenshot(page, 'desk-submitted-en');
+    const done = await stateOf(app, sessionId, 'COMPLETED');
+    expect(done.outcome).toBe('PASSED');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});

@@ -1,0 +1,74 @@
+// A borrower for browser tests: books a video appointment through the LOS API, reads the texts the
+// server sends (an HTTP sink standing in for the SMS gateway), and opens the join page on a phone-sized
+// screen from an address of its own (the join API limits requests per address, as in life).
+import { createHash } from 'node:crypto';
+import { expect } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { ApiClient } from '../support/api-client.js';
+import { eventually } from '../support/fixtures.js';
+import type { TestApp } from '../support/harness.js';
+import type { HttpSink } from '../support/http-sink.js';
+import { loanFileWithBorrower } from '../support/verification.js';
+import { newContext, watchPageErrors } from './browser.js';
+
+export const CONTRACT_HASH = createHash('sha256').update('loan contract, e2e').digest('hex');
+
+export interface Sms {
+  to: string;
+  template: string;
+  text: string;
+}
+
+export const codeIn = (m: Sms): string => /(\d{6})/.exec(m.text)![1]!;
+
+/** expect.poll with room for a busy two-core machine (its default gives up after a second). */
+export const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000 });
+export const visible = (page: Page, testId: string) => poll(() => page.getByTestId(testId).isVisible()).toBe(true);
+
+export class Borrowers {
+  private number = 10;
+
+  constructor(private readonly deps: { app: TestApp; los: ApiClient; sms: HttpSink; browser: Browser }) {}
+
+  async nextSms(phone: string, template: string, index = 0): Promise<Sms> {
+    return eventually(async () => this.deps.sms.received.map((r) => JSON.parse(r.body) as Sms).filter((m) => m.to === phone && m.template === template)[index]);
+  }
+
+  async bookVideo(options: { phone: string; product: string; locale?: 'zh-CN' | 'en'; notBefore?: Date }) {
+    const { app, los } = this.deps;
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: options.phone, product: options.product, locale: options.locale });
+    const res = await los.post<{ id: string }>(`/api/loan-files/${loanFileId}/sessions`, {
+      partyId,
+      kind: 'VIDEO',
+      notBefore: (options.notBefore ?? new Date()).toISOString(),
+      contractDocumentHash: CONTRACT_HASH,
+    });
+    expect(res.status).toBe(201);
+    const invitation = await this.nextSms(options.phone, 'invitation');
+    const link = /\/join\/([A-Za-z0-9_-]{43})/.exec(invitation.text)![1]!;
+    const loanFile = await app.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } });
+    return { sessionId: res.body.id, link, loanReference: loanFile.externalRef };
+  }
+
+  /** A phone-sized page; each borrower comes from their own address (through the loopback proxy). */
+  async page(locale = 'en-US'): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+    const context = await newContext(this.deps.browser, this.deps.app, { mobile: true, locale });
+    this.number += 1;
+    await context.setExtraHTTPHeaders({ 'X-Forwarded-For': `198.51.100.${this.number}` });
+    const page = await context.newPage();
+    return { context, page, errors: watchPageErrors(page) };
+  }
+
+  /** From the code step: send and enter the code, tick both consents, and land on `next`. */
+  async passCodeAndConsent(page: Page, phone: string, next = 'step-devices'): Promise<void> {
+    await visible(page, 'step-code');
+    await page.getByRole('button', { name: /^(Send me a code|发送验证码)$/ }).click();
+    const code = codeIn(await this.nextSms(phone, 'otp'));
+    await page.getByLabel(/^(6-digit code|6 位验证码)/).fill(code);
+    await page.getByRole('button', { name: /^(Continue|继续)$/ }).click();
+    await visible(page, 'step-consent');
+    for (const box of await page.getByRole('checkbox').all()) await box.check();
+    await page.getByRole('button', { name: /^(Agree and continue|同意并继续)$/ }).click();
+    await visible(page, next);
+  }
+}

@@ -1,0 +1,125 @@
+// Real Chromium from Debian's package, driven by playwright-core, against the real facesign server
+// (started in-process on a fixed free port so PUBLIC_URL, cookies and the socket Origin check all hold)
+// with the LiveKit simulator. Fake camera and microphone devices stand in for a person.
+import { execFileSync } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Env } from '../../server/config.js';
+import { startTestApp, type TestApp, type TestAppOptions } from '../support/harness.js';
+
+export const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'e2e');
+
+function chromiumPath(): string {
+  try {
+    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error('Debian chromium is not installed (apt-get install chromium); .ci/run installs it');
+  }
+}
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+    ],
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The app on a known port: pages, API and sockets share PUBLIC_URL's origin as in production. */
+export async function startE2eApp(env: Partial<Record<keyof Env, string>> = {}, options: TestAppOptions = { livekit: true }): Promise<TestApp> {
+  const port = await freePort();
+  return startTestApp({ PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, ...env }, options);
+}
+
+/** A fresh browser context (cookies, storage) with camera and microphone allowed for the app. */
+export async function newContext(browser: Browser, app: TestApp, options: { locale?: string; mobile?: boolean } = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({
+    baseURL: app.url,
+    locale: options.locale ?? 'en-US',
+    viewport: options.mobile ? { width: 390, height: 844 } : { width: 1366, height: 900 },
+    deviceScaleFactor: 1,
+    isMobile: options.mobile ?? false,
+    hasTouch: options.mobile ?? false,
+  });
+  await context.grantPermissions(['camera', 'microphone'], { origin: app.url });
+  return context;
+}
+
+/** Writes test-artifacts/e2e/<name>.png (kept by CI as the pages' pictures). */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Collects uncaught page errors and console errors, so broken pages cannot pass quietly. */
+export function watchPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    // A 4xx the page asked for and handled (signed out, wrong code) is logged by Chromium; it is not a fault.
+    if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) {
+      errors.push(`console: ${message.text()}`);
+    }
+  });
+  return errors;
+}
+
+export async function signInThroughPage(page: Page, email: string, password: string): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel(/E-mail|电子邮箱/).fill(email);
+  await page.getByLabel(/^Password$|^密码$/).fill(password);
+  await page.getByRole('button', { name: /^Sign in$|^登录$/ }).click();
+}
+
+/**
+ * Controls a screen reader could not name: buttons, links, inputs, selects and text areas with no
+ * text, aria-label, aria-labelledby, title or <label>. Returns a short description of each offender.
+ * (Kept as page-side source: the test project is type-checked without the DOM library.)
+ */
+const UNLABELLED_CONTROLS = `(() => {
+  const offenders = [];
+  const visible = (el) => {
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    return style.visibility !== 'hidden' && style.display !== 'none' && box.width > 0 && box.height > 0;
+  };
+  for (const el of document.querySelectorAll('button, a[href], input, select, textarea, [role="button"], [role="radio"]')) {
+    if (!visible(el) || el.type === 'hidden') continue;
+    const labelledBy = el.getAttribute('aria-labelledby');
+    const byRef = labelledBy ? labelledBy.split(/\\s+/).map((id) => document.getElementById(id)?.textContent?.trim() ?? '').join(' ').trim() : '';
+    const labels = el.labels ? Array.from(el.labels).map((l) => l.textContent?.trim() ?? '').join(' ').trim() : '';
+    const own = el.tagName === 'BUTTON' || el.tagName === 'A' || el.getAttribute('role') === 'button' ? (el.textContent ?? '').trim() : '';
+    const name = el.getAttribute('aria-label')?.trim() || byRef || labels || own || el.getAttribute('title')?.trim() || '';
+    if (!name) offenders.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + String(el.className).split(' ').join('.') : ''));
+  }
+  return offenders;
+})()`;
+
+export async function unlabelledControls(page: Page): Promise<string[]> {
+  return (await page.evaluate(UNLABELLED_CONTROLS)) as string[];
+}

@@ -1,0 +1,92 @@
+// GET /api/agent/desk and /api/agent/sessions/:id: what the desk shows, masked, and to whom.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/harness.js';
+import { ALWAYS_OPEN, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf, takeOffer, type OnlineAgent } from '../support/verification.js';
+
+let t: TestApp;
+let agent: OnlineAgent;
+let sessionId: string;
+
+beforeAll(async () => {
+  t = await startTestApp({ ...ALWAYS_OPEN, DIAL_RATE_PER_SECOND: '50' }, { livekit: true });
+  agent = await onlineAgent(t, 'consumer-loan');
+  const los = await losClient(t);
+  const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550100', product: 'consumer-loan' });
+  sessionId = await scheduleCall(los, loanFileId, partyId);
+  await takeOffer(agent, sessionId);
+  await stateOf(t, sessionId, 'IN_PROGRESS');
+});
+afterAll(async () => {
+  await agent?.socket.close();
+  await t?.stop();
+});
+
+describe('agent desk API', () => {
+  it("lists the agent's live session with a masked party card, the live attempt and the recording state", async () => {
+    const res = await agent.client.get<{ active: Record<string, unknown>[]; today: unknown[]; upcoming: unknown[]; day: { start: string; end: string } }>('/api/agent/desk?timeZone=Asia/Shanghai');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.body.active).toHaveLength(1);
+    const live = res.body.active[0]!;
+    expect(live).toMatchObject({
+      id: sessionId,
+      kind: 'CALL',
+      state: 'IN_PROGRESS',
+      loan: { product: 'consumer-loan', amount: '80000.00', currency: 'CNY' },
+      party: { name: '赵敏', role: 'BORROWER', phoneLast4: '0100', locale: 'zh-CN' },
+      attempt: { number: 1, partyConnected: true },
+    });
+    expect(JSON.stringify(res.body)).not.toContain('13805550100');
+    expect((live.recording as { state: string }).state).toMatch(/REQUESTED|ACTIVE/);
+    // Shanghai has no DST: the local day is exactly 24 hours starting at 16:00Z.
+    expect(Date.parse(res.body.day.end) - Date.parse(res.body.day.start)).toBe(86_400_000);
+    expect(res.body.day.start).toMatch(/T16:00:00\.000Z$/);
+  });
+
+  it('shows one session to its agent and supervisors only', async () => {
+    expect((await agent.client.get(`/api/agent/sessions/${sessionId}`)).status).toBe(200);
+    const other = await t.signIn({ roles: ['AGENT'] });
+    const refused = await other.get<{ code: string }>(`/api/agent/sessions/${sessionId}`);
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('FORBIDDEN');
+    const supervisor = await t.signIn({ roles: ['SUPERVISOR'] });
+    expect((await supervisor.get(`/api/agent/sessions/${sessionId}`)).status).toBe(200);
+    const auditor = await t.signIn({ roles: ['AUDITOR'] });
+    expect((await auditor.get(`/api/agent/sessions/${sessionId}`)).status).toBe(403);
+    expect((await auditor.get('/api/agent/desk')).status).toBe(403);
+    expect((await t.client().get('/api/agent/desk')).status).toBe(401);
+  });
+
+  it('names a bad time zone', async () => {
+    const res = await agent.client.get<{ code: string; errors: { field: string; message: string }[] }>('/api/agent/desk?timeZone=Mars/Olympus');
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0]).toMatchObject({ field: 'timeZone', message: expect.stringContaining('IANA') });
+  });
+
+  it('moves a finished session to "handled today"', async () => {
+    const checklist = await agent.client.get<{ items: { id: string }[] }>(`/api/sessions/${sessionId}/checklist`);
+    for (const item of checklist.body.items) await agent.client.request('PUT', `/api/sessions/${sessionId}/answers/${item.id}`, { value: 'CONFIRMED' });
+    expect((await agent.client.post(`/api/sessions/${sessionId}/complete`)).status).toBe(200);
+    const res = await agent.client.get<{ active: unknown[]; today: { id: string; outcome: string }[] }>('/api/agent/desk?timeZone=UTC');
+    expect(res.body.active).toEqual([]);
+    expect(res.body.today).toEqual([expect.objectContaining({ id: sessionId, outcome: 'PASSED' })]);
+  });
+});
+
+describe('presence heartbeats', () => {
+  it('say when the presence lapsed, so the console can state it again', async () => {
+    const online = await onlineAgent(t, 'heartbeat-check');
+    try {
+      expect(await online.socket.emit('heartbeat', {})).toEqual({ ok: true, lapsed: false });
+      // Redis restarted empty (or the laptop slept past the TTL): the agent would stay away while online.
+      await t.facesign.redis.multi().hdel('presence', online.userId).del(`presence:alive:${online.userId}`).exec();
+      expect(await t.facesign.verification.presence.get(online.userId)).toBe('away');
+      expect(await online.socket.emit('heartbeat', {})).toEqual({ ok: true, lapsed: true });
+      expect(await online.socket.emit('presence:set', { presence: 'available' })).toEqual({ ok: true });
+      expect(await t.facesign.verification.presence.get(online.userId)).toBe('available');
+      expect(await online.socket.emit('heartbeat', {})).toEqual({ ok: true, lapsed: false });
+    } finally {
+      await online.socket.close();
+    }
+  });
+});
