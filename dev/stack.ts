@@ -45,7 +45,7 @@ const config = loadConfig({
   ...(s3
     ? { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, S3_FORCE_PATH_STYLE: 'true' }
     : {}),
-  ...(sim ? { LIVEKIT_URL: sim.url, LIVEKIT_API_KEY: sim.apiKey, LIVEKIT_API_SECRET: sim.apiSecret } : {}),
+  ...(sim ? { LIVEKIT_URL: sim.url, LIVEKIT_API_KEY: sim.apiKey, LIVEKIT_API_SECRET: sim.apiSecret, LIVEKIT_MEDIA: 'simulated' } : {}),
   ...(sipTrunkId ? { LIVEKIT_SIP_TRUNK_ID: sipTrunkId } : {}),
 });
 if (config.env === 'production') throw new Error('npm run demo is for local use; start production with `npm start`');

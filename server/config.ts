@@ -1,6 +1,7 @@
 // Configuration is parsed once, at boot, from the environment. This is the only file that reads
 // process.env: everything else receives a typed Config. Unknown or malformed values stop start-up
 // with a message naming the variable; production refuses the development defaults for secrets.
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 const DEV_SECRETS = new Set(['secret', 'devkey', 'S3RVER', 'dev-webhook-secret', 'change-me']);
@@ -33,6 +34,10 @@ const envSchema = z.object({
   LIVEKIT_API_KEY: z.string().min(1).optional(),
   LIVEKIT_API_SECRET: z.string().min(1).optional(),
   LIVEKIT_SIP_TRUNK_ID: z.string().min(1).optional(),
+  LIVEKIT_PUBLIC_URL: url.optional(),
+  LIVEKIT_MEDIA: z.enum(['livekit', 'simulated']).default('livekit'),
+  CONSOLE_DIR: z.string().min(1).optional(),
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   SIP_RINGING_TIMEOUT_SECONDS: int(5, 120).default(30),
   SIP_MAX_CALL_SECONDS: int(60, 4 * 3600).default(1800),
   ROOM_EMPTY_TIMEOUT_SECONDS: int(10, 3600).default(300),
@@ -40,6 +45,7 @@ const envSchema = z.object({
   EGRESS_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   EGRESS_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   RECONCILE_INTERVAL_SECONDS: int(1, 3600).default(30),
+  WORKER_LOCK_SECONDS: int(1, 600).default(30),
   CALLING_HOURS: z
     .string()
     .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'HH:MM-HH:MM in the party\'s time zone')
@@ -80,6 +86,7 @@ const envSchema = z.object({
   INTEGRITY_SAMPLE_SIZE: int(0, 10_000).default(20),
   INTEGRITY_INTERVAL_HOURS: int(1, 24 * 30).default(24),
   CAPTURE_MAX_BYTES: int(1024, 50 * 1024 * 1024).default(5 * 1024 * 1024),
+  EVIDENCE_PDF_FONT: z.string().min(1).default('/usr/share/fonts/truetype/wqy/wqy-microhei.ttc'),
   FACESIGN_ROLES: z
     .string()
     .regex(/^(api|worker)(,(api|worker))*$/, 'a comma-separated list of api, worker')
@@ -122,7 +129,11 @@ export interface Config {
         egressStorage: { endpoint: string | undefined; accessKeyId: string | undefined; secretAccessKey: string | undefined };
       }
     | undefined;
-  jobs: { reconcileIntervalMs: number };
+  /**
+   * lockMs: how long a job stays with a worker that stopped renewing its lock (crashed, killed)
+   * before another worker takes it over; also how often workers look for such jobs.
+   */
+  jobs: { reconcileIntervalMs: number; lockMs: number };
   verification: {
     callingHours: { start: string; end: string; days: number[]; holidays: string[] };
     maxDialAttempts: number;
@@ -143,8 +154,20 @@ export interface Config {
     review: { samplePercent: number; amountThreshold: string | undefined };
     integrity: { sampleSize: number; intervalMs: number };
     captureMaxBytes: number;
+    /** The TrueType collection (WenQuanYi Micro Hei) embedded in evidence PDFs, for zh-CN text. */
+    evidencePdfFont: string;
   };
   roles: { api: boolean; worker: boolean };
+  /** GET /metrics: a bearer token for scrapers, or (unset) loopback clients only. */
+  metrics: { token: string | undefined };
+  /** The browser pages: where their built assets are and how they reach media. */
+  console: {
+    dir: string;
+    /** 'simulated' when LiveKit is the dev simulator: pages join rooms through its control API, with no real media. */
+    media: 'livekit' | 'simulated';
+    /** LiveKit as browsers reach it (LIVEKIT_PUBLIC_URL, else LIVEKIT_URL); join grants carry it. */
+    livekitPublicUrl: string | undefined;
+  };
   auth: {
     sessionTtlMs: number;
     cookieSecure: boolean;
@@ -224,7 +247,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           },
         }
       : undefined,
-    jobs: { reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000 },
+    jobs: { reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000, lockMs: e.WORKER_LOCK_SECONDS * 1000 },
     verification: {
       callingHours: {
         start: hoursStart,
@@ -254,7 +277,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       review: { samplePercent: e.REVIEW_SAMPLE_PERCENT, amountThreshold: e.REVIEW_AMOUNT_THRESHOLD },
       integrity: { sampleSize: e.INTEGRITY_SAMPLE_SIZE, intervalMs: e.INTEGRITY_INTERVAL_HOURS * 3_600_000 },
       captureMaxBytes: e.CAPTURE_MAX_BYTES,
+      evidencePdfFont: e.EVIDENCE_PDF_FONT,
     },
+    console: {
+      dir: e.CONSOLE_DIR ?? fileURLToPath(new URL('../agent-console/dist', import.meta.url)),
+      media: e.LIVEKIT_MEDIA,
+      livekitPublicUrl: e.LIVEKIT_PUBLIC_URL ?? e.LIVEKIT_URL,
+    },
+    metrics: { token: e.METRICS_TOKEN },
     roles: { api: e.FACESIGN_ROLES.split(',').includes('api'), worker: e.FACESIGN_ROLES.split(',').includes('worker') },
     auth: {
       sessionTtlMs: e.SESSION_TTL_HOURS * 3_600_000,

@@ -5,10 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
+import type { Express } from 'express';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logging.js';
 import { createDb, type Db } from './db/client.js';
-import { createHttpApp } from './http/app.js';
+import { answerClientError, createHttpApp } from './http/app.js';
+import { clientConfigRoutes, consolePagesRouter, objectStoreOrigins } from './http/console-pages.js';
+import { DeskService } from './verification/desk.service.js';
+import { deskRoutes } from './verification/desk.routes.js';
 import { AuthService } from './auth/auth.service.js';
 import { ApiKeyService } from './auth/api-keys.service.js';
 import { RateLimiter } from './auth/rate-limiter.js';
@@ -23,6 +27,7 @@ import { LiveKitReconciler } from './livekit/reconciler.js';
 import { liveKitWebhookRouter } from './livekit/webhook.routes.js';
 import { queueDashboardRouter } from './jobs/dashboard.routes.js';
 import { JobQueues, startWorkers } from './jobs/queues.js';
+import { jobCatalog } from './jobs/catalog.js';
 import { createS3Client, RecordingStore } from '../recordings/object-store.js';
 import { RecordingService } from '../recordings/recording.service.js';
 import { finalizeJobId, RecordingFinalizer } from '../recordings/finalize.js';
@@ -51,8 +56,17 @@ import { partyRoutes } from './verification/party.routes.js';
 import { BorrowerLinks } from './auth/borrower-links.js';
 import { ReviewService } from '../recordings/review.service.js';
 import { EvidenceService } from '../recordings/evidence.js';
+import { EvidencePdfService } from '../recordings/evidence-pdf.js';
 import { reviewRoutes } from './reviews/reviews.routes.js';
 import { HttpNotifier, LogNotifier, type Notifier } from './notifications/notifier.js';
+import { OperationsMetrics } from './metrics/operations.service.js';
+import { operationsRoutes } from './metrics/operations.routes.js';
+import { metricsRegistry, metricsRouter } from './metrics/prometheus.js';
+import { ReviewDesk } from './review-desk/review-desk.service.js';
+import { reviewDeskRoutes } from './review-desk/review-desk.routes.js';
+import { SupervisionService } from './supervision/supervision.service.js';
+import { supervisionRoutes } from './supervision/supervision.routes.js';
+import { alertOnFailedRecordings } from './supervision/supervisor-alerts.js';
 
 export interface FacesignOptions {
   logDestination?: DestinationStream;
@@ -64,6 +78,8 @@ export interface Facesign {
   db: Db;
   redis: Redis;
   server: Server;
+  /** The express application; its route table is what the OpenAPI document must describe. */
+  app: Express;
   queues: JobQueues;
   realtime: Realtime;
   verification: { engine: SessionEngine; dispatcher: Dispatcher; jobs: SessionJobs; scheduling: SchedulingService; presence: PresenceService; los: LosWebhookService; partyJoin: PartyJoinService };
@@ -150,22 +166,29 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   });
   const notifier: Notifier = config.notifier.kind === 'http' ? new HttpNotifier(config.notifier.url, config.notifier.token) : new LogNotifier(log, config.env !== 'production');
   const engine = new SessionEngine(db, queues, realtime.emitter, los, livekit ? { platform: livekit.platform, recordings: livekit.recordings } : undefined, { noShowTimeoutMs: v.noShowTimeoutMs }, log);
-  const dispatcher = new Dispatcher(db, engine, presence, queues, realtime.emitter, videoPlatform, { offerTimeoutMs: v.offerTimeoutMs, callingHours: v.callingHours, livekitUrl: config.livekit?.url }, log);
+  const dispatcher = new Dispatcher(db, engine, presence, queues, realtime.emitter, videoPlatform, { offerTimeoutMs: v.offerTimeoutMs, callingHours: v.callingHours, livekitUrl: config.livekit ? config.console.livekitPublicUrl : undefined }, log);
   engine.onRoutingNeeded = async () => void (await dispatcher.fill());
   const partyJoin = new PartyJoinService(db, links, engine, dispatcher, queues, notifier, videoPlatform, {
     callingHours: v.callingHours,
     publicUrl: config.http.publicUrl,
     linkTtlMs: v.linkTtlMs,
     otpTtlMs: v.otp.ttlMs,
-    livekitUrl: config.livekit?.url,
+    livekitUrl: config.livekit ? config.console.livekitPublicUrl : undefined,
   }, log);
-  const sessionJobs = new SessionJobs(db, engine, dispatcher, queues, videoPlatform, { callingHours: v.callingHours, reconnectGraceMs: v.reconnectGraceMs }, log, partyJoin);
+  const sessionJobs = new SessionJobs(db, engine, dispatcher, queues, videoPlatform, {
+    callingHours: v.callingHours,
+    reconnectGraceMs: v.reconnectGraceMs,
+    workerLockMs: config.jobs.lockMs,
+    ringingTimeoutMs: (config.livekit?.ringingTimeoutSeconds ?? 30) * 1000,
+  }, log, partyJoin);
   const scheduling = new SchedulingService(db, engine, queues, { callingHours: v.callingHours, maxDialAttempts: v.maxDialAttempts }, partyJoin);
   const checklists = new ChecklistService(db, engine, realtime.emitter);
   const reviews = new ReviewService(db, config.recordings.review);
   const finalizer = new RecordingFinalizer(db, recordingStore, realtime.emitter, log);
   const integrity = new IntegrityChecker(db, recordingStore, realtime.emitter, log);
   const playback = new PlaybackService(db, recordingStore, config.recordings.playback);
+  const evidence = new EvidenceService(db);
+  const evidencePdf = new EvidencePdfService(evidence, { fontPath: config.recordings.evidencePdfFont }, log);
   const captures = new CaptureService(db, recordingStore, { maxBytes: config.recordings.captureMaxBytes });
   // An uploaded recording is checked (size, SHA-256) by a job that retries until the store answers.
   signalListeners.push(async (signals) => {
@@ -175,6 +198,15 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       }
     }
   });
+  // Retention counts from the loan's maturity: when the LOS changes it, recompute (retried by the queue).
+  // The change is committed by then: if the queue cannot take the job, the hourly sweep catches up.
+  loanFiles.onMaturityChanged = async (loanFileId, version) => {
+    try {
+      await queues.enqueue('retention-recompute', { loanFileId }, { jobId: `retention-recompute-${loanFileId}-v${version}` });
+    } catch (error) {
+      log.error({ loanFileId, err: { message: (error as Error).message } }, 'could not queue the retention recomputation; the retention sweep will');
+    }
+  };
   engine.onCompletedInTx = async (tx, session, loanFile) => void (await reviews.selectOnCompletion(tx, session, loanFile.amount.toFixed(2)));
   reviews.recapture = async (session, requestId) => {
     await scheduling.schedule(
@@ -185,6 +217,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     );
   };
   signalListeners.push((signals) => sessionJobs.onLiveKitSignals(signals));
+  signalListeners.push((signals) => alertOnFailedRecordings(db, realtime.emitter, signals));
   callbacks.canWatch = async (userId, roles, sessionId) => {
     if (roles.some((r) => r === 'SUPERVISOR' || r === 'ADMIN')) return true;
     const session = await db.verificationSession.findUnique({ where: { id: sessionId }, select: { assignedAgentId: true } });
@@ -207,8 +240,24 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     { name: 'livekit', required: Boolean(videoPlatform), check: videoPlatform ? () => videoPlatform.ping() : undefined },
     // Who keeps recordings from being deleted early: the object store (Object Lock) or facesign itself.
     { name: 'retention', required: false, check: async () => void (await retention.retentionStatus()), info: () => retention.retentionStatus() },
+    // The evidence PDF embeds a CJK font; without it only the JSON manifest can be exported.
+    { name: 'evidencePdfFont', required: false, check: () => evidencePdf.checkFont(), info: () => evidencePdf.fontInfo() },
   ];
 
+  const operations = new OperationsMetrics(db);
+  const supervision = new SupervisionService(db, presence, async () => {
+    const sockets = await realtime.io.of('/agent').fetchSockets();
+    return new Set(sockets.flatMap((socket) => {
+      const userId = (socket.data as { principal?: { userId?: unknown } }).principal?.userId;
+      return typeof userId === 'string' ? [userId] : [];
+    }));
+  });
+  const consoleSettings = {
+    dir: config.console.dir,
+    media: config.console.media,
+    livekitUrl: config.livekit ? config.console.livekitPublicUrl : undefined,
+    mediaOrigins: config.recordings.playback.mode === 'presigned' ? objectStoreOrigins(config.s3) : [],
+  };
   const app = createHttpApp({
     log,
     authenticator: auth,
@@ -222,15 +271,22 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       ...checklistRoutes(checklists),
       ...losWebhookRoutes(los),
       ...partyRoutes(links, partyJoin, limiter),
-      ...reviewRoutes(reviews, new EvidenceService(db)),
+      ...reviewRoutes(reviews, evidence, evidencePdf),
       ...integrityRoutes(integrity),
       ...retentionRoutes(retention),
       ...playbackRoutes(playback),
       ...captureRoutes(captures),
+      ...deskRoutes(new DeskService(db)),
+      ...clientConfigRoutes(consoleSettings),
+      ...reviewDeskRoutes(new ReviewDesk(db, checklists)),
+      ...operationsRoutes(operations),
+      ...supervisionRoutes(supervision),
     ],
+    pages: consolePagesRouter(consoleSettings),
     rawRouters: [
       { path: '/livekit/webhook', router: liveKitWebhookRouter(intake) },
       { path: '/admin/queues', router: queueDashboardRouter(queues, auth) },
+      { path: '/metrics', router: metricsRouter(metricsRegistry(db, operations), config.metrics.token) },
       // Snapshot uploads carry a raw image body; everything else under /api/sessions passes through.
       { path: '/api/sessions', router: captureUploadRouter(captures, auth) },
     ],
@@ -241,9 +297,9 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         {
           redisUrl: config.redis.url,
           prefix: config.redis.prefix,
-          concurrency: { 'livekit-event': 8, 'livekit-reconcile': 1, 'session-dial': 8, 'los-webhook': 8, 'session-sweep': 1, 'recording-finalize': 2, 'recording-integrity': 2, 'recording-integrity-sample': 1, 'retention-sweep': 1 },
+          concurrency: { 'livekit-event': 8, 'livekit-reconcile': 1, 'session-dial': 8, 'los-webhook': 8, 'session-sweep': 1, 'recording-finalize': 2, 'recording-integrity': 2, 'recording-integrity-sample': 1, 'retention-sweep': 1, 'retention-recompute': 1 },
           limiter: { 'session-dial': { max: Math.max(1, Math.floor(v.dialRatePerSecond)), duration: Math.round(1000 * Math.max(1, Math.floor(v.dialRatePerSecond)) / v.dialRatePerSecond) } },
-          lockDurationMs: { 'session-dial': (config.livekit?.ringingTimeoutSeconds ?? 30) * 1000 + 60_000 },
+          lockMs: config.jobs.lockMs,
         },
         {
           'livekit-event': async ({ eventId }) => {
@@ -253,7 +309,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
             await livekit?.reconciler.runOnce();
           },
           'session-due': ({ sessionId }) => sessionJobs.due(sessionId),
-          'session-dial': ({ sessionId, attemptId }) => sessionJobs.dial(sessionId, attemptId),
+          'session-dial': ({ sessionId, attemptId }, { attempt }) => sessionJobs.dial(sessionId, attemptId, new Date(), { finalTry: attempt >= jobCatalog['session-dial'].attempts }),
           'session-no-show': ({ sessionId, version }) => sessionJobs.noShow(sessionId, version),
           'session-reconnect-grace': ({ sessionId, attemptId }) => sessionJobs.reconnectGrace(sessionId, attemptId),
           'session-deadline': ({ sessionId }) => sessionJobs.deadline(sessionId),
@@ -273,8 +329,10 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
           },
           'recording-integrity': async ({ recordingId }) => void (await integrity.recheck(recordingId)),
           'recording-integrity-sample': async () => void (await integrity.sample(config.recordings.integrity.sampleSize)),
+          'retention-recompute': async ({ loanFileId }) => void (await retention.recomputeForLoanFile(loanFileId)),
           'retention-sweep': async () => {
             await retention.retainPending();
+            await retention.recomputeRecentlyChanged();
             await retention.sweep();
           },
           'los-webhook': async ({ deliveryId }) => {
@@ -284,18 +342,28 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         log,
       )
     : undefined;
+  let scheduleTimer: NodeJS.Timeout | undefined;
   if (workers) {
-    const schedules: Promise<void>[] = [
-      queues.schedule('session-sweep', config.jobs.reconcileIntervalMs, {}),
-      queues.schedule('recording-integrity-sample', config.recordings.integrity.intervalMs, {}),
-      queues.schedule('retention-sweep', 3_600_000, {}),
-    ];
-    if (livekit) schedules.push(queues.schedule('livekit-reconcile', config.jobs.reconcileIntervalMs, {}));
-    for (const outcome of await Promise.allSettled(schedules)) {
-      if (outcome.status === 'rejected') log.error({ err: { message: (outcome.reason as Error).message } }, 'could not schedule a repeating job');
-    }
+    const ensureSchedules = async (initial: boolean) => {
+      const schedules: Promise<unknown>[] = [
+        queues[initial ? 'schedule' : 'ensureScheduled']('session-sweep', config.jobs.reconcileIntervalMs, {}),
+        queues[initial ? 'schedule' : 'ensureScheduled']('recording-integrity-sample', config.recordings.integrity.intervalMs, {}),
+        queues[initial ? 'schedule' : 'ensureScheduled']('retention-sweep', 3_600_000, {}),
+      ];
+      if (livekit) schedules.push(queues[initial ? 'schedule' : 'ensureScheduled']('livekit-reconcile', config.jobs.reconcileIntervalMs, {}));
+      for (const outcome of await Promise.allSettled(schedules)) {
+        if (outcome.status === 'rejected') log.error({ err: { message: (outcome.reason as Error).message } }, 'could not schedule a repeating job');
+        else if (outcome.value === true) log.warn('a repeating job was missing from Redis and was scheduled again');
+      }
+    };
+    await ensureSchedules(true);
+    // Redis may come back empty (no persistence, failover): the sweeps that repair lost jobs must
+    // not be lost with them.
+    scheduleTimer = setInterval(() => void ensureSchedules(false), Math.min(60_000, Math.max(5_000, config.jobs.reconcileIntervalMs)));
+    scheduleTimer.unref();
   }
   const server = createServer(app);
+  server.on('clientError', answerClientError);
   realtime.attach(server);
 
   let stopping: Promise<void> | undefined;
@@ -305,6 +373,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     db,
     redis,
     server,
+    app,
     queues,
     realtime,
     verification: { engine, dispatcher, jobs: sessionJobs, scheduling, presence, los, partyJoin },
@@ -327,8 +396,10 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         const force = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs);
         if (server.listening) await closed;
         clearTimeout(force);
-        await realtime.close();
+        clearInterval(scheduleTimer);
+        // Workers first: a job finishing during shutdown may still emit to sockets.
         await workers?.close();
+        await realtime.close();
         await queues.close();
         await Promise.allSettled([db.$disconnect(), redis.quit()]);
         s3.destroy();

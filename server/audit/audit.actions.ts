@@ -15,7 +15,12 @@ export const auditActionSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('loan_file.created'),
     v: z.literal(1),
-    data: z.object({ externalRef: z.string(), product: z.string(), amount: z.string(), currency: z.string() }),
+    data: z.object({ externalRef: z.string(), product: z.string(), amount: z.string(), currency: z.string(), maturityDate: z.string().optional() }),
+  }),
+  z.object({
+    action: z.literal('loan_file.updated'),
+    v: z.literal(1),
+    data: z.object({ fields: z.array(z.string()), maturityDate: z.string().nullable(), version: z.number().int() }),
   }),
   z.object({ action: z.literal('party.added'), v: z.literal(1), data: z.object({ loanFileId: uuid, role: z.string() }) }),
   z.object({
@@ -93,6 +98,19 @@ export const auditActionSchema = z.discriminatedUnion('action', [
     action: z.literal('recording.retention_applied'),
     v: z.literal(1),
     data: z.object({ retainUntil: z.string(), enforcedBy: z.enum(['object_lock', 'facesign']), lockMode: z.string().nullable() }),
+  }),
+  z.object({
+    action: z.literal('recording.retention_changed'),
+    v: z.literal(1),
+    data: z.object({
+      from: z.string(),
+      to: z.string(),
+      maturityDate: z.string().nullable(),
+      enforcedBy: z.enum(['object_lock', 'facesign']),
+      lockMode: z.string().nullable(),
+      /** The store's lock was extended to `to` (it is never shortened). */
+      lockExtended: z.boolean(),
+    }),
   }),
   z.object({ action: z.literal('recording.legal_hold_changed'), v: z.literal(1), data: z.object({ legalHold: z.boolean(), reason: z.string() }) }),
   z.object({ action: z.literal('recording.deleted'), v: z.literal(1), data: z.object({ objectKey: z.string(), retainUntil: z.string() }) }),

@@ -47,10 +47,24 @@ export class ChecklistService {
     return principal.roles.some((r) => r === 'SUPERVISOR' || r === 'ADMIN' || r === 'AUDITOR') || session.assignedAgentId === principal.userId;
   }
 
+  /** Published template versions never change, so each is read and parsed once per process. */
+  private readonly documents = new Map<string, TemplateDocument>();
+
+  private async documentOf(templateId: string): Promise<TemplateDocument> {
+    const cached = this.documents.get(templateId);
+    if (cached) return cached;
+    const doc = templateDocumentOf(await this.db.checklistTemplate.findUniqueOrThrow({ where: { id: templateId }, select: { definition: true } }));
+    this.documents.set(templateId, doc);
+    return doc;
+  }
+
   private async load(sessionId: string) {
-    const session = await this.db.verificationSession.findUnique({ where: { id: sessionId }, include: { template: true } });
+    const session = await this.db.verificationSession.findUnique({
+      where: { id: sessionId },
+      include: { template: { select: { key: true, version: true, contentHash: true } } },
+    });
     if (!session) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
-    return { session, doc: templateDocumentOf(session.template) };
+    return { session, doc: await this.documentOf(session.templateId) };
   }
 
   async view(sessionId: string, principal: UserPrincipal): Promise<ChecklistView> {

@@ -1,9 +1,10 @@
 // The express application factory. Usable on port 0 in tests; main.ts supplies the routes and the
 // authenticator. Everything under /api speaks JSON in and problem+json on failure.
+import type { Duplex } from 'node:stream';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../logging.js';
 import { requestContext } from './context.js';
-import { AppError, toProblem } from './errors.js';
+import { AppError, ERROR_CODES, toProblem, type ErrorCode } from './errors.js';
 import { API_DOCS_HTML, buildOpenApiDocument } from './openapi.js';
 import type { Authenticator, RouteDefinition } from './route.js';
 
@@ -15,6 +16,8 @@ export interface HttpAppOptions {
   trustProxy: string;
   /** Routers that must see the raw request (e.g. signed webhooks) are mounted before body parsing. */
   rawRouters?: { path: string; router: express.Router }[];
+  /** The browser pages, tried after every API route. */
+  pages?: express.Router;
 }
 
 export function createHttpApp(options: HttpAppOptions): express.Express {
@@ -46,6 +49,8 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     res.setHeader('Content-Security-Policy', "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'");
     res.type('html').send(API_DOCS_HTML);
   });
+
+  if (options.pages) app.use(options.pages);
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new AppError('ROUTE_NOT_FOUND', `${req.method} ${req.path} does not exist`));
@@ -83,4 +88,34 @@ function errorHandler(err: unknown, req: Request, res: Response, next: NextFunct
     .status(appError.status)
     .type('application/problem+json')
     .send(JSON.stringify(toProblem(appError, req.originalUrl.split('?')[0], req.ctx?.requestId)));
+}
+
+const REASONS: Partial<Record<number, string>> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+/**
+ * For the HTTP server's 'clientError' event: bytes that never became a request (a broken request
+ * line, oversized headers, a stalled upload) still get a problem+json answer, instead of Node's bare
+ * status line. Express never sees these, so this is the only place they can be answered.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // A response already under way on this connection (Node's own check) or a peer gone: just close.
+  const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (err.code === 'ECONNRESET' || !socket.writable || inProgress) {
+    socket.destroy();
+    return;
+  }
+  const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'MALFORMED_REQUEST';
+  const { status } = ERROR_CODES[code];
+  const body = JSON.stringify(toProblem(new AppError(code)));
+  socket.end(
+    [
+      `HTTP/1.1 ${status} ${REASONS[status] ?? 'Bad Request'}`,
+      'Content-Type: application/problem+json; charset=utf-8',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'X-Content-Type-Options: nosniff',
+      'Connection: close',
+      '',
+      body,
+    ].join('\r\n'),
+  );
 }

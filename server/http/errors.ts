@@ -6,6 +6,7 @@ import type { ZodError } from 'zod';
 export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
   MALFORMED_BODY: { status: 400, title: 'The request body could not be parsed' },
+  MALFORMED_REQUEST: { status: 400, title: 'The HTTP request could not be parsed' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
   INVALID_CREDENTIALS: { status: 401, title: 'The e-mail address or password is wrong' },
   WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The webhook signature is not valid' },
@@ -24,6 +25,7 @@ export const ERROR_CODES = {
   BORROWER_LINK_USED_UP: { status: 410, title: 'This link has been used too many times' },
   SESSION_CLOSED: { status: 410, title: 'This verification is over or was cancelled' },
   RECORDING_NOT_PLAYABLE: { status: 409, title: 'Only verified recordings can be played' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body has the wrong media type' },
   RANGE_NOT_SATISFIABLE: { status: 416, title: 'The requested range cannot be served' },
@@ -38,8 +40,10 @@ export const ERROR_CODES = {
   OTP_LOCKED: { status: 423, title: 'Too many wrong codes; try again later' },
   ACCOUNT_LOCKED: { status: 423, title: 'The account is temporarily locked after repeated failed logins' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'The request line or headers are too large' },
   INTERNAL: { status: 500, title: 'Internal error' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'A dependency is unavailable' },
+  EVIDENCE_PDF_UNAVAILABLE: { status: 503, title: 'The evidence PDF cannot be rendered on this server' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

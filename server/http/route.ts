@@ -148,6 +148,7 @@ export function defineRoute<
         tags: spec.tags,
         security: spec.access === 'public' ? [] : securityFor(spec.access),
         description: describeAccess(spec.access),
+        'x-facesign-access': accessExtension(spec.access),
         request,
         responses,
       });
@@ -160,6 +161,12 @@ function securityFor(access: Exclude<Access, 'public'>): RouteConfig['security']
   if (access.roles !== undefined) out.push({ cookieSession: [] });
   if (access.apiKeyScope) out.push({ apiKey: [access.apiKeyScope] });
   return out;
+}
+
+/** The access rule in machine-readable form, so clients and tests can tell who may call what. */
+export function accessExtension(access: Access): { public: true } | { roles: readonly string[] | 'any'; apiKeyScope: string | null } {
+  if (access === 'public') return { public: true };
+  return { roles: access.roles ?? [], apiKeyScope: access.apiKeyScope ?? null };
 }
 
 function describeAccess(access: Access): string {

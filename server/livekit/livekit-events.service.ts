@@ -42,7 +42,8 @@ export class LiveKitEventIntake {
       throw new AppError('WEBHOOK_SIGNATURE_INVALID', 'The webhook signature, body hash or expiry is not valid');
     }
     if (!event.id || !event.event) throw new AppError('VALIDATION_FAILED', 'The webhook has no event id or name');
-    const { count } = await this.db.liveKitEvent.createMany({
+    // One round trip on the common path: the insert says whether the event is new.
+    const inserted = await this.db.liveKitEvent.createManyAndReturn({
       data: [
         {
           id: event.id,
@@ -54,15 +55,18 @@ export class LiveKitEventIntake {
         },
       ],
       skipDuplicates: true,
+      select: { id: true },
     });
-    const stored = await this.db.liveKitEvent.findUnique({ where: { id: event.id }, select: { processedAt: true } });
-    if (stored && !stored.processedAt) {
+    const duplicate = inserted.length === 0;
+    // A duplicate is queued again while it is still unprocessed (its first job may have been lost).
+    const unprocessed = !duplicate || Boolean(await this.db.liveKitEvent.findFirst({ where: { id: event.id, processedAt: null }, select: { id: true } }));
+    if (unprocessed) {
       // If Redis is down the event is still safe in Postgres; the reconciler picks it up.
       await this.queues.enqueue('livekit-event', { eventId: event.id }, { jobId: eventJobId(event.id) }).catch((err: Error) => {
         this.log.warn({ eventId: event.id, err: { message: err.message } }, 'could not enqueue a LiveKit event; the reconciler will process it');
       });
     }
-    return { duplicate: count === 0 };
+    return { duplicate };
   }
 }
 

@@ -210,3 +210,9 @@ function firstOffsetChange(from: number, to: number, timeZone: string): number {
   }
   return hi * 1000;
 }
+
+/** The local calendar day containing `at` in `timeZone`, as [start, end) instants (23 or 25 hours on DST days). */
+export function localDayBounds(at: Date, timeZone: string): { start: Date; end: Date } {
+  const day = localDayOf(at.getTime(), timeZone);
+  return { start: new Date(instantOfLocal(day * DAY_MS, timeZone)), end: new Date(instantOfLocal((day + 1) * DAY_MS, timeZone)) };
+}

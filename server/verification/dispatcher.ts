@@ -47,8 +47,42 @@ export class Dispatcher {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** Offers every routable session to a free agent; returns how many offers were made. */
-  async fill(now = new Date()): Promise<number> {
+  private filling: Promise<number> | undefined;
+  private nextFill: { now: Date | undefined; run: Promise<number> } | undefined;
+
+  /**
+   * Offers every routable session to a free agent; returns how many offers were made. Rounds run one
+   * at a time per process (they serialise on the routing lock anyway): calls made while a round runs
+   * share one follow-up round, which sees every session those calls were about. Without this, a
+   * thousand sessions falling due at once queue a thousand rounds behind the lock.
+   */
+  fill(now?: Date): Promise<number> {
+    if (!this.filling) return this.startFill(now);
+    if (this.nextFill) {
+      const queued = this.nextFill.now;
+      this.nextFill.now = queued === undefined || now === undefined ? undefined : new Date(Math.max(queued.getTime(), now.getTime()));
+      return this.nextFill.run;
+    }
+    const next: { now: Date | undefined; run: Promise<number> } = { now, run: Promise.resolve(0) };
+    next.run = this.filling
+      .catch(() => 0)
+      .then(() => {
+        this.nextFill = undefined;
+        return this.startFill(next.now);
+      });
+    this.nextFill = next;
+    return next.run;
+  }
+
+  private startFill(now: Date | undefined): Promise<number> {
+    const run: Promise<number> = this.fillOnce(now ?? new Date()).finally(() => {
+      if (this.filling === run) this.filling = undefined;
+    });
+    this.filling = run;
+    return run;
+  }
+
+  private async fillOnce(now: Date): Promise<number> {
     const presence = await this.presence.all();
     const available = [...presence].filter(([, p]) => p === 'available').map(([id]) => id);
     if (available.length === 0) {
@@ -113,6 +147,7 @@ export class Dispatcher {
     await this.announceQueue();
     for (const offer of offers) {
       this.realtime.toAgent(offer.agentId, 'offer:new', { v: 1, offerId: offer.id, sessionId: offer.sessionId, kind: offer.kind, expiresAt: offer.expiresAt.toISOString() });
+      this.realtime.toSupervisors('offer:changed', { v: 1, offerId: offer.id, sessionId: offer.sessionId, agentId: offer.agentId, status: 'PENDING' });
       await this.queues.enqueue('offer-timeout', { offerId: offer.id }, { jobId: `offer-${offer.id}`, delayMs: this.settings.offerTimeoutMs });
     }
     if (offers.length > 0) this.log.info({ offers: offers.length }, 'offered sessions to agents');
@@ -184,6 +219,7 @@ export class Dispatcher {
       this.engine.announce(session);
     }
     this.realtime.toAgent(agentId, 'offer:closed', { v: 1, offerId, status: 'ACCEPTED' });
+    this.realtime.toSupervisors('offer:changed', { v: 1, offerId, sessionId: offer.sessionId, agentId, status: 'ACCEPTED' });
     return this.joinGrant(offer.sessionId, offer.session.kind, room, agentId);
   }
 
@@ -234,9 +270,13 @@ export class Dispatcher {
       });
       return { session: await tx.verificationSession.findUniqueOrThrow({ where: { id: sessionId } }), offer: undefined, withdrawn };
     });
-    for (const w of withdrawn) this.realtime.toAgent(w.agentId, 'offer:closed', { v: 1, offerId: w.id, status: 'WITHDRAWN' });
+    for (const w of withdrawn) {
+      this.realtime.toAgent(w.agentId, 'offer:closed', { v: 1, offerId: w.id, status: 'WITHDRAWN' });
+      this.realtime.toSupervisors('offer:changed', { v: 1, offerId: w.id, sessionId, agentId: w.agentId, status: 'WITHDRAWN' });
+    }
     if (offer) {
       this.realtime.toAgent(agentId, 'offer:new', { v: 1, offerId: offer.id, sessionId, kind: session.kind, expiresAt: offer.expiresAt.toISOString() });
+      this.realtime.toSupervisors('offer:changed', { v: 1, offerId: offer.id, sessionId, agentId, status: 'PENDING' });
       await this.queues.enqueue('offer-timeout', { offerId: offer.id }, { jobId: `offer-${offer.id}`, delayMs: this.settings.offerTimeoutMs });
     } else {
       this.engine.announce(session);
@@ -251,7 +291,15 @@ export class Dispatcher {
 
   /** The offer-timeout job: the agent did not answer in time. */
   async expire(offerId: string): Promise<void> {
-    await this.close(offerId, 'EXPIRED', { onlyIfDue: true });
+    await this.close(offerId, 'EXPIRED', { dueBy: new Date() });
+  }
+
+  /** Expires offers whose timeout job was lost (a crash before it was queued, Redis data loss). */
+  async expireOverdue(now = new Date()): Promise<number> {
+    const overdue = await this.db.sessionOffer.findMany({ where: { status: 'PENDING', expiresAt: { lte: now } }, select: { id: true }, take: 500 });
+    let expired = 0;
+    for (const { id } of overdue) if (await this.close(id, 'EXPIRED', { dueBy: now })) expired += 1;
+    return expired;
   }
 
   /** An agent went away: their pending offers go to someone else. */
@@ -260,10 +308,10 @@ export class Dispatcher {
     for (const { id } of pending) await this.close(id, 'WITHDRAWN', {});
   }
 
-  private async close(offerId: string, status: 'DECLINED' | 'EXPIRED' | 'WITHDRAWN', opts: { agentId?: string; requestId?: string | undefined; onlyIfDue?: boolean }): Promise<void> {
+  private async close(offerId: string, status: 'DECLINED' | 'EXPIRED' | 'WITHDRAWN', opts: { agentId?: string; requestId?: string | undefined; dueBy?: Date }): Promise<boolean> {
     const closed = await this.db.$transaction(async (tx) => {
       const { count } = await tx.sessionOffer.updateMany({
-        where: { id: offerId, status: 'PENDING', ...(opts.agentId ? { agentId: opts.agentId } : {}), ...(opts.onlyIfDue ? { expiresAt: { lte: new Date() } } : {}) },
+        where: { id: offerId, status: 'PENDING', ...(opts.agentId ? { agentId: opts.agentId } : {}), ...(opts.dueBy ? { expiresAt: { lte: opts.dueBy } } : {}) },
         data: { status, resolvedAt: new Date() },
       });
       if (count === 0) return undefined;
@@ -277,8 +325,10 @@ export class Dispatcher {
       return offer;
     });
     if (opts.agentId && !closed) throw new AppError('OFFER_NOT_AVAILABLE');
-    if (!closed) return;
+    if (!closed) return false;
     this.realtime.toAgent(closed.agentId, 'offer:closed', { v: 1, offerId, status });
+    this.realtime.toSupervisors('offer:changed', { v: 1, offerId, sessionId: closed.sessionId, agentId: closed.agentId, status });
     await this.fill();
+    return true;
   }
 }

@@ -1,8 +1,9 @@
 import { DIAL_OUTCOMES, type DialFailureOutcome } from '../livekit/dial-outcome.js';
+import { nextAllowedInstant, type CallingHours } from './calling-hours.js';
 
 // Whether and when to try a session again after a failed attempt. Pure: the time is always passed in.
-// Calling hours are not applied here; the caller moves `notBefore` into the party's window with
-// nextAllowedInstant (calling-hours.ts) and checks the deadline again.
+// decideRetry applies the backoff and the limits; retryInCallingHours then moves `notBefore` into the
+// party's calling hours and checks the deadline again.
 
 // Every way a call can fail (dial-outcome.ts), plus the video party's two: not coming and dropping out.
 export const ATTEMPT_FAILURES = [...DIAL_OUTCOMES.filter((o): o is DialFailureOutcome => o !== 'ANSWERED'), 'NO_SHOW', 'DISCONNECTED'] as const;
@@ -86,4 +87,15 @@ export function decideRetry(input: RetryInput): RetryDecision {
   if (notBefore.getTime() > deadline.getTime()) return { kind: 'exhausted', reason: 'deadline_passed' };
 
   return { kind: 'retry', notBefore, countsAgainstLimit };
+}
+
+/**
+ * A retry moved to the first instant at or after its backoff that lies inside the party's calling
+ * hours; exhausted when no such instant comes before the deadline.
+ */
+export function retryInCallingHours(decision: RetryDecision, timeZone: string, hours: CallingHours, deadline: Date): RetryDecision {
+  if (decision.kind !== 'retry') return decision;
+  const inHours = nextAllowedInstant(decision.notBefore, timeZone, hours);
+  if (!inHours || inHours.getTime() > deadline.getTime()) return { kind: 'exhausted', reason: 'deadline_passed' };
+  return { ...decision, notBefore: inHours };
 }

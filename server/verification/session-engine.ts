@@ -122,6 +122,10 @@ export class SessionEngine {
     });
 
     this.announce(applied.session);
+    if (applied.transition.next === 'EXHAUSTED') {
+      const s = applied.session;
+      this.realtime.toSupervisors('alert', { v: 1, kind: 'retries_exhausted', sessionId: s.id, message: `No attempt reached the party (${s.attemptCount} of ${s.maxAttempts} made${s.lastDialOutcome ? `, last: ${s.lastDialOutcome}` : ''}); the session is exhausted` });
+    }
     for (const run of after) {
       try {
         await run();

@@ -12,7 +12,7 @@ import { sipPartyIdentity } from '../livekit/identities.js';
 import { isPresent } from '../livekit/participants.js';
 import type { VideoPlatform } from '../livekit/video-platform.js';
 import { isWithinCallingHours, nextAllowedInstant, type CallingHours } from './calling-hours.js';
-import { decideRetry, DEFAULT_RETRY_POLICY, type AttemptFailure, type RetryDecision } from './retry-policy.js';
+import { decideRetry, DEFAULT_RETRY_POLICY, retryInCallingHours, type AttemptFailure, type RetryDecision } from './retry-policy.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { SessionEngine } from './session-engine.js';
 import type { SessionEvent } from './session-state.js';
@@ -22,7 +22,14 @@ const SYSTEM = { type: 'SYSTEM', id: 'scheduler' } as const;
 export interface SessionJobSettings {
   callingHours: CallingHours;
   reconnectGraceMs: number;
+  /** How long a job stays with a dead worker before another takes it (WORKER_LOCK_SECONDS). */
+  workerLockMs: number;
+  /** The longest a live dial can take (LiveKit's ringing timeout); a claim older than this plus the lock is orphaned. */
+  ringingTimeoutMs: number;
 }
+
+/** Sweep job ids change this often, so a sweep job that failed never blocks a later one. */
+const SWEEP_BUCKET_MS = 60_000;
 
 export class SessionJobs {
   constructor(
@@ -94,7 +101,7 @@ export class SessionJobs {
   }
 
   /** Places the call of an accepted session, exactly once per attempt. */
-  async dial(sessionId: string, attemptId: string, now = new Date()): Promise<void> {
+  async dial(sessionId: string, attemptId: string, now = new Date(), opts: { finalTry?: boolean } = {}): Promise<void> {
     const claimed = await this.db.attempt.updateMany({ where: { id: attemptId, sessionId, dialClaimedAt: null, endedAt: null }, data: { dialClaimedAt: now } });
     if (claimed.count === 0) return; // another worker has it, or it is over
     const session = await this.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId }, include: { party: true } });
@@ -113,9 +120,21 @@ export class SessionJobs {
       return;
     }
 
-    let result: Awaited<ReturnType<VideoPlatform['dial']>>;
     try {
       await this.platform.createRoom({ name: attempt.roomName, maxParticipants: 3, metadata: { sessionId, attemptId } });
+    } catch (error) {
+      // LiveKit itself is unreachable and no call was placed: our outage, not the party's. Give the
+      // claim back and let the job retry; after the last try the attempt fails without counting.
+      this.log.warn({ sessionId, attemptId, err: { message: (error as Error).message } }, 'LiveKit unreachable before dialling');
+      if (opts.finalTry) {
+        await this.failDial(session, attemptId, 'TRUNK_UNAVAILABLE', now);
+        return;
+      }
+      await this.db.attempt.updateMany({ where: { id: attemptId, dialClaimedAt: now, dialOutcome: null }, data: { dialClaimedAt: null } });
+      throw error;
+    }
+    let result: Awaited<ReturnType<VideoPlatform['dial']>>;
+    try {
       result = await this.platform.dial({ room: attempt.roomName, phoneE164: session.party.phoneE164, identity: sipPartyIdentity(attemptId) });
     } catch (error) {
       // Never dial the same attempt twice: an unexpected error fails the attempt, the retry is a new one.
@@ -149,10 +168,7 @@ export class SessionJobs {
       return k !== null && k !== 'ANSWERED' && DEFAULT_RETRY_POLICY.countsAgainstLimit[k as AttemptFailure];
     }).length + (failure === 'NO_SHOW' || failure === 'DISCONNECTED' ? 1 : 0);
     const decision = decideRetry({ failure, failuresOfThisKind: Math.max(1, sameKind), countedAttempts: counted, maxAttempts: session.maxAttempts, now, deadline: session.deadline });
-    if (decision.kind !== 'retry') return decision;
-    const inHours = nextAllowedInstant(decision.notBefore, session.party.timeZone, this.settings.callingHours);
-    if (!inHours || inHours > session.deadline) return { kind: 'exhausted', reason: 'deadline_passed' };
-    return { ...decision, notBefore: inHours };
+    return retryInCallingHours(decision, session.party.timeZone, this.settings.callingHours, session.deadline);
   }
 
   async noShow(sessionId: string, version: number, now = new Date()): Promise<void> {
@@ -179,6 +195,67 @@ export class SessionJobs {
     const back = live ? live.some((p) => p.role === 'PARTY') : current.participants.some((p) => isPresent(p));
     if (back) return; // back within the grace: same attempt
     await this.tryApply(sessionId, { type: 'RECONNECT_GRACE_EXPIRED' }, session.version);
+  }
+
+  /**
+   * A worker that died while dialling leaves its attempt claimed and the session waiting for an
+   * outcome that never comes. Once the claim is older than any live dial can be, decide from what
+   * was recorded and what LiveKit saw: an outcome already written is applied; a call that reached
+   * the phone is concluded from its SIP status; an attempt with no trace of a call (no participant
+   * in the room, none recorded, no unprocessed webhook about the room) is released and dialled again.
+   * A call is never placed twice while LiveKit shows it was placed.
+   */
+  async recoverInterruptedDials(now = new Date()): Promise<number> {
+    const orphanedBefore = new Date(now.getTime() - this.settings.ringingTimeoutMs - 2 * this.settings.workerLockMs);
+    const claimed = await this.db.attempt.findMany({
+      where: { dialClaimedAt: { lt: orphanedBefore }, session: { kind: 'CALL', state: { in: ['DISPATCHING', 'RINGING'] } } },
+      include: { participants: { where: { kind: 'PARTY' } }, session: { include: { party: { select: { timeZone: true } } } } },
+      take: 200,
+    });
+    let recovered = 0;
+    for (const attempt of claimed) {
+      const { session } = attempt;
+      if (attempt.number !== session.attemptCount) continue; // an earlier attempt: the session moved on
+      try {
+        if (attempt.dialOutcome === 'ANSWERED') {
+          if (await this.tryApply(session.id, { type: 'CALL_ANSWERED' }, session.version)) recovered += 1;
+          continue;
+        }
+        if (attempt.dialOutcome) {
+          await this.failDial(session, attempt.id, attempt.dialOutcome as Exclude<AttemptFailure, 'NO_SHOW' | 'DISCONNECTED'>, now);
+          recovered += 1;
+          continue;
+        }
+        const unprocessed = await this.db.liveKitEvent.count({ where: { roomName: attempt.roomName, processedAt: null } });
+        if (unprocessed > 0) continue; // what LiveKit told us is not applied yet
+        const live = this.platform ? await this.platform.listParticipants(attempt.roomName) : undefined;
+        const liveParty = live?.find((p) => p.role === 'PARTY');
+        const statuses = [...attempt.participants.map((p) => p.sipCallStatus), liveParty?.sipCallStatus];
+        if (statuses.some((st) => st === 'active' || st === 'hangup')) {
+          const { count } = await this.db.attempt.updateMany({ where: { id: attempt.id, dialOutcome: null }, data: { dialOutcome: 'ANSWERED' } });
+          if (count > 0 && (await this.tryApply(session.id, { type: 'CALL_ANSWERED' }, session.version))) recovered += 1;
+        } else if (liveParty) {
+          continue; // still ringing: LiveKit ends it at the ringing timeout
+        } else if (attempt.participants.length > 0) {
+          // The call reached the network and ended unanswered; the exact SIP status died with the worker.
+          this.log.warn({ sessionId: session.id, attemptId: attempt.id }, 'concluding a dial interrupted by a crash as unanswered');
+          await this.failDial(session, attempt.id, 'NO_ANSWER', now);
+          recovered += 1;
+        } else {
+          const released = await this.db.attempt.updateMany({
+            where: { id: attempt.id, dialClaimedAt: attempt.dialClaimedAt, dialOutcome: null },
+            data: { dialClaimedAt: null, endedAt: null },
+          });
+          if (released.count === 0) continue;
+          this.log.warn({ sessionId: session.id, attemptId: attempt.id }, 'a dial was interrupted before the call was placed; dialling again');
+          await this.queues.enqueue('session-dial', { sessionId: session.id, attemptId: attempt.id }, { jobId: `dial-${attempt.id}-recover-${attempt.dialClaimedAt!.getTime()}` });
+          recovered += 1;
+        }
+      } catch (error) {
+        this.log.warn({ attemptId: attempt.id, err: { message: (error as Error).message } }, 'could not recover an interrupted dial; the next sweep retries');
+      }
+    }
+    return recovered;
   }
 
   /** Turns what LiveKit reported into session events. */
@@ -230,19 +307,23 @@ export class SessionJobs {
       select: { id: true, version: true },
       take: 500,
     });
+    const bucket = Math.floor(now.getTime() / SWEEP_BUCKET_MS);
     for (const s of due) {
-      await this.queues.enqueue('session-due', { sessionId: s.id }, { jobId: `due-${s.id}-${s.version}-sweep` });
+      await this.queues.enqueue('session-due', { sessionId: s.id }, { jobId: `due-${s.id}-${s.version}-sweep-${bucket}` });
       requeued += 1;
     }
     const undialled = await this.db.attempt.findMany({
-      where: { dialClaimedAt: null, endedAt: null, startedAt: { lt: new Date(now.getTime() - 30_000) }, session: { kind: 'CALL', state: 'DISPATCHING' } },
+      where: { dialClaimedAt: null, endedAt: null, startedAt: { lt: new Date(now.getTime() - this.settings.workerLockMs) }, session: { kind: 'CALL', state: 'DISPATCHING' } },
       select: { id: true, sessionId: true },
       take: 500,
     });
     for (const a of undialled) {
-      await this.queues.enqueue('session-dial', { sessionId: a.sessionId, attemptId: a.id }, { jobId: `dial-${a.id}-sweep` });
+      await this.queues.enqueue('session-dial', { sessionId: a.sessionId, attemptId: a.id }, { jobId: `dial-${a.id}-sweep-${bucket}` });
       requeued += 1;
     }
+    requeued += await this.recoverInterruptedDials(now);
+    // An offer whose timeout job was lost would hold its session and its agent forever.
+    requeued += await this.dispatcher.expireOverdue(now);
     const overdue = await this.db.verificationSession.findMany({
       where: { deadline: { lte: now }, state: { in: ['SCHEDULED', 'DISPATCHING', 'RINGING', 'WAITING', 'RETRY_PENDING'] } },
       select: { id: true },

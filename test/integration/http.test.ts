@@ -23,7 +23,8 @@ describe('health', () => {
     const res = await t.client().get<{ status: string; checks: Record<string, { status: string; latencyMs: number | null; required: boolean; info?: unknown }> }>('/readyz');
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('ready');
-    expect(Object.keys(res.body.checks).sort()).toEqual(['livekit', 'objectStorage', 'postgres', 'redis', 'retention']);
+    expect(Object.keys(res.body.checks).sort()).toEqual(['evidencePdfFont', 'livekit', 'objectStorage', 'postgres', 'redis', 'retention']);
+    expect(res.body.checks.evidencePdfFont).toMatchObject({ status: 'up', required: false, info: { font: '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc' } });
     // s3rver has no Object Lock: facesign itself refuses early deletion, and says so.
     expect(res.body.checks.retention).toMatchObject({ status: 'up', required: false, info: { enforcedBy: 'facesign', mode: null } });
     for (const name of ['postgres', 'redis', 'objectStorage']) {
@@ -105,6 +106,35 @@ describe('problem+json', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+/** Writes raw bytes to the server and reads until it closes the connection. */
+function rawExchange(url: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(bytes));
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString('utf8')));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+}
+
+describe('requests the HTTP parser rejects', () => {
+  it.each([
+    ['a broken request line', 'NOT HTTP AT ALL\r\n\r\n', 400, 'MALFORMED_REQUEST'],
+    ['a body sent without framing after a request', 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n{"a":1}\r\n\r\n', 400, 'MALFORMED_REQUEST'],
+    ['headers larger than the server accepts', `GET /api/sessions/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+    ['an invalid header name', 'GET /healthz HTTP/1.1\r\nHo st: x\r\n\r\n', 400, 'MALFORMED_REQUEST'],
+  ])('%s: problem+json with nosniff, then the connection closes', async (_case, bytes, status, code) => {
+    const text = await rawExchange(t.url, bytes);
+    const last = text.slice(text.lastIndexOf('HTTP/1.1 '));
+    const [head, body] = last.split('\r\n\r\n') as [string, string];
+    expect(head).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+    expect(head).toMatch(/content-type: application\/problem\+json/i);
+    expect(head).toMatch(/x-content-type-options: nosniff/i);
+    expect(JSON.parse(body)).toMatchObject({ status, code });
   });
 });
 

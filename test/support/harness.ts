@@ -78,7 +78,7 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {},
     // Review sampling is by session id; tests that are about reviews turn it on.
     REVIEW_SAMPLE_PERCENT: '0',
     ...(sim
-      ? { LIVEKIT_URL: sim.url, LIVEKIT_API_KEY: sim.apiKey, LIVEKIT_API_SECRET: sim.apiSecret, LIVEKIT_SIP_TRUNK_ID: sipTrunkId }
+      ? { LIVEKIT_URL: sim.url, LIVEKIT_API_KEY: sim.apiKey, LIVEKIT_API_SECRET: sim.apiSecret, LIVEKIT_SIP_TRUNK_ID: sipTrunkId, LIVEKIT_MEDIA: 'simulated' }
       : {}),
     ...env,
   });

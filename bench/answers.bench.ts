@@ -1,0 +1,97 @@
+// Checklist answers: write latency of PUT /api/sessions/:id/answers/:itemId (session cookie + CSRF,
+// the assigned agent, a session in conversation; the answer and its audit event in one transaction)
+// with 200 agents answering at once, each as fast as the server acknowledges. Baseline: the same load
+// against an express route that upserts one row with pg on a pool of the same size in the same database.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import express from 'express';
+import pg from 'pg';
+import { serverErrors, startStack } from './support/stack.js';
+import { bulkCallSessions } from './support/sessions.js';
+import { runJsonChild } from './support/child.js';
+import type { ClosedLoopReport } from './support/closed-loop.js';
+import type { BenchResult } from './support/report.js';
+import { loadContext, round } from './support/stats.js';
+
+export interface AnswersBenchOptions {
+  agents: number;
+  answersPerAgent: number;
+}
+
+async function upsertRoute(databaseUrl: string, poolSize: number): Promise<{ url: string; stop(): Promise<void> }> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+  await pool.query('CREATE TABLE IF NOT EXISTS bench_answer (session_id uuid, item_id text, value text, revision int NOT NULL DEFAULT 1, PRIMARY KEY (session_id, item_id))');
+  const app = express();
+  app.put('/answers/:session/:item', express.json(), async (req, res) => {
+    await pool.query(
+      'INSERT INTO bench_answer (session_id, item_id, value) VALUES ($1, $2, $3) ON CONFLICT (session_id, item_id) DO UPDATE SET value = EXCLUDED.value, revision = bench_answer.revision + 1',
+      [req.params.session, req.params.item, (req.body as { value: string }).value],
+    );
+    res.json({ ok: true });
+  });
+  const server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pool.query('DROP TABLE IF EXISTS bench_answer');
+      await pool.end();
+    },
+  };
+}
+
+export async function answersBench(options: AnswersBenchOptions): Promise<BenchResult> {
+  const before = loadContext();
+  const dir = await mkdtemp(join(tmpdir(), 'facesign-bench-answers-'));
+  const stack = await startStack();
+  const baseline = await upsertRoute(stack.facesign.config.database.url, stack.facesign.config.database.poolSize);
+  try {
+    const agents = await stack.users(options.agents, { roles: ['AGENT'], languages: ['zh-CN'], skills: ['bench-loan'] });
+    const { sessionIds, itemIds } = await bulkCallSessions(stack.facesign.db, {
+      count: options.agents, state: 'IN_PROGRESS', notBefore: new Date(), phoneE164: '+8613805550100', product: 'bench-loan', agentIds: agents.map((a) => a.id), withAttempt: true,
+    });
+    const values = ['CONFIRMED', 'DENIED', 'UNCLEAR', 'CONFIRMED'];
+    const facesignLines: string[] = [];
+    const baselineLines: string[] = [];
+    agents.forEach((agent, group) => {
+      const sessionId = sessionIds[group]!;
+      itemIds.forEach((itemId, i) => {
+        const body = JSON.stringify({ value: values[i % values.length], note: i % 3 === 0 ? 'the party confirmed in their own words' : undefined });
+        facesignLines.push(JSON.stringify({ group, method: 'PUT', path: `/api/sessions/${sessionId}/answers/${itemId}`, body, headers: { 'content-type': 'application/json', cookie: agent.cookie, 'x-csrf-token': agent.csrfToken } }));
+        baselineLines.push(JSON.stringify({ group, method: 'PUT', path: `/answers/${sessionId}/${itemId}`, body, headers: { 'content-type': 'application/json' } }));
+      });
+    });
+    await writeFile(join(dir, 'facesign.jsonl'), `${facesignLines.join('\n')}\n`);
+    await writeFile(join(dir, 'baseline.jsonl'), `${baselineLines.join('\n')}\n`);
+    const amount = options.agents * options.answersPerAgent;
+    const load = (url: string, file: string) => runJsonChild<ClosedLoopReport>('bench/support/closed-loop.ts', [JSON.stringify({ url, requestsFile: join(dir, file), perClient: options.answersPerAgent })]);
+
+    console.log(`  baseline: pg upsert route, ${options.agents} connections, ${amount} writes`);
+    const raw = await load(baseline.url, 'baseline.jsonl');
+    console.log(`  facesign: PUT /api/sessions/:id/answers/:itemId, ${options.agents} agents, ${amount} answers`);
+    const cpuBefore = process.cpuUsage();
+    const fs = await load(stack.url, 'facesign.jsonl');
+    const cpu = process.cpuUsage(cpuBefore);
+    const stored = await stack.facesign.db.checklistAnswer.count();
+    const audited = await stack.facesign.db.auditEvent.count({ where: { action: 'checklist.answered' } });
+    return {
+      name: 'checklist answers',
+      setup: `${options.agents} agents (one HTTP connection each, own session IN_PROGRESS) × ${options.answersPerAgent} answers, each sent when the previous was acknowledged; load generator in its own process`,
+      facesign: { p99Ms: fs.latencyMs.p99, p50Ms: fs.latencyMs.p50, perSecond: round(fs.perSecond, 0), maxMs: fs.latencyMs.max, requests: fs.requests, statuses: JSON.stringify(fs.statuses), errors: fs.errors, answersStored: stored, auditEvents: audited, serverCpuMsPerAnswer: round((cpu.user + cpu.system) / 1000 / Math.max(1, fs.requests), 2) },
+      baseline: { what: `express route, one pg upsert per request, pool of ${stack.facesign.config.database.poolSize}, same database`, p99Ms: raw.latencyMs.p99, p50Ms: raw.latencyMs.p50, perSecond: round(raw.perSecond, 0) },
+      ratio: { value: round(fs.latencyMs.p99 / Math.max(1, raw.latencyMs.p99), 2), of: 'facesign p99 ÷ plain upsert p99 (lower is better)' },
+      target: { text: 'p99 < 25 ms at 200 concurrent agents', met: fs.latencyMs.p99 < 25 && fs.errors === 0 && Object.keys(fs.statuses).every((s) => s === '200') },
+      load: { before, after: loadContext() },
+      notes: serverErrors(stack.errors),
+    };
+  } finally {
+    await baseline.stop();
+    await stack.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,140 @@
+// Dispatch: N call sessions fall due at the same instant (dial pacing off: DIAL_RATE_PER_SECOND at its
+// maximum, 1000/s) and go through facesign's real path: the delayed `session-due` jobs the scheduling
+// service queues -> the dispatcher offers each to a free agent -> the agent's console (a socket.io
+// client in another process) gets `offer:new` and accepts over HTTP -> OFFER_ACCEPTED opens an
+// attempt and queues `session-dial` -> the dial worker claims the attempt and asks LiveKit (the
+// simulator) to place the call. A timing proxy in front of the simulator notes when each
+// CreateSIPParticipant arrives. Every number is busy (SIP 486 after 10 ms of simulated ringing), so
+// each agent is free again right away, as they would be after a short failed call.
+// Baseline: raw BullMQ on the same Redis, N no-op jobs added (addBulk) and processed with the dial
+// worker's concurrency.
+import { randomUUID } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import { startStack } from './support/stack.js';
+import { serverErrors } from './support/stack.js';
+import { startClients } from './support/clients.js';
+import { bulkCallSessions } from './support/sessions.js';
+import { startTimingProxy, type TimingProxy } from './support/timing-proxy.js';
+import type { BenchResult } from './support/report.js';
+import { loadContext, nowMs, percentile, round, sleep } from './support/stats.js';
+
+export interface DispatchBenchOptions {
+  sessions: number;
+  agents: number;
+  /** The dial worker's concurrency in facesign (main.ts) and so the baseline worker's. */
+  concurrency: number;
+  /** Give up waiting after this many seconds. */
+  timeoutSeconds?: number;
+}
+
+const BUSY_NUMBER = '+8613805550120';
+
+async function rawBullmq(redisUrl: string, count: number, concurrency: number): Promise<{ perSecond: number; seconds: number }> {
+  const url = new URL(redisUrl);
+  const connection = { host: url.hostname, port: Number(url.port || 6379) };
+  const prefix = `bench-raw-${randomUUID().slice(0, 8)}`;
+  const queue = new Queue('noop', { connection, prefix });
+  let done = 0;
+  let finished!: () => void;
+  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  const worker = new Worker('noop', async () => undefined, { connection: { ...connection, maxRetriesPerRequest: null }, prefix, concurrency });
+  worker.on('completed', () => {
+    done += 1;
+    if (done === count) finished();
+  });
+  await worker.waitUntilReady();
+  const started = nowMs();
+  for (let i = 0; i < count; i += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({ name: 'noop', data: { n: i + j }, opts: { jobId: `noop-${i + j}`, removeOnComplete: true } })));
+  }
+  await allDone;
+  const seconds = (nowMs() - started) / 1000;
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return { perSecond: count / seconds, seconds };
+}
+
+export async function dispatchBench(options: DispatchBenchOptions): Promise<BenchResult> {
+  const before = loadContext();
+  let proxy: TimingProxy | undefined;
+  const stack = await startStack({
+    // The offer timeout stays at its default (20 s): an offer whose acceptance failed goes round again.
+    env: { DIAL_RATE_PER_SECOND: '1000' },
+    livekitFront: async (simUrl) => (proxy = await startTimingProxy(simUrl)),
+  });
+  const clients = startClients();
+  try {
+    console.log(`  baseline: raw BullMQ, ${options.sessions} no-op jobs, concurrency ${options.concurrency}`);
+    const raw = await rawBullmq(stack.facesign.config.redis.url, options.sessions, options.concurrency);
+
+    const agents = await stack.users(options.agents, { roles: ['AGENT'], languages: ['zh-CN'], skills: ['bench-dispatch'] });
+    const connected = await clients.connect({ url: stack.url, namespace: '/agent', count: agents.length, cookies: agents.map((a) => a.cookie), agents, event: 'session:changed' });
+    if (connected !== agents.length) throw new Error(`only ${connected} of ${agents.length} agents connected`);
+    console.log(`  facesign: ${options.agents} agents available; creating ${options.sessions} call sessions`);
+    const { sessionIds } = await bulkCallSessions(stack.facesign.db, { count: options.sessions, state: 'SCHEDULED', notBefore: new Date(Date.now() + 3_600_000), phoneE164: BUSY_NUMBER, product: 'bench-dispatch' });
+    // Every session falls due at dueAt; the due jobs are queued as the scheduling service queues them.
+    const dueAt = Math.ceil(Date.now() / 1000) * 1000 + 3000;
+    await stack.facesign.db.verificationSession.updateMany({ where: { id: { in: sessionIds } }, data: { notBefore: new Date(dueAt) } });
+    const dueQueue = stack.facesign.queues.queue('session-due');
+    for (let i = 0; i < sessionIds.length; i += 1000) {
+      await dueQueue.addBulk(
+        sessionIds.slice(i, i + 1000).map((sessionId) => ({
+          name: 'session-due',
+          data: { sessionId },
+          opts: { jobId: `due-${sessionId}-0`, delay: Math.max(0, dueAt - Date.now()), attempts: 5, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 86_400, count: 10_000 } },
+        })),
+      );
+    }
+    const cpuBefore = process.cpuUsage();
+    console.log(`  facesign: ${options.sessions} sessions due at ${new Date(dueAt).toISOString()}; waiting for their dials`);
+    const deadline = dueAt + (options.timeoutSeconds ?? 1800) * 1000;
+    const rooms = new Set<string>();
+    let lastLog = 0;
+    for (;;) {
+      for (const d of proxy!.dials) rooms.add(d.room);
+      if (rooms.size >= options.sessions || nowMs() > deadline) break;
+      if (nowMs() - lastLog > 10_000) {
+        lastLog = nowMs();
+        console.log(`    ${rooms.size} dialled after ${round((nowMs() - dueAt) / 1000, 1)} s`);
+      }
+      await sleep(100);
+    }
+    const cpu = process.cpuUsage(cpuBefore);
+    const dials = proxy!.dials.filter((d) => d.at >= dueAt);
+    const lateness = dials.map((d) => d.at - dueAt);
+    const lastDial = Math.max(...dials.map((d) => d.at));
+    const seconds = (lastDial - dueAt) / 1000;
+    const perSecond = dials.length / seconds;
+    const attempts = await stack.facesign.db.attempt.count();
+    const dialledSessions = await stack.facesign.db.attempt.groupBy({ by: ['sessionId'], where: { dialClaimedAt: { not: null } } });
+    const { accepted } = await clients.report();
+    const complete = rooms.size >= options.sessions;
+    return {
+      name: 'dispatch',
+      setup: `${options.sessions} call sessions due at once, ${options.agents} agents accepting every offer over HTTP at once, dial pacing 1000/s (off), session-dial concurrency ${options.concurrency}; every call busy after 10 ms`,
+      facesign: {
+        sessionsPerSecond: round(perSecond, 1),
+        latenessP50Ms: round(percentile(lateness, 50), 0),
+        latenessP99Ms: round(percentile(lateness, 99), 0),
+        seconds: round(seconds, 1),
+        dialled: rooms.size,
+        dialRequests: dials.length,
+        duplicateDials: dials.length - rooms.size,
+        attempts,
+        sessionsDialled: dialledSessions.length,
+        offersAccepted: accepted?.ok ?? 0,
+        offersRefused: JSON.stringify(accepted?.refused ?? {}),
+        serverCpuMsPerSession: round((cpu.user + cpu.system) / 1000 / Math.max(1, dials.length), 2),
+      },
+      baseline: { what: `raw BullMQ on the same Redis: ${options.sessions} no-op jobs, addBulk + Worker concurrency ${options.concurrency}`, jobsPerSecond: round(raw.perSecond, 0), seconds: round(raw.seconds, 2) },
+      ratio: { value: round(perSecond / raw.perSecond, 4), of: 'facesign sessions dialled/s ÷ raw BullMQ no-op jobs/s' },
+      target: { text: '≥ 0.5× raw BullMQ', met: complete && perSecond / raw.perSecond >= 0.5 },
+      load: { before, after: loadContext() },
+      notes: [...(complete ? [] : [`TIMED OUT: only ${rooms.size} of ${options.sessions} sessions were dialled`]), ...serverErrors(stack.errors)],
+    };
+  } finally {
+    clients.close();
+    await stack.stop();
+  }
+}

@@ -1,0 +1,90 @@
+// npm run bench: runs every benchmark, prints one table and writes bench/results/bench.json (plus a
+// time-stamped copy). Each benchmark measures its own baseline in the same run.
+//
+//   npm run bench                                  # everything at the issue's sizes, hash at 256 MiB
+//   npm run bench -- --only webhook,answers        # a subset: dispatch, webhook, realtime, answers, hash
+//   npm run bench -- --sessions 2000 --agents 100  # dispatch size; --sockets 1000 (realtime), --answer-agents 200
+//   npm run bench -- --hash-size 2G                # the recording hash at the size the recordings issue names
+//   npm run bench -- --seconds 10 --connections 10 # webhook load duration and concurrency
+import { mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { dropTemplate } from './support/stack.js';
+import type { BenchResult } from './support/report.js';
+import { loadContext } from './support/stats.js';
+import { webhookBench } from './webhook.bench.js';
+import { dispatchBench } from './dispatch.bench.js';
+import { realtimeBench } from './realtime.bench.js';
+import { answersBench } from './answers.bench.js';
+import { hashBench } from './hash.run.js';
+
+const ALL = ['dispatch', 'webhook', 'realtime', 'answers', 'hash'] as const;
+type Name = (typeof ALL)[number];
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const num = (name: string, fallback: number) => {
+  const value = Number(flag(name) ?? fallback);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+};
+
+const only = (flag('only')?.split(',') ?? [...ALL]) as Name[];
+for (const n of only) if (!ALL.includes(n)) throw new Error(`--only: unknown benchmark "${n}" (${ALL.join(', ')})`);
+
+const runners: Record<Name, () => Promise<BenchResult>> = {
+  dispatch: () => dispatchBench({ sessions: num('sessions', 10_000), agents: num('agents', 200), concurrency: num('dial-concurrency', 8), timeoutSeconds: num('dispatch-timeout', 1800) }),
+  webhook: () => webhookBench({ durationSeconds: num('seconds', 10), connections: num('connections', 10) }),
+  realtime: () => realtimeBench({ sockets: num('sockets', 1000), changes: num('changes', 50) }),
+  answers: () => answersBench({ agents: num('answer-agents', 200), answersPerAgent: num('answers-per-agent', 10) }),
+  hash: () => hashBench({ size: flag('hash-size') ?? '256M', runs: num('hash-runs', 2) }),
+};
+
+const started = new Date();
+const results: BenchResult[] = [];
+const failures: { name: string; error: string }[] = [];
+try {
+  for (const name of only) {
+    console.log(`\n▶ ${name}`);
+    try {
+      results.push(await runners[name]());
+    } catch (error) {
+      console.error(`  ${name} failed: ${(error as Error).stack ?? String(error)}`);
+      failures.push({ name, error: (error as Error).message });
+    }
+  }
+} finally {
+  await dropTemplate();
+}
+
+const fmt = (v: number | string | undefined) => (typeof v === 'number' ? String(v) : (v ?? ''));
+console.log('\nfacesign benchmarks', started.toISOString(), `node ${process.version}`, `load before/after: see JSON`);
+console.table(
+  results.map((r) => ({
+    benchmark: r.name,
+    facesign: Object.entries(r.facesign).slice(0, 4).map(([k, v]) => `${k}=${fmt(v)}`).join(' '),
+    baseline: Object.entries(r.baseline).filter(([k]) => k !== 'what').slice(0, 3).map(([k, v]) => `${k}=${fmt(v)}`).join(' '),
+    ratio: r.ratio.value,
+    target: r.target.text,
+    met: r.target.met ? 'yes' : 'NO',
+    load1m: `${r.load.before.loadAverage1m}→${r.load.after.loadAverage1m}`,
+  })),
+);
+for (const r of results) {
+  console.log(`\n${r.name}: ${r.setup}`);
+  console.log(`  facesign: ${JSON.stringify(r.facesign)}`);
+  console.log(`  baseline (${r.baseline.what}): ${JSON.stringify(Object.fromEntries(Object.entries(r.baseline).filter(([k]) => k !== 'what')))}`);
+  console.log(`  ratio ${r.ratio.value} = ${r.ratio.of}; target ${r.target.text}: ${r.target.met ? 'met' : 'MISSED'}`);
+  for (const note of r.notes ?? []) console.log(`  note: ${note}`);
+}
+for (const f of failures) console.log(`\n${f.name}: FAILED ${f.error}`);
+
+const dir = fileURLToPath(new URL('./results/', import.meta.url));
+await mkdir(dir, { recursive: true });
+const report = { at: started.toISOString(), node: process.version, argv: process.argv.slice(2), load: loadContext(), results, failures };
+const json = `${JSON.stringify(report, null, 2)}\n`;
+await writeFile(`${dir}bench.json`, json);
+await writeFile(`${dir}bench-${started.toISOString().replace(/[:.]/g, '-')}.json`, json);
+console.log(`\nwrote ${dir}bench.json`);
+process.exit(failures.length > 0 ? 1 : 0);

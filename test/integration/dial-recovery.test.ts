@@ -1,0 +1,116 @@
+// What a crashed worker leaves behind on a confirmation call, and how the sweep repairs it without
+// ever calling a party twice: a claim with no trace of a call is dialled again; a call LiveKit shows
+// was placed is concluded, not re-placed; an outcome written but not applied is applied; an offer
+// whose timeout job was lost expires; a LiveKit outage before dialling costs the party no attempt.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAttempt, eventually } from '../support/fixtures.js';
+import { startTestApp, type TestApp } from '../support/harness.js';
+import { ALWAYS_OPEN } from '../support/verification.js';
+
+let t: TestApp;
+const BUSY = '+8613805550120';
+const HOUR = 3_600_000;
+// The tests' clock runs a day ahead of the real one: the app's own sweep (which runs once at start,
+// whenever its worker gets to it) never sees these claims as old, so only the test recovers them.
+const NOW = Date.now() + 24 * HOUR;
+const recover = () => t.facesign.verification.jobs.recoverInterruptedDials(new Date(NOW));
+
+beforeAll(async () => {
+  t = await startTestApp({ ...ALWAYS_OPEN, SIP_RINGING_TIMEOUT_SECONDS: '5', WORKER_LOCK_SECONDS: '2' }, { livekit: true });
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+const callsIn = (room: string) => t.sim!.control.state().calls.filter((c) => c.room === room).length;
+
+/** A call whose dial was claimed by a worker an hour ago, and never concluded. */
+async function claimedCall(options: { claimedAgoMs?: number; dialOutcome?: 'BUSY' } = {}) {
+  const fx = await createAttempt(t.facesign.db, { kind: 'CALL', phoneE164: BUSY });
+  await t.facesign.db.verificationSession.update({ where: { id: fx.session.id }, data: { state: 'DISPATCHING', attemptCount: 1, deadline: new Date(NOW + 48 * HOUR) } });
+  await t.facesign.db.attempt.update({
+    where: { id: fx.attempt.id },
+    data: { dialClaimedAt: new Date(NOW - (options.claimedAgoMs ?? HOUR)), ...(options.dialOutcome ? { dialOutcome: options.dialOutcome } : {}) },
+  });
+  return fx;
+}
+
+describe('dials interrupted by a crash', () => {
+  it('dials again, once, when there is no trace of the call', async () => {
+    const fx = await claimedCall();
+    // A claim younger than the ringing timeout plus the lock may still be a live dial: left alone.
+    const young = await claimedCall({ claimedAgoMs: 1_000 });
+    expect(await recover()).toBe(1);
+    await eventually(async () => (await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: fx.session.id } })).state === 'RETRY_PENDING');
+    expect(callsIn(fx.room)).toBe(1);
+    const attempt = await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: fx.attempt.id } });
+    expect(attempt.dialOutcome).toBe('BUSY');
+    // Sweeping again changes nothing and places no second call.
+    expect(await recover()).toBe(0);
+    expect(callsIn(fx.room)).toBe(1);
+    expect(callsIn(young.room)).toBe(0);
+    expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: young.session.id } })).state).toBe('DISPATCHING');
+  });
+
+  it('concludes, without calling again, a call LiveKit reported placed', async () => {
+    const fx = await claimedCall();
+    // The webhook said the SIP participant joined (dialling) and left: the call went out and failed.
+    await t.facesign.db.attemptParticipant.create({
+      data: { attemptId: fx.attempt.id, identity: `sip-${fx.attempt.id}`, kind: 'PARTY', sipCallStatus: 'ringing', joinedAt: new Date(NOW - HOUR), leftAt: new Date(NOW - HOUR + 5_000) },
+    });
+    expect(await recover()).toBe(1);
+    const session = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: fx.session.id } });
+    expect(session.state).toBe('RETRY_PENDING');
+    expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: fx.attempt.id } })).dialOutcome).toBe('NO_ANSWER');
+    expect(callsIn(fx.room)).toBe(0);
+  });
+
+  it('waits while a webhook about the room is still unprocessed', async () => {
+    const fx = await claimedCall();
+    await t.facesign.db.liveKitEvent.create({ data: { id: `EV_pending_${fx.attempt.id.slice(0, 8)}`, event: 'participant_joined', roomName: fx.room, occurredAt: new Date(), body: {} } });
+    expect(await recover()).toBe(0);
+    expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: fx.session.id } })).state).toBe('DISPATCHING');
+    expect(callsIn(fx.room)).toBe(0);
+  });
+
+  it('applies an outcome that was written but never applied', async () => {
+    const fx = await claimedCall({ dialOutcome: 'BUSY' });
+    expect(await recover()).toBe(1);
+    const session = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: fx.session.id } });
+    expect(session).toMatchObject({ state: 'RETRY_PENDING', lastDialOutcome: 'BUSY' });
+    expect(callsIn(fx.room)).toBe(0);
+  });
+});
+
+describe('other work a crash leaves behind', () => {
+  it('expires an offer whose timeout job was lost', async () => {
+    const fx = await createAttempt(t.facesign.db, { kind: 'CALL', phoneE164: BUSY });
+    await t.facesign.db.verificationSession.update({ where: { id: fx.session.id }, data: { state: 'SCHEDULED', notBefore: new Date(Date.now() + HOUR) } });
+    const agent = await t.signIn({ roles: ['AGENT'], skills: ['nobody-else'] });
+    const me = await agent.get<{ id: string }>('/api/auth/me');
+    const offer = await t.facesign.db.sessionOffer.create({ data: { sessionId: fx.session.id, agentId: me.body.id, expiresAt: new Date(NOW - 1_000) } });
+    expect(await t.facesign.verification.dispatcher.expireOverdue(new Date(NOW))).toBe(1);
+    expect((await t.facesign.db.sessionOffer.findUniqueOrThrow({ where: { id: offer.id } })).status).toBe('EXPIRED');
+    expect(await t.facesign.verification.dispatcher.expireOverdue(new Date(NOW))).toBe(0);
+  });
+
+  it('gives the claim back when LiveKit is unreachable before dialling, and never counts it against the party', async () => {
+    const fx = await claimedCall();
+    await t.facesign.db.attempt.update({ where: { id: fx.attempt.id }, data: { dialClaimedAt: null } });
+    t.sim!.control.injectTwirpFault({ service: 'RoomService', method: 'CreateRoom', count: 1 });
+    await expect(t.facesign.verification.jobs.dial(fx.session.id, fx.attempt.id)).rejects.toThrow();
+    expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: fx.attempt.id } })).dialClaimedAt).toBeNull();
+    // The job's retry dials, once.
+    await t.facesign.verification.jobs.dial(fx.session.id, fx.attempt.id);
+    expect(callsIn(fx.room)).toBe(1);
+
+    // On the job's last try the attempt ends as our outage: the party keeps their attempts.
+    const last = await claimedCall();
+    await t.facesign.db.attempt.update({ where: { id: last.attempt.id }, data: { dialClaimedAt: null } });
+    t.sim!.control.injectTwirpFault({ service: 'RoomService', method: 'CreateRoom', count: 1 });
+    await t.facesign.verification.jobs.dial(last.session.id, last.attempt.id, new Date(), { finalTry: true });
+    const session = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: last.session.id } });
+    expect(session).toMatchObject({ state: 'RETRY_PENDING', lastDialOutcome: 'TRUNK_UNAVAILABLE' });
+    expect(callsIn(last.room)).toBe(0);
+  });
+});
