@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../server/db/client.js';
 import { AppError } from '../server/http/errors.js';
-import { appendAudit, exportAuditEvent } from '../server/audit/audit.service.js';
+import { appendAudit, exportAuditEvent, isSealed } from '../server/audit/audit.service.js';
+import { sealAuditChain } from '../server/audit/audit.sealer.js';
 import { canonicalJson } from '../server/audit/canonical-json.js';
 import { maskName, maskPhone } from '../server/logging.js';
 
@@ -45,8 +46,10 @@ export class EvidenceService {
 
     const recordingIds = session.attempts.flatMap((a) => (a.recording ? [a.recording.id] : []));
     const related = [sessionId, ...session.attempts.map((a) => a.id), ...recordingIds, ...session.captures.map((c) => c.id)];
-    const events = await this.db.auditEvent.findMany({ where: { entityId: { in: related } }, orderBy: { seq: 'asc' } });
-    const head = await this.db.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } });
+    // Everything committed so far is linked into the chain before the slice is read.
+    await sealAuditChain(this.db, { wait: true });
+    const events = (await this.db.auditEvent.findMany({ where: { entityId: { in: related }, chainSeq: { not: null } }, orderBy: { chainSeq: 'asc' } })).filter(isSealed);
+    const head = await this.db.auditEvent.findFirst({ where: { chainSeq: { not: null } }, orderBy: { chainSeq: 'desc' }, select: { seq: true, hash: true } });
 
     const manifest = {
       format: EVIDENCE_FORMAT,

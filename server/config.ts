@@ -46,6 +46,7 @@ const envSchema = z.object({
   EGRESS_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   RECONCILE_INTERVAL_SECONDS: int(1, 3600).default(30),
   WORKER_LOCK_SECONDS: int(1, 600).default(30),
+  AUDIT_SEAL_INTERVAL_MS: int(10, 60_000).default(200),
   CALLING_HOURS: z
     .string()
     .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'HH:MM-HH:MM in the party\'s time zone')
@@ -134,6 +135,8 @@ export interface Config {
    * before another worker takes it over; also how often workers look for such jobs.
    */
   jobs: { reconcileIntervalMs: number; lockMs: number };
+  /** How often each node links newly committed audit events into the hash chain. */
+  audit: { sealIntervalMs: number };
   verification: {
     callingHours: { start: string; end: string; days: number[]; holidays: string[] };
     maxDialAttempts: number;
@@ -248,6 +251,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         }
       : undefined,
     jobs: { reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000, lockMs: e.WORKER_LOCK_SECONDS * 1000 },
+    audit: { sealIntervalMs: e.AUDIT_SEAL_INTERVAL_MS },
     verification: {
       callingHours: {
         start: hoursStart,

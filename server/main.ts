@@ -8,6 +8,7 @@ import type { DestinationStream } from 'pino';
 import type { Express } from 'express';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logging.js';
+import { AuditSealer } from './audit/audit.sealer.js';
 import { createDb, type Db } from './db/client.js';
 import { answerClientError, createHttpApp } from './http/app.js';
 import { clientConfigRoutes, consolePagesRouter, objectStoreOrigins } from './http/console-pages.js';
@@ -96,6 +97,8 @@ export interface Facesign {
 export async function createFacesign(config: Config, options: FacesignOptions = {}): Promise<Facesign> {
   const log = createLogger({ level: config.log.level, ...(options.logDestination ? { destination: options.logDestination } : {}) });
   const db = createDb(config.database);
+  const auditSealer = new AuditSealer(db, log, config.audit.sealIntervalMs);
+  auditSealer.start();
   const redis = new Redis(config.redis.url, { keyPrefix: `${config.redis.prefix}:`, maxRetriesPerRequest: 2, lazyConnect: true });
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'));
   await redis.connect().catch((err: Error) => log.error({ err: { message: err.message } }, 'redis unreachable at start-up'));
@@ -401,6 +404,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         await workers?.close();
         await realtime.close();
         await queues.close();
+        await auditSealer.stop();
         await Promise.allSettled([db.$disconnect(), redis.quit()]);
         s3.destroy();
         log.info('stopped');

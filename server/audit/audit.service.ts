@@ -1,6 +1,8 @@
 // Append-only, hash-chained audit log. Appends happen inside the caller's transaction, so the event
-// commits or rolls back with the state change it records. A transaction-scoped advisory lock
-// serialises appends across every process, so the chain never forks.
+// commits or rolls back with the state change it records. The append itself takes no lock: the row
+// is inserted unsealed, and the sealer (audit.sealer.ts) links committed rows into the chain one
+// batch at a time under a cluster-wide lock, so the chain never forks and audited writes never queue
+// behind each other.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Tx } from '../db/client.js';
 import { canonicalJson } from './canonical-json.js';
@@ -8,7 +10,6 @@ import { auditActionSchema, type AuditAction, type AuditActor } from './audit.ac
 import type { Principal } from '../auth/principal.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
-const AUDIT_CHAIN_LOCK = 7_241_001;
 
 export interface AuditEntry {
   actor: AuditActor;
@@ -49,7 +50,14 @@ export function hashedFieldsOf(row: HashedAuditFields): HashedAuditFields {
 /** An audit event as exported (evidence packages): JSON-safe, checkable on its own with auditEventIntact. */
 export type ExportedAuditEvent = HashedAuditFields & { seq: string; hash: string; occurredAt: string; recordedAt: string };
 
-export function exportAuditEvent(row: HashedAuditFields & { seq: bigint; hash: string; occurredAt: Date; recordedAt: Date }): ExportedAuditEvent {
+/** A sealed row as read from the database. */
+export type SealedAuditRow = Omit<HashedAuditFields, 'prevHash'> & { seq: bigint; prevHash: string; hash: string; occurredAt: Date; recordedAt: Date };
+
+export function isSealed<T extends { prevHash: string | null; hash: string | null }>(row: T): row is T & { prevHash: string; hash: string } {
+  return row.prevHash !== null && row.hash !== null;
+}
+
+export function exportAuditEvent(row: SealedAuditRow): ExportedAuditEvent {
   return { ...hashedFieldsOf(row), seq: row.seq.toString(), hash: row.hash, occurredAt: row.occurredAt.toISOString(), recordedAt: row.recordedAt.toISOString() };
 }
 
@@ -62,28 +70,25 @@ export function actorOf(principal: Principal | undefined): AuditActor {
   return principal.kind === 'user' ? { type: 'USER', id: principal.userId } : { type: 'API_KEY', id: principal.apiKeyId };
 }
 
-export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<{ id: string; hash: string }> {
+/** Records an event in the caller's transaction; the sealer chains it once the transaction commits. */
+export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<{ id: string }> {
   const event = auditActionSchema.parse(entry.event);
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`;
-  const last = await tx.$queryRaw<{ hash: string }[]>`SELECT hash FROM "AuditEvent" ORDER BY seq DESC LIMIT 1`;
   const now = new Date();
-  const fields: HashedAuditFields = {
-    id: randomUUID(),
-    occurredAt: entry.occurredAt ?? now,
-    recordedAt: now,
-    actorType: entry.actor.type,
-    actorId: entry.actor.id ?? null,
-    action: event.action,
-    actionVersion: event.v,
-    entityType: entry.entity.type,
-    entityId: entry.entity.id,
-    requestId: entry.requestId ?? null,
-    data: event.data,
-    prevHash: last[0]?.hash ?? GENESIS_HASH,
-  };
-  const hash = hashAuditRow(fields);
+  const id = randomUUID();
   await tx.auditEvent.create({
-    data: { ...fields, actorType: entry.actor.type, data: event.data as object, hash },
+    data: {
+      id,
+      occurredAt: entry.occurredAt ?? now,
+      recordedAt: now,
+      actorType: entry.actor.type,
+      actorId: entry.actor.id ?? null,
+      action: event.action,
+      actionVersion: event.v,
+      entityType: entry.entity.type,
+      entityId: entry.entity.id,
+      requestId: entry.requestId ?? null,
+      data: event.data as object,
+    },
   });
-  return { id: fields.id, hash };
+  return { id };
 }

@@ -9,6 +9,11 @@ try {
   const verdict = await verifyAuditChain(db);
   if (verdict.ok) {
     console.log(`audit chain intact: ${verdict.checked} events, head ${verdict.headHash}`);
+    if (verdict.unsealed > 0) {
+      const ageS = Math.round((Date.now() - verdict.oldestUnsealedAt!.getTime()) / 1000);
+      // Committed events wait moments for the sealer; minutes means no facesign process is sealing.
+      console.log(`${verdict.unsealed} newer events are not sealed into the chain yet (oldest recorded ${ageS} s ago)${ageS > 300 ? '; no facesign process seems to be sealing: is one running?' : ''}`);
+    }
   } else {
     const { seq, id, reason } = verdict.broken;
     console.error(`audit chain BROKEN at seq ${seq} (id ${id}): ${reason === 'content_changed' ? 'row content does not match its hash' : 'prevHash does not link to the previous row'}; ${verdict.checked} events before it are intact`);

@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { verifyAuditChain } from '../../server/audit/audit.verify.js';
 import { appendAudit } from '../../server/audit/audit.service.js';
+import { sealAuditChain } from '../../server/audit/audit.sealer.js';
+import { verifySealedChain } from '../support/audit.js';
+import { eventually } from '../support/fixtures.js';
 
 const run = promisify(execFile);
 let t: TestApp;
@@ -47,10 +50,11 @@ describe('audit chain', () => {
         ),
       ),
     );
+    // The background sealer and an explicit one race each other over the same rows.
+    const [verdict] = await Promise.all([verifySealedChain(t.facesign.db), sealAuditChain(t.facesign.db)]);
     const { rows } = await sql.query<{ n: string; links: string }>(`SELECT count(*) AS n, count(DISTINCT "prevHash") AS links FROM "AuditEvent"`);
     expect(rows[0]!.n).toBe(rows[0]!.links); // no two rows share a predecessor: the chain never forks
-    const verdict = await verifyAuditChain(t.facesign.db);
-    expect(verdict).toMatchObject({ ok: true, checked: Number(rows[0]!.n) });
+    expect(verdict).toMatchObject({ ok: true, checked: Number(rows[0]!.n), unsealed: 0 });
   });
 
   it('rejects UPDATE, DELETE and TRUNCATE in the database itself', async () => {
@@ -59,12 +63,73 @@ describe('audit chain', () => {
     await expect(sql.query(`TRUNCATE "AuditEvent"`)).rejects.toThrow(/append-only/);
   });
 
+  it('seals committed events by itself, shortly after they commit', async () => {
+    const { id } = await t.facesign.db.$transaction((tx) =>
+      appendAudit(tx, { actor: { type: 'SYSTEM' }, entity: { type: 'test', id: 'self-sealed' }, event: { action: 'auth.logged_out', v: 1, data: { loginSessionId: '00000000-0000-4000-8000-000000000001' } } }),
+    );
+    await eventually(async () => (await t.facesign.db.auditEvent.findUniqueOrThrow({ where: { id } })).chainSeq !== null);
+    expect(await verifyAuditChain(t.facesign.db)).toMatchObject({ ok: true });
+  });
+
+  it('chains an event that commits after later ones, without forking', async () => {
+    const early = new pg.Client({ connectionString: t.databaseUrl });
+    await early.connect();
+    try {
+      await early.query('BEGIN');
+      const inserted = await early.query<{ seq: string }>(
+        `INSERT INTO "AuditEvent" (id, "occurredAt", "recordedAt", "actorType", action, "actionVersion", "entityType", "entityId", data)
+         VALUES (gen_random_uuid(), now(), now(), 'SYSTEM', 'auth.logged_out', 1, 'test', 'late', '{"loginSessionId":"00000000-0000-4000-8000-000000000002"}') RETURNING seq`,
+      );
+      // Later events (higher seq) commit and are sealed while the early one is still open.
+      for (let i = 0; i < 3; i += 1) {
+        await t.facesign.db.$transaction((tx) =>
+          appendAudit(tx, { actor: { type: 'SYSTEM' }, entity: { type: 'test', id: `after-${i}` }, event: { action: 'auth.logged_out', v: 1, data: { loginSessionId: '00000000-0000-4000-8000-000000000003' } } }),
+        );
+      }
+      await sealAuditChain(t.facesign.db, { wait: true });
+      await early.query('COMMIT');
+      await sealAuditChain(t.facesign.db, { wait: true });
+      const late = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { seq: BigInt(inserted.rows[0]!.seq) } });
+      const head = await t.facesign.db.auditEvent.findFirstOrThrow({ orderBy: { chainSeq: 'desc' } });
+      expect(late.id).toBe(head.id); // joined at the end of the chain, after the rows with higher seq
+      expect(await verifyAuditChain(t.facesign.db)).toMatchObject({ ok: true, unsealed: 0 });
+      const { rows } = await sql.query<{ n: string; links: string }>(`SELECT count(*) AS n, count(DISTINCT "prevHash") AS links FROM "AuditEvent"`);
+      expect(rows[0]!.n).toBe(rows[0]!.links);
+    } finally {
+      await early.end();
+    }
+  });
+
+  it('lets the sealer fill in the chain fields once, and nothing else ever change', async () => {
+    const insert = `INSERT INTO "AuditEvent" (id, "occurredAt", "recordedAt", "actorType", action, "actionVersion", "entityType", "entityId", data)
+      VALUES (gen_random_uuid(), now(), now(), 'SYSTEM', 'auth.logged_out', 1, 'test', 'guarded', '{}') RETURNING seq`;
+    const attempt = async (statements: (seq: string) => string[]) => {
+      await sql.query('BEGIN');
+      try {
+        const seq = (await sql.query<{ seq: string }>(insert)).rows[0]!.seq;
+        for (const statement of statements(seq)) await sql.query(statement);
+      } finally {
+        await sql.query('ROLLBACK');
+      }
+    };
+    const seal = (seq: string) => `UPDATE "AuditEvent" SET "prevHash" = repeat('a', 64), hash = repeat('b', 64), "chainSeq" = 999999 WHERE seq = ${seq}`;
+    // Unsealed: what it says cannot change, and it cannot be removed.
+    await expect(attempt((seq) => [`UPDATE "AuditEvent" SET data = '{"x":1}' WHERE seq = ${seq}`])).rejects.toThrow(/append-only/);
+    await expect(attempt((seq) => [`UPDATE "AuditEvent" SET "entityId" = 'other', hash = repeat('b', 64), "prevHash" = repeat('a', 64), "chainSeq" = 999999 WHERE seq = ${seq}`])).rejects.toThrow(/append-only/);
+    await expect(attempt((seq) => [`UPDATE "AuditEvent" SET hash = repeat('b', 64) WHERE seq = ${seq}`])).rejects.toThrow(/append-only/);
+    await expect(attempt((seq) => [`DELETE FROM "AuditEvent" WHERE seq = ${seq}`])).rejects.toThrow(/append-only/);
+    // Sealing is allowed once; a sealed row cannot be re-sealed or changed.
+    await expect(attempt((seq) => [seal(seq)])).resolves.toBeUndefined();
+    await expect(attempt((seq) => [seal(seq), `UPDATE "AuditEvent" SET hash = repeat('c', 64) WHERE seq = ${seq}`])).rejects.toThrow(/append-only/);
+  });
+
   it('audit:verify passes on a clean chain and names the exact row after tampering', async () => {
+    await sealAuditChain(t.facesign.db, { wait: true });
     const clean = await auditVerifyCli();
     expect(clean.code).toBe(0);
     expect(clean.out).toMatch(/audit chain intact: \d+ events/);
 
-    const { rows } = await sql.query<{ seq: string; id: string }>(`SELECT seq, id FROM "AuditEvent" ORDER BY seq OFFSET 7 LIMIT 1`);
+    const { rows } = await sql.query<{ seq: string; id: string }>(`SELECT seq, id FROM "AuditEvent" ORDER BY "chainSeq" OFFSET 7 LIMIT 1`);
     const target = rows[0]!;
     await sql.query(`ALTER TABLE "AuditEvent" DISABLE TRIGGER audit_event_no_update_delete`);
     await sql.query(`UPDATE "AuditEvent" SET data = jsonb_set(data, '{amount}', '"99999999.00"') WHERE seq = $1`, [target.seq]);
@@ -83,7 +148,8 @@ describe('audit chain', () => {
     await db.connect();
     try {
       for (let i = 0; i < 4; i += 1) await other.signIn({ roles: ['AGENT'] });
-      const { rows } = await db.query<{ seq: string; id: string }>(`SELECT seq, id FROM "AuditEvent" ORDER BY seq OFFSET 2 LIMIT 2`);
+      await sealAuditChain(other.facesign.db, { wait: true });
+      const { rows } = await db.query<{ seq: string; id: string }>(`SELECT seq, id FROM "AuditEvent" ORDER BY "chainSeq" OFFSET 2 LIMIT 2`);
       const [victim, successor] = rows;
       await db.query(`ALTER TABLE "AuditEvent" DISABLE TRIGGER audit_event_no_update_delete`);
       await db.query(`DELETE FROM "AuditEvent" WHERE seq = $1`, [victim!.seq]);
@@ -95,4 +161,5 @@ describe('audit chain', () => {
       await other.stop();
     }
   });
+
 });

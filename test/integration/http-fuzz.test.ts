@@ -6,7 +6,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../server/http/errors.js';
 import { issueLink } from '../../server/auth/borrower-links.js';
-import { verifyAuditChain } from '../../server/audit/audit.verify.js';
+import { verifySealedChain } from '../support/audit.js';
 import type { ApiClient } from '../support/api-client.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, scheduleCall } from '../support/verification.js';
@@ -366,7 +366,7 @@ describe('HTTP fuzzing from the OpenAPI document', () => {
     // And the server is still whole: healthy, its tables there, its audit chain intact.
     expect((await t.client().get('/healthz')).status).toBe(200);
     expect(await t.facesign.db.loanFile.count()).toBeGreaterThan(0);
-    expect(await verifyAuditChain(t.facesign.db)).toMatchObject({ ok: true });
+    expect(await verifySealedChain(t.facesign.db)).toMatchObject({ ok: true });
   }, 900_000);
 });
 

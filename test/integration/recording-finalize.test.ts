@@ -15,7 +15,7 @@ import { finalizeJobId, RecordingFinalizer } from '../../recordings/finalize.js'
 import { sha256OfStream } from '../../recordings/hash.js';
 import { IntegrityChecker } from '../../recordings/integrity.js';
 import { integrityRoutes } from '../../recordings/integrity.routes.js';
-import { verifyAuditChain } from '../../server/audit/audit.verify.js';
+import { verifySealedChain } from '../support/audit.js';
 import { ApiKeyService } from '../../server/auth/api-keys.service.js';
 import { AuthService } from '../../server/auth/auth.service.js';
 import { RateLimiter } from '../../server/auth/rate-limiter.js';
@@ -95,7 +95,7 @@ describe('finalize', () => {
     expect(audit[1]?.data).toMatchObject({ sha256: sha256(body), sizeBytes: String(body.length), contentType: 'video/mp4' });
     expect(alertsFor(session.id)).toEqual([]);
     expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: session.id } })).recaptureRequired).toBe(false);
-    expect(await verifyAuditChain(t.facesign.db)).toMatchObject({ ok: true });
+    expect(await verifySealedChain(t.facesign.db)).toMatchObject({ ok: true });
   });
 
   it('fails a recording whose stored size differs from what LiveKit reported, and asks for a recapture', async () => {

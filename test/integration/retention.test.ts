@@ -12,7 +12,7 @@ import { ApiKeyService } from '../../server/auth/api-keys.service.js';
 import { RateLimiter } from '../../server/auth/rate-limiter.js';
 import { authRoutes } from '../../server/auth/auth.routes.js';
 import { createUser, type NewUser } from '../../server/users/users.service.js';
-import { verifyAuditChain } from '../../server/audit/audit.verify.js';
+import { verifySealedChain } from '../support/audit.js';
 import { recordingKey } from '../../server/livekit/identities.js';
 import type { Db } from '../../server/db/client.js';
 import { createS3Client, RecordingStore } from '../../recordings/object-store.js';
@@ -513,6 +513,6 @@ describe('HTTP', () => {
 
 describe('audit chain', () => {
   it('stays intact through every retention change above', async () => {
-    expect(await verifyAuditChain(db)).toMatchObject({ ok: true });
+    expect(await verifySealedChain(db)).toMatchObject({ ok: true });
   });
 });
