@@ -1,8 +1,8 @@
 // Webhook ingest: signed LiveKit webhooks per second through POST /livekit/webhook (verify the JWT and
 // body hash, store once in the inbox, enqueue the processing job), with latency percentiles, against an
-// empty express route on the same machine. The load generator (autocannon) runs in its own process;
-// facesign's workers run in the server process as they do by default, so processing the queued
-// events competes for the same CPU.
+// empty express route on the same machine. The load generator (autocannon) runs in its own process.
+// The server under load is an API node (FACESIGN_ROLES=api), as ingest is deployed when it matters;
+// afterwards a worker node drains the queue, and how fast it processes the events is reported too.
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -57,7 +57,7 @@ async function emptyExpressRoute(): Promise<{ url: string; stop(): Promise<void>
 export async function webhookBench(options: WebhookBenchOptions): Promise<BenchResult> {
   const before = loadContext();
   const dir = await mkdtemp(join(tmpdir(), 'facesign-bench-webhooks-'));
-  const stack = await startStack();
+  const stack = await startStack({ env: { FACESIGN_ROLES: 'api' } });
   const baseline = await emptyExpressRoute();
   try {
     // Enough distinct events for the whole run at 6,000/s; beyond that they repeat (the dedupe path).
@@ -76,10 +76,20 @@ export async function webhookBench(options: WebhookBenchOptions): Promise<BenchR
     const fs = await load({ url: stack.url, path: '/livekit/webhook', requestsFile: poolFile });
     const cpu = process.cpuUsage(cpuBefore);
     const stored = await stack.facesign.db.liveKitEvent.count();
+    console.log(`  draining: a worker node processes the ${stored} stored events`);
+    const drainStart = performance.now();
+    await stack.workerNode();
+    for (;;) {
+      const open = await stack.facesign.db.liveKitEvent.count({ where: { processedAt: null } });
+      if (open === 0 || performance.now() - drainStart > 600_000) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const drainSeconds = (performance.now() - drainStart) / 1000;
+    const unprocessed = await stack.facesign.db.liveKitEvent.count({ where: { processedAt: null } });
     const target = fs.perSecond >= 2000 && fs.latencyMs.p99 < 20 && fs.non2xx === 0 && fs.errors === 0;
     return {
       name: 'webhook ingest',
-      setup: `autocannon (own process), ${options.connections} connections for ${options.durationSeconds} s; distinct signed events, verify + store + enqueue; workers on in the same server process`,
+      setup: `autocannon (own process), ${options.connections} connections for ${options.durationSeconds} s; distinct signed events, verify + store + enqueue on an API node; then a worker node drains the queue`,
       facesign: {
         perSecond: round(fs.perSecond, 0),
         p50Ms: fs.latencyMs.p50,
@@ -90,12 +100,14 @@ export async function webhookBench(options: WebhookBenchOptions): Promise<BenchR
         errors: fs.errors + fs.timeouts,
         eventsStored: stored,
         serverCpuMsPerWebhook: round((cpu.user + cpu.system) / 1000 / Math.max(1, fs.requests), 2),
+        drainedPerSecond: round(stored / drainSeconds, 0),
+        leftUnprocessed: unprocessed,
       },
       baseline: { what: 'empty express route (express.text body parser) on the same machine', perSecond: round(raw.perSecond, 0), p50Ms: raw.latencyMs.p50, p99Ms: raw.latencyMs.p99, requests: raw.requests },
       ratio: { value: round(fs.perSecond / raw.perSecond, 3), of: 'facesign webhooks/s ÷ empty route requests/s' },
       target: { text: '≥ 2,000/s with p99 < 20 ms', met: target },
       load: { before, after: loadContext() },
-      notes: ['server CPU per webhook includes processing the queued event (workers run in the server process)', ...serverErrors(stack.errors)],
+      notes: ['server CPU per webhook is the API node\'s (ingest only); processing is drainedPerSecond, measured after the load on a worker node', ...serverErrors(stack.errors)],
     };
   } finally {
     await baseline.stop();

@@ -55,6 +55,8 @@ export interface BenchStack {
   /** Error log lines the server wrote (the first 100). */
   errors: string[];
   users(count: number, input: { roles: Role[]; languages?: string[]; skills?: string[] }): Promise<BenchUser[]>;
+  /** Starts a worker-only facesign node on the same database and Redis (stopped with the stack). */
+  workerNode(): Promise<Facesign>;
   stop(): Promise<void>;
 }
 
@@ -110,6 +112,7 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
   sim.control.setWebhookUrls([`${url}/livekit/webhook`]);
   let passwordHash: string | undefined;
   let created = 0;
+  const workerNodes: Facesign[] = [];
 
   return {
     url,
@@ -130,8 +133,14 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
       });
       return sessions.map((s) => ({ id: s.userId, cookie: `${SESSION_COOKIE}=${s.token}`, csrfToken: s.csrf }));
     },
+    async workerNode() {
+      const node = await createFacesign({ ...config, roles: { api: false, worker: true } }, { logDestination: discard });
+      workerNodes.push(node);
+      return node;
+    },
     async stop() {
       // After the workers stopped (they would write their keys again), with a client of no prefix.
+      await Promise.all(workerNodes.map((node) => node.stop()));
       await facesign.stop();
       const redis = new Redis(config.redis.url);
       for (let cursor = '0'; ; ) {

@@ -39,8 +39,23 @@ export class JobQueues {
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options: { jobId: string; delayMs?: number }): Promise<void> {
+    await this.queue(name).add(name, ...this.jobOf(name, payload, options));
+  }
+
+  /** Several jobs of one kind in one round trip (each still deduplicated by its job id). */
+  async enqueueMany<N extends JobName>(name: N, jobs: { payload: JobPayload<N>; jobId: string; delayMs?: number }[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue(name).addBulk(
+      jobs.map((job) => {
+        const [data, opts] = this.jobOf(name, job.payload, job);
+        return { name, data, opts };
+      }),
+    );
+  }
+
+  private jobOf<N extends JobName>(name: N, payload: JobPayload<N>, options: { jobId: string; delayMs?: number }): [JobPayload<N>, JobsOptions] {
     const spec = jobCatalog[name];
-    const data = spec.payload.parse(payload);
+    const data = spec.payload.parse(payload) as JobPayload<N>;
     const opts: JobsOptions = {
       jobId: options.jobId,
       attempts: spec.attempts,
@@ -49,7 +64,7 @@ export class JobQueues {
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     };
-    await this.queue(name).add(name, data, opts);
+    return [data, opts];
   }
 
   /** A repeating job; the scheduler id makes it idempotent across nodes and restarts. */

@@ -6,6 +6,7 @@ import type { Db, Tx } from '../db/client.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../http/errors.js';
 import type { JobQueues } from '../jobs/queues.js';
+import { MicroBatch } from '../db/micro-batch.js';
 import { appendAudit } from '../audit/audit.service.js';
 import { applyEgressObservation, type EgressApplication } from '../../recordings/recording-lifecycle.js';
 import { attemptIdFromRoom, roleOfIdentity } from './identities.js';
@@ -25,7 +26,19 @@ export class RetryLater extends Error {}
 
 export const eventJobId = (eventId: string) => `lk-${eventId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 
+interface InboxRow {
+  id: string;
+  event: string;
+  roomName: string | null;
+  egressId: string | null;
+  occurredAt: Date;
+  body: object;
+}
+
 export class LiveKitEventIntake {
+  /** Concurrent webhooks share one insert and one enqueue round trip; each is answered after both. */
+  private readonly inbox = new MicroBatch<InboxRow, { duplicate: boolean }>((rows) => this.store(rows), { maxBatch: 200, maxInFlight: 4 });
+
   constructor(
     private readonly db: Db,
     private readonly queues: JobQueues,
@@ -42,31 +55,40 @@ export class LiveKitEventIntake {
       throw new AppError('WEBHOOK_SIGNATURE_INVALID', 'The webhook signature, body hash or expiry is not valid');
     }
     if (!event.id || !event.event) throw new AppError('VALIDATION_FAILED', 'The webhook has no event id or name');
-    // One round trip on the common path: the insert says whether the event is new.
-    const inserted = await this.db.liveKitEvent.createManyAndReturn({
-      data: [
-        {
-          id: event.id,
-          event: event.event,
-          roomName: event.room?.name || event.egressInfo?.roomName || null,
-          egressId: event.egressInfo?.egressId || null,
-          occurredAt: new Date(Number(event.createdAt) * 1000 || Date.now()),
-          body: event.toJson() as object,
-        },
-      ],
-      skipDuplicates: true,
-      select: { id: true },
+    return this.inbox.submit({
+      id: event.id,
+      event: event.event,
+      roomName: event.room?.name || event.egressInfo?.roomName || null,
+      egressId: event.egressInfo?.egressId || null,
+      occurredAt: new Date(Number(event.createdAt) * 1000 || Date.now()),
+      body: event.toJson() as object,
     });
-    const duplicate = inserted.length === 0;
+  }
+
+  /** Stores a batch of events once each, then queues every one that is not processed yet. */
+  private async store(rows: InboxRow[]): Promise<{ duplicate: boolean }[]> {
+    // One insert says which events are new; the same event twice in one batch is new only once.
+    const firsts = new Map<string, InboxRow>();
+    for (const row of rows) if (!firsts.has(row.id)) firsts.set(row.id, row);
+    const inserted = new Set(
+      (await this.db.liveKitEvent.createManyAndReturn({ data: [...firsts.values()], skipDuplicates: true, select: { id: true } })).map((r) => r.id),
+    );
     // A duplicate is queued again while it is still unprocessed (its first job may have been lost).
-    const unprocessed = !duplicate || Boolean(await this.db.liveKitEvent.findFirst({ where: { id: event.id, processedAt: null }, select: { id: true } }));
-    if (unprocessed) {
-      // If Redis is down the event is still safe in Postgres; the reconciler picks it up.
-      await this.queues.enqueue('livekit-event', { eventId: event.id }, { jobId: eventJobId(event.id) }).catch((err: Error) => {
-        this.log.warn({ eventId: event.id, err: { message: err.message } }, 'could not enqueue a LiveKit event; the reconciler will process it');
-      });
-    }
-    return { duplicate };
+    const seenBefore = [...firsts.keys()].filter((id) => !inserted.has(id));
+    const stillOpen = seenBefore.length
+      ? (await this.db.liveKitEvent.findMany({ where: { id: { in: seenBefore }, processedAt: null }, select: { id: true } })).map((r) => r.id)
+      : [];
+    const toQueue = [...inserted, ...stillOpen];
+    // If Redis is down the events are still safe in Postgres; the reconciler picks them up.
+    await this.queues.enqueueMany('livekit-event', toQueue.map((eventId) => ({ payload: { eventId }, jobId: eventJobId(eventId) }))).catch((err: Error) => {
+      this.log.warn({ events: toQueue.length, err: { message: err.message } }, 'could not enqueue LiveKit events; the reconciler will process them');
+    });
+    const claimed = new Set<string>();
+    return rows.map((row) => {
+      const duplicate = !inserted.has(row.id) || claimed.has(row.id);
+      claimed.add(row.id);
+      return { duplicate };
+    });
   }
 }
 

@@ -37,15 +37,22 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
+/**
+ * A port that is free now and that the OS will not hand out on its own: below the ephemeral range
+ * (Linux: 32768-60999), so the s3rver, the simulator or another process listening on port 0 while
+ * the app starts cannot take it first.
+ */
 async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+  for (let tries = 0; tries < 50; tries += 1) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error('no free port between 20000 and 32000');
 }
 
 /** The app on a known port: pages, API and sockets share PUBLIC_URL's origin as in production. */

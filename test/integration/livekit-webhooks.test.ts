@@ -59,6 +59,27 @@ describe('intake', () => {
     expect(mine()).toHaveLength(1);
   });
 
+  it('answers a burst of concurrent deliveries each by its own verdict, storing and queueing every event once', async () => {
+    const { room, attempt } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    const bodies = Array.from({ length: 40 }, (_, i) => bodyOf(participantEvent(i % 2 ? 'participant_left' : 'participant_joined', room, `observer-${i}`, 1_800_000_000 + i, `EV_burst_${i}`)));
+    // Every event twice, all at once: one of each pair is new, the other a duplicate, whichever batch it lands in.
+    const deliveries = await Promise.all(
+      [...bodies, ...bodies].map(async (body) => ({ body, res: await postWebhook(t.url, body, await signWebhook(body, key(), secret())) })),
+    );
+    expect(deliveries.every((d) => d.res.status === 200)).toBe(true);
+    for (const body of bodies) {
+      const verdicts = deliveries.filter((d) => d.body === body).map((d) => (d.res.body as { duplicate: boolean }).duplicate);
+      expect(verdicts.sort()).toEqual([false, true]);
+    }
+    // A forged delivery in the same burst is refused on its own, without failing its neighbours.
+    const forged = await postWebhook(t.url, bodies[0]!, await signWebhook(bodies[0]!, key(), 'some-other-secret'));
+    expect(forged.status).toBe(401);
+    expect(await t.facesign.db.liveKitEvent.count({ where: { id: { startsWith: 'EV_burst_' } } })).toBe(40);
+    await eventually(async () => (await t.facesign.db.liveKitEvent.count({ where: { id: { startsWith: 'EV_burst_' }, processedAt: null } })) === 0);
+    expect((await t.facesign.db.liveKitEvent.findMany({ where: { id: { startsWith: 'EV_burst_' } } })).every((e) => e.failures === 0)).toBe(true);
+    expect(attempt.roomName).toBe(room);
+  });
+
   it('converges when participant_left arrives before participant_joined', async () => {
     const { room, attempt } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
     const who = partyIdentity(attempt.id);
