@@ -1,6 +1,6 @@
 // A closed-loop HTTP load generator, run as its own process: one client per group of requests, each
 // sending its next request only when the previous one was answered (an agent saving answer after
-// answer). Every client runs at once.
+// answer), after an optional think time. Every client runs at once.
 //   tsx bench/support/closed-loop.ts '<json ClosedLoopSpec>'   -> prints one JSON line (ClosedLoopReport)
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -11,6 +11,11 @@ export interface ClosedLoopSpec {
   requestsFile: string;
   /** Requests each client sends (its group's lines in turn, again from the start when they run out). */
   perClient: number;
+  /**
+   * Mean pause between an acknowledgement and the client's next request (uniform in 0.5x-1.5x), and
+   * each client's first request comes at a random moment within one such pause. 0: no pause at all.
+   */
+  thinkMs?: number;
 }
 
 export interface ClosedLoopReport {
@@ -24,6 +29,8 @@ export interface ClosedLoopReport {
 }
 
 type Line = { group: number; method: 'PUT' | 'POST'; path: string; body: string; headers: Record<string, string> };
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] ?? Number.NaN;
@@ -56,7 +63,10 @@ async function run(spec: ClosedLoopSpec): Promise<ClosedLoopReport> {
   const started = performance.now();
   await Promise.all(
     [...groups.values()].map(async (lines) => {
+      const think = spec.thinkMs ?? 0;
+      if (think > 0) await pause(Math.random() * think);
       for (let i = 0; i < spec.perClient; i += 1) {
+        if (think > 0 && i > 0) await pause(think * (0.5 + Math.random()));
         const line = lines[i % lines.length]!;
         const t0 = performance.now();
         try {

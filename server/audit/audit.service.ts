@@ -72,12 +72,22 @@ export function actorOf(principal: Principal | undefined): AuditActor {
 
 /** Records an event in the caller's transaction; the sealer chains it once the transaction commits. */
 export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<{ id: string }> {
-  const event = auditActionSchema.parse(entry.event);
+  const [row] = auditRows([entry]);
+  await tx.auditEvent.create({ data: row! });
+  return { id: row!.id };
+}
+
+/** Several events in one insert, in this order (e.g. every offer a routing round made). */
+export async function appendAuditMany(tx: Tx, entries: AuditEntry[]): Promise<void> {
+  if (entries.length > 0) await tx.auditEvent.createMany({ data: auditRows(entries) });
+}
+
+function auditRows(entries: AuditEntry[]) {
   const now = new Date();
-  const id = randomUUID();
-  await tx.auditEvent.create({
-    data: {
-      id,
+  return entries.map((entry) => {
+    const event = auditActionSchema.parse(entry.event);
+    return {
+      id: randomUUID(),
       occurredAt: entry.occurredAt ?? now,
       recordedAt: now,
       actorType: entry.actor.type,
@@ -88,7 +98,6 @@ export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<{ id: stri
       entityId: entry.entity.id,
       requestId: entry.requestId ?? null,
       data: event.data as object,
-    },
+    };
   });
-  return { id };
 }

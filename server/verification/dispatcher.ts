@@ -6,7 +6,7 @@ import type { Db, Tx } from '../db/client.js';
 import type { VerificationSession } from '../db/generated/prisma/client.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../http/errors.js';
-import { appendAudit } from '../audit/audit.service.js';
+import { appendAudit, appendAuditMany } from '../audit/audit.service.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { RealtimeEmitter } from '../realtime/events.js';
 import type { PresenceService } from '../realtime/presence.js';
@@ -121,7 +121,7 @@ export class Dispatcher {
         .filter((a) => !holdingOffer.has(a.id) && (load.get(a.id) ?? 0) === 0)
         .map((a) => ({ userId: a.id, languages: a.languages, skills: a.skills, presence: 'available', activeSessions: load.get(a.id) ?? 0 }));
 
-      const made: { id: string; sessionId: string; agentId: string; kind: 'CALL' | 'VIDEO'; expiresAt: Date }[] = [];
+      const picks: { sessionId: string; agentId: string; kind: 'CALL' | 'VIDEO' }[] = [];
       for (const session of waiting) {
         if (candidates.length === 0) break;
         // Nothing is dialled outside the party's calling hours; the due job defers such sessions.
@@ -131,25 +131,35 @@ export class Dispatcher {
         // Once every eligible agent has declined, start over rather than leave the party waiting.
         const agentId = selectAgent(candidates, need, refused, this.random) ?? selectAgent(candidates, need, new Set(), this.random);
         if (!agentId) continue;
-        const expiresAt = new Date(now.getTime() + this.settings.offerTimeoutMs);
-        const offer = await tx.sessionOffer.create({ data: { sessionId: session.id, agentId, expiresAt } });
-        await appendAudit(tx, {
-          actor: { type: 'SYSTEM', id: 'dispatcher' },
-          entity: { type: 'session', id: session.id },
-          event: { action: 'offer.created', v: 1, data: { sessionId: session.id, agentId, expiresAt: expiresAt.toISOString() } },
-        });
         candidates.splice(candidates.findIndex((c) => c.userId === agentId), 1);
-        made.push({ id: offer.id, sessionId: session.id, agentId, kind: session.kind, expiresAt });
+        picks.push({ sessionId: session.id, agentId, kind: session.kind });
       }
-      return made;
+      if (picks.length === 0) return [];
+      // The round's offers and their audit events, one insert each.
+      const expiresAt = new Date(now.getTime() + this.settings.offerTimeoutMs);
+      const created = await tx.sessionOffer.createManyAndReturn({
+        data: picks.map((p) => ({ sessionId: p.sessionId, agentId: p.agentId, expiresAt })),
+        select: { id: true, sessionId: true },
+      });
+      const offerOf = new Map(created.map((o) => [o.sessionId, o.id]));
+      await appendAuditMany(
+        tx,
+        picks.map((p) => ({
+          actor: { type: 'SYSTEM', id: 'dispatcher' },
+          entity: { type: 'session', id: p.sessionId },
+          event: { action: 'offer.created', v: 1, data: { sessionId: p.sessionId, agentId: p.agentId, expiresAt: expiresAt.toISOString() } },
+        })),
+      );
+      return picks.map((p) => ({ ...p, id: offerOf.get(p.sessionId)!, expiresAt }));
     });
 
     await this.announceQueue();
     for (const offer of offers) {
       this.realtime.toAgent(offer.agentId, 'offer:new', { v: 1, offerId: offer.id, sessionId: offer.sessionId, kind: offer.kind, expiresAt: offer.expiresAt.toISOString() });
       this.realtime.toSupervisors('offer:changed', { v: 1, offerId: offer.id, sessionId: offer.sessionId, agentId: offer.agentId, status: 'PENDING' });
-      await this.queues.enqueue('offer-timeout', { offerId: offer.id }, { jobId: `offer-${offer.id}`, delayMs: this.settings.offerTimeoutMs });
     }
+    // A timeout job lost here (Redis down) is covered by the sweep's expireOverdue.
+    await this.queues.enqueueMany('offer-timeout', offers.map((offer) => ({ payload: { offerId: offer.id }, jobId: `offer-${offer.id}`, delayMs: this.settings.offerTimeoutMs })));
     if (offers.length > 0) this.log.info({ offers: offers.length }, 'offered sessions to agents');
     return offers.length;
   }
