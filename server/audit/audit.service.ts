@@ -72,32 +72,30 @@ export function actorOf(principal: Principal | undefined): AuditActor {
 
 /** Records an event in the caller's transaction; the sealer chains it once the transaction commits. */
 export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<{ id: string }> {
-  const [row] = auditRows([entry]);
-  await tx.auditEvent.create({ data: row! });
-  return { id: row!.id };
+  const row = auditRow(entry);
+  await tx.auditEvent.create({ data: row });
+  return { id: row.id };
 }
 
 /** Several events in one insert, in this order (e.g. every offer a routing round made). */
 export async function appendAuditMany(tx: Tx, entries: AuditEntry[]): Promise<void> {
-  if (entries.length > 0) await tx.auditEvent.createMany({ data: auditRows(entries) });
+  if (entries.length > 0) await tx.auditEvent.createMany({ data: entries.map((entry) => auditRow(entry)) });
 }
 
-function auditRows(entries: AuditEntry[]) {
-  const now = new Date();
-  return entries.map((entry) => {
-    const event = auditActionSchema.parse(entry.event);
-    return {
-      id: randomUUID(),
-      occurredAt: entry.occurredAt ?? now,
-      recordedAt: now,
-      actorType: entry.actor.type,
-      actorId: entry.actor.id ?? null,
-      action: event.action,
-      actionVersion: event.v,
-      entityType: entry.entity.type,
-      entityId: entry.entity.id,
-      requestId: entry.requestId ?? null,
-      data: event.data as object,
-    };
-  });
+/** The row an event is stored as (validated), for writers that insert it themselves in a larger statement. */
+export function auditRow(entry: AuditEntry, now = new Date()) {
+  const event = auditActionSchema.parse(entry.event);
+  return {
+    id: randomUUID(),
+    occurredAt: entry.occurredAt ?? now,
+    recordedAt: now,
+    actorType: entry.actor.type,
+    actorId: entry.actor.id ?? null,
+    action: event.action,
+    actionVersion: event.v,
+    entityType: entry.entity.type,
+    entityId: entry.entity.id,
+    requestId: entry.requestId ?? null,
+    data: event.data as object,
+  };
 }

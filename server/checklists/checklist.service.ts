@@ -1,11 +1,12 @@
 // The agent walks the pinned checklist: each answer and risk flag is saved on its own, with its
 // offset into the recording, and acknowledged only after it committed. Completing applies the
 // outcome rules; an escalation waits for a supervisor's decision.
+import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/client.js';
 import type { ChecklistAnswer, RiskFlag, VerificationSession } from '../db/generated/prisma/client.js';
 import type { AnswerValue, RiskFlagCode, RiskSeverity } from '../db/generated/prisma/enums.js';
 import { AppError } from '../http/errors.js';
-import { appendAudit } from '../audit/audit.service.js';
+import { appendAudit, auditRow } from '../audit/audit.service.js';
 import type { Principal } from '../auth/principal.js';
 import type { RealtimeEmitter } from '../realtime/events.js';
 import type { SessionEngine } from '../verification/session-engine.js';
@@ -108,13 +109,20 @@ export class ChecklistService {
 
   /** Only the assigned agent writes, and only while the conversation or its wrap-up is on. */
   private async writable(sessionId: string, principal: UserPrincipal) {
-    const { session, doc } = await this.load(sessionId);
+    // The session and its latest attempt in one query: this runs on every answer an agent saves.
+    const found = await this.db.verificationSession.findUnique({
+      where: { id: sessionId },
+      include: { template: { select: { key: true, version: true, contentHash: true } }, attempts: { orderBy: { number: 'desc' }, take: 1 } },
+    });
+    if (!found) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
+    const { attempts, ...session } = found;
+    const doc = await this.documentOf(session.templateId);
     if (session.assignedAgentId !== principal.userId) {
       if (await this.canRead(principal, session)) throw new AppError('FORBIDDEN', 'Only the assigned agent records answers');
       throw new AppError('NOT_FOUND', `No session ${sessionId}`);
     }
     if (!ANSWERABLE.has(session.state)) throw new AppError('SESSION_STATE_CONFLICT', `Answers are recorded during the conversation or wrap-up, not while ${session.state}`);
-    const attempt = await this.db.attempt.findFirst({ where: { sessionId }, orderBy: { number: 'desc' } });
+    const attempt = attempts[0];
     if (!attempt) throw new AppError('SESSION_STATE_CONFLICT', 'The session has no attempt');
     const offsetMs = attempt.recordingStartedAt ? Math.max(0, Date.now() - attempt.recordingStartedAt.getTime()) : null;
     return { session, doc, attempt, offsetMs };
@@ -125,20 +133,31 @@ export class ChecklistService {
     if (!locateItems(doc).has(itemId)) {
       throw new AppError('VALIDATION_FAILED', 'Invalid params: itemId', { errors: [{ in: 'params', field: 'itemId', message: 'is not an item of this session\'s checklist' }] });
     }
-    const saved = await this.db.$transaction(async (tx) => {
-      const row = await tx.checklistAnswer.upsert({
-        where: { sessionId_itemId: { sessionId, itemId } },
-        create: { sessionId, attemptId: attempt.id, itemId, value: input.value, note: input.note ?? null, offsetMs, answeredById: principal.userId },
-        update: { attemptId: attempt.id, value: input.value, note: input.note ?? null, offsetMs, answeredById: principal.userId, answeredAt: new Date(), revision: { increment: 1 } },
-      });
-      await appendAudit(tx, {
-        actor: { type: 'USER', id: principal.userId },
-        entity: { type: 'session', id: sessionId },
-        event: { action: 'checklist.answered', v: 1, data: { sessionId, attemptId: attempt.id, itemId, value: input.value, revision: row.revision, offsetMs, noted: Boolean(input.note) } },
-        requestId,
-      });
-      return row;
+    // The answer and its audit event in one statement (one round trip, atomic): the event records the
+    // revision the upsert produced.
+    const answeredAt = new Date();
+    const event = auditRow({
+      actor: { type: 'USER', id: principal.userId },
+      entity: { type: 'session', id: sessionId },
+      event: { action: 'checklist.answered', v: 1, data: { sessionId, attemptId: attempt.id, itemId, value: input.value, revision: 0, offsetMs, noted: Boolean(input.note) } },
+      occurredAt: answeredAt,
+      requestId,
     });
+    const [saved] = await this.db.$queryRaw<ChecklistAnswer[]>`
+      WITH saved AS (
+        INSERT INTO "ChecklistAnswer" ("id", "sessionId", "attemptId", "itemId", "value", "note", "offsetMs", "answeredById", "answeredAt", "revision")
+        VALUES (${randomUUID()}::uuid, ${sessionId}::uuid, ${attempt.id}::uuid, ${itemId}, ${input.value}::"AnswerValue", ${input.note ?? null}, ${offsetMs}::int, ${principal.userId}::uuid, ${answeredAt}, 1)
+        ON CONFLICT ("sessionId", "itemId") DO UPDATE SET "attemptId" = EXCLUDED."attemptId", "value" = EXCLUDED."value", "note" = EXCLUDED."note",
+          "offsetMs" = EXCLUDED."offsetMs", "answeredById" = EXCLUDED."answeredById", "answeredAt" = EXCLUDED."answeredAt", "revision" = "ChecklistAnswer"."revision" + 1
+        RETURNING *
+      ), audited AS (
+        INSERT INTO "AuditEvent" ("id", "occurredAt", "recordedAt", "actorType", "actorId", "action", "actionVersion", "entityType", "entityId", "requestId", "data")
+        SELECT ${event.id}::uuid, ${event.occurredAt}, ${event.recordedAt}, ${event.actorType}::"AuditActorType", ${event.actorId}, ${event.action}, ${event.actionVersion},
+          ${event.entityType}, ${event.entityId}, ${event.requestId}, jsonb_set(${JSON.stringify(event.data)}::jsonb, '{revision}', to_jsonb(saved."revision"))
+        FROM saved
+      )
+      SELECT * FROM saved`;
+    if (!saved) throw new Error('the answer upsert returned no row');
     const change = { v: 1 as const, sessionId, itemId, revision: saved.revision };
     this.realtime.toSessionWatchers(sessionId, 'checklist:changed', change);
     this.realtime.toAgent(principal.userId, 'checklist:changed', change); // the agent's other tabs

@@ -9,6 +9,7 @@ import type { ApiClient } from '../support/api-client.js';
 import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
+import { verifySealedChain } from '../support/audit.js';
 
 const LOS_SECRET = 'los-webhook-secret-for-tests';
 let t: TestApp;
@@ -90,6 +91,20 @@ describe('confirmation call happy path', () => {
       expect(saved.body.offsetMs).toBeGreaterThanOrEqual(0);
     }
     await agentSocket.next('checklist:changed', (p) => p.sessionId === sessionId);
+    // A changed answer is a new revision, and each revision has its own audit event saying so.
+    const first = required[0]!;
+    const changed = await agent.request<{ value: string; revision: number; note: string | null }>('PUT', `/api/sessions/${sessionId}/answers/${first.id}`, { value: 'UNCLEAR', note: 'asked again' });
+    expect(changed.body).toMatchObject({ value: 'UNCLEAR', revision: 2, note: 'asked again' });
+    const back = await agent.request<{ value: string; revision: number }>('PUT', `/api/sessions/${sessionId}/answers/${first.id}`, { value: 'CONFIRMED' });
+    expect(back.body).toMatchObject({ value: 'CONFIRMED', revision: 3 });
+    const answered = await t.facesign.db.auditEvent.findMany({ where: { entityId: sessionId, action: 'checklist.answered' }, orderBy: { seq: 'asc' } });
+    expect(answered.filter((e) => (e.data as { itemId: string }).itemId === first.id).map((e) => e.data)).toEqual([
+      expect.objectContaining({ value: 'CONFIRMED', revision: 1, noted: false }),
+      expect.objectContaining({ value: 'UNCLEAR', revision: 2, noted: true }),
+      expect.objectContaining({ value: 'CONFIRMED', revision: 3, noted: false }),
+    ]);
+    expect(answered.every((e) => e.actorId !== null && e.requestId !== null)).toBe(true);
+    expect(await verifySealedChain(t.facesign.db)).toMatchObject({ ok: true, unsealed: 0 });
 
     const ended = await agent.post<{ state: string }>(`/api/sessions/${sessionId}/end`);
     expect(ended.body.state).toBe('WRAP_UP');
