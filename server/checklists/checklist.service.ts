@@ -159,8 +159,7 @@ export class ChecklistService {
       SELECT * FROM saved`;
     if (!saved) throw new Error('the answer upsert returned no row');
     const change = { v: 1 as const, sessionId, itemId, revision: saved.revision };
-    this.realtime.toSessionWatchers(sessionId, 'checklist:changed', change);
-    this.realtime.toAgent(principal.userId, 'checklist:changed', change); // the agent's other tabs
+    this.realtime.toSessionWatchers(sessionId, 'checklist:changed', change, { andAgent: principal.userId }); // and the agent's other tabs
     return answerDto(saved);
   }
 

@@ -70,9 +70,10 @@ export class LiveKitEventIntake {
     // One insert says which events are new; the same event twice in one batch is new only once.
     const firsts = new Map<string, InboxRow>();
     for (const row of rows) if (!firsts.has(row.id)) firsts.set(row.id, row);
-    const inserted = new Set(
-      (await this.db.liveKitEvent.createManyAndReturn({ data: [...firsts.values()], skipDuplicates: true, select: { id: true } })).map((r) => r.id),
-    );
+    // In id order: LiveKit posts each event to every node, and two nodes inserting the same events in
+    // different orders would deadlock on each other's keys.
+    const fresh = [...firsts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const inserted = new Set((await this.db.liveKitEvent.createManyAndReturn({ data: fresh, skipDuplicates: true, select: { id: true } })).map((r) => r.id));
     // A duplicate is queued again while it is still unprocessed (its first job may have been lost).
     const seenBefore = [...firsts.keys()].filter((id) => !inserted.has(id));
     const stillOpen = seenBefore.length
