@@ -23,7 +23,7 @@ export interface WebhookBenchOptions {
   connections: number;
 }
 
-async function signedPool(count: number, apiKey: string, apiSecret: string, file: string): Promise<void> {
+export async function signedPool(count: number, apiKey: string, apiSecret: string, file: string): Promise<void> {
   const lines: string[] = [];
   const now = Math.floor(Date.now() / 1000);
   for (let i = 0; i < count; i += 1) {

@@ -32,7 +32,8 @@ interface InboxRow {
   roomName: string | null;
   egressId: string | null;
   occurredAt: Date;
-  body: object;
+  /** The webhook's JSON text. */
+  body: string;
 }
 
 export class LiveKitEventIntake {
@@ -61,7 +62,8 @@ export class LiveKitEventIntake {
       roomName: event.room?.name || event.egressInfo?.roomName || null,
       egressId: event.egressInfo?.egressId || null,
       occurredAt: new Date(Number(event.createdAt) * 1000 || Date.now()),
-      body: event.toJson() as object,
+      // Exactly what LiveKit sent: the verified bytes, stored as jsonb.
+      body: rawBody,
     });
   }
 
@@ -72,12 +74,19 @@ export class LiveKitEventIntake {
     for (const row of rows) if (!firsts.has(row.id)) firsts.set(row.id, row);
     // In id order: LiveKit posts each event to every node, and two nodes inserting the same events in
     // different orders would deadlock on each other's keys.
+    // Arrays keep the statement's shape the same whatever the batch size, so it is planned once.
     const fresh = [...firsts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const inserted = new Set((await this.db.liveKitEvent.createManyAndReturn({ data: fresh, skipDuplicates: true, select: { id: true } })).map((r) => r.id));
+    const stored = await this.db.$queryRaw<{ id: string }[]>`
+      INSERT INTO "LiveKitEvent" ("id", "event", "roomName", "egressId", "occurredAt", "body")
+      SELECT * FROM unnest(${fresh.map((r) => r.id)}::text[], ${fresh.map((r) => r.event)}::text[], ${fresh.map((r) => r.roomName)}::text[],
+        ${fresh.map((r) => r.egressId)}::text[], ${fresh.map((r) => r.occurredAt.toISOString())}::timestamptz[], ${fresh.map((r) => r.body)}::jsonb[])
+      ON CONFLICT ("id") DO NOTHING
+      RETURNING "id"`;
+    const inserted = new Set(stored.map((r) => r.id));
     // A duplicate is queued again while it is still unprocessed (its first job may have been lost).
     const seenBefore = [...firsts.keys()].filter((id) => !inserted.has(id));
     const stillOpen = seenBefore.length
-      ? (await this.db.liveKitEvent.findMany({ where: { id: { in: seenBefore }, processedAt: null }, select: { id: true } })).map((r) => r.id)
+      ? (await this.db.$queryRaw<{ id: string }[]>`SELECT "id" FROM "LiveKitEvent" WHERE "id" = ANY(${seenBefore}::text[]) AND "processedAt" IS NULL`).map((r) => r.id)
       : [];
     const toQueue = [...inserted, ...stillOpen];
     // If Redis is down the events are still safe in Postgres; the reconciler picks them up.

@@ -34,7 +34,7 @@ export type PartyEventPayload<E extends PartyServerEvent> = z.infer<(typeof part
 export interface RealtimeEmitter {
   toAgent<E extends AgentServerEvent>(userId: string, event: E, payload: AgentEventPayload<E>): void;
   toSupervisors<E extends AgentServerEvent>(event: E, payload: AgentEventPayload<E>): void;
-  /** With `andAgent`, that agent's sockets too, in the same broadcast (each socket gets it once). */
-  toSessionWatchers<E extends AgentServerEvent>(sessionId: string, event: E, payload: AgentEventPayload<E>, options?: { andAgent?: string }): void;
+  /** With `andAgent` / `andSupervisors`, those sockets too, in the same broadcast (each socket gets it once). */
+  toSessionWatchers<E extends AgentServerEvent>(sessionId: string, event: E, payload: AgentEventPayload<E>, options?: { andAgent?: string; andSupervisors?: boolean }): void;
   toParty<E extends PartyServerEvent>(sessionId: string, event: E, payload: PartyEventPayload<E>): void;
 }

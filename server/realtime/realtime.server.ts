@@ -145,8 +145,12 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   const emitter: RealtimeEmitter = {
     toAgent: (userId, event, payload) => void agents.to(`agent:${userId}`).emit(event, payload),
     toSupervisors: (event, payload) => void agents.to('supervisors').emit(event, payload),
-    toSessionWatchers: (sessionId, event, payload, options) =>
-      void agents.to(options?.andAgent ? [`session:${sessionId}`, `agent:${options.andAgent}`] : `session:${sessionId}`).emit(event, payload),
+    toSessionWatchers: (sessionId, event, payload, options) => {
+      const rooms = [`session:${sessionId}`];
+      if (options?.andAgent) rooms.push(`agent:${options.andAgent}`);
+      if (options?.andSupervisors) rooms.push('supervisors');
+      agents.to(rooms).emit(event, payload);
+    },
     toParty: (sessionId, event, payload) => void parties.to(`party:${sessionId}`).emit(event, payload),
   };
 

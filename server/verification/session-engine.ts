@@ -14,7 +14,7 @@ import { roomNameFor } from '../livekit/identities.js';
 import type { VideoPlatform } from '../livekit/video-platform.js';
 import type { RecordingService } from '../../recordings/recording.service.js';
 import { InvalidTransition, TERMINAL_STATES, transition, type LosEventType, type SessionEffect, type SessionEvent, type Transition } from './session-state.js';
-import { recomputeLoanFileStatus } from './loan-file-status.js';
+import { recomputeLoanFileStatus, standingOf } from './loan-file-status.js';
 import type { LosEventInput } from '../loan-files/los-webhooks.js';
 
 /** Where verification results go (the LOS outbox); recorded in the transaction, sent after commit. */
@@ -63,8 +63,10 @@ export class SessionEngine {
   async apply(sessionId: string, event: SessionEvent, ctx: ApplyContext): Promise<Applied> {
     const after: (() => Promise<void>)[] = [];
     const applied = await this.db.$transaction(async (tx) => {
-      const current = await tx.verificationSession.findUnique({ where: { id: sessionId }, include: { loanFile: true } });
-      if (!current) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
+      // The session, its loan file and its latest attempt in one query.
+      const found = await tx.verificationSession.findUnique({ where: { id: sessionId }, include: { loanFile: true, attempts: { orderBy: { number: 'desc' }, take: 1 } } });
+      if (!found) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
+      const { attempts: latest, ...current } = found;
       if (ctx.expectVersion !== undefined && current.version !== ctx.expectVersion) {
         throw new AppError('SESSION_STATE_CONFLICT', `The session is at version ${current.version}, not ${ctx.expectVersion}`);
       }
@@ -78,7 +80,7 @@ export class SessionEngine {
       await ctx.inTx?.(tx, current);
 
       const now = new Date();
-      let attempt = await tx.attempt.findFirst({ where: { sessionId }, orderBy: { number: 'desc' } });
+      let attempt = latest[0] ?? null;
       let attemptCount = current.attemptCount;
       if (t.effects.some((e) => e.type === 'openAttempt')) {
         const id = randomUUID();
@@ -88,7 +90,7 @@ export class SessionEngine {
         });
       }
 
-      const { count } = await tx.verificationSession.updateMany({
+      const [session] = await tx.verificationSession.updateManyAndReturn({
         where: { id: sessionId, state: current.state, version: current.version },
         data: {
           ...ctx.data,
@@ -100,8 +102,7 @@ export class SessionEngine {
           ...scheduleFields(t.effects, event),
         },
       });
-      if (count === 0) throw new AppError('SESSION_STATE_CONFLICT', 'The session changed while this was being applied; retry');
-      const session = await tx.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+      if (!session) throw new AppError('SESSION_STATE_CONFLICT', 'The session changed while this was being applied; retry');
 
       for (const effect of t.effects) {
         await this.inTransaction(tx, effect, { session, attempt, loanFile: current.loanFile, now }, after);
@@ -117,7 +118,9 @@ export class SessionEngine {
         requestId: ctx.requestId,
       });
       if (t.next === 'COMPLETED') await this.onCompletedInTx(tx, session, current.loanFile);
-      if (current.state !== t.next) await recomputeLoanFileStatus(tx, current.loanFileId, ctx.actor, ctx.requestId);
+      // Moving between open states (due, dialling, retry pending…) leaves a file in verification as it is.
+      const stillOpen = standingOf(current) === 'PENDING' && standingOf(session) === 'PENDING' && current.loanFile.status === 'IN_VERIFICATION';
+      if (current.state !== t.next && !stillOpen) await recomputeLoanFileStatus(tx, current.loanFileId, ctx.actor, ctx.requestId);
       return { session, transition: t, attempt: attempt ?? undefined };
     });
 
@@ -140,9 +143,8 @@ export class SessionEngine {
   /** Tells everyone following the session that it changed (they refetch over HTTP). */
   announce(session: Pick<VerificationSession, 'id' | 'state' | 'version' | 'assignedAgentId'>): void {
     const payload = { v: 1 as const, sessionId: session.id, state: session.state, version: session.version };
-    this.realtime.toSessionWatchers(session.id, 'session:changed', payload);
-    this.realtime.toSupervisors('session:changed', payload);
-    if (session.assignedAgentId) this.realtime.toAgent(session.assignedAgentId, 'session:changed', payload);
+    // Watchers, supervisors and the assigned agent in one broadcast (a socket in several gets it once).
+    this.realtime.toSessionWatchers(session.id, 'session:changed', payload, { andSupervisors: true, ...(session.assignedAgentId ? { andAgent: session.assignedAgentId } : {}) });
     this.realtime.toParty(session.id, 'session:changed', payload);
   }
 

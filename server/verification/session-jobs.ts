@@ -14,7 +14,7 @@ import type { VideoPlatform } from '../livekit/video-platform.js';
 import { isWithinCallingHours, nextAllowedInstant, type CallingHours } from './calling-hours.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, retryInCallingHours, type AttemptFailure, type RetryDecision } from './retry-policy.js';
 import type { Dispatcher } from './dispatcher.js';
-import type { SessionEngine } from './session-engine.js';
+import type { ApplyContext, SessionEngine } from './session-engine.js';
 import type { SessionEvent } from './session-state.js';
 
 const SYSTEM = { type: 'SYSTEM', id: 'scheduler' } as const;
@@ -44,9 +44,9 @@ export class SessionJobs {
   ) {}
 
   /** Applies an event if the session still allows it; a conflict means someone else already moved it on. */
-  private async tryApply(sessionId: string, event: SessionEvent, expectVersion?: number): Promise<boolean> {
+  private async tryApply(sessionId: string, event: SessionEvent, expectVersion?: number, data?: ApplyContext['data']): Promise<boolean> {
     try {
-      await this.engine.apply(sessionId, event, { actor: SYSTEM, ...(expectVersion !== undefined ? { expectVersion } : {}) });
+      await this.engine.apply(sessionId, event, { actor: SYSTEM, ...(expectVersion !== undefined ? { expectVersion } : {}), ...(data ? { data } : {}) });
       return true;
     } catch (error) {
       if (error instanceof AppError && (error.code === 'SESSION_STATE_CONFLICT' || error.code === 'NOT_FOUND')) return false;
@@ -104,9 +104,9 @@ export class SessionJobs {
   async dial(sessionId: string, attemptId: string, now = new Date(), opts: { finalTry?: boolean } = {}): Promise<void> {
     const claimed = await this.db.attempt.updateMany({ where: { id: attemptId, sessionId, dialClaimedAt: null, endedAt: null }, data: { dialClaimedAt: now } });
     if (claimed.count === 0) return; // another worker has it, or it is over
-    const session = await this.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId }, include: { party: true } });
+    const { attempts, ...session } = await this.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId }, include: { party: true, attempts: { where: { id: attemptId } } } });
     if (session.state !== 'DISPATCHING') return;
-    const attempt = await this.db.attempt.findUniqueOrThrow({ where: { id: attemptId } });
+    const attempt = attempts[0]!;
 
     if (!isWithinCallingHours(now, session.party.timeZone, this.settings.callingHours)) {
       // The window closed between the offer and the dial: not a failure of the party's.
@@ -152,10 +152,12 @@ export class SessionJobs {
   }
 
   private async failDial(session: { id: string; deadline: Date; maxAttempts: number; party: { timeZone: string } }, attemptId: string, failure: Exclude<AttemptFailure, 'NO_SHOW' | 'DISCONNECTED'>, now: Date): Promise<void> {
+    // Written first and on its own: a crash before the transition leaves the outcome for the sweep to apply.
     await this.db.attempt.update({ where: { id: attemptId }, data: { dialOutcome: failure } });
-    await this.db.verificationSession.update({ where: { id: session.id }, data: { lastDialOutcome: failure } });
     const retry = await this.retryDecision(session, failure, now);
-    await this.tryApply(session.id, { type: 'DIAL_FAILED', retry });
+    if (!(await this.tryApply(session.id, { type: 'DIAL_FAILED', retry }, undefined, { lastDialOutcome: failure }))) {
+      await this.db.verificationSession.update({ where: { id: session.id }, data: { lastDialOutcome: failure } });
+    }
   }
 
   /** The retry policy's decision, moved into the party's calling hours and checked against the deadline. */
