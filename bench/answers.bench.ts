@@ -76,13 +76,11 @@ export async function answersBench(options: AnswersBenchOptions): Promise<BenchR
     await writeFile(join(dir, 'baseline.jsonl'), `${baselineLines.join('\n')}\n`);
     const amount = options.agents * options.answersPerAgent;
     const thinkMs = options.thinkMs ?? 1000;
-    const load = (url: string, file: string, think: number, perClient = options.answersPerAgent) =>
-      runJsonChild<ClosedLoopReport>('bench/support/closed-loop.ts', [JSON.stringify({ url, requestsFile: join(dir, file), perClient, thinkMs: think })]);
-
-    // Warm-up, not measured: every agent's connection open and each route's code and queries warm, as
-    // in a server that has been running for a while.
-    await load(baseline.url, 'baseline.jsonl', 0, 2);
-    await load(stack.url, 'facesign.jsonl', 0, 2);
+    // Each run starts with two unmeasured answers per agent, paced like the rest: every connection
+    // open, each route's code and queries warm and the agents' rhythms spread out, as in a server
+    // that has been busy for a while; only the steady state after that is measured.
+    const load = (url: string, file: string, think: number) =>
+      runJsonChild<ClosedLoopReport>('bench/support/closed-loop.ts', [JSON.stringify({ url, requestsFile: join(dir, file), perClient: options.answersPerAgent, thinkMs: think, warmup: 2 })]);
 
     console.log(`  paced: ${options.agents} agents, one answer every ~${thinkMs} ms each, ${amount} answers — baseline, then facesign`);
     const rawPaced = await load(baseline.url, 'baseline.jsonl', thinkMs);
@@ -92,14 +90,14 @@ export async function answersBench(options: AnswersBenchOptions): Promise<BenchR
     console.log(`  saturated: ${options.agents} agents, each answer sent on the last one's acknowledgement — baseline, then facesign`);
     const raw = await load(baseline.url, 'baseline.jsonl', 0);
     const fsSaturated = await load(stack.url, 'facesign.jsonl', 0);
-    const stored = await stack.facesign.db.checklistAnswer.count(); // the warm-up's answers are overwritten, not added
+    const stored = await stack.facesign.db.checklistAnswer.count(); // re-answering overwrites: one row per item
     const audited = await stack.facesign.db.auditEvent.count({ where: { action: 'checklist.answered' } });
     await new Promise((resolve) => setTimeout(resolve, 1000)); // the background sealer's next rounds
     const sealed = await stack.facesign.db.auditEvent.count({ where: { action: 'checklist.answered', chainSeq: { not: null } } });
     const ok = (r: ClosedLoopReport) => r.errors === 0 && Object.keys(r.statuses).every((st) => st === '200');
     return {
       name: 'checklist answers',
-      setup: `${options.agents} agents (one HTTP connection each, own session IN_PROGRESS) × ${options.answersPerAgent} answers after 2 unmeasured warm-up answers each; paced: ~${thinkMs} ms between an acknowledgement and the agent's next answer; saturated: none; load generator in its own process`,
+      setup: `${options.agents} agents (one HTTP connection each, own session IN_PROGRESS) × ${options.answersPerAgent} measured answers, each run after 2 unmeasured (paced) warm-up answers per agent; paced: ~${thinkMs} ms between an acknowledgement and the agent's next answer; saturated: none; load generator in its own process`,
       facesign: {
         p99Ms: fs.latencyMs.p99, p50Ms: fs.latencyMs.p50, maxMs: fs.latencyMs.max, perSecond: round(fs.perSecond, 0), statuses: JSON.stringify(fs.statuses), errors: fs.errors,
         saturatedPerSecond: round(fsSaturated.perSecond, 0), saturatedP99Ms: fsSaturated.latencyMs.p99, saturatedStatuses: JSON.stringify(fsSaturated.statuses),

@@ -16,6 +16,11 @@ export interface ClosedLoopSpec {
    * each client's first request comes at a random moment within one such pause. 0: no pause at all.
    */
   thinkMs?: number;
+  /**
+   * Requests each client sends first, paced the same, without recording them (connections open,
+   * code and queries warm, the clients' start spread out): only the steady state is measured.
+   */
+  warmup?: number;
 }
 
 export interface ClosedLoopReport {
@@ -60,26 +65,30 @@ async function run(spec: ClosedLoopSpec): Promise<ClosedLoopReport> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let errors = 0;
-  const started = performance.now();
+  const warmup = spec.warmup ?? 0;
+  let started: number | undefined;
   await Promise.all(
     [...groups.values()].map(async (lines) => {
       const think = spec.thinkMs ?? 0;
       if (think > 0) await pause(Math.random() * think);
-      for (let i = 0; i < spec.perClient; i += 1) {
+      for (let i = 0; i < warmup + spec.perClient; i += 1) {
         if (think > 0 && i > 0) await pause(think * (0.5 + Math.random()));
         const line = lines[i % lines.length]!;
+        const measured = i >= warmup;
         const t0 = performance.now();
+        if (measured) started = Math.min(started ?? t0, t0);
         try {
           const status = await send(line);
+          if (!measured) continue;
           latencies.push(performance.now() - t0);
           statuses[status] = (statuses[status] ?? 0) + 1;
         } catch {
-          errors += 1;
+          if (measured) errors += 1;
         }
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = (performance.now() - (started ?? performance.now())) / 1000;
   agent.destroy();
   const sorted = latencies.sort((a, b) => a - b);
   const r = (n: number) => Number(n.toFixed(2));
