@@ -195,6 +195,13 @@ export function egressSignals(applied: EgressApplication): LiveKitSignal[] {
 
 /** The room is gone: the attempt ended, and everyone in it left. Idempotent. */
 export async function finishRoom(tx: Tx, attemptId: string, at: Date, source: 'webhook' | 'reconciler') {
+  // A call's room that is gone before any dial owns the attempt — a worker died after creating it and
+  // the sweep released the attempt to be dialled again — does not end the attempt: ending it would
+  // leave the session waiting for a dial that can no longer claim it. The new dial creates the room again.
+  const attempt = await tx.attempt.findUnique({ where: { id: attemptId }, select: { dialClaimedAt: true, dialOutcome: true, session: { select: { kind: true, state: true } } } });
+  if (attempt?.session.kind === 'CALL' && attempt.session.state === 'DISPATCHING' && !attempt.dialClaimedAt && !attempt.dialOutcome) {
+    return { outcome: 'room gone before the dial; the attempt waits for its dial', signals: [] as LiveKitSignal[] };
+  }
   const { count } = await tx.attempt.updateMany({ where: { id: attemptId, endedAt: null }, data: { endedAt: at } });
   await tx.attemptParticipant.updateMany({ where: { attemptId, OR: [{ leftAt: null }, { leftAt: { lt: at } }], joinedAt: { lt: at } }, data: { leftAt: at } });
   if (count === 0) return { outcome: 'room already finished', signals: [] as LiveKitSignal[] };

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttempt, eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN } from '../support/verification.js';
+import { finishRoom } from '../../server/livekit/livekit-events.service.js';
 
 let t: TestApp;
 const BUSY = '+8613805550120';
@@ -63,6 +64,22 @@ describe('dials interrupted by a crash', () => {
     expect(session.state).toBe('RETRY_PENDING');
     expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: fx.attempt.id } })).dialOutcome).toBe('NO_ANSWER');
     expect(callsIn(fx.room)).toBe(0);
+  });
+
+  it('keeps a released attempt open when its old room finishes, so the dial again still places the call', async () => {
+    const fx = await claimedCall();
+    // The worker died after creating the room; the sweep released the attempt for a new dial.
+    await t.facesign.db.attempt.update({ where: { id: fx.attempt.id }, data: { dialClaimedAt: null } });
+    // LiveKit then closes the empty room (webhook or reconciler alike).
+    const finished = await t.facesign.db.$transaction((tx) => finishRoom(tx, fx.attempt.id, new Date(), 'webhook'));
+    expect(finished.signals).toEqual([]);
+    expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: fx.attempt.id } })).endedAt).toBeNull();
+    await t.facesign.verification.jobs.dial(fx.session.id, fx.attempt.id);
+    expect(callsIn(fx.room)).toBe(1);
+    expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: fx.session.id } })).state).toBe('RETRY_PENDING');
+    // Once a dial has an outcome, the room finishing ends the attempt as usual.
+    const done = await t.facesign.db.$transaction((tx) => finishRoom(tx, fx.attempt.id, new Date(), 'webhook'));
+    expect(done.outcome).toMatch(/room (already )?finished/);
   });
 
   it('waits while a webhook about the room is still unprocessed', async () => {
