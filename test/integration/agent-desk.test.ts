@@ -1,5 +1,6 @@
 // GET /api/agent/desk and /api/agent/sessions/:id: what the desk shows, masked, and to whom.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf, takeOffer, type OnlineAgent } from '../support/verification.js';
 
@@ -23,7 +24,13 @@ afterAll(async () => {
 
 describe('agent desk API', () => {
   it("lists the agent's live session with a masked party card, the live attempt and the recording state", async () => {
-    const res = await agent.client.get<{ active: Record<string, unknown>[]; today: unknown[]; upcoming: unknown[]; day: { start: string; end: string } }>('/api/agent/desk?timeZone=Asia/Shanghai');
+    type Desk = { active: Record<string, unknown>[]; today: unknown[]; upcoming: unknown[]; day: { start: string; end: string } };
+    // The call is answered before LiveKit's participant webhooks are processed: the party card shows the
+    // party connected once they are (presence comes from what LiveKit reported, not from the dial).
+    const res = await eventually(async () => {
+      const r = await agent.client.get<Desk>('/api/agent/desk?timeZone=Asia/Shanghai');
+      return (r.body.active?.[0]?.attempt as { partyConnected?: boolean } | undefined)?.partyConnected ? r : undefined;
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.body.active).toHaveLength(1);
