@@ -25,11 +25,12 @@ afterAll(async () => {
 describe('agent desk API', () => {
   it("lists the agent's live session with a masked party card, the live attempt and the recording state", async () => {
     type Desk = { active: Record<string, unknown>[]; today: unknown[]; upcoming: unknown[]; day: { start: string; end: string } };
-    // The call is answered before LiveKit's participant webhooks are processed: the party card shows the
-    // party connected once they are (presence comes from what LiveKit reported, not from the dial).
+    // The call is answered before LiveKit's participant webhooks are processed and before the recording
+    // is requested (just after the commit): the desk shows each once it has happened.
     const res = await eventually(async () => {
       const r = await agent.client.get<Desk>('/api/agent/desk?timeZone=Asia/Shanghai');
-      return (r.body.active?.[0]?.attempt as { partyConnected?: boolean } | undefined)?.partyConnected ? r : undefined;
+      const first = r.body.active?.[0];
+      return (first?.attempt as { partyConnected?: boolean } | undefined)?.partyConnected && first?.recording ? r : undefined;
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
