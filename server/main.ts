@@ -1,5 +1,6 @@
 // The only wiring file: config -> clients -> services -> http. Tests build the same graph through
 // createFacesign() with their own config; running this file starts a server.
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -9,7 +10,7 @@ import type { Express } from 'express';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logging.js';
 import { AuditSealer } from './audit/audit.sealer.js';
-import { createDb, type Db } from './db/client.js';
+import { closeDb, createDb, type Db } from './db/client.js';
 import { answerClientError, createHttpApp } from './http/app.js';
 import { clientConfigRoutes, consolePagesRouter, objectStoreOrigins } from './http/console-pages.js';
 import { DeskService } from './verification/desk.service.js';
@@ -21,11 +22,11 @@ import { authRoutes } from './auth/auth.routes.js';
 import { LoanFileService } from './loan-files/loan-files.service.js';
 import { loanFileRoutes } from './loan-files/loan-files.routes.js';
 import { healthRoutes, type DependencyCheck } from './health/readiness.js';
-import { WebhookReceiver } from 'livekit-server-sdk';
 import { LiveKitPlatform, type VideoPlatform } from './livekit/video-platform.js';
-import { LiveKitEventIntake, LiveKitEventProcessor, type LiveKitSignal } from './livekit/livekit-events.service.js';
+import { eventJobId, LiveKitEventIntake, LiveKitEventProcessor, type LiveKitSignal } from './livekit/livekit-events.service.js';
+import { LiveKitWebhookVerifier } from './livekit/webhook-verifier.js';
 import { LiveKitReconciler } from './livekit/reconciler.js';
-import { liveKitWebhookRouter } from './livekit/webhook.routes.js';
+import { liveKitWebhookInterceptor } from './livekit/webhook.routes.js';
 import { queueDashboardRouter } from './jobs/dashboard.routes.js';
 import { JobQueues, startWorkers } from './jobs/queues.js';
 import { jobCatalog } from './jobs/catalog.js';
@@ -137,7 +138,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     const recordings = new RecordingService(db, videoPlatform);
     const reconciler = new LiveKitReconciler(db, videoPlatform, processor, recordings, emitSignals, log);
     livekit = { platform: videoPlatform, processor, reconciler, recordings };
-    intake = new LiveKitEventIntake(db, queues, new WebhookReceiver(config.livekit.apiKey, config.livekit.apiSecret), log);
+    intake = new LiveKitEventIntake(db, queues, new LiveKitWebhookVerifier(config.livekit.apiKey, config.livekit.apiSecret), log);
   }
 
   const presence = new PresenceService(redis);
@@ -287,7 +288,6 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     ],
     pages: consolePagesRouter(consoleSettings),
     rawRouters: [
-      { path: '/livekit/webhook', router: liveKitWebhookRouter(intake) },
       { path: '/admin/queues', router: queueDashboardRouter(queues, auth) },
       { path: '/metrics', router: metricsRouter(metricsRegistry(db, operations), config.metrics.token) },
       // Snapshot uploads carry a raw image body; everything else under /api/sessions passes through.
@@ -300,13 +300,17 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         {
           redisUrl: config.redis.url,
           prefix: config.redis.prefix,
-          concurrency: { 'livekit-event': 8, 'livekit-reconcile': 1, 'session-dial': 8, 'los-webhook': 8, 'session-sweep': 1, 'recording-finalize': 2, 'recording-integrity': 2, 'recording-integrity-sample': 1, 'retention-sweep': 1, 'retention-recompute': 1 },
+          concurrency: { 'livekit-event': 8, 'livekit-events': 4, 'livekit-reconcile': 1, 'session-dial': 8, 'los-webhook': 8, 'session-sweep': 1, 'recording-finalize': 2, 'recording-integrity': 2, 'recording-integrity-sample': 1, 'retention-sweep': 1, 'retention-recompute': 1 },
           limiter: { 'session-dial': { max: Math.max(1, Math.floor(v.dialRatePerSecond)), duration: Math.round(1000 * Math.max(1, Math.floor(v.dialRatePerSecond)) / v.dialRatePerSecond) } },
           lockMs: config.jobs.lockMs,
         },
         {
           'livekit-event': async ({ eventId }) => {
             await livekit?.processor.process(eventId);
+          },
+          'livekit-events': async ({ eventIds }) => {
+            // A fresh job id for each hand-off: an earlier job for the same event may still be kept.
+            await livekit?.processor.processBatch(eventIds, (eventId) => queues.enqueue('livekit-event', { eventId }, { jobId: `${eventJobId(eventId)}-${randomUUID().slice(0, 8)}`, delayMs: 1_000 }));
           },
           'livekit-reconcile': async () => {
             await livekit?.reconciler.runOnce();
@@ -365,7 +369,11 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     scheduleTimer = setInterval(() => void ensureSchedules(false), Math.min(60_000, Math.max(5_000, config.jobs.reconcileIntervalMs)));
     scheduleTimer.unref();
   }
-  const server = createServer(app);
+  // The LiveKit webhook is answered before express (see webhook.routes.ts); everything else is express's.
+  const interceptWebhook = liveKitWebhookInterceptor(intake, log);
+  const server = createServer((req, res) => {
+    if (!interceptWebhook(req, res)) app(req, res);
+  });
   server.on('clientError', answerClientError);
   realtime.attach(server);
 
@@ -405,7 +413,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         await realtime.close();
         await queues.close();
         await auditSealer.stop();
-        await Promise.allSettled([db.$disconnect(), redis.quit()]);
+        await Promise.allSettled([closeDb(db), redis.quit()]);
         s3.destroy();
         log.info('stopped');
       })()),

@@ -1,5 +1,6 @@
 // The express application factory. Usable on port 0 in tests; main.ts supplies the routes and the
 // authenticator. Everything under /api speaks JSON in and problem+json on failure.
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../logging.js';
@@ -26,12 +27,6 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   app.set('trust proxy', options.trustProxy);
   app.set('query parser', 'extended');
   app.use(requestContext(options.log));
-  app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('X-Frame-Options', 'DENY');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    next();
-  });
 
   for (const { path, router } of options.rawRouters ?? []) app.use(path, router);
 
@@ -79,15 +74,27 @@ function errorHandler(err: unknown, req: Request, res: Response, next: NextFunct
   } else if ((err as BodyParserError)?.status === 400 || (err as BodyParserError)?.status === 415) {
     appError = new AppError('MALFORMED_BODY', 'The body could not be read');
   } else {
-    req.ctx?.log.error({ err }, 'unhandled error');
-    appError = new AppError('INTERNAL', 'Something went wrong on our side. Quote the request id when reporting it.');
+    appError = asAppError(err, req.ctx?.log);
   }
-  if (appError.status >= 500 && appError.code !== 'INTERNAL') req.ctx?.log.warn({ code: appError.code }, appError.message);
-  if (appError.extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(appError.extra.retryAfterSeconds));
-  res
-    .status(appError.status)
-    .type('application/problem+json')
-    .send(JSON.stringify(toProblem(appError, req.originalUrl.split('?')[0], req.ctx?.requestId)));
+  sendProblem(res, appError, req.originalUrl.split('?')[0], req.ctx?.requestId, req.ctx?.log);
+}
+
+/** An AppError as is; anything else is logged and becomes INTERNAL, which never shows internals. */
+export function asAppError(err: unknown, log: Logger | undefined): AppError {
+  if (err instanceof AppError) return err;
+  log?.error({ err }, 'unhandled error');
+  return new AppError('INTERNAL', 'Something went wrong on our side. Quote the request id when reporting it.');
+}
+
+/** Answers with `error` as application/problem+json (the one place errors become responses). */
+export function sendProblem(res: ServerResponse, error: AppError, instance: string | undefined, requestId: string | undefined, log: Logger | undefined): void {
+  if (error.status >= 500 && error.code !== 'INTERNAL') log?.warn({ code: error.code }, error.message);
+  if (error.extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.extra.retryAfterSeconds));
+  const body = JSON.stringify(toProblem(error, instance, requestId));
+  res.statusCode = error.status;
+  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 const REASONS: Partial<Record<number, string>> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };

@@ -1,6 +1,7 @@
 // Per-request context: a request id (accepted from X-Request-Id when it is safe, else generated),
 // a child logger carrying it, and the authenticated principal once known.
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logging.js';
 import type { Principal } from '../auth/principal.js';
@@ -21,17 +22,29 @@ declare module 'express-serve-static-core' {
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
+/**
+ * Starts a request outside or inside express alike: its id (taken from X-Request-Id when safe), a child
+ * logger carrying it, the baseline security headers, and one access-log line when the response is done.
+ */
+export function beginRequest(log: Logger, req: IncomingMessage, res: ServerResponse, path: () => string): { requestId: string; log: Logger } {
+  const incoming = req.headers['x-request-id'];
+  const requestId = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  const child = log.child({ requestId });
+  res.setHeader('X-Request-Id', requestId);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  const started = process.hrtime.bigint();
+  res.on('finish', () => {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    child.info({ method: req.method, path: path(), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+  });
+  return { requestId, log: child };
+}
+
 export function requestContext(log: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const incoming = req.get('x-request-id');
-    const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    req.ctx = { requestId, log: log.child({ requestId }) };
-    res.setHeader('X-Request-Id', requestId);
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      req.ctx.log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
-    });
+    req.ctx = beginRequest(log, req, res, () => req.path);
     next();
   };
 }

@@ -3,8 +3,15 @@
 import { z } from 'zod';
 
 export const jobCatalog = {
+  /** One stored LiveKit event; also where an event of a batch goes when it failed there. */
   'livekit-event': {
     payload: z.object({ eventId: z.string().min(1).max(64) }),
+    attempts: 10,
+    backoff: { type: 'exponential', delay: 1_000 },
+  },
+  /** The events one webhook intake batch stored (one job instead of one per event). */
+  'livekit-events': {
+    payload: z.object({ eventIds: z.array(z.string().min(1).max(64)).min(1).max(500) }),
     attempts: 10,
     backoff: { type: 'exponential', delay: 1_000 },
   },

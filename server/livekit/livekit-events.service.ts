@@ -1,8 +1,9 @@
 // LiveKit webhooks in two steps. Intake verifies the signature, stores the event once (deduped on
 // LiveKit's event id) and enqueues it, answering fast. Processing claims the stored event and
 // applies it to the domain in one transaction, so a re-delivered job changes nothing twice.
-import { WebhookEvent, type WebhookReceiver } from 'livekit-server-sdk';
-import type { Db, Tx } from '../db/client.js';
+import { randomUUID } from 'node:crypto';
+import { WebhookEvent } from 'livekit-server-sdk';
+import { sqlPool, type Db, type Tx } from '../db/client.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../http/errors.js';
 import type { JobQueues } from '../jobs/queues.js';
@@ -12,6 +13,7 @@ import { applyEgressObservation, type EgressApplication } from '../../recordings
 import { attemptIdFromRoom, roleOfIdentity } from './identities.js';
 import { observeEgress, observeParticipant } from './observations.js';
 import { isPresent, mergeParticipant } from './participants.js';
+import type { LiveKitWebhookVerifier } from './webhook-verifier.js';
 
 /** What changed, for whoever drives sessions; emitted only after the change committed. */
 export type LiveKitSignal =
@@ -36,27 +38,35 @@ interface InboxRow {
   body: string;
 }
 
+interface Stored {
+  duplicate: boolean;
+  /** Whether this delivery must queue the event for processing. */
+  queue: boolean;
+}
+
 export class LiveKitEventIntake {
-  /** Concurrent webhooks share one insert and one enqueue round trip; each is answered after both. */
-  private readonly inbox = new MicroBatch<InboxRow, { duplicate: boolean }>((rows) => this.store(rows), { maxBatch: 200, maxInFlight: 4 });
+  // Concurrent webhooks share one insert, then one enqueue; each is answered after both. The two
+  // stages overlap (one batch is being queued while the next is being stored), one batch each at a time.
+  private readonly inbox = new MicroBatch<InboxRow, Stored>((rows) => this.store(rows), { maxBatch: 200, maxInFlight: 1 });
+  private readonly outbox = new MicroBatch<string, void>((eventIds) => this.enqueue(eventIds), { maxBatch: 500, maxInFlight: 1 });
 
   constructor(
     private readonly db: Db,
     private readonly queues: JobQueues,
-    private readonly receiver: WebhookReceiver,
+    private readonly verifier: LiveKitWebhookVerifier,
     private readonly log: Logger,
   ) {}
 
   async receive(rawBody: string, authorization: string | undefined): Promise<{ duplicate: boolean }> {
     let event: WebhookEvent;
     try {
-      event = await this.receiver.receive(rawBody, authorization);
+      event = this.verifier.verify(rawBody, authorization);
     } catch (error) {
       this.log.warn({ reason: (error as Error).message }, 'rejected a LiveKit webhook');
       throw new AppError('WEBHOOK_SIGNATURE_INVALID', 'The webhook signature, body hash or expiry is not valid');
     }
     if (!event.id || !event.event) throw new AppError('VALIDATION_FAILED', 'The webhook has no event id or name');
-    return this.inbox.submit({
+    const stored = await this.inbox.submit({
       id: event.id,
       event: event.event,
       roomName: event.room?.name || event.egressInfo?.roomName || null,
@@ -65,40 +75,68 @@ export class LiveKitEventIntake {
       // Exactly what LiveKit sent: the verified bytes, stored as jsonb.
       body: rawBody,
     });
+    if (stored.queue) await this.outbox.submit(event.id);
+    return { duplicate: stored.duplicate };
   }
 
-  /** Stores a batch of events once each, then queues every one that is not processed yet. */
-  private async store(rows: InboxRow[]): Promise<{ duplicate: boolean }[]> {
+  /**
+   * Stores a batch of events once each and says which to queue: the new ones, and a duplicate whose
+   * event is still unprocessed (its first job may have been lost). A batch
+   * Postgres refuses (say, one body jsonb cannot hold) is stored one event at a time, so only the
+   * event at fault fails.
+   */
+  private async store(rows: InboxRow[]): Promise<Stored[]> {
+    try {
+      return await this.storeTogether(rows);
+    } catch (error) {
+      if (rows.length === 1) throw error;
+      const results: Stored[] = [];
+      for (const row of rows) results.push(...(await this.storeTogether([row])));
+      return results;
+    }
+  }
+
+  private async storeTogether(rows: InboxRow[]): Promise<Stored[]> {
     // One insert says which events are new; the same event twice in one batch is new only once.
     const firsts = new Map<string, InboxRow>();
     for (const row of rows) if (!firsts.has(row.id)) firsts.set(row.id, row);
     // In id order: LiveKit posts each event to every node, and two nodes inserting the same events in
     // different orders would deadlock on each other's keys.
-    // Arrays keep the statement's shape the same whatever the batch size, so it is planned once.
     const fresh = [...firsts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const stored = await this.db.$queryRaw<{ id: string }[]>`
-      INSERT INTO "LiveKitEvent" ("id", "event", "roomName", "egressId", "occurredAt", "body")
-      SELECT * FROM unnest(${fresh.map((r) => r.id)}::text[], ${fresh.map((r) => r.event)}::text[], ${fresh.map((r) => r.roomName)}::text[],
-        ${fresh.map((r) => r.egressId)}::text[], ${fresh.map((r) => r.occurredAt.toISOString())}::timestamptz[], ${fresh.map((r) => r.body)}::jsonb[])
-      ON CONFLICT ("id") DO NOTHING
-      RETURNING "id"`;
-    const inserted = new Set(stored.map((r) => r.id));
-    // A duplicate is queued again while it is still unprocessed (its first job may have been lost).
-    const seenBefore = [...firsts.keys()].filter((id) => !inserted.has(id));
-    const stillOpen = seenBefore.length
-      ? (await this.db.$queryRaw<{ id: string }[]>`SELECT "id" FROM "LiveKitEvent" WHERE "id" = ANY(${seenBefore}::text[]) AND "processedAt" IS NULL`).map((r) => r.id)
-      : [];
-    const toQueue = [...inserted, ...stillOpen];
-    // If Redis is down the events are still safe in Postgres; the reconciler picks them up.
-    await this.queues.enqueueMany('livekit-event', toQueue.map((eventId) => ({ payload: { eventId }, jobId: eventJobId(eventId) }))).catch((err: Error) => {
-      this.log.warn({ events: toQueue.length, err: { message: err.message } }, 'could not enqueue LiveKit events; the reconciler will process them');
+    // One JSON parameter for the whole batch (one statement shape whatever the size, planned once):
+    // the bodies go in as the verified JSON text they are, nothing escaped or re-serialised on the way.
+    const batch = `[${fresh.map((r) => `{"id":${JSON.stringify(r.id)},"event":${JSON.stringify(r.event)},"roomName":${JSON.stringify(r.roomName)},"egressId":${JSON.stringify(r.egressId)},"occurredAt":"${r.occurredAt.toISOString()}","body":${r.body}}`).join(',')}]`;
+    const stored = await sqlPool(this.db).query<{ id: string }>({
+      name: 'livekit-event-intake',
+      text: `INSERT INTO "LiveKitEvent" ("id", "event", "roomName", "egressId", "occurredAt", "body")
+        SELECT e."id", e."event", e."roomName", e."egressId", e."occurredAt", e."body"
+        FROM jsonb_to_recordset($1::jsonb) AS e("id" text, "event" text, "roomName" text, "egressId" text, "occurredAt" timestamptz, "body" jsonb)
+        ON CONFLICT ("id") DO NOTHING
+        RETURNING "id"`,
+      values: [batch],
     });
+    const inserted = new Set(stored.rows.map((r) => r.id));
+    const seenBefore = [...firsts.keys()].filter((id) => !inserted.has(id));
+    const stillOpen = new Set(
+      seenBefore.length
+        ? (await this.db.$queryRaw<{ id: string }[]>`SELECT "id" FROM "LiveKitEvent" WHERE "id" = ANY(${seenBefore}::text[]) AND "processedAt" IS NULL`).map((r) => r.id)
+        : [],
+    );
     const claimed = new Set<string>();
     return rows.map((row) => {
-      const duplicate = !inserted.has(row.id) || claimed.has(row.id);
+      const first = !claimed.has(row.id);
       claimed.add(row.id);
-      return { duplicate };
+      return { duplicate: !first || !inserted.has(row.id), queue: first && (inserted.has(row.id) || stillOpen.has(row.id)) };
     });
+  }
+
+  /** One job for a batch of stored events; processing claims each event, so running it twice is harmless. */
+  private async enqueue(eventIds: string[]): Promise<void[]> {
+    // If Redis is down the events are still safe in Postgres; the reconciler processes them.
+    await this.queues.enqueue('livekit-events', { eventIds: [...new Set(eventIds)] }, { jobId: `lkb-${randomUUID()}` }).catch((err: Error) => {
+      this.log.warn({ events: eventIds.length, err: { message: err.message } }, 'could not enqueue LiveKit events; the reconciler will process them');
+    });
+    return eventIds.map(() => undefined);
   }
 }
 
@@ -107,6 +145,23 @@ export class LiveKitEventProcessor {
     private readonly db: Db,
     private readonly onSignals: SignalListener,
   ) {}
+
+  /**
+   * Processes an intake batch, event by event. One that fails here is handed to its own retrying
+   * `livekit-event` job instead of holding up the rest; only if that hand-off fails does the batch
+   * fail (and run again, skipping the events already processed).
+   */
+  async processBatch(eventIds: string[], retryAlone: (eventId: string) => Promise<void>): Promise<void> {
+    const handOffs: Error[] = [];
+    for (const eventId of eventIds) {
+      try {
+        await this.process(eventId);
+      } catch {
+        await retryAlone(eventId).catch((error: Error) => handOffs.push(error));
+      }
+    }
+    if (handOffs.length > 0) throw new Error(`${handOffs.length} failed events could not be queued to retry: ${handOffs[0]!.message}`);
+  }
 
   /** Processes one stored event exactly once; returns what it concluded (for logs and tests). */
   async process(eventId: string): Promise<string> {

@@ -2,6 +2,7 @@
 // repairing what lost webhooks left behind. Real SDK, simulator, Postgres, Redis/BullMQ and s3rver.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partyIdentity, sipPartyIdentity } from '../../server/livekit/identities.js';
+import { WebhookEvent } from 'livekit-server-sdk';
 import { isPresent } from '../../server/livekit/participants.js';
 import type { LiveKitSignal } from '../../server/livekit/livekit-events.service.js';
 import { createAttempt, eventually } from '../support/fixtures.js';
@@ -77,6 +78,64 @@ describe('intake', () => {
     expect(await t.facesign.db.liveKitEvent.count({ where: { id: { startsWith: 'EV_burst_' } } })).toBe(40);
     await eventually(async () => (await t.facesign.db.liveKitEvent.count({ where: { id: { startsWith: 'EV_burst_' }, processedAt: null } })) === 0);
     expect((await t.facesign.db.liveKitEvent.findMany({ where: { id: { startsWith: 'EV_burst_' } } })).every((e) => e.failures === 0)).toBe(true);
+    expect(attempt.roomName).toBe(room);
+  });
+
+  it('answers deliveries it cannot read with problem+json, request id and security headers, like any route', async () => {
+    const { room, attempt } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    const body = bodyOf(participantEvent('participant_joined', room, partyIdentity(attempt.id), 1_800_000_000, 'EV_shape_1'));
+    const auth = await signWebhook(body, key(), secret());
+    const post = (headers: Record<string, string>, payload: string | Buffer = body, path = '/livekit/webhook') =>
+      fetch(`${t.url}${path}`, { method: 'POST', headers: { authorization: auth, ...headers }, body: payload });
+    const cases: [string, Promise<Response>, number, string][] = [
+      ['text/plain', post({ 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['a charset other than UTF-8', post({ 'content-type': 'application/webhook+json; charset=latin1' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['gzip', post({ 'content-type': 'application/webhook+json', 'content-encoding': 'gzip' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['an empty body', post({ 'content-type': 'application/webhook+json' }, ''), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['over 1 MB', post({ 'content-type': 'application/webhook+json' }, Buffer.alloc(1024 * 1024 + 1, 32)), 413, 'PAYLOAD_TOO_LARGE'],
+    ];
+    for (const [what, pending, status, code] of cases) {
+      const res = await pending;
+      const problem = (await res.json()) as { code: string; instance: string; requestId: string };
+      expect({ what, status: res.status, code: problem.code }).toEqual({ what, status, code });
+      expect(res.headers.get('content-type'), what).toMatch(/^application\/problem\+json/);
+      expect(res.headers.get('x-content-type-options'), what).toBe('nosniff');
+      expect(problem.instance, what).toBe('/livekit/webhook');
+      expect(problem.requestId, what).toBe(res.headers.get('x-request-id'));
+    }
+    // Other methods are not this route's.
+    const get = await fetch(`${t.url}/livekit/webhook`);
+    expect(get.status).toBe(404);
+    expect(((await get.json()) as { code: string }).code).toBe('ROUTE_NOT_FOUND');
+    expect(await t.facesign.db.liveKitEvent.count({ where: { id: 'EV_shape_1' } })).toBe(0);
+
+    // The same delivery, well formed (with a trailing slash and the caller's request id), is taken.
+    const ok = await post({ 'content-type': 'application/webhook+json; charset=utf-8', 'x-request-id': 'lk-delivery-0001' }, body, '/livekit/webhook/');
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-request-id')).toBe('lk-delivery-0001');
+    expect(await ok.json()).toEqual({ received: true, duplicate: false });
+    await eventually(async () => (await t.facesign.db.liveKitEvent.findUnique({ where: { id: 'EV_shape_1' } }))?.processedAt);
+  });
+
+  it('hands an event that fails in its batch to its own retrying job, and processes the rest of the batch', async () => {
+    const { room, attempt } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    // An egress nobody registered: processing it says "retry later" until the recording row exists.
+    const orphan = bodyOf(
+      WebhookEvent.fromJson({ event: 'egress_updated', id: 'EV_orphan_egress', createdAt: '1800000000', egressInfo: { egressId: 'EG_nobody_started', roomName: room, status: 'EGRESS_ACTIVE' } }),
+    );
+    const others = Array.from({ length: 6 }, (_, i) => bodyOf(participantEvent('participant_joined', room, `observer-batch-${i}`, 1_800_000_000 + i, `EV_batchmate_${i}`)));
+    const deliveries = await Promise.all([orphan, ...others].map(async (body) => postWebhook(t.url, body, await signWebhook(body, key(), secret()))));
+    expect(deliveries.map((d) => d.status)).toEqual(Array(7).fill(200));
+    await eventually(async () => (await t.facesign.db.liveKitEvent.count({ where: { id: { startsWith: 'EV_batchmate_' }, processedAt: { not: null } } })) === 6);
+    // The orphan failed in the batch, then again on its own job (retried with backoff), and is still open.
+    const row = await eventually(async () => {
+      const e = await t.facesign.db.liveKitEvent.findUnique({ where: { id: 'EV_orphan_egress' } });
+      return e && e.failures >= 2 ? e : undefined;
+    }, 100);
+    expect(row.processedAt).toBeNull();
+    expect(row.lastError).toContain('EG_nobody_started');
+    const retries = await t.facesign.queues.queue('livekit-event').getJobs(['delayed', 'waiting', 'active', 'failed']);
+    expect(retries.some((job) => (job.data as { eventId: string }).eventId === 'EV_orphan_egress')).toBe(true);
     expect(attempt.roomName).toBe(room);
   });
 
