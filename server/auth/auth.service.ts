@@ -1,7 +1,7 @@
 // Browser logins: e-mail + password, an HttpOnly session cookie and a CSRF token, both stored only
 // as hashes. Repeated failures lock the account for a while; a per-IP limiter slows guessing.
 import type { Request } from 'express';
-import type { Db } from '../db/client.js';
+import { sqlPool, type Db } from '../db/client.js';
 import type { Role } from '../db/generated/prisma/enums.js';
 import { AppError } from '../http/errors.js';
 import { parseCookies } from '../http/context.js';
@@ -166,12 +166,16 @@ export class AuthService implements Authenticator {
 
   /** Resolves a session cookie's token (HTTP requests and socket handshakes alike). */
   async authenticateSessionToken(token: string): Promise<Extract<Principal, { kind: 'user' }>> {
-    const session = await this.db.loginSession.findUnique({
-      where: { tokenHash: sha256Hex(token) },
-      include: { user: { select: { id: true, roles: true, disabledAt: true } } },
+    // Every console request and socket handshake runs this: one named statement on the shared pool.
+    const { rows } = await sqlPool(this.db).query<{ id: string; revokedAt: Date | null; expiresAt: Date; lastSeenAt: Date; csrfTokenHash: string; userId: string; roles: Role[]; disabledAt: Date | null }>({
+      name: 'login-session-by-token',
+      text: `SELECT s."id", s."revokedAt", s."expiresAt", s."lastSeenAt", s."csrfTokenHash", u."id" AS "userId", u."roles"::text[] AS "roles", u."disabledAt"
+        FROM "LoginSession" s JOIN "User" u ON u."id" = s."userId" WHERE s."tokenHash" = $1`,
+      values: [sha256Hex(token)],
     });
+    const session = rows[0];
     const now = new Date();
-    if (!session || session.revokedAt || session.expiresAt <= now || session.user.disabledAt) {
+    if (!session || session.revokedAt || session.expiresAt <= now || session.disabledAt) {
       throw new AppError('UNAUTHENTICATED', 'Your session has ended; sign in again');
     }
     if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
@@ -180,7 +184,7 @@ export class AuthService implements Authenticator {
         data: { lastSeenAt: now },
       });
     }
-    return { kind: 'user', userId: session.user.id, roles: session.user.roles, loginSessionId: session.id, csrfTokenHash: session.csrfTokenHash };
+    return { kind: 'user', userId: session.userId, roles: session.roles, loginSessionId: session.id, csrfTokenHash: session.csrfTokenHash };
   }
 
   checkCsrf(principal: Extract<Principal, { kind: 'user' }>, token: string | undefined): boolean {

@@ -2,9 +2,9 @@
 // offset into the recording, and acknowledged only after it committed. Completing applies the
 // outcome rules; an escalation waits for a supervisor's decision.
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db/client.js';
+import { sqlPool, type Db } from '../db/client.js';
 import type { ChecklistAnswer, RiskFlag, VerificationSession } from '../db/generated/prisma/client.js';
-import type { AnswerValue, RiskFlagCode, RiskSeverity } from '../db/generated/prisma/enums.js';
+import type { AnswerValue, RiskFlagCode, RiskSeverity, SessionState } from '../db/generated/prisma/enums.js';
 import { AppError } from '../http/errors.js';
 import { appendAudit, auditRow } from '../audit/audit.service.js';
 import type { Principal } from '../auth/principal.js';
@@ -15,7 +15,13 @@ import { templateDocumentOf } from './templates.js';
 import type { TemplateDocument, TemplateItem } from './template.schema.js';
 
 type UserPrincipal = Extract<Principal, { kind: 'user' }>;
-const ANSWERABLE = new Set(['IN_PROGRESS', 'WRAP_UP']);
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+const ANSWERABLE: ReadonlySet<string> = new Set<SessionState>(['IN_PROGRESS', 'WRAP_UP']);
+const answersClosed = (state: string) => new AppError('SESSION_STATE_CONFLICT', `Answers are recorded during the conversation or wrap-up, not while ${state}`);
+const answerRefused = () => new AppError('SESSION_STATE_CONFLICT', 'The session left the conversation or was reassigned while the answer was being saved');
+
+/** What writing to a session's checklist needs to know about the session. */
+type WritableSession = Pick<VerificationSession, 'id' | 'version' | 'assignedAgentId' | 'templateId' | 'itemOrder'> & { state: SessionState };
 
 export interface ChecklistView {
   sessionId: string;
@@ -109,58 +115,99 @@ export class ChecklistService {
 
   /** Only the assigned agent writes, and only while the conversation or its wrap-up is on. */
   private async writable(sessionId: string, principal: UserPrincipal) {
-    // The session and its latest attempt in one query: this runs on every answer an agent saves.
-    const found = await this.db.verificationSession.findUnique({
-      where: { id: sessionId },
-      include: { template: { select: { key: true, version: true, contentHash: true } }, attempts: { orderBy: { number: 'desc' }, take: 1 } },
+    // The session and its latest attempt in one named statement: this runs on every answer an agent saves.
+    const { rows } = await sqlPool(this.db).query<WritableSession & { attemptId: string | null; recordingStartedAt: Date | null }>({
+      name: 'checklist-writable-session',
+      text: `SELECT s."id", s."state"::text AS "state", s."version", s."assignedAgentId", s."templateId", s."itemOrder", a."id" AS "attemptId", a."recordingStartedAt"
+        FROM "VerificationSession" s
+        LEFT JOIN LATERAL (SELECT "id", "recordingStartedAt" FROM "Attempt" WHERE "sessionId" = s."id" ORDER BY "number" DESC LIMIT 1) a ON true
+        WHERE s."id" = $1::uuid`,
+      values: [sessionId],
     });
+    const found = rows[0];
     if (!found) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
-    const { attempts, ...session } = found;
+    const { attemptId, recordingStartedAt, ...session } = found;
     const doc = await this.documentOf(session.templateId);
     if (session.assignedAgentId !== principal.userId) {
       if (await this.canRead(principal, session)) throw new AppError('FORBIDDEN', 'Only the assigned agent records answers');
       throw new AppError('NOT_FOUND', `No session ${sessionId}`);
     }
-    if (!ANSWERABLE.has(session.state)) throw new AppError('SESSION_STATE_CONFLICT', `Answers are recorded during the conversation or wrap-up, not while ${session.state}`);
-    const attempt = attempts[0];
-    if (!attempt) throw new AppError('SESSION_STATE_CONFLICT', 'The session has no attempt');
-    const offsetMs = attempt.recordingStartedAt ? Math.max(0, Date.now() - attempt.recordingStartedAt.getTime()) : null;
-    return { session, doc, attempt, offsetMs };
+    if (!ANSWERABLE.has(session.state)) throw answersClosed(session.state);
+    if (!attemptId) throw new AppError('SESSION_STATE_CONFLICT', 'The session has no attempt');
+    const offsetMs = recordingStartedAt ? Math.max(0, Date.now() - recordingStartedAt.getTime()) : null;
+    return { session, doc, attempt: { id: attemptId }, offsetMs };
   }
 
   async answer(sessionId: string, itemId: string, input: { value: AnswerValue; note?: string | undefined }, principal: UserPrincipal, requestId: string) {
-    const { doc, attempt, offsetMs } = await this.writable(sessionId, principal);
-    if (!locateItems(doc).has(itemId)) {
-      throw new AppError('VALIDATION_FAILED', 'Invalid params: itemId', { errors: [{ in: 'params', field: 'itemId', message: 'is not an item of this session\'s checklist' }] });
+    // One statement checks the session (this agent's, open for answers, its template has this item)
+    // and writes the answer with its audit event. Only when it writes nothing is the session read:
+    // to say exactly why, or to learn a template this process has not loaded yet.
+    let saved = await this.writeAnswer(sessionId, itemId, input, principal, requestId, this.templatesWithItem(itemId));
+    if (!saved) {
+      const { session, doc } = await this.writable(sessionId, principal);
+      if (!locateItems(doc).has(itemId)) {
+        throw new AppError('VALIDATION_FAILED', 'Invalid params: itemId', { errors: [{ in: 'params', field: 'itemId', message: 'is not an item of this session\'s checklist' }] });
+      }
+      saved = await this.writeAnswer(sessionId, itemId, input, principal, requestId, [session.templateId]);
+      if (!saved) throw answerRefused();
     }
-    // The answer and its audit event in one statement (one round trip, atomic): the event records the
-    // revision the upsert produced.
+    const change = { v: 1 as const, sessionId, itemId, revision: saved.revision };
+    this.realtime.toSessionWatchers(sessionId, 'checklist:changed', change, { andAgent: principal.userId }); // and the agent's other tabs
+    return answerDto(saved);
+  }
+
+  /** The loaded templates that have this item (the write checks the session's template is one of them). */
+  private templatesWithItem(itemId: string): string[] {
+    return [...this.documents].filter(([, doc]) => locateItems(doc).has(itemId)).map(([templateId]) => templateId);
+  }
+
+  /**
+   * The answer and its audit event in one statement (one round trip, atomic), written only while the
+   * session is assigned to this agent, open for answers and on one of `templateIds`; FOR SHARE holds
+   * the session until the statement commits, so a concurrent transition is waited for and re-checked.
+   * The event records the attempt, recording offset and revision the write produced.
+   */
+  private async writeAnswer(sessionId: string, itemId: string, input: { value: AnswerValue; note?: string | undefined }, principal: UserPrincipal, requestId: string, templateIds: string[]) {
+    if (templateIds.length === 0) return undefined;
     const answeredAt = new Date();
+    // attemptId, offsetMs and revision are the statement's to fill in from the row it writes.
     const event = auditRow({
       actor: { type: 'USER', id: principal.userId },
       entity: { type: 'session', id: sessionId },
-      event: { action: 'checklist.answered', v: 1, data: { sessionId, attemptId: attempt.id, itemId, value: input.value, revision: 0, offsetMs, noted: Boolean(input.note) } },
+      event: { action: 'checklist.answered', v: 1, data: { sessionId, attemptId: NIL_UUID, itemId, value: input.value, revision: 0, offsetMs: null, noted: Boolean(input.note) } },
       occurredAt: answeredAt,
       requestId,
     });
-    const [saved] = await this.db.$queryRaw<ChecklistAnswer[]>`
-      WITH saved AS (
+    // The busiest write in the product: a named statement on the shared pool (planned once per connection).
+    const { rows } = await sqlPool(this.db).query<ChecklistAnswer>({
+      name: 'checklist-answer-write',
+      text: `WITH target AS (
+        SELECT s."id", a."id" AS "attemptId",
+          CASE WHEN a."recordingStartedAt" IS NULL THEN NULL ELSE GREATEST(0, floor(extract(epoch FROM ($8::timestamptz - a."recordingStartedAt")) * 1000))::int END AS "offsetMs"
+        FROM "VerificationSession" s
+        JOIN LATERAL (SELECT "id", "recordingStartedAt" FROM "Attempt" WHERE "sessionId" = s."id" ORDER BY "number" DESC LIMIT 1) a ON true
+        WHERE s."id" = $2::uuid AND s."assignedAgentId" = $6::uuid AND s."state"::text = ANY($18::text[]) AND s."templateId" = ANY($19::uuid[])
+        FOR SHARE OF s
+      ), saved AS (
         INSERT INTO "ChecklistAnswer" ("id", "sessionId", "attemptId", "itemId", "value", "note", "offsetMs", "answeredById", "answeredAt", "revision")
-        VALUES (${randomUUID()}::uuid, ${sessionId}::uuid, ${attempt.id}::uuid, ${itemId}, ${input.value}::"AnswerValue", ${input.note ?? null}, ${offsetMs}::int, ${principal.userId}::uuid, ${answeredAt}, 1)
+        SELECT $1::uuid, target."id", target."attemptId", $3, $4::"AnswerValue", $5, target."offsetMs", $6::uuid, $8, 1 FROM target
         ON CONFLICT ("sessionId", "itemId") DO UPDATE SET "attemptId" = EXCLUDED."attemptId", "value" = EXCLUDED."value", "note" = EXCLUDED."note",
           "offsetMs" = EXCLUDED."offsetMs", "answeredById" = EXCLUDED."answeredById", "answeredAt" = EXCLUDED."answeredAt", "revision" = "ChecklistAnswer"."revision" + 1
         RETURNING *
       ), audited AS (
         INSERT INTO "AuditEvent" ("id", "occurredAt", "recordedAt", "actorType", "actorId", "action", "actionVersion", "entityType", "entityId", "requestId", "data")
-        SELECT ${event.id}::uuid, ${event.occurredAt}, ${event.recordedAt}, ${event.actorType}::"AuditActorType", ${event.actorId}, ${event.action}, ${event.actionVersion},
-          ${event.entityType}, ${event.entityId}, ${event.requestId}, jsonb_set(${JSON.stringify(event.data)}::jsonb, '{revision}', to_jsonb(saved."revision"))
+        SELECT $7::uuid, $8, $9, $10::"AuditActorType", $11, $12, $13, $14, $15, $16,
+          $17::jsonb || jsonb_build_object('attemptId', saved."attemptId", 'offsetMs', saved."offsetMs", 'revision', saved."revision")
         FROM saved
       )
-      SELECT * FROM saved`;
-    if (!saved) throw new Error('the answer upsert returned no row');
-    const change = { v: 1 as const, sessionId, itemId, revision: saved.revision };
-    this.realtime.toSessionWatchers(sessionId, 'checklist:changed', change, { andAgent: principal.userId }); // and the agent's other tabs
-    return answerDto(saved);
+      SELECT * FROM saved`,
+      values: [
+        randomUUID(), sessionId, itemId, input.value, input.note ?? null, principal.userId,
+        event.id, answeredAt, event.recordedAt, event.actorType, event.actorId, event.action, event.actionVersion, event.entityType, event.entityId, event.requestId,
+        JSON.stringify(event.data), [...ANSWERABLE], templateIds,
+      ],
+    });
+    return rows[0];
   }
 
   async raiseFlag(sessionId: string, input: { code: RiskFlagCode; severity: RiskSeverity; note?: string | undefined }, principal: UserPrincipal, requestId: string) {

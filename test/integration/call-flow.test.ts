@@ -2,6 +2,7 @@
 // LiveKit simulator: the LOS asks for a call; the due job offers it to a free agent over the socket;
 // the agent accepts; the call is dialled and answered; the agent walks the checklist and completes;
 // the outcome reaches the loan file and the LOS receives a signed webhook.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLosWebhook } from '../../server/loan-files/los-webhooks.js';
 import { connectAgent, type AgentSocket } from '../support/agent-socket.js';
@@ -105,6 +106,26 @@ describe('confirmation call happy path', () => {
     ]);
     expect(answered.every((e) => e.actorId !== null && e.requestId !== null)).toBe(true);
     expect(await verifySealedChain(t.facesign.db)).toMatchObject({ ok: true, unsealed: 0 });
+
+    // The write itself checks the session: an answer racing a change to it waits for that change and
+    // is then refused like any answer to a session that is not the agent's (here, unassigned and back).
+    const { assignedAgentId } = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+    const other = new pg.Client({ connectionString: t.facesign.config.database.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`UPDATE "VerificationSession" SET "assignedAgentId" = NULL WHERE "id" = $1`, [sessionId]);
+      const racing = agent.request<{ code: string }>('PUT', `/api/sessions/${sessionId}/answers/${first.id}`, { value: 'DENIED' });
+      const settled = await Promise.race([racing.then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 500))]);
+      expect(settled).toBe('waiting');
+      await other.query('COMMIT');
+      const refused = await racing;
+      expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 404, code: 'NOT_FOUND' });
+      await other.query(`UPDATE "VerificationSession" SET "assignedAgentId" = $2 WHERE "id" = $1`, [sessionId, assignedAgentId]);
+    } finally {
+      await other.end();
+    }
+    expect((await t.facesign.db.checklistAnswer.findUniqueOrThrow({ where: { sessionId_itemId: { sessionId, itemId: first.id } } })).value).toBe('CONFIRMED');
 
     const ended = await agent.post<{ state: string }>(`/api/sessions/${sessionId}/end`);
     expect(ended.body.state).toBe('WRAP_UP');
