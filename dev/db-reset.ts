@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { loadConfig } from '../server/config.js';
-import { closeDb, createDb } from '../server/db/client.js';
+import { createDb } from '../server/db/client.js';
 import { seedDemo } from '../prisma/seed.js';
 
 const config = loadConfig();
@@ -22,5 +22,5 @@ await client.end();
 execFileSync('npx', ['prisma', 'migrate', 'deploy'], { stdio: 'inherit' });
 const db = createDb({ url: config.database.url, poolSize: 2 });
 await seedDemo(db);
-await closeDb(db);
+await db.$disconnect();
 console.log(`Database ${name} reset, migrated and seeded.`);

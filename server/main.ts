@@ -10,7 +10,7 @@ import type { Express } from 'express';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logging.js';
 import { AuditSealer } from './audit/audit.sealer.js';
-import { closeDb, createDb, type Db } from './db/client.js';
+import { createDb, type Db } from './db/client.js';
 import { answerClientError, createHttpApp } from './http/app.js';
 import { clientConfigRoutes, consolePagesRouter, objectStoreOrigins } from './http/console-pages.js';
 import { DeskService } from './verification/desk.service.js';
@@ -413,7 +413,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         await realtime.close();
         await queues.close();
         await auditSealer.stop();
-        await Promise.allSettled([closeDb(db), redis.quit()]);
+        await Promise.allSettled([db.$disconnect(), redis.quit()]);
         s3.destroy();
         log.info('stopped');
       })()),

@@ -1,6 +1,6 @@
 // npm run audit:verify — exits 0 when the chain is intact, 1 naming the first broken row.
 import { loadConfig } from '../config.js';
-import { closeDb, createDb } from '../db/client.js';
+import { createDb } from '../db/client.js';
 import { verifyAuditChain } from './audit.verify.js';
 
 const config = loadConfig();
@@ -20,5 +20,5 @@ try {
     process.exitCode = 1;
   }
 } finally {
-  await closeDb(db);
+  await db.$disconnect();
 }

@@ -12,7 +12,12 @@ const pools = new WeakMap<Db, pg.Pool>();
 export function createDb(options: { url: string; poolSize: number }): Db {
   // Prisma and the few hot statements that skip it (sqlPool) share one pool of connections.
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize, allowExitOnIdle: true });
-  const adapter = new PrismaPg(pool);
+  // An idle connection the server closed (a restart, a dropped database) is discarded by the pool and
+  // replaced on next use; the pool reports it as an 'error' event, which with no listener would end
+  // the process. Queries on a broken connection still fail to their callers.
+  pool.on('error', () => undefined);
+  // $disconnect() ends the pool too.
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   // Prisma's defaults (2 s to get a connection for a transaction, 5 s to finish it) turn a burst of
   // load — more concurrent writers than pooled connections, all waiting their turn on the audit
   // chain — into 500s for writes that would have committed a moment later (seen in bench/: 200 agents
@@ -33,13 +38,6 @@ export function sqlPool(db: Db): pg.Pool {
   const pool = pools.get(db);
   if (!pool) throw new Error('this Prisma client was not created by createDb');
   return pool;
-}
-
-/** Disconnects Prisma and closes the shared pool. */
-export async function closeDb(db: Db): Promise<void> {
-  await db.$disconnect();
-  const pool = pools.get(db);
-  if (pool && !pool.ended) await pool.end();
 }
 
 /** True when `error` is a unique-constraint violation (P2002). */
