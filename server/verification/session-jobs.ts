@@ -3,6 +3,7 @@
 // Dialling claims the attempt with a conditional update before calling LiveKit: one dial per attempt,
 // however many workers receive the job.
 import type { Db } from '../db/client.js';
+import type { DialOutcome } from '../db/generated/prisma/enums.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../http/errors.js';
 import { appendAudit } from '../audit/audit.service.js';
@@ -133,27 +134,48 @@ export class SessionJobs {
       await this.db.attempt.updateMany({ where: { id: attemptId, dialClaimedAt: now, dialOutcome: null }, data: { dialClaimedAt: null } });
       throw error;
     }
+    // From here the call may have been placed: what it came to is written even through a database outage.
+    const recordBy = new Date(now.getTime() + this.settings.ringingTimeoutMs + this.settings.workerLockMs);
     let result: Awaited<ReturnType<VideoPlatform['dial']>>;
     try {
       result = await this.platform.dial({ room: attempt.roomName, phoneE164: session.party.phoneE164, identity: sipPartyIdentity(attemptId) });
     } catch (error) {
       // Never dial the same attempt twice: an unexpected error fails the attempt, the retry is a new one.
       this.log.warn({ sessionId, attemptId, err: { message: (error as Error).message } }, 'dial failed unexpectedly');
-      await this.failDial(session, attemptId, 'CARRIER_FAILURE', now);
+      await this.failDial(session, attemptId, 'CARRIER_FAILURE', now, recordBy);
       return;
     }
     if (result.outcome === 'ANSWERED') {
-      await this.db.attempt.update({ where: { id: attemptId }, data: { dialOutcome: 'ANSWERED', sipCallId: result.sipCallId } });
+      await this.recordDialOutcome(attemptId, { dialOutcome: 'ANSWERED', sipCallId: result.sipCallId }, recordBy);
       await this.tryApply(sessionId, { type: 'CALL_ANSWERED' });
       return;
     }
     this.log.info({ sessionId, attemptId, outcome: result.outcome, sipStatusCode: result.sipStatusCode }, 'call not answered');
-    await this.failDial(session, attemptId, result.outcome, now);
+    await this.failDial(session, attemptId, result.outcome, now, recordBy);
   }
 
-  private async failDial(session: { id: string; deadline: Date; maxAttempts: number; party: { timeZone: string } }, attemptId: string, failure: Exclude<AttemptFailure, 'NO_SHOW' | 'DISCONNECTED'>, now: Date): Promise<void> {
+  /**
+   * Writes a placed call's outcome, retrying through a database outage until `until`. Left to the
+   * sweep instead, a claimed attempt with no outcome and no trace of the call (its webhooks lost in
+   * the same outage, the busy call already gone from LiveKit) would look never dialled and be dialled
+   * again. `until` stays short of the sweep's orphan age (claim + ringing timeout + two worker locks).
+   */
+  private async recordDialOutcome(attemptId: string, data: { dialOutcome: DialOutcome; sipCallId?: string | null }, until: Date): Promise<void> {
+    for (let delayMs = 200; ; delayMs = Math.min(delayMs * 2, 2_000)) {
+      try {
+        await this.db.attempt.update({ where: { id: attemptId }, data });
+        return;
+      } catch (error) {
+        if (Date.now() + delayMs >= until.getTime()) throw error;
+        this.log.warn({ attemptId, err: { message: (error as Error).message } }, 'could not record a dial outcome yet; retrying');
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+  }
+
+  private async failDial(session: { id: string; deadline: Date; maxAttempts: number; party: { timeZone: string } }, attemptId: string, failure: Exclude<AttemptFailure, 'NO_SHOW' | 'DISCONNECTED'>, now: Date, recordBy = now): Promise<void> {
     // Written first and on its own: a crash before the transition leaves the outcome for the sweep to apply.
-    await this.db.attempt.update({ where: { id: attemptId }, data: { dialOutcome: failure } });
+    await this.recordDialOutcome(attemptId, { dialOutcome: failure }, recordBy);
     const retry = await this.retryDecision(session, failure, now);
     if (!(await this.tryApply(session.id, { type: 'DIAL_FAILED', retry }, undefined, { lastDialOutcome: failure }))) {
       await this.db.verificationSession.update({ where: { id: session.id }, data: { lastDialOutcome: failure } });

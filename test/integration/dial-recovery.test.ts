@@ -53,6 +53,35 @@ describe('dials interrupted by a crash', () => {
     expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: young.session.id } })).state).toBe('DISPATCHING');
   });
 
+  it('writes a placed call’s outcome through a database outage, instead of leaving an attempt that looks undialled', async () => {
+    // Found by the PostgreSQL-crash fault test: the outcome write failed, the webhooks of the short busy
+    // call were lost in the same outage, and the sweep, seeing no trace of a call, dialled it again.
+    const fx = await createAttempt(t.facesign.db, { kind: 'CALL', phoneE164: BUSY });
+    await t.facesign.db.verificationSession.update({ where: { id: fx.session.id }, data: { state: 'DISPATCHING', attemptCount: 1, deadline: new Date(Date.now() + 48 * HOUR) } });
+    const sql = (text: string) => t.facesign.db.$executeRawUnsafe(text);
+    await sql(`CREATE TABLE "OutageFlag" ("on" boolean)`);
+    await sql(`INSERT INTO "OutageFlag" VALUES (true)`);
+    await sql(`CREATE FUNCTION refuse_dial_outcome() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+      IF NEW."dialOutcome" IS DISTINCT FROM OLD."dialOutcome" AND EXISTS (SELECT 1 FROM "OutageFlag") THEN RAISE EXCEPTION 'simulated outage'; END IF;
+      RETURN NEW; END $$`);
+    await sql(`CREATE TRIGGER refuse_dial_outcome BEFORE UPDATE ON "Attempt" FOR EACH ROW EXECUTE FUNCTION refuse_dial_outcome()`);
+    try {
+      const dialling = t.facesign.verification.jobs.dial(fx.session.id, fx.attempt.id);
+      await eventually(async () => callsIn(fx.room) === 1);
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // the outcome write fails, and is tried again
+      expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: fx.attempt.id } })).dialOutcome).toBeNull();
+      await sql(`DELETE FROM "OutageFlag"`);
+      await dialling;
+    } finally {
+      await sql(`DROP TRIGGER IF EXISTS refuse_dial_outcome ON "Attempt"`);
+      await sql(`DROP FUNCTION IF EXISTS refuse_dial_outcome()`);
+      await sql(`DROP TABLE IF EXISTS "OutageFlag"`);
+    }
+    expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: fx.attempt.id } })).dialOutcome).toBe('BUSY');
+    expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: fx.session.id } })).state).toBe('RETRY_PENDING');
+    expect(callsIn(fx.room)).toBe(1);
+  });
+
   it('concludes, without calling again, a call LiveKit reported placed', async () => {
     const fx = await claimedCall();
     // The webhook said the SIP participant joined (dialling) and left: the call went out and failed.
