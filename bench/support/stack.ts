@@ -2,6 +2,8 @@
 // migrated template, its own Redis key prefix, an in-process s3rver and the LiveKit simulator, the app
 // on a free port. Users and their console sign-ins are written in bulk (setup is not what is measured).
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +18,7 @@ import { newToken, sha256Hex } from '../../server/auth/tokens.js';
 import { SESSION_COOKIE } from '../../server/auth/auth.service.js';
 import type { Role } from '../../server/db/generated/prisma/enums.js';
 import { startS3Server, S3RVER_CREDENTIALS, type RunningS3Server } from '../../dev/s3-server.js';
-import { startLiveKitSimulator, type RunningLiveKitSimulator } from '../../dev/livekit-sim/index.js';
+import { startReadyChild } from './child.js';
 import { adminSql, cloneDatabase, databaseUrl, dropStaleDatabases, TEMPLATE_PREFIX } from '../../test/support/databases.js';
 
 export const BENCH_BUCKET = 'facesign-bench';
@@ -46,10 +48,18 @@ export interface BenchUser {
   csrfToken: string;
 }
 
+/** The LiveKit simulator, in a process of its own so that its work is not counted as facesign's. */
+export interface BenchSimulator {
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+  pid: number;
+}
+
 export interface BenchStack {
   url: string;
   facesign: Facesign;
-  sim: RunningLiveKitSimulator;
+  sim: BenchSimulator;
   /** Where facesign sends LiveKit API calls (a proxy in front of the simulator when one is given). */
   sipTrunkId: string;
   /** Error log lines the server wrote (the first 100). */
@@ -70,7 +80,13 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
   const database = await cloneDatabase(await migratedTemplate());
   const s3Dir = await mkdtemp(join(tmpdir(), 'facesign-bench-s3-'));
   const s3: RunningS3Server = await startS3Server({ directory: s3Dir, buckets: [BENCH_BUCKET] });
-  const sim = await startLiveKitSimulator({ timeScale: 0.01 });
+  // facesign's port is chosen first: the simulator is told where to post webhooks when it starts.
+  const port = await freePort();
+  const simKeys = { apiKey: 'bench-key', apiSecret: `bench-secret-${randomUUID()}` };
+  const simChild = await startReadyChild<{ url: string }>('dev/livekit-sim/main.ts', [
+    '--port', '0', '--api-key', simKeys.apiKey, '--api-secret', simKeys.apiSecret, '--time-scale', '0.01', '--webhook-url', `http://127.0.0.1:${port}/livekit/webhook`,
+  ]);
+  const sim: BenchSimulator = { url: simChild.ready.url, ...simKeys, pid: simChild.pid };
   const front = options.livekitFront ? await options.livekitFront(sim.url) : undefined;
   const { sipTrunkId } = await new SipClient(sim.url, sim.apiKey, sim.apiSecret).createSipOutboundTrunk('bench trunk', 'sip.carrier.test', ['+10000000000']);
   const prefix = `bench-${randomUUID().slice(0, 12)}`;
@@ -84,7 +100,7 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
   });
   const config = loadConfig({
     NODE_ENV: 'test',
-    PORT: '0',
+    PORT: String(port),
     LOG_LEVEL: 'info',
     DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: '10',
@@ -109,7 +125,6 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
   });
   const facesign = await createFacesign(config, { logDestination: discard });
   const url = await facesign.listen();
-  sim.control.setWebhookUrls([`${url}/livekit/webhook`]);
   let passwordHash: string | undefined;
   let created = 0;
   const workerNodes: Facesign[] = [];
@@ -151,12 +166,23 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
       }
       await redis.quit();
       await front?.stop();
-      await sim.stop();
+      await simChild.stop();
       await s3.stop();
       await rm(s3Dir, { recursive: true, force: true });
       await database.drop();
     },
   };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Report notes about errors the server logged during a benchmark. */
