@@ -212,6 +212,7 @@ describe('borrower join page', () => {
     await page.goto(`/join/${booked.link}`);
     await visible(page, 'step-code');
     expect(await langOf(page)).toBe('en');
+    await poll(() => page.evaluate<string | undefined>('document.activeElement && document.activeElement.id')).toBe('step-code-title');
 
     await tabTo(page, 'Send me a code');
     await expectVisibleFocus(page);
@@ -222,6 +223,8 @@ describe('borrower join page', () => {
     await page.keyboard.press('Enter');
 
     await visible(page, 'step-consent');
+    // A new step moves focus to its heading once it has rendered; tabbing before that races it.
+    await poll(() => page.evaluate<string | undefined>('document.activeElement && document.activeElement.id')).toBe('step-consent-title');
     await tabTo(page, 'I agree that this video signing is recorded (audio and video).');
     await expectVisibleFocus(page);
     await page.keyboard.press('Space');
