@@ -1,9 +1,7 @@
 // Starts facesign for a benchmark the way the integration tests do: its own database cloned from a
-// migrated template, its own Redis key prefix, an in-process s3rver and the LiveKit simulator, the app
-// on a free port. Users and their console sign-ins are written in bulk (setup is not what is measured).
+// migrated template, its own Redis key prefix, an in-process s3rver, the LiveKit simulator in a process
+// of its own (so that its CPU is not counted as facesign's), the app on a free port. Users and their console sign-ins are written in bulk (setup is not what is measured).
 import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +16,7 @@ import { newToken, sha256Hex } from '../../server/auth/tokens.js';
 import { SESSION_COOKIE } from '../../server/auth/auth.service.js';
 import type { Role } from '../../server/db/generated/prisma/enums.js';
 import { startS3Server, S3RVER_CREDENTIALS, type RunningS3Server } from '../../dev/s3-server.js';
+import { freePort } from '../../test/reliability/support/infra.js';
 import { startReadyChild } from './child.js';
 import { adminSql, cloneDatabase, databaseUrl, dropStaleDatabases, TEMPLATE_PREFIX } from '../../test/support/databases.js';
 
@@ -172,17 +171,6 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
       await database.drop();
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Report notes about errors the server logged during a benchmark. */

@@ -261,6 +261,14 @@ export class ChecklistService {
   }
 }
 
+const locatedItems = new WeakMap<TemplateDocument, Map<string, { sectionId: string; item: TemplateItem }>>();
+
+/** A template's items by id (computed once per document: published templates never change). */
 function locateItems(doc: TemplateDocument): Map<string, { sectionId: string; item: TemplateItem }> {
-  return new Map(doc.sections.flatMap((section) => section.items.map((item) => [item.id, { sectionId: section.id, item }] as const)));
+  let located = locatedItems.get(doc);
+  if (!located) {
+    located = new Map(doc.sections.flatMap((section) => section.items.map((item) => [item.id, { sectionId: section.id, item }] as const)));
+    locatedItems.set(doc, located);
+  }
+  return located;
 }

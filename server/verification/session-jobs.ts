@@ -135,7 +135,7 @@ export class SessionJobs {
       throw error;
     }
     // From here the call may have been placed: what it came to is written even through a database outage.
-    const recordBy = new Date(now.getTime() + this.settings.ringingTimeoutMs + this.settings.workerLockMs);
+    const recordBy = new Date(now.getTime() + this.orphanedAfterMs() - this.settings.workerLockMs);
     let result: Awaited<ReturnType<VideoPlatform['dial']>>;
     try {
       result = await this.platform.dial({ room: attempt.roomName, phoneE164: session.party.phoneE164, identity: sipPartyIdentity(attemptId) });
@@ -154,11 +154,16 @@ export class SessionJobs {
     await this.failDial(session, attemptId, result.outcome, now, recordBy);
   }
 
+  /** How long after its claim a dial with no outcome is the sweep's: its worker must be gone by then. */
+  private orphanedAfterMs(): number {
+    return this.settings.ringingTimeoutMs + 2 * this.settings.workerLockMs;
+  }
+
   /**
    * Writes a placed call's outcome, retrying through a database outage until `until`. Left to the
    * sweep instead, a claimed attempt with no outcome and no trace of the call (its webhooks lost in
    * the same outage, the busy call already gone from LiveKit) would look never dialled and be dialled
-   * again. `until` stays short of the sweep's orphan age (claim + ringing timeout + two worker locks).
+   * again. `until` stays one worker lock short of the sweep's orphan age.
    */
   private async recordDialOutcome(attemptId: string, data: { dialOutcome: DialOutcome; sipCallId?: string | null }, until: Date): Promise<void> {
     for (let delayMs = 200; ; delayMs = Math.min(delayMs * 2, 2_000)) {
@@ -230,7 +235,7 @@ export class SessionJobs {
    * A call is never placed twice while LiveKit shows it was placed.
    */
   async recoverInterruptedDials(now = new Date()): Promise<number> {
-    const orphanedBefore = new Date(now.getTime() - this.settings.ringingTimeoutMs - 2 * this.settings.workerLockMs);
+    const orphanedBefore = new Date(now.getTime() - this.orphanedAfterMs());
     const claimed = await this.db.attempt.findMany({
       where: { dialClaimedAt: { lt: orphanedBefore }, session: { kind: 'CALL', state: { in: ['DISPATCHING', 'RINGING'] } } },
       include: { participants: { where: { kind: 'PARTY' } }, session: { include: { party: { select: { timeZone: true } } } } },
