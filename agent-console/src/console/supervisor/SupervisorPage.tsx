@@ -36,7 +36,7 @@ export default function SupervisorPage() {
         <h1>{t('title')}</h1>
         <div className="row">
           <LiveBadge live={board.live} t={t} />
-          {snapshot ? <span className="hint">{t('updatedAt', { time: formatDateTime(snapshot.generatedAt, locale, { timeStyle: 'medium' }) })}</span> : null}
+          {snapshot ? <span className="hint" data-testid="board-updated" data-generated-at={snapshot.generatedAt}>{t('updatedAt', { time: formatDateTime(snapshot.generatedAt, locale, { timeStyle: 'medium' }) })}</span> : null}
         </div>
       </div>
       {board.live === 'interrupted' ? (
