@@ -18,7 +18,7 @@ import { bulkCallSessions } from './support/sessions.js';
 import { runJsonChild } from './support/child.js';
 import type { ClosedLoopReport } from './support/closed-loop.js';
 import type { BenchResult } from './support/report.js';
-import { loadContext, round } from './support/stats.js';
+import { loadContext, round, watchLoop } from './support/stats.js';
 
 export interface AnswersBenchOptions {
   agents: number;
@@ -85,7 +85,9 @@ export async function answersBench(options: AnswersBenchOptions): Promise<BenchR
     console.log(`  paced: ${options.agents} agents, one answer every ~${thinkMs} ms each, ${amount} answers — baseline, then facesign`);
     const rawPaced = await load(baseline.url, 'baseline.jsonl', thinkMs);
     const cpuBefore = process.cpuUsage();
+    const loop = watchLoop();
     const fs = await load(stack.url, 'facesign.jsonl', thinkMs);
+    const loopSeen = loop.stop();
     const cpu = process.cpuUsage(cpuBefore);
     console.log(`  saturated: ${options.agents} agents, each answer sent on the last one's acknowledgement — baseline, then facesign`);
     const raw = await load(baseline.url, 'baseline.jsonl', 0);
@@ -103,6 +105,8 @@ export async function answersBench(options: AnswersBenchOptions): Promise<BenchR
         saturatedPerSecond: round(fsSaturated.perSecond, 0), saturatedP99Ms: fsSaturated.latencyMs.p99, saturatedStatuses: JSON.stringify(fsSaturated.statuses),
         answersStored: stored, auditEvents: audited, auditEventsSealed: sealed,
         serverCpuMsPerAnswer: round((cpu.user + cpu.system) / 1000 / Math.max(1, fs.requests), 2),
+        serverSystemCpuMsPerAnswer: round(cpu.system / 1000 / Math.max(1, fs.requests), 2),
+        ...loopSeen,
       },
       baseline: {
         what: `express route, one pg upsert per request, pool of ${stack.facesign.config.database.poolSize}, same database`,

@@ -1,10 +1,11 @@
 // Maker-checker review. When a session completes, the sampling rule may select it; an auditor then
 // approves it, asks for a recapture (a new session is scheduled) or rejects it. The reviewer may not
 // be anyone who ran the session, and a loan file is VERIFIED only once its selected reviews are approved.
-import type { Db, Tx } from '../server/db/client.js';
+import { randomUUID } from 'node:crypto';
+import { sqlIn, type Db, type Sql } from '../server/db/client.js';
 import type { Review, VerificationSession } from '../server/db/generated/prisma/client.js';
 import { AppError } from '../server/http/errors.js';
-import { appendAudit } from '../server/audit/audit.service.js';
+import { appendAudit, insertAudit } from '../server/audit/audit.service.js';
 import { recomputeLoanFileStatus } from '../server/verification/loan-file-status.js';
 import { reviewReason } from './review-sampling.js';
 
@@ -26,19 +27,23 @@ export class ReviewService {
 
   recapture: Recapture = async () => undefined;
 
-  /** Called inside the transaction that completes a session. */
-  async selectOnCompletion(tx: Tx, session: VerificationSession, amount: string): Promise<Review | null> {
+  /** Called inside the transaction that completes a session; true when the session was selected. */
+  async selectOnCompletion(sql: Sql, session: Pick<VerificationSession, 'id' | 'loanFileId' | 'decidedById'>, amount: string): Promise<boolean> {
     const reason = reviewReason({ sessionId: session.id, escalated: session.decidedById !== null, amount, rules: this.rules });
-    if (!reason) return null;
-    const existing = await tx.review.findUnique({ where: { sessionId: session.id } });
-    if (existing) return existing;
-    const review = await tx.review.create({ data: { sessionId: session.id, loanFileId: session.loanFileId, reason } });
-    await appendAudit(tx, {
+    if (!reason) return false;
+    const created = await sql.query({
+      name: 'review-select',
+      text: `INSERT INTO "Review" ("id", "sessionId", "loanFileId", "reason", "createdAt") VALUES ($1::uuid, $2::uuid, $3::uuid, $4::"ReviewReason", $5::timestamptz)
+        ON CONFLICT ("sessionId") DO NOTHING RETURNING 1`,
+      values: [randomUUID(), session.id, session.loanFileId, reason, new Date().toISOString()],
+    });
+    if (created.length === 0) return true; // selected before
+    await insertAudit(sql, {
       actor: { type: 'SYSTEM', id: 'review-sampling' },
       entity: { type: 'session', id: session.id },
       event: { action: 'review.selected', v: 1, data: { sessionId: session.id, reason } },
     });
-    return review;
+    return true;
   }
 
   async queue(status: Review['status'] | undefined, limit: number) {
@@ -65,7 +70,7 @@ export class ReviewService {
         event: { action: 'review.decided', v: 1, data: { sessionId: review.sessionId, status, note: input.note } },
         requestId,
       });
-      await recomputeLoanFileStatus(tx, review.loanFileId, { type: 'USER', id: reviewerId }, requestId);
+      await recomputeLoanFileStatus(sqlIn(tx), review.loanFileId, { type: 'USER', id: reviewerId }, requestId);
       return tx.review.findUniqueOrThrow({ where: { id: reviewId } });
     });
     if (status === 'RECAPTURE') await this.recapture(review.session, requestId);

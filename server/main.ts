@@ -211,7 +211,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       log.error({ loanFileId, err: { message: (error as Error).message } }, 'could not queue the retention recomputation; the retention sweep will');
     }
   };
-  engine.onCompletedInTx = async (tx, session, loanFile) => void (await reviews.selectOnCompletion(tx, session, loanFile.amount.toFixed(2)));
+  engine.onCompletedInTx = async (sql, session, loanFile) => void (await reviews.selectOnCompletion(sql, session, loanFile.amount));
   reviews.recapture = async (session, requestId) => {
     await scheduling.schedule(
       session.loanFileId,

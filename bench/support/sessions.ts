@@ -25,7 +25,7 @@ export async function bulkCallSessions(
   const sessionIds: string[] = [];
   for (let from = 0; from < input.count; from += 1000) {
     const n = Math.min(1000, input.count - from);
-    const loanFiles = Array.from({ length: n }, (_, i) => ({ id: randomUUID(), externalRef: `BENCH-${randomUUID().slice(0, 13)}-${from + i}`, product: input.product, amount: '80000.00', currency: 'CNY' }));
+    const loanFiles = Array.from({ length: n }, (_, i) => ({ id: randomUUID(), externalRef: `BENCH-${randomUUID().slice(0, 13)}-${from + i}`, product: input.product, amount: '80000.00', currency: 'CNY', status: 'IN_VERIFICATION' as const }));
     const parties = loanFiles.map((lf) => ({ id: randomUUID(), loanFileId: lf.id, role: 'BORROWER' as const, fullName: '测试', phoneE164: input.phoneE164, timeZone: 'Asia/Shanghai', locale: 'zh-CN' }));
     const sessions = parties.map((p, i) => {
       const id = randomUUID();

@@ -1,5 +1,6 @@
 // Percentiles and the machine's load, for benchmark reports.
 import { cpus, loadavg, totalmem, freemem } from 'node:os';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 /** The p-th percentile (0..100) by nearest rank; NaN for no samples. */
 export function percentile(samples: readonly number[], p: number): number {
@@ -28,3 +29,36 @@ export function loadContext(): LoadContext {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** How this process's event loop fared over a window: its delay and the garbage collector's pauses. */
+export interface LoopReport {
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  gcPauses: number;
+  gcPauseMaxMs: number;
+  gcPauseTotalMs: number;
+}
+
+/** Starts watching the event loop and GC; `stop()` returns what was seen since. */
+export function watchLoop(): { stop(): LoopReport } {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  const pauses: number[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push(entry.duration);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  delay.enable();
+  return {
+    stop() {
+      delay.disable();
+      observer.disconnect();
+      return {
+        loopDelayP99Ms: round(delay.percentile(99) / 1e6, 1),
+        loopDelayMaxMs: round(delay.max / 1e6, 1),
+        gcPauses: pauses.length,
+        gcPauseMaxMs: round(Math.max(0, ...pauses), 1),
+        gcPauseTotalMs: round(pauses.reduce((a, b) => a + b, 0), 0),
+      };
+    },
+  };
+}

@@ -4,7 +4,7 @@
 // batch at a time under a cluster-wide lock, so the chain never forks and audited writes never queue
 // behind each other.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Tx } from '../db/client.js';
+import { sqlIn, type Sql, type Tx } from '../db/client.js';
 import { canonicalJson } from './canonical-json.js';
 import { auditActionSchema, type AuditAction, type AuditActor } from './audit.actions.js';
 import type { Principal } from '../auth/principal.js';
@@ -72,14 +72,31 @@ export function actorOf(principal: Principal | undefined): AuditActor {
 
 /** Records an event in the caller's transaction; the sealer chains it once the transaction commits. */
 export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<{ id: string }> {
-  const row = auditRow(entry);
-  await tx.auditEvent.create({ data: row });
-  return { id: row.id };
+  return insertAudit(sqlIn(tx), entry);
 }
 
-/** Several events in one insert, in this order (e.g. every offer a routing round made). */
-export async function appendAuditMany(tx: Tx, entries: AuditEntry[]): Promise<void> {
-  if (entries.length > 0) await tx.auditEvent.createMany({ data: entries.map((entry) => auditRow(entry)) });
+/** One event, in the caller's transaction (Prisma's, through `sqlIn`, or one on the shared pool). */
+export async function insertAudit(sql: Sql, entry: AuditEntry): Promise<{ id: string }> {
+  const [id] = await insertAuditMany(sql, [entry]);
+  return { id: id! };
+}
+
+/** Several events in one insert, stored (and so sealed) in this order; returns their ids. */
+export async function insertAuditMany(sql: Sql, entries: readonly AuditEntry[]): Promise<string[]> {
+  if (entries.length === 0) return [];
+  const now = new Date();
+  const rows = entries.map((entry) => auditRow(entry, now));
+  await sql.query({
+    name: 'audit-insert',
+    text: `INSERT INTO "AuditEvent" ("id", "occurredAt", "recordedAt", "actorType", "actorId", "action", "actionVersion", "entityType", "entityId", "requestId", "data")
+      SELECT r."id", r."occurredAt", r."recordedAt", r."actorType", r."actorId", r."action", r."actionVersion", r."entityType", r."entityId", r."requestId", r."data"
+      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, n),
+        jsonb_to_record(e.v) AS r("id" uuid, "occurredAt" timestamptz, "recordedAt" timestamptz, "actorType" "AuditActorType", "actorId" text, "action" text,
+          "actionVersion" int, "entityType" text, "entityId" text, "requestId" text, "data" jsonb)
+      ORDER BY e.n`,
+    values: [JSON.stringify(rows)],
+  });
+  return rows.map((row) => row.id);
 }
 
 /** The row an event is stored as (validated), for writers that insert it themselves in a larger statement. */

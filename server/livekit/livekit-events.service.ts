@@ -3,12 +3,12 @@
 // applies it to the domain in one transaction, so a re-delivered job changes nothing twice.
 import { randomUUID } from 'node:crypto';
 import { WebhookEvent } from 'livekit-server-sdk';
-import { sqlPool, type Db, type Tx } from '../db/client.js';
+import { sqlIn, sqlPool, sqlTransaction, type Db, type Sql, type Tx } from '../db/client.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../http/errors.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { MicroBatch } from '../db/micro-batch.js';
-import { appendAudit } from '../audit/audit.service.js';
+import { insertAudit } from '../audit/audit.service.js';
 import { applyEgressObservation, type EgressApplication } from '../../recordings/recording-lifecycle.js';
 import { attemptIdFromRoom, roleOfIdentity } from './identities.js';
 import { observeEgress, observeParticipant } from './observations.js';
@@ -165,34 +165,63 @@ export class LiveKitEventProcessor {
 
   /** Processes one stored event exactly once; returns what it concluded (for logs and tests). */
   async process(eventId: string): Promise<string> {
-    const row = await this.db.liveKitEvent.findUnique({ where: { id: eventId } });
+    const pool = sqlPool(this.db);
+    const { rows } = await pool.query<{ body: unknown; occurredAt: Date; processedAt: Date | null; outcome: string | null }>({
+      name: 'livekit-event-read',
+      text: `SELECT "body", "occurredAt", "processedAt", "outcome" FROM "LiveKitEvent" WHERE "id" = $1`,
+      values: [eventId],
+    });
+    const row = rows[0];
     if (!row) return 'missing';
     if (row.processedAt) return row.outcome ?? 'already processed';
     const event = WebhookEvent.fromJson(row.body as never, { ignoreUnknownFields: true });
-    try {
-      const result = await this.db.$transaction(async (tx) => {
-        const claim = await tx.liveKitEvent.updateMany({ where: { id: eventId, processedAt: null }, data: { processedAt: new Date() } });
-        if (claim.count === 0) return undefined;
-        const applied = await this.apply(tx, event, row.occurredAt);
-        await tx.liveKitEvent.update({ where: { id: eventId }, data: { outcome: applied.outcome.slice(0, 200) } });
-        return applied;
+    // Claimed, applied and concluded in one transaction. Recording events go through the recordings
+    // module's Prisma code; the rest (every call's participants and room) through SQL on the pool.
+    const run = async (sql: Sql, apply: () => Promise<{ outcome: string; signals: LiveKitSignal[] }>) => {
+      const claimed = await sql.query({
+        name: 'livekit-event-claim',
+        text: `UPDATE "LiveKitEvent" SET "processedAt" = $2::timestamptz WHERE "id" = $1 AND "processedAt" IS NULL RETURNING 1`,
+        values: [eventId, new Date().toISOString()],
       });
+      if (claimed.length === 0) return undefined;
+      const applied = await apply();
+      await sql.query({ name: 'livekit-event-outcome', text: `UPDATE "LiveKitEvent" SET "outcome" = $2 WHERE "id" = $1`, values: [eventId, applied.outcome.slice(0, 200)] });
+      return applied;
+    };
+    try {
+      const result = event.egressInfo
+        ? await this.db.$transaction((tx) => run(sqlIn(tx), () => this.applyEgress(tx, event)))
+        : await sqlTransaction(this.db, (sql) => run(sql, () => this.apply(sql, event, row.occurredAt)));
       if (!result) return 'already processed';
       if (result.signals.length > 0) await this.onSignals(result.signals);
       return result.outcome;
     } catch (error) {
-      await this.db.liveKitEvent.update({
-        where: { id: eventId },
-        data: { failures: { increment: 1 }, lastError: String((error as Error).message).slice(0, 1000) },
+      await pool.query({
+        name: 'livekit-event-failed',
+        text: `UPDATE "LiveKitEvent" SET "failures" = "failures" + 1, "lastError" = $2 WHERE "id" = $1`,
+        values: [eventId, String((error as Error).message).slice(0, 1000)],
       });
       throw error;
     }
   }
 
-  private async apply(tx: Tx, event: WebhookEvent, at: Date): Promise<{ outcome: string; signals: LiveKitSignal[] }> {
-    const roomName = event.room?.name || event.egressInfo?.roomName || '';
-    const attemptId = attemptIdFromRoom(roomName);
+  private async applyEgress(tx: Tx, event: WebhookEvent): Promise<{ outcome: string; signals: LiveKitSignal[] }> {
+    const egress = event.egressInfo!;
+    const attemptId = attemptIdFromRoom(egress.roomName);
     if (!attemptId || !(await tx.attempt.findUnique({ where: { id: attemptId }, select: { id: true } }))) {
+      return { outcome: `ignored: ${egress.roomName || 'no room'} is not a facesign attempt room`, signals: [] };
+    }
+    if (event.event !== 'egress_started' && event.event !== 'egress_updated' && event.event !== 'egress_ended') return { outcome: `ignored: ${event.event}`, signals: [] };
+    const applied = await applyEgressObservation(tx, observeEgress(egress), 'webhook');
+    if (applied.kind === 'unknown-egress') throw new RetryLater(`egress ${egress.egressId} is not registered (yet)`);
+    return { outcome: describeEgress(applied), signals: egressSignals(applied) };
+  }
+
+  private async apply(sql: Sql, event: WebhookEvent, at: Date): Promise<{ outcome: string; signals: LiveKitSignal[] }> {
+    const roomName = event.room?.name || '';
+    const attemptId = attemptIdFromRoom(roomName);
+    const known = attemptId ? await sql.query({ name: 'attempt-exists', text: `SELECT 1 FROM "Attempt" WHERE "id" = $1::uuid`, values: [attemptId] }) : [];
+    if (!attemptId || known.length === 0) {
       return { outcome: `ignored: ${roomName || 'no room'} is not a facesign attempt room`, signals: [] };
     }
 
@@ -205,7 +234,7 @@ export class LiveKitEventProcessor {
         if (!event.participant) return { outcome: 'ignored: no participant', signals: [] };
         const observed = observeParticipant(event.participant);
         const leaving = event.event === 'participant_left' || event.event === 'participant_connection_aborted';
-        const row = await mergeParticipant(tx, {
+        const row = await mergeParticipant(sql, {
           attemptId,
           identity: observed.identity,
           role: roleOfIdentity(observed.identity),
@@ -223,15 +252,7 @@ export class LiveKitEventProcessor {
         };
       }
       case 'room_finished':
-        return finishRoom(tx, attemptId, at, 'webhook');
-      case 'egress_started':
-      case 'egress_updated':
-      case 'egress_ended': {
-        if (!event.egressInfo) return { outcome: 'ignored: no egress info', signals: [] };
-        const applied = await applyEgressObservation(tx, observeEgress(event.egressInfo), 'webhook');
-        if (applied.kind === 'unknown-egress') throw new RetryLater(`egress ${event.egressInfo.egressId} is not registered (yet)`);
-        return { outcome: describeEgress(applied), signals: egressSignals(applied) };
-      }
+        return finishRoom(sql, attemptId, at, 'webhook');
       default:
         return { outcome: `ignored: ${event.event}`, signals: [] };
     }
@@ -249,17 +270,31 @@ export function egressSignals(applied: EgressApplication): LiveKitSignal[] {
 }
 
 /** The room is gone: the attempt ended, and everyone in it left. Idempotent. */
-export async function finishRoom(tx: Tx, attemptId: string, at: Date, source: 'webhook' | 'reconciler') {
+export async function finishRoom(sql: Sql, attemptId: string, at: Date, source: 'webhook' | 'reconciler') {
   // A call's room that is gone before any dial owns the attempt — a worker died after creating it and
   // the sweep released the attempt to be dialled again — does not end the attempt: ending it would
   // leave the session waiting for a dial that can no longer claim it. The new dial creates the room again.
-  const attempt = await tx.attempt.findUnique({ where: { id: attemptId }, select: { dialClaimedAt: true, dialOutcome: true, session: { select: { kind: true, state: true } } } });
-  if (attempt?.session.kind === 'CALL' && attempt.session.state === 'DISPATCHING' && !attempt.dialClaimedAt && !attempt.dialOutcome) {
+  const [attempt] = await sql.query<{ dialClaimedAt: Date | null; dialOutcome: string | null; kind: string; state: string }>({
+    name: 'room-finish-attempt',
+    text: `SELECT a."dialClaimedAt", a."dialOutcome"::text AS "dialOutcome", s."kind"::text AS "kind", s."state"::text AS "state"
+      FROM "Attempt" a JOIN "VerificationSession" s ON s."id" = a."sessionId" WHERE a."id" = $1::uuid`,
+    values: [attemptId],
+  });
+  if (attempt?.kind === 'CALL' && attempt.state === 'DISPATCHING' && !attempt.dialClaimedAt && !attempt.dialOutcome) {
     return { outcome: 'room gone before the dial; the attempt waits for its dial', signals: [] as LiveKitSignal[] };
   }
-  const { count } = await tx.attempt.updateMany({ where: { id: attemptId, endedAt: null }, data: { endedAt: at } });
-  await tx.attemptParticipant.updateMany({ where: { attemptId, OR: [{ leftAt: null }, { leftAt: { lt: at } }], joinedAt: { lt: at } }, data: { leftAt: at } });
-  if (count === 0) return { outcome: 'room already finished', signals: [] as LiveKitSignal[] };
-  await appendAudit(tx, { actor: { type: 'SYSTEM', id: `livekit-${source}` }, entity: { type: 'attempt', id: attemptId }, event: { action: 'attempt.room_finished', v: 1, data: { source } } });
+  const ended = await sql.query({
+    name: 'room-finish-end',
+    text: `UPDATE "Attempt" SET "endedAt" = $2::timestamptz WHERE "id" = $1::uuid AND "endedAt" IS NULL RETURNING 1`,
+    values: [attemptId, at.toISOString()],
+  });
+  await sql.query({
+    name: 'room-finish-leave',
+    text: `UPDATE "AttemptParticipant" SET "leftAt" = $2::timestamptz, "updatedAt" = now()
+      WHERE "attemptId" = $1::uuid AND ("leftAt" IS NULL OR "leftAt" < $2::timestamptz) AND "joinedAt" < $2::timestamptz`,
+    values: [attemptId, at.toISOString()],
+  });
+  if (ended.length === 0) return { outcome: 'room already finished', signals: [] as LiveKitSignal[] };
+  await insertAudit(sql, { actor: { type: 'SYSTEM', id: `livekit-${source}` }, entity: { type: 'attempt', id: attemptId }, event: { action: 'attempt.room_finished', v: 1, data: { source } } });
   return { outcome: 'room finished', signals: [{ kind: 'room-finished', attemptId }] as LiveKitSignal[] };
 }

@@ -2,7 +2,7 @@
 // take the maximum, SIP call status only moves forward), so duplicated, reordered or replayed
 // observations from webhooks and the reconciler converge to the same row.
 import { randomUUID } from 'node:crypto';
-import type { Tx } from '../db/client.js';
+import type { Sql } from '../db/client.js';
 import type { ParticipantRole } from './identities.js';
 import type { SipCallStatus } from './observations.js';
 
@@ -29,12 +29,11 @@ export interface ParticipantRow {
 export const isPresent = (p: Pick<ParticipantRow, 'joinedAt' | 'leftAt'>): boolean =>
   p.joinedAt !== null && (p.leftAt === null || p.joinedAt > p.leftAt);
 
-export async function mergeParticipant(tx: Tx, fact: ParticipantFact): Promise<ParticipantRow> {
-  const rows = await tx.$queryRaw<ParticipantRow[]>`
-    INSERT INTO "AttemptParticipant" (id, "attemptId", identity, kind, sid, "sipCallStatus", "joinedAt", "leftAt", tracks, "updatedAt")
-    VALUES (${randomUUID()}::uuid, ${fact.attemptId}::uuid, ${fact.identity}, ${fact.role}::"ParticipantKind", ${fact.sid ?? null},
-            ${fact.sipCallStatus ?? null}, ${fact.joinedAt ?? null}::timestamptz, ${fact.leftAt ?? null}::timestamptz,
-            ${fact.tracks ?? []}::text[], now())
+export async function mergeParticipant(sql: Sql, fact: ParticipantFact): Promise<ParticipantRow> {
+  const rows = await sql.query<ParticipantRow>({
+    name: 'participant-merge',
+    text: `INSERT INTO "AttemptParticipant" (id, "attemptId", identity, kind, sid, "sipCallStatus", "joinedAt", "leftAt", tracks, "updatedAt")
+    VALUES ($1::uuid, $2::uuid, $3, $4::"ParticipantKind", $5, $6, $7::timestamptz, $8::timestamptz, $9::text[], now())
     ON CONFLICT ("attemptId", identity) DO UPDATE SET
       sid = COALESCE(EXCLUDED.sid, "AttemptParticipant".sid),
       "sipCallStatus" = CASE
@@ -45,7 +44,12 @@ export async function mergeParticipant(tx: Tx, fact: ParticipantFact): Promise<P
       "leftAt" = GREATEST("AttemptParticipant"."leftAt", EXCLUDED."leftAt"),
       tracks = ARRAY(SELECT DISTINCT unnest("AttemptParticipant".tracks || EXCLUDED.tracks) ORDER BY 1),
       "updatedAt" = now()
-    RETURNING identity, kind::text AS kind, "sipCallStatus", "joinedAt", "leftAt"`;
+    RETURNING identity, kind::text AS kind, "sipCallStatus", "joinedAt", "leftAt"`,
+    values: [
+      randomUUID(), fact.attemptId, fact.identity, fact.role, fact.sid ?? null, fact.sipCallStatus ?? null,
+      fact.joinedAt?.toISOString() ?? null, fact.leftAt?.toISOString() ?? null, fact.tracks ?? [],
+    ],
+  });
   const row = rows[0];
   if (!row) throw new Error('participant merge returned nothing');
   return row;

@@ -1,7 +1,7 @@
 // LiveKit documents that webhooks may be dropped, duplicated or reordered. The reconciler asks
 // LiveKit directly for everything facesign still considers live and repairs what webhooks missed:
 // stuck inbox events, recordings whose egress ended unseen, rooms and participants that changed.
-import type { Db } from '../db/client.js';
+import { sqlTransaction, type Db } from '../db/client.js';
 import type { Logger } from '../logging.js';
 import { applyEgressObservation } from '../../recordings/recording-lifecycle.js';
 import { roomNameFor, roleOfIdentity } from './identities.js';
@@ -109,7 +109,7 @@ export class LiveKitReconciler {
       await guard(`attempt ${attempt.id}`, async () => {
         const live = await this.platform.listParticipants(roomNameFor(attempt.id));
         if (live === undefined) {
-          const result = await this.db.$transaction((tx) => finishRoom(tx, attempt.id, now, 'reconciler'));
+          const result = await sqlTransaction(this.db, (sql) => finishRoom(sql, attempt.id, now, 'reconciler'));
           if (result.signals.length > 0) {
             report.roomsFinished += 1;
             await this.onSignals(result.signals);
@@ -118,12 +118,12 @@ export class LiveKitReconciler {
         }
         const signals: LiveKitSignal[] = [];
         const seen = new Set(live.map((p) => p.identity));
-        await this.db.$transaction(async (tx) => {
+        await sqlTransaction(this.db, async (sql) => {
           for (const p of live) {
             const known = attempt.participants.find((k) => k.identity === p.identity);
             const statusMoved = p.sipCallStatus !== undefined && p.sipCallStatus !== known?.sipCallStatus;
             if (known && isPresent(known) && !statusMoved) continue;
-            const row = await mergeParticipant(tx, {
+            const row = await mergeParticipant(sql, {
               attemptId: attempt.id,
               identity: p.identity,
               role: roleOfIdentity(p.identity),
@@ -135,7 +135,7 @@ export class LiveKitReconciler {
           }
           for (const known of attempt.participants) {
             if (seen.has(known.identity) || !isPresent(known)) continue;
-            const row = await mergeParticipant(tx, { attemptId: attempt.id, identity: known.identity, role: known.kind, leftAt: now });
+            const row = await mergeParticipant(sql, { attemptId: attempt.id, identity: known.identity, role: known.kind, leftAt: now });
             signals.push({ kind: 'participant', attemptId: attempt.id, identity: row.identity, role: row.kind, present: isPresent(row), sipCallStatus: row.sipCallStatus });
           }
         });

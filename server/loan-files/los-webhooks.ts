@@ -17,7 +17,7 @@
 // the LOS should have been told), and are delivered by the sweep once a URL is configured.
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { Db, Prisma, Tx } from '../db/client.js';
+import type { Db, Prisma, Sql } from '../db/client.js';
 import type { LosWebhookDelivery } from '../db/generated/prisma/client.js';
 import { AppError } from '../http/errors.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
@@ -194,14 +194,16 @@ export class LosWebhookService {
   }
 
   /** Records an event inside the caller's transaction (the outbox); call dispatch(id) after commit. */
-  async record(tx: Tx, event: LosEventInput): Promise<string> {
+  async record(sql: Sql, event: LosEventInput): Promise<string> {
     const id = randomUUID();
-    const createdAt = new Date();
-    const payload = { id, type: event.type, createdAt: createdAt.toISOString(), loanFileId: event.loanFileId, externalRef: event.externalRef, data: event.data };
+    const createdAt = new Date().toISOString();
+    const payload = { id, type: event.type, createdAt, loanFileId: event.loanFileId, externalRef: event.externalRef, data: event.data };
     losEventSchema.parse(payload);
     // Due at once: if dispatch never runs (crash after commit, Redis down), the sweep delivers it.
-    await tx.losWebhookDelivery.create({
-      data: { id, eventType: event.type, loanFileId: event.loanFileId, payload, nextAttemptAt: createdAt, createdAt },
+    await sql.query({
+      name: 'los-delivery-insert',
+      text: `INSERT INTO "LosWebhookDelivery" ("id", "eventType", "loanFileId", "payload", "nextAttemptAt", "createdAt") VALUES ($1::uuid, $2, $3::uuid, $4::jsonb, $5::timestamptz, $5::timestamptz)`,
+      values: [id, event.type, event.loanFileId, JSON.stringify(payload), createdAt],
     });
     return id;
   }

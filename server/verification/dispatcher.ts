@@ -2,11 +2,12 @@
 // eligible agent (language and product skill), chosen at random among the least busy. The agent
 // accepts within the offer timeout or it goes to the next one. Routing runs under one advisory lock,
 // so two nodes never offer the same session or give one agent two offers.
-import type { Db, Tx } from '../db/client.js';
+import { randomUUID } from 'node:crypto';
+import { sqlIn, sqlTransaction, type Db, type Sql } from '../db/client.js';
 import type { VerificationSession } from '../db/generated/prisma/client.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../http/errors.js';
-import { appendAudit, appendAuditMany } from '../audit/audit.service.js';
+import { appendAudit, insertAudit, insertAuditMany } from '../audit/audit.service.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { RealtimeEmitter } from '../realtime/events.js';
 import type { PresenceService } from '../realtime/presence.js';
@@ -90,44 +91,42 @@ export class Dispatcher {
       return 0;
     }
 
-    const offers = await this.db.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ROUTING_LOCK})`;
-      const waiting = await tx.verificationSession.findMany({
-        where: {
-          OR: [
-            { kind: 'CALL', state: 'SCHEDULED', notBefore: { lte: now } },
-            { kind: 'VIDEO', state: 'WAITING', assignedAgentId: null },
-          ],
-          offers: { none: { status: 'PENDING' } },
-        },
-        include: { party: { select: { timeZone: true } }, offers: { where: { status: { in: ['DECLINED', 'EXPIRED'] } }, select: { agentId: true } } },
-        orderBy: [{ priority: 'desc' }, { notBefore: 'asc' }],
-        take: 100,
+    // SQL on the shared pool: a round runs for every agent that comes free and reads up to 100 sessions.
+    const offers = await sqlTransaction(this.db, async (sql) => {
+      await sql.query({ name: 'routing-lock', text: 'SELECT pg_advisory_xact_lock($1::bigint)', values: [ROUTING_LOCK] });
+      // What routing needs of each routable session without a pending offer, and who let it go before.
+      const waiting = await sql.query<{ id: string; kind: 'CALL' | 'VIDEO'; language: string; productSkill: string; timeZone: string; refusedBy: string[] }>({
+        name: 'routing-waiting',
+        text: `SELECT s."id", s."kind"::text AS "kind", s."language", s."productSkill", p."timeZone",
+            ARRAY(SELECT o."agentId"::text FROM "SessionOffer" o WHERE o."sessionId" = s."id" AND o."status" IN ('DECLINED', 'EXPIRED')) AS "refusedBy"
+          FROM "VerificationSession" s JOIN "Party" p ON p."id" = s."partyId"
+          WHERE ((s."kind" = 'CALL' AND s."state" = 'SCHEDULED' AND s."notBefore" <= $1::timestamptz) OR (s."kind" = 'VIDEO' AND s."state" = 'WAITING' AND s."assignedAgentId" IS NULL))
+            AND NOT EXISTS (SELECT 1 FROM "SessionOffer" o WHERE o."sessionId" = s."id" AND o."status" = 'PENDING')
+          ORDER BY s."priority" DESC, s."notBefore" ASC
+          LIMIT 100`,
+        values: [now.toISOString()],
       });
       if (waiting.length === 0) return [];
 
-      const agents = await tx.user.findMany({
-        where: { id: { in: available }, roles: { has: 'AGENT' }, disabledAt: null },
-        select: { id: true, languages: true, skills: true },
+      // Available agents with nothing on hand: no session in which they are busy and no pending offer.
+      const candidates = await sql.query<AgentCandidate>({
+        name: 'routing-free-agents',
+        text: `SELECT u."id" AS "userId", u."languages", u."skills", 'available' AS "presence", 0 AS "activeSessions"
+          FROM "User" u
+          WHERE u."id" = ANY($1::uuid[]) AND 'AGENT' = ANY(u."roles") AND u."disabledAt" IS NULL
+            AND NOT EXISTS (SELECT 1 FROM "VerificationSession" s WHERE s."assignedAgentId" = u."id" AND s."state"::text = ANY($2::text[]))
+            AND NOT EXISTS (SELECT 1 FROM "SessionOffer" o WHERE o."agentId" = u."id" AND o."status" = 'PENDING')
+          ORDER BY u."id"`,
+        values: [available, [...AGENT_BUSY_STATES]],
       });
-      const [busy, offered] = await Promise.all([
-        tx.verificationSession.groupBy({ by: ['assignedAgentId'], where: { assignedAgentId: { in: agents.map((a) => a.id) }, state: { in: [...AGENT_BUSY_STATES] } }, _count: true }),
-        tx.sessionOffer.findMany({ where: { agentId: { in: agents.map((a) => a.id) }, status: 'PENDING' }, select: { agentId: true } }),
-      ]);
-      const load = new Map(busy.map((b) => [b.assignedAgentId ?? '', b._count]));
-      const holdingOffer = new Set(offered.map((o) => o.agentId));
-      // Progressive dialing: one conversation per agent, so only agents with nothing on hand are free.
-      const candidates: AgentCandidate[] = agents
-        .filter((a) => !holdingOffer.has(a.id) && (load.get(a.id) ?? 0) === 0)
-        .map((a) => ({ userId: a.id, languages: a.languages, skills: a.skills, presence: 'available', activeSessions: load.get(a.id) ?? 0 }));
 
       const picks: { sessionId: string; agentId: string; kind: 'CALL' | 'VIDEO' }[] = [];
       for (const session of waiting) {
         if (candidates.length === 0) break;
         // Nothing is dialled outside the party's calling hours; the due job defers such sessions.
-        if (session.kind === 'CALL' && !isWithinCallingHours(now, session.party.timeZone, this.settings.callingHours)) continue;
+        if (session.kind === 'CALL' && !isWithinCallingHours(now, session.timeZone, this.settings.callingHours)) continue;
         const need = { language: session.language, productSkill: session.productSkill };
-        const refused = new Set(session.offers.map((o) => o.agentId));
+        const refused = new Set(session.refusedBy);
         // Once every eligible agent has declined, start over rather than leave the party waiting.
         const agentId = selectAgent(candidates, need, refused, this.random) ?? selectAgent(candidates, need, new Set(), this.random);
         if (!agentId) continue;
@@ -137,20 +136,22 @@ export class Dispatcher {
       if (picks.length === 0) return [];
       // The round's offers and their audit events, one insert each.
       const expiresAt = new Date(now.getTime() + this.settings.offerTimeoutMs);
-      const created = await tx.sessionOffer.createManyAndReturn({
-        data: picks.map((p) => ({ sessionId: p.sessionId, agentId: p.agentId, expiresAt })),
-        select: { id: true, sessionId: true },
+      const made = picks.map((p) => ({ ...p, id: randomUUID(), expiresAt }));
+      await sql.query({
+        name: 'routing-offers-insert',
+        text: `INSERT INTO "SessionOffer" ("id", "sessionId", "agentId", "expiresAt")
+          SELECT o."id", o."sessionId", o."agentId", $4::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS o("id", "sessionId", "agentId")`,
+        values: [made.map((o) => o.id), made.map((o) => o.sessionId), made.map((o) => o.agentId), expiresAt.toISOString()],
       });
-      const offerOf = new Map(created.map((o) => [o.sessionId, o.id]));
-      await appendAuditMany(
-        tx,
-        picks.map((p) => ({
+      await insertAuditMany(
+        sql,
+        made.map((p) => ({
           actor: { type: 'SYSTEM', id: 'dispatcher' },
           entity: { type: 'session', id: p.sessionId },
           event: { action: 'offer.created', v: 1, data: { sessionId: p.sessionId, agentId: p.agentId, expiresAt: expiresAt.toISOString() } },
         })),
       );
-      return picks.map((p) => ({ ...p, id: offerOf.get(p.sessionId)!, expiresAt }));
+      return made;
     });
 
     await this.announceQueue();
@@ -190,13 +191,16 @@ export class Dispatcher {
   async accept(offerId: string, agentId: string, requestId?: string): Promise<JoinGrant> {
     const offer = await this.db.sessionOffer.findUnique({ where: { id: offerId }, include: { session: true } });
     if (!offer || offer.agentId !== agentId) throw new AppError('NOT_FOUND', 'No such offer for you');
-    const claim = async (tx: Tx) => {
-      const { count } = await tx.sessionOffer.updateMany({
-        where: { id: offerId, agentId, status: 'PENDING', expiresAt: { gt: new Date() } },
-        data: { status: 'ACCEPTED', resolvedAt: new Date() },
+    const claim = async (sql: Sql) => {
+      const now = new Date().toISOString();
+      const claimed = await sql.query({
+        name: 'offer-claim',
+        text: `UPDATE "SessionOffer" SET "status" = 'ACCEPTED', "resolvedAt" = $3::timestamptz
+          WHERE "id" = $1::uuid AND "agentId" = $2::uuid AND "status" = 'PENDING' AND "expiresAt" > $3::timestamptz RETURNING 1`,
+        values: [offerId, agentId, now],
       });
-      if (count === 0) throw new AppError('OFFER_NOT_AVAILABLE');
-      await appendAudit(tx, {
+      if (claimed.length === 0) throw new AppError('OFFER_NOT_AVAILABLE');
+      await insertAudit(sql, {
         actor: { type: 'USER', id: agentId },
         entity: { type: 'session', id: offer.sessionId },
         event: { action: 'offer.resolved', v: 1, data: { sessionId: offer.sessionId, agentId, status: 'ACCEPTED' } },
@@ -215,7 +219,7 @@ export class Dispatcher {
       room = applied.attempt!.roomName;
     } else {
       room = await this.db.$transaction(async (tx) => {
-        await claim(tx);
+        await claim(sqlIn(tx));
         const { count } = await tx.verificationSession.updateMany({
           where: { id: offer.sessionId, state: 'WAITING', assignedAgentId: null },
           data: { assignedAgentId: agentId, version: { increment: 1 } },

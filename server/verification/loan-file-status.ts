@@ -1,7 +1,7 @@
 // A loan file's status follows its parties' verification sessions (the latest per party).
-import type { Tx } from '../db/client.js';
+import type { Sql } from '../db/client.js';
 import type { LoanFileStatus } from '../db/generated/prisma/enums.js';
-import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
+import { insertAudit, type AuditEntry } from '../audit/audit.service.js';
 
 type PartyStanding = 'PASSED' | 'FAILED' | 'PENDING' | 'NONE';
 
@@ -25,17 +25,34 @@ export function loanFileStatusFor(standings: PartyStanding[]): LoanFileStatus | 
   return 'IN_VERIFICATION';
 }
 
-export async function recomputeLoanFileStatus(tx: Tx, loanFileId: string, actor: AuditEntry['actor'], requestId?: string): Promise<void> {
-  const loanFile = await tx.loanFile.findUniqueOrThrow({
-    where: { id: loanFileId },
-    include: { parties: { include: { sessions: { orderBy: { createdAt: 'desc' }, take: 1, select: { state: true, outcome: true, review: { select: { status: true } } } } } } },
+/** Brings the loan file's status up to date with its parties' latest sessions (in the caller's transaction). */
+export async function recomputeLoanFileStatus(sql: Sql, loanFileId: string, actor: AuditEntry['actor'], requestId?: string): Promise<void> {
+  // The file, and per party its latest session with that session's review (or one row of nulls).
+  const rows = await sql.query<{ status: LoanFileStatus; version: number; partyId: string | null; state: string | null; outcome: string | null; reviewStatus: string | null }>({
+    name: 'loan-file-standings',
+    text: `SELECT lf."status"::text AS "status", lf."version", p."id" AS "partyId", s."state"::text AS "state", s."outcome"::text AS "outcome", r."status"::text AS "reviewStatus"
+      FROM "LoanFile" lf
+      LEFT JOIN "Party" p ON p."loanFileId" = lf."id"
+      LEFT JOIN LATERAL (SELECT "id", "state", "outcome" FROM "VerificationSession" WHERE "partyId" = p."id" ORDER BY "createdAt" DESC LIMIT 1) s ON true
+      LEFT JOIN "Review" r ON r."sessionId" = s."id"
+      WHERE lf."id" = $1::uuid`,
+    values: [loanFileId],
   });
+  const loanFile = rows[0];
+  if (!loanFile) throw new Error(`No loan file ${loanFileId}`);
   if (loanFile.status === 'CANCELLED') return;
-  const next = loanFileStatusFor(loanFile.parties.map((p) => standingOf(p.sessions[0])));
+  const standings = rows
+    .filter((r) => r.partyId !== null)
+    .map((r) => standingOf(r.state === null ? undefined : { state: r.state, outcome: r.outcome, review: r.reviewStatus === null ? null : { status: r.reviewStatus } }));
+  const next = loanFileStatusFor(standings);
   if (!next || next === loanFile.status) return;
-  const { count } = await tx.loanFile.updateMany({ where: { id: loanFileId, version: loanFile.version }, data: { status: next, version: { increment: 1 } } });
-  if (count === 0) return; // a concurrent transaction recomputed it from newer facts
-  await appendAudit(tx, {
+  const updated = await sql.query({
+    name: 'loan-file-status-set',
+    text: `UPDATE "LoanFile" SET "status" = $3::"LoanFileStatus", "version" = "version" + 1, "updatedAt" = $4::timestamptz WHERE "id" = $1::uuid AND "version" = $2::int RETURNING 1`,
+    values: [loanFileId, loanFile.version, next, new Date().toISOString()],
+  });
+  if (updated.length === 0) return; // a concurrent transaction recomputed it from newer facts
+  await insertAudit(sql, {
     actor,
     entity: { type: 'loan_file', id: loanFileId },
     event: { action: 'loan_file.status_changed', v: 1, data: { from: loanFile.status, to: next } },

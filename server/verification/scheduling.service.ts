@@ -1,7 +1,7 @@
 // The LOS (or a supervisor) asks for a confirmation call or a video face-signing for a party.
 // A session pins the latest published checklist version and its own item order, starts no earlier
 // than the party's calling hours allow, and is queued for its not-before time and its deadline.
-import type { Db } from '../db/client.js';
+import { sqlIn, type Db } from '../db/client.js';
 import type { VerificationSession } from '../db/generated/prisma/client.js';
 import { AppError } from '../http/errors.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
@@ -131,7 +131,7 @@ export class SchedulingService {
           },
           requestId: caller.requestId,
         });
-        await recomputeLoanFileStatus(tx, loanFileId, caller.actor, caller.requestId);
+        await recomputeLoanFileStatus(sqlIn(tx), loanFileId, caller.actor, caller.requestId);
         return { status: 201, body: sessionDto(session) };
       },
       async () => {

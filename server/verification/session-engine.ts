@@ -1,13 +1,14 @@
 // Applies session transitions. One transaction per event: a conditional update on (state, version),
 // the effects that are database writes, and the audit event. Effects that reach outside (LiveKit,
 // queues, sockets, the LOS) run after commit; each is safe to repeat and the sweeper re-queues work a
-// lost job left behind, so a crash never loses a session.
+// lost job left behind, so a crash never loses a session. Every call and video goes through here
+// several times, so the transaction is SQL on the shared pool (see `sqlTransaction`), not Prisma.
 import { randomUUID } from 'node:crypto';
-import type { Db, Tx } from '../db/client.js';
+import { sqlTransaction, type Db, type Sql } from '../db/client.js';
 import type { Attempt, VerificationSession } from '../db/generated/prisma/client.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../http/errors.js';
-import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
+import { insertAudit, type AuditEntry } from '../audit/audit.service.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { RealtimeEmitter } from '../realtime/events.js';
 import { roomNameFor } from '../livekit/identities.js';
@@ -19,7 +20,7 @@ import type { LosEventInput } from '../loan-files/los-webhooks.js';
 
 /** Where verification results go (the LOS outbox); recorded in the transaction, sent after commit. */
 export interface LosEventSink {
-  record(tx: Tx, event: LosEventInput): Promise<string>;
+  record(sql: Sql, event: LosEventInput): Promise<string>;
   dispatch(deliveryId: string): Promise<void>;
 }
 
@@ -35,7 +36,7 @@ export interface ApplyContext {
   /** Extra session fields written with the transition (e.g. the assigned agent, the decision note). */
   data?: Partial<Pick<VerificationSession, 'assignedAgentId' | 'decidedById' | 'decisionNote' | 'endReason' | 'lastDialOutcome' | 'notBefore'>>;
   /** Runs inside the transaction before the state changes (e.g. claiming the offer being accepted). */
-  inTx?: (tx: Tx, session: VerificationSession) => Promise<void>;
+  inTx?: (sql: Sql, session: VerificationSession) => Promise<void>;
 }
 
 export interface Applied {
@@ -48,7 +49,7 @@ export class SessionEngine {
   /** Set by the dispatcher: an agent became free, or a session needs one. */
   onRoutingNeeded: () => Promise<void> = async () => undefined;
   /** Runs inside the transaction that completes a session (review sampling, wired in main.ts). */
-  onCompletedInTx: (tx: Tx, session: VerificationSession, loanFile: { amount: { toFixed(d: number): string } }) => Promise<void> = async () => undefined;
+  onCompletedInTx: (sql: Sql, session: VerificationSession, loanFile: { amount: string }) => Promise<void> = async () => undefined;
 
   constructor(
     private readonly db: Db,
@@ -62,11 +63,16 @@ export class SessionEngine {
 
   async apply(sessionId: string, event: SessionEvent, ctx: ApplyContext): Promise<Applied> {
     const after: (() => Promise<void>)[] = [];
-    const applied = await this.db.$transaction(async (tx) => {
-      // The session, its loan file and its latest attempt in one query.
-      const found = await tx.verificationSession.findUnique({ where: { id: sessionId }, include: { loanFile: true, attempts: { orderBy: { number: 'desc' }, take: 1 } } });
+    const applied = await sqlTransaction(this.db, async (sql) => {
+      const [found] = await sql.query<VerificationSession & { loanFileStatus: string; loanFileRef: string; loanFileAmount: string }>({
+        name: 'engine-session',
+        text: `SELECT s.*, lf."status"::text AS "loanFileStatus", lf."externalRef" AS "loanFileRef", round(lf."amount", 2)::text AS "loanFileAmount"
+          FROM "VerificationSession" s JOIN "LoanFile" lf ON lf."id" = s."loanFileId" WHERE s."id" = $1::uuid`,
+        values: [sessionId],
+      });
       if (!found) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
-      const { attempts: latest, ...current } = found;
+      const { loanFileStatus, loanFileRef, loanFileAmount, ...current } = found;
+      const loanFile = { id: current.loanFileId, externalRef: loanFileRef, status: loanFileStatus, amount: loanFileAmount };
       if (ctx.expectVersion !== undefined && current.version !== ctx.expectVersion) {
         throw new AppError('SESSION_STATE_CONFLICT', `The session is at version ${current.version}, not ${ctx.expectVersion}`);
       }
@@ -77,37 +83,41 @@ export class SessionEngine {
         if (error instanceof InvalidTransition) throw new AppError('SESSION_STATE_CONFLICT', `${event.type} is not possible while the session is ${current.state}`);
         throw error;
       }
-      await ctx.inTx?.(tx, current);
+      await ctx.inTx?.(sql, current);
 
       const now = new Date();
-      let attempt = latest[0] ?? null;
       let attemptCount = current.attemptCount;
+      let attempt: Attempt | null;
       if (t.effects.some((e) => e.type === 'openAttempt')) {
         const id = randomUUID();
         attemptCount += 1;
-        attempt = await tx.attempt.create({
-          data: { id, sessionId, number: attemptCount, roomName: roomNameFor(id), agentId: ctx.data?.assignedAgentId ?? current.assignedAgentId },
+        [attempt = null] = await sql.query<Attempt>({
+          name: 'engine-attempt-open',
+          text: `INSERT INTO "Attempt" ("id", "sessionId", "number", "roomName", "agentId") VALUES ($1::uuid, $2::uuid, $3::int, $4, $5::uuid) RETURNING *`,
+          values: [id, sessionId, attemptCount, roomNameFor(id), ctx.data?.assignedAgentId ?? current.assignedAgentId],
+        });
+      } else {
+        [attempt = null] = await sql.query<Attempt>({
+          name: 'engine-attempt-latest',
+          text: `SELECT * FROM "Attempt" WHERE "sessionId" = $1::uuid ORDER BY "number" DESC LIMIT 1`,
+          values: [sessionId],
         });
       }
 
-      const [session] = await tx.verificationSession.updateManyAndReturn({
-        where: { id: sessionId, state: current.state, version: current.version },
-        data: {
-          ...ctx.data,
-          state: t.next,
-          version: { increment: 1 },
-          attemptCount,
-          ...(t.outcome ? { outcome: t.outcome } : {}),
-          ...(TERMINAL_STATES.has(t.next) ? { completedAt: now } : {}),
-          ...scheduleFields(t.effects, event),
-        },
-      });
+      const [session] = await updateSession(sql, current, {
+        ...ctx.data,
+        state: t.next,
+        attemptCount,
+        ...(t.outcome ? { outcome: t.outcome } : {}),
+        ...(TERMINAL_STATES.has(t.next) ? { completedAt: now } : {}),
+        ...scheduleFields(t.effects, event),
+      }, now);
       if (!session) throw new AppError('SESSION_STATE_CONFLICT', 'The session changed while this was being applied; retry');
 
       for (const effect of t.effects) {
-        await this.inTransaction(tx, effect, { session, attempt, loanFile: current.loanFile, now }, after);
+        await this.inTransaction(sql, effect, { session, attempt, loanFile, now }, after);
       }
-      await appendAudit(tx, {
+      await insertAudit(sql, {
         actor: ctx.actor,
         entity: { type: 'session', id: sessionId },
         event: {
@@ -117,10 +127,10 @@ export class SessionEngine {
         },
         requestId: ctx.requestId,
       });
-      if (t.next === 'COMPLETED') await this.onCompletedInTx(tx, session, current.loanFile);
+      if (t.next === 'COMPLETED') await this.onCompletedInTx(sql, session, loanFile);
       // Moving between open states (due, dialling, retry pending…) leaves a file in verification as it is.
-      const stillOpen = standingOf(current) === 'PENDING' && standingOf(session) === 'PENDING' && current.loanFile.status === 'IN_VERIFICATION';
-      if (current.state !== t.next && !stillOpen) await recomputeLoanFileStatus(tx, current.loanFileId, ctx.actor, ctx.requestId);
+      const stillOpen = standingOf(current) === 'PENDING' && standingOf(session) === 'PENDING' && loanFile.status === 'IN_VERIFICATION';
+      if (current.state !== t.next && !stillOpen) await recomputeLoanFileStatus(sql, current.loanFileId, ctx.actor, ctx.requestId);
       return { session, transition: t, attempt: attempt ?? undefined };
     });
 
@@ -149,7 +159,7 @@ export class SessionEngine {
   }
 
   private async inTransaction(
-    tx: Tx,
+    sql: Sql,
     effect: SessionEffect,
     ctx: { session: VerificationSession; attempt: Attempt | null; loanFile: { id: string; externalRef: string }; now: Date },
     after: (() => Promise<void>)[],
@@ -163,7 +173,11 @@ export class SessionEngine {
         return;
       case 'startRecording':
         if (!attempt) return;
-        await tx.attempt.update({ where: { id: attempt.id }, data: { recordingStartedAt: now, ...(session.kind === 'CALL' ? { answeredAt: now } : {}) } });
+        await sql.query({
+          name: 'engine-attempt-recording',
+          text: `UPDATE "Attempt" SET "recordingStartedAt" = $2::timestamptz, "answeredAt" = CASE WHEN $3::boolean THEN $2::timestamptz ELSE "answeredAt" END WHERE "id" = $1::uuid`,
+          values: [attempt.id, now.toISOString(), session.kind === 'CALL'],
+        });
         after.push(() => this.startRecording(session.id, attempt.id));
         return;
       case 'stopRecording':
@@ -173,7 +187,13 @@ export class SessionEngine {
         }
         return;
       case 'endAttempt':
-        if (attempt) await tx.attempt.updateMany({ where: { id: attempt.id, endedAt: null }, data: { endedAt: now, endReason: effect.reason } });
+        if (attempt) {
+          await sql.query({
+            name: 'engine-attempt-end',
+            text: `UPDATE "Attempt" SET "endedAt" = $2::timestamptz, "endReason" = $3 WHERE "id" = $1::uuid AND "endedAt" IS NULL`,
+            values: [attempt.id, now.toISOString(), effect.reason],
+          });
+        }
         return;
       case 'closeRoom':
         if (attempt && this.media) {
@@ -200,15 +220,18 @@ export class SessionEngine {
         after.push(() => this.onRoutingNeeded());
         return;
       case 'withdrawOffers': {
-        const pending = await tx.sessionOffer.findMany({ where: { sessionId: session.id, status: 'PENDING' } });
-        await tx.sessionOffer.updateMany({ where: { sessionId: session.id, status: 'PENDING' }, data: { status: 'WITHDRAWN', resolvedAt: now } });
+        const pending = await sql.query<{ id: string; agentId: string }>({
+          name: 'engine-offers-withdraw',
+          text: `UPDATE "SessionOffer" SET "status" = 'WITHDRAWN', "resolvedAt" = $2::timestamptz WHERE "sessionId" = $1::uuid AND "status" = 'PENDING' RETURNING "id", "agentId"`,
+          values: [session.id, now.toISOString()],
+        });
         after.push(async () => {
           for (const offer of pending) this.realtime.toAgent(offer.agentId, 'offer:closed', { v: 1, offerId: offer.id, status: 'WITHDRAWN' });
         });
         return;
       }
       case 'notifyLos': {
-        const deliveryId = await this.los.record(tx, {
+        const deliveryId = await this.los.record(sql, {
           type: effect.event,
           loanFileId: ctx.loanFile.id,
           externalRef: ctx.loanFile.externalRef,
@@ -233,6 +256,24 @@ export class SessionEngine {
       }
     }
   }
+}
+
+/** The session columns a transition writes (names from this list only: they are spliced into SQL). */
+const WRITABLE = ['state', 'attemptCount', 'outcome', 'completedAt', 'notBefore', 'nextAttemptAt', 'assignedAgentId', 'decidedById', 'decisionNote', 'endReason', 'lastDialOutcome'] as const;
+type SessionWrite = Partial<Pick<VerificationSession, (typeof WRITABLE)[number]>>;
+
+/** The conditional update on (state, version): no row when someone else moved the session first. */
+function updateSession(sql: Sql, current: Pick<VerificationSession, 'id' | 'state' | 'version'>, write: SessionWrite, now: Date): Promise<VerificationSession[]> {
+  const columns = WRITABLE.filter((c) => write[c] !== undefined);
+  const values = columns.map((c) => {
+    const v = write[c];
+    return v instanceof Date ? v.toISOString() : v;
+  });
+  return sql.query<VerificationSession>({
+    text: `UPDATE "VerificationSession" SET ${columns.map((c, i) => `"${c}" = $${i + 5}`).join(', ')}, "version" = "version" + 1, "updatedAt" = $4::timestamptz
+      WHERE "id" = $1::uuid AND "state"::text = $2 AND "version" = $3::int RETURNING *`,
+    values: [current.id, current.state, current.version, now.toISOString(), ...values],
+  });
 }
 
 function scheduleFields(effects: SessionEffect[], event: SessionEvent): Partial<VerificationSession> {

@@ -2,7 +2,7 @@
 // still in the state the job was meant for, so duplicated, late or re-delivered jobs are harmless.
 // Dialling claims the attempt with a conditional update before calling LiveKit: one dial per attempt,
 // however many workers receive the job.
-import type { Db } from '../db/client.js';
+import { sqlPool, type Db } from '../db/client.js';
 import type { DialOutcome } from '../db/generated/prisma/enums.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../http/errors.js';
@@ -19,6 +19,19 @@ import type { ApplyContext, SessionEngine } from './session-engine.js';
 import type { SessionEvent } from './session-state.js';
 
 const SYSTEM = { type: 'SYSTEM', id: 'scheduler' } as const;
+
+interface DueView {
+  id: string;
+  kind: 'CALL' | 'VIDEO';
+  state: string;
+  version: number;
+  notBefore: Date;
+  nextAttemptAt: Date | null;
+  deadline: Date;
+  maxAttempts: number;
+  timeZone: string;
+  party: { timeZone: string };
+}
 
 export interface SessionJobSettings {
   callingHours: CallingHours;
@@ -55,13 +68,26 @@ export class SessionJobs {
     }
   }
 
+  /** What the due job needs of a session (SQL on the pool: every session falls due at least once). */
+  private async dueView(sessionId: string): Promise<DueView | undefined> {
+    const { rows } = await sqlPool(this.db).query<DueView>({
+      name: 'session-due-view',
+      text: `SELECT s."id", s."kind"::text AS "kind", s."state"::text AS "state", s."version", s."notBefore", s."nextAttemptAt", s."deadline", s."maxAttempts", p."timeZone"
+        FROM "VerificationSession" s JOIN "Party" p ON p."id" = s."partyId" WHERE s."id" = $1::uuid`,
+      values: [sessionId],
+    });
+    const row = rows[0];
+    return row && { ...row, party: { timeZone: row.timeZone } };
+  }
+
   async due(sessionId: string, now = new Date()): Promise<void> {
-    let session = await this.db.verificationSession.findUnique({ where: { id: sessionId }, include: { party: { select: { timeZone: true } } } });
+    let session = await this.dueView(sessionId);
     if (!session) return;
     if (session.state === 'RETRY_PENDING') {
       if (session.nextAttemptAt && session.nextAttemptAt > now) return this.requeueDue(sessionId, session.version, session.nextAttemptAt);
       if (!(await this.tryApply(sessionId, { type: 'RETRY_DUE' }, session.version))) return;
-      session = await this.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId }, include: { party: { select: { timeZone: true } } } });
+      session = await this.dueView(sessionId);
+      if (!session) return;
     }
     if (session.state !== 'SCHEDULED') return;
     if (session.notBefore > now) return this.requeueDue(sessionId, session.version, session.notBefore);
@@ -103,11 +129,22 @@ export class SessionJobs {
 
   /** Places the call of an accepted session, exactly once per attempt. */
   async dial(sessionId: string, attemptId: string, now = new Date(), opts: { finalTry?: boolean } = {}): Promise<void> {
-    const claimed = await this.db.attempt.updateMany({ where: { id: attemptId, sessionId, dialClaimedAt: null, endedAt: null }, data: { dialClaimedAt: now } });
-    if (claimed.count === 0) return; // another worker has it, or it is over
-    const { attempts, ...session } = await this.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId }, include: { party: true, attempts: { where: { id: attemptId } } } });
+    // The claim and what the dial needs, in one statement on the pool.
+    const { rows } = await sqlPool(this.db).query<{ roomName: string; id: string; state: string; deadline: Date; maxAttempts: number; timeZone: string; phoneE164: string }>({
+      name: 'attempt-dial-claim',
+      text: `WITH claimed AS (
+          UPDATE "Attempt" SET "dialClaimedAt" = $3::timestamptz
+          WHERE "id" = $1::uuid AND "sessionId" = $2::uuid AND "dialClaimedAt" IS NULL AND "endedAt" IS NULL RETURNING "roomName"
+        )
+        SELECT c."roomName", s."id", s."state"::text AS "state", s."deadline", s."maxAttempts", p."timeZone", p."phoneE164"
+        FROM claimed c, "VerificationSession" s JOIN "Party" p ON p."id" = s."partyId" WHERE s."id" = $2::uuid`,
+      values: [attemptId, sessionId, now.toISOString()],
+    });
+    const claimed = rows[0];
+    if (!claimed) return; // another worker has it, or it is over
+    const session = { id: claimed.id, state: claimed.state, deadline: claimed.deadline, maxAttempts: claimed.maxAttempts, party: { timeZone: claimed.timeZone, phoneE164: claimed.phoneE164 } };
     if (session.state !== 'DISPATCHING') return;
-    const attempt = attempts[0]!;
+    const attempt = { roomName: claimed.roomName };
 
     if (!isWithinCallingHours(now, session.party.timeZone, this.settings.callingHours)) {
       // The window closed between the offer and the dial: not a failure of the party's.
@@ -168,7 +205,11 @@ export class SessionJobs {
   private async recordDialOutcome(attemptId: string, data: { dialOutcome: DialOutcome; sipCallId?: string | null }, until: Date): Promise<void> {
     for (let delayMs = 200; ; delayMs = Math.min(delayMs * 2, 2_000)) {
       try {
-        await this.db.attempt.update({ where: { id: attemptId }, data });
+        await sqlPool(this.db).query({
+          name: 'attempt-dial-outcome',
+          text: `UPDATE "Attempt" SET "dialOutcome" = $2::"DialOutcome", "sipCallId" = COALESCE($3, "sipCallId") WHERE "id" = $1::uuid`,
+          values: [attemptId, data.dialOutcome, data.sipCallId ?? null],
+        });
         return;
       } catch (error) {
         if (Date.now() + delayMs >= until.getTime()) throw error;
@@ -189,7 +230,11 @@ export class SessionJobs {
 
   /** The retry policy's decision, moved into the party's calling hours and checked against the deadline. */
   private async retryDecision(session: { id: string; deadline: Date; maxAttempts: number; party: { timeZone: string } }, failure: AttemptFailure, now: Date): Promise<RetryDecision> {
-    const attempts = await this.db.attempt.findMany({ where: { sessionId: session.id }, select: { dialOutcome: true, endReason: true } });
+    const { rows: attempts } = await sqlPool(this.db).query<{ dialOutcome: string | null; endReason: string | null }>({
+      name: 'attempt-outcomes',
+      text: `SELECT "dialOutcome"::text AS "dialOutcome", "endReason" FROM "Attempt" WHERE "sessionId" = $1::uuid`,
+      values: [session.id],
+    });
     const kindOf = (a: { dialOutcome: string | null; endReason: string | null }): string | null => (a.endReason === 'no_show' ? 'NO_SHOW' : a.endReason === 'party_disconnected' ? 'DISCONNECTED' : a.dialOutcome);
     const sameKind = attempts.filter((a) => kindOf(a) === failure).length + (failure === 'NO_SHOW' || failure === 'DISCONNECTED' ? 1 : 0);
     const counted = attempts.filter((a) => {

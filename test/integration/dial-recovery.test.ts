@@ -7,6 +7,7 @@ import { createAttempt, eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN } from '../support/verification.js';
 import { finishRoom } from '../../server/livekit/livekit-events.service.js';
+import { sqlTransaction } from '../../server/db/client.js';
 
 let t: TestApp;
 const BUSY = '+8613805550120';
@@ -100,14 +101,14 @@ describe('dials interrupted by a crash', () => {
     // The worker died after creating the room; the sweep released the attempt for a new dial.
     await t.facesign.db.attempt.update({ where: { id: fx.attempt.id }, data: { dialClaimedAt: null } });
     // LiveKit then closes the empty room (webhook or reconciler alike).
-    const finished = await t.facesign.db.$transaction((tx) => finishRoom(tx, fx.attempt.id, new Date(), 'webhook'));
+    const finished = await sqlTransaction(t.facesign.db, (sql) => finishRoom(sql, fx.attempt.id, new Date(), 'webhook'));
     expect(finished.signals).toEqual([]);
     expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: fx.attempt.id } })).endedAt).toBeNull();
     await t.facesign.verification.jobs.dial(fx.session.id, fx.attempt.id);
     expect(callsIn(fx.room)).toBe(1);
     expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: fx.session.id } })).state).toBe('RETRY_PENDING');
     // Once a dial has an outcome, the room finishing ends the attempt as usual.
-    const done = await t.facesign.db.$transaction((tx) => finishRoom(tx, fx.attempt.id, new Date(), 'webhook'));
+    const done = await sqlTransaction(t.facesign.db, (sql) => finishRoom(sql, fx.attempt.id, new Date(), 'webhook'));
     expect(done.outcome).toMatch(/room (already )?finished/);
   });
 

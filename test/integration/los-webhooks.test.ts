@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from 'bullmq';
+import { sqlIn } from '../../server/db/client.js';
 import { createHttpApp } from '../../server/http/app.js';
 import { AuthService } from '../../server/auth/auth.service.js';
 import { ApiKeyService } from '../../server/auth/api-keys.service.js';
@@ -148,7 +149,7 @@ async function recordEvent(options: { via?: LosWebhookService; loanFile?: { id: 
   const loanFile = options.loanFile ?? (await newLoanFile());
   const sessionId = randomUUID();
   const id = await t.facesign.db.$transaction((tx) =>
-    (options.via ?? service).record(tx, {
+    (options.via ?? service).record(sqlIn(tx), {
       type: options.type ?? 'verification.completed',
       loanFileId: loanFile.id,
       externalRef: loanFile.externalRef,
