@@ -94,6 +94,17 @@ describe('LiveKitWebhookVerifier', () => {
     expect(await sdkVerdict(body, authorization)).not.toBe('refused');
   });
 
+  it('refuses a signature spelled non-canonically (same bytes, other unused bits), which the SDK lets through', async () => {
+    const authorization = token(claimsFor(body));
+    const last = authorization.at(-1)!;
+    // Flip the lowest bit of the last base64url digit: for a 32-byte HMAC those bits are unused.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = authorization.slice(0, -1) + alphabet[alphabet.indexOf(last) ^ 1];
+    expect(nonCanonicalTwin(authorization, twin)).toBe(true);
+    expect(await sdkVerdict(body, twin)).not.toBe('refused');
+    expect(ourVerdict(body, twin)).toBe('refused');
+  });
+
   it('refuses other HMAC algorithms, which LiveKit never signs with', () => {
     expect(ourVerdict(body, token(claimsFor(body), { header: { alg: 'HS512' } }))).toBe('refused');
   });
@@ -115,13 +126,22 @@ describe('LiveKitWebhookVerifier', () => {
           if (part === 'token') sentToken = replaceAt(authorization, at % authorization.length, char);
           else if (part === 'body') sentBody = replaceAt(body, at % body.length, char);
           else sentToken = token(claimsFor(body, { exp: nowSeconds() + expiresIn }));
-          expect(ourVerdict(sentBody, sentToken)).toEqual(await sdkVerdict(sentBody, sentToken));
+          // One deliberate difference: a signature whose last character differs only in base64url's
+          // unused bits decodes to the same bytes; the SDK's decoder accepts it, ours refuses it.
+          if (nonCanonicalTwin(authorization, sentToken)) expect(ourVerdict(sentBody, sentToken)).toBe('refused');
+          else expect(ourVerdict(sentBody, sentToken)).toEqual(await sdkVerdict(sentBody, sentToken));
         },
       ),
       { numRuns: 400 },
     );
   });
 });
+
+/** True when `changed` carries the same signature bytes as `original` in a different (non-canonical) spelling. */
+function nonCanonicalTwin(original: string, changed: string): boolean {
+  const sig = (t: string) => t.split('.')[2] ?? '';
+  return sig(original) !== sig(changed) && Buffer.from(sig(original), 'base64url').equals(Buffer.from(sig(changed), 'base64url'));
+}
 
 function replaceAt(text: string, index: number, char: string): string {
   return text.slice(0, index) + char + text.slice(index + 1);
