@@ -29,7 +29,6 @@ interface DueView {
   nextAttemptAt: Date | null;
   deadline: Date;
   maxAttempts: number;
-  timeZone: string;
   party: { timeZone: string };
 }
 
@@ -70,14 +69,15 @@ export class SessionJobs {
 
   /** What the due job needs of a session (SQL on the pool: every session falls due at least once). */
   private async dueView(sessionId: string): Promise<DueView | undefined> {
-    const { rows } = await sqlPool(this.db).query<DueView>({
+    const { rows } = await sqlPool(this.db).query<Omit<DueView, 'party'> & { timeZone: string }>({
       name: 'session-due-view',
       text: `SELECT s."id", s."kind"::text AS "kind", s."state"::text AS "state", s."version", s."notBefore", s."nextAttemptAt", s."deadline", s."maxAttempts", p."timeZone"
         FROM "VerificationSession" s JOIN "Party" p ON p."id" = s."partyId" WHERE s."id" = $1::uuid`,
       values: [sessionId],
     });
-    const row = rows[0];
-    return row && { ...row, party: { timeZone: row.timeZone } };
+    if (!rows[0]) return undefined;
+    const { timeZone, ...session } = rows[0];
+    return { ...session, party: { timeZone } };
   }
 
   async due(sessionId: string, now = new Date()): Promise<void> {
