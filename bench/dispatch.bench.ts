@@ -3,9 +3,10 @@
 // service queues -> the dispatcher offers each to a free agent -> the agent's console (a socket.io
 // client in another process) gets `offer:new` and accepts over HTTP -> OFFER_ACCEPTED opens an
 // attempt and queues `session-dial` -> the dial worker claims the attempt and asks LiveKit (the
-// simulator) to place the call. A timing proxy in front of the simulator notes when each
-// CreateSIPParticipant arrives. Every number is busy (SIP 486 after 10 ms of simulated ringing), so
-// each agent is free again right away, as they would be after a short failed call.
+// simulator) to place the call. A timing proxy in front of the simulator (in a process of its own,
+// like the simulator) notes when each CreateSIPParticipant arrives. Every number is busy (SIP 486
+// after 10 ms of simulated ringing), so each agent is free again right away, as they would be after
+// a short failed call.
 // Baseline: raw BullMQ on the same Redis, N no-op jobs added (addBulk) and processed with the dial
 // worker's concurrency.
 import { randomUUID } from 'node:crypto';
@@ -14,7 +15,7 @@ import { startStack } from './support/stack.js';
 import { serverErrors } from './support/stack.js';
 import { startClients } from './support/clients.js';
 import { bulkCallSessions } from './support/sessions.js';
-import { startTimingProxy, type TimingProxy } from './support/timing-proxy.js';
+import { startTimingProxy, type DialArrival, type TimingProxy } from './support/timing-proxy.js';
 import type { BenchResult } from './support/report.js';
 import { loadContext, nowMs, percentile, round, sleep } from './support/stats.js';
 
@@ -89,19 +90,22 @@ export async function dispatchBench(options: DispatchBenchOptions): Promise<Benc
     const cpuBefore = process.cpuUsage();
     console.log(`  facesign: ${options.sessions} sessions due at ${new Date(dueAt).toISOString()}; waiting for their dials`);
     const deadline = dueAt + (options.timeoutSeconds ?? 1800) * 1000;
-    const rooms = new Set<string>();
+    let rooms = new Set<string>();
+    let arrivals: DialArrival[] = [];
     let lastLog = 0;
     for (;;) {
-      for (const d of proxy!.dials) rooms.add(d.room);
+      // Polled twice a second: each dial's time is the proxy's note of its arrival, not this poll's.
+      arrivals = await proxy!.dials();
+      rooms = new Set(arrivals.map((d) => d.room));
       if (rooms.size >= options.sessions || nowMs() > deadline) break;
       if (nowMs() - lastLog > 10_000) {
         lastLog = nowMs();
         console.log(`    ${rooms.size} dialled after ${round((nowMs() - dueAt) / 1000, 1)} s`);
       }
-      await sleep(100);
+      await sleep(500);
     }
     const cpu = process.cpuUsage(cpuBefore);
-    const dials = proxy!.dials.filter((d) => d.at >= dueAt);
+    const dials = arrivals.filter((d) => d.at >= dueAt);
     const lateness = dials.map((d) => d.at - dueAt);
     const lastDial = Math.max(...dials.map((d) => d.at));
     const seconds = (lastDial - dueAt) / 1000;

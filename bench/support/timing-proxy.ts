@@ -1,21 +1,27 @@
 // A transparent HTTP proxy in front of the LiveKit simulator that notes when each CreateSIPParticipant
-// (a dial) arrives, and for which room: "the dial request reached LiveKit".
+// (a dial) arrives, and for which room: "the dial request reached LiveKit". It runs in a process of
+// its own (like the simulator), so that forwarding facesign's LiveKit calls is not counted as
+// facesign's work; the bench reads what it noted over `GET /_timing/dials`.
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { startReadyChild } from './child.js';
 import { nowMs } from './stats.js';
 
 export interface DialArrival {
   room: string;
+  /** Wall-clock milliseconds (comparable across processes: see `nowMs`). */
   at: number;
 }
 
 export interface TimingProxy {
   url: string;
-  dials: DialArrival[];
+  dials(): Promise<DialArrival[]>;
   stop(): Promise<void>;
 }
 
 const DIAL_PATH = '/twirp/livekit.SIP/CreateSIPParticipant';
+const DIALS_PATH = '/_timing/dials';
 
 function bodyOf(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -26,11 +32,16 @@ function bodyOf(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-export async function startTimingProxy(target: string): Promise<TimingProxy> {
+async function serve(target: string): Promise<string> {
   const upstream = new URL(target);
   const dials: DialArrival[] = [];
   const server = createServer((req, res) => {
     const at = nowMs();
+    if (req.url === DIALS_PATH) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(dials));
+      return;
+    }
     bodyOf(req).then(
       (body) => {
         if (req.url === DIAL_PATH) {
@@ -51,13 +62,26 @@ export async function startTimingProxy(target: string): Promise<TimingProxy> {
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Starts the proxy in a child process in front of `target` (the simulator's URL). */
+export async function startTimingProxy(target: string): Promise<TimingProxy> {
+  const child = await startReadyChild<{ url: string }>('bench/support/timing-proxy.ts', ['--target', target]);
+  const { url } = child.ready;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    dials,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    url,
+    async dials() {
+      const response = await fetch(`${url}${DIALS_PATH}`);
+      return (await response.json()) as DialArrival[];
+    },
+    stop: () => child.stop(),
   };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const target = process.argv[process.argv.indexOf('--target') + 1];
+  if (!target) throw new Error('--target <simulator url> is required');
+  const url = await serve(target);
+  console.log(JSON.stringify({ url }));
 }
