@@ -84,19 +84,30 @@ export async function insertAudit(sql: Sql, entry: AuditEntry): Promise<{ id: st
 /** Several events in one insert, stored (and so sealed) in this order; returns their ids. */
 export async function insertAuditMany(sql: Sql, entries: readonly AuditEntry[]): Promise<string[]> {
   if (entries.length === 0) return [];
-  const now = new Date();
+  const { ids, json } = auditRowsParam(entries);
+  await sql.query({ name: 'audit-insert', text: auditInsertSql(1), values: [json] });
+  return ids;
+}
+
+/** Events as the one JSON parameter `auditInsertSql` reads (validated), and their ids. */
+export function auditRowsParam(entries: readonly AuditEntry[], now = new Date()): { ids: string[]; json: string } {
   const rows = entries.map((entry) => auditRow(entry, now));
-  await sql.query({
-    name: 'audit-insert',
-    text: `INSERT INTO "AuditEvent" ("id", "occurredAt", "recordedAt", "actorType", "actorId", "action", "actionVersion", "entityType", "entityId", "requestId", "data")
+  return { ids: rows.map((row) => row.id), json: JSON.stringify(rows) };
+}
+
+/**
+ * The insert of the events in parameter `$param` (from `auditRowsParam`), in their order, for use on
+ * its own or as a CTE of a larger statement; `onlyIf` is an SQL condition that must hold (e.g. that
+ * the statement's conditional update matched a row).
+ */
+export function auditInsertSql(param: number, onlyIf?: string): string {
+  return `INSERT INTO "AuditEvent" ("id", "occurredAt", "recordedAt", "actorType", "actorId", "action", "actionVersion", "entityType", "entityId", "requestId", "data")
       SELECT r."id", r."occurredAt", r."recordedAt", r."actorType", r."actorId", r."action", r."actionVersion", r."entityType", r."entityId", r."requestId", r."data"
-      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, n),
+      FROM jsonb_array_elements($${param}::jsonb) WITH ORDINALITY AS e(v, n),
         jsonb_to_record(e.v) AS r("id" uuid, "occurredAt" timestamptz, "recordedAt" timestamptz, "actorType" "AuditActorType", "actorId" text, "action" text,
-          "actionVersion" int, "entityType" text, "entityId" text, "requestId" text, "data" jsonb)
-      ORDER BY e.n`,
-    values: [JSON.stringify(rows)],
-  });
-  return rows.map((row) => row.id);
+          "actionVersion" int, "entityType" text, "entityId" text, "requestId" text, "data" jsonb)${onlyIf ? `
+      WHERE ${onlyIf}` : ''}
+      ORDER BY e.n`;
 }
 
 /** The row an event is stored as (validated), for writers that insert it themselves in a larger statement. */

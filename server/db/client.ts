@@ -51,6 +51,12 @@ export interface Sql {
   query<R = Record<string, unknown>>(statement: { name?: string; text: string; values?: readonly unknown[] }): Promise<R[]>;
 }
 
+/** Statements on the shared pool outside a transaction: each commits on its own (one round trip). */
+export function sqlAutocommit(db: Db): Sql {
+  const pool = sqlPool(db);
+  return { query: async <R>(statement: { name?: string; text: string; values?: readonly unknown[] }) => (await pool.query({ ...statement, values: statement.values ? [...statement.values] : [] })).rows as R[] };
+}
+
 /** SQL inside a Prisma interactive transaction. */
 export function sqlIn(tx: Tx): Sql {
   return { query: <R>(statement: { text: string; values?: readonly unknown[] }) => tx.$queryRawUnsafe<R[]>(statement.text, ...(statement.values ?? [])) };

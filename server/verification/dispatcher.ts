@@ -3,7 +3,7 @@
 // accepts within the offer timeout or it goes to the next one. Routing runs under one advisory lock,
 // so two nodes never offer the same session or give one agent two offers.
 import { randomUUID } from 'node:crypto';
-import { sqlIn, sqlTransaction, type Db, type Sql } from '../db/client.js';
+import { sqlIn, sqlPool, sqlTransaction, type Db, type Sql } from '../db/client.js';
 import type { VerificationSession } from '../db/generated/prisma/client.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../http/errors.js';
@@ -167,13 +167,13 @@ export class Dispatcher {
 
   /** Video parties waiting for an agent, in the order they will be served. */
   private async waitingQueue(): Promise<string[]> {
-    const waiting = await this.db.verificationSession.findMany({
-      where: { kind: 'VIDEO', state: 'WAITING', assignedAgentId: null },
-      orderBy: [{ priority: 'desc' }, { notBefore: 'asc' }, { id: 'asc' }],
-      select: { id: true },
-      take: 1000,
+    // Read after every routing round, so SQL on the pool.
+    const { rows } = await sqlPool(this.db).query<{ id: string }>({
+      name: 'routing-waiting-queue',
+      text: `SELECT "id" FROM "VerificationSession" WHERE "kind" = 'VIDEO' AND "state" = 'WAITING' AND "assignedAgentId" IS NULL
+        ORDER BY "priority" DESC, "notBefore" ASC, "id" ASC LIMIT 1000`,
     });
-    return waiting.map((w) => w.id);
+    return rows.map((w) => w.id);
   }
 
   /** 1 = next in line; 0 = not waiting (an agent is on the way or it is under way). */
@@ -189,8 +189,17 @@ export class Dispatcher {
 
   /** The agent takes the session: calls are dialled now, video agents join the waiting party. */
   async accept(offerId: string, agentId: string, requestId?: string): Promise<JoinGrant> {
-    const offer = await this.db.sessionOffer.findUnique({ where: { id: offerId }, include: { session: true } });
-    if (!offer || offer.agentId !== agentId) throw new AppError('NOT_FOUND', 'No such offer for you');
+    // The offer, its session's kind and the agent's name (for the join grant), in one statement.
+    const [offer] = (
+      await sqlPool(this.db).query<{ sessionId: string; kind: 'CALL' | 'VIDEO'; displayName: string }>({
+        name: 'offer-for-accept',
+        text: `SELECT o."sessionId", s."kind"::text AS "kind", u."displayName"
+          FROM "SessionOffer" o JOIN "VerificationSession" s ON s."id" = o."sessionId" JOIN "User" u ON u."id" = o."agentId"
+          WHERE o."id" = $1::uuid AND o."agentId" = $2::uuid`,
+        values: [offerId, agentId],
+      })
+    ).rows;
+    if (!offer) throw new AppError('NOT_FOUND', 'No such offer for you');
     const claim = async (sql: Sql) => {
       const now = new Date().toISOString();
       const claimed = await sql.query({
@@ -209,7 +218,7 @@ export class Dispatcher {
     };
 
     let room: string;
-    if (offer.session.kind === 'CALL') {
+    if (offer.kind === 'CALL') {
       const applied = await this.engine.apply(offer.sessionId, { type: 'OFFER_ACCEPTED', agentId }, {
         actor: { type: 'USER', id: agentId },
         requestId,
@@ -234,13 +243,15 @@ export class Dispatcher {
     }
     this.realtime.toAgent(agentId, 'offer:closed', { v: 1, offerId, status: 'ACCEPTED' });
     this.realtime.toSupervisors('offer:changed', { v: 1, offerId, sessionId: offer.sessionId, agentId, status: 'ACCEPTED' });
-    return this.joinGrant(offer.sessionId, offer.session.kind, room, agentId);
+    // The offer is settled: its timeout job has nothing left to do (it would find nothing pending).
+    void this.queues.cancel('offer-timeout', `offer-${offerId}`);
+    return this.joinGrant(offer.sessionId, offer.kind, room, agentId, offer.displayName);
   }
 
-  async joinGrant(sessionId: string, kind: 'CALL' | 'VIDEO', room: string, agentId: string): Promise<JoinGrant> {
+  async joinGrant(sessionId: string, kind: 'CALL' | 'VIDEO', room: string, agentId: string, displayName?: string): Promise<JoinGrant> {
     if (!this.platform || !this.settings.livekitUrl) throw new AppError('SERVICE_UNAVAILABLE', 'LiveKit is not configured');
-    const user = await this.db.user.findUniqueOrThrow({ where: { id: agentId }, select: { displayName: true } });
-    const token = await this.platform.agentToken({ room, identity: agentIdentity(agentId), displayName: user.displayName, ttlSeconds: 600 });
+    const name = displayName ?? (await this.db.user.findUniqueOrThrow({ where: { id: agentId }, select: { displayName: true } })).displayName;
+    const token = await this.platform.agentToken({ room, identity: agentIdentity(agentId), displayName: name, ttlSeconds: 600 });
     return { sessionId, kind, room, livekitUrl: this.settings.livekitUrl, token };
   }
 

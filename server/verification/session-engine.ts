@@ -1,14 +1,17 @@
-// Applies session transitions. One transaction per event: a conditional update on (state, version),
-// the effects that are database writes, and the audit event. Effects that reach outside (LiveKit,
-// queues, sockets, the LOS) run after commit; each is safe to repeat and the sweeper re-queues work a
-// lost job left behind, so a crash never loses a session. Every call and video goes through here
-// several times, so the transaction is SQL on the shared pool (see `sqlTransaction`), not Prisma.
+// Applies session transitions. Each event is read in one statement and written in one: a conditional
+// update on (state, version) that, only when it matches, also opens or ends the attempt and appends the
+// audit event. Transitions with more to write in the database (a claim first, recording, offers, the
+// LOS outbox, the loan file's status, review sampling) run that statement and those writes in one
+// transaction. Effects that reach outside (LiveKit, queues, sockets, the LOS) run after commit; each is
+// safe to repeat and the sweeper re-queues work a lost job left behind, so a crash never loses a
+// session. Every call and video goes through here several times, so this is SQL on the shared pool
+// (see `sqlTransaction`), not Prisma.
 import { randomUUID } from 'node:crypto';
-import { sqlTransaction, type Db, type Sql } from '../db/client.js';
+import { sqlAutocommit, sqlTransaction, type Db, type Sql } from '../db/client.js';
 import type { Attempt, VerificationSession } from '../db/generated/prisma/client.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../http/errors.js';
-import { insertAudit, type AuditEntry } from '../audit/audit.service.js';
+import { auditInsertSql, auditRowsParam, type AuditEntry } from '../audit/audit.service.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { RealtimeEmitter } from '../realtime/events.js';
 import { roomNameFor } from '../livekit/identities.js';
@@ -63,76 +66,67 @@ export class SessionEngine {
 
   async apply(sessionId: string, event: SessionEvent, ctx: ApplyContext): Promise<Applied> {
     const after: (() => Promise<void>)[] = [];
-    const applied = await sqlTransaction(this.db, async (sql) => {
-      const [found] = await sql.query<VerificationSession & { loanFileStatus: string; loanFileRef: string; loanFileAmount: string }>({
-        name: 'engine-session',
-        text: `SELECT s.*, lf."status"::text AS "loanFileStatus", lf."externalRef" AS "loanFileRef", round(lf."amount", 2)::text AS "loanFileAmount"
-          FROM "VerificationSession" s JOIN "LoanFile" lf ON lf."id" = s."loanFileId" WHERE s."id" = $1::uuid`,
-        values: [sessionId],
-      });
-      if (!found) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
-      const { loanFileStatus, loanFileRef, loanFileAmount, ...current } = found;
-      const loanFile = { id: current.loanFileId, externalRef: loanFileRef, status: loanFileStatus, amount: loanFileAmount };
-      if (ctx.expectVersion !== undefined && current.version !== ctx.expectVersion) {
-        throw new AppError('SESSION_STATE_CONFLICT', `The session is at version ${current.version}, not ${ctx.expectVersion}`);
-      }
-      let t: Transition;
-      try {
-        t = transition({ state: current.state, kind: current.kind }, event);
-      } catch (error) {
-        if (error instanceof InvalidTransition) throw new AppError('SESSION_STATE_CONFLICT', `${event.type} is not possible while the session is ${current.state}`);
-        throw error;
-      }
+    // Read outside any transaction: every write below is conditional on the (state, version) read here.
+    const read = await readForTransition(sqlAutocommit(this.db), sessionId);
+    if (!read) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
+    const { current, loanFile, latest } = read;
+    if (ctx.expectVersion !== undefined && current.version !== ctx.expectVersion) {
+      throw new AppError('SESSION_STATE_CONFLICT', `The session is at version ${current.version}, not ${ctx.expectVersion}`);
+    }
+    let t: Transition;
+    try {
+      t = transition({ state: current.state, kind: current.kind }, event);
+    } catch (error) {
+      if (error instanceof InvalidTransition) throw new AppError('SESSION_STATE_CONFLICT', `${event.type} is not possible while the session is ${current.state}`);
+      throw error;
+    }
+    const now = new Date();
+    const opens = t.effects.some((e) => e.type === 'openAttempt');
+    const ends = t.effects.find((e): e is Extract<SessionEffect, { type: 'endAttempt' }> => e.type === 'endAttempt');
+    const open = opens ? { id: randomUUID(), number: current.attemptCount + 1, agentId: ctx.data?.assignedAgentId ?? current.assignedAgentId } : undefined;
+    // Moving between open states (due, dialling, retry pending…) leaves a file in verification as it is.
+    const stillOpen = standingOf(current) === 'PENDING' && standingOf({ state: t.next, outcome: t.outcome ?? current.outcome }) === 'PENDING' && loanFile.status === 'IN_VERIFICATION';
+    const recompute = current.state !== t.next && !stillOpen;
+    // Most transitions are this one statement (no BEGIN/COMMIT); the rest wrap it in a transaction
+    // with the writes that need one (a claim before it, effects with statements of their own after).
+    const needsTransaction = ctx.inTx !== undefined || recompute || t.next === 'COMPLETED' || t.effects.some((e) => EFFECTS_WITH_STATEMENTS.has(e.type));
+    const write = async (sql: Sql): Promise<Applied> => {
       await ctx.inTx?.(sql, current);
-
-      const now = new Date();
-      let attemptCount = current.attemptCount;
-      let attempt: Attempt | null;
-      if (t.effects.some((e) => e.type === 'openAttempt')) {
-        const id = randomUUID();
-        attemptCount += 1;
-        [attempt = null] = await sql.query<Attempt>({
-          name: 'engine-attempt-open',
-          text: `INSERT INTO "Attempt" ("id", "sessionId", "number", "roomName", "agentId") VALUES ($1::uuid, $2::uuid, $3::int, $4, $5::uuid) RETURNING *`,
-          values: [id, sessionId, attemptCount, roomNameFor(id), ctx.data?.assignedAgentId ?? current.assignedAgentId],
-        });
-      } else {
-        [attempt = null] = await sql.query<Attempt>({
-          name: 'engine-attempt-latest',
-          text: `SELECT * FROM "Attempt" WHERE "sessionId" = $1::uuid ORDER BY "number" DESC LIMIT 1`,
-          values: [sessionId],
-        });
-      }
-
-      const [session] = await updateSession(sql, current, {
-        ...ctx.data,
-        state: t.next,
-        attemptCount,
-        ...(t.outcome ? { outcome: t.outcome } : {}),
-        ...(TERMINAL_STATES.has(t.next) ? { completedAt: now } : {}),
-        ...scheduleFields(t.effects, event),
-      }, now);
-      if (!session) throw new AppError('SESSION_STATE_CONFLICT', 'The session changed while this was being applied; retry');
-
+      const written = await writeTransition(sql, {
+        current,
+        write: {
+          ...ctx.data,
+          state: t.next,
+          attemptCount: open ? open.number : current.attemptCount,
+          ...(t.outcome ? { outcome: t.outcome } : {}),
+          ...(TERMINAL_STATES.has(t.next) ? { completedAt: now } : {}),
+          ...scheduleFields(t.effects, event),
+        },
+        now,
+        open,
+        end: ends && latest ? { attemptId: latest.id, reason: ends.reason } : undefined,
+        audit: {
+          actor: ctx.actor,
+          entity: { type: 'session', id: sessionId },
+          event: {
+            action: 'session.transitioned',
+            v: 1,
+            data: { from: current.state, to: t.next, event: event.type, version: current.version + 1, ...(t.outcome ? { outcome: t.outcome } : {}), ...detailOf(event) },
+          },
+          requestId: ctx.requestId,
+        },
+      });
+      if (!written) throw new AppError('SESSION_STATE_CONFLICT', 'The session changed while this was being applied; retry');
+      const { session } = written;
+      const attempt = written.opened ?? latest;
       for (const effect of t.effects) {
         await this.inTransaction(sql, effect, { session, attempt, loanFile, now }, after);
       }
-      await insertAudit(sql, {
-        actor: ctx.actor,
-        entity: { type: 'session', id: sessionId },
-        event: {
-          action: 'session.transitioned',
-          v: 1,
-          data: { from: current.state, to: t.next, event: event.type, version: session.version, ...(t.outcome ? { outcome: t.outcome } : {}), ...detailOf(event) },
-        },
-        requestId: ctx.requestId,
-      });
       if (t.next === 'COMPLETED') await this.onCompletedInTx(sql, session, loanFile);
-      // Moving between open states (due, dialling, retry pending…) leaves a file in verification as it is.
-      const stillOpen = standingOf(current) === 'PENDING' && standingOf(session) === 'PENDING' && loanFile.status === 'IN_VERIFICATION';
-      if (current.state !== t.next && !stillOpen) await recomputeLoanFileStatus(sql, current.loanFileId, ctx.actor, ctx.requestId);
-      return { session, transition: t, attempt: attempt ?? undefined };
-    });
+      if (recompute) await recomputeLoanFileStatus(sql, current.loanFileId, ctx.actor, ctx.requestId);
+      return { session, transition: t, attempt };
+    };
+    const applied = needsTransaction ? await sqlTransaction(this.db, write) : await write(sqlAutocommit(this.db));
 
     this.announce(applied.session);
     if (applied.transition.next === 'EXHAUSTED') {
@@ -161,13 +155,14 @@ export class SessionEngine {
   private async inTransaction(
     sql: Sql,
     effect: SessionEffect,
-    ctx: { session: VerificationSession; attempt: Attempt | null; loanFile: { id: string; externalRef: string }; now: Date },
+    ctx: { session: VerificationSession; attempt: Attempt | undefined; loanFile: { id: string; externalRef: string }; now: Date },
     after: (() => Promise<void>)[],
   ): Promise<void> {
     const { session, attempt, now } = ctx;
     switch (effect.type) {
       case 'openAttempt':
-        return; // done above, before the state changed
+      case 'endAttempt':
+        return; // written with the state change (writeTransition)
       case 'dial':
         if (attempt) after.push(() => this.queues.enqueue('session-dial', { sessionId: session.id, attemptId: attempt.id }, { jobId: `dial-${attempt.id}` }));
         return;
@@ -184,15 +179,6 @@ export class SessionEngine {
         if (attempt && this.media) {
           const media = this.media;
           after.push(() => media.recordings.stopForAttempt(attempt.id));
-        }
-        return;
-      case 'endAttempt':
-        if (attempt) {
-          await sql.query({
-            name: 'engine-attempt-end',
-            text: `UPDATE "Attempt" SET "endedAt" = $2::timestamptz, "endReason" = $3 WHERE "id" = $1::uuid AND "endedAt" IS NULL`,
-            values: [attempt.id, now.toISOString(), effect.reason],
-          });
         }
         return;
       case 'closeRoom':
@@ -258,22 +244,79 @@ export class SessionEngine {
   }
 }
 
+/** Effects that write with statements of their own (so the transition runs in a transaction). */
+const EFFECTS_WITH_STATEMENTS: ReadonlySet<SessionEffect['type']> = new Set(['startRecording', 'withdrawOffers', 'notifyLos']);
+
+/** The Attempt columns that are timestamps (a row read as JSON carries them as strings). */
+const ATTEMPT_TIMES = ['startedAt', 'answeredAt', 'endedAt', 'dialClaimedAt', 'recordingStartedAt'] as const satisfies readonly (keyof Attempt)[];
+
+function attemptFromJson(json: Record<string, unknown> | null): Attempt | undefined {
+  if (!json) return undefined;
+  const attempt = { ...json } as Record<string, unknown>;
+  for (const key of ATTEMPT_TIMES) attempt[key] = typeof json[key] === 'string' ? new Date(json[key]) : null;
+  return attempt as unknown as Attempt;
+}
+
+/** What a transition needs, in one statement: the session, its loan file and its latest attempt. */
+async function readForTransition(sql: Sql, sessionId: string) {
+  const [found] = await sql.query<VerificationSession & { loanFileStatus: string; loanFileRef: string; loanFileAmount: string; latestAttempt: Record<string, unknown> | null }>({
+    name: 'engine-read',
+    text: `SELECT s.*, lf."status"::text AS "loanFileStatus", lf."externalRef" AS "loanFileRef", round(lf."amount", 2)::text AS "loanFileAmount",
+        (SELECT to_jsonb(a) FROM "Attempt" a WHERE a."sessionId" = s."id" ORDER BY a."number" DESC LIMIT 1) AS "latestAttempt"
+      FROM "VerificationSession" s JOIN "LoanFile" lf ON lf."id" = s."loanFileId" WHERE s."id" = $1::uuid`,
+    values: [sessionId],
+  });
+  if (!found) return undefined;
+  const { loanFileStatus, loanFileRef, loanFileAmount, latestAttempt, ...current } = found;
+  return { current: current as VerificationSession, loanFile: { id: current.loanFileId, externalRef: loanFileRef, status: loanFileStatus, amount: loanFileAmount }, latest: attemptFromJson(latestAttempt) };
+}
+
 /** The session columns a transition writes (names from this list only: they are spliced into SQL). */
 const WRITABLE = ['state', 'attemptCount', 'outcome', 'completedAt', 'notBefore', 'nextAttemptAt', 'assignedAgentId', 'decidedById', 'decisionNote', 'endReason', 'lastDialOutcome'] as const;
 type SessionWrite = Partial<Pick<VerificationSession, (typeof WRITABLE)[number]>>;
 
-/** The conditional update on (state, version): no row when someone else moved the session first. */
-function updateSession(sql: Sql, current: Pick<VerificationSession, 'id' | 'state' | 'version'>, write: SessionWrite, now: Date): Promise<VerificationSession[]> {
+/**
+ * A transition's writes as one statement: the conditional update on (state, version) and, only when
+ * it matched, the attempt it opens or ends and its audit event. Nothing is written (undefined) when
+ * someone else moved the session first.
+ */
+export async function writeTransition(
+  sql: Sql,
+  input: {
+    current: Pick<VerificationSession, 'id' | 'state' | 'version'>;
+    write: SessionWrite;
+    now: Date;
+    open: { id: string; number: number; agentId: string | null } | undefined;
+    end: { attemptId: string; reason: string } | undefined;
+    audit: AuditEntry;
+  },
+): Promise<{ session: VerificationSession; opened: Attempt | undefined } | undefined> {
+  const { current, write, now, open, end } = input;
+  const values: unknown[] = [current.id, current.state, current.version, now.toISOString(), auditRowsParam([input.audit], now).json];
+  const param = (value: unknown) => `$${values.push(value instanceof Date ? value.toISOString() : value)}`;
   const columns = WRITABLE.filter((c) => write[c] !== undefined);
-  const values = columns.map((c) => {
-    const v = write[c];
-    return v instanceof Date ? v.toISOString() : v;
+  const set = columns.map((c) => `"${c}" = ${param(write[c])}`);
+  const ctes = [
+    `updated AS (UPDATE "VerificationSession" SET ${[...set, '"version" = "version" + 1', '"updatedAt" = $4::timestamptz'].join(', ')}
+      WHERE "id" = $1::uuid AND "state"::text = $2 AND "version" = $3::int RETURNING *)`,
+    `audited AS (${auditInsertSql(5, 'EXISTS (SELECT 1 FROM updated)')})`,
+  ];
+  if (open) {
+    ctes.push(`opened AS (INSERT INTO "Attempt" ("id", "sessionId", "number", "roomName", "agentId")
+      SELECT ${param(open.id)}::uuid, updated."id", ${param(open.number)}::int, ${param(roomNameFor(open.id))}, ${param(open.agentId)}::uuid FROM updated RETURNING *)`);
+  }
+  if (end) {
+    ctes.push(`ended AS (UPDATE "Attempt" SET "endedAt" = $4::timestamptz, "endReason" = ${param(end.reason)}
+      WHERE "id" = ${param(end.attemptId)}::uuid AND "endedAt" IS NULL AND EXISTS (SELECT 1 FROM updated))`);
+  }
+  const [row] = await sql.query<VerificationSession & { openedAttempt: Record<string, unknown> | null }>({
+    text: `WITH ${ctes.join(',\n    ')}
+    SELECT updated.*, ${open ? '(SELECT to_jsonb(opened) FROM opened)' : 'NULL::jsonb'} AS "openedAttempt" FROM updated`,
+    values,
   });
-  return sql.query<VerificationSession>({
-    text: `UPDATE "VerificationSession" SET ${columns.map((c, i) => `"${c}" = $${i + 5}`).join(', ')}, "version" = "version" + 1, "updatedAt" = $4::timestamptz
-      WHERE "id" = $1::uuid AND "state"::text = $2 AND "version" = $3::int RETURNING *`,
-    values: [current.id, current.state, current.version, now.toISOString(), ...values],
-  });
+  if (!row) return undefined;
+  const { openedAttempt, ...session } = row;
+  return { session: session as VerificationSession, opened: attemptFromJson(openedAttempt) };
 }
 
 function scheduleFields(effects: SessionEffect[], event: SessionEvent): Partial<VerificationSession> {

@@ -335,11 +335,19 @@ export class SessionJobs {
   /** Turns what LiveKit reported into session events. */
   async onLiveKitSignals(signals: LiveKitSignal[]): Promise<void> {
     for (const signal of signals) {
-      const attempt = await this.db.attempt.findUnique({ where: { id: signal.attemptId }, include: { session: true } });
-      if (!attempt) continue;
-      const session = attempt.session;
-      const latest = await this.db.attempt.findFirst({ where: { sessionId: session.id }, orderBy: { number: 'desc' }, select: { id: true } });
-      if (latest?.id !== attempt.id) continue; // news about an earlier attempt changes nothing
+      // Several signals per call: the attempt's session and whether it is the latest, in one statement.
+      const [session] = (
+        await sqlPool(this.db).query<{ id: string; kind: 'CALL' | 'VIDEO'; state: string; version: number; assignedAgentId: string | null; latest: boolean }>({
+          name: 'signal-attempt-session',
+          text: `SELECT s."id", s."kind"::text AS "kind", s."state"::text AS "state", s."version", s."assignedAgentId",
+              a."number" = (SELECT max(l."number") FROM "Attempt" l WHERE l."sessionId" = s."id") AS "latest"
+            FROM "Attempt" a JOIN "VerificationSession" s ON s."id" = a."sessionId" WHERE a."id" = $1::uuid`,
+          values: [signal.attemptId],
+        })
+      ).rows;
+      if (!session) continue;
+      if (!session.latest) continue; // news about an earlier attempt changes nothing
+      const attempt = { id: signal.attemptId };
 
       if (signal.kind === 'room-finished') {
         if (session.state === 'IN_PROGRESS') await this.tryApply(session.id, { type: 'CONVERSATION_ENDED' }, session.version);

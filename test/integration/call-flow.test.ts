@@ -68,6 +68,8 @@ describe('confirmation call happy path', () => {
     const accepted = await agent.post<{ room: string; token: string; livekitUrl: string }>(`/api/offers/${String(offer.offerId)}/accept`);
     expect(accepted.status).toBe(200);
     expect(accepted.body.room).toMatch(/^fs-/);
+    // The accepted offer's timeout job is gone rather than left to fire for nothing.
+    await eventually(async () => (await t.facesign.queues.queue('offer-timeout').getJob(`offer-${String(offer.offerId)}`)) === undefined);
 
     // The dial job calls the party; the scripted number answers at once.
     await eventually(async () => (await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } })).state === 'IN_PROGRESS');
