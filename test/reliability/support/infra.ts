@@ -1,6 +1,7 @@
 // Private PostgreSQL and Redis servers for the fault-injection suite: started in temp directories on
 // free loopback ports, so the suite may crash and restart them without touching the shared ones.
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,16 @@ export function onExit(hook: () => void): () => void {
   exitHooks.add(hook);
   return () => exitHooks.delete(hook);
 }
-const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** PostgreSQL's server binaries: Debian keeps them out of PATH, one directory per installed major version. */
+const PG_BIN = process.env.PG_BIN ?? newestPostgresBin();
+
+function newestPostgresBin(): string {
+  const root = '/usr/lib/postgresql';
+  const majors = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v) && existsSync(`${root}/${v}/bin/initdb`)) : [];
+  const newest = majors.sort((a, b) => Number(b) - Number(a))[0];
+  if (!newest) throw new Error(`no PostgreSQL server binaries under ${root} (install the postgresql package, or set PG_BIN)`);
+  return `${root}/${newest}/bin`;
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
