@@ -402,10 +402,17 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     stop: () =>
       (stopping ??= (async () => {
         log.info('shutting down');
+        // Read before close(): from then on `listening` is false, and nothing would be waited for.
+        const listening = server.listening;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        // The consoles' sockets are upgraded connections, which neither close() nor the force below ends.
+        realtime.disconnectAll();
+        // Requests in flight get the grace period; then their connections are closed, busy or not (a
+        // client that keeps a keep-alive connection busy, like LiveKit with a backlog of webhooks,
+        // would otherwise hold the shutdown forever).
         const force = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs);
-        if (server.listening) await closed;
+        if (listening) await closed;
         clearTimeout(force);
         clearInterval(scheduleTimer);
         // Workers first: a job finishing during shutdown may still emit to sockets.

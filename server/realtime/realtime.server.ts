@@ -35,6 +35,8 @@ export interface Realtime {
   io: Server;
   emitter: RealtimeEmitter;
   attach(httpServer: HttpServer): void;
+  /** Ends every console and party connection (shutdown: they reconnect to another node). */
+  disconnectAll(): void;
   close(): Promise<void>;
 }
 
@@ -158,6 +160,10 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     io,
     emitter,
     attach: (httpServer) => io.attach(httpServer),
+    disconnectAll: () => {
+      // Every namespace's connections (io.disconnectSockets reaches only the main one).
+      io.engine.close();
+    },
     close: async () => {
       closing = true;
       io.disconnectSockets(true);

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -5,6 +6,8 @@ import { createHttpApp } from '../../server/http/app.js';
 import { defineRoute } from '../../server/http/route.js';
 import { createLogger } from '../../server/logging.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { eventually } from '../support/fixtures.js';
+import { onlineAgent } from '../support/verification.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -174,6 +177,44 @@ describe('graceful shutdown', () => {
     } finally {
       await app.stop();
       blackhole.close();
+    }
+  });
+
+  it('stops within its grace period while a client keeps its connection busy and an agent socket is open', async () => {
+    // LiveKit delivering a backlog of webhooks does this: one keep-alive connection never idle.
+    const app = await startTestApp({ SHUTDOWN_GRACE_MS: '1000' });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    let busy = true;
+    let answered = 0;
+    const poster = (async () => {
+      while (busy) {
+        const ok = await new Promise<boolean>((resolve) => {
+          const req = http.request(`${app.url}/livekit/webhook`, { agent, method: 'POST', headers: { 'content-type': 'application/webhook+json', authorization: 'not a token' } }, (res) => {
+            res.resume();
+            res.once('end', () => resolve(true));
+          });
+          req.once('error', () => resolve(false));
+          // The body arrives in two parts, so the connection is busy, not idle, most of the time.
+          req.write('{');
+          setTimeout(() => req.end('}'), 30);
+        });
+        if (ok) answered += 1;
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const staff = await onlineAgent(app, 'consumer-loan');
+    try {
+      await eventually(async () => answered > 20);
+      const started = Date.now();
+      await app.facesign.stop();
+      // The grace period, then the connection is closed for it; not the client's say-so.
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(staff.socket.socket.connected).toBe(false);
+    } finally {
+      busy = false;
+      agent.destroy();
+      await poster;
+      await app.stop();
     }
   });
 });
