@@ -16,12 +16,15 @@ export interface DialArrival {
 
 export interface TimingProxy {
   url: string;
+  /** How many different rooms have been dialled so far (cheap to poll). */
+  roomsDialled(): Promise<number>;
   dials(): Promise<DialArrival[]>;
   stop(): Promise<void>;
 }
 
 const DIAL_PATH = '/twirp/livekit.SIP/CreateSIPParticipant';
 const DIALS_PATH = '/_timing/dials';
+const ROOMS_PATH = '/_timing/rooms';
 
 function bodyOf(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -35,18 +38,21 @@ function bodyOf(req: IncomingMessage): Promise<Buffer> {
 async function serve(target: string): Promise<string> {
   const upstream = new URL(target);
   const dials: DialArrival[] = [];
+  const rooms = new Set<string>();
   const server = createServer((req, res) => {
     const at = nowMs();
-    if (req.url === DIALS_PATH) {
+    if (req.url === DIALS_PATH || req.url === ROOMS_PATH) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(dials));
+      res.end(JSON.stringify(req.url === DIALS_PATH ? dials : rooms.size));
       return;
     }
     bodyOf(req).then(
       (body) => {
         if (req.url === DIAL_PATH) {
           const parsed = JSON.parse(body.toString('utf8')) as { roomName?: string; room_name?: string };
-          dials.push({ room: parsed.roomName ?? parsed.room_name ?? '', at });
+          const room = parsed.roomName ?? parsed.room_name ?? '';
+          dials.push({ room, at });
+          rooms.add(room);
         }
         const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
           res.writeHead(up.statusCode ?? 502, up.headers);
@@ -71,9 +77,11 @@ export async function startTimingProxy(target: string): Promise<TimingProxy> {
   const { url } = child.ready;
   return {
     url,
+    async roomsDialled() {
+      return (await (await fetch(`${url}${ROOMS_PATH}`)).json()) as number;
+    },
     async dials() {
-      const response = await fetch(`${url}${DIALS_PATH}`);
-      return (await response.json()) as DialArrival[];
+      return (await (await fetch(`${url}${DIALS_PATH}`)).json()) as DialArrival[];
     },
     stop: () => child.stop(),
   };

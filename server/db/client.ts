@@ -51,10 +51,14 @@ export interface Sql {
   query<R = Record<string, unknown>>(statement: { name?: string; text: string; values?: readonly unknown[] }): Promise<R[]>;
 }
 
+/** `Sql` over a pg pool or one of its connections. */
+function sqlOn(target: pg.Pool | pg.PoolClient): Sql {
+  return { query: async <R>(statement: { name?: string; text: string; values?: readonly unknown[] }) => (await target.query({ ...statement, values: statement.values ? [...statement.values] : [] })).rows as R[] };
+}
+
 /** Statements on the shared pool outside a transaction: each commits on its own (one round trip). */
 export function sqlAutocommit(db: Db): Sql {
-  const pool = sqlPool(db);
-  return { query: async <R>(statement: { name?: string; text: string; values?: readonly unknown[] }) => (await pool.query({ ...statement, values: statement.values ? [...statement.values] : [] })).rows as R[] };
+  return sqlOn(sqlPool(db));
 }
 
 /** SQL inside a Prisma interactive transaction. */
@@ -69,7 +73,7 @@ export function sqlIn(tx: Tx): Sql {
  */
 export async function sqlTransaction<T>(db: Db, fn: (sql: Sql) => Promise<T>): Promise<T> {
   const client = await sqlPool(db).connect();
-  const sql: Sql = { query: async <R>(statement: { name?: string; text: string; values?: readonly unknown[] }) => (await client.query({ ...statement, values: statement.values ? [...statement.values] : [] })).rows as R[] };
+  const sql = sqlOn(client);
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');

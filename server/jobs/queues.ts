@@ -67,7 +67,6 @@ export class JobQueues {
     return [data, opts];
   }
 
-  /** A repeating job; the scheduler id makes it idempotent across nodes and restarts. */
   /** Removes a waiting or delayed job that has become pointless; one being processed is left alone. */
   async cancel(name: JobName, jobId: string): Promise<void> {
     await this.queue(name)
@@ -75,6 +74,7 @@ export class JobQueues {
       .catch(() => undefined);
   }
 
+  /** A repeating job; the scheduler id makes it idempotent across nodes and restarts. */
   async schedule<N extends JobName>(name: N, everyMs: number, payload: JobPayload<N>): Promise<void> {
     await this.queue(name).upsertJobScheduler(`${name}-every`, { every: everyMs }, { name, data: payload });
   }

@@ -345,9 +345,7 @@ export class SessionJobs {
           values: [signal.attemptId],
         })
       ).rows;
-      if (!session) continue;
-      if (!session.latest) continue; // news about an earlier attempt changes nothing
-      const attempt = { id: signal.attemptId };
+      if (!session?.latest) continue; // news about an earlier attempt changes nothing
 
       if (signal.kind === 'room-finished') {
         if (session.state === 'IN_PROGRESS') await this.tryApply(session.id, { type: 'CONVERSATION_ENDED' }, session.version);
@@ -361,8 +359,8 @@ export class SessionJobs {
         if (!signal.present && session.state === 'IN_PROGRESS') {
           await this.queues.enqueue(
             'session-reconnect-grace',
-            { sessionId: session.id, attemptId: attempt.id },
-            { jobId: `grace-${attempt.id}-${Date.now()}`, delayMs: this.settings.reconnectGraceMs },
+            { sessionId: session.id, attemptId: signal.attemptId },
+            { jobId: `grace-${signal.attemptId}-${Date.now()}`, delayMs: this.settings.reconnectGraceMs },
           );
         }
       } else if (signal.role === 'AGENT' && session.kind === 'VIDEO' && signal.present && session.state === 'WAITING') {

@@ -186,6 +186,7 @@ describe('graceful shutdown', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     let busy = true;
     let answered = 0;
+    let cutOff = false;
     const poster = (async () => {
       while (busy) {
         const ok = await new Promise<boolean>((resolve) => {
@@ -193,7 +194,10 @@ describe('graceful shutdown', () => {
             res.resume();
             res.once('end', () => resolve(true));
           });
-          req.once('error', () => resolve(false));
+          req.once('error', () => {
+            cutOff = true;
+            resolve(false);
+          });
           // The body arrives in two parts, so the connection is busy, not idle, most of the time.
           req.write('{');
           setTimeout(() => req.end('}'), 30);
@@ -205,10 +209,10 @@ describe('graceful shutdown', () => {
     const staff = await onlineAgent(app, 'consumer-loan');
     try {
       await eventually(async () => answered > 20);
-      const started = Date.now();
+      // Before the fix this never returned: the busy connection and the socket held the server open.
       await app.facesign.stop();
-      // The grace period, then the connection is closed for it; not the client's say-so.
-      expect(Date.now() - started).toBeLessThan(5_000);
+      // The server ended the busy connection (after the grace period), not the client.
+      expect(cutOff).toBe(true);
       expect(staff.socket.socket.connected).toBe(false);
     } finally {
       busy = false;
