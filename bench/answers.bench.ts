@@ -4,7 +4,8 @@
 // that upserts one row with pg on a pool of the same size in the same database:
 //  - paced (the target): every agent answers about once a second (0.5-1.5 s after the previous
 //    acknowledgement), several times faster than anyone reads a checklist item aloud and hears the
-//    party confirm it — 200 answers/s offered;
+//    party confirm it — 200 answers/s offered; three rounds alternating with the baseline, judged on
+//    the median round, with the machine's CPU per answer (this process, PostgreSQL, all) for each;
 //  - saturated (capacity): every agent sends the next answer the moment the last is acknowledged.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,13 +19,16 @@ import { bulkCallSessions } from './support/sessions.js';
 import { runJsonChild } from './support/child.js';
 import type { ClosedLoopReport } from './support/closed-loop.js';
 import type { BenchResult } from './support/report.js';
-import { loadContext, round, watchLoop } from './support/stats.js';
+import { loadContext, round, watchLoop, type LoopReport } from './support/stats.js';
+import { accountCpu, canAccountCpu, type CpuAccount } from './support/machine-cpu.js';
 
 export interface AnswersBenchOptions {
   agents: number;
   answersPerAgent: number;
   /** Mean pause between one agent's answers in the paced run. */
   thinkMs?: number;
+  /** Paced runs of each (baseline, then facesign, alternating); the median is judged. Default 3. */
+  rounds?: number;
 }
 
 async function upsertRoute(databaseUrl: string, poolSize: number): Promise<{ url: string; stop(): Promise<void> }> {
@@ -82,13 +86,32 @@ export async function answersBench(options: AnswersBenchOptions): Promise<BenchR
     const load = (url: string, file: string, think: number) =>
       runJsonChild<ClosedLoopReport>('bench/support/closed-loop.ts', [JSON.stringify({ url, requestsFile: join(dir, file), perClient: options.answersPerAgent, thinkMs: think, warmup: 2 })]);
 
-    console.log(`  paced: ${options.agents} agents, one answer every ~${thinkMs} ms each, ${amount} answers — baseline, then facesign`);
-    const rawPaced = await load(baseline.url, 'baseline.jsonl', thinkMs);
-    const cpuBefore = process.cpuUsage();
-    const loop = watchLoop();
-    const fs = await load(stack.url, 'facesign.jsonl', thinkMs);
-    const loopSeen = loop.stop();
-    const cpu = process.cpuUsage(cpuBefore);
+    // The paced runs alternate, baseline then facesign, `rounds` times: on a small shared machine a
+    // p99 moves from run to run, the baseline's too, and the rounds show by how much. The target is
+    // judged on the median round.
+    const rounds = options.rounds ?? 3;
+    const parts = canAccountCpu() ? await stack.cpuParts() : undefined;
+    const pacedRounds: { baseline: ClosedLoopReport; facesign: ClosedLoopReport; loop: LoopReport; cpuMs: number; machine?: CpuAccount; baselineMachine?: CpuAccount }[] = [];
+    for (let round_ = 1; round_ <= rounds; round_ += 1) {
+      console.log(`  paced round ${round_} of ${rounds}: ${options.agents} agents, one answer every ~${thinkMs} ms each, ${amount} answers — baseline, then facesign`);
+      const baselineAccount = parts && accountCpu(parts);
+      const baselineRun = await load(baseline.url, 'baseline.jsonl', thinkMs);
+      const baselineMachine = baselineAccount?.stop();
+      const account = parts && accountCpu(parts);
+      const cpuBefore = process.cpuUsage();
+      const loop = watchLoop();
+      const facesignRun = await load(stack.url, 'facesign.jsonl', thinkMs);
+      const loopSeen = loop.stop();
+      const cpu = process.cpuUsage(cpuBefore);
+      pacedRounds.push({ baseline: baselineRun, facesign: facesignRun, loop: loopSeen, cpuMs: (cpu.user + cpu.system) / 1000, machine: account?.stop(), baselineMachine });
+    }
+    // The median round by facesign's p99 is the one reported in full.
+    const byP99 = [...pacedRounds].sort((a, b) => a.facesign.latencyMs.p99 - b.facesign.latencyMs.p99);
+    const median = byP99[Math.floor((byP99.length - 1) / 2)]!;
+    const fs = median.facesign;
+    const rawPaced = [...pacedRounds].sort((a, b) => a.baseline.latencyMs.p99 - b.baseline.latencyMs.p99)[Math.floor((pacedRounds.length - 1) / 2)]!.baseline;
+    const p99s = (pick: (r: (typeof pacedRounds)[number]) => ClosedLoopReport) => pacedRounds.map((r) => pick(r).latencyMs.p99).join(' / ');
+    const perAnswer = (account: CpuAccount | undefined, name: string, requests: number) => (account ? round((account.byPart[name] ?? 0) / Math.max(1, requests), 2) : 'n/a');
     console.log(`  saturated: ${options.agents} agents, each answer sent on the last one's acknowledgement — baseline, then facesign`);
     const raw = await load(baseline.url, 'baseline.jsonl', 0);
     const fsSaturated = await load(stack.url, 'facesign.jsonl', 0);
@@ -99,22 +122,27 @@ export async function answersBench(options: AnswersBenchOptions): Promise<BenchR
     const ok = (r: ClosedLoopReport) => r.errors === 0 && Object.keys(r.statuses).every((st) => st === '200');
     return {
       name: 'checklist answers',
-      setup: `${options.agents} agents (one HTTP connection each, own session IN_PROGRESS) × ${options.answersPerAgent} measured answers, each run after 2 unmeasured (paced) warm-up answers per agent; paced: ~${thinkMs} ms between an acknowledgement and the agent's next answer; saturated: none; load generator in its own process`,
+      setup: `${options.agents} agents (one HTTP connection each, own session IN_PROGRESS) × ${options.answersPerAgent} measured answers, each run after 2 unmeasured (paced) warm-up answers per agent; paced: ~${thinkMs} ms between an acknowledgement and the agent's next answer, ${rounds} rounds alternating with the baseline, the median round reported; saturated: none; load generator in its own process`,
       facesign: {
         p99Ms: fs.latencyMs.p99, p50Ms: fs.latencyMs.p50, maxMs: fs.latencyMs.max, perSecond: round(fs.perSecond, 0), statuses: JSON.stringify(fs.statuses), errors: fs.errors,
         saturatedPerSecond: round(fsSaturated.perSecond, 0), saturatedP99Ms: fsSaturated.latencyMs.p99, saturatedStatuses: JSON.stringify(fsSaturated.statuses),
         answersStored: stored, auditEvents: audited, auditEventsSealed: sealed,
-        serverCpuMsPerAnswer: round((cpu.user + cpu.system) / 1000 / Math.max(1, fs.requests), 2),
-        serverSystemCpuMsPerAnswer: round(cpu.system / 1000 / Math.max(1, fs.requests), 2),
-        ...loopSeen,
+        pacedP99MsByRound: p99s((r) => r.facesign),
+        serverCpuMsPerAnswer: round(median.cpuMs / Math.max(1, fs.requests), 2),
+        postgresCpuMsPerAnswer: perAnswer(median.machine, 'postgres', fs.requests),
+        machineCpuMsPerAnswer: median.machine ? round(median.machine.machineMs / Math.max(1, fs.requests), 2) : 'n/a',
+        ...median.loop,
       },
       baseline: {
         what: `express route, one pg upsert per request, pool of ${stack.facesign.config.database.poolSize}, same database`,
         p99Ms: rawPaced.latencyMs.p99, p50Ms: rawPaced.latencyMs.p50, perSecond: round(rawPaced.perSecond, 0),
+        pacedP99MsByRound: p99s((r) => r.baseline),
+        postgresCpuMsPerAnswer: perAnswer(median.baselineMachine, 'postgres', median.baseline.requests),
+        machineCpuMsPerAnswer: median.baselineMachine ? round(median.baselineMachine.machineMs / Math.max(1, median.baseline.requests), 2) : 'n/a',
         saturatedPerSecond: round(raw.perSecond, 0), saturatedP99Ms: raw.latencyMs.p99,
       },
       ratio: { value: round(fsSaturated.perSecond / Math.max(1, raw.perSecond), 2), of: 'facesign answers/s ÷ plain upsert/s, both saturated (higher is better)' },
-      target: { text: 'p99 < 25 ms at 200 concurrent agents (paced)', met: fs.latencyMs.p99 < 25 && ok(fs) && ok(fsSaturated) },
+      target: { text: 'p99 < 25 ms at 200 concurrent agents (paced, median of the rounds)', met: fs.latencyMs.p99 < 25 && pacedRounds.every((r) => ok(r.facesign)) && ok(fsSaturated) },
       load: { before, after: loadContext() },
       notes: serverErrors(stack.errors),
     };

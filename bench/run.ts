@@ -3,7 +3,7 @@
 //
 //   npm run bench                                  # everything at the issue's sizes, hash at 256 MiB
 //   npm run bench -- --only webhook,answers        # a subset: dispatch, webhook, realtime, answers, hash
-//   npm run bench -- --sessions 2000 --agents 100  # dispatch size; --sockets 1000 (realtime), --answer-agents 200
+//   npm run bench -- --sessions 2000 --agents 100  # dispatch size; --sockets 1000 (realtime), --answer-agents 200, --answer-rounds 3
 //   npm run bench -- --hash-size 2G                # the recording hash at the size the recordings issue names
 //   npm run bench -- --seconds 10 --connections 10 # webhook load duration and concurrency
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -37,7 +37,7 @@ const runners: Record<Name, () => Promise<BenchResult>> = {
   dispatch: () => dispatchBench({ sessions: num('sessions', 10_000), agents: num('agents', 200), concurrency: num('dial-concurrency', 8), timeoutSeconds: num('dispatch-timeout', 1800) }),
   webhook: () => webhookBench({ durationSeconds: num('seconds', 10), connections: num('connections', 10) }),
   realtime: () => realtimeBench({ sockets: num('sockets', 1000), changes: num('changes', 50) }),
-  answers: () => answersBench({ agents: num('answer-agents', 200), answersPerAgent: num('answers-per-agent', 10) }),
+  answers: () => answersBench({ agents: num('answer-agents', 200), answersPerAgent: num('answers-per-agent', 10), rounds: num('answer-rounds', 3) }),
   hash: () => hashBench({ size: flag('hash-size') ?? '256M', runs: num('hash-runs', 2) }),
 };
 

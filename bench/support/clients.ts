@@ -11,6 +11,8 @@ export interface Clients {
   connect(input: { url: string; namespace: string; count: number; cookies?: string[]; event: string; agents?: { cookie: string; csrfToken: string }[] }): Promise<number>;
   report(): Promise<ClientsReport>;
   close(): void;
+  /** The clients' process. */
+  pid: number;
 }
 
 export function startClients(): Clients {
@@ -27,6 +29,7 @@ export function startClients(): Clients {
       child.on('message', onMessage);
     });
   return {
+    pid: child.pid!,
     async connect(input) {
       const ready = next<{ connected: number }>('ready');
       child.send({ type: 'connect', ...input });

@@ -18,6 +18,7 @@ import type { Role } from '../../server/db/generated/prisma/enums.js';
 import { startS3Server, S3RVER_CREDENTIALS, type RunningS3Server } from '../../dev/s3-server.js';
 import { freePort } from '../../test/reliability/support/infra.js';
 import { startReadyChild } from './child.js';
+import { postgresPart, redisPart, type CpuPart } from './machine-cpu.js';
 import { adminSql, cloneDatabase, databaseUrl, dropStaleDatabases, TEMPLATE_PREFIX } from '../../test/support/databases.js';
 
 export const BENCH_BUCKET = 'facesign-bench';
@@ -64,6 +65,8 @@ export interface BenchStack {
   /** Error log lines the server wrote (the first 100). */
   errors: string[];
   users(count: number, input: { roles: Role[]; languages?: string[]; skills?: string[] }): Promise<BenchUser[]>;
+  /** The stack's processes for CPU accounting: this process (facesign), PostgreSQL and Redis when local, the simulator. */
+  cpuParts(): Promise<CpuPart[]>;
   /** Starts a worker-only facesign node on the same database and Redis (stopped with the stack). */
   workerNode(): Promise<Facesign>;
   stop(): Promise<void>;
@@ -146,6 +149,16 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
         data: sessions.map((s) => ({ userId: s.userId, tokenHash: sha256Hex(s.token), csrfTokenHash: sha256Hex(s.csrf), expiresAt: new Date(Date.now() + 12 * 3_600_000) })),
       });
       return sessions.map((s) => ({ id: s.userId, cookie: `${SESSION_COOKIE}=${s.token}`, csrfToken: s.csrf }));
+    },
+    async cpuParts() {
+      const [{ pid }] = await facesign.db.$queryRaw<[{ pid: number }]>`SELECT pg_backend_pid() AS pid`;
+      const parts: (CpuPart | undefined)[] = [
+        { name: 'facesign', pids: [process.pid] },
+        postgresPart(pid),
+        redisPart(await facesign.redis.info('server')),
+        { name: 'simulator', pids: [sim.pid] },
+      ];
+      return parts.filter((part): part is CpuPart => part !== undefined);
     },
     async workerNode() {
       const node = await createFacesign({ ...config, roles: { api: false, worker: true } }, { logDestination: discard });

@@ -19,6 +19,7 @@ export interface TimingProxy {
   /** How many different rooms have been dialled so far (cheap to poll). */
   roomsDialled(): Promise<number>;
   dials(): Promise<DialArrival[]>;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -77,6 +78,7 @@ export async function startTimingProxy(target: string): Promise<TimingProxy> {
   const { url } = child.ready;
   return {
     url,
+    pid: child.pid,
     async roomsDialled() {
       return (await (await fetch(`${url}${ROOMS_PATH}`)).json()) as number;
     },
