@@ -75,6 +75,15 @@ export async function sqlTransaction<T>(db: Db, fn: (sql: Sql) => Promise<T>): P
   const client = await sqlPool(db).connect();
   const sql = sqlOn(client);
   let broken: Error | undefined;
+  // A checked-out connection has no error listener of the pool's. When the server goes away while this
+  // transaction holds it (a restart, a crash, a terminated backend), pg emits 'error' on the client, and
+  // with no listener that ends the process. The statement in flight, or the next one, fails on its own
+  // and reaches the caller; the connection is then discarded instead of returned. The listener stays:
+  // a discarded connection may report more errors while it closes.
+  const onError = (error: Error) => {
+    broken ??= error;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(sql);
@@ -85,6 +94,7 @@ export async function sqlTransaction<T>(db: Db, fn: (sql: Sql) => Promise<T>): P
     await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
     throw error;
   } finally {
+    if (!broken) client.removeListener('error', onError);
     client.release(broken);
   }
 }

@@ -59,6 +59,27 @@ describe('sqlTransaction', () => {
     expect(isUniqueViolation(error)).toBe(true);
     expect(isUniqueViolation(new Error('other'))).toBe(false);
   });
+
+  it('survives the server dropping its connection mid-transaction: the caller gets the error, the process and the pool carry on', async () => {
+    // As when PostgreSQL restarts or crashes while a transaction holds a connection between two
+    // statements. With no error listener on the checked-out client, pg's 'error' event ended the
+    // process (a worker died this way in the fault-injection suite).
+    const entity = randomUUID();
+    const error = await sqlTransaction(t.facesign.db, async (sql) => {
+      await insertAuditMany(sql, [event(entity, 1)]);
+      const [own] = await sql.query<{ pid: number }>({ text: 'SELECT pg_backend_pid() AS pid' });
+      await t.facesign.db.$queryRawUnsafe('SELECT pg_terminate_backend($1)', own!.pid);
+      // The client hears of it while idle, between statements.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return sql.query({ text: 'SELECT 1' });
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(await eventsOf(entity)).toEqual([]); // never committed
+    // The broken connection was discarded; the pool hands out working ones.
+    for (let i = 0; i < 3; i += 1) {
+      expect(await sqlTransaction(t.facesign.db, (sql) => sql.query<{ n: number }>({ text: 'SELECT 1 AS n' }))).toEqual([{ n: 1 }]);
+    }
+  });
 });
 
 describe('the same statements in a Prisma transaction', () => {
