@@ -36,6 +36,7 @@ export default defineConfig({
           include: ['test/reliability/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/reliability/global-setup.ts'],
+          setupFiles: ['test/reliability/support/record-failures.ts'],
           testTimeout: 600_000,
           hookTimeout: 600_000,
           pool: 'forks',

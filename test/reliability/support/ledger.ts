@@ -16,6 +16,8 @@ export interface LedgerRow {
   losses: number;
   seed?: number;
   note?: string;
+  /** A failed scenario, recorded whether or not it recorded what it found (support/record-failures.ts). */
+  failed?: boolean;
 }
 
 export function record(file: string, row: LedgerRow): void {
@@ -47,15 +49,17 @@ export function summaryTable(): string {
   }
   writeFileSync(join(LEDGER_DIR, 'summary.json'), JSON.stringify(rows, null, 2));
   const header = ['scenario', 'fault injected', 'times', 'checked', 'losses', 'seed'];
-  const body = rows.map((r) => [r.scenario, r.fault, String(r.injected), r.checked + (r.note ? ` (${r.note})` : ''), String(r.losses), r.seed ? String(r.seed) : '']);
+  const body = rows.map((r) => [r.scenario, r.fault, String(r.injected), r.checked + (r.note ? ` (${r.note})` : ''), r.failed ? 'FAILED' : String(r.losses), r.seed ? String(r.seed) : '']);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   const total = rows.reduce((n, r) => n + r.losses, 0);
+  const failed = rows.filter((r) => r.failed).length;
   return [
     line(header),
     `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
     ...body.map(line),
     '',
-    `faults injected: ${rows.reduce((n, r) => n + r.injected, 0)}, losses found: ${total}`,
+    `faults injected: ${rows.reduce((n, r) => n + r.injected, 0)}, losses found: ${total}` +
+      (failed > 0 ? `, scenarios that FAILED: ${failed}` : ''),
   ].join('\n');
 }
