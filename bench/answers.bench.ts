@@ -111,7 +111,10 @@ export async function answersBench(options: AnswersBenchOptions): Promise<BenchR
     const fs = median.facesign;
     const rawPaced = [...pacedRounds].sort((a, b) => a.baseline.latencyMs.p99 - b.baseline.latencyMs.p99)[Math.floor((pacedRounds.length - 1) / 2)]!.baseline;
     const p99s = (pick: (r: (typeof pacedRounds)[number]) => ClosedLoopReport) => pacedRounds.map((r) => pick(r).latencyMs.p99).join(' / ');
-    const perAnswer = (account: CpuAccount | undefined, name: string, requests: number) => (account ? round((account.byPart[name] ?? 0) / Math.max(1, requests), 2) : 'n/a');
+    const perAnswer = (account: CpuAccount | undefined, requests: number) => ({
+      postgresCpuMsPerAnswer: account ? round((account.byPart.postgres ?? 0) / Math.max(1, requests), 2) : 'n/a',
+      machineCpuMsPerAnswer: account ? round(account.machineMs / Math.max(1, requests), 2) : 'n/a',
+    });
     console.log(`  saturated: ${options.agents} agents, each answer sent on the last one's acknowledgement — baseline, then facesign`);
     const raw = await load(baseline.url, 'baseline.jsonl', 0);
     const fsSaturated = await load(stack.url, 'facesign.jsonl', 0);
@@ -129,16 +132,14 @@ export async function answersBench(options: AnswersBenchOptions): Promise<BenchR
         answersStored: stored, auditEvents: audited, auditEventsSealed: sealed,
         pacedP99MsByRound: p99s((r) => r.facesign),
         serverCpuMsPerAnswer: round(median.cpuMs / Math.max(1, fs.requests), 2),
-        postgresCpuMsPerAnswer: perAnswer(median.machine, 'postgres', fs.requests),
-        machineCpuMsPerAnswer: median.machine ? round(median.machine.machineMs / Math.max(1, fs.requests), 2) : 'n/a',
+        ...perAnswer(median.machine, fs.requests),
         ...median.loop,
       },
       baseline: {
         what: `express route, one pg upsert per request, pool of ${stack.facesign.config.database.poolSize}, same database`,
         p99Ms: rawPaced.latencyMs.p99, p50Ms: rawPaced.latencyMs.p50, perSecond: round(rawPaced.perSecond, 0),
         pacedP99MsByRound: p99s((r) => r.baseline),
-        postgresCpuMsPerAnswer: perAnswer(median.baselineMachine, 'postgres', median.baseline.requests),
-        machineCpuMsPerAnswer: median.baselineMachine ? round(median.baselineMachine.machineMs / Math.max(1, median.baseline.requests), 2) : 'n/a',
+        ...perAnswer(median.baselineMachine, median.baseline.requests),
         saturatedPerSecond: round(raw.perSecond, 0), saturatedP99Ms: raw.latencyMs.p99,
       },
       ratio: { value: round(fsSaturated.perSecond / Math.max(1, raw.perSecond), 2), of: 'facesign answers/s ÷ plain upsert/s, both saturated (higher is better)' },

@@ -34,17 +34,16 @@ describe.runIf(canAccountCpu())('machine CPU accounting', () => {
   });
 
   it("counts children a part has reaped only when asked (PostgreSQL's exited backends)", async () => {
-    // A shell runs the burner to its end, then waits: the burner's CPU is now the shell's reaped children's.
-    const run = () => spawn('sh', ['-c', `"${process.execPath}" -e "${burner}"; read line`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // A shell runs the burner to its end (reaping it), says so, then waits: the burner's CPU is now the
+    // shell's reaped children's.
+    const run = () => spawn('sh', ['-c', `"${process.execPath}" -e "${burner}"; echo reaped; read line`], { stdio: ['pipe', 'pipe', 'inherit'] });
     const withReaped = run();
     const without = run();
     const account = accountCpu([
       { name: 'with', pids: [withReaped.pid!], withReapedChildren: true },
       { name: 'without', pids: [without.pid!] },
     ]);
-    await Promise.all([printed(withReaped, 'burnt'), printed(without, 'burnt')]);
-    // The burners have exited; give each shell a moment to reap its child.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await Promise.all([printed(withReaped, 'reaped'), printed(without, 'reaped')]);
     const result = account.stop();
     for (const child of [withReaped, without]) child.stdin!.end();
     await Promise.all([once(withReaped, 'exit'), once(without, 'exit')]);
