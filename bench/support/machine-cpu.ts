@@ -116,3 +116,17 @@ export function redisPart(infoServer: string): CpuPart | undefined {
   const pid = Number(/process_id:(\d+)/.exec(infoServer)?.[1]);
   return pid && statFields(pid) ? { name: 'redis', pids: [pid] } : undefined;
 }
+
+/**
+ * The calling thread's time on a core and its time runnable but waiting for one (Linux schedstat, in
+ * nanoseconds, so short windows are exact): a thread that waits while it has work is short of cores,
+ * not of code. Undefined where the kernel does not say.
+ */
+export function threadSchedule(): { ranMs: number; waitedMs: number } | undefined {
+  try {
+    const [ran = 0, waited = 0] = readFileSync('/proc/thread-self/schedstat', 'utf8').trim().split(/\s+/).map(Number);
+    return { ranMs: ran / 1e6, waitedMs: waited / 1e6 };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,6 +1,7 @@
 // Percentiles and the machine's load, for benchmark reports.
 import { cpus, loadavg, totalmem, freemem } from 'node:os';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { threadSchedule } from './machine-cpu.js';
 
 /** The p-th percentile (0..100) by nearest rank; NaN for no samples. */
 export function percentile(samples: readonly number[], p: number): number {
@@ -37,6 +38,11 @@ export interface LoopReport {
   gcPauses: number;
   gcPauseMaxMs: number;
   gcPauseTotalMs: number;
+  /** The main thread's time on a core, and runnable but waiting for one (undefined where unknown). */
+  mainThreadRanMs?: number;
+  mainThreadWaitedForCpuMs?: number;
+  /** The window these cover. */
+  windowMs: number;
 }
 
 /** Starts watching the event loop and GC; `stop()` returns what was seen since. */
@@ -48,11 +54,16 @@ export function watchLoop(): { stop(): LoopReport } {
   });
   observer.observe({ entryTypes: ['gc'] });
   delay.enable();
+  const scheduled = threadSchedule();
+  const started = performance.now();
   return {
     stop() {
       delay.disable();
       observer.disconnect();
+      const now = threadSchedule();
       return {
+        windowMs: round(performance.now() - started, 0),
+        ...(scheduled && now ? { mainThreadRanMs: round(now.ranMs - scheduled.ranMs, 0), mainThreadWaitedForCpuMs: round(now.waitedMs - scheduled.waitedMs, 0) } : {}),
         loopDelayP99Ms: round(delay.percentile(99) / 1e6, 1),
         loopDelayMaxMs: round(delay.max / 1e6, 1),
         gcPauses: pauses.length,

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { accountCpu, canAccountCpu } from '../../bench/support/machine-cpu.js';
+import { accountCpu, canAccountCpu, threadSchedule } from '../../bench/support/machine-cpu.js';
 
 const BURN_MS = 400;
 const burner = `const t = Date.now(); while (Date.now() - t < ${BURN_MS}) {} console.log('burnt');`;
@@ -49,5 +49,28 @@ describe.runIf(canAccountCpu())('machine CPU accounting', () => {
     await Promise.all([once(withReaped, 'exit'), once(without, 'exit')]);
     expect(result.byPart.with).toBeGreaterThanOrEqual(BURN_MS * 0.75);
     expect(result.byPart.without).toBeLessThan(BURN_MS * 0.25);
+  });
+
+  it("gives this thread's time on a core apart from its time waiting for one", async () => {
+    // Another process burns CPU meanwhile, competing for the cores; its time must not count here.
+    const other = spawn(process.execPath, ['-e', `${burner} process.stdin.resume();`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const before = threadSchedule()!;
+    const wall = performance.now();
+    const t = Date.now();
+    while (Date.now() - t < BURN_MS) {
+      // spin on this thread
+    }
+    const elapsed = performance.now() - wall;
+    const after = threadSchedule()!;
+    await printed(other, 'burnt');
+    other.stdin!.end();
+    await once(other, 'exit');
+    const ran = after.ranMs - before.ranMs;
+    const waited = after.waitedMs - before.waitedMs;
+    expect(ran).toBeGreaterThanOrEqual(BURN_MS * 0.25);
+    expect(ran).toBeLessThanOrEqual(elapsed + 5);
+    expect(waited).toBeGreaterThanOrEqual(0);
+    // A spinning thread is always runnable: it was on a core or waiting for one for the whole spin.
+    expect(ran + waited).toBeGreaterThanOrEqual(elapsed * 0.9);
   });
 });
