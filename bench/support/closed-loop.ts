@@ -139,7 +139,7 @@ async function run(spec: ClosedLoopSpec): Promise<ClosedLoopReport> {
   }
   const base = new URL(spec.url);
   const host = base.hostname;
-  const port = Number(base.port);
+  const port = Number(base.port || 80);
   // Each request is serialised once, up front: the generator's work per request is one write and
   // reading one response, so that it takes as little of the machine as it can from the server.
   const wire = new Map<Line, Buffer>();
