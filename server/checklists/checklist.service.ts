@@ -234,7 +234,7 @@ export class ChecklistService {
     const located = locateItems(doc);
     const decision = decideOutcome({
       items: order.flatMap((id) => (located.get(id) ? [{ id, required: located.get(id)!.item.required }] : [])),
-      answers: Object.fromEntries(answers.map((a) => [a.itemId, a.value])),
+      answers: new Map(answers.map((a) => [a.itemId, a.value])),
       flags: flags.map((f) => ({ code: f.code, severity: f.severity })),
     });
     if (decision.kind === 'incomplete') {

@@ -9,7 +9,9 @@ export type RiskSeverity = 'LOW' | 'MEDIUM' | 'HIGH';
 export interface OutcomeInput {
   /** The checklist's items in script order. */
   items: { id: string; required: boolean }[];
-  answers: Record<string, AnswerValue | undefined>;
+  /** Each answered item's latest answer. A Map, not an object: an item id such as `constructor` is a
+   *  valid id, and must not read an inherited property as its answer. */
+  answers: ReadonlyMap<string, AnswerValue>;
   flags: { code: string; severity: RiskSeverity }[];
 }
 
@@ -23,10 +25,10 @@ export function decideOutcome(input: OutcomeInput): OutcomeDecision {
   const optional = items.filter((item) => !item.required);
 
   const missing = required
-    .filter((item) => answers[item.id] === undefined || answers[item.id] === 'NOT_ASKED')
+    .filter((item) => !answers.has(item.id) || answers.get(item.id) === 'NOT_ASKED')
     .map((item) => item.id);
   const withAnswer = (list: typeof items, answer: AnswerValue): string[] =>
-    list.filter((item) => answers[item.id] === answer).map((item) => item.id);
+    list.filter((item) => answers.get(item.id) === answer).map((item) => item.id);
   const requiredDenied = withAnswer(required, 'DENIED');
   const requiredUnclear = withAnswer(required, 'UNCLEAR');
   const highRiskCodes = [...new Set(flags.filter((flag) => flag.severity === 'HIGH').map((flag) => flag.code))];

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
 import type { TestApp } from '../support/harness.js';
-import { ALWAYS_OPEN, loanFileWithBorrower, losClient, scheduleCall, stateOf } from '../support/verification.js';
+import { ALWAYS_OPEN, loanFileWithBorrower, losClient, publishCallTemplateWithItemId, scheduleCall, stateOf } from '../support/verification.js';
 import { launchChromium, newContext, screenshot, signInThroughPage, startE2eApp, unlabelledControls, watchPageErrors } from './browser.js';
 
 let app: TestApp;
@@ -17,6 +17,7 @@ beforeAll(async () => {
   app = await startE2eApp({ ...ALWAYS_OPEN, DIAL_RATE_PER_SECOND: '50', SIP_MAX_CALL_SECONDS: '14400' });
   browser = await launchChromium();
   await createUser(app.facesign.db, { email: 'li.agent@bank.test', password: PASSWORD, displayName: 'Li Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['consumer-loan'] });
+  await createUser(app.facesign.db, { email: 'wen.agent@bank.test', password: PASSWORD, displayName: 'Wen Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['inherited-ids'] });
 });
 afterAll(async () => {
   await browser?.close();
@@ -104,6 +105,44 @@ describe('agent desk', () => {
     await screenshot(page, 'desk-submitted-en');
     const done = await stateOf(app, sessionId, 'COMPLETED');
     expect(done.outcome).toBe('PASSED');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('answers and notes an item whose id names a property every object inherits', async () => {
+    // `constructor` is a valid item id. Kept in plain objects, the desk's per-item state would find
+    // Object's constructor for it: the item would show as saving, with its answer buttons locked.
+    await publishCallTemplateWithItemId(app, 'call-inherited-ids', 'constructor');
+    const context = await newContext(browser, app);
+    const page = await context.newPage();
+    const errors = watchPageErrors(page);
+    await signInThroughPage(page, 'wen.agent@bank.test', PASSWORD);
+    await page.waitForURL(/\/desk$/);
+    await page.getByRole('radio', { name: 'Available' }).check();
+    const wen = await app.facesign.db.user.findFirstOrThrow({ where: { email: 'wen.agent@bank.test' } });
+    await expect.poll(async () => app.facesign.redis.hget('presence', wen.id)).toBe('available');
+
+    const los = await losClient(app);
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550100', product: 'inherited-ids' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-inherited-ids' });
+    await page.getByTestId('offer').getByRole('button', { name: 'Accept' }).click();
+    await stateOf(app, sessionId, 'IN_PROGRESS');
+
+    const item = page.getByTestId('item-constructor');
+    await item.waitFor();
+    const confirm = item.getByRole('button', { name: /Confirmed/ });
+    expect(await confirm.isEnabled()).toBe(true);
+    expect(await item.getByRole('textbox').inputValue()).toBe('');
+    await item.getByRole('textbox').fill('Asked twice, then answered');
+    await confirm.click();
+    await expect.poll(async () => (await app.facesign.db.checklistAnswer.findFirst({ where: { sessionId, itemId: 'constructor' } }))?.value).toBe('CONFIRMED');
+    await expect.poll(() => confirm.getAttribute('aria-pressed')).toBe('true');
+    expect((await app.facesign.db.checklistAnswer.findFirstOrThrow({ where: { sessionId, itemId: 'constructor' } })).note).toBe('Asked twice, then answered');
+
+    // Its note draft survives a reload, read back from this browser under the same id.
+    await item.getByRole('textbox').fill('Asked twice, then answered clearly');
+    await page.reload();
+    await expect.poll(() => page.getByTestId('item-constructor').getByRole('textbox').inputValue(), { timeout: 20_000 }).toBe('Asked twice, then answered clearly');
     expect(errors).toEqual([]);
     await context.close();
   });

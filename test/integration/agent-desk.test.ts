@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
-import { ALWAYS_OPEN, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf, takeOffer, type OnlineAgent } from '../support/verification.js';
+import { ALWAYS_OPEN, loanFileWithBorrower, losClient, onlineAgent, publishCallTemplateWithItemId, scheduleCall, stateOf, takeOffer, type OnlineAgent } from '../support/verification.js';
 
 let t: TestApp;
 let agent: OnlineAgent;
@@ -95,6 +95,41 @@ describe('presence heartbeats', () => {
       expect(await online.socket.emit('heartbeat', {})).toEqual({ ok: true, lapsed: false });
     } finally {
       await online.socket.close();
+    }
+  });
+});
+
+describe('a checklist item whose id names a property every object inherits', () => {
+  it('stays open until answered: completing without it names it, and its answer then decides', async () => {
+    // `constructor` matches the item id pattern; an object lookup would find Object's constructor and
+    // count the item as answered, letting the agent submit PASSED without asking it.
+    await publishCallTemplateWithItemId(t, 'call-inherited-ids', 'constructor');
+
+    const desk = await onlineAgent(t, 'inherited-ids');
+    try {
+      const los = await losClient(t);
+      const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550100', product: 'inherited-ids' });
+      const id = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-inherited-ids' });
+      await takeOffer(desk, id);
+      await stateOf(t, id, 'IN_PROGRESS');
+
+      const checklist = await desk.client.get<{ items: { id: string; required: boolean; answer: unknown }[] }>(`/api/sessions/${id}/checklist`);
+      expect(checklist.body.items.find((item) => item.id === 'constructor')).toMatchObject({ required: true, answer: null });
+      for (const item of checklist.body.items.filter((i) => i.required && i.id !== 'constructor')) {
+        expect((await desk.client.request('PUT', `/api/sessions/${id}/answers/${item.id}`, { value: 'CONFIRMED' })).status).toBe(200);
+      }
+      const early = await desk.client.post<{ code: string; errors: { field: string }[] }>(`/api/sessions/${id}/complete`);
+      expect(early.status).toBe(422);
+      expect(early.body.code).toBe('CHECKLIST_INCOMPLETE');
+      expect(early.body.errors.map((e) => e.field)).toEqual(['items.constructor']);
+
+      expect((await desk.client.request('PUT', `/api/sessions/${id}/answers/constructor`, { value: 'DENIED' })).status).toBe(200);
+      const done = await desk.client.post<{ session: { outcome: string }; reasons: string[] }>(`/api/sessions/${id}/complete`);
+      expect(done.status).toBe(200);
+      expect(done.body.session.outcome).toBe('FAILED');
+      expect(done.body.reasons).toEqual(['required_denied:constructor']);
+    } finally {
+      await desk.socket.close();
     }
   });
 });

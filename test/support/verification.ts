@@ -3,6 +3,7 @@
 // own agents are eligible and routing is deterministic.
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
+import { loadTemplateFiles, publishTemplates } from '../../server/checklists/templates.js';
 import type { ApiClient } from './api-client.js';
 import { connectAgent, type AgentSocket } from './agent-socket.js';
 import { eventually } from './fixtures.js';
@@ -73,4 +74,12 @@ export async function answerAllRequired(agent: OnlineAgent, sessionId: string, v
     const res = await agent.client.request('PUT', `/api/sessions/${sessionId}/answers/${item.id}`, { value: value(item.id) });
     expect(res.status).toBe(200);
   }
+}
+
+/** Publishes the shipped call-default script as `key`, its first required item renamed to `itemId`. */
+export async function publishCallTemplateWithItemId(t: TestApp, key: string, itemId: string): Promise<void> {
+  const base = (await loadTemplateFiles()).find((d) => d.key === 'call-default')!;
+  const renamed = base.sections.flatMap((section) => section.items).find((item) => item.required)!.id;
+  const sections = base.sections.map((section) => ({ ...section, items: section.items.map((item) => (item.id === renamed ? { ...item, id: itemId } : item)) }));
+  await publishTemplates(t.facesign.db, [{ ...base, key, sections }]);
 }

@@ -5,18 +5,20 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideOutcome, type AnswerValue, type OutcomeInput, type RiskSeverity } from '../../server/checklists/outcome-rules.js';
 
-const itemsArb = fc.uniqueArray(fc.record({ id: fc.stringMatching(/^[a-z_]{1,10}$/), required: fc.boolean() }), { selector: (item) => item.id, maxLength: 10 });
+// Ids include names every plain object inherits: an item called `constructor` must not read as answered.
+const idArb = fc.oneof({ weight: 4, arbitrary: fc.stringMatching(/^[a-z_]{1,10}$/) }, { weight: 1, arbitrary: fc.constantFrom('constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty') });
+const itemsArb = fc.uniqueArray(fc.record({ id: idArb, required: fc.boolean() }), { selector: (item) => item.id, maxLength: 10 });
 const flagsArb = fc.array(fc.record({ code: fc.stringMatching(/^[A-Z_]{1,12}$/), severity: fc.constantFrom<RiskSeverity>('LOW', 'MEDIUM', 'HIGH') }), { maxLength: 5 });
 const answerArb = fc.constantFrom<AnswerValue | undefined>('CONFIRMED', 'DENIED', 'UNCLEAR', 'NOT_ASKED', undefined);
 const inputArb: fc.Arbitrary<OutcomeInput> = fc.tuple(itemsArb, flagsArb).chain(([items, flags]) =>
   fc.array(answerArb, { minLength: items.length, maxLength: items.length }).map((values) => ({
     items,
-    answers: Object.fromEntries(items.flatMap((item, i) => (values[i] === undefined ? [] : [[item.id, values[i]]]))),
+    answers: new Map(items.flatMap((item, i) => (values[i] === undefined ? [] : [[item.id, values[i]] as const]))),
     flags,
   })),
 );
 
-const requiredWith = (input: OutcomeInput, values: (AnswerValue | undefined)[]) => input.items.filter((i) => i.required && values.includes(input.answers[i.id]));
+const requiredWith = (input: OutcomeInput, values: (AnswerValue | undefined)[]) => input.items.filter((i) => i.required && values.includes(input.answers.get(i.id)));
 const outcomeOf = (input: OutcomeInput) => {
   const decision = decideOutcome(input);
   return decision.kind === 'incomplete' ? 'incomplete' : decision.outcome;
@@ -61,12 +63,12 @@ describe('decideOutcome: complete characterisation', () => {
   it('optional items and low or medium flags never change the outcome', () => {
     fc.assert(
       fc.property(inputArb, fc.array(answerArb, { minLength: 10, maxLength: 10 }), flagsArb, (input, otherAnswers, extraFlags) => {
-        const answers = { ...input.answers };
+        const answers = new Map(input.answers);
         input.items.forEach((item, i) => {
           if (item.required) return;
           const value = otherAnswers[i];
-          if (value === undefined) delete answers[item.id];
-          else answers[item.id] = value;
+          if (value === undefined) answers.delete(item.id);
+          else answers.set(item.id, value);
         });
         const mild = extraFlags.map((f) => ({ ...f, severity: f.severity === 'HIGH' ? ('MEDIUM' as const) : f.severity }));
         expect(outcomeOf({ ...input, answers, flags: [...input.flags, ...mild] })).toBe(outcomeOf(input));
@@ -95,13 +97,13 @@ describe('decideOutcome: complete characterisation', () => {
     fc.assert(
       fc.property(inputArb, fc.nat(), fc.nat(), (input, pick, which) => {
         const before = decideOutcome(input);
-        const answered = input.items.filter((i) => i.required && input.answers[i.id] !== undefined && input.answers[i.id] !== 'NOT_ASKED');
+        const answered = input.items.filter((i) => i.required && input.answers.has(i.id) && input.answers.get(i.id) !== 'NOT_ASKED');
         const item = answered[pick % Math.max(1, answered.length)];
         if (before.kind === 'incomplete' || !item) return;
-        const options = worse[input.answers[item.id]!];
+        const options = worse[input.answers.get(item.id)!];
         const value = options[which % Math.max(1, options.length)];
         if (!value) return;
-        const after = decideOutcome({ ...input, answers: { ...input.answers, [item.id]: value } });
+        const after = decideOutcome({ ...input, answers: new Map(input.answers).set(item.id, value) });
         expect(after.kind).toBe('decided');
         if (after.kind === 'decided') expect(rank[after.outcome]).toBeGreaterThanOrEqual(rank[before.outcome]);
       }),

@@ -14,9 +14,13 @@ const ITEMS = [
 ];
 const ALL_CONFIRMED: Record<string, AnswerValue> = Object.fromEntries(ITEMS.map((item) => [item.id, 'CONFIRMED']));
 
+/** Answers as the service passes them: only the answered items, undefined meaning "no answer". */
+const answersOf = (record: Record<string, AnswerValue | undefined>): Map<string, AnswerValue> =>
+  new Map(Object.entries(record).flatMap(([id, value]) => (value === undefined ? [] : [[id, value] as const])));
+
 const input = (answers: Record<string, AnswerValue | undefined> = {}, flags: OutcomeInput['flags'] = []): OutcomeInput => ({
   items: ITEMS,
-  answers: { ...ALL_CONFIRMED, ...answers },
+  answers: answersOf({ ...ALL_CONFIRMED, ...answers }),
   flags,
 });
 
@@ -58,8 +62,20 @@ describe('decideOutcome', () => {
       input({ fees: undefined, identity: 'DENIED', consent: 'NOT_ASKED' }),
       { kind: 'decided', outcome: 'FAILED', reasons: ['required_denied:identity', 'not_asked:consent', 'not_asked:fees'] },
     ],
-    ['nothing answered at all', { items: ITEMS, answers: {}, flags: [] }, { kind: 'incomplete', missing: ['consent', 'identity', 'willingness', 'purpose', 'repayment', 'fees'] }],
+    ['nothing answered at all', { items: ITEMS, answers: new Map(), flags: [] }, { kind: 'incomplete', missing: ['consent', 'identity', 'willingness', 'purpose', 'repayment', 'fees'] }],
     ['answers to items not on the checklist are ignored', input({ unknown_item: 'DENIED' }), { kind: 'decided', outcome: 'PASSED', reasons: [] }],
+    // Item ids are ^[a-z][a-z0-9_]{1,63}$, so `constructor` is a valid one: an unanswered item by that
+    // name is open, not answered by a property every object inherits.
+    [
+      'required items named like inherited object properties, unanswered',
+      { items: [{ id: 'constructor', required: true }, { id: '__proto__', required: true }, { id: 'valueOf', required: true }, { id: 'consent', required: true }], answers: answersOf({ consent: 'CONFIRMED' }), flags: [] },
+      { kind: 'incomplete', missing: ['constructor', '__proto__', 'valueOf'] },
+    ],
+    [
+      'a required item named constructor, denied',
+      { items: [{ id: 'constructor', required: true }], answers: new Map([['constructor', 'DENIED' as const]]), flags: [] },
+      { kind: 'decided', outcome: 'FAILED', reasons: ['required_denied:constructor'] },
+    ],
   ])('%s', (_case, given, expected) => {
     expect(decideOutcome(given)).toEqual(expected);
   });
@@ -68,7 +84,7 @@ describe('decideOutcome', () => {
 // ---- properties -------------------------------------------------------------------------------------
 
 const itemsArb = fc.uniqueArray(
-  fc.record({ id: fc.stringMatching(/^[a-z]{1,8}$/), required: fc.boolean() }),
+  fc.record({ id: fc.oneof(fc.stringMatching(/^[a-z]{1,8}$/), fc.constantFrom('constructor', '__proto__', 'toString', 'hasOwnProperty')), required: fc.boolean() }),
   { selector: (item) => item.id, minLength: 1, maxLength: 8 },
 );
 const flagsArb = fc.array(
@@ -82,7 +98,7 @@ const anyInputArb: fc.Arbitrary<OutcomeInput> = fc
   .chain(([items, flags]) =>
     fc.array(answerArb, { minLength: items.length, maxLength: items.length }).map((values) => ({
       items,
-      answers: Object.fromEntries(items.map((item, i) => [item.id, values[i]])),
+      answers: new Map(items.flatMap((item, i) => (values[i] === undefined ? [] : [[item.id, values[i]] as const]))),
       flags,
     })),
   );
@@ -91,7 +107,10 @@ const anyInputArb: fc.Arbitrary<OutcomeInput> = fc
 const passingInputArb: fc.Arbitrary<OutcomeInput> = anyInputArb
   .map(({ items, answers, flags }) => ({
     items,
-    answers: Object.fromEntries(items.map((item) => [item.id, item.required ? 'CONFIRMED' : answers[item.id]])),
+    answers: new Map(items.flatMap((item) => {
+      const value = item.required ? 'CONFIRMED' : answers.get(item.id);
+      return value === undefined ? [] : [[item.id, value] as const];
+    })),
     flags: flags.filter((flag) => flag.severity !== 'HIGH'),
   }))
   .filter(({ items }) => items.some((item) => item.required));
@@ -112,7 +131,7 @@ describe('decideOutcome properties', () => {
         const required = given.items.filter((item) => item.required);
         const denied = required[pick % required.length];
         if (!denied) return false;
-        const changed = { ...given, answers: { ...given.answers, [denied.id]: 'DENIED' as const }, flags: [...given.flags, ...moreFlags] };
+        const changed = { ...given, answers: new Map(given.answers).set(denied.id, 'DENIED'), flags: [...given.flags, ...moreFlags] };
         const decision = decideOutcome(changed);
         return decision.kind === 'decided' && decision.outcome === 'FAILED' && decision.reasons.includes(`required_denied:${denied.id}`);
       }),

@@ -14,25 +14,35 @@ const ANSWERS: { value: AnswerValue; keys: string[]; cls: string }[] = [
   { value: 'UNCLEAR', keys: ['3', 'u'], cls: 'unclear' },
 ];
 
+// Per-item state is kept in Maps keyed by item id: `constructor` is a valid item id, and a plain object
+// would hand every item by that name an inherited value (the item would show as saving, its buttons locked).
 function useNoteDrafts(sessionId: string) {
   const key = `facesign.notes.${sessionId}`;
-  const [drafts, setDrafts] = useState<Record<string, string>>(() => {
+  const [drafts, setDrafts] = useState<ReadonlyMap<string, string>>(() => {
     try {
-      return JSON.parse(localStorage.getItem(key) ?? '{}') as Record<string, string>;
+      const stored: unknown = JSON.parse(localStorage.getItem(key) ?? '{}');
+      return new Map(Object.entries(stored ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
     } catch {
-      return {};
+      return new Map();
     }
   });
   const setDraft = useCallback(
     (itemId: string, text: string) =>
       setDrafts((d) => {
-        const next = { ...d, [itemId]: text };
-        localStorage.setItem(key, JSON.stringify(next));
+        const next = new Map(d).set(itemId, text);
+        localStorage.setItem(key, JSON.stringify(Object.fromEntries(next)));
         return next;
       }),
     [key],
   );
   return { drafts, setDraft };
+}
+
+function without<V>(map: ReadonlyMap<string, V>, key: string): ReadonlyMap<string, V> {
+  if (!map.has(key)) return map;
+  const next = new Map(map);
+  next.delete(key);
+  return next;
 }
 
 /** Fills the {placeholders} the desk knows; marks the others so the agent reads them from the loan file. */
@@ -55,8 +65,8 @@ export function ChecklistPanel({ sessionId, checklist, promptLocale, values, edi
   const t = useT(deskMessages);
   const items = checklist.items;
   const [current, setCurrent] = useState(() => Math.max(0, items.findIndex((i) => !i.answer)));
-  const [pending, setPending] = useState<Record<string, AnswerValue>>({});
-  const [errors, setErrors] = useState<Record<string, unknown>>({});
+  const [pending, setPending] = useState<ReadonlyMap<string, AnswerValue>>(new Map());
+  const [errors, setErrors] = useState<ReadonlyMap<string, unknown>>(new Map());
   const { drafts, setDraft } = useNoteDrafts(sessionId);
   const itemRefs = useRef<(HTMLLIElement | null)[]>([]);
   const noteRefs = useRef<(HTMLTextAreaElement | null)[]>([]);
@@ -68,31 +78,28 @@ export function ChecklistPanel({ sessionId, checklist, promptLocale, values, edi
   };
 
   const save = async (item: ChecklistItem, value: AnswerValue, note: string | undefined) => {
-    setPending((p) => ({ ...p, [item.id]: value }));
-    setErrors((e) => ({ ...e, [item.id]: undefined }));
+    setPending((p) => new Map(p).set(item.id, value));
+    setErrors((e) => without(e, item.id));
     try {
       await api('PUT', `/api/sessions/${sessionId}/answers/${encodeURIComponent(item.id)}`, { value, ...(note ? { note } : {}) });
       onSaved();
     } catch (error) {
-      setErrors((e) => ({ ...e, [item.id]: error }));
+      setErrors((e) => new Map(e).set(item.id, error));
     } finally {
-      setPending((p) => {
-        const { [item.id]: _done, ...rest } = p;
-        return rest;
-      });
+      setPending((p) => without(p, item.id));
     }
   };
 
   const answer = (index: number, value: AnswerValue) => {
     const item = items[index];
     if (!item || !editable) return;
-    void save(item, value, drafts[item.id] ?? item.answer?.note ?? undefined);
+    void save(item, value, drafts.get(item.id) ?? item.answer?.note ?? undefined);
     const next = items.findIndex((candidate, i) => i > index && !candidate.answer);
     if (next >= 0) focusItem(next);
   };
 
   const saveNote = (item: ChecklistItem) => {
-    const draft = drafts[item.id];
+    const draft = drafts.get(item.id);
     if (!editable || !item.answer || draft === undefined || draft === (item.answer.note ?? '')) return;
     void save(item, item.answer.value, draft);
   };
@@ -136,8 +143,8 @@ export function ChecklistPanel({ sessionId, checklist, promptLocale, values, edi
       ) : null}
       <ol className="checklist" onKeyDown={onKeyDown} aria-label={t('checklist')}>
         {items.map((item, index) => {
-          const shown = pending[item.id] ?? item.answer?.value;
-          const saving = pending[item.id] !== undefined;
+          const shown = pending.get(item.id) ?? item.answer?.value;
+          const saving = pending.has(item.id);
           const promptId = `prompt-${item.id}`;
           return (
             <li
@@ -199,7 +206,7 @@ export function ChecklistPanel({ sessionId, checklist, promptLocale, values, edi
                   }}
                   aria-label={`${t('note')} ${index + 1}`}
                   placeholder={t('notePlaceholder')}
-                  value={drafts[item.id] ?? item.answer?.note ?? ''}
+                  value={drafts.get(item.id) ?? item.answer?.note ?? ''}
                   disabled={!editable}
                   tabIndex={index === current ? 0 : -1}
                   rows={1}
@@ -207,7 +214,7 @@ export function ChecklistPanel({ sessionId, checklist, promptLocale, values, edi
                   onBlur={() => saveNote(item)}
                 />
               </label>
-              <ErrorNote error={errors[item.id]} />
+              <ErrorNote error={errors.get(item.id)} />
             </li>
           );
         })}
