@@ -21,7 +21,8 @@ function useNoteDrafts(sessionId: string) {
   const [drafts, setDrafts] = useState<ReadonlyMap<string, string>>(() => {
     try {
       const stored: unknown = JSON.parse(localStorage.getItem(key) ?? '{}');
-      return new Map(Object.entries(stored ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+      const entries = stored !== null && typeof stored === 'object' ? Object.entries(stored) : [];
+      return new Map(entries.filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
     } catch {
       return new Map();
     }
