@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import type { Env } from '../../server/config.js';
 import { startTestApp, type TestApp, type TestAppOptions } from '../support/harness.js';
 
@@ -129,4 +130,13 @@ const UNLABELLED_CONTROLS = `(() => {
 
 export async function unlabelledControls(page: Page): Promise<string[]> {
   return (await page.evaluate(UNLABELLED_CONTROLS)) as string[];
+}
+
+/** Signs an agent in through the page and goes available on the desk; returns once the server holds the agent available. */
+export async function goAvailableOnDesk(page: Page, app: TestApp, email: string, password: string): Promise<void> {
+  await signInThroughPage(page, email, password);
+  await page.waitForURL(/\/desk$/);
+  await page.getByRole('radio', { name: 'Available' }).check();
+  const user = await app.facesign.db.user.findFirstOrThrow({ where: { email } });
+  await expect.poll(() => app.facesign.redis.hget('presence', user.id)).toBe('available');
 }

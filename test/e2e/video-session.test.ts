@@ -10,7 +10,7 @@ import type { TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
 import { ALWAYS_OPEN, losClient, stateOf } from '../support/verification.js';
 import { Borrowers, codeIn, poll, visible } from './borrower.js';
-import { launchChromium, newContext, screenshot, signInThroughPage, startE2eApp, unlabelledControls, watchPageErrors } from './browser.js';
+import { goAvailableOnDesk, launchChromium, newContext, screenshot, startE2eApp, unlabelledControls, watchPageErrors } from './browser.js';
 
 let app: TestApp;
 let browser: Browser;
@@ -50,9 +50,7 @@ describe('video face-signing, borrower page and agent desk together', () => {
     const agentContext = await newContext(browser, app);
     const desk = await agentContext.newPage();
     const deskErrors = watchPageErrors(desk);
-    await signInThroughPage(desk, 'wu.agent@bank.test', PASSWORD);
-    await desk.waitForURL(/\/desk$/);
-    await desk.getByRole('radio', { name: 'Available' }).check();
+    await goAvailableOnDesk(desk, app, 'wu.agent@bank.test', PASSWORD);
     const offer = desk.getByTestId('offer');
     await offer.waitFor({ timeout: 30_000 });
     expect(await offer.textContent()).toContain('Video face-signing');
