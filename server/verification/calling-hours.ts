@@ -26,7 +26,8 @@ export const DEFAULT_CALLING_HOURS: CallingHours = {
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
-const DEFAULT_HORIZON_DAYS = 400;
+/** How far ahead the functions below look, in local days. */
+export const DEFAULT_HORIZON_DAYS = 400;
 
 export function isWithinCallingHours(at: Date, timeZone: string, hours: CallingHours): boolean {
   return windowContaining(at.getTime(), timeZone, compile(hours)) !== undefined;
@@ -54,7 +55,9 @@ export function nextAllowedInstant(
 /**
  * The end of the allowed window containing `at` (so a caller can avoid starting a call that would run past it);
  * undefined if `at` is not allowed. Windows that touch (an all-day window followed by another allowed day) are
- * one window: the party can be reached without interruption across midnight.
+ * one window: the party can be reached without interruption across midnight. A stretch that is still open
+ * `DEFAULT_HORIZON_DAYS` days after `at`'s day (an always-open policy) is cut off there: the end returned
+ * is then the end of that last day, itself an allowed instant.
  */
 export function windowEndAt(at: Date, timeZone: string, hours: CallingHours): Date | undefined {
   const rules = compile(hours);
