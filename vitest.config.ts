@@ -29,6 +29,21 @@ export default defineConfig({
         },
       },
       {
+        // The real LiveKit (npm run test:livekit): livekit-server, livekit-sip and a SIPp phone built
+        // by dev/real-livekit/install.sh, versitygw with Object Lock, real Chromium. Real time, so one
+        // file at a time.
+        test: {
+          name: 'livekit',
+          include: ['test/livekit/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/livekit/global-setup.ts', 'test/support/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          fileParallelism: false,
+        },
+      },
+      {
         // Fault injection (npm run test:reliability): facesign nodes as child processes, killed at
         // random; private PostgreSQL and Redis. One file at a time: they crash servers on purpose.
         test: {

@@ -1,7 +1,10 @@
 // `npm run demo`: the whole system on embedded defaults. Starts Postgres and Redis if they are
-// installed but stopped, an in-process S3 API server (s3rver) with the bucket, applies migrations
-// offline, seeds demo users and loan files, and starts facesign. Ctrl-C stops everything.
+// installed but stopped, an in-process S3 API server (s3rver) with the bucket, LiveKit (the real
+// livekit-server and livekit-sip with a SIPp phone when they are installed or can be built here,
+// else the simulator; DEMO_LIVEKIT=real|simulator decides), applies migrations offline, seeds demo
+// users and loan files, and starts facesign. Ctrl-C stops everything.
 import { execFileSync } from 'node:child_process';
+import { mkdir, rm } from 'node:fs/promises';
 import { loadConfig } from '../server/config.js';
 import { createFacesign } from '../server/main.js';
 import { printDemoLogins, seedDemo } from '../prisma/seed.js';
@@ -9,9 +12,17 @@ import { startS3Server, S3RVER_CREDENTIALS } from './s3-server.js';
 import { ensurePostgres, ensureRedis } from './local-services.js';
 import { startLiveKitSimulator } from './livekit-sim/index.js';
 import { SipClient } from 'livekit-server-sdk';
+import { describeVersions, INSTALL_SCRIPT, realStackInstalled } from './real-livekit/binaries.js';
+import { startRealLiveKit } from './real-livekit/stack.js';
 
 const say = (line: string) => console.log(`[demo] ${line}`);
 const env = process.env;
+
+async function demoDir(path: string): Promise<string> {
+  await rm(path, { recursive: true, force: true });
+  await mkdir(path, { recursive: true });
+  return path;
+}
 
 const databaseUrl = env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/facesign';
 const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -26,12 +37,37 @@ const s3 = env.S3_ENDPOINT
   : await startS3Server({ directory: env.DEMO_S3_DIR ?? '.tmp/s3', buckets: [bucket], port: Number(env.DEMO_S3_PORT ?? 4568) });
 if (s3) say(`S3 API (s3rver) on ${s3.endpoint}, bucket ${bucket}, data in .tmp/s3`);
 
-// No LiveKit configured: the simulator stands in, speaking LiveKit's real Twirp and webhook protocol.
-const sim = env.LIVEKIT_URL ? undefined : await startLiveKitSimulator({ port: Number(env.DEMO_LIVEKIT_PORT ?? 7880) });
+// No LiveKit configured: the real servers when they are here or can be built here (from the Go module
+// proxy and Debian's packages), else the simulator, which speaks LiveKit's real Twirp and webhook
+// protocol but carries no media.
+function chooseLiveKit(): 'real' | 'simulator' | undefined {
+  if (env.LIVEKIT_URL) return undefined;
+  const asked = env.DEMO_LIVEKIT;
+  if (asked !== undefined && asked !== 'real' && asked !== 'simulator') throw new Error(`DEMO_LIVEKIT must be real or simulator, not ${asked}`);
+  if (asked === 'simulator') return 'simulator';
+  if (realStackInstalled()) return 'real';
+  say(`building the real LiveKit servers (${INSTALL_SCRIPT}; minutes the first time)`);
+  try {
+    execFileSync(INSTALL_SCRIPT, [], { stdio: 'inherit' });
+    return 'real';
+  } catch (error) {
+    if (asked === 'real') throw error;
+    say(`could not build them (${(error as Error).message.split('\n')[0]}); using the LiveKit simulator instead`);
+    return 'simulator';
+  }
+}
+const livekitKind = chooseLiveKit();
+const sim = livekitKind === 'simulator' ? await startLiveKitSimulator({ port: Number(env.DEMO_LIVEKIT_PORT ?? 7880) }) : undefined;
+const real = livekitKind === 'real' ? await startRealLiveKit({ workDir: await demoDir('.tmp/livekit') }) : undefined;
 let sipTrunkId = env.LIVEKIT_SIP_TRUNK_ID;
 if (sim) {
   sipTrunkId = (await new SipClient(sim.url, sim.apiKey, sim.apiSecret).createSipOutboundTrunk('demo trunk', 'sip.demo.invalid', ['+10000000000'])).sipTrunkId;
-  say(`LiveKit simulator on ${sim.url} (key ${sim.apiKey}); outbound SIP trunk ${sipTrunkId}`);
+  say(`LiveKit SIMULATOR on ${sim.url} (no audio or video; key ${sim.apiKey}); outbound SIP trunk ${sipTrunkId}`);
+}
+if (real) {
+  sipTrunkId = await real.createTrunk();
+  say(`REAL LiveKit on ${real.wsUrl}: ${describeVersions(['livekit-server', 'livekit-sip', 'sipp'])}; logs and configs in .tmp/livekit`);
+  say(`  calls go through livekit-sip to a SIPp phone on ${real.phoneAddress}: numbers ending 55501XX behave as the simulator's test numbers, others answer`);
 }
 
 say('applying migrations (offline, Wasm schema engine)');
@@ -46,6 +82,7 @@ const config = loadConfig({
     ? { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, S3_FORCE_PATH_STYLE: 'true' }
     : {}),
   ...(sim ? { LIVEKIT_URL: sim.url, LIVEKIT_API_KEY: sim.apiKey, LIVEKIT_API_SECRET: sim.apiSecret, LIVEKIT_MEDIA: 'simulated' } : {}),
+  ...(real ? { LIVEKIT_URL: real.url, LIVEKIT_API_KEY: real.apiKey, LIVEKIT_API_SECRET: real.apiSecret, LIVEKIT_MEDIA: 'livekit' } : {}),
   ...(sipTrunkId ? { LIVEKIT_SIP_TRUNK_ID: sipTrunkId } : {}),
 });
 if (config.env === 'production') throw new Error('npm run demo is for local use; start production with `npm start`');
@@ -55,6 +92,7 @@ const { createdUsers } = await seedDemo(facesign.db);
 if (createdUsers.length > 0) say(`seeded ${createdUsers.length} demo users and demo loan files`);
 const url = await facesign.listen();
 sim?.control.setWebhookUrls([`${url}/livekit/webhook`]);
+real?.webhooks.setTarget(`${url}/livekit/webhook`);
 say(`facesign is up at ${url}`);
 say(`  health   ${url}/healthz   readiness ${url}/readyz`);
 say(`  API docs ${url}/api/docs`);
@@ -68,6 +106,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     say('stopping');
     await facesign.stop();
     await sim?.stop();
+    await real?.stop();
     await s3?.stop();
     process.exit(0);
   });

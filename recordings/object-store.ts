@@ -6,6 +6,7 @@ import {
   GetBucketVersioningCommand,
   GetObjectCommand,
   GetObjectLockConfigurationCommand,
+  GetObjectRetentionCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
@@ -164,6 +165,19 @@ export class RecordingStore {
       return res.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
     } catch (error) {
       if (error instanceof S3ServiceException) return false; // not configured, or not implemented by this store
+      throw error;
+    }
+  }
+
+  /** The retention Object Lock holds the current version to; undefined when it holds none. */
+  async getRetention(key: string): Promise<{ mode: 'COMPLIANCE' | 'GOVERNANCE'; until: Date } | undefined> {
+    try {
+      const res = await this.s3.send(new GetObjectRetentionCommand({ Bucket: this.bucket, Key: key }));
+      const mode = res.Retention?.Mode;
+      const until = res.Retention?.RetainUntilDate;
+      return (mode === 'COMPLIANCE' || mode === 'GOVERNANCE') && until ? { mode, until } : undefined;
+    } catch (error) {
+      if (error instanceof S3ServiceException && error.name === 'NoSuchObjectLockConfiguration') return undefined;
       throw error;
     }
   }

@@ -22,7 +22,7 @@ export interface RetentionSettings {
 }
 
 /** What retention needs from the object store (RecordingStore in production). */
-export type RetentionObjectStore = Pick<RecordingStore, 'objectLockSupported' | 'applyRetention' | 'setLegalHold' | 'delete'>;
+export type RetentionObjectStore = Pick<RecordingStore, 'objectLockSupported' | 'getRetention' | 'applyRetention' | 'setLegalHold' | 'delete'>;
 
 export type StoreAction = { kind: 'retention'; until: Date; mode: ObjectLockMode } | { kind: 'legal-hold'; on: boolean };
 
@@ -83,6 +83,17 @@ export function planRetention(input: { enforcement: Enforcement; retainUntil: Da
   if (input.retainUntil.getTime() > input.now.getTime()) actions.push({ kind: 'retention', until: input.retainUntil, mode: enforcement.mode });
   if (input.legalHold) actions.push({ kind: 'legal-hold', on: true });
   return { actions, lockMode: actions.some((a) => a.kind === 'retention') ? enforcement.mode : null };
+}
+
+/**
+ * The retain-until date retain() applies: the rule's, unless the store already locks the object
+ * longer: a try that placed its lock and died before its row committed while the rule said a later
+ * date, or the bucket's default retention stamped on upload. A lock is never shortened (S3 refuses
+ * it for COMPLIANCE, so retain would fail on every sweep, and facesign never asks), so the row
+ * takes the store's date and never says less than the store enforces.
+ */
+export function retentionDate(rule: Date, storeLockedUntil: Date | undefined): Date {
+  return storeLockedUntil && storeLockedUntil.getTime() > rule.getTime() ? storeLockedUntil : rule;
 }
 
 /**
@@ -179,8 +190,6 @@ export class RetentionService {
    * when the store enforces it. Idempotent: a retained or deleted recording is left as it is.
    */
   async retain(recordingId: string, now: Date = new Date()): Promise<RetainResult> {
-    // The lock this call already placed, if a round is repeated: it can only be extended.
-    let lockedUntil: Date | undefined;
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const rec = await this.db.recording.findUnique({
         where: { id: recordingId },
@@ -193,13 +202,14 @@ export class RetentionService {
 
       const loanFile = rec.attempt.session.loanFile;
       const byRule = retainUntil({ verifiedAt: rec.verifiedAt, maturityDate: loanFile.maturityDate, rules: this.settings.rules });
-      const until = lockedUntil && lockedUntil.getTime() > byRule.getTime() ? lockedUntil : byRule;
       const enforcement = await this.currentEnforcement();
+      const storeLock = enforcement.enforcedBy === 'object_lock' ? await this.store.getRetention(rec.objectKey) : undefined;
+      const until = retentionDate(byRule, storeLock?.until);
       const plan = planRetention({ enforcement, retainUntil: until, legalHold: rec.legalHold, now });
       // The store before the row: a row saying "locked" over an object that is not would be a lie
-      // nobody rechecks. A retry after a crash re-applies the same date, which Object Lock accepts.
+      // nobody rechecks. A retry after a crash re-applies the same (or the store's later) date, which
+      // Object Lock accepts.
       await this.applyToStore(rec.objectKey, plan.actions);
-      if (plan.lockMode) lockedUntil = until;
       const enforcedBy: RetentionEnforcer = plan.lockMode ? 'object_lock' : 'facesign';
 
       const won = await this.db.$transaction(async (tx) => {

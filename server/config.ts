@@ -3,6 +3,7 @@
 // with a message naming the variable; production refuses the development defaults for secrets.
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { MAX_RINGING_TIMEOUT_SECONDS } from './livekit/limits.js';
 
 const DEV_SECRETS = new Set(['secret', 'devkey', 'S3RVER', 'dev-webhook-secret', 'change-me']);
 
@@ -38,8 +39,9 @@ const envSchema = z.object({
   LIVEKIT_MEDIA: z.enum(['livekit', 'simulated']).default('livekit'),
   CONSOLE_DIR: z.string().min(1).optional(),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
-  SIP_RINGING_TIMEOUT_SECONDS: int(5, 120).default(30),
+  SIP_RINGING_TIMEOUT_SECONDS: int(5, MAX_RINGING_TIMEOUT_SECONDS).default(30),
   SIP_MAX_CALL_SECONDS: int(60, 4 * 3600).default(1800),
+  SIP_CALL_STATUS_POLL_MS: int(10, 10_000).default(1000),
   ROOM_EMPTY_TIMEOUT_SECONDS: int(10, 3600).default(300),
   EGRESS_S3_ENDPOINT: url.optional(),
   EGRESS_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
@@ -125,6 +127,8 @@ export interface Config {
         sipTrunkId: string | undefined;
         ringingTimeoutSeconds: number;
         maxCallSeconds: number;
+        /** How often a dial asks LiveKit how far the call got (LiveKit sends no webhook when it rings). */
+        callStatusPollMs: number;
         roomEmptyTimeoutSeconds: number;
         /** Where LiveKit egress uploads recordings: our bucket, as egress reaches it. */
         egressStorage: { endpoint: string | undefined; accessKeyId: string | undefined; secretAccessKey: string | undefined };
@@ -242,6 +246,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           sipTrunkId: e.LIVEKIT_SIP_TRUNK_ID,
           ringingTimeoutSeconds: e.SIP_RINGING_TIMEOUT_SECONDS,
           maxCallSeconds: e.SIP_MAX_CALL_SECONDS,
+          callStatusPollMs: e.SIP_CALL_STATUS_POLL_MS,
           roomEmptyTimeoutSeconds: e.ROOM_EMPTY_TIMEOUT_SECONDS,
           egressStorage: {
             endpoint: e.EGRESS_S3_ENDPOINT ?? e.S3_ENDPOINT,

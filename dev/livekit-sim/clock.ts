@@ -4,11 +4,17 @@
 
 export class SimClock {
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly origin = performance.now();
 
   constructor(readonly timeScale: number) {
     if (!(timeScale > 0) || !Number.isFinite(timeScale)) {
       throw new Error(`timeScale must be a positive number, got ${timeScale}`);
     }
+  }
+
+  /** Simulated seconds since the clock started, for deadlines LiveKit measures (egress retention). */
+  now(): number {
+    return (performance.now() - this.origin) / (1000 * this.timeScale);
   }
 
   /** Real milliseconds for a number of simulated seconds. */

@@ -187,7 +187,7 @@ function stateJson(control: SimulatorControl): Record<string, unknown> {
       room: room.toJson(),
       participants: participants.map((participant) => participant.toJson()),
     })),
-    egress: state.egress.map((info) => info.toJson()),
+    egress: state.egress.map(({ info, pipeline }) => ({ info: info.toJson(), pipeline })),
     trunks: state.trunks.map((trunk) => trunk.toJson()),
     calls: state.calls,
     webhookUrls: state.webhookUrls,

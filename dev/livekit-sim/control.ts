@@ -1,12 +1,12 @@
 // The simulator's own control surface (no LiveKit equivalent): plays the people and devices that would
 // connect over WebRTC, the far end of phone calls, and the faults a real deployment has. Every method
 // causes exactly the webhooks LiveKit would send for the same thing happening.
-import { DisconnectReason, ListEgressRequest, ListSIPOutboundTrunkRequest, TrackSource, TrackType } from '@livekit/protocol';
-import type { EgressInfo, ParticipantInfo, Room, SIPOutboundTrunkInfo, TrackInfo } from '@livekit/protocol';
+import { DisconnectReason, ListSIPOutboundTrunkRequest, TrackSource, TrackType } from '@livekit/protocol';
+import type { ParticipantInfo, Room, SIPOutboundTrunkInfo, TrackInfo } from '@livekit/protocol';
 import type { ApiKeyPair, Claims } from './auth.js';
 import { verifyToken } from './auth.js';
 import type { SimClock } from './clock.js';
-import type { EgressService } from './egress-service.js';
+import type { EgressService, EgressSnapshot } from './egress-service.js';
 import type { EgressFault, FaultPlan, TwirpFault, WebhookFault } from './faults.js';
 import type { JoinRequest, PublishTrackInput, RoomManager } from './rooms.js';
 import { participantKindFromClaim, permissionFromGrant } from './rooms.js';
@@ -19,7 +19,8 @@ export type DisconnectReasonName = keyof typeof DisconnectReason;
 
 export interface SimulatorState {
   rooms: { room: Room; participants: ParticipantInfo[] }[];
-  egress: EgressInfo[];
+  /** Every egress LiveKit still knows (ended ones are forgotten after 24 h), with the pipeline it runs on. */
+  egress: EgressSnapshot[];
   trunks: SIPOutboundTrunkInfo[];
   calls: SipCallSnapshot[];
   webhookUrls: string[];
@@ -119,6 +120,16 @@ export class SimulatorControl {
     this.deps.sip.hangUpCall(callId);
   }
 
+  /** Takes LiveKit's SIP service away (CreateSIPParticipant: unavailable, "no response from servers") or back. */
+  setSipServiceConnected(connected: boolean): void {
+    this.deps.sip.connected = connected;
+  }
+
+  /** How long livekit-sip takes to join the room before it dials (simulated seconds): a slow room join. */
+  setSipJoinDelay(seconds: number): void {
+    this.deps.sip.joinDelaySeconds = seconds;
+  }
+
   // ---- faults -------------------------------------------------------------------------------------------
 
   injectWebhookFault(rule: WebhookFault): void {
@@ -162,7 +173,7 @@ export class SimulatorControl {
     const { rooms, egress, sip, webhooks } = this.deps;
     return {
       rooms: rooms.listRooms([]).map((room) => ({ room, participants: rooms.listParticipants(room.name) })),
-      egress: egress.listEgress(new ListEgressRequest()),
+      egress: egress.snapshots(),
       trunks: sip.listOutboundTrunks(new ListSIPOutboundTrunkRequest()),
       calls: sip.listCalls(),
       webhookUrls: webhooks.urls(),

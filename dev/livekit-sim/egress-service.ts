@@ -2,20 +2,23 @@
 //   Start → EGRESS_STARTING (egress_started) → EGRESS_ACTIVE (egress_updated)
 //   StopEgress or room closed → EGRESS_ENDING (egress_updated) → upload → EGRESS_COMPLETE (egress_ended)
 //   failures → EGRESS_FAILED / EGRESS_ABORTED (egress_ended) with `error` and `errorCode`.
-// The recording is a real media file from fixtures/, PUT through the S3 API the request names; the
-// reported size is the uploaded byte count and times are Unix nanoseconds.
+// While it records, the recorder is in the room as a hidden participant of kind EGRESS whose identity is
+// the egress id (as in livekit/protocol's BuildEgressToken), so participant_joined and participant_left
+// fire for it. The recording is a real media file from fixtures/, PUT through the S3 API
+// the request names; the reported size is the uploaded byte count and times are Unix nanoseconds.
+// livekit-server forgets an egress 24 hours after it ended (redisstore.go CleanEndedEgress, run every
+// 30 minutes); so does this, in simulated time.
 import {
+  DisconnectReason,
   EgressInfo,
   EgressSourceType,
   EgressStatus,
   FileInfo,
+  ParticipantInfo_Kind,
   Room,
   WebhookEvent,
 } from '@livekit/protocol';
-import type { EncodedFileOutput, S3Upload ,
-  ListEgressRequest,
-  RoomCompositeEgressRequest,
-  StopEgressRequest} from '@livekit/protocol';
+import type { EncodedFileOutput, ListEgressRequest, RoomCompositeEgressRequest, S3Upload, StopEgressRequest } from '@livekit/protocol';
 import type { SimClock } from './clock.js';
 import { wallClock } from './clock.js';
 import type { PlannedFile } from './egress-files.js';
@@ -24,6 +27,7 @@ import { describeS3Error, loadFixture, putToS3 } from './egress-storage.js';
 import type { EgressFault, FaultPlan } from './faults.js';
 import { newId } from './ids.js';
 import type { RoomManager } from './rooms.js';
+import { permissionFromGrant } from './rooms.js';
 import { TwirpError } from './twirp.js';
 import type { WebhookDispatcher } from './webhooks.js';
 
@@ -36,19 +40,39 @@ const END_REASON_API = 'End reason: StopEgress API';
 const END_REASON_SOURCE_CLOSED = 'End reason: Source closed';
 const END_REASON_FAILURE = 'End reason: Failure';
 
+// livekit-server pkg/service/redisstore.go egressWorker / CleanEndedEgress.
+const RETENTION_SECONDS = 24 * 60 * 60;
+const SWEEP_INTERVAL_SECONDS = 30 * 60;
+
+/**
+ * Which pipeline livekit/egress would run (pkg/config/pipeline.go): `audio` is its light, Chrome-free
+ * pipeline, taken only for audio_only with no layout; `web` renders the room's layout in Chrome.
+ */
+export type EgressPipeline = 'audio' | 'web';
+
+export interface EgressSnapshot {
+  info: EgressInfo;
+  pipeline: EgressPipeline;
+}
+
 interface EgressJob {
   info: EgressInfo;
   file: FileInfo;
   plan: PlannedFile;
   upload: S3Upload;
   disableManifest: boolean;
+  pipeline: EgressPipeline;
   fault: EgressFault | undefined;
   cancels: (() => void)[];
+  /** Simulated time (SimClock.now) the egress ended, from which it is kept for RETENTION_SECONDS. */
+  endedAtSimSeconds: number | undefined;
 }
 
 export class EgressService {
   private readonly jobs = new Map<string, EgressJob>();
   private readonly finishing = new Set<Promise<void>>();
+  private cancelSweep: (() => void) | undefined;
+  private stopped = false;
 
   constructor(
     private readonly rooms: RoomManager,
@@ -92,8 +116,10 @@ export class EgressService {
       plan,
       upload: output.output.value.clone(),
       disableManifest: output.disableManifest,
+      pipeline: request.audioOnly && request.layout === '' ? 'audio' : 'web',
       fault: this.faults.takeEgressFault(room.name),
       cancels: [],
+      endedAtSimSeconds: undefined,
     };
     this.jobs.set(egressId, job);
     this.notify('egress_started', job);
@@ -119,12 +145,22 @@ export class EgressService {
     }
   }
 
+  /** livekit-server's IOInfoService.ListEgress: an id is looked up on its own, ignoring `roomName` and `active`. */
   listEgress(request: ListEgressRequest): EgressInfo[] {
+    if (request.egressId !== '') {
+      const job = this.jobs.get(request.egressId);
+      if (job === undefined) throw new TwirpError('not_found', 'egress does not exist');
+      return [snapshot(job)];
+    }
     return [...this.jobs.values()]
       .filter((job) => request.roomName === '' || job.info.roomName === request.roomName)
-      .filter((job) => request.egressId === '' || job.info.egressId === request.egressId)
       .filter((job) => !request.active || isRunning(job.info.status))
       .map(snapshot);
+  }
+
+  /** Every egress LiveKit still knows, with the pipeline it runs on (control API). */
+  snapshots(): EgressSnapshot[] {
+    return [...this.jobs.values()].map((job) => ({ info: snapshot(job), pipeline: job.pipeline }));
   }
 
   /** Control API: the recording pipeline breaks now. */
@@ -143,7 +179,10 @@ export class EgressService {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const job of this.jobs.values()) for (const cancel of job.cancels.splice(0)) cancel();
+    this.cancelSweep?.();
+    this.cancelSweep = undefined;
   }
 
   private activate(job: EgressJob): void {
@@ -153,7 +192,7 @@ export class EgressService {
     job.info.startedAt = now;
     job.info.updatedAt = now;
     job.file.startedAt = now;
-    this.refreshRecordingFlag(job.info.roomName);
+    this.joinRecorder(job);
     this.notify('egress_updated', job);
     const fault = job.fault;
     if (fault?.kind === 'fail') {
@@ -170,6 +209,7 @@ export class EgressService {
     job.info.updatedAt = now;
     job.info.endedAt = now;
     for (const cancel of job.cancels.splice(0)) cancel();
+    this.markEnded(job);
     this.notify('egress_ended', job);
   }
 
@@ -179,6 +219,7 @@ export class EgressService {
     job.info.updatedAt = wallClock.unixNanos();
     for (const cancel of job.cancels.splice(0)) cancel();
     this.notify('egress_updated', job);
+    this.leaveRoom(job);
     const finishing = this.finishRecording(job).finally(() => this.finishing.delete(finishing));
     this.finishing.add(finishing);
   }
@@ -206,7 +247,7 @@ export class EgressService {
     job.info.status = EgressStatus.EGRESS_COMPLETE;
     job.info.endedAt = now;
     job.info.updatedAt = now;
-    this.refreshRecordingFlag(job.info.roomName);
+    this.markEnded(job);
     this.notify('egress_ended', job);
   }
 
@@ -228,6 +269,7 @@ export class EgressService {
     if (job.info.status !== EgressStatus.EGRESS_ACTIVE && job.info.status !== EgressStatus.EGRESS_STARTING) return;
     for (const cancel of job.cancels.splice(0)) cancel();
     this.settleFailed(job, error, 500);
+    this.leaveRoom(job);
   }
 
   private settleFailed(job: EgressJob, error: string, errorCode: number): void {
@@ -238,8 +280,57 @@ export class EgressService {
     if (job.info.details === '') job.info.details = END_REASON_FAILURE;
     job.info.updatedAt = now;
     job.info.endedAt = now;
-    this.refreshRecordingFlag(job.info.roomName);
+    this.markEnded(job);
     this.notify('egress_ended', job);
+  }
+
+  /** The recorder connects with the egress token: hidden, subscribe-only, kind EGRESS, identity = egress id. */
+  private joinRecorder(job: EgressJob): void {
+    if (this.rooms.findRoom(job.info.roomName) === undefined) return;
+    this.rooms.join({
+      room: job.info.roomName,
+      identity: job.info.egressId,
+      kind: ParticipantInfo_Kind.EGRESS,
+      permission: permissionFromGrant({ canSubscribe: true, canPublish: false, canPublishData: false, hidden: true, recorder: true }),
+      // Disconnected by the server (RemoveParticipant, DeleteRoom, room closed): the recorder page sees
+      // the room go away and ends the recording.
+      onRemoved: () => {
+        if (job.info.status === EgressStatus.EGRESS_ACTIVE) this.beginEnding(job, END_REASON_SOURCE_CLOSED);
+      },
+    });
+  }
+
+  /** The recorder disconnects once its pipeline has stopped. */
+  private leaveRoom(job: EgressJob): void {
+    if (this.rooms.hasParticipant(job.info.roomName, job.info.egressId)) {
+      this.rooms.leave(job.info.roomName, job.info.egressId, DisconnectReason.CLIENT_INITIATED);
+    }
+  }
+
+  private markEnded(job: EgressJob): void {
+    job.endedAtSimSeconds = this.clock.now();
+    this.scheduleSweep();
+  }
+
+  private scheduleSweep(): void {
+    // Uploads still finishing while the simulator stops must not leave a timer behind.
+    if (this.cancelSweep !== undefined || this.stopped) return;
+    this.cancelSweep = this.clock.after(SWEEP_INTERVAL_SECONDS, () => {
+      this.cancelSweep = undefined;
+      this.sweep();
+    });
+  }
+
+  /** Forgets egresses that ended more than 24 h ago; runs every 30 min while any ended egress is kept. */
+  private sweep(): void {
+    const now = this.clock.now();
+    let kept = false;
+    for (const [egressId, job] of this.jobs) {
+      if (job.endedAtSimSeconds === undefined) continue;
+      if (now - job.endedAtSimSeconds > RETENTION_SECONDS) this.jobs.delete(egressId);
+      else kept = true;
+    }
+    if (kept) this.scheduleSweep();
   }
 
   /** A room composite recording ends when its room closes. */
@@ -249,13 +340,6 @@ export class EgressService {
       if (job.info.status === EgressStatus.EGRESS_STARTING) this.abort(job, END_REASON_SOURCE_CLOSED);
       else if (job.info.status === EgressStatus.EGRESS_ACTIVE) this.beginEnding(job, END_REASON_SOURCE_CLOSED);
     }
-  }
-
-  private refreshRecordingFlag(roomName: string): void {
-    const recording = [...this.jobs.values()].some(
-      (job) => job.info.roomName === roomName && job.info.status === EgressStatus.EGRESS_ACTIVE,
-    );
-    this.rooms.setActiveRecording(roomName, recording);
   }
 
   private notify(event: 'egress_started' | 'egress_updated' | 'egress_ended', job: EgressJob): void {

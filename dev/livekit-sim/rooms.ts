@@ -2,6 +2,10 @@
 // a room is created (by API or by the first join), participant_joined / track_published /
 // participant_left as parties come and go, and room_finished after `departureTimeout` once the last
 // participant has left, after `emptyTimeout` if nobody ever joined, or at once on DeleteRoom.
+// Egress recorders and agents are "dependent" participants (livekit-server pkg/rtc/room.go,
+// IsDependent): they are listed and cause webhooks like anyone else, but they are not counted in
+// `numParticipants`, their joining does not make the room "joined", and they do not keep it open; when
+// the room closes they are disconnected with ROOM_CLOSED. A recorder's presence is `activeRecording`.
 import {
   Codec,
   CreateRoomRequest,
@@ -55,6 +59,8 @@ interface SimRoom {
   info: Room;
   participants: Map<string, SimParticipant>;
   cancelCloseTimer: (() => void) | undefined;
+  /** Whether a participant that is not dependent has ever joined (livekit-server's FirstJoinedAt). */
+  joined: boolean;
 }
 
 export class RoomManager {
@@ -101,11 +107,6 @@ export class RoomManager {
     return room.info.clone();
   }
 
-  setActiveRecording(name: string, active: boolean): void {
-    const room = this.rooms.get(name);
-    if (room !== undefined) room.info.activeRecording = active;
-  }
-
   /** The real store answers an empty list for a room it does not know. */
   listParticipants(roomName: string): ParticipantInfo[] {
     const room = this.rooms.get(roomName);
@@ -130,10 +131,14 @@ export class RoomManager {
     if (room.participants.has(request.identity)) {
       this.removeParticipantInternal(room, request.identity, DisconnectReason.DUPLICATE_IDENTITY, true);
     }
-    room.cancelCloseTimer?.();
-    room.cancelCloseTimer = undefined;
     const info = newParticipantInfo(request, ParticipantInfo_State.ACTIVE);
+    if (!isDependent(info)) {
+      room.cancelCloseTimer?.();
+      room.cancelCloseTimer = undefined;
+      room.joined = true;
+    }
     room.participants.set(request.identity, { info, onRemoved: request.onRemoved });
+    if (isRecorder(info)) room.info.activeRecording = true;
     this.refreshCounts(room);
     // livekit-server sends participant_joined once the participant is active, i.e. connected.
     this.webhooks.emit(new WebhookEvent({ event: 'participant_joined', room: room.info.clone(), participant: info.clone() }));
@@ -250,7 +255,7 @@ export class RoomManager {
       metadata: request.metadata,
       enabledCodecs: ENABLED_CODECS.map((mime) => new Codec({ mime })),
     });
-    const room: SimRoom = { info, participants: new Map(), cancelCloseTimer: undefined };
+    const room: SimRoom = { info, participants: new Map(), cancelCloseTimer: undefined, joined: false };
     this.rooms.set(info.name, room);
     this.webhooks.emit(new WebhookEvent({ event: 'room_started', room: info.clone() }));
     room.cancelCloseTimer = this.clock.after(info.emptyTimeout, () => this.finishIfEmpty(room));
@@ -264,23 +269,33 @@ export class RoomManager {
     participant.info.state = ParticipantInfo_State.DISCONNECTED;
     participant.info.disconnectReason = reason;
     participant.info.version += 1;
+    if (isRecorder(participant.info)) {
+      room.info.activeRecording = [...room.participants.values()].some((other) => isRecorder(other.info));
+    }
     this.refreshCounts(room);
     this.webhooks.emit(new WebhookEvent({ event: 'participant_left', room: room.info.clone(), participant: participant.info.clone() }));
     if (byServer) participant.onRemoved?.(reason);
-    if (room.participants.size === 0 && this.rooms.get(room.info.name) === room && reason !== DisconnectReason.ROOM_DELETED) {
+    // Any departure restarts the departure timeout once only dependent participants are left (LastLeftAt);
+    // a room nobody joined keeps counting its empty timeout from creation.
+    const open = this.rooms.get(room.info.name) === room && reason !== DisconnectReason.ROOM_DELETED;
+    if (open && room.joined && !hasIndependentParticipant(room)) {
       room.cancelCloseTimer?.();
       room.cancelCloseTimer = this.clock.after(room.info.departureTimeout, () => this.finishIfEmpty(room));
     }
   }
 
   private finishIfEmpty(room: SimRoom): void {
-    if (room.participants.size === 0 && this.rooms.get(room.info.name) === room) this.finishRoom(room);
+    if (!hasIndependentParticipant(room) && this.rooms.get(room.info.name) === room) this.finishRoom(room);
   }
 
   private finishRoom(room: SimRoom): void {
     room.cancelCloseTimer?.();
     room.cancelCloseTimer = undefined;
     this.rooms.delete(room.info.name);
+    // Dependent participants may still be there; closing the room disconnects them.
+    for (const identity of [...room.participants.keys()]) {
+      this.removeParticipantInternal(room, identity, DisconnectReason.ROOM_CLOSED, true);
+    }
     const finished = room.info.clone();
     this.webhooks.emit(new WebhookEvent({ event: 'room_finished', room: finished }));
     for (const listener of this.finishedListeners) listener(finished.clone());
@@ -300,9 +315,25 @@ export class RoomManager {
 
   private refreshCounts(room: SimRoom): void {
     const participants = [...room.participants.values()];
-    room.info.numParticipants = participants.length;
+    room.info.numParticipants = participants.filter((p) => !isDependent(p.info)).length;
     room.info.numPublishers = participants.filter((p) => p.info.isPublisher).length;
   }
+}
+
+/** livekit-server's IsDependent: egress recorders and agents, by kind or by grant. */
+function isDependent(info: ParticipantInfo): boolean {
+  const kind = info.kind;
+  if (kind === ParticipantInfo_Kind.EGRESS || kind === ParticipantInfo_Kind.AGENT) return true;
+  return info.permission?.agent === true || info.permission?.recorder === true;
+}
+
+/** livekit-server's IsRecorder: what `activeRecording` follows. */
+function isRecorder(info: ParticipantInfo): boolean {
+  return info.kind === ParticipantInfo_Kind.EGRESS || info.permission?.recorder === true;
+}
+
+function hasIndependentParticipant(room: SimRoom): boolean {
+  return [...room.participants.values()].some((participant) => !isDependent(participant.info));
 }
 
 function newParticipantInfo(request: JoinRequest, state: ParticipantInfo_State): ParticipantInfo {

@@ -75,15 +75,22 @@ export class OutboundCall {
     return snapshot;
   }
 
-  /** Plays the far end's script and LiveKit's own limits against each other. */
-  start(script: PartyScript, timing: CallTiming): void {
+  /**
+   * Plays the far end's script and LiveKit's own limits against each other. A trunk that fails before
+   * any SIP exchange (`trunkFailure`) replaces the script: the call fails that way after `afterSeconds`.
+   */
+  start(script: PartyScript, timing: CallTiming, trunkFailure?: { failure: CallFailure; afterSeconds: number }): void {
     this.dtmf = timing.dtmf;
     this.schedule(timing.ringingTimeoutSeconds, () => this.fail({ kind: 'ringing-timeout' }));
     if (timing.maxCallDurationSeconds !== undefined) {
       this.schedule(timing.maxCallDurationSeconds, () => this.endAnswered(DisconnectReason.CLIENT_INITIATED));
     }
-    const rings = script.outcome !== 'reject' || script.afterSeconds !== undefined;
-    if (script.outcome !== 'unreachable' && rings) {
+    if (trunkFailure) {
+      this.schedule(trunkFailure.afterSeconds, () => this.fail(trunkFailure.failure));
+      return;
+    }
+    const rings = script.outcome !== 'no-response' && (script.outcome !== 'reject' || script.afterSeconds !== undefined);
+    if (rings) {
       this.schedule(RINGING_STARTS_AFTER_SECONDS, () => {
         if (this.status === 'dialing') this.setStatus('ringing');
       });
@@ -101,13 +108,19 @@ export class OutboundCall {
           this.fail({ kind: 'sip-status', status: script.status }),
         );
         return;
-      case 'unreachable':
-        this.schedule(script.afterSeconds, () => this.fail({ kind: 'unreachable', address: this.details.trunkAddress }));
-        return;
+      case 'no-response':
       case 'no-answer':
       case 'manual':
         return;
     }
+  }
+
+  /**
+   * livekit-server stopped waiting for the answer (its 80 s limit): the request's context ends, and
+   * livekit-sip ends a call that is still ringing with it.
+   */
+  abandonByServer(): void {
+    if (this.isRinging()) this.fail({ kind: 'ringing-timeout' });
   }
 
   /** Resolves when the callee answers; rejects with the Twirp error LiveKit would return. */

@@ -12,7 +12,10 @@ import { TwirpError } from './twirp.js';
 export type CallFailure =
   | { kind: 'sip-status'; status: SipStatusLine }
   | { kind: 'ringing-timeout' }
-  | { kind: 'unreachable'; address: string };
+  /** A TCP trunk whose address refuses the connection. */
+  | { kind: 'connection-refused'; address: string }
+  /** The trunk's host name does not resolve. */
+  | { kind: 'unresolvable'; host: string };
 
 // gRPC status codes by name, with their Twirp names (twirp ServerHTTPStatusFromErrorCode / xtwirp).
 const GRPC = {
@@ -80,24 +83,35 @@ function grpcCodeForSip(code: number): GrpcCode {
   return GRPC.InvalidArgument;
 }
 
-// livekit-sip labels the responses it expects as "INVITE failed", anything else as unexpected.
+// livekit-sip labels the responses it expects as "INVITE failed", anything else as unexpected. For
+// these it also reports the response's text body, else the carrier's X-Twilio-Error header, as the
+// status text instead of the reason phrase (pkg/sip/outbound.go).
 const EXPECTED_INVITE_FAILURES = new Set([400, 404, 480, 486, 488]);
+
+function statusText(status: SipStatusLine): string {
+  if (!EXPECTED_INVITE_FAILURES.has(status.code)) return status.reason;
+  const carrier = status.headers?.find((h) => /^x-twilio-error:/i.test(h));
+  return carrier ? carrier.slice(carrier.indexOf(':') + 1).trim() : status.reason;
+}
 
 export function callFailureError(failure: CallFailure): TwirpError {
   switch (failure.kind) {
     case 'ringing-timeout':
       return new TwirpError('canceled', 'sip request timed out');
-    case 'unreachable':
-      return new TwirpError('failed_precondition', `dial tcp ${failure.address}: connect: connection refused`);
+    case 'connection-refused':
+      return new TwirpError('failed_precondition', `transport<TCP> dial err=dial tcp :0->${failure.address}: connect: connection refused`);
+    case 'unresolvable':
+      return new TwirpError('invalid_argument', `fail to resolve target for "${failure.host}": lookup _sip._udp.${failure.host}: no such host`);
     case 'sip-status': {
-      const { code, reason } = failure.status;
+      const { code } = failure.status;
+      const text = statusText(failure.status);
       const grpc = grpcCodeForSip(code);
       const prefix = EXPECTED_INVITE_FAILURES.has(code) ? 'INVITE failed' : 'unexpected status from INVITE response';
-      const message = `${prefix}: sip status: ${code}: ${reason}`;
+      const message = `${prefix}: sip status: ${code}: ${text}`;
       return new TwirpError(grpc.twirp, message, {
         sip_status_code: String(code),
-        sip_status: reason,
-        error_details: encodeErrorDetails(grpc.number, message, failure.status),
+        sip_status: text,
+        error_details: encodeErrorDetails(grpc.number, message, code, text),
       });
     }
   }
@@ -113,7 +127,8 @@ export function leaveReasonFor(failure: CallFailure): DisconnectReason {
   switch (failure.kind) {
     case 'ringing-timeout':
       return DisconnectReason.USER_UNAVAILABLE;
-    case 'unreachable':
+    case 'connection-refused':
+    case 'unresolvable':
       return DisconnectReason.CLIENT_INITIATED;
     case 'sip-status': {
       const code = failure.status.code;
@@ -126,8 +141,8 @@ export function leaveReasonFor(failure: CallFailure): DisconnectReason {
 
 // ---- google.rpc.Status { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3; }
 
-function encodeErrorDetails(grpcCode: number, message: string, status: SipStatusLine): string {
-  const sipStatus = new SIPStatus({ code: status.code, status: status.reason }).toBinary();
+function encodeErrorDetails(grpcCode: number, message: string, code: number, text: string): string {
+  const sipStatus = new SIPStatus({ code, status: text }).toBinary();
   const any = concat(lengthDelimited(1, utf8('type.googleapis.com/livekit.SIPStatus')), lengthDelimited(2, sipStatus));
   const rpcStatus = concat(varintField(1, grpcCode), lengthDelimited(2, utf8(message)), lengthDelimited(3, any));
   return Buffer.from(rpcStatus).toString('base64');

@@ -6,6 +6,12 @@
 export interface SipStatusLine {
   code: number;
   reason: string;
+  /**
+   * Extra headers of the response, "Name: value". Carriers explain failures in their own headers;
+   * livekit-sip reports `X-Twilio-Error` (or a text body) as the status text of 400, 404, 480, 486
+   * and 488 instead of the reason phrase.
+   */
+  headers?: string[];
 }
 
 export type PartyScript =
@@ -15,8 +21,11 @@ export type PartyScript =
   | { outcome: 'reject'; status: SipStatusLine; afterSeconds?: number }
   /** Rings until LiveKit's ringing timeout gives up. */
   | { outcome: 'no-answer' }
-  /** The trunk cannot be reached at all: no SIP response, a transport error after `afterSeconds`. */
-  | { outcome: 'unreachable'; afterSeconds: number }
+  /**
+   * Nothing answers the INVITE: no provisional and no final response, as from a dead address over
+   * UDP. livekit-sip gives up at the ringing timeout; the phone never rang.
+   */
+  | { outcome: 'no-response' }
   /** Rings until the control API answers, rejects it, or the ringing timeout fires. */
   | { outcome: 'manual' };
 
@@ -25,6 +34,9 @@ export interface TestNumber {
   suffix: string;
   behaviour: string;
   script: PartyScript;
+  /** The keypad digit the party presses once the call is up (RFC 2833). The simulator has no media and
+   * only the SIPp phone sends it. */
+  dtmfDigit?: string;
 }
 
 export const TEST_NUMBER_PREFIX = '55501';
@@ -72,6 +84,11 @@ export const TEST_NUMBERS: readonly TestNumber[] = [
     behaviour: 'no answer: the carrier times the call out after 20 s of ringing',
     script: { outcome: 'reject', status: status(408, 'Request Timeout'), afterSeconds: 20 },
   },
+  {
+    suffix: '25',
+    behaviour: 'no answer: the carrier gives up after 3 s of ringing and says why in its own header',
+    script: { outcome: 'reject', status: { ...status(480, 'Temporarily Unavailable'), headers: ['X-Twilio-Error: 32009 subscriber did not answer'] }, afterSeconds: 3 },
+  },
   { suffix: '30', behaviour: 'number does not exist', script: { outcome: 'reject', status: status(404, 'Not Found') } },
   { suffix: '31', behaviour: 'number incomplete', script: { outcome: 'reject', status: status(484, 'Address Incomplete') } },
   {
@@ -81,13 +98,21 @@ export const TEST_NUMBERS: readonly TestNumber[] = [
   },
   { suffix: '41', behaviour: 'carrier failure', script: { outcome: 'reject', status: status(503, 'Service Unavailable') } },
   { suffix: '42', behaviour: 'carrier internal error', script: { outcome: 'reject', status: status(500, 'Server Internal Error') } },
-  { suffix: '50', behaviour: 'trunk unreachable (transport error, no SIP response)', script: { outcome: 'unreachable', afterSeconds: 2 } },
+  { suffix: '50', behaviour: 'nothing answers the INVITE (no SIP response at all, like a dead trunk over UDP)', script: { outcome: 'no-response' } },
   {
     suffix: '51',
     behaviour: 'rate-limited by the carrier (calls-per-second limit)',
     script: { outcome: 'reject', status: status(503, 'CPS limit exceeded') },
   },
   { suffix: '52', behaviour: 'trunk refuses our credentials', script: { outcome: 'reject', status: status(403, 'Forbidden') } },
+  ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(
+    (d): TestNumber => ({
+      suffix: `6${d}`,
+      behaviour: `answers after 1 s and presses ${d} on the keypad a second later`,
+      script: { outcome: 'answer', answerAfterSeconds: 1 },
+      dtmfDigit: String(d),
+    }),
+  ),
   { suffix: '90', behaviour: 'rings until told what to do through the control API', script: { outcome: 'manual' } },
 ];
 

@@ -17,6 +17,7 @@ import {
   ListRoomsResponse,
   ListSIPOutboundTrunkRequest,
   ListSIPOutboundTrunkResponse,
+  UpdateSIPOutboundTrunkRequest,
   RemoveParticipantResponse,
   RoomCompositeEgressRequest,
   RoomParticipantIdentity,
@@ -206,6 +207,13 @@ export function buildTwirpServices({ rooms, sip, egress }: ServiceDependencies):
         method(ListSIPOutboundTrunkRequest, (request, { claims }) => {
           requirePermission(claims, { grant: 'sipAdmin' });
           return new ListSIPOutboundTrunkResponse({ items: sip.listOutboundTrunks(request) });
+        }),
+      ],
+      [
+        'UpdateSIPOutboundTrunk',
+        method(UpdateSIPOutboundTrunkRequest, (request, { claims }) => {
+          requirePermission(claims, { grant: 'sipAdmin' });
+          return sip.updateOutboundTrunk(request);
         }),
       ],
       [

@@ -233,6 +233,10 @@ export class LiveKitEventProcessor {
       case 'track_unpublished': {
         if (!event.participant) return { outcome: 'ignored: no participant', signals: [] };
         const observed = observeParticipant(event.participant);
+        if (observed.isRecorder) return { outcome: `ignored: ${event.event} of the egress recorder`, signals: [] };
+        // Sent by a session a reload may just have replaced, after its successor joined: it says
+        // nothing about who is in the room now.
+        if (event.event === 'track_unpublished') return { outcome: `${event.event} ${observed.identity}`, signals: [] };
         const leaving = event.event === 'participant_left' || event.event === 'participant_connection_aborted';
         const row = await mergeParticipant(sql, {
           attemptId,
@@ -240,10 +244,15 @@ export class LiveKitEventProcessor {
           role: roleOfIdentity(observed.identity),
           sid: observed.sid,
           sipCallStatus: observed.sipCallStatus,
-          // Webhook times are whole seconds; a join carries LiveKit's millisecond join time. A leave is
-          // placed at the end of its second, so a join and leave within one second read as "left";
-          // decisions that must not be wrong about presence (the reconnect grace) ask LiveKit itself.
-          ...(leaving ? { leftAt: new Date(at.getTime() + 999) } : { joinedAt: observed.joinedAt ?? at }),
+          // LiveKit's millisecond join time of this session, which a leave carries too: it tells the
+          // leave of a session a reload replaced (sent after the new one joined, and stamped later)
+          // from the leave of the current one. A track_published (no join time) shows its session was
+          // in the room by the start of the event's second; a leave without one counts from its time.
+          joinedAt: observed.joinedAt ?? (leaving ? undefined : at),
+          // Webhook times are whole seconds: a leave is placed at the end of its second, so a join and
+          // leave within one second read as "left"; decisions that must not be wrong about presence
+          // (the reconnect grace) ask LiveKit itself.
+          ...(leaving ? { leftAt: new Date(at.getTime() + 999) } : {}),
           tracks: event.event === 'track_published' && event.track ? [event.track.sid] : [],
         });
         return {

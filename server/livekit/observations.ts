@@ -12,6 +12,8 @@ export interface ObservedParticipant {
   sid: string;
   role: ParticipantRole;
   isSip: boolean;
+  /** Egress's recorder: it joins the room as a participant while it records, but is no person. */
+  isRecorder: boolean;
   sipCallStatus: SipCallStatus | undefined;
   joinedAt: Date | undefined;
   tracks: string[];
@@ -42,6 +44,7 @@ export function observeParticipant(p: ParticipantInfo): ObservedParticipant {
     sid: p.sid,
     role: roleOfIdentity(p.identity),
     isSip: p.kind === ParticipantInfo_Kind.SIP,
+    isRecorder: p.kind === ParticipantInfo_Kind.EGRESS,
     sipCallStatus: sipStatus(p.attributes['sip.callStatus']),
     joinedAt: joinedMs > 0n ? new Date(Number(joinedMs)) : undefined,
     tracks: p.tracks.map((t) => t.sid),

@@ -1,6 +1,12 @@
-// The projection of who is in an attempt's room. Every update is a commutative merge (timestamps
-// take the maximum, SIP call status only moves forward), so duplicated, reordered or replayed
-// observations from webhooks and the reconciler converge to the same row.
+// The projection of who is in an attempt's room. A row describes the latest thing seen of one identity:
+// a LiveKit session (its sid, when it joined, when it left if it did), or an observation that nobody
+// was there (no sid, joined and left at that moment). A borrower who reloads gets a new session under
+// the same identity, and LiveKit may report the replaced session's participant_left after the new
+// session's participant_joined, stamped later than it; so a fact about an older session changes
+// nothing, a newer session replaces the row, and facts about the same session merge (timestamps take
+// the maximum). SIP call status only moves forward and tracks accumulate. Every update is
+// commutative, so duplicated, reordered or replayed observations from webhooks and the reconciler
+// converge to the same row.
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../db/client.js';
 import type { ParticipantRole } from './identities.js';
@@ -12,6 +18,10 @@ export interface ParticipantFact {
   role: ParticipantRole;
   sid?: string | undefined;
   sipCallStatus?: SipCallStatus | undefined;
+  /**
+   * When this session joined, by LiveKit's clock; a leave should carry it too. With `leftAt` and no
+   * `joinedAt` the fact says only "not in the room from `leftAt` on" (the reconciler's view).
+   */
   joinedAt?: Date | undefined;
   leftAt?: Date | undefined;
   tracks?: string[] | undefined;
@@ -25,29 +35,46 @@ export interface ParticipantRow {
   leftAt: Date | null;
 }
 
-/** Present when seen joining after (not at the same instant as) the last time seen leaving. */
+/** Present when the latest session seen joined after (not at the same instant as) it was last seen leaving. */
 export const isPresent = (p: Pick<ParticipantRow, 'joinedAt' | 'leftAt'>): boolean =>
   p.joinedAt !== null && (p.leftAt === null || p.joinedAt > p.leftAt);
 
+/** The session a fact is about, as the merge orders sessions: by join time, a session known by its sid. */
+function sessionOf(fact: ParticipantFact): { sid: string | null; joinedAt: Date | null; leftAt: Date | null } {
+  // Nobody there from then on: ordered like a session that began and ended at that moment, so it
+  // ends every session that joined before it and none that joined after.
+  if (fact.leftAt && !fact.joinedAt) return { sid: null, joinedAt: fact.leftAt, leftAt: fact.leftAt };
+  // A fact that does not say when its session joined (a track event) cannot place it: presence stays.
+  if (!fact.joinedAt) return { sid: null, joinedAt: null, leftAt: null };
+  return { sid: fact.sid ?? null, joinedAt: fact.joinedAt, leftAt: fact.leftAt ?? null };
+}
+
+const ROW = '"AttemptParticipant"';
+const SAME_SESSION = `(EXCLUDED.sid IS NOT NULL AND EXCLUDED.sid IS NOT DISTINCT FROM ${ROW}.sid)`;
+const NEWER_SESSION = `(NOT ${SAME_SESSION} AND EXCLUDED."joinedAt" IS NOT NULL AND (${ROW}."joinedAt" IS NULL OR EXCLUDED."joinedAt" > ${ROW}."joinedAt"))`;
+
 export async function mergeParticipant(sql: Sql, fact: ParticipantFact): Promise<ParticipantRow> {
+  const session = sessionOf(fact);
   const rows = await sql.query<ParticipantRow>({
     name: 'participant-merge',
-    text: `INSERT INTO "AttemptParticipant" (id, "attemptId", identity, kind, sid, "sipCallStatus", "joinedAt", "leftAt", tracks, "updatedAt")
+    text: `INSERT INTO ${ROW} (id, "attemptId", identity, kind, sid, "sipCallStatus", "joinedAt", "leftAt", tracks, "updatedAt")
     VALUES ($1::uuid, $2::uuid, $3, $4::"ParticipantKind", $5, $6, $7::timestamptz, $8::timestamptz, $9::text[], now())
     ON CONFLICT ("attemptId", identity) DO UPDATE SET
-      sid = COALESCE(EXCLUDED.sid, "AttemptParticipant".sid),
+      sid = CASE WHEN ${NEWER_SESSION} THEN EXCLUDED.sid ELSE ${ROW}.sid END,
+      "joinedAt" = CASE WHEN ${SAME_SESSION} THEN GREATEST(${ROW}."joinedAt", EXCLUDED."joinedAt")
+        WHEN ${NEWER_SESSION} THEN EXCLUDED."joinedAt" ELSE ${ROW}."joinedAt" END,
+      "leftAt" = CASE WHEN ${SAME_SESSION} THEN GREATEST(${ROW}."leftAt", EXCLUDED."leftAt")
+        WHEN ${NEWER_SESSION} THEN EXCLUDED."leftAt" ELSE ${ROW}."leftAt" END,
       "sipCallStatus" = CASE
         WHEN array_position(ARRAY['dialing','ringing','automation','active','hangup'], EXCLUDED."sipCallStatus")
-           > COALESCE(array_position(ARRAY['dialing','ringing','automation','active','hangup'], "AttemptParticipant"."sipCallStatus"), 0)
-        THEN EXCLUDED."sipCallStatus" ELSE "AttemptParticipant"."sipCallStatus" END,
-      "joinedAt" = GREATEST("AttemptParticipant"."joinedAt", EXCLUDED."joinedAt"),
-      "leftAt" = GREATEST("AttemptParticipant"."leftAt", EXCLUDED."leftAt"),
-      tracks = ARRAY(SELECT DISTINCT unnest("AttemptParticipant".tracks || EXCLUDED.tracks) ORDER BY 1),
+           > COALESCE(array_position(ARRAY['dialing','ringing','automation','active','hangup'], ${ROW}."sipCallStatus"), 0)
+        THEN EXCLUDED."sipCallStatus" ELSE ${ROW}."sipCallStatus" END,
+      tracks = ARRAY(SELECT DISTINCT unnest(${ROW}.tracks || EXCLUDED.tracks) ORDER BY 1),
       "updatedAt" = now()
     RETURNING identity, kind::text AS kind, "sipCallStatus", "joinedAt", "leftAt"`,
     values: [
-      randomUUID(), fact.attemptId, fact.identity, fact.role, fact.sid ?? null, fact.sipCallStatus ?? null,
-      fact.joinedAt?.toISOString() ?? null, fact.leftAt?.toISOString() ?? null, fact.tracks ?? [],
+      randomUUID(), fact.attemptId, fact.identity, fact.role, session.sid, fact.sipCallStatus ?? null,
+      session.joinedAt?.toISOString() ?? null, session.leftAt?.toISOString() ?? null, fact.tracks ?? [],
     ],
   });
   const row = rows[0];

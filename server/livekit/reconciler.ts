@@ -7,6 +7,7 @@ import { applyEgressObservation } from '../../recordings/recording-lifecycle.js'
 import { roomNameFor, roleOfIdentity } from './identities.js';
 import { isPresent, mergeParticipant } from './participants.js';
 import { egressSignals, finishRoom, type LiveKitEventProcessor, type LiveKitSignal, type SignalListener } from './livekit-events.service.js';
+import type { ObservedEgress } from './observations.js';
 import type { VideoPlatform } from './video-platform.js';
 import type { RecordingService } from '../../recordings/recording.service.js';
 
@@ -90,8 +91,10 @@ export class LiveKitReconciler {
     });
     for (const rec of recordings) {
       await guard(`recording ${rec.id}`, async () => {
-        const [observed] = await this.platform.listRecordings({ egressId: rec.egressId! });
-        if (!observed) return;
+        // LiveKit forgets an egress 24 h after it ended (and answers not_found for it): one whose end
+        // we never heard of is over. Take it as uploaded without LiveKit's file report; finalize then
+        // judges it by what the store holds (verified from the object, or failed as object_missing).
+        const [observed = forgottenEgress(rec.egressId!, roomNameFor(rec.attemptId))] = await this.platform.listRecordings({ egressId: rec.egressId! });
         const applied = await this.db.$transaction((tx) => applyEgressObservation(tx, observed, 'reconciler'));
         if (applied.kind === 'advanced') {
           report.recordingsRepaired += 1;
@@ -147,4 +150,8 @@ export class LiveKitReconciler {
     if (Object.values(report).some((n) => n > 0)) this.log.info({ report }, 'reconciled with LiveKit');
     return report;
   }
+}
+
+function forgottenEgress(egressId: string, roomName: string): ObservedEgress {
+  return { egressId, roomName, status: 'COMPLETE', error: undefined, startedAt: undefined, endedAt: undefined, file: undefined };
 }

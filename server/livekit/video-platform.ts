@@ -14,7 +14,12 @@ import {
 } from 'livekit-server-sdk';
 import type { Config } from '../config.js';
 import { classifyDialFailure, type DialFailureOutcome } from './dial-outcome.js';
-import { observeEgress, observeParticipant, type ObservedEgress, type ObservedParticipant } from './observations.js';
+import { observeEgress, observeParticipant, SIP_CALL_STATUS_ORDER, type ObservedEgress, type ObservedParticipant, type SipCallStatus } from './observations.js';
+
+import { LIVEKIT_ANSWER_WAIT_SECONDS, MAX_RINGING_TIMEOUT_SECONDS } from './limits.js';
+
+/** The SDK's own request timeout for a dial: past LiveKit's, so LiveKit always answers first. */
+const DIAL_REQUEST_TIMEOUT_SECONDS = LIVEKIT_ANSWER_WAIT_SECONDS + 10;
 
 export interface RoomMetadata {
   sessionId: string;
@@ -31,18 +36,28 @@ export interface VideoPlatform {
   createRoom(input: { name: string; maxParticipants: number; metadata: RoomMetadata }): Promise<void>;
   /** Ends the room for everyone; a room that is already gone is fine. */
   deleteRoom(name: string): Promise<void>;
-  /** Who is in the room; undefined when the room does not exist (any more). */
+  /** Who is in the room (people: egress's recorder is left out); undefined when the room does not exist (any more). */
   listParticipants(room: string): Promise<ObservedParticipant[] | undefined>;
   removeParticipant(room: string, identity: string): Promise<void>;
   /** An agent may join one room, publish and subscribe. */
   agentToken(input: { room: string; identity: string; displayName: string; ttlSeconds: number }): Promise<string>;
   /** A party may join one room with camera and microphone only. */
   partyToken(input: { room: string; identity: string; ttlSeconds: number }): Promise<string>;
-  /** Places an outbound call and waits until it is answered or fails. */
-  dial(input: { room: string; phoneE164: string; identity: string }): Promise<DialResult>;
+  /**
+   * Places an outbound call and waits until it is answered or fails. `onCallStatus` hears the call
+   * progress (ringing) while it waits: LiveKit sends no webhook when a SIP participant's status moves.
+   */
+  dial(input: DialInput): Promise<DialResult>;
   startRecording(input: { room: string; audioOnly: boolean; objectKey: string }): Promise<ObservedEgress>;
   stopRecording(egressId: string): Promise<ObservedEgress | undefined>;
   listRecordings(filter: { room?: string; egressId?: string; active?: boolean }): Promise<ObservedEgress[]>;
+}
+
+export interface DialInput {
+  room: string;
+  phoneE164: string;
+  identity: string;
+  onCallStatus?: ((status: SipCallStatus) => void) | undefined;
 }
 
 export type LiveKitSettings = NonNullable<Config['livekit']>;
@@ -98,7 +113,7 @@ export class LiveKitPlatform implements VideoPlatform {
     const rooms = await this.rooms.listRooms([room]);
     if (!rooms.some((r) => r.name === room)) return undefined;
     try {
-      return (await this.rooms.listParticipants(room)).map(observeParticipant);
+      return (await this.rooms.listParticipants(room)).map(observeParticipant).filter((p) => !p.isRecorder);
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -132,26 +147,85 @@ export class LiveKitPlatform implements VideoPlatform {
     return token.toJwt();
   }
 
-  async dial(input: { room: string; phoneE164: string; identity: string }): Promise<DialResult> {
+  async dial(input: DialInput): Promise<DialResult> {
     if (!this.settings.sipTrunkId) {
       return { outcome: 'TRUNK_UNAVAILABLE', sipStatusCode: undefined, sipStatus: 'no outbound trunk configured (LIVEKIT_SIP_TRUNK_ID)', twirpCode: undefined };
     }
+    const progress = this.followCall(input);
     try {
       const info = await this.sip.createSipParticipant(this.settings.sipTrunkId, input.phoneE164, input.room, {
         participantIdentity: input.identity,
         waitUntilAnswered: true,
-        ringingTimeout: this.settings.ringingTimeoutSeconds,
+        ringingTimeout: Math.min(this.settings.ringingTimeoutSeconds, MAX_RINGING_TIMEOUT_SECONDS),
         maxCallDuration: this.settings.maxCallSeconds,
         playDialtone: false,
         hidePhoneNumber: true,
+        // The SDK would give up at the ringing timeout + 2 s, while livekit-sip starts that timer only
+        // after joining the room: a slow join would read as a failed call that may still be answered.
+        timeout: DIAL_REQUEST_TIMEOUT_SECONDS,
       });
       return { outcome: 'ANSWERED', sipCallId: info.sipCallId, participantIdentity: info.participantIdentity };
     } catch (error) {
-      if (!(error instanceof ServerError)) throw error;
+      const twirpCode = error instanceof ServerError ? error.code : undefined;
+      if (!(error instanceof ServerError) || twirpCode === 'deadline_exceeded') {
+        // Nobody said how the call ended (LiveKit stopped waiting, or the request itself failed): ask
+        // the room. A call answered meanwhile is taken; one still ringing is hung up, so a late
+        // answer never lands in a room nobody follows.
+        return this.settleUnknownDial(input, progress.highest(), twirpCode ?? 'deadline_exceeded');
+      }
       const sipStatusCode = error instanceof SipCallError ? error.sipStatusCode : undefined;
       const sipStatus = error instanceof SipCallError ? error.sipStatus : undefined;
-      return { outcome: classifyDialFailure({ sipStatusCode, sipStatus, twirpCode: error.code }), sipStatusCode, sipStatus, twirpCode: error.code };
+      const rang = reached(progress.highest(), 'ringing');
+      return { outcome: classifyDialFailure({ sipStatusCode, sipStatus, twirpCode, rang }), sipStatusCode, sipStatus, twirpCode };
+    } finally {
+      progress.stop();
     }
+  }
+
+  /** Polls the SIP participant's `sip.callStatus` until stopped; reports each step forward. */
+  private followCall(input: DialInput): { highest(): SipCallStatus | undefined; stop(): void } {
+    let highest: SipCallStatus | undefined;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const poll = async () => {
+      const status = await this.callStatus(input.room, input.identity).catch(() => undefined);
+      if (stopped) return;
+      if (status && !reached(highest, status)) {
+        highest = status;
+        input.onCallStatus?.(status);
+      }
+      timer = setTimeout(() => void poll(), this.settings.callStatusPollMs);
+    };
+    timer = setTimeout(() => void poll(), this.settings.callStatusPollMs);
+    return {
+      highest: () => highest,
+      stop: () => {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
+  }
+
+  private async callStatus(room: string, identity: string): Promise<SipCallStatus | undefined> {
+    try {
+      return observeParticipant(await this.rooms.getParticipant(room, identity)).sipCallStatus;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private async settleUnknownDial(input: DialInput, seen: SipCallStatus | undefined, twirpCode: string): Promise<DialResult> {
+    const info = await this.rooms.getParticipant(input.room, input.identity).catch((error: unknown) => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    });
+    const now = info ? observeParticipant(info) : undefined;
+    const callId = info?.attributes['sip.callID'];
+    if (now?.sipCallStatus === 'active' && callId) return { outcome: 'ANSWERED', sipCallId: callId, participantIdentity: now.identity };
+    if (now) await this.removeParticipant(input.room, input.identity);
+    const rang = reached(seen, 'ringing') || reached(now?.sipCallStatus, 'ringing');
+    return { outcome: classifyDialFailure({ twirpCode, rang }), sipStatusCode: undefined, sipStatus: undefined, twirpCode };
   }
 
   async startRecording(input: { room: string; audioOnly: boolean; objectKey: string }): Promise<ObservedEgress> {
@@ -171,7 +245,9 @@ export class LiveKitPlatform implements VideoPlatform {
         }),
       },
     });
-    const info = await this.egress.startRoomCompositeEgress(input.room, { file }, { audioOnly: input.audioOnly, layout: 'speaker' });
+    // Audio only with no layout is what sends LiveKit egress down its light pipeline (no Chrome).
+    const options = input.audioOnly ? { audioOnly: true } : { audioOnly: false, layout: 'speaker' };
+    const info = await this.egress.startRoomCompositeEgress(input.room, { file }, options);
     return observeEgress(info);
   }
 
@@ -186,11 +262,23 @@ export class LiveKitPlatform implements VideoPlatform {
   }
 
   async listRecordings(filter: { room?: string; egressId?: string; active?: boolean }): Promise<ObservedEgress[]> {
-    const infos = await this.egress.listEgress({
-      ...(filter.room ? { roomName: filter.room } : {}),
-      ...(filter.egressId ? { egressId: filter.egressId } : {}),
-      ...(filter.active !== undefined ? { active: filter.active } : {}),
-    });
+    let infos;
+    try {
+      infos = await this.egress.listEgress({
+        ...(filter.room ? { roomName: filter.room } : {}),
+        ...(filter.egressId ? { egressId: filter.egressId } : {}),
+        ...(filter.active !== undefined ? { active: filter.active } : {}),
+      });
+    } catch (error) {
+      // LiveKit answers not_found for an egress id it does not know (it forgets ended egresses after 24 h).
+      if (filter.egressId && isNotFound(error)) return [];
+      throw error;
+    }
     return infos.map(observeEgress);
   }
+}
+
+/** Whether a call got at least as far as `step`. */
+function reached(status: SipCallStatus | undefined, step: SipCallStatus): boolean {
+  return status !== undefined && SIP_CALL_STATUS_ORDER.indexOf(status) >= SIP_CALL_STATUS_ORDER.indexOf(step);
 }

@@ -4,6 +4,7 @@
 import type { Db } from '../db/client.js';
 import type { Prisma } from '../db/generated/prisma/client.js';
 import { AppError } from '../http/errors.js';
+import { isPresent } from '../livekit/participants.js';
 import { localDayBounds } from './calling-hours.js';
 import type { DeskSession } from './desk.schema.js';
 
@@ -53,7 +54,8 @@ function toDesk(row: DeskRow): DeskSession {
           answeredAt: attempt.answeredAt?.toISOString() ?? null,
           endedAt: attempt.endedAt?.toISOString() ?? null,
           recordingStartedAt: attempt.recordingStartedAt?.toISOString() ?? null,
-          partyConnected: !!party?.joinedAt && !party.leftAt && party.sipCallStatus !== 'hangup',
+          // Present by the same rule as everywhere else: a borrower who reloaded has left once and joined again.
+          partyConnected: !!party && isPresent(party) && party.sipCallStatus !== 'hangup',
           callStatus: party?.sipCallStatus ?? null,
         }
       : null,

@@ -174,14 +174,25 @@ export class SessionJobs {
     // From here the call may have been placed: what it came to is written even through a database outage.
     const recordBy = new Date(now.getTime() + this.orphanedAfterMs() - this.settings.workerLockMs);
     let result: Awaited<ReturnType<VideoPlatform['dial']>>;
+    // The phone rings: LiveKit sends no webhook for it, the dial itself sees it.
+    let ringing: Promise<unknown> = Promise.resolve();
+    const onCallStatus = (status: string) => {
+      if (status !== 'ringing') return;
+      ringing = this.tryApply(sessionId, { type: 'CALL_RINGING' }).catch((error: Error) => {
+        this.log.warn({ sessionId, attemptId, err: { message: error.message } }, 'could not mark the call ringing');
+      });
+    };
     try {
-      result = await this.platform.dial({ room: attempt.roomName, phoneE164: session.party.phoneE164, identity: sipPartyIdentity(attemptId) });
+      result = await this.platform.dial({ room: attempt.roomName, phoneE164: session.party.phoneE164, identity: sipPartyIdentity(attemptId), onCallStatus });
     } catch (error) {
-      // Never dial the same attempt twice: an unexpected error fails the attempt, the retry is a new one.
+      // Never dial the same attempt twice: an unexpected error fails the attempt, the retry is a new
+      // one. An error here is LiveKit's or ours, never the party's, so it does not use up an attempt.
       this.log.warn({ sessionId, attemptId, err: { message: (error as Error).message } }, 'dial failed unexpectedly');
-      await this.failDial(session, attemptId, 'CARRIER_FAILURE', now, recordBy);
+      await ringing;
+      await this.failDial(session, attemptId, 'TRUNK_UNAVAILABLE', now, recordBy);
       return;
     }
+    await ringing;
     if (result.outcome === 'ANSWERED') {
       await this.recordDialOutcome(attemptId, { dialOutcome: 'ANSWERED', sipCallId: result.sipCallId }, recordBy);
       await this.tryApply(sessionId, { type: 'CALL_ANSWERED' });

@@ -1,6 +1,7 @@
 // Real Chromium from Debian's package, driven by playwright-core, against the real facesign server
 // (started in-process on a fixed free port so PUBLIC_URL, cookies and the socket Origin check all hold)
-// with the LiveKit simulator. Fake camera and microphone devices stand in for a person.
+// with the LiveKit simulator, or the real livekit-server (test/livekit). Fake camera and microphone
+// devices stand in for a person.
 import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -34,6 +35,9 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-quic',
       '--use-fake-device-for-media-stream',
       '--use-fake-ui-for-media-stream',
+      // WebRTC leaves loopback interfaces out of its candidates; the real-LiveKit tier's livekit-server
+      // advertises 127.0.0.1, which a machine whose only interface is loopback could not reach otherwise.
+      '--allow-loopback-in-peer-connection',
     ],
   });
 }
@@ -76,11 +80,11 @@ export async function newContext(browser: Browser, app: TestApp, options: { loca
   return context;
 }
 
-/** Writes test-artifacts/e2e/<name>.png (kept by CI as the pages' pictures). */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** Writes test-artifacts/e2e/<name>.png (kept by CI as the pages' pictures); the whole page unless told to keep to the screen. */
+export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<string> {
   await mkdir(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage: options.fullPage ?? true });
   return path;
 }
 
@@ -139,4 +143,68 @@ export async function goAvailableOnDesk(page: Page, app: TestApp, email: string,
   await page.getByRole('radio', { name: 'Available' }).check();
   const user = await app.facesign.db.user.findFirstOrThrow({ where: { email } });
   await expect.poll(() => app.facesign.redis.hget('presence', user.id)).toBe('available');
+}
+
+/**
+ * Keeps every RTCPeerConnection a page opens reachable from the test, so it can read WebRTC's own
+ * statistics (what arrived over the network) rather than what the page says. Test instrumentation
+ * in the browser, not in the app: the app's code runs unchanged.
+ */
+const KEEP_PEER_CONNECTIONS = `(() => {
+  const Native = window.RTCPeerConnection;
+  if (!Native || window.__testPeerConnections) return;
+  const all = [];
+  window.__testPeerConnections = all;
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      all.push(this);
+    }
+  };
+})()`;
+
+export async function keepPeerConnections(context: BrowserContext): Promise<void> {
+  await context.addInitScript({ content: KEEP_PEER_CONNECTIONS });
+}
+
+export interface InboundMedia {
+  /** `energy`: WebRTC's totalAudioEnergy, which silence leaves at (near) zero. */
+  audio: { bytes: number; packets: number; energy: number };
+  video: { bytes: number; packets: number; framesDecoded: number };
+}
+
+/** Totals of inbound-rtp over the page's open peer connections (needs keepPeerConnections). */
+export async function inboundMedia(page: Page): Promise<InboundMedia> {
+  return (await page.evaluate(`(async () => {
+    const totals = { audio: { bytes: 0, packets: 0, energy: 0 }, video: { bytes: 0, packets: 0, framesDecoded: 0 } };
+    for (const pc of window.__testPeerConnections ?? []) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((s) => {
+        if (s.type !== 'inbound-rtp' || !totals[s.kind]) return;
+        totals[s.kind].bytes += s.bytesReceived ?? 0;
+        totals[s.kind].packets += s.packetsReceived ?? 0;
+        if (s.kind === 'video') totals.video.framesDecoded += s.framesDecoded ?? 0;
+        if (s.kind === 'audio') totals.audio.energy += s.totalAudioEnergy ?? 0;
+      });
+    }
+    return totals;
+  })()`)) as InboundMedia;
+}
+
+export interface PageMediaElement {
+  tag: 'audio' | 'video';
+  tracks: { kind: string; readyState: string }[];
+  /** Decoded picture size; 0 until a frame arrived. */
+  width: number;
+  height: number;
+}
+
+/** The <audio> and <video> elements inside `selector` and the live tracks they play. */
+export async function mediaElementsIn(page: Page, selector: string): Promise<PageMediaElement[]> {
+  return (await page.evaluate(`Array.from(document.querySelectorAll(${JSON.stringify(selector)} + ' audio, ' + ${JSON.stringify(selector)} + ' video')).map((el) => ({
+    tag: el.tagName.toLowerCase(),
+    tracks: el.srcObject ? el.srcObject.getTracks().map((t) => ({ kind: t.kind, readyState: t.readyState })) : [],
+    width: el.videoWidth ?? 0,
+    height: el.videoHeight ?? 0,
+  }))`)) as PageMediaElement[];
 }

@@ -1,7 +1,8 @@
 // The LiveKit adapter through the real SDK against the simulator: rooms, tokens and grants, SIP
 // dial outcomes, egress to S3.
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { TokenVerifier } from 'livekit-server-sdk';
+import { SipClient, TokenVerifier } from 'livekit-server-sdk';
+import { startLiveKitSimulator } from '../../dev/livekit-sim/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../recordings/object-store.js';
 import { agentIdentity, partyIdentity, roomNameFor, sipPartyIdentity } from '../../server/livekit/identities.js';
@@ -121,6 +122,58 @@ describe('SIP dialling', () => {
   });
 });
 
+describe("dialling within LiveKit's own limits", () => {
+  it('waits out a slow room join instead of giving up at the ringing timeout + 2 s as the SDK would', { timeout: 30_000 }, async () => {
+    // Real time: the SDK's own timeout is in real seconds. livekit-sip joins the room (here 4 s) before
+    // its ringing timer (6 s) starts; the phone answers 5 s into ringing, 9 s after the request.
+    const slow = await startLiveKitSimulator({ timeScale: 1 });
+    try {
+      const sip = new SipClient(slow.url, slow.apiKey, slow.apiSecret);
+      const trunk = await sip.createSipOutboundTrunk('slow join', 'sip.carrier.test', ['+10000000000']);
+      slow.control.setSipJoinDelay(4);
+      const lk = t.facesign.config.livekit!;
+      const dialler = new LiveKitPlatform(
+        { ...lk, url: slow.url, apiKey: slow.apiKey, apiSecret: slow.apiSecret, sipTrunkId: trunk.sipTrunkId, ringingTimeoutSeconds: 6, callStatusPollMs: 500 },
+        { bucket: 'b', region: 'us-east-1', forcePathStyle: true },
+      );
+      await dialler.createRoom({ name: 'fs-slow-join', maxParticipants: 3, metadata: { sessionId: 's', attemptId: 'a' } });
+      const result = await dialler.dial({ room: 'fs-slow-join', phoneE164: '+8613805550105', identity: 'sip-slow' });
+      expect(result.outcome).toBe('ANSWERED');
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it('hangs up a call LiveKit stopped waiting for (deadline_exceeded after 80 s) and reads it as unanswered when it rang', async () => {
+    // A 40 s room join plus 60 s of ringing passes livekit-server's 80 s wait while the phone rings.
+    const { attempt, session, room } = await createAttempt(t.facesign.db, { kind: 'CALL', phoneE164: '+8613805550190' });
+    await platform.createRoom({ name: room, maxParticipants: 3, metadata: { sessionId: session.id, attemptId: attempt.id } });
+    const long = new LiveKitPlatform({ ...t.facesign.config.livekit!, ringingTimeoutSeconds: 60 }, { bucket: 'b', region: 'us-east-1', forcePathStyle: true });
+    t.sim!.control.setSipJoinDelay(40);
+    try {
+      const statuses: string[] = [];
+      const result = await long.dial({ room, phoneE164: '+8613805550190', identity: sipPartyIdentity(attempt.id), onCallStatus: (s) => statuses.push(s) });
+      expect(result).toMatchObject({ outcome: 'NO_ANSWER', twirpCode: 'deadline_exceeded' });
+      expect(statuses).toContain('ringing');
+    } finally {
+      t.sim!.control.setSipJoinDelay(0);
+    }
+    const call = t.sim!.control.state().calls.find((c) => c.room === room)!;
+    expect(call.status).toBe('failed');
+    expect(await platform.listParticipants(room)).toEqual([]);
+  });
+
+  it('caps the ringing timeout it asks for below what livekit-server waits', async () => {
+    const { attempt, session, room } = await createAttempt(t.facesign.db, { kind: 'CALL', phoneE164: '+8613805550122' });
+    await platform.createRoom({ name: room, maxParticipants: 3, metadata: { sessionId: session.id, attemptId: attempt.id } });
+    // A settings object built around the config's validation still never asks LiveKit for more than 60 s.
+    const eager = new LiveKitPlatform({ ...t.facesign.config.livekit!, ringingTimeoutSeconds: 120 }, { bucket: 'b', region: 'us-east-1', forcePathStyle: true });
+    const result = await eager.dial({ room, phoneE164: '+8613805550122', identity: sipPartyIdentity(attempt.id) });
+    // Rang until the 60 s ringing timeout (canceled), not until the server's 80 s limit (deadline_exceeded).
+    expect(result).toMatchObject({ outcome: 'NO_ANSWER', twirpCode: 'canceled' });
+  });
+});
+
 describe('recording', () => {
   it('records a video attempt to a real S3 object whose size equals what egress reported', async () => {
     const { attempt, session, loanFile, room } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
@@ -133,7 +186,18 @@ describe('recording', () => {
     expect(started.objectKey).toBe(`recordings/${loanFile.id}/${session.id}/${attempt.id}.mp4`);
     expect((await recordings.startForAttempt(attempt.id)).egressId).toBe(started.egressId); // idempotent
 
+    // Egress records in Chrome for video; the recorder joins the room as a participant of kind EGRESS,
+    // which is LiveKit's machinery, not a person: neither listed by facesign nor kept as a participant.
+    expect(t.sim!.control.state().egress.find((e) => e.info.egressId === started.egressId)?.pipeline).toBe('web');
+    await eventually(async () => t.sim!.control.state().rooms.find((r) => r.room.name === room)?.participants.some((p) => p.identity === started.egressId));
+    expect((await platform.listParticipants(room))!.map((p) => p.identity)).toEqual([partyIdentity(attempt.id)]);
+
     await recordings.stopForAttempt(attempt.id);
+    await t.sim!.control.settled();
+    await eventually(async () => (await t.facesign.db.liveKitEvent.count({ where: { roomName: room, processedAt: null } })) === 0);
+    expect(t.sim!.control.webhookDeliveries().some((d) => d.event === 'participant_joined' && d.room === room && d.status === 'delivered')).toBe(true);
+    const people = await t.facesign.db.attemptParticipant.findMany({ where: { attemptId: attempt.id } });
+    expect(people.map((p) => p.identity)).toEqual([partyIdentity(attempt.id)]);
     const uploaded = await eventually(async () => {
       const r = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: started.id } });
       return ['UPLOADED', 'VERIFIED', 'RETAINED'].includes(r.state) ? r : undefined;
@@ -152,6 +216,8 @@ describe('recording', () => {
     const rec = await t.facesign.livekit!.recordings.startForAttempt(attempt.id);
     expect(rec.audioOnly).toBe(true);
     expect(rec.objectKey.endsWith('.ogg')).toBe(true);
+    // Audio only with no layout: real egress then takes its light pipeline instead of rendering the room in Chrome.
+    expect(t.sim!.control.state().egress.find((e) => e.info.egressId === rec.egressId)?.pipeline).toBe('audio');
     const listed = await platform.listRecordings({ room });
     expect(listed.map((e) => e.egressId)).toEqual([rec.egressId]);
   });

@@ -203,6 +203,9 @@ describe('reconciler', () => {
     await t.facesign.livekit!.platform.createRoom({ name: room, maxParticipants: 3, metadata: { sessionId: session.id, attemptId: attempt.id } });
     t.sim!.control.injectWebhookFault({ action: 'drop', event: 'egress_ended', room });
     const rec = await t.facesign.livekit!.recordings.startForAttempt(attempt.id);
+    // Stopped once it records: a stop while egress is still starting aborts it (a failed recording),
+    // which a busy machine's late timers would otherwise make of this test.
+    await eventually(async () => (await t.facesign.db.recording.findUniqueOrThrow({ where: { id: rec.id } })).state === 'ACTIVE');
     await t.facesign.livekit!.recordings.stopForAttempt(attempt.id);
     await t.sim!.control.settled();
     await eventually(async () => (await t.facesign.db.liveKitEvent.count({ where: { egressId: rec.egressId, processedAt: null } })) === 0);

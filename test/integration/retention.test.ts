@@ -1,7 +1,8 @@
 // Recording retention end to end: real Postgres, the real s3rver bucket, the retention routes served
 // by createHttpApp with a real AuthService (main.ts does not wire them yet). s3rver has no S3 Object
 // Lock, so here facesign enforces retention itself; one test drives the Object Lock path through a
-// store that claims the feature and records what it would send.
+// store that claims the feature and records what it would send. test/livekit/object-lock.test.ts
+// proves the same paths against a real WORM bucket (versitygw).
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -47,13 +48,19 @@ interface Problem {
 /** s3rver has no Object Lock. This store says the bucket has it and records the calls it would send. */
 class ObjectLockRecordingStore extends RecordingStore {
   readonly sent: { call: string; rowState: string | undefined }[] = [];
+  /** The retention each key was last given, which the store then reports. */
+  readonly locks = new Map<string, { mode: 'COMPLIANCE' | 'GOVERNANCE'; until: Date }>();
   db: Db | undefined;
 
   override async objectLockSupported(): Promise<boolean> {
     return true;
   }
+  override async getRetention(key: string): Promise<{ mode: 'COMPLIANCE' | 'GOVERNANCE'; until: Date } | undefined> {
+    return this.locks.get(key);
+  }
   override async applyRetention(key: string, until: Date, mode: 'COMPLIANCE' | 'GOVERNANCE'): Promise<void> {
     this.sent.push({ call: `retention ${until.toISOString()} ${mode}`, rowState: await this.rowState(key) });
+    this.locks.set(key, { mode, until });
   }
   override async setLegalHold(key: string, on: boolean): Promise<void> {
     this.sent.push({ call: `legal-hold ${on ? 'ON' : 'OFF'}`, rowState: await this.rowState(key) });

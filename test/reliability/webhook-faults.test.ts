@@ -65,7 +65,7 @@ describe('webhook faults', () => {
 
     const deliveries = control.webhookDeliveries();
     const injected = {
-      dropped: deliveries.filter((d) => d.status === 'dropped').length,
+      dropped: deliveries.filter((d) => d.status === 'dropped' && d.reason === 'fault').length,
       duplicated: deliveries.filter((d) => d.copy === 2).length,
     };
     const participants = await cluster.db.attemptParticipant.findMany({ where: { attempt: { sessionId: { in: ids } }, kind: 'PARTY' } });

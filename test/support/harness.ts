@@ -12,6 +12,7 @@ import { createUser, type NewUser } from '../../server/users/users.service.js';
 import { startS3Server, S3RVER_CREDENTIALS, type RunningS3Server } from '../../dev/s3-server.js';
 import { SipClient } from 'livekit-server-sdk';
 import { startLiveKitSimulator, type RunningLiveKitSimulator } from '../../dev/livekit-sim/index.js';
+import { startRealLiveKit, type RealLiveKit } from '../../dev/real-livekit/stack.js';
 import { cloneDatabase } from './databases.js';
 import { ApiClient } from './api-client.js';
 
@@ -24,7 +25,9 @@ export interface TestApp {
   s3: RunningS3Server;
   /** The LiveKit simulator, when started with { livekit: true }; its webhooks go to this app. */
   sim: RunningLiveKitSimulator | undefined;
-  /** The outbound SIP trunk created in the simulator. */
+  /** The real livekit-server, livekit-sip and SIPp phone, when started with { livekit: 'real' }. */
+  real: RealLiveKit | undefined;
+  /** The outbound SIP trunk created in the simulator or the real livekit-sip (to the SIPp phone). */
   sipTrunkId: string | undefined;
   /** Every log line the app wrote, raw. */
   logs: string[];
@@ -37,8 +40,11 @@ export interface TestApp {
 }
 
 export interface TestAppOptions {
-  /** Start the LiveKit simulator (time scaled 100x) and point facesign at it. */
-  livekit?: boolean;
+  /**
+   * true: start the LiveKit simulator (time scaled 100x) and point facesign at it. 'real': start the
+   * real livekit-server, livekit-sip and a SIPp phone (dev/real-livekit) instead, in real time.
+   */
+  livekit?: boolean | 'real';
 }
 
 /** 100 simulated seconds pass in one real second. */
@@ -48,10 +54,11 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {},
   const database = await cloneDatabase(inject('templateDatabase'));
   const s3Dir = await mkdtemp(join(tmpdir(), 'facesign-s3-'));
   const s3 = await startS3Server({ directory: s3Dir, buckets: [TEST_BUCKET] });
-  const sim = options.livekit ? await startLiveKitSimulator({ timeScale: SIM_TIME_SCALE }) : undefined;
+  const sim = options.livekit === true ? await startLiveKitSimulator({ timeScale: SIM_TIME_SCALE }) : undefined;
+  const real = options.livekit === 'real' ? await startRealLiveKit() : undefined;
   const sipTrunkId = sim
     ? (await new SipClient(sim.url, sim.apiKey, sim.apiSecret).createSipOutboundTrunk('test trunk', 'sip.carrier.test', ['+10000000000'])).sipTrunkId
-    : undefined;
+    : await real?.createTrunk();
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -78,14 +85,24 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {},
     // Review sampling is by session id; tests that are about reviews turn it on.
     REVIEW_SAMPLE_PERCENT: '0',
     ...(sim
-      ? { LIVEKIT_URL: sim.url, LIVEKIT_API_KEY: sim.apiKey, LIVEKIT_API_SECRET: sim.apiSecret, LIVEKIT_SIP_TRUNK_ID: sipTrunkId, LIVEKIT_MEDIA: 'simulated' }
+      ? {
+          LIVEKIT_URL: sim.url,
+          LIVEKIT_API_KEY: sim.apiKey,
+          LIVEKIT_API_SECRET: sim.apiSecret,
+          LIVEKIT_SIP_TRUNK_ID: sipTrunkId,
+          LIVEKIT_MEDIA: 'simulated',
+          // One simulated second is 10 ms: ask about ringing as often, relative to the call, as in production.
+          SIP_CALL_STATUS_POLL_MS: '10',
+        }
       : {}),
+    ...(real ? { LIVEKIT_URL: real.url, LIVEKIT_API_KEY: real.apiKey, LIVEKIT_API_SECRET: real.apiSecret, LIVEKIT_SIP_TRUNK_ID: sipTrunkId, LIVEKIT_MEDIA: 'livekit' } : {}),
     ...env,
   });
   let facesign = await createFacesign(config, { logDestination: destination });
   const url = await facesign.listen();
   const port = Number(new URL(url).port);
   sim?.control.setWebhookUrls([`${url}/livekit/webhook`]);
+  real?.webhooks.setTarget(`${url}/livekit/webhook`);
   let users = 0;
 
   return {
@@ -96,6 +113,7 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {},
     databaseUrl: database.url,
     s3,
     sim,
+    real,
     sipTrunkId,
     logs,
     client: () => new ApiClient(url),
@@ -119,6 +137,7 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {},
       if (keys.length > 0) await facesign.redis.del(...keys.map((k) => k.slice(config.redis.prefix.length + 1)));
       await facesign.stop();
       await sim?.stop();
+      await real?.stop();
       await s3.stop();
       await rm(s3Dir, { recursive: true, force: true });
       await database.drop();

@@ -30,6 +30,14 @@ describe('loadConfig', () => {
     expect(c.livekit).toMatchObject({ url: 'ws://lk:7880', apiKey: 'k', apiSecret: 's', ringingTimeoutSeconds: 30, sipTrunkId: undefined });
   });
 
+  it('keeps the ringing timeout inside the time livekit-server waits for an answer', () => {
+    // livekit-server gives up on a waiting CreateSIPParticipant after 80 s, room join included.
+    const lk = { LIVEKIT_URL: 'ws://lk:7880', LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: 's' };
+    expect(loadConfig({ ...lk, SIP_RINGING_TIMEOUT_SECONDS: '60' }).livekit?.ringingTimeoutSeconds).toBe(60);
+    expect(() => loadConfig({ ...lk, SIP_RINGING_TIMEOUT_SECONDS: '61' })).toThrow(/SIP_RINGING_TIMEOUT_SECONDS: Too big: expected number to be <=60/);
+    expect(() => loadConfig({ ...lk, SIP_RINGING_TIMEOUT_SECONDS: '120' })).toThrow(ConfigError);
+  });
+
   it('refuses development secrets and implicit local services in production', () => {
     const error = (() => {
       try {

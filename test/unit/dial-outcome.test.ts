@@ -8,7 +8,9 @@ const table: [string, DialFailure, DialFailureOutcome][] = [
   ['607 Unwanted', { sipStatusCode: 607 }, 'DECLINED'],
   ['608 Rejected', { sipStatusCode: 608 }, 'DECLINED'],
   ['408 Request Timeout', { sipStatusCode: 408 }, 'NO_ANSWER'],
-  ['412 (LiveKit ringing timeout)', { sipStatusCode: 412 }, 'NO_ANSWER'],
+  // SIP 412 Conditional Request Failed is not a ringing timeout: Twirp's HTTP 412 (failed_precondition)
+  // is a different number space.
+  ['SIP 412 Conditional Request Failed', { sipStatusCode: 412 }, 'CARRIER_FAILURE'],
   ['487 Request Terminated', { sipStatusCode: 487 }, 'NO_ANSWER'],
   ['480 after ringing', { sipStatusCode: 480, rang: true }, 'NO_ANSWER'],
   ['480 before ringing', { sipStatusCode: 480, rang: false }, 'CARRIER_FAILURE'],
@@ -29,15 +31,20 @@ const table: [string, DialFailure, DialFailureOutcome][] = [
   ['488 Not Acceptable Here', { sipStatusCode: 488 }, 'CARRIER_FAILURE'],
   ['503 "CPS limit exceeded" (carrier rate limit)', { sipStatusCode: 503, sipStatus: 'CPS limit exceeded' }, 'RATE_LIMITED'],
   ['503 Service Unavailable with twirp noise', { sipStatusCode: 503, sipStatus: 'Service Unavailable', twirpCode: 'resource_exhausted' }, 'CARRIER_FAILURE'],
-  ['ringing timeout (twirp canceled, no SIP status)', { twirpCode: 'canceled' }, 'NO_ANSWER'],
-  ['deadline exceeded, no SIP status', { twirpCode: 'deadline_exceeded' }, 'NO_ANSWER'],
+  ['503 whose carrier header names the limit is still read from the reason phrase only', { sipStatusCode: 486, sipStatus: 'cps limit exceeded' }, 'BUSY'],
+  ['ringing timeout after ringing (twirp canceled, no SIP status)', { twirpCode: 'canceled', rang: true }, 'NO_ANSWER'],
+  ['dead trunk over UDP: canceled, never rang', { twirpCode: 'canceled', rang: false }, 'TRUNK_UNAVAILABLE'],
+  ['canceled, ringing unknown', { twirpCode: 'canceled' }, 'TRUNK_UNAVAILABLE'],
+  ['LiveKit stopped waiting while it rang', { twirpCode: 'deadline_exceeded', rang: true }, 'NO_ANSWER'],
+  ['LiveKit stopped waiting before any ringing', { twirpCode: 'deadline_exceeded', rang: false }, 'TRUNK_UNAVAILABLE'],
   ['twirp resource_exhausted', { twirpCode: 'resource_exhausted' }, 'RATE_LIMITED'],
   ['unknown trunk', { twirpCode: 'not_found' }, 'TRUNK_UNAVAILABLE'],
-  ['sip service not connected', { twirpCode: 'failed_precondition' }, 'TRUNK_UNAVAILABLE'],
-  ['LiveKit unavailable', { twirpCode: 'unavailable' }, 'TRUNK_UNAVAILABLE'],
+  ['TCP trunk refused the connection', { twirpCode: 'failed_precondition' }, 'TRUNK_UNAVAILABLE'],
+  ['no livekit-sip answers ("no response from servers")', { twirpCode: 'unavailable' }, 'TRUNK_UNAVAILABLE'],
+  ['"sip not connected" / the SIP participant could not join the room', { twirpCode: 'internal' }, 'TRUNK_UNAVAILABLE'],
   ['bad credentials', { twirpCode: 'unauthenticated' }, 'TRUNK_UNAVAILABLE'],
-  ['number rejected by LiveKit', { twirpCode: 'invalid_argument' }, 'INVALID_NUMBER'],
-  ['transport error, nothing known', {}, 'CARRIER_FAILURE'],
+  ['trunk host does not resolve (invalid_argument, no SIP status)', { twirpCode: 'invalid_argument' }, 'TRUNK_UNAVAILABLE'],
+  ['nothing known', {}, 'TRUNK_UNAVAILABLE'],
 ];
 
 describe('classifyDialFailure', () => {

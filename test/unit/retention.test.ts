@@ -7,6 +7,7 @@ import {
   mirrorsLegalHold,
   planRecompute,
   planRetention,
+  retentionDate,
   type Enforcement,
 } from '../../recordings/retention.service.js';
 
@@ -181,6 +182,18 @@ describe('planRetention', () => {
     ['Object Lock in GOVERNANCE mode', { enforcedBy: 'object_lock', mode: 'GOVERNANCE' }, future, false, { actions: [{ kind: 'retention', until: future, mode: 'GOVERNANCE' }], lockMode: 'GOVERNANCE' }],
   ])('%s', (_case, enforcement, until, legalHold, expected) => {
     expect(planRetention({ enforcement, retainUntil: until, legalHold, now })).toEqual(expected);
+  });
+});
+
+describe('retentionDate', () => {
+  const rule = d('2035-06-30T00:00:00.000Z');
+  it.each<[string, Date | undefined, Date]>([
+    ['no lock in the store: the rule', undefined, rule],
+    ['the store locks until the same date: that date', d('2035-06-30T00:00:00.000Z'), rule],
+    ['the store locks longer (an earlier try, before the maturity moved): the lock is kept', d('2037-06-30T00:00:00.000Z'), d('2037-06-30T00:00:00.000Z')],
+    ['the store locks shorter: the rule, which extends it', d('2033-06-30T00:00:00.000Z'), rule],
+  ])('%s', (_case, storeLockedUntil, expected) => {
+    expect(retentionDate(rule, storeLockedUntil)).toEqual(expected);
   });
 });
 

@@ -83,6 +83,8 @@ export function LiveRoom({ api, overview, stream, refresh, onSessionChanged }: {
             element.classList.add(kind === 'video' ? 'remote-video' : 'remote-audio');
             remote.current?.appendChild(element);
           },
+          // The agent's page reloaded: the "waiting for the agent's video" hint returns until it is back.
+          onRemoteMediaEnded: () => setRemoteVideo(!!remote.current?.querySelector('video')),
           onReconnecting: () => setConnection('reconnecting'),
           onReconnected: () => setConnection('connected'),
           onDisconnected: () => !cancelled && setConnection('failed'),

@@ -14,6 +14,8 @@ export type MediaMode = 'livekit' | 'simulated';
 export interface MediaCallbacks {
   /** A remote participant's video or audio element, ready to be placed on the page. */
   onRemoteMedia?(element: HTMLMediaElement, kind: 'audio' | 'video'): void;
+  /** That element's track is gone (the participant left or reloaded); it has been taken off the page. */
+  onRemoteMediaEnded?(element: HTMLMediaElement, kind: 'audio' | 'video'): void;
   onDisconnected?(): void;
   onReconnecting?(): void;
   onReconnected?(): void;
@@ -56,10 +58,24 @@ export async function joinMedia(grant: MediaGrant, mode: MediaMode, publish: { a
 
   const { Room, RoomEvent, Track } = await import('livekit-client');
   const room = new Room({ adaptiveStream: true, dynacast: true });
+  // Each remote track's element, so it can leave the page with its track. livekit-client only empties
+  // the element; left in place, a participant who reloads would leave a dead black tile behind.
+  const elements = new Map<object, { element: HTMLMediaElement; kind: 'audio' | 'video' }>();
   room.on(RoomEvent.TrackSubscribed, (track) => {
     if (track.kind === Track.Kind.Video || track.kind === Track.Kind.Audio) {
-      callbacks.onRemoteMedia?.(track.attach(), track.kind === Track.Kind.Video ? 'video' : 'audio');
+      const kind = track.kind === Track.Kind.Video ? 'video' : 'audio';
+      const element = track.attach();
+      elements.set(track, { element, kind });
+      callbacks.onRemoteMedia?.(element, kind);
     }
+  });
+  room.on(RoomEvent.TrackUnsubscribed, (track) => {
+    const attached = elements.get(track);
+    if (!attached) return;
+    elements.delete(track);
+    track.detach(attached.element);
+    attached.element.remove();
+    callbacks.onRemoteMediaEnded?.(attached.element, attached.kind);
   });
   room.on(RoomEvent.Reconnecting, () => callbacks.onReconnecting?.());
   room.on(RoomEvent.Reconnected, () => callbacks.onReconnected?.());

@@ -1,11 +1,12 @@
 // Room composite egress through the real EgressClient, recording into s3rver through the S3 API.
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DisconnectReason, ParticipantInfo_Kind } from '@livekit/protocol';
 import { EgressStatus, EncodedFileOutput, EncodedFileType, S3Upload } from 'livekit-server-sdk';
 import type { EgressInfo } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3RVER_CREDENTIALS } from '../../../dev/s3-server.js';
 import type { S3Harness, SimulatorHarness } from './harness.js';
-import { caught, joinToken, startHarness, startS3 } from './harness.js';
+import { caught, eventually, joinToken, startHarness, startS3 } from './harness.js';
 
 let h: SimulatorHarness;
 let s3: S3Harness;
@@ -45,19 +46,26 @@ async function roomWithParty(room: string): Promise<void> {
   await h.sim.control.join(await joinToken(h.sim, 'agent', { roomJoin: true, room }));
 }
 
-async function ended(egressId: string): Promise<EgressInfo> {
-  await h.webhooks.until(() => h.webhooks.events({ event: 'egress_ended' }).some((event) => event.egressInfo?.egressId === egressId));
-  const event = h.webhooks.events({ event: 'egress_ended' }).find((candidate) => candidate.egressInfo?.egressId === egressId);
+async function ended(egressId: string, on: SimulatorHarness = h): Promise<EgressInfo> {
+  await on.webhooks.until(() => on.webhooks.events({ event: 'egress_ended' }).some((event) => event.egressInfo?.egressId === egressId));
+  const event = on.webhooks.events({ event: 'egress_ended' }).find((candidate) => candidate.egressInfo?.egressId === egressId);
   if (event?.egressInfo === undefined) throw new Error('egress_ended without egressInfo');
   return event.egressInfo;
 }
 
-async function active(egressId: string): Promise<void> {
-  await h.webhooks.until(() =>
-    h.webhooks.events({ event: 'egress_updated' }).some(
+async function active(egressId: string, on: SimulatorHarness = h): Promise<void> {
+  await on.webhooks.until(() =>
+    on.webhooks.events({ event: 'egress_updated' }).some(
       (event) => event.egressInfo?.egressId === egressId && event.egressInfo.status === EgressStatus.EGRESS_ACTIVE,
     ),
   );
+}
+
+/** Resolves once `identity` has had a participant_left in `room`, and returns that participant. */
+async function leftRoom(room: string, identity: string) {
+  const find = () => h.webhooks.events({ room, event: 'participant_left' }).find((event) => event.participant?.identity === identity);
+  await h.webhooks.until(() => find() !== undefined);
+  return find()?.participant;
 }
 
 async function objectBytes(key: string): Promise<Buffer> {
@@ -175,9 +183,46 @@ describe('egress API', () => {
     expect((await h.egress.listEgress({ roomName: room })).map((e) => e.egressId).sort()).toEqual([first.egressId, second.egressId].sort());
     expect((await h.egress.listEgress({ egressId: first.egressId })).map((e) => e.status)).toEqual([EgressStatus.EGRESS_COMPLETE]);
     expect((await h.egress.listEgress({ roomName: room, active: true })).map((e) => e.egressId)).toEqual([second.egressId]);
+    // An id is looked up on its own: LiveKit ignores `active` and `roomName` next to it.
+    expect((await h.egress.listEgress({ egressId: first.egressId, active: true })).map((e) => e.egressId)).toEqual([first.egressId]);
+    expect((await h.egress.listEgress({ egressId: first.egressId, roomName: 'another-room' })).map((e) => e.egressId)).toEqual([first.egressId]);
 
     const again = await caught(() => h.egress.stopEgress(first.egressId));
     expect(again).toMatchObject({ status: 412, code: 'failed_precondition', message: 'egress with status EGRESS_COMPLETE cannot be stopped' });
+  });
+
+  it('answers not_found for an egress id it does not know, and no egress for a room it does not know', async () => {
+    const unknown = await caught(() => h.egress.listEgress({ egressId: 'EG_doesnotexist' }));
+    expect(unknown).toMatchObject({ status: 404, code: 'not_found', message: 'egress does not exist' });
+    expect(await h.egress.listEgress({ roomName: 'no-such-room-ever' })).toEqual([]);
+  });
+
+  it('forgets an egress 24 simulated hours after it ended', async () => {
+    // 24 simulated hours pass in 0.864 real seconds.
+    const fast = await startHarness({ timeScale: 0.00001 });
+    try {
+      const room = 'purge-room';
+      await fast.rooms.createRoom({ name: room });
+      await fast.sim.control.join(await joinToken(fast.sim, 'agent', { roomJoin: true, room }));
+      const started = await fast.egress.startRoomCompositeEgress(room, fileOutput('purge/rec'), { audioOnly: true });
+      await active(started.egressId, fast);
+      await fast.egress.stopEgress(started.egressId);
+      await ended(started.egressId, fast);
+      expect((await fast.egress.listEgress({ egressId: started.egressId })).map((e) => e.status)).toEqual([EgressStatus.EGRESS_COMPLETE]);
+
+      const forgotten = await eventually(() =>
+        fast.egress.listEgress({ egressId: started.egressId }).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      );
+      expect(forgotten).toMatchObject({ status: 404, code: 'not_found', message: 'egress does not exist' });
+      expect(await fast.egress.listEgress({ roomName: room })).toEqual([]);
+      expect(fast.sim.control.state().egress).toEqual([]);
+      expect(await caught(() => fast.egress.stopEgress(started.egressId))).toMatchObject({ status: 404, code: 'not_found' });
+    } finally {
+      await fast.stop();
+    }
   });
 
   it('refuses a missing room and an audio format with video', async () => {
@@ -200,6 +245,86 @@ describe('egress API', () => {
       await slow.webhooks.untilEvent('abort-room', 'egress_ended');
     } finally {
       await slow.stop();
+    }
+  });
+});
+
+describe('the recorder in the room', () => {
+  it('joins as a hidden EGRESS participant while it records, without counting as a participant', async () => {
+    const room = 'egress-recorder';
+    await roomWithParty(room);
+    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('recorder/rec'), { audioOnly: true });
+    await active(started.egressId);
+
+    const recorder = (await h.rooms.listParticipants(room)).find((p) => p.identity === started.egressId);
+    expect(recorder).toMatchObject({
+      kind: ParticipantInfo_Kind.EGRESS,
+      permission: { hidden: true, recorder: true, canSubscribe: true, canPublish: false, canPublishData: false },
+    });
+    expect((await h.rooms.listRooms([room]))[0]).toMatchObject({ numParticipants: 1, activeRecording: true });
+
+    await h.egress.stopEgress(started.egressId);
+    const left = await leftRoom(room, started.egressId);
+    expect(left).toMatchObject({ kind: ParticipantInfo_Kind.EGRESS, disconnectReason: DisconnectReason.CLIENT_INITIATED });
+    await ended(started.egressId);
+    expect((await h.rooms.listParticipants(room)).map((p) => p.identity)).toEqual(['agent']);
+    expect((await h.rooms.listRooms([room]))[0]?.activeRecording).toBe(false);
+
+    const joined = h.webhooks.events({ room, event: 'participant_joined' }).find((event) => event.participant?.identity === started.egressId);
+    expect(joined?.participant?.kind).toBe(ParticipantInfo_Kind.EGRESS);
+  });
+
+  it('does not keep the room open: the room closes after the last party leaves, and the recording ends', async () => {
+    const room = 'egress-recorder-departure';
+    await h.rooms.createRoom({ name: room, departureTimeout: 2 });
+    await h.sim.control.join(await joinToken(h.sim, 'agent', { roomJoin: true, room }));
+    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('recorder/departure'), { audioOnly: true });
+    await active(started.egressId);
+
+    h.sim.control.leave(room, 'agent');
+    await h.webhooks.untilEvent(room, 'room_finished');
+    expect(await leftRoom(room, started.egressId)).toMatchObject({ disconnectReason: DisconnectReason.ROOM_CLOSED });
+    expect(await ended(started.egressId)).toMatchObject({ status: EgressStatus.EGRESS_COMPLETE, details: 'End reason: Source closed' });
+  });
+
+  it('ends the recording when the server removes the recorder', async () => {
+    const room = 'egress-recorder-removed';
+    await roomWithParty(room);
+    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('recorder/removed'), { audioOnly: true });
+    await active(started.egressId);
+    await h.rooms.removeParticipant(room, started.egressId);
+    expect(await leftRoom(room, started.egressId)).toMatchObject({ disconnectReason: DisconnectReason.PARTICIPANT_REMOVED });
+    expect(await ended(started.egressId)).toMatchObject({ status: EgressStatus.EGRESS_COMPLETE, details: 'End reason: Source closed' });
+  });
+
+  it('is not counted by a room that nobody joined: the room still closes on its empty timeout', async () => {
+    const room = 'egress-recorder-only';
+    await h.rooms.createRoom({ name: room, emptyTimeout: 20 });
+    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('recorder/alone'), { audioOnly: true });
+    await active(started.egressId);
+    await h.webhooks.untilEvent(room, 'room_finished');
+    expect(await ended(started.egressId)).toMatchObject({ status: EgressStatus.EGRESS_COMPLETE, details: 'End reason: Source closed' });
+  });
+});
+
+describe('the egress pipeline', () => {
+  it('is the light audio pipeline only for audio-only without a layout; anything else renders in Chrome', async () => {
+    const room = 'egress-pipelines';
+    await roomWithParty(room);
+    const audio = await h.egress.startRoomCompositeEgress(room, fileOutput('pipeline/audio'), { audioOnly: true });
+    const speaker = await h.egress.startRoomCompositeEgress(room, fileOutput('pipeline/speaker'), { audioOnly: true, layout: 'speaker' });
+    const video = await h.egress.startRoomCompositeEgress(room, fileOutput('pipeline/video'));
+
+    const pipelines = new Map(h.sim.control.state().egress.map((entry) => [entry.info.egressId, entry.pipeline]));
+    expect([audio, speaker, video].map((info) => pipelines.get(info.egressId))).toEqual(['audio', 'web', 'web']);
+
+    const state = (await (await fetch(`${h.sim.url}/_sim/state`)).json()) as { egress: { info: { egressId: string }; pipeline: string }[] };
+    expect(state.egress.find((entry) => entry.info.egressId === audio.egressId)?.pipeline).toBe('audio');
+    expect(state.egress.find((entry) => entry.info.egressId === speaker.egressId)?.pipeline).toBe('web');
+
+    for (const info of [audio, speaker, video]) {
+      await active(info.egressId);
+      await h.egress.stopEgress(info.egressId);
     }
   });
 });

@@ -23,18 +23,19 @@ afterAll(async () => {
 const join = async (room: string, identity: string) => h.sim.control.join(await joinToken(h.sim, identity, { roomJoin: true, room }));
 
 describe('webhook faults', () => {
-  it('drop: the event never arrives and the next one reports it in numDropped', async () => {
+  it('drop: the event never arrives, and nothing tells the receiver (LiveKit never sets numDropped)', async () => {
     const room = 'drop-room';
     h.sim.control.injectWebhookFault({ action: 'drop', event: 'participant_joined', room });
     await join(room, 'a');
     await join(room, 'b');
     await h.sim.control.settled();
 
-    const joined = h.webhooks.events({ room, event: 'participant_joined' });
-    expect(joined.map((event) => event.participant?.identity)).toEqual(['b']);
-    expect(joined[0]?.numDropped).toBe(1);
+    const joined = h.webhooks.received.filter((entry) => entry.event.room?.name === room && entry.event.event === 'participant_joined');
+    expect(joined.map((entry) => entry.event.participant?.identity)).toEqual(['b']);
+    expect(joined[0]?.event.numDropped).toBe(0);
+    expect(joined[0]?.rawBody).not.toContain('numDropped');
     const dropped = h.sim.control.webhookDeliveries().filter((entry) => entry.room === room && entry.status === 'dropped');
-    expect(dropped.map((entry) => entry.event)).toEqual(['participant_joined']);
+    expect(dropped.map((entry) => [entry.event, entry.reason])).toEqual([['participant_joined', 'fault']]);
   });
 
   it('duplicate: the same event, byte for byte, arrives twice', async () => {

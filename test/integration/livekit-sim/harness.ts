@@ -28,13 +28,24 @@ export interface ReceivedWebhook {
   event: WebhookEvent;
   contentType: string | undefined;
   rawBody: string;
+  /** The HTTP status the sink answered (200 unless `respond` said otherwise). */
+  status: number;
 }
+
+/** How the sink answers an event: a status, or a status with response headers. */
+export type SinkAnswer = number | { status: number; headers: Record<string, string> };
 
 /** An HTTP endpoint like facesign's webhook route: raw body, verified with the SDK's WebhookReceiver. */
 export class WebhookSink {
+  /** Every verified POST, including those answered with an error (retries show up as repeats). */
   readonly received: ReceivedWebhook[] = [];
   readonly rejected: string[] = [];
   url = '';
+  /**
+   * How to answer a verified event: an HTTP status, or a promise of one to keep the request open (a
+   * receiver that is stuck). Answers 200 unless a test replaces it.
+   */
+  respond: (event: WebhookEvent) => SinkAnswer | Promise<SinkAnswer> = () => 200;
   private waiters: { predicate: (events: readonly ReceivedWebhook[]) => boolean; resolve: () => void }[] = [];
   private readonly server: Server;
 
@@ -52,8 +63,10 @@ export class WebhookSink {
     return sink;
   }
 
+  /** Events the sink accepted (2xx), in the order they arrived. */
   events(filter: { room?: string; event?: string } = {}): WebhookEvent[] {
     return this.received
+      .filter((entry) => entry.status < 300)
       .map((entry) => entry.event)
       .filter((event) => (filter.room === undefined || event.room?.name === filter.room) && (filter.event === undefined || event.event === filter.event));
   }
@@ -79,14 +92,19 @@ export class WebhookSink {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const rawBody = await readText(request);
+    let event: WebhookEvent;
     try {
-      const event = await this.receiver.receive(rawBody, request.headers.authorization);
-      this.accept({ event, contentType: request.headers['content-type'], rawBody });
-      response.statusCode = 200;
+      event = await this.receiver.receive(rawBody, request.headers.authorization);
     } catch (error) {
       this.rejected.push(error instanceof Error ? error.message : String(error));
       response.statusCode = 401;
+      response.end();
+      return;
     }
+    const answer = await this.respond(event);
+    const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
+    this.accept({ event, contentType: request.headers['content-type'], rawBody, status });
+    response.writeHead(status, headers);
     response.end();
   }
 

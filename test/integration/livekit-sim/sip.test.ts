@@ -1,6 +1,7 @@
 // Outbound calls through the real SipClient: every scripted number, the SIP participant's attributes and
 // webhooks, background dialling, and the control API playing the far end.
-import { DisconnectReason, ParticipantInfo_Kind } from '@livekit/protocol';
+import { DisconnectReason, ParticipantInfo_Kind, SIPTransport } from '@livekit/protocol';
+import type { AddressInfo } from 'node:net';
 import { ServerError, SipCallError } from 'livekit-server-sdk';
 import type { SIPOutboundTrunkInfo } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,18 +94,72 @@ describe('scripted numbers that fail without a SIP status', () => {
     expect(left?.participant?.attributes['sip.callStatus']).toBe('ringing');
   });
 
-  it('unreachable trunk: a transport error, failed_precondition', async () => {
+  it('nothing answers the INVITE (row 50): canceled at the ringing timeout, never rang', async () => {
     const room = nextRoom();
-    const error = await caught(() => dial('+12025550150', room));
+    const error = await caught(() => dial('+12025550150', room, { ringingTimeout: 8 }));
     expect(error).toBeInstanceOf(ServerError);
     expect(error).not.toBeInstanceOf(SipCallError);
-    expect(error).toMatchObject({ status: 412, code: 'failed_precondition' });
-    expect((error as ServerError).message).toContain('sip.carrier.example');
+    expect(error).toMatchObject({ status: 408, code: 'canceled' });
+    expect((error as ServerError).message).toContain('sip request timed out');
     await h.webhooks.untilEvent(room, 'participant_left');
-    // livekit-sip leaves with SIP_TRUNK_FAILURE; the server records reasons it does not know as CLIENT_INITIATED.
-    expect(h.webhooks.events({ room, event: 'participant_left' })[0]?.participant?.disconnectReason).toBe(
-      DisconnectReason.CLIENT_INITIATED,
-    );
+    expect(h.webhooks.events({ room, event: 'participant_left' })[0]?.participant?.attributes['sip.callStatus']).toBe('dialing');
+  });
+
+  it('takes the status text of a 480 from the carrier header, as livekit-sip does, not from the reason phrase', async () => {
+    const error = await caught(() => dial('+12025550125', nextRoom()));
+    expect(error).toBeInstanceOf(SipCallError);
+    expect(error).toMatchObject({ sipStatusCode: 480, sipStatus: '32009 subscriber did not answer', code: 'resource_exhausted' });
+  });
+});
+
+describe('LiveKit\'s own limits', () => {
+  it('stops waiting for an answer after 80 s with deadline_exceeded, and the ringing call ends with it', async () => {
+    const room = nextRoom();
+    const error = await caught(() => dial('+12025550122', room, { ringingTimeout: 100 }));
+    expect(error).toBeInstanceOf(ServerError);
+    expect(error).toMatchObject({ code: 'deadline_exceeded' });
+    expect((error as ServerError).message).toContain('request timed out');
+    await h.webhooks.untilEvent(room, 'participant_left');
+    expect(h.webhooks.events({ room, event: 'participant_left' })[0]?.participant?.attributes['sip.callStatus']).toBe('ringing');
+  });
+});
+
+describe('trunk addresses the network cannot serve', () => {
+  const deadPort = async () => {
+    const { createServer } = await import('node:net');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  };
+  const dialVia = async (trunkId: string, room: string, ringingTimeout = 8) =>
+    caught(() => h.sip.createSipParticipant(trunkId, '+12025550101', room, { participantIdentity: 'borrower-phone', waitUntilAnswered: true, ringingTimeout }));
+
+  it('a host that does not resolve: invalid_argument at once, with no SIP status', async () => {
+    const dead = await h.sip.createSipOutboundTrunk('dns', 'carrier.invalid', ['+862161234567']);
+    const error = await dialVia(dead.sipTrunkId, nextRoom());
+    expect(error).not.toBeInstanceOf(SipCallError);
+    expect(error).toMatchObject({ code: 'invalid_argument' });
+    expect((error as ServerError).message).toContain('fail to resolve target for "carrier.invalid"');
+  });
+
+  it('a closed port over UDP: no response, canceled at the ringing timeout, never rang', async () => {
+    const dead = await h.sip.createSipOutboundTrunk('udp', `127.0.0.1:${await deadPort()}`, ['+862161234567']);
+    const room = nextRoom();
+    const error = await dialVia(dead.sipTrunkId, room);
+    expect(error).toMatchObject({ code: 'canceled' });
+    expect((error as ServerError).message).toContain('sip request timed out');
+    await h.webhooks.untilEvent(room, 'participant_left');
+    expect(h.webhooks.events({ room, event: 'participant_left' })[0]?.participant?.attributes['sip.callStatus']).toBe('dialing');
+  });
+
+  it('a closed port over TCP: failed_precondition at once, connection refused', async () => {
+    const port = await deadPort();
+    const dead = await h.sip.createSipOutboundTrunk('tcp', `127.0.0.1:${port}`, ['+862161234567'], { transport: SIPTransport.SIP_TRANSPORT_TCP });
+    const error = await dialVia(dead.sipTrunkId, nextRoom());
+    expect(error).toMatchObject({ code: 'failed_precondition' });
+    expect((error as ServerError).message).toContain(`127.0.0.1:${port}: connect: connection refused`);
   });
 });
 

@@ -281,6 +281,7 @@ function useSessionMedia(session: DeskSession, initialGrant: JoinGrant | undefin
       if (cancelled) return;
       joined = await joinMedia(grant, config.media, { audio: true, video: session.kind === 'VIDEO' }, {
         onRemoteMedia: (element) => setRemote((r) => [...r, element]),
+        onRemoteMediaEnded: (element) => setRemote((r) => r.filter((e) => e !== element)),
         onReconnecting: () => setReconnecting(true),
         onReconnected: () => setReconnecting(false),
       });

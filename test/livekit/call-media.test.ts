@@ -1,0 +1,69 @@
+// An answered confirmation call on the real stack: the agent's desk in Chromium and the borrower's
+// phone (SIPp, called by real livekit-sip) in one LiveKit room, with audio both ways. The phone echoes
+// what it hears, so sound arriving from the phone's track means the agent's microphone reached the
+// phone and came back: a silent line would carry packets but no audio energy.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import { agentIdentity, sipPartyIdentity } from '../../server/livekit/identities.js';
+import { createUser } from '../../server/users/users.service.js';
+import type { ApiClient } from '../support/api-client.js';
+import type { TestApp } from '../support/harness.js';
+import { ALWAYS_OPEN, loanFileWithBorrower, losClient, scheduleCall, stateOf } from '../support/verification.js';
+import { poll } from '../e2e/borrower.js';
+import { goAvailableOnDesk, inboundMedia, keepPeerConnections, launchChromium, newContext, screenshot, startE2eApp, watchPageErrors } from '../e2e/browser.js';
+
+let app: TestApp;
+let browser: Browser;
+let los: ApiClient;
+const PASSWORD = 'correct horse battery staple';
+const AGENT = 'qian.agent@bank.test';
+
+beforeAll(async () => {
+  app = await startE2eApp({ ...ALWAYS_OPEN }, { livekit: 'real' });
+  browser = await launchChromium();
+  los = await losClient(app);
+  await createUser(app.facesign.db, { email: AGENT, password: PASSWORD, displayName: 'Qian Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['real-call'] });
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+});
+
+describe('a confirmation call on the real LiveKit', () => {
+  it('puts the agent and the phone in one room with audio flowing both ways', async () => {
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550101', product: 'real-call' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId);
+
+    const context = await newContext(browser, app);
+    await keepPeerConnections(context);
+    const desk = await context.newPage();
+    const errors = watchPageErrors(desk);
+    await goAvailableOnDesk(desk, app, AGENT, PASSWORD);
+    const offer = desk.getByTestId('offer');
+    await offer.waitFor({ timeout: 30_000 });
+    await offer.getByRole('button', { name: 'Accept' }).click();
+    await stateOf(app, sessionId, 'IN_PROGRESS');
+
+    const attempt = await app.facesign.db.attempt.findFirstOrThrow({ where: { sessionId } });
+    expect(attempt.dialOutcome).toBe('ANSWERED');
+    expect(attempt.sipCallId).toMatch(/^SCL_/);
+    const agentUser = await app.facesign.db.user.findFirstOrThrow({ where: { email: AGENT } });
+    const real = app.real!;
+    const rooms = new RoomServiceClient(real.url, real.apiKey, real.apiSecret);
+    await poll(async () => (await rooms.listParticipants(attempt.roomName)).map((p) => `${p.identity}:${p.attributes['sip.callStatus'] ?? '-'}`).sort()).toEqual(
+      [`${agentIdentity(agentUser.id)}:-`, `${sipPartyIdentity(attempt.id)}:active`].sort(),
+    );
+    await poll(() => desk.getByTestId('party-status').textContent()).toBe('Party connected');
+
+    // The phone's track arrives at the desk carrying sound: the agent's voice, echoed by the phone.
+    const before = await inboundMedia(desk);
+    await poll(async () => {
+      const now = await inboundMedia(desk);
+      return { packets: now.audio.packets > before.audio.packets + 50, sound: now.audio.energy - before.audio.energy > 0.001 };
+    }).toEqual({ packets: true, sound: true });
+    await screenshot(desk, 'real-livekit-desk-call-en', { fullPage: false });
+    expect(errors).toEqual([]);
+    await app.facesign.verification.scheduling.cancel(sessionId, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
+  });
+});

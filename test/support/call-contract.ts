@@ -1,0 +1,132 @@
+// The call contract: one list of phone scenarios that runs through the whole of facesign (an agent
+// accepts the offer, facesign dials, the outcome drives the retry policy) against either LiveKit —
+// the simulator, or the real livekit-server and livekit-sip calling a SIPp phone. Both must give the
+// same outcome for every scenario. The numbers come from one table (dev/livekit-sim/sip-scripts.ts)
+// that the simulator plays and the SIPp phone is generated from.
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { SIPTransport, type SIPOutboundTrunkInfo } from '@livekit/protocol';
+import { SipClient } from 'livekit-server-sdk';
+import type { ApiClient } from './api-client.js';
+import type { TestApp } from './harness.js';
+import { loanFileWithBorrower, onlineAgent, scheduleCall, stateOf, takeOffer } from './verification.js';
+
+export type TrunkFault = 'dead-udp-port' | 'dead-tcp-port' | 'unresolvable-host' | 'sip-service-down';
+
+export interface CallOutcome {
+  dialOutcome: string | null;
+  state: string;
+  /** Whole minutes from the dial to the next attempt, when the session waits to retry. */
+  retryInMinutes: number | null;
+  /**
+   * Whether facesign saw the phone ring (the session went through RINGING). Ringing is seen by asking
+   * LiveKit while the call is placed, so it is part of the contract only where the phone rings for
+   * seconds; a ring shorter than the poll interval may go unseen.
+   */
+  rang?: boolean;
+}
+
+export interface CallScenario {
+  name: string;
+  /** A number from the test-number table: the last two digits of 55501XX pick the behaviour. */
+  phone: string;
+  /** A fault of our own trunk instead of the party's phone. */
+  trunk?: TrunkFault;
+  /** 1 makes attempt accounting visible: a failure that counts exhausts the session, one that does not retries. */
+  maxAttempts: number;
+  expected: CallOutcome;
+}
+
+/** facesign's ringing timeout in these scenarios (seconds); the unanswered scenarios ring this long. */
+export const CONTRACT_RINGING_TIMEOUT_SECONDS = 8;
+
+const failed = (dialOutcome: string, state: 'RETRY_PENDING' | 'EXHAUSTED', retryInMinutes: number | null, rang?: boolean): CallOutcome => ({
+  dialOutcome,
+  state,
+  retryInMinutes,
+  ...(rang === undefined ? {} : { rang }),
+});
+
+export const CALL_SCENARIOS: readonly CallScenario[] = [
+  { name: 'answered after ringing', phone: '+8613805550105', maxAttempts: 1, expected: { dialOutcome: 'ANSWERED', state: 'IN_PROGRESS', retryInMinutes: null, rang: true } },
+  { name: 'busy', phone: '+8613805550120', maxAttempts: 2, expected: failed('BUSY', 'RETRY_PENDING', 10) },
+  { name: 'busy on the last attempt: it counts against the party', phone: '+8613805550120', maxAttempts: 1, expected: failed('BUSY', 'EXHAUSTED', null) },
+  { name: 'declined after ringing', phone: '+8613805550121', maxAttempts: 2, expected: failed('DECLINED', 'RETRY_PENDING', 120, true) },
+  { name: 'invalid number', phone: '+8613805550130', maxAttempts: 3, expected: failed('INVALID_NUMBER', 'EXHAUSTED', null, false) },
+  { name: 'rings, nobody answers', phone: '+8613805550122', maxAttempts: 2, expected: failed('NO_ANSWER', 'RETRY_PENDING', 30, true) },
+  { name: '480 after ringing: the carrier gives up', phone: '+8613805550125', maxAttempts: 2, expected: failed('NO_ANSWER', 'RETRY_PENDING', 30, true) },
+  { name: '480 before ringing: the phone cannot be reached', phone: '+8613805550140', maxAttempts: 2, expected: failed('CARRIER_FAILURE', 'RETRY_PENDING', 5, false) },
+  { name: 'carrier 503', phone: '+8613805550141', maxAttempts: 2, expected: failed('CARRIER_FAILURE', 'RETRY_PENDING', 5, false) },
+  { name: "carrier calls-per-second limit: not the party's", phone: '+8613805550151', maxAttempts: 1, expected: failed('RATE_LIMITED', 'RETRY_PENDING', 1, false) },
+  { name: "carrier refuses our credentials: not the party's", phone: '+8613805550152', maxAttempts: 1, expected: failed('TRUNK_UNAVAILABLE', 'RETRY_PENDING', 1, false) },
+  { name: "nothing answers the INVITE: not the party's", phone: '+8613805550150', maxAttempts: 1, expected: failed('TRUNK_UNAVAILABLE', 'RETRY_PENDING', 1, false) },
+];
+
+/** Faults of our own call path: none may use up the party's attempts (maxAttempts 1, still retrying). */
+export const TRUNK_FAULT_SCENARIOS: readonly CallScenario[] = (['dead-udp-port', 'dead-tcp-port', 'unresolvable-host', 'sip-service-down'] as const).map((trunk) => ({
+  name: `trunk fault: ${trunk}`,
+  phone: '+8613805550101',
+  trunk,
+  maxAttempts: 1,
+  expected: failed('TRUNK_UNAVAILABLE', 'RETRY_PENDING', 1, false),
+}));
+
+async function deadLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Breaks facesign's call path the way an operator could: the trunk facesign uses is edited through
+ * LiveKit's own API (UpdateSIPOutboundTrunk), or LiveKit's SIP service goes away. undefined mends it.
+ */
+export function trunkFaults(t: TestApp, sipService: { down(): Promise<void>; up(): Promise<void> }): (fault: TrunkFault | undefined) => Promise<void> {
+  const lk = t.facesign.config.livekit!;
+  const sip = new SipClient(lk.url, lk.apiKey, lk.apiSecret);
+  const trunkId = lk.sipTrunkId!;
+  let original: SIPOutboundTrunkInfo | undefined;
+  return async (fault) => {
+    original ??= (await sip.listSipOutboundTrunk({ trunkIds: [trunkId] }))[0]!;
+    if (fault === 'sip-service-down') return sipService.down();
+    if (fault === undefined) {
+      await sipService.up();
+      await sip.updateSipOutboundTrunk(trunkId, original);
+      return;
+    }
+    const broken = original.clone();
+    broken.address = fault === 'unresolvable-host' ? 'carrier.invalid' : `127.0.0.1:${await deadLoopbackPort()}`;
+    broken.transport = fault === 'dead-tcp-port' ? SIPTransport.SIP_TRANSPORT_TCP : SIPTransport.SIP_TRANSPORT_UDP;
+    await sip.updateSipOutboundTrunk(trunkId, broken);
+  };
+}
+
+/** Schedules a call to the scenario's number, lets an agent take it, and reads what facesign concluded. */
+export async function runCallScenario(t: TestApp, los: ApiClient, scenario: CallScenario, skill: string): Promise<CallOutcome> {
+  const agent = await onlineAgent(t, skill);
+  try {
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: scenario.phone, product: skill });
+    const sessionId = await scheduleCall(los, loanFileId, partyId, { maxAttempts: scenario.maxAttempts });
+    await takeOffer(agent, sessionId);
+    const session = await stateOf(t, sessionId, ['IN_PROGRESS', 'RETRY_PENDING', 'EXHAUSTED']);
+    const attempt = await t.facesign.db.attempt.findFirstOrThrow({ where: { sessionId }, orderBy: { number: 'desc' } });
+    const transitions = await t.facesign.db.auditEvent.findMany({ where: { entityType: 'session', entityId: sessionId, action: 'session.transitioned' } });
+    const outcome: CallOutcome = {
+      dialOutcome: attempt.dialOutcome,
+      state: session.state,
+      retryInMinutes:
+        session.state === 'RETRY_PENDING' && session.nextAttemptAt && attempt.dialClaimedAt
+          ? Math.round((session.nextAttemptAt.getTime() - attempt.dialClaimedAt.getTime()) / 60_000)
+          : null,
+      ...('rang' in scenario.expected ? { rang: transitions.some((e) => (e.data as { to?: string }).to === 'RINGING') } : {}),
+    };
+    if (session.state !== 'EXHAUSTED') {
+      await t.facesign.verification.scheduling.cancel(sessionId, 'scenario over', { actor: { type: 'SYSTEM' }, requestId: 'contract', scope: 'test' });
+    }
+    return outcome;
+  } finally {
+    agent.socket.close();
+  }
+}
