@@ -8,7 +8,7 @@
 //   const trunkId = await stack.createTrunk();          // an outbound trunk to the SIPp phone
 //   ... await stack.stop();
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -115,7 +115,10 @@ export class WebhookRelay {
       delivery.status = refusal;
       return refusal;
     }
-    if (this.blackHoled || !this.target) return 200;
+    if (this.blackHoled || !this.target) {
+      delivery.status = 200;
+      return 200;
+    }
     const res = await fetch(this.target, {
       method: 'POST',
       body,
@@ -148,6 +151,8 @@ export interface RealLiveKit {
   createTrunk(address?: string, options?: { transport?: 'udp' | 'tcp' }): Promise<string>;
   /** The last lines each server wrote, for a failing test's message. */
   logs(lines?: number): Promise<string>;
+  /** Everything livekit-server has logged so far (JSON-ish lines at info level). */
+  serverLog(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -289,6 +294,7 @@ export async function startRealLiveKit(options: RealLiveKitOptions = {}): Promis
         });
         return trunk.sipTrunkId;
       },
+      serverLog: () => readFile(join(workDir, 'livekit-server.log'), 'utf8'),
       async logs(lines = 20) {
         const parts = await Promise.all(processes.map(async (p) => `--- ${p.name} (${p.logFile}) ---\n${await p.tail(lines)}`));
         return parts.join('\n');
