@@ -14,38 +14,9 @@ export interface SippPhoneOptions {
 
 const ms = (seconds: number) => Math.max(1, Math.round(seconds * 1000));
 
-// Responses to the INVITE. The To tag is fixed per call, so every response of one call carries the same.
-const response = (status: string, extra = '') => `
-  <send><![CDATA[
-SIP/2.0 ${status}
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]phone[call_number]
-[last_Call-ID:]
-CSeq: [$invite_cseq] INVITE
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-${extra}Content-Length: 0
-
-]]></send>`;
-
-const finalFailure = (status: SipStatusLine) => `${response(`${status.code} ${status.reason}`, status.headers ? status.headers.map((h) => `${h}\n`).join('') : '')}
-  <recv request="ACK" next="end"/>`;
-
 // Picks up with PCMU and RFC 2833 telephone events; media goes to SIPp's echo port (-rtp_echo), so
 // the caller hears back what it sends: audio flows both ways.
-const answer = `
-  <send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]phone[call_number]
-[last_Call-ID:]
-CSeq: [$invite_cseq] INVITE
-Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
+const SDP = `v=0
 o=phone 53655765 2353687637 IN IP[local_ip_type] [local_ip]
 s=-
 c=IN IP[media_ip_type] [media_ip]
@@ -55,7 +26,26 @@ a=rtpmap:0 PCMU/8000
 a=rtpmap:101 telephone-event/8000
 a=fmtp:101 0-16
 a=sendrecv
-]]></send>
+`;
+
+// Responses to the INVITE. The To tag is fixed per call, so every response of one call carries the same.
+const response = (status: string, options: { headers?: string[] | undefined; sdp?: boolean } = {}) => `
+  <send${options.sdp ? ' retrans="500"' : ''}><![CDATA[
+SIP/2.0 ${status}
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]phone[call_number]
+[last_Call-ID:]
+CSeq: [$invite_cseq] INVITE
+Contact: <sip:phone@[local_ip]:[local_port];transport=[transport]>
+${(options.headers ?? []).map((h) => `${h}\n`).join('')}${options.sdp ? 'Content-Type: application/sdp\n' : ''}Content-Length: ${options.sdp ? '[len]' : '0'}
+
+${options.sdp ? SDP : ''}]]></send>`;
+
+const finalFailure = (status: SipStatusLine) => `${response(`${status.code} ${status.reason}`, { headers: status.headers })}
+  <recv request="ACK" next="end"/>`;
+
+const answer = `${response('200 OK', { sdp: true })}
   <recv request="ACK"/>`;
 
 /** Waits while the phone rings or talks, unless LiveKit gives up (CANCEL) or hangs up (BYE) first. */

@@ -208,3 +208,22 @@ export async function mediaElementsIn(page: Page, selector: string): Promise<Pag
     height: el.videoHeight ?? 0,
   }))`)) as PageMediaElement[];
 }
+
+/** An agent's desk with WebRTC statistics kept readable: signed in, available, page errors collected. */
+export async function availableDesk(browser: Browser, app: TestApp, email: string, password: string) {
+  const context = await newContext(browser, app);
+  await keepPeerConnections(context);
+  const desk = await context.newPage();
+  const errors = watchPageErrors(desk);
+  await goAvailableOnDesk(desk, app, email, password);
+  return { context, desk, errors };
+}
+
+/** Waits for the desk's next offer and accepts it; returns what the offer said. */
+export async function acceptOffer(desk: Page): Promise<string> {
+  const offer = desk.getByTestId('offer');
+  await offer.waitFor({ timeout: 30_000 });
+  const text = (await offer.textContent()) ?? '';
+  await offer.getByRole('button', { name: 'Accept' }).click();
+  return text;
+}

@@ -3,7 +3,7 @@
 // Lock, so here facesign enforces retention itself; one test drives the Object Lock path through a
 // store that claims the feature and records what it would send. test/livekit/object-lock.test.ts
 // proves the same paths against a real WORM bucket (versitygw).
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,13 +14,12 @@ import { RateLimiter } from '../../server/auth/rate-limiter.js';
 import { authRoutes } from '../../server/auth/auth.routes.js';
 import { createUser, type NewUser } from '../../server/users/users.service.js';
 import { verifySealedChain } from '../support/audit.js';
-import { recordingKey } from '../../server/livekit/identities.js';
 import type { Db } from '../../server/db/client.js';
 import { createS3Client, RecordingStore } from '../../recordings/object-store.js';
 import type { RetentionRules } from '../../recordings/retention.js';
 import { RetentionService } from '../../recordings/retention.service.js';
 import { retentionRoutes } from '../../recordings/retention.routes.js';
-import { createAttempt } from '../support/fixtures.js';
+import { verifiedRecording as storedRecording } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { ApiClient } from '../support/api-client.js';
 
@@ -156,25 +155,8 @@ async function signIn(roles: NewUser['roles']): Promise<{ client: ApiClient; use
 }
 
 /** A VERIFIED recording whose object is really in the bucket, on a loan file with the given maturity. */
-async function verifiedRecording(options: { maturityDate?: string; verifiedAt?: string; using?: RecordingStore } = {}) {
-  const { loanFile, session, attempt } = await createAttempt(db, { kind: 'CALL' });
-  if (options.maturityDate) await db.loanFile.update({ where: { id: loanFile.id }, data: { maturityDate: new Date(options.maturityDate) } });
-  const objectKey = recordingKey({ loanFileId: loanFile.id, sessionId: session.id, attemptId: attempt.id }, true);
-  const body = Buffer.from(`ogg bytes of attempt ${attempt.id}`);
-  await store.put(objectKey, body, 'audio/ogg');
-  return db.recording.create({
-    data: {
-      attemptId: attempt.id,
-      egressId: `EG_${randomUUID().replace(/-/g, '').slice(0, 12)}`,
-      audioOnly: true,
-      objectKey,
-      state: 'VERIFIED',
-      sha256: createHash('sha256').update(body).digest('hex'),
-      sizeBytes: BigInt(body.length),
-      contentType: 'audio/ogg',
-      verifiedAt: new Date(options.verifiedAt ?? VERIFIED_AT),
-    },
-  });
+function verifiedRecording(options: { maturityDate?: string; verifiedAt?: string; using?: RecordingStore } = {}) {
+  return storedRecording(db, (key, body) => (options.using ?? store).put(key, body, 'audio/ogg'), { maturityDate: options.maturityDate, verifiedAt: new Date(options.verifiedAt ?? VERIFIED_AT) });
 }
 
 async function retainedRecording(when: typeof DUE | typeof NOT_DUE) {

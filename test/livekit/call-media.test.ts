@@ -11,7 +11,7 @@ import type { ApiClient } from '../support/api-client.js';
 import type { TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, scheduleCall, stateOf } from '../support/verification.js';
 import { poll } from '../e2e/borrower.js';
-import { goAvailableOnDesk, inboundMedia, keepPeerConnections, launchChromium, newContext, screenshot, startE2eApp, watchPageErrors } from '../e2e/browser.js';
+import { acceptOffer, availableDesk, inboundMedia, launchChromium, screenshot, startE2eApp } from '../e2e/browser.js';
 
 let app: TestApp;
 let browser: Browser;
@@ -35,14 +35,8 @@ describe('a confirmation call on the real LiveKit', () => {
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550101', product: 'real-call' });
     const sessionId = await scheduleCall(los, loanFileId, partyId);
 
-    const context = await newContext(browser, app);
-    await keepPeerConnections(context);
-    const desk = await context.newPage();
-    const errors = watchPageErrors(desk);
-    await goAvailableOnDesk(desk, app, AGENT, PASSWORD);
-    const offer = desk.getByTestId('offer');
-    await offer.waitFor({ timeout: 30_000 });
-    await offer.getByRole('button', { name: 'Accept' }).click();
+    const { desk, errors } = await availableDesk(browser, app, AGENT, PASSWORD);
+    expect(await acceptOffer(desk)).toContain('Confirmation call');
     await stateOf(app, sessionId, 'IN_PROGRESS');
 
     const attempt = await app.facesign.db.attempt.findFirstOrThrow({ where: { sessionId } });

@@ -2,7 +2,7 @@
 // with S3 Object Lock and versioning, facesign wired to it by startTestApp exactly as main.ts wires
 // production. Every test asks the store itself (GetObjectRetention, GetObjectLegalHold,
 // ListObjectVersions, DeleteObject by version id) what it enforces, not only facesign's rows.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   DeleteObjectCommand,
   GetObjectLegalHoldCommand,
@@ -18,10 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVersityGw, type RunningVersityGw } from '../../dev/real-livekit/versitygw.js';
 import { createS3Client, RecordingStore } from '../../recordings/object-store.js';
 import { RetentionService } from '../../recordings/retention.service.js';
-import { recordingKey } from '../../server/livekit/identities.js';
 import type { Db } from '../../server/db/client.js';
 import type { ApiClient } from '../support/api-client.js';
-import { createAttempt } from '../support/fixtures.js';
+import { verifiedRecording as storedRecording } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 
 const WORM_BUCKET = 'facesign-worm';
@@ -86,29 +85,17 @@ afterAll(async () => {
 
 /** A VERIFIED recording whose object is in the WORM bucket; with `history`, the key already had an upload and a delete marker. */
 async function verifiedRecording(options: { maturityDate: string; verifiedAt?: Date; history?: boolean }) {
-  const { loanFile, session, attempt } = await createAttempt(db, { kind: 'CALL' });
-  await db.loanFile.update({ where: { id: loanFile.id }, data: { maturityDate: new Date(options.maturityDate) } });
-  const objectKey = recordingKey({ loanFileId: loanFile.id, sessionId: session.id, attemptId: attempt.id }, true);
-  if (options.history) {
-    await s3.send(new PutObjectCommand({ Bucket: WORM_BUCKET, Key: objectKey, Body: 'an earlier, failed upload', ContentType: 'audio/ogg' }));
-    await s3.send(new DeleteObjectCommand({ Bucket: WORM_BUCKET, Key: objectKey }));
-  }
-  const body = Buffer.from(`ogg bytes of attempt ${attempt.id}`);
-  await s3.send(new PutObjectCommand({ Bucket: WORM_BUCKET, Key: objectKey, Body: body, ContentType: 'audio/ogg' }));
-  const rec = await db.recording.create({
-    data: {
-      attemptId: attempt.id,
-      egressId: `EG_${randomUUID().replace(/-/g, '').slice(0, 12)}`,
-      audioOnly: true,
-      objectKey,
-      state: 'VERIFIED',
-      sha256: createHash('sha256').update(body).digest('hex'),
-      sizeBytes: BigInt(body.length),
-      contentType: 'audio/ogg',
-      verifiedAt: options.verifiedAt ?? new Date(),
+  return storedRecording(
+    db,
+    async (key, body) => {
+      if (options.history) {
+        await s3.send(new PutObjectCommand({ Bucket: WORM_BUCKET, Key: key, Body: 'an earlier, failed upload', ContentType: 'audio/ogg' }));
+        await s3.send(new DeleteObjectCommand({ Bucket: WORM_BUCKET, Key: key }));
+      }
+      await s3.send(new PutObjectCommand({ Bucket: WORM_BUCKET, Key: key, Body: body, ContentType: 'audio/ogg' }));
     },
-  });
-  return { ...rec, loanFileId: loanFile.id };
+    { maturityDate: options.maturityDate, verifiedAt: options.verifiedAt ?? new Date() },
+  );
 }
 
 const row = (id: string) => db.recording.findUniqueOrThrow({ where: { id } });

@@ -15,7 +15,7 @@ import type { TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
 import { ALWAYS_OPEN, losClient, stateOf } from '../support/verification.js';
 import { Borrowers, poll, visible } from '../e2e/borrower.js';
-import { goAvailableOnDesk, inboundMedia, keepPeerConnections, launchChromium, mediaElementsIn, newContext, screenshot, startE2eApp, watchPageErrors } from '../e2e/browser.js';
+import { acceptOffer, availableDesk, inboundMedia, keepPeerConnections, launchChromium, mediaElementsIn, screenshot, startE2eApp, watchPageErrors } from '../e2e/browser.js';
 
 let app: TestApp;
 let browser: Browser;
@@ -85,14 +85,8 @@ describe('video face-signing on the real LiveKit', () => {
     await enterRoom(joinPage);
     await visible(joinPage, 'waiting-room');
 
-    const agentContext = await newContext(browser, app);
-    await keepPeerConnections(agentContext);
-    const desk = await agentContext.newPage();
-    const deskErrors = watchPageErrors(desk);
-    await goAvailableOnDesk(desk, app, AGENT, PASSWORD);
-    const offer = desk.getByTestId('offer');
-    await offer.waitFor({ timeout: 30_000 });
-    await offer.getByRole('button', { name: 'Accept' }).click();
+    const { context: agentContext, desk, errors: deskErrors } = await availableDesk(browser, app, AGENT, PASSWORD);
+    expect(await acceptOffer(desk)).toContain('Video face-signing');
     await stateOf(app, booked.sessionId, 'IN_PROGRESS');
 
     const attempt = await db.attempt.findFirstOrThrow({ where: { sessionId: booked.sessionId } });

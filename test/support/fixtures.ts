@@ -1,8 +1,8 @@
 // Domain rows for tests that start below the scheduling API: a loan file, a party, a session and
 // an attempt, created the way the services would.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from '../../server/db/client.js';
-import { roomNameFor } from '../../server/livekit/identities.js';
+import { recordingKey, roomNameFor } from '../../server/livekit/identities.js';
 
 /** A minimal published template to pin (the real ones come from server/checklists/templates). */
 async function fixtureTemplate(db: Db, kind: 'CALL' | 'VIDEO') {
@@ -38,6 +38,36 @@ export async function createAttempt(db: Db, options: { kind: 'CALL' | 'VIDEO'; p
   const attemptId = randomUUID();
   const attempt = await db.attempt.create({ data: { id: attemptId, sessionId: session.id, number: 1, roomName: roomNameFor(attemptId) } });
   return { loanFile, party, session, attempt, room: attempt.roomName };
+}
+
+/**
+ * A VERIFIED call recording of a fresh attempt, its object stored through `upload` (whichever bucket the
+ * test reads back), on a loan file with the given maturity.
+ */
+export async function verifiedRecording(
+  db: Db,
+  upload: (key: string, body: Buffer) => Promise<unknown>,
+  options: { maturityDate?: string | undefined; verifiedAt: Date },
+) {
+  const { loanFile, session, attempt } = await createAttempt(db, { kind: 'CALL' });
+  if (options.maturityDate) await db.loanFile.update({ where: { id: loanFile.id }, data: { maturityDate: new Date(options.maturityDate) } });
+  const objectKey = recordingKey({ loanFileId: loanFile.id, sessionId: session.id, attemptId: attempt.id }, true);
+  const body = Buffer.from(`ogg bytes of attempt ${attempt.id}`);
+  await upload(objectKey, body);
+  const recording = await db.recording.create({
+    data: {
+      attemptId: attempt.id,
+      egressId: `EG_${randomUUID().replace(/-/g, '').slice(0, 12)}`,
+      audioOnly: true,
+      objectKey,
+      state: 'VERIFIED',
+      sha256: createHash('sha256').update(body).digest('hex'),
+      sizeBytes: BigInt(body.length),
+      contentType: 'audio/ogg',
+      verifiedAt: options.verifiedAt,
+    },
+  });
+  return { ...recording, loanFileId: loanFile.id };
 }
 
 /** Polls until `check` returns a value (not undefined/false); the test's timeout bounds the wait. */

@@ -1,12 +1,11 @@
 // Room composite egress through the real EgressClient, recording into s3rver through the S3 API.
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DisconnectReason, ParticipantInfo_Kind } from '@livekit/protocol';
-import { EgressStatus, EncodedFileOutput, EncodedFileType, S3Upload } from 'livekit-server-sdk';
+import { EgressStatus, EncodedFileType } from 'livekit-server-sdk';
 import type { EgressInfo } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3RVER_CREDENTIALS } from '../../../dev/s3-server.js';
 import type { S3Harness, SimulatorHarness } from './harness.js';
-import { caught, eventually, joinToken, startHarness, startS3 } from './harness.js';
+import { caught, eventually, fileOutput, joinToken, startHarness, startS3 } from './harness.js';
 
 let h: SimulatorHarness;
 let s3: S3Harness;
@@ -21,25 +20,7 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-function fileOutput(filepath: string, fileType = EncodedFileType.DEFAULT_FILETYPE): { file: EncodedFileOutput } {
-  return {
-    file: new EncodedFileOutput({
-      filepath,
-      fileType,
-      output: {
-        case: 's3',
-        value: new S3Upload({
-          accessKey: S3RVER_CREDENTIALS.accessKeyId,
-          secret: S3RVER_CREDENTIALS.secretAccessKey,
-          region: 'us-east-1',
-          endpoint: s3.server.endpoint,
-          bucket: s3.bucket,
-          forcePathStyle: true,
-        }),
-      },
-    }),
-  };
-}
+const output = (filepath: string, fileType = EncodedFileType.DEFAULT_FILETYPE) => fileOutput(s3, filepath, { fileType });
 
 async function roomWithParty(room: string): Promise<void> {
   await h.rooms.createRoom({ name: room });
@@ -78,7 +59,7 @@ describe('recording a call', () => {
   it('stores an audio-only recording as OGG and reports its real size and nanosecond times', async () => {
     const room = 'egress-audio';
     await roomWithParty(room);
-    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('calls/{room_name}/{time}'), { audioOnly: true });
+    const started = await h.egress.startRoomCompositeEgress(room, output('calls/{room_name}/{time}'), { audioOnly: true });
     expect(started.egressId).toMatch(/^EG_/);
     expect(started.status).toBe(EgressStatus.EGRESS_STARTING);
     expect(started.roomName).toBe(room);
@@ -132,7 +113,7 @@ describe('recording a call', () => {
   it('stores audio and video as MP4 and forces the extension to match', async () => {
     const room = 'egress-video';
     await roomWithParty(room);
-    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('sessions/face-sign.ogg'));
+    const started = await h.egress.startRoomCompositeEgress(room, output('sessions/face-sign.ogg'));
     await active(started.egressId);
     await h.egress.stopEgress(started.egressId);
     const info = await ended(started.egressId);
@@ -146,7 +127,7 @@ describe('recording a call', () => {
   it('follows an explicit fileType', async () => {
     const room = 'egress-mp3';
     await roomWithParty(room);
-    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('mp3/{room_id}', EncodedFileType.MP3), { audioOnly: true });
+    const started = await h.egress.startRoomCompositeEgress(room, output('mp3/{room_id}', EncodedFileType.MP3), { audioOnly: true });
     await active(started.egressId);
     await h.egress.stopEgress(started.egressId);
     const file = (await ended(started.egressId)).fileResults[0];
@@ -159,7 +140,7 @@ describe('recording a call', () => {
   it('ends the recording when the room is deleted', async () => {
     const room = 'egress-room-closes';
     await roomWithParty(room);
-    const started = await h.egress.startRoomCompositeEgress(room, fileOutput(''), { audioOnly: true });
+    const started = await h.egress.startRoomCompositeEgress(room, output(''), { audioOnly: true });
     await active(started.egressId);
     expect((await h.rooms.listRooms([room]))[0]?.activeRecording).toBe(true);
     await h.rooms.deleteRoom(room);
@@ -174,8 +155,8 @@ describe('egress API', () => {
   it('lists egress by room, by id and active only', async () => {
     const room = 'egress-list';
     await roomWithParty(room);
-    const first = await h.egress.startRoomCompositeEgress(room, fileOutput('list/first'), { audioOnly: true });
-    const second = await h.egress.startRoomCompositeEgress(room, fileOutput('list/second'), { audioOnly: true });
+    const first = await h.egress.startRoomCompositeEgress(room, output('list/first'), { audioOnly: true });
+    const second = await h.egress.startRoomCompositeEgress(room, output('list/second'), { audioOnly: true });
     await active(first.egressId);
     await h.egress.stopEgress(first.egressId);
     await ended(first.egressId);
@@ -204,7 +185,7 @@ describe('egress API', () => {
       const room = 'purge-room';
       await fast.rooms.createRoom({ name: room });
       await fast.sim.control.join(await joinToken(fast.sim, 'agent', { roomJoin: true, room }));
-      const started = await fast.egress.startRoomCompositeEgress(room, fileOutput('purge/rec'), { audioOnly: true });
+      const started = await fast.egress.startRoomCompositeEgress(room, output('purge/rec'), { audioOnly: true });
       await active(started.egressId, fast);
       await fast.egress.stopEgress(started.egressId);
       await ended(started.egressId, fast);
@@ -226,10 +207,10 @@ describe('egress API', () => {
   });
 
   it('refuses a missing room and an audio format with video', async () => {
-    const missing = await caught(() => h.egress.startRoomCompositeEgress('no-such-room', fileOutput('x')));
+    const missing = await caught(() => h.egress.startRoomCompositeEgress('no-such-room', output('x')));
     expect(missing).toMatchObject({ status: 404, code: 'not_found', message: 'requested room does not exist' });
     await roomWithParty('egress-invalid');
-    const ogg = await caught(() => h.egress.startRoomCompositeEgress('egress-invalid', fileOutput('x', EncodedFileType.OGG)));
+    const ogg = await caught(() => h.egress.startRoomCompositeEgress('egress-invalid', output('x', EncodedFileType.OGG)));
     expect(ogg).toMatchObject({ status: 400, code: 'invalid_argument', message: 'format audio/ogg incompatible with codec video/h264' });
   });
 
@@ -238,7 +219,7 @@ describe('egress API', () => {
     const slow = await startHarness({ timeScale: 1 });
     try {
       await slow.rooms.createRoom({ name: 'abort-room' });
-      const started = await slow.egress.startRoomCompositeEgress('abort-room', fileOutput('abort/x'), { audioOnly: true });
+      const started = await slow.egress.startRoomCompositeEgress('abort-room', output('abort/x'), { audioOnly: true });
       const stopped = await slow.egress.stopEgress(started.egressId);
       expect(stopped.status).toBe(EgressStatus.EGRESS_ABORTED);
       expect(stopped.error).toBe('Stop called before pipeline could start');
@@ -253,7 +234,7 @@ describe('the recorder in the room', () => {
   it('joins as a hidden EGRESS participant while it records, without counting as a participant', async () => {
     const room = 'egress-recorder';
     await roomWithParty(room);
-    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('recorder/rec'), { audioOnly: true });
+    const started = await h.egress.startRoomCompositeEgress(room, output('recorder/rec'), { audioOnly: true });
     await active(started.egressId);
 
     const recorder = (await h.rooms.listParticipants(room)).find((p) => p.identity === started.egressId);
@@ -278,7 +259,7 @@ describe('the recorder in the room', () => {
     const room = 'egress-recorder-departure';
     await h.rooms.createRoom({ name: room, departureTimeout: 2 });
     await h.sim.control.join(await joinToken(h.sim, 'agent', { roomJoin: true, room }));
-    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('recorder/departure'), { audioOnly: true });
+    const started = await h.egress.startRoomCompositeEgress(room, output('recorder/departure'), { audioOnly: true });
     await active(started.egressId);
 
     h.sim.control.leave(room, 'agent');
@@ -290,7 +271,7 @@ describe('the recorder in the room', () => {
   it('ends the recording when the server removes the recorder', async () => {
     const room = 'egress-recorder-removed';
     await roomWithParty(room);
-    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('recorder/removed'), { audioOnly: true });
+    const started = await h.egress.startRoomCompositeEgress(room, output('recorder/removed'), { audioOnly: true });
     await active(started.egressId);
     await h.rooms.removeParticipant(room, started.egressId);
     expect(await leftRoom(room, started.egressId)).toMatchObject({ disconnectReason: DisconnectReason.PARTICIPANT_REMOVED });
@@ -300,7 +281,7 @@ describe('the recorder in the room', () => {
   it('is not counted by a room that nobody joined: the room still closes on its empty timeout', async () => {
     const room = 'egress-recorder-only';
     await h.rooms.createRoom({ name: room, emptyTimeout: 20 });
-    const started = await h.egress.startRoomCompositeEgress(room, fileOutput('recorder/alone'), { audioOnly: true });
+    const started = await h.egress.startRoomCompositeEgress(room, output('recorder/alone'), { audioOnly: true });
     await active(started.egressId);
     await h.webhooks.untilEvent(room, 'room_finished');
     expect(await ended(started.egressId)).toMatchObject({ status: EgressStatus.EGRESS_COMPLETE, details: 'End reason: Source closed' });
@@ -311,9 +292,9 @@ describe('the egress pipeline', () => {
   it('is the light audio pipeline only for audio-only without a layout; anything else renders in Chrome', async () => {
     const room = 'egress-pipelines';
     await roomWithParty(room);
-    const audio = await h.egress.startRoomCompositeEgress(room, fileOutput('pipeline/audio'), { audioOnly: true });
-    const speaker = await h.egress.startRoomCompositeEgress(room, fileOutput('pipeline/speaker'), { audioOnly: true, layout: 'speaker' });
-    const video = await h.egress.startRoomCompositeEgress(room, fileOutput('pipeline/video'));
+    const audio = await h.egress.startRoomCompositeEgress(room, output('pipeline/audio'), { audioOnly: true });
+    const speaker = await h.egress.startRoomCompositeEgress(room, output('pipeline/speaker'), { audioOnly: true, layout: 'speaker' });
+    const video = await h.egress.startRoomCompositeEgress(room, output('pipeline/video'));
 
     const pipelines = new Map(h.sim.control.state().egress.map((entry) => [entry.info.egressId, entry.pipeline]));
     expect([audio, speaker, video].map((info) => pipelines.get(info.egressId))).toEqual(['audio', 'web', 'web']);

@@ -1,11 +1,10 @@
 // Fault injection: each fault does what it says and nothing else, in-process and over /_sim/ HTTP.
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { EgressStatus, EncodedFileOutput, S3Upload } from 'livekit-server-sdk';
+import { EgressStatus } from 'livekit-server-sdk';
 import type { EgressInfo } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3RVER_CREDENTIALS } from '../../../dev/s3-server.js';
 import type { S3Harness, SimulatorHarness } from './harness.js';
-import { caught, joinToken, startHarness, startS3 } from './harness.js';
+import { caught, fileOutput, joinToken, startHarness, startS3 } from './harness.js';
 
 let h: SimulatorHarness;
 let s3: S3Harness;
@@ -98,21 +97,7 @@ describe('Twirp faults', () => {
 });
 
 describe('egress faults', () => {
-  const output = (filepath: string, bucket = s3.bucket) => ({
-    file: new EncodedFileOutput({
-      filepath,
-      output: {
-        case: 's3',
-        value: new S3Upload({
-          accessKey: S3RVER_CREDENTIALS.accessKeyId,
-          secret: S3RVER_CREDENTIALS.secretAccessKey,
-          endpoint: s3.server.endpoint,
-          bucket,
-          forcePathStyle: true,
-        }),
-      },
-    }),
-  });
+  const output = (filepath: string, bucket = s3.bucket) => fileOutput(s3, filepath, { bucket });
 
   async function endedInfo(egressId: string): Promise<EgressInfo> {
     await h.webhooks.until(() => h.webhooks.events({ event: 'egress_ended' }).some((event) => event.egressInfo?.egressId === egressId));

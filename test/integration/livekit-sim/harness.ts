@@ -10,6 +10,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import {
   AccessToken,
   EgressClient,
+  EncodedFileOutput,
+  EncodedFileType,
+  S3Upload,
   RoomServiceClient,
   SipClient,
   WebhookReceiver,
@@ -155,6 +158,27 @@ export async function joinToken(
   const token = new AccessToken(sim.apiKey, sim.apiSecret, { identity, ttl: '10m', ...extra });
   token.addGrant(grant);
   return token.toJwt();
+}
+
+/** A file output of a room-composite egress, uploaded to the test bucket with s3rver's credentials. */
+export function fileOutput(s3: S3Harness, filepath: string, options: { fileType?: EncodedFileType; bucket?: string } = {}): { file: EncodedFileOutput } {
+  return {
+    file: new EncodedFileOutput({
+      filepath,
+      fileType: options.fileType ?? EncodedFileType.DEFAULT_FILETYPE,
+      output: {
+        case: 's3',
+        value: new S3Upload({
+          accessKey: S3RVER_CREDENTIALS.accessKeyId,
+          secret: S3RVER_CREDENTIALS.secretAccessKey,
+          region: 'us-east-1',
+          endpoint: s3.server.endpoint,
+          bucket: options.bucket ?? s3.bucket,
+          forcePathStyle: true,
+        }),
+      },
+    }),
+  };
 }
 
 export interface S3Harness {

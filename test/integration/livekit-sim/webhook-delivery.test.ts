@@ -1,11 +1,10 @@
 // Webhook delivery as LiveKit's ResourceURLNotifier does it: per URL, one queue per resource (the egress
 // for egress events, else the room), each delivered in order and one at a time, independent of the
 // others; go-retryablehttp's retries; events dropped when they waited too long or the queue is full.
-import { EgressStatus, EncodedFileOutput, S3Upload } from 'livekit-server-sdk';
+import { EgressStatus } from 'livekit-server-sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { S3RVER_CREDENTIALS } from '../../../dev/s3-server.js';
 import type { S3Harness, SimulatorHarness } from './harness.js';
-import { joinToken, startHarness, startS3 } from './harness.js';
+import { fileOutput, joinToken, startHarness, startS3 } from './harness.js';
 
 let h: SimulatorHarness;
 let s3: S3Harness;
@@ -48,21 +47,7 @@ describe('one queue per resource', () => {
     await join(stuck, 'agent');
     const egress = await h.egress.startRoomCompositeEgress(
       stuck,
-      {
-        file: new EncodedFileOutput({
-          filepath: 'queues/rec',
-          output: {
-            case: 's3',
-            value: new S3Upload({
-              accessKey: S3RVER_CREDENTIALS.accessKeyId,
-              secret: S3RVER_CREDENTIALS.secretAccessKey,
-              endpoint: s3.server.endpoint,
-              bucket: s3.bucket,
-              forcePathStyle: true,
-            }),
-          },
-        }),
-      },
+      fileOutput(s3, 'queues/rec'),
       { audioOnly: true },
     );
     await h.rooms.createRoom({ name: other });
