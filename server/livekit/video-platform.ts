@@ -14,9 +14,8 @@ import {
 } from 'livekit-server-sdk';
 import type { Config } from '../config.js';
 import { classifyDialFailure, type DialFailureOutcome } from './dial-outcome.js';
-import { observeEgress, observeParticipant, SIP_CALL_STATUS_ORDER, type ObservedEgress, type ObservedParticipant, type SipCallStatus } from './observations.js';
-
 import { LIVEKIT_ANSWER_WAIT_SECONDS, MAX_RINGING_TIMEOUT_SECONDS } from './limits.js';
+import { observeEgress, observeParticipant, SIP_CALL_STATUS_ORDER, type ObservedEgress, type ObservedParticipant, type SipCallStatus } from './observations.js';
 
 /** The SDK's own request timeout for a dial: past LiveKit's, so LiveKit always answers first. */
 const DIAL_REQUEST_TIMEOUT_SECONDS = LIVEKIT_ANSWER_WAIT_SECONDS + 10;
@@ -168,9 +167,9 @@ export class LiveKitPlatform implements VideoPlatform {
     } catch (error) {
       const twirpCode = error instanceof ServerError ? error.code : undefined;
       if (!(error instanceof ServerError) || twirpCode === 'deadline_exceeded') {
-        // Nobody said how the call ended (LiveKit stopped waiting, or the request itself failed): ask
-        // the room. A call answered meanwhile is taken; one still ringing is hung up, so a late
-        // answer never lands in a room nobody follows.
+        // Nobody said how the call ended (LiveKit stopped waiting, or the request itself failed, which
+        // is read the same way): ask the room. A call answered meanwhile is taken; one still ringing is
+        // hung up, so a late answer never lands in a room nobody follows.
         return this.settleUnknownDial(input, progress.highest(), twirpCode ?? 'deadline_exceeded');
       }
       const sipStatusCode = error instanceof SipCallError ? error.sipStatusCode : undefined;
@@ -188,6 +187,7 @@ export class LiveKitPlatform implements VideoPlatform {
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
     const poll = async () => {
+      // One look that fails changes nothing: the next one, a second later, asks again.
       const status = await this.callStatus(input.room, input.identity).catch(() => undefined);
       if (stopped) return;
       if (status && !reached(highest, status)) {
