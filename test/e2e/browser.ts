@@ -147,21 +147,50 @@ export async function goAvailableOnDesk(page: Page, app: TestApp, email: string,
 
 /**
  * Keeps every RTCPeerConnection a page opens reachable from the test, so it can read WebRTC's own
- * statistics (what arrived over the network) rather than what the page says. Test instrumentation
+ * statistics (what arrived over the network) and the data messages LiveKit sent, rather than what the
+ * page says. Test instrumentation
  * in the browser, not in the app: the app's code runs unchanged.
  */
 const KEEP_PEER_CONNECTIONS = `(() => {
   const Native = window.RTCPeerConnection;
   if (!Native || window.__testPeerConnections) return;
   const all = [];
+  const messages = [];
   window.__testPeerConnections = all;
+  window.__testDataMessages = messages;
+  const keep = (data) => {
+    const bytes = new Uint8Array(data);
+    let text = '';
+    for (const b of bytes) text += String.fromCharCode(b);
+    messages.push(btoa(text));
+  };
+  const listen = (channel) => {
+    channel.addEventListener('message', (m) => {
+      if (m.data instanceof ArrayBuffer) keep(m.data);
+      else if (m.data instanceof Blob) m.data.arrayBuffer().then(keep);
+    });
+  };
+  // Data arrives on channels the server opens, or (one peer connection for both directions) on the
+  // ones the page opened itself.
   window.RTCPeerConnection = class extends Native {
     constructor(...args) {
       super(...args);
       all.push(this);
+      this.addEventListener('datachannel', (event) => listen(event.channel));
+    }
+    createDataChannel(...args) {
+      const channel = super.createDataChannel(...args);
+      listen(channel);
+      return channel;
     }
   };
 })()`;
+
+/** The binary data messages LiveKit sent the page (needs keepPeerConnections): LiveKit DataPacket bytes. */
+export async function dataMessages(page: Page): Promise<Buffer[]> {
+  const encoded = (await page.evaluate('window.__testDataMessages ?? []')) as string[];
+  return encoded.map((b64) => Buffer.from(b64, 'base64'));
+}
 
 export async function keepPeerConnections(context: BrowserContext): Promise<void> {
   await context.addInitScript({ content: KEEP_PEER_CONNECTIONS });

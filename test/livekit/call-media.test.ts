@@ -1,9 +1,11 @@
 // An answered confirmation call on the real stack: the agent's desk in Chromium and the borrower's
 // phone (SIPp, called by real livekit-sip) in one LiveKit room, with audio both ways. The phone echoes
 // what it hears, so sound arriving from the phone's track means the agent's microphone reached the
-// phone and came back: a silent line would carry packets but no audio energy.
+// phone and came back: a silent line would carry packets but no audio energy. Keypad digits the phone
+// sends arrive in the room as LiveKit's SIP DTMF data packets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
+import { DataPacket } from '@livekit/protocol';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { agentIdentity, sipPartyIdentity } from '../../server/livekit/identities.js';
 import { createUser } from '../../server/users/users.service.js';
@@ -11,7 +13,7 @@ import type { ApiClient } from '../support/api-client.js';
 import type { TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, scheduleCall, stateOf } from '../support/verification.js';
 import { poll } from '../e2e/borrower.js';
-import { acceptOffer, availableDesk, inboundMedia, launchChromium, screenshot, startE2eApp } from '../e2e/browser.js';
+import { acceptOffer, availableDesk, dataMessages, inboundMedia, launchChromium, screenshot, startE2eApp } from '../e2e/browser.js';
 
 let app: TestApp;
 let browser: Browser;
@@ -35,7 +37,7 @@ describe('a confirmation call on the real LiveKit', () => {
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550101', product: 'real-call' });
     const sessionId = await scheduleCall(los, loanFileId, partyId);
 
-    const { desk, errors } = await availableDesk(browser, app, AGENT, PASSWORD);
+    const { context, desk, errors } = await availableDesk(browser, app, AGENT, PASSWORD);
     expect(await acceptOffer(desk)).toContain('Confirmation call');
     await stateOf(app, sessionId, 'IN_PROGRESS');
 
@@ -59,5 +61,22 @@ describe('a confirmation call on the real LiveKit', () => {
     await screenshot(desk, 'real-livekit-desk-call-en', { fullPage: false });
     expect(errors).toEqual([]);
     await app.facesign.verification.scheduling.cancel(sessionId, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
+    await context.close();
+  });
+
+  it('hears the keypad: a digit the party presses reaches the room as LiveKit SIP DTMF', async () => {
+    // +86 138 0555 0163: the SIPp phone answers after a second and presses 3 (RFC 2833) a second later.
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550163', product: 'real-call' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId);
+    const { context, desk } = await availableDesk(browser, app, AGENT, PASSWORD);
+    await acceptOffer(desk);
+    await stateOf(app, sessionId, 'IN_PROGRESS');
+    const digits = async () =>
+      (await dataMessages(desk))
+        .map((bytes) => DataPacket.fromBinary(bytes).value)
+        .flatMap((value) => (value.case === 'sipDtmf' ? [value.value.digit] : []));
+    await poll(digits).toEqual(['3']);
+    await app.facesign.verification.scheduling.cancel(sessionId, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
+    await context.close();
   });
 });

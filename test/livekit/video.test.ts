@@ -57,6 +57,12 @@ async function remoteMedia(page: Page, stage: string) {
     .sort();
 }
 const PLAYING = ['audio:audio/live', 'video:video/live:picture'];
+
+// livekit-client logs its data channels' shutdown as console errors when a page leaves the room (a
+// reload, the room ending under it): Chromium aborts the channels itself ("User-Initiated Abort").
+// Nothing a person sees; any other console error still fails the test.
+const LEAVING_NOISE = /^console: (DataChannel error on \w+: User-Initiated Abort|publisher data channel '\w+' closed unexpectedly)/;
+const realErrors = (errors: string[]) => errors.filter((e) => !LEAVING_NOISE.test(e));
 const DESK_STAGE = '[data-testid="video-stage"]';
 const JOIN_STAGE = '.remote-stage';
 
@@ -238,8 +244,8 @@ describe('video face-signing on the real LiveKit', () => {
     await visible(joinPage, 'step-end');
     console.log(`[real-livekit] completed ${completed.outcome}; room events: ${real.webhooks.eventsOf(room).join(' ')}`);
 
-    expect(deskErrors).toEqual([]);
-    expect(joinErrors.flat()).toEqual([]);
+    expect(realErrors(deskErrors)).toEqual([]);
+    expect(realErrors(joinErrors.flat())).toEqual([]);
     await agentContext.close();
     await borrower.context.close();
   });
