@@ -73,8 +73,12 @@ if (real) {
 say('applying migrations (offline, Wasm schema engine)');
 execFileSync('npx', ['prisma', 'migrate', 'deploy'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...env, DATABASE_URL: databaseUrl } });
 
+// The address printed below is the one that works: PUBLIC_URL (links, the console's socket origin)
+// defaults to where the demo listens.
+const port = Number(env.PORT ?? 3000);
 const config = loadConfig({
   ...env,
+  PUBLIC_URL: env.PUBLIC_URL ?? `http://127.0.0.1:${port}`,
   DATABASE_URL: databaseUrl,
   REDIS_URL: redisUrl,
   S3_BUCKET: bucket,
@@ -90,9 +94,10 @@ if (config.env === 'production') throw new Error('npm run demo is for local use;
 const facesign = await createFacesign(config);
 const { createdUsers } = await seedDemo(facesign.db);
 if (createdUsers.length > 0) say(`seeded ${createdUsers.length} demo users and demo loan files`);
-const url = await facesign.listen();
-sim?.control.setWebhookUrls([`${url}/livekit/webhook`]);
-real?.webhooks.setTarget(`${url}/livekit/webhook`);
+const listening = await facesign.listen();
+const url = config.http.publicUrl;
+sim?.control.setWebhookUrls([`${listening}/livekit/webhook`]);
+real?.webhooks.setTarget(`${listening}/livekit/webhook`);
 say(`facesign is up at ${url}`);
 say(`  health   ${url}/healthz   readiness ${url}/readyz`);
 say(`  API docs ${url}/api/docs`);

@@ -107,7 +107,15 @@ export type Env = z.input<typeof envSchema>;
 
 export interface Config {
   env: 'development' | 'test' | 'production';
-  http: { host: string; port: number; publicUrl: string; trustProxy: string; shutdownGraceMs: number };
+  http: {
+    host: string;
+    port: number;
+    publicUrl: string;
+    /** Origins the console's sockets may come from: PUBLIC_URL's, and outside production its loopback twins. */
+    allowedOrigins: string[];
+    trustProxy: string;
+    shutdownGraceMs: number;
+  };
   log: { level: z.infer<typeof envSchema>['LOG_LEVEL'] };
   database: { url: string; poolSize: number };
   redis: { url: string; prefix: string };
@@ -191,6 +199,18 @@ export class ConfigError extends Error {
   }
 }
 
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * PUBLIC_URL's origin. Outside production a loopback PUBLIC_URL also admits its other loopback names,
+ * so a console opened at http://127.0.0.1:3000 works when PUBLIC_URL says http://localhost:3000.
+ */
+export function allowedOrigins(publicUrl: string, env: string): string[] {
+  const url = new URL(publicUrl);
+  if (env === 'production' || !LOOPBACK_NAMES.includes(url.hostname)) return [url.origin];
+  return LOOPBACK_NAMES.map((name) => new URL(`${url.protocol}//${name}${url.port ? `:${url.port}` : ''}`).origin);
+}
+
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset": shells and .env files produce them for blank values.
   const raw = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
@@ -226,7 +246,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 
   return {
     env: e.NODE_ENV,
-    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL.replace(/\/$/, ''), trustProxy: e.TRUST_PROXY, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      publicUrl: e.PUBLIC_URL.replace(/\/$/, ''),
+      allowedOrigins: allowedOrigins(e.PUBLIC_URL, e.NODE_ENV),
+      trustProxy: e.TRUST_PROXY,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    },
     log: { level: e.LOG_LEVEL },
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },

@@ -159,7 +159,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   const realtime = createRealtime({
     redisUrl: config.redis.url,
     prefix: config.redis.prefix,
-    publicUrl: config.http.publicUrl,
+    allowedOrigins: config.http.allowedOrigins,
     log,
     auth,
     presence,

@@ -17,7 +17,8 @@ type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 export interface RealtimeOptions {
   redisUrl: string;
   prefix: string;
-  publicUrl: string;
+  /** Origins a console may connect from (anything else is a cross-site page). */
+  allowedOrigins: string[];
   log: Logger;
   auth: AuthService;
   presence: PresenceService;
@@ -46,9 +47,9 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   const pub = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 });
   const sub = pub.duplicate();
   for (const client of [pub, sub]) client.on('error', (err) => options.log.warn({ err: { message: err.message } }, 'realtime redis error'));
-  const io = new Server({ serveClient: false, path: '/socket.io', cors: { origin: new URL(options.publicUrl).origin, credentials: true } });
+  const io = new Server({ serveClient: false, path: '/socket.io', cors: { origin: options.allowedOrigins, credentials: true } });
   io.adapter(createAdapter(pub, sub, { key: `${options.prefix}:socket.io` }));
-  const allowedOrigin = new URL(options.publicUrl).origin;
+  const allowedOrigins = new Set(options.allowedOrigins);
   // While this node shuts down its sockets drop, but the agents are not going anywhere: they reconnect
   // to another node. Their presence lapses by itself if they really left.
   let closing = false;
@@ -57,7 +58,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   agents.use(async (socket, next) => {
     try {
       const origin = socket.handshake.headers.origin;
-      if (origin && origin !== allowedOrigin) return next(Object.assign(new Error('FORBIDDEN'), { data: { code: 'FORBIDDEN' } }));
+      if (origin && !allowedOrigins.has(origin)) return next(Object.assign(new Error('FORBIDDEN'), { data: { code: 'FORBIDDEN' } }));
       const token = parseCookies(socket.handshake.headers.cookie)[SESSION_COOKIE];
       if (!token) return next(Object.assign(new Error('UNAUTHENTICATED'), { data: { code: 'UNAUTHENTICATED' } }));
       const principal = await options.auth.authenticateSessionToken(token);

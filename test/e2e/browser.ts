@@ -47,7 +47,7 @@ export async function launchChromium(): Promise<Browser> {
  * (Linux: 32768-60999), so the s3rver, the simulator or another process listening on port 0 while
  * the app starts cannot take it first.
  */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (let tries = 0; tries < 50; tries += 1) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
     const free = await new Promise<boolean>((resolve) => {
@@ -148,8 +148,7 @@ export async function goAvailableOnDesk(page: Page, app: TestApp, email: string,
 /**
  * Keeps every RTCPeerConnection a page opens reachable from the test, so it can read WebRTC's own
  * statistics (what arrived over the network) and the data messages LiveKit sent, rather than what the
- * page says. Test instrumentation
- * in the browser, not in the app: the app's code runs unchanged.
+ * page says. Test instrumentation in the browser, not in the app: the app's code runs unchanged.
  */
 const KEEP_PEER_CONNECTIONS = `(() => {
   const Native = window.RTCPeerConnection;

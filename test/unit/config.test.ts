@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../server/config.js';
+import { allowedOrigins, ConfigError, loadConfig } from '../../server/config.js';
 
 describe('loadConfig', () => {
   it('gives development defaults that point at local services', () => {
@@ -28,6 +28,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ LIVEKIT_URL: 'http://localhost:7880' })).toThrow(/set all three or none/);
     const c = loadConfig({ LIVEKIT_URL: 'ws://lk:7880', LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: 's' });
     expect(c.livekit).toMatchObject({ url: 'ws://lk:7880', apiKey: 'k', apiSecret: 's', ringingTimeoutSeconds: 30, sipTrunkId: undefined });
+  });
+
+  it('admits the console from any loopback name of a loopback PUBLIC_URL outside production, and from PUBLIC_URL only in production', () => {
+    expect(allowedOrigins('http://localhost:3000', 'development')).toEqual(['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000']);
+    expect(allowedOrigins('http://127.0.0.1:4100/', 'test')).toEqual(['http://localhost:4100', 'http://127.0.0.1:4100', 'http://[::1]:4100']);
+    expect(allowedOrigins('https://verify.bank.example', 'development')).toEqual(['https://verify.bank.example']);
+    expect(allowedOrigins('https://localhost', 'production')).toEqual(['https://localhost']);
+    expect(loadConfig({}).http.allowedOrigins).toContain('http://127.0.0.1:3000');
   });
 
   it('keeps the ringing timeout inside the time livekit-server waits for an answer', () => {
