@@ -49,7 +49,7 @@ export class RecordingFinalizer {
     try {
       verdict = await this.inspect(rec);
     } catch (error) {
-      this.log.warn({ recordingId: rec.id, attempt: rec.finalizeAttempts + 1, err: { message: (error as Error).message } }, 'could not read the recording from the store; finalize will be retried');
+      this.log.warn({ recordingId: rec.id, attempt: rec.finalizeAttempts + 1, err: error }, 'could not read the recording from the store; finalize will be retried');
       throw error;
     }
 

@@ -105,7 +105,7 @@ export class IntegrityChecker {
       try {
         results.push(await this.recheck(id));
       } catch (error) {
-        this.log.warn({ recordingId: id, err: { message: (error as Error).message } }, 'integrity check could not read the recording');
+        this.log.warn({ recordingId: id, err: error }, 'integrity check could not read the recording');
         errors.push(error);
       }
     }

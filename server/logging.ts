@@ -90,3 +90,18 @@ export function createLogger(options: LoggerOptions): Logger {
     options.destination,
   );
 }
+
+/**
+ * Logs what would otherwise end the process with nothing in the logs but a bare stack on stderr (an
+ * unhandled rejection or exception), with its stack and personal data masked, then exits with 1.
+ */
+export function logProcessFailures(log: Logger, exit: (code: number) => void = (code) => process.exit(code)): void {
+  process.on('unhandledRejection', (reason) => {
+    log.fatal({ err: reason }, 'unhandled promise rejection');
+    exit(1);
+  });
+  process.on('uncaughtException', (error) => {
+    log.fatal({ err: error }, 'uncaught exception');
+    exit(1);
+  });
+}

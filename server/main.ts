@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
 import type { Express } from 'express';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createLogger, type Logger } from './logging.js';
+import { createLogger, logProcessFailures, type Logger } from './logging.js';
 import { AuditSealer } from './audit/audit.sealer.js';
 import { createDb, type Db } from './db/client.js';
 import { answerClientError, createHttpApp } from './http/app.js';
@@ -101,8 +101,8 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   const auditSealer = new AuditSealer(db, log, config.audit.sealIntervalMs);
   auditSealer.start();
   const redis = new Redis(config.redis.url, { keyPrefix: `${config.redis.prefix}:`, maxRetriesPerRequest: 2, lazyConnect: true });
-  redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'));
-  await redis.connect().catch((err: Error) => log.error({ err: { message: err.message } }, 'redis unreachable at start-up'));
+  redis.on('error', (err) => log.warn({ err: err }, 'redis connection error'));
+  await redis.connect().catch((err: Error) => log.error({ err: err }, 'redis unreachable at start-up'));
   const s3 = createS3Client(config.s3);
   const recordingStore = new RecordingStore(s3, config.s3.bucket, config.recordings.sse);
   const retention = new RetentionService(db, recordingStore, { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode }, log);
@@ -127,7 +127,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       try {
         await listener(signals);
       } catch (error) {
-        log.error({ err: { message: (error as Error).message } }, 'a LiveKit signal listener failed');
+        log.error({ err: error }, 'a LiveKit signal listener failed');
       }
     }
   };
@@ -208,7 +208,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     try {
       await queues.enqueue('retention-recompute', { loanFileId }, { jobId: `retention-recompute-${loanFileId}-v${version}` });
     } catch (error) {
-      log.error({ loanFileId, err: { message: (error as Error).message } }, 'could not queue the retention recomputation; the retention sweep will');
+      log.error({ loanFileId, err: error }, 'could not queue the retention recomputation; the retention sweep will');
     }
   };
   engine.onCompletedInTx = async (sql, session, loanFile) => void (await reviews.selectOnCompletion(sql, session, loanFile.amount));
@@ -359,7 +359,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       ];
       if (livekit) schedules.push(queues[initial ? 'schedule' : 'ensureScheduled']('livekit-reconcile', config.jobs.reconcileIntervalMs, {}));
       for (const outcome of await Promise.allSettled(schedules)) {
-        if (outcome.status === 'rejected') log.error({ err: { message: (outcome.reason as Error).message } }, 'could not schedule a repeating job');
+        if (outcome.status === 'rejected') log.error({ err: outcome.reason }, 'could not schedule a repeating job');
         else if (outcome.value === true) log.warn('a repeating job was missing from Redis and was scheduled again');
       }
     };
@@ -439,6 +439,7 @@ async function run(): Promise<void> {
     throw error;
   }
   const facesign = await createFacesign(config);
+  logProcessFailures(facesign.log);
   if (config.roles.api) {
     const url = await facesign.listen();
     facesign.log.info({ url, env: config.env, roles: config.roles }, 'facesign listening');

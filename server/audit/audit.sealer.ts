@@ -101,7 +101,7 @@ export class AuditSealer {
       this.failing = false;
     } catch (error) {
       // Unsealed events are committed and wait for the next round; say so once, not every tick.
-      if (!this.failing) this.log.warn({ err: { message: (error as Error).message } }, 'could not seal audit events; retrying');
+      if (!this.failing) this.log.warn({ err: error }, 'could not seal audit events; retrying');
       this.failing = true;
     }
   }

@@ -51,7 +51,7 @@ export class LiveKitReconciler {
         await fn();
       } catch (error) {
         report.errors += 1;
-        this.log.warn({ what, err: { message: (error as Error).message } }, 'reconcile step failed; next run retries');
+        this.log.warn({ what, err: error }, 'reconcile step failed; next run retries');
       }
     };
 

@@ -46,7 +46,7 @@ type Ack = (response: { ok: true; [extra: string]: unknown } | { ok: false; code
 export function createRealtime(options: RealtimeOptions): Realtime {
   const pub = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 });
   const sub = pub.duplicate();
-  for (const client of [pub, sub]) client.on('error', (err) => options.log.warn({ err: { message: err.message } }, 'realtime redis error'));
+  for (const client of [pub, sub]) client.on('error', (err) => options.log.warn({ err: err }, 'realtime redis error'));
   const io = new Server({ serveClient: false, path: '/socket.io', cors: { origin: options.allowedOrigins, credentials: true } });
   io.adapter(createAdapter(pub, sub, { key: `${options.prefix}:socket.io` }));
   const allowedOrigins = new Set(options.allowedOrigins);
@@ -88,7 +88,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
           const extra = await run(parsed.data);
           reply({ ...(extra ?? {}), ok: true });
         } catch (error) {
-          options.log.warn({ event, err: { message: (error as Error).message } }, 'socket event failed');
+          options.log.warn({ event, err: error }, 'socket event failed');
           reply({ ok: false, code: 'INTERNAL', message: 'could not handle the event' });
         }
       });
@@ -118,7 +118,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
         await options.presence.set(principal.userId, 'away');
         await options.onPresenceChanged(principal.userId, 'away');
       } catch (error) {
-        options.log.warn({ err: { message: (error as Error).message } }, 'could not record an agent leaving; their presence will lapse');
+        options.log.warn({ err: error }, 'could not record an agent leaving; their presence will lapse');
       }
     });
   });
@@ -141,7 +141,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     try {
       await options.onPartyConnected(sessionId);
     } catch (error) {
-      options.log.warn({ err: { message: (error as Error).message } }, 'could not greet a party socket');
+      options.log.warn({ err: error }, 'could not greet a party socket');
     }
   });
 

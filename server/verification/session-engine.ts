@@ -138,7 +138,7 @@ export class SessionEngine {
         await run();
       } catch (error) {
         // The sweeper and the reconciler pick up what failed here; say so loudly.
-        this.log.error({ sessionId, err: { message: (error as Error).message } }, 'a session effect failed after commit');
+        this.log.error({ sessionId, err: error }, 'a session effect failed after commit');
       }
     }
     return applied;

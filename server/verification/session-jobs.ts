@@ -163,7 +163,7 @@ export class SessionJobs {
     } catch (error) {
       // LiveKit itself is unreachable and no call was placed: our outage, not the party's. Give the
       // claim back and let the job retry; after the last try the attempt fails without counting.
-      this.log.warn({ sessionId, attemptId, err: { message: (error as Error).message } }, 'LiveKit unreachable before dialling');
+      this.log.warn({ sessionId, attemptId, err: error }, 'LiveKit unreachable before dialling');
       if (opts.finalTry) {
         await this.failDial(session, attemptId, 'TRUNK_UNAVAILABLE', now);
         return;
@@ -179,7 +179,7 @@ export class SessionJobs {
     const onCallStatus = (status: string) => {
       if (status !== 'ringing') return;
       ringing = this.tryApply(sessionId, { type: 'CALL_RINGING' }).catch((error: Error) => {
-        this.log.warn({ sessionId, attemptId, err: { message: error.message } }, 'could not mark the call ringing');
+        this.log.warn({ sessionId, attemptId, err: error }, 'could not mark the call ringing');
       });
     };
     try {
@@ -187,7 +187,7 @@ export class SessionJobs {
     } catch (error) {
       // Never dial the same attempt twice: an unexpected error fails the attempt, the retry is a new
       // one. An error here is LiveKit's or ours, never the party's, so it does not use up an attempt.
-      this.log.warn({ sessionId, attemptId, err: { message: (error as Error).message } }, 'dial failed unexpectedly');
+      this.log.warn({ sessionId, attemptId, err: error }, 'dial failed unexpectedly');
       await ringing;
       await this.failDial(session, attemptId, 'TRUNK_UNAVAILABLE', now, recordBy);
       return;
@@ -224,7 +224,7 @@ export class SessionJobs {
         return;
       } catch (error) {
         if (Date.now() + delayMs >= until.getTime()) throw error;
-        this.log.warn({ attemptId, err: { message: (error as Error).message } }, 'could not record a dial outcome yet; retrying');
+        this.log.warn({ attemptId, err: error }, 'could not record a dial outcome yet; retrying');
         await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }
@@ -337,7 +337,7 @@ export class SessionJobs {
           recovered += 1;
         }
       } catch (error) {
-        this.log.warn({ attemptId: attempt.id, err: { message: (error as Error).message } }, 'could not recover an interrupted dial; the next sweep retries');
+        this.log.warn({ attemptId: attempt.id, err: error }, 'could not recover an interrupted dial; the next sweep retries');
       }
     }
     return recovered;

@@ -15,6 +15,8 @@ it('repairs a dropped egress_ended on its schedule', async () => {
   await t.facesign.livekit!.platform.createRoom({ name: room, maxParticipants: 3, metadata: { sessionId: session.id, attemptId: attempt.id } });
   t.sim!.control.injectWebhookFault({ action: 'drop', event: 'egress_ended', room });
   const rec = await t.facesign.livekit!.recordings.startForAttempt(attempt.id);
+  // Stopped once it records: a stop while egress is still starting aborts it (a failed recording).
+  await eventually(async () => (await t.facesign.db.recording.findUniqueOrThrow({ where: { id: rec.id } })).state === 'ACTIVE');
   await t.facesign.livekit!.recordings.stopForAttempt(attempt.id);
   await t.sim!.control.settled();
   expect(t.sim!.control.webhookDeliveries().filter((d) => d.room === room && d.event === 'egress_ended').map((d) => d.status)).toEqual(['dropped']);

@@ -224,6 +224,24 @@ describe('reconciler', () => {
     expect(transitions.map((a) => a.data)).toContainEqual(expect.objectContaining({ to: 'UPLOADED', source: 'reconciler' }));
   });
 
+  it('logs a step that failed with its error and stack, and goes on with the rest', async () => {
+    const { room, attempt, session } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    await t.facesign.livekit!.platform.createRoom({ name: room, maxParticipants: 3, metadata: { sessionId: session.id, attemptId: attempt.id } });
+    t.sim!.control.injectTwirpFault({ code: 'unavailable', service: 'RoomService', method: 'ListRooms' });
+    let report;
+    try {
+      report = await t.facesign.livekit!.reconciler.runOnce();
+    } finally {
+      t.sim!.control.clearFaults();
+    }
+    expect(report.errors).toBeGreaterThan(0);
+    const lines = t.logs.map((l) => JSON.parse(l) as { msg?: string; what?: string; err?: { message?: string; stack?: string } });
+    const failed = lines.find((l) => l.msg === 'reconcile step failed; next run retries' && l.what === `attempt ${attempt.id}`);
+    expect(failed?.err?.message).toBe('livekit-sim: injected fault');
+    // Where it failed, not just what: an operator can follow it into the code.
+    expect(failed?.err?.stack).toMatch(/\n\s+at .*reconciler\.ts/);
+  });
+
   it('finishes an attempt whose room_finished webhook was dropped, and marks participants gone', async () => {
     const { room, attempt, session } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
     const platform = t.facesign.livekit!.platform;

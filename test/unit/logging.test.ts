@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, maskName, maskPhone, scrubText } from '../../server/logging.js';
@@ -46,5 +47,35 @@ describe('PII masking', () => {
     expect(out).not.toContain('fsk_x');
     expect(out).toContain('王**');
     expect(JSON.parse(lines[0]!).party.phoneE164).toBe('+86*********78');
+  });
+});
+
+describe('errors', () => {
+  it('keeps the stack of an error logged under err, masked like the message', () => {
+    const { log, lines } = capture();
+    log.warn({ err: new Error('no route to +8613812345678') }, 'reconcile step failed');
+    const err = JSON.parse(lines[0]!).err as { message: string; stack: string };
+    expect(err.message).toBe('no route to +86*********78');
+    expect(err.stack).toMatch(/^Error: no route to \+86\*{9}78\n\s+at /);
+    expect(err.stack).toContain('logging.test.ts');
+  });
+
+  it('logs an unhandled rejection with its stack before the process exits 1', async () => {
+    const program = [
+      "import { createLogger, logProcessFailures } from './server/logging.ts';",
+      "logProcessFailures(createLogger({ level: 'info' }));",
+      "Promise.reject(new Error('boom for +8613812345678'));",
+    ].join('\n');
+    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = execFile('npx', ['tsx', '--input-type=module', '-e', program], { cwd: process.cwd() }, (error, out) =>
+        resolve({ code: error ? (error as { code?: number }).code ?? null : 0, stdout: out }),
+      );
+      child.stdin?.end();
+    });
+    expect(code).toBe(1);
+    const line = JSON.parse(stdout.trim().split('\n').at(-1)!) as { level: string; msg: string; err: { message: string; stack: string } };
+    expect(line).toMatchObject({ level: 'fatal', msg: 'unhandled promise rejection', err: { message: 'boom for +86*********78' } });
+    expect(line.err.stack).toContain('Error: boom for +86*********78');
+    expect(stdout).not.toContain('13812345678');
   });
 });
