@@ -101,8 +101,8 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   const auditSealer = new AuditSealer(db, log, config.audit.sealIntervalMs);
   auditSealer.start();
   const redis = new Redis(config.redis.url, { keyPrefix: `${config.redis.prefix}:`, maxRetriesPerRequest: 2, lazyConnect: true });
-  redis.on('error', (err) => log.warn({ err: err }, 'redis connection error'));
-  await redis.connect().catch((err: Error) => log.error({ err: err }, 'redis unreachable at start-up'));
+  redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
+  await redis.connect().catch((err: Error) => log.error({ err }, 'redis unreachable at start-up'));
   const s3 = createS3Client(config.s3);
   const recordingStore = new RecordingStore(s3, config.s3.bucket, config.recordings.sse);
   const retention = new RetentionService(db, recordingStore, { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode }, log);

@@ -133,8 +133,8 @@ export function startWorkers(settings: WorkerSettings, handlers: JobHandlers, lo
         maxStalledCount: MAX_STALLED_COUNT,
       },
     );
-    worker.on('failed', (job, err) => log.warn({ job: name, jobId: job?.id, attempt: job?.attemptsMade, err: err }, 'job failed'));
-    worker.on('error', (err) => log.warn({ job: name, err: err }, 'worker error'));
+    worker.on('failed', (job, err) => log.warn({ job: name, jobId: job?.id, attempt: job?.attemptsMade, err }, 'job failed'));
+    worker.on('error', (err) => log.warn({ job: name, err }, 'worker error'));
     return worker;
   });
   return {

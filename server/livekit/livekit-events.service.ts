@@ -134,7 +134,7 @@ export class LiveKitEventIntake {
   private async enqueue(eventIds: string[]): Promise<void[]> {
     // If Redis is down the events are still safe in Postgres; the reconciler processes them.
     await this.queues.enqueue('livekit-events', { eventIds: [...new Set(eventIds)] }, { jobId: `lkb-${randomUUID()}` }).catch((err: Error) => {
-      this.log.warn({ events: eventIds.length, err: err }, 'could not enqueue LiveKit events; the reconciler will process them');
+      this.log.warn({ events: eventIds.length, err }, 'could not enqueue LiveKit events; the reconciler will process them');
     });
     return eventIds.map(() => undefined);
   }

@@ -345,7 +345,7 @@ export class LosWebhookService {
 
   private async enqueue(deliveryId: string, jobId: string, delayMs: number): Promise<void> {
     await this.queues.enqueue('los-webhook', { deliveryId }, { jobId, delayMs }).catch((err: Error) => {
-      this.log.warn({ deliveryId, err: err }, 'could not enqueue an LOS webhook; the sweep will deliver it');
+      this.log.warn({ deliveryId, err }, 'could not enqueue an LOS webhook; the sweep will deliver it');
     });
   }
 }

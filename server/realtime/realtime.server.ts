@@ -46,7 +46,7 @@ type Ack = (response: { ok: true; [extra: string]: unknown } | { ok: false; code
 export function createRealtime(options: RealtimeOptions): Realtime {
   const pub = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 });
   const sub = pub.duplicate();
-  for (const client of [pub, sub]) client.on('error', (err) => options.log.warn({ err: err }, 'realtime redis error'));
+  for (const client of [pub, sub]) client.on('error', (err) => options.log.warn({ err }, 'realtime redis error'));
   const io = new Server({ serveClient: false, path: '/socket.io', cors: { origin: options.allowedOrigins, credentials: true } });
   io.adapter(createAdapter(pub, sub, { key: `${options.prefix}:socket.io` }));
   const allowedOrigins = new Set(options.allowedOrigins);
