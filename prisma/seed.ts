@@ -43,9 +43,10 @@ export async function seedDemo(db: Db): Promise<{ createdUsers: string[] }> {
     await createUser(db, user);
     createdUsers.push(user.email);
   }
-  const loanFiles = new LoanFileService(db);
+  // The retention rules only judge maturity changes, which the seed makes none of: the defaults do.
+  const loanFiles = new LoanFileService(db, loadConfig({}).recordings.retention);
   for (const lf of DEMO_LOAN_FILES) {
-    await loanFiles.create(lf, { actor: { type: 'SYSTEM', id: 'seed' }, requestId: 'seed', scope: 'seed' }, undefined);
+    await loanFiles.create(lf, { actor: { type: 'SYSTEM', id: 'seed' }, requestId: 'seed', scope: 'seed', roles: [] }, undefined);
   }
   return { createdUsers };
 }

@@ -504,11 +504,12 @@ export class RetentionService {
           throw new AppError('RETENTION_ACTIVE', refusal ?? 'Retention has not been applied to this recording');
         }
         // The loan's maturity may have moved later since the date was set (its recomputation may not
-        // have run yet): the rule as it stands now must allow deletion too.
+        // have run yet), or the row predates the floor after verification: the rule as it stands now
+        // must allow deletion too.
         const stillDue = await this.ruleAllowsDeletion(tx, rec, now);
         if (stillDue !== null) {
           if (lock === 'skip') return 'not-deletable';
-          throw new AppError('RETENTION_ACTIVE', `The loan's maturity date changed: the recording is retained until ${stillDue.toISOString()}; it cannot be deleted before then`);
+          throw new AppError('RETENTION_ACTIVE', `Under the retention rule as it stands now (the loan's maturity date as changed, or the minimum after verification) the recording is retained until ${stillDue.toISOString()}; it cannot be deleted before then`);
         }
         const retainedUntil = rec.retainUntil;
         await this.store.delete(rec.objectKey);

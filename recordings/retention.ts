@@ -10,6 +10,12 @@ export interface RetentionRules {
   minMonthsAfterMaturity: number;
   /** When the maturity is unknown, a long fixed period from verification (never "forever"). */
   yearsWithoutMaturity: number;
+  /**
+   * The floor, e.g. 36: whatever the maturity date says, a recording is kept at least this many
+   * months after verification. A maturity date is data someone can change (or get wrong); evidence
+   * must not become deletable the moment it was made because of it.
+   */
+  minMonthsAfterVerification: number;
 }
 
 export interface RetainUntilInput {
@@ -65,9 +71,11 @@ const later = (a: Date, b: Date): Date => (a.getTime() >= b.getTime() ? a : b);
 /**
  * The instant before which a recording must not be deleted.
  * - With a maturity date: the later of maturity + yearsAfterMaturity years and maturity +
- *   minMonthsAfterMaturity months, and never before verifiedAt (the recording cannot be due
- *   before it existed as evidence; a loan that ended long before verification is due at once).
+ *   minMonthsAfterMaturity months.
  * - Without one: verifiedAt + yearsWithoutMaturity years.
+ * - Either way, never before verifiedAt + minMonthsAfterVerification months (the floor): a loan
+ *   that ended long before verification, or a maturity date set into the past, does not make
+ *   fresh evidence deletable.
  */
 export function retainUntil(input: RetainUntilInput): Date {
   const { verifiedAt, maturityDate, rules } = input;
@@ -75,9 +83,38 @@ export function retainUntil(input: RetainUntilInput): Date {
   assertCount(rules.yearsAfterMaturity, 'yearsAfterMaturity');
   assertCount(rules.minMonthsAfterMaturity, 'minMonthsAfterMaturity');
   assertCount(rules.yearsWithoutMaturity, 'yearsWithoutMaturity');
-  if (maturityDate === null) return addYearsUtc(verifiedAt, rules.yearsWithoutMaturity);
+  assertCount(rules.minMonthsAfterVerification, 'minMonthsAfterVerification');
+  const floor = addMonthsUtc(verifiedAt, rules.minMonthsAfterVerification);
+  if (maturityDate === null) return later(addYearsUtc(verifiedAt, rules.yearsWithoutMaturity), floor);
   assertValidDate(maturityDate, 'maturityDate');
   const byYears = addYearsUtc(maturityDate, rules.yearsAfterMaturity);
   const byMonths = addMonthsUtc(maturityDate, rules.minMonthsAfterMaturity);
-  return new Date(later(later(byYears, byMonths), verifiedAt).getTime());
+  return new Date(later(later(byYears, byMonths), floor).getTime());
+}
+
+export interface RetentionCut {
+  /** How many of the recordings would be kept for a shorter time. */
+  recordings: number;
+  /** The largest cut: the date one recording has under the current maturity, and would have under the new one. */
+  from: Date;
+  to: Date;
+}
+
+/**
+ * Whether moving a loan's maturity from `from` to `to` shortens the retention of any of its
+ * recordings, given when each was verified (a recording not verified yet counts as verified now, the
+ * earliest it can be). Null when no recording loses a day. Moving a maturity earlier shortens; so
+ * can removing one, or supplying one where there was none, depending on the dates.
+ */
+export function retentionCut(input: { from: Date | null; to: Date | null; verifiedAt: readonly Date[]; rules: RetentionRules }): RetentionCut | null {
+  let cut: RetentionCut | null = null;
+  let recordings = 0;
+  for (const verifiedAt of input.verifiedAt) {
+    const before = retainUntil({ verifiedAt, maturityDate: input.from, rules: input.rules });
+    const after = retainUntil({ verifiedAt, maturityDate: input.to, rules: input.rules });
+    if (after.getTime() >= before.getTime()) continue;
+    recordings += 1;
+    if (!cut || before.getTime() - after.getTime() > cut.from.getTime() - cut.to.getTime()) cut = { recordings, from: before, to: after };
+  }
+  return cut ? { ...cut, recordings } : null;
 }

@@ -78,6 +78,11 @@ const envSchema = z.object({
   RETENTION_YEARS_AFTER_MATURITY: int(0, 100).default(5),
   RETENTION_MONTHS_MIN_AFTER_MATURITY: int(0, 1200).default(6),
   RETENTION_YEARS_WITHOUT_MATURITY: int(1, 100).default(10),
+  // The retention floor: a recording is kept at least this many months after it was verified,
+  // whatever the loan's maturity date says (a date someone can set into the past). 36 by default:
+  // three years, the general limitation period for civil claims in the PRC Civil Code (art. 188).
+  // 0 (no floor) is refused in production; tests of Object Lock use it for locks that end in seconds.
+  RETENTION_MONTHS_MIN_AFTER_VERIFICATION: int(0, 1200).default(36),
   OBJECT_LOCK_MODE: z.enum(['COMPLIANCE', 'GOVERNANCE', 'off']).default('COMPLIANCE'),
   S3_SSE: z.enum(['none', 'AES256', 'aws:kms']).default('none'),
   S3_SSE_KMS_KEY_ID: z.string().min(1).optional(),
@@ -98,6 +103,9 @@ const envSchema = z.object({
   SESSION_TTL_HOURS: int(1, 24 * 30).default(12),
   COOKIE_SECURE: bool.optional(),
   LOGIN_MAX_FAILURES: int(1, 100).default(5),
+  LOGIN_CLIENT_MAX_FAILURES: int(1, 10_000).default(20),
+  LOGIN_BACKOFF_SECONDS: int(1, 3600).default(30),
+  // The longest wait the login backoff reaches (the name is older than the backoff).
   LOGIN_LOCKOUT_MINUTES: int(1, 24 * 60).default(15),
   LOGIN_RATE_PER_MINUTE: int(1, 10_000).default(30),
   SHUTDOWN_GRACE_MS: int(0, 120_000).default(10_000),
@@ -162,7 +170,7 @@ export interface Config {
   notifier: { kind: 'log' } | { kind: 'http'; url: string; token: string | undefined };
   losWebhook: { url: string; secret: string } | undefined;
   recordings: {
-    retention: { yearsAfterMaturity: number; minMonthsAfterMaturity: number; yearsWithoutMaturity: number };
+    retention: { yearsAfterMaturity: number; minMonthsAfterMaturity: number; yearsWithoutMaturity: number; minMonthsAfterVerification: number };
     objectLockMode: 'COMPLIANCE' | 'GOVERNANCE' | 'off';
     sse: { kind: 'none' } | { kind: 'AES256' } | { kind: 'aws:kms'; keyId: string | undefined };
     playback: { mode: 'stream' | 'presigned'; presignedTtlSeconds: number; agentDays: number };
@@ -187,7 +195,9 @@ export interface Config {
     sessionTtlMs: number;
     cookieSecure: boolean;
     loginMaxFailures: number;
-    loginLockoutMs: number;
+    loginClientMaxFailures: number;
+    loginBackoffMs: number;
+    loginBackoffMaxMs: number;
     loginRatePerMinute: number;
   };
 }
@@ -241,6 +251,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (!source.DATABASE_URL) problems.push('DATABASE_URL: required in production');
     if (!source.REDIS_URL) problems.push('REDIS_URL: required in production');
     if (!e.PUBLIC_URL.startsWith('https://')) problems.push('PUBLIC_URL: must be https in production');
+    if (e.RETENTION_MONTHS_MIN_AFTER_VERIFICATION === 0) problems.push('RETENTION_MONTHS_MIN_AFTER_VERIFICATION: must be at least 1 in production (recordings would become deletable the moment they are verified)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -306,6 +317,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         yearsAfterMaturity: e.RETENTION_YEARS_AFTER_MATURITY,
         minMonthsAfterMaturity: e.RETENTION_MONTHS_MIN_AFTER_MATURITY,
         yearsWithoutMaturity: e.RETENTION_YEARS_WITHOUT_MATURITY,
+        minMonthsAfterVerification: e.RETENTION_MONTHS_MIN_AFTER_VERIFICATION,
       },
       objectLockMode: e.OBJECT_LOCK_MODE,
       sse: e.S3_SSE === 'aws:kms' ? { kind: 'aws:kms', keyId: e.S3_SSE_KMS_KEY_ID } : e.S3_SSE === 'AES256' ? { kind: 'AES256' } : { kind: 'none' },
@@ -326,7 +338,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sessionTtlMs: e.SESSION_TTL_HOURS * 3_600_000,
       cookieSecure: e.COOKIE_SECURE ?? e.NODE_ENV === 'production',
       loginMaxFailures: e.LOGIN_MAX_FAILURES,
-      loginLockoutMs: e.LOGIN_LOCKOUT_MINUTES * 60_000,
+      loginClientMaxFailures: e.LOGIN_CLIENT_MAX_FAILURES,
+      loginBackoffMs: e.LOGIN_BACKOFF_SECONDS * 1000,
+      loginBackoffMaxMs: e.LOGIN_LOCKOUT_MINUTES * 60_000,
       loginRatePerMinute: e.LOGIN_RATE_PER_MINUTE,
     },
   };

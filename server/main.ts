@@ -19,6 +19,8 @@ import { AuthService } from './auth/auth.service.js';
 import { ApiKeyService } from './auth/api-keys.service.js';
 import { RateLimiter } from './auth/rate-limiter.js';
 import { authRoutes } from './auth/auth.routes.js';
+import { UserAdmin } from './users/users.service.js';
+import { userRoutes } from './users/users.routes.js';
 import { LoanFileService } from './loan-files/loan-files.service.js';
 import { loanFileRoutes } from './loan-files/loan-files.routes.js';
 import { healthRoutes, type DependencyCheck } from './health/readiness.js';
@@ -114,7 +116,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   const apiKeys = new ApiKeyService(db);
   const limiter = new RateLimiter(redis);
   const auth = new AuthService(db, limiter, apiKeys, config.auth);
-  const loanFiles = new LoanFileService(db);
+  const loanFiles = new LoanFileService(db, config.recordings.retention);
 
   // Checklist versions are data in the repo; publishing is idempotent and safe on every node.
   await publishTemplates(db, await loadTemplateFiles());
@@ -168,6 +170,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     authenticateParty: async (linkToken, partyToken) => (await links.authenticateParty(linkToken, partyToken)).session.id,
     onPartyConnected: (sessionId) => callbacks.partyConnected(sessionId),
   });
+  auth.onSessionsEnded = (loginSessionIds) => realtime.connections.endLoginSessions(loginSessionIds);
   const notifier: Notifier = config.notifier.kind === 'http' ? new HttpNotifier(config.notifier.url, config.notifier.token) : new LogNotifier(log, config.env !== 'production');
   const engine = new SessionEngine(db, queues, realtime.emitter, los, livekit ? { platform: livekit.platform, recordings: livekit.recordings } : undefined, { noShowTimeoutMs: v.noShowTimeoutMs }, log);
   const dispatcher = new Dispatcher(db, engine, presence, queues, realtime.emitter, videoPlatform, { offerTimeoutMs: v.offerTimeoutMs, callingHours: v.callingHours, livekitUrl: config.livekit ? config.console.livekitPublicUrl : undefined }, log);
@@ -267,9 +270,11 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     authenticator: auth,
     publicUrl: config.http.publicUrl,
     trustProxy: config.http.trustProxy,
+    hsts: config.env === 'production',
     routes: [
-      ...healthRoutes(checks),
+      ...healthRoutes(checks, { env: config.env, metricsToken: config.metrics.token }),
       ...authRoutes(auth, apiKeys, db),
+      ...userRoutes(new UserAdmin(db, realtime.connections), auth),
       ...loanFileRoutes(loanFiles),
       ...verificationRoutes(db, scheduling, engine, dispatcher),
       ...checklistRoutes(checklists),
@@ -370,7 +375,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     scheduleTimer.unref();
   }
   // The LiveKit webhook is answered before express (see webhook.routes.ts); everything else is express's.
-  const interceptWebhook = liveKitWebhookInterceptor(intake, log);
+  const interceptWebhook = liveKitWebhookInterceptor(intake, log, { hsts: config.env === 'production' });
   const server = createServer((req, res) => {
     if (!interceptWebhook(req, res)) app(req, res);
   });

@@ -10,6 +10,11 @@ export const auditActionSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('auth.logged_out'), v: z.literal(1), data: z.object({ loginSessionId: uuid }) }),
   z.object({ action: z.literal('auth.session_revoked'), v: z.literal(1), data: z.object({ loginSessionId: uuid }) }),
   z.object({ action: z.literal('user.created'), v: z.literal(1), data: z.object({ roles: z.array(z.string()) }) }),
+  z.object({ action: z.literal('user.roles_changed'), v: z.literal(1), data: z.object({ from: z.array(z.string()), to: z.array(z.string()) }) }),
+  z.object({ action: z.literal('user.disabled'), v: z.literal(1), data: z.object({ revokedSessions: z.number().int() }) }),
+  z.object({ action: z.literal('user.enabled'), v: z.literal(1), data: z.object({}) }),
+  /** An administrator lifted the sign-in hold that failed logins put on the account. */
+  z.object({ action: z.literal('user.unlocked'), v: z.literal(1), data: z.object({}) }),
   z.object({ action: z.literal('api_key.created'), v: z.literal(1), data: z.object({ prefix: z.string(), scopes: z.array(z.string()) }) }),
   z.object({ action: z.literal('api_key.revoked'), v: z.literal(1), data: z.object({ prefix: z.string() }) }),
   z.object({
@@ -20,7 +25,15 @@ export const auditActionSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('loan_file.updated'),
     v: z.literal(1),
-    data: z.object({ fields: z.array(z.string()), maturityDate: z.string().nullable(), version: z.number().int() }),
+    data: z.object({
+      fields: z.array(z.string()),
+      maturityDate: z.string().nullable(),
+      version: z.number().int(),
+      /** Why, in the caller's words; always there when the change shortened retention. */
+      reason: z.string().optional(),
+      /** When the change shortened recording retention: how many recordings, and the largest cut. */
+      retentionShortened: z.object({ recordings: z.number().int(), from: z.string(), to: z.string() }).optional(),
+    }),
   }),
   z.object({ action: z.literal('party.added'), v: z.literal(1), data: z.object({ loanFileId: uuid, role: z.string() }) }),
   z.object({

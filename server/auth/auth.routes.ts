@@ -5,9 +5,8 @@ import { actorOf } from '../audit/audit.service.js';
 import type { Db } from '../db/client.js';
 import type { AuthService } from './auth.service.js';
 import type { ApiKeyService, ApiKeyView } from './api-keys.service.js';
-import { apiScopeSchema, requireUser } from './principal.js';
+import { apiScopeSchema, requireUser, roleSchema } from './principal.js';
 
-const roleSchema = z.enum(['AGENT', 'SUPERVISOR', 'AUDITOR', 'ADMIN']);
 const userSchema = z
   .object({ id: z.uuid(), email: z.string(), displayName: z.string(), roles: z.array(roleSchema), locale: z.string() })
   .meta({ id: 'User' });

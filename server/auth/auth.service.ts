@@ -1,17 +1,19 @@
 // Browser logins: e-mail + password, an HttpOnly session cookie and a CSRF token, both stored only
-// as hashes. Repeated failures lock the account for a while; a per-IP limiter slows guessing.
+// as hashes. Guessing is throttled with backoff (backoff.ts), per account and per client address, and
+// never locks an account hard: see login().
 import type { Request } from 'express';
 import { sqlPool, type Db } from '../db/client.js';
 import type { Role } from '../db/generated/prisma/enums.js';
 import { AppError } from '../http/errors.js';
 import { parseCookies } from '../http/context.js';
 import type { Authenticator } from '../http/route.js';
-import { appendAudit } from '../audit/audit.service.js';
+import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from './password.js';
 import { newToken, sameHash, sha256Hex } from './tokens.js';
 import type { Principal } from './principal.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { RateLimiter, ThrottleBucket } from './rate-limiter.js';
 import type { ApiKeyService } from './api-keys.service.js';
+import { backoffSchedule } from './backoff.js';
 
 export const SESSION_COOKIE = 'fs_session';
 export const CSRF_COOKIE = 'fs_csrf';
@@ -19,8 +21,13 @@ export const CSRF_COOKIE = 'fs_csrf';
 export interface AuthSettings {
   sessionTtlMs: number;
   cookieSecure: boolean;
+  /** Wrong passwords an account (or one familiar client of it) may have before attempts are held back. */
   loginMaxFailures: number;
-  loginLockoutMs: number;
+  /** Wrong passwords one client address may have, on any accounts, before it is held back. */
+  loginClientMaxFailures: number;
+  /** The first wait; each further failure doubles it, up to `loginBackoffMaxMs`. */
+  loginBackoffMs: number;
+  loginBackoffMaxMs: number;
   loginRatePerMinute: number;
 }
 
@@ -32,48 +39,92 @@ export interface LoginResult {
 }
 
 const TOUCH_INTERVAL_MS = 60_000;
+/** An account's failures are forgotten a day after its latest one (or at a successful sign-in). */
+const ACCOUNT_FAILURES_KEPT_MS = 24 * 3_600_000;
+/** A client's failures are counted per hour: an office behind one address is not held back for a week of typos. */
+const CLIENT_FAILURE_WINDOW_MS = 3_600_000;
+/** A client address its owner signed in from within this time is familiar (see login()). */
+const FAMILIAR_CLIENT_MS = 30 * 86_400_000;
+
+const accountKey = (email: string) => `login:account:${sha256Hex(email)}`;
+const normalEmail = (email: string) => email.trim().toLowerCase();
 
 export class AuthService implements Authenticator {
+  /** Called after login sessions were revoked (committed), to end their live connections. */
+  onSessionsEnded: (loginSessionIds: string[]) => void = () => undefined;
+  private readonly accountSchedule: number[];
+  private readonly clientSchedule: number[];
+
   constructor(
     private readonly db: Db,
     private readonly limiter: RateLimiter,
     private readonly apiKeys: ApiKeyService,
     private readonly settings: AuthSettings,
-  ) {}
+  ) {
+    const backoff = { firstDelayMs: settings.loginBackoffMs, maxDelayMs: settings.loginBackoffMaxMs };
+    this.accountSchedule = backoffSchedule({ ...backoff, freeFailures: settings.loginMaxFailures });
+    this.clientSchedule = backoffSchedule({ ...backoff, freeFailures: settings.loginClientMaxFailures });
+  }
 
+  /**
+   * Throttling, in this order: requests per client address per minute (429); a client address with too
+   * many wrong passwords on any accounts waits (429); an account with too many wrong passwords waits
+   * (423), except from a client address its owner signed in from before, which has a count of its own —
+   * so strangers' guesses cannot keep the owner out. Every wait doubles with each further failure.
+   * Addresses without an account, or with a disabled one, get exactly the same answers and counts
+   * (and a password hash of the same cost), so the answers do not tell which accounts exist.
+   */
   async login(input: { email: string; password: string; ip: string; userAgent?: string | undefined; requestId: string }): Promise<LoginResult> {
     const wait = await this.limiter.hit(`login:ip:${input.ip}`, this.settings.loginRatePerMinute, 60);
     if (wait > 0) throw new AppError('RATE_LIMITED', 'Too many login attempts from this address', { retryAfterSeconds: wait });
 
-    const email = input.email.trim().toLowerCase();
-    const user = await this.db.user.findUnique({ where: { email } });
-    if (!user || user.disabledAt) {
-      await verifyPassword(input.password, DUMMY_PASSWORD_HASH);
-      throw new AppError('INVALID_CREDENTIALS');
+    const email = normalEmail(input.email);
+    const ip = input.ip.slice(0, 64);
+    const found = await this.db.user.findUnique({
+      where: { email },
+      include: { loginSessions: { where: { ipAddress: ip, createdAt: { gt: new Date(Date.now() - FAMILIAR_CLIENT_MS) } }, select: { id: true }, take: 1 } },
+    });
+    const user = found && !found.disabledAt ? found : null;
+    const client: ThrottleBucket = { key: `login:client:${ip}`, field: '' };
+    const familiar = user !== null && user.loginSessions.length > 0;
+    const account: ThrottleBucket = { key: accountKey(email), field: familiar ? `client:${ip}:` : '' };
+
+    const attempt = await this.limiter.reserveAttempt([client, account], this.accountSchedule, ACCOUNT_FAILURES_KEPT_MS);
+    if (attempt.held && attempt.bucket === 0) {
+      throw new AppError('RATE_LIMITED', 'Too many failed logins from this address', { retryAfterSeconds: attempt.retryAfterSeconds });
     }
-    const now = new Date();
-    if (user.lockedUntil && user.lockedUntil > now) {
-      throw new AppError('ACCOUNT_LOCKED', 'The account is locked after repeated failed logins; try again later', {
-        retryAfterSeconds: Math.ceil((user.lockedUntil.getTime() - now.getTime()) / 1000),
-      });
-    }
-    if (!(await verifyPassword(input.password, user.passwordHash))) {
-      await this.recordFailure(user.id, input.requestId);
-      throw new AppError('INVALID_CREDENTIALS');
+    if (attempt.held) {
+      throw new AppError('ACCOUNT_LOCKED', 'Too many failed logins for this account; try again later', { retryAfterSeconds: attempt.retryAfterSeconds });
     }
 
+    if (!(await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH)) || !user) {
+      await this.limiter.countFailure(client, this.clientSchedule, CLIENT_FAILURE_WINDOW_MS);
+      if (user) {
+        await this.db.$transaction((tx) =>
+          appendAudit(tx, {
+            actor: { type: 'USER', id: user.id },
+            entity: { type: 'user', id: user.id },
+            event: { action: 'auth.login_failed', v: 1, data: { failedCount: attempt.failures, locked: attempt.delayMs > 0 } },
+            requestId: input.requestId,
+          }),
+        );
+      }
+      throw new AppError('INVALID_CREDENTIALS');
+    }
+    await this.limiter.forgive(account);
+
+    const now = new Date();
     const sessionToken = newToken();
     const csrfToken = newToken();
     const expiresAt = new Date(now.getTime() + this.settings.sessionTtlMs);
     await this.db.$transaction(async (tx) => {
-      await tx.user.update({ where: { id: user.id }, data: { failedLoginCount: 0, lockedUntil: null } });
       const session = await tx.loginSession.create({
         data: {
           userId: user.id,
           tokenHash: sha256Hex(sessionToken),
           csrfTokenHash: sha256Hex(csrfToken),
           expiresAt,
-          ipAddress: input.ip.slice(0, 64),
+          ipAddress: ip,
           userAgent: input.userAgent?.slice(0, 256) ?? null,
         },
       });
@@ -92,29 +143,17 @@ export class AuthService implements Authenticator {
     };
   }
 
-  /** Counts a failure atomically; the N-th consecutive one locks the account. */
-  private async recordFailure(userId: string, requestId: string): Promise<void> {
-    const lockMs = this.settings.loginLockoutMs;
+  /**
+   * An administrator lifts the sign-in hold on an account (its own count and those of its familiar
+   * clients). The hold lives in Redis: it is lifted inside the audit's transaction, so a failure to
+   * lift it leaves no audit row claiming it was.
+   */
+  async unlock(userId: string, actor: AuditEntry['actor'], requestId: string): Promise<void> {
+    const user = await this.db.user.findUnique({ where: { id: userId }, select: { email: true } });
+    if (!user) throw new AppError('NOT_FOUND', 'No such user');
     await this.db.$transaction(async (tx) => {
-      const [row] = await tx.$queryRaw<{ failedLoginCount: number; locked: boolean }[]>`
-        UPDATE "User"
-           SET "failedLoginCount" = "failedLoginCount" + 1,
-               "lockedUntil" = CASE WHEN "failedLoginCount" + 1 >= ${this.settings.loginMaxFailures}::int
-                                    THEN now() + make_interval(secs => ${lockMs / 1000}::double precision) ELSE "lockedUntil" END,
-               "updatedAt" = now()
-         WHERE id = ${userId}::uuid
-     RETURNING "failedLoginCount", ("failedLoginCount" >= ${this.settings.loginMaxFailures}::int) AS locked`;
-      if (!row) return;
-      if (row.locked) {
-        // The lock restarts the count, so after it expires the user gets the full number of tries again.
-        await tx.user.update({ where: { id: userId }, data: { failedLoginCount: 0 } });
-      }
-      await appendAudit(tx, {
-        actor: { type: 'USER', id: userId },
-        entity: { type: 'user', id: userId },
-        event: { action: 'auth.login_failed', v: 1, data: { failedCount: row.failedLoginCount, locked: row.locked } },
-        requestId,
-      });
+      await appendAudit(tx, { actor, entity: { type: 'user', id: userId }, event: { action: 'user.unlocked', v: 1, data: {} }, requestId });
+      await this.limiter.forget(accountKey(user.email));
     });
   }
 
@@ -139,16 +178,19 @@ export class AuthService implements Authenticator {
   }
 
   private async revoke(sessionId: string, principal: Extract<Principal, { kind: 'user' }>, requestId: string, action: 'auth.logged_out' | 'auth.session_revoked') {
-    await this.db.$transaction(async (tx) => {
+    const revoked = await this.db.$transaction(async (tx) => {
       const { count } = await tx.loginSession.updateMany({ where: { id: sessionId, revokedAt: null }, data: { revokedAt: new Date() } });
-      if (count === 0) return;
+      if (count === 0) return false;
       await appendAudit(tx, {
         actor: { type: 'USER', id: principal.userId },
         entity: { type: 'login_session', id: sessionId },
         event: { action, v: 1, data: { loginSessionId: sessionId } },
         requestId,
       });
+      return true;
     });
+    // Its sockets would otherwise stay connected: a socket authenticates once, at the handshake.
+    if (revoked) this.onSessionsEnded([sessionId]);
   }
 
   async authenticate(req: Request): Promise<{ principal: Principal; via: 'cookie' | 'bearer' } | null> {

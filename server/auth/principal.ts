@@ -6,6 +6,7 @@ import type { Role } from '../db/generated/prisma/enums.js';
 export const API_SCOPES = ['loan-files:read', 'loan-files:write', 'sessions:read', 'sessions:write'] as const;
 export const apiScopeSchema = z.enum(API_SCOPES);
 export type ApiScope = z.infer<typeof apiScopeSchema>;
+export const roleSchema = z.enum(['AGENT', 'SUPERVISOR', 'AUDITOR', 'ADMIN']);
 
 export type Principal =
   | { kind: 'user'; userId: string; roles: Role[]; loginSessionId: string; csrfTokenHash: string }

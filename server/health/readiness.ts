@@ -1,5 +1,10 @@
 // Liveness and readiness. /readyz reports every dependency with its status and latency and answers
 // 503 when a required one is down; error details are reduced to a code so nothing internal leaks.
+// In production the details (latencies, versions, who enforces retention) are for operators only:
+// scrapers with the metrics token and clients on the same host; everyone else, load balancers
+// included, learns the overall status from the body and the status code.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Request } from 'express';
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
 
@@ -19,7 +24,50 @@ const checkResult = z.object({
   error: z.string().optional(),
   info: z.record(z.string(), z.string().nullable()).optional(),
 });
-const readiness = z.object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), checkResult) }).meta({ id: 'Readiness' });
+const readiness = z
+  .object({
+    status: z.enum(['ready', 'not_ready']),
+    checks: z.record(z.string(), checkResult).optional().meta({ description: 'Each dependency; in production only with the metrics token or from loopback' }),
+  })
+  .meta({ id: 'Readiness' });
+
+export interface ReadinessDetailPolicy {
+  env: 'development' | 'test' | 'production';
+  /** METRICS_TOKEN: scrapers that may read /metrics may read the details too. */
+  metricsToken: string | undefined;
+}
+
+export interface ReadinessCaller {
+  authorization: string | undefined;
+  /** The TCP peer's address, whatever a proxy header claims. */
+  peerAddress: string | undefined;
+  /** Whether the request carries X-Forwarded-For or Forwarded: a proxy on this host relays someone else. */
+  forwarded: boolean;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * Whether this caller sees the dependency details. Outside production, always. In production, with
+ * the metrics token, or when connected straight from loopback (an operator's curl, a sidecar): a
+ * loopback connection that carries a forwarding header is a reverse proxy on this host relaying an
+ * outside client, so it counts as outside.
+ */
+export function showsReadinessDetails(policy: ReadinessDetailPolicy, caller: ReadinessCaller): boolean {
+  if (policy.env !== 'production') return true;
+  const sent = /^Bearer (.+)$/.exec(caller.authorization ?? '')?.[1];
+  if (policy.metricsToken && sent !== undefined && timingSafeEqual(digest(sent), digest(policy.metricsToken))) return true;
+  return caller.peerAddress !== undefined && LOOPBACK.has(caller.peerAddress) && !caller.forwarded;
+}
+
+function callerOf(req: Request): ReadinessCaller {
+  return {
+    authorization: req.get('authorization'),
+    peerAddress: req.socket.remoteAddress,
+    forwarded: req.get('x-forwarded-for') !== undefined || req.get('forwarded') !== undefined,
+  };
+}
 
 function errorCode(error: unknown): string {
   const e = error as { code?: unknown; name?: unknown; $metadata?: { httpStatusCode?: number } };
@@ -60,7 +108,7 @@ export async function runChecks(checks: DependencyCheck[], timeoutMs: number) {
   return { status: ready ? ('ready' as const) : ('not_ready' as const), checks: checksOut };
 }
 
-export function healthRoutes(checks: DependencyCheck[], timeoutMs = 2000): RouteDefinition[] {
+export function healthRoutes(checks: DependencyCheck[], policy: ReadinessDetailPolicy, timeoutMs = 2000): RouteDefinition[] {
   return [
     defineRoute({
       method: 'get',
@@ -76,16 +124,17 @@ export function healthRoutes(checks: DependencyCheck[], timeoutMs = 2000): Route
     defineRoute({
       method: 'get',
       path: '/readyz',
-      summary: 'Readiness: every dependency with status and latency',
+      summary: 'Readiness: the overall status; every dependency with status and latency outside production, or in production with the metrics token or from loopback',
       tags: ['health'],
       access: 'public',
       responses: {
         200: { description: 'Ready', schema: readiness },
         503: { description: 'A required dependency is down', schema: readiness },
       },
-      async handler() {
+      async handler({ req }) {
         const result = await runChecks(checks, timeoutMs);
-        return { status: result.status === 'ready' ? 200 : 503, body: result, headers: { 'Cache-Control': 'no-store' } };
+        const body = showsReadinessDetails(policy, callerOf(req)) ? result : { status: result.status };
+        return { status: result.status === 'ready' ? 200 : 503, body, headers: { 'Cache-Control': 'no-store' } };
       },
     }),
   ];

@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../logging.js';
-import { requestContext } from './context.js';
+import { redactPath, requestContext } from './context.js';
 import { AppError, ERROR_CODES, toProblem, type ErrorCode } from './errors.js';
 import { API_DOCS_HTML, buildOpenApiDocument } from './openapi.js';
 import type { Authenticator, RouteDefinition } from './route.js';
@@ -19,6 +19,8 @@ export interface HttpAppOptions {
   rawRouters?: { path: string; router: express.Router }[];
   /** The browser pages, tried after every API route. */
   pages?: express.Router;
+  /** Send Strict-Transport-Security (production, where PUBLIC_URL is https). */
+  hsts?: boolean;
 }
 
 export function createHttpApp(options: HttpAppOptions): express.Express {
@@ -26,7 +28,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy);
   app.set('query parser', 'extended');
-  app.use(requestContext(options.log));
+  app.use(requestContext(options.log, { hsts: options.hsts ?? false }));
 
   for (const { path, router } of options.rawRouters ?? []) app.use(path, router);
 
@@ -48,7 +50,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   if (options.pages) app.use(options.pages);
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
-    next(new AppError('ROUTE_NOT_FOUND', `${req.method} ${req.path} does not exist`));
+    next(new AppError('ROUTE_NOT_FOUND', `${req.method} ${redactPath(req.path)} does not exist`));
   });
   app.use(errorHandler);
   return app;
@@ -76,7 +78,7 @@ function errorHandler(err: unknown, req: Request, res: Response, next: NextFunct
   } else {
     appError = asAppError(err, req.ctx?.log);
   }
-  sendProblem(res, appError, req.originalUrl.split('?')[0], req.ctx?.requestId, req.ctx?.log);
+  sendProblem(res, appError, redactPath(req.originalUrl.split('?')[0] ?? '/'), req.ctx?.requestId, req.ctx?.log);
 }
 
 /** An AppError as is; anything else is logged and becomes INTERNAL, which never shows internals. */

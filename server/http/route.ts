@@ -123,7 +123,10 @@ export function defineRoute<
 
   return {
     mount(router, authenticator) {
-      router[spec.method](spec.path, (req, res) => handle(req, res, authenticator));
+      router[spec.method](spec.path, (req, res) => {
+        req.ctx.route = spec.path;
+        return handle(req, res, authenticator);
+      });
     },
     document(registry) {
       const responses: RouteConfig['responses'] = {};

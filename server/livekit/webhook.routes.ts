@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../http/errors.js';
 import { asAppError, sendProblem } from '../http/app.js';
-import { beginRequest } from '../http/context.js';
+import { beginRequest, type RequestContextOptions } from '../http/context.js';
 import type { Logger } from '../logging.js';
 import type { LiveKitEventIntake } from './livekit-events.service.js';
 
@@ -18,14 +18,14 @@ const MEDIA_TYPES = new Set(['application/webhook+json', 'application/json']);
 /** Returns true when it took the request (POST to the webhook path); otherwise leaves it to express. */
 export type RequestInterceptor = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-export function liveKitWebhookInterceptor(intake: LiveKitEventIntake | undefined, log: Logger): RequestInterceptor {
+export function liveKitWebhookInterceptor(intake: LiveKitEventIntake | undefined, log: Logger, options: RequestContextOptions = {}): RequestInterceptor {
   return (req, res) => {
     if (req.method !== 'POST') return false;
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
     if (path !== LIVEKIT_WEBHOOK_PATH && path !== `${LIVEKIT_WEBHOOK_PATH}/`) return false;
-    const context = beginRequest(log, req, res, () => path);
+    const context = beginRequest(log, req, res, () => path, options);
     const fail = (error: unknown) => {
       if (res.headersSent || res.destroyed) return;
       // A body left unread would be taken for the next request on this connection.

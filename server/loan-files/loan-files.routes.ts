@@ -24,6 +24,7 @@ function caller(ctx: { principal: Principal | undefined; requestId: string }): C
     actor: actorOf(ctx.principal),
     requestId: ctx.requestId,
     scope: ctx.principal ? principalScope(ctx.principal) : 'anonymous',
+    roles: ctx.principal?.kind === 'user' ? ctx.principal.roles : [],
   };
 }
 
@@ -86,7 +87,7 @@ export function loanFileRoutes(service: LoanFileService): RouteDefinition[] {
     defineRoute({
       method: 'patch',
       path: '/api/loan-files/:id',
-      summary: 'Change a loan file\'s maturity date (optionally only at a given version); recording retention is recomputed from it',
+      summary: 'Change a loan file\'s maturity date (optionally only at a given version); recording retention is recomputed from it. Not before the file\'s creation; a change that shortens any recording\'s retention needs an ADMIN and a reason',
       tags: ['loan-files'],
       access: { roles: WRITERS, apiKeyScope: 'loan-files:write' },
       params: idParam,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestamp } from '../http/schemas.js';
+import { calendarDate, timestamp } from '../http/schemas.js';
 
 const E164 = /^\+[1-9]\d{7,14}$/;
 
@@ -48,8 +48,8 @@ const amountSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-/** A calendar date (the loan's last repayment), YYYY-MM-DD. */
-const maturityDateSchema = z.iso.date({ message: 'must be a date such as 2031-06-30' }).meta({ description: 'The loan\'s maturity (last repayment) date; recordings are retained counted from it' });
+/** A calendar date (the loan's last repayment), YYYY-MM-DD; not before the loan file's creation (checked by the service). */
+const maturityDateSchema = calendarDate('must be a date such as 2031-06-30').meta({ description: 'The loan\'s maturity (last repayment) date; recordings are retained counted from it' });
 
 export const createLoanFileBody = z.object({
   externalRef: z.string().trim().min(1).max(128, 'must be at most 128 characters').regex(/^[\w.:/-]+$/, 'letters, digits and _ . : / - only'),
@@ -63,6 +63,9 @@ export const createLoanFileBody = z.object({
 export const updateLoanFileBody = z.object({
   maturityDate: maturityDateSchema.nullable().meta({ description: 'The loan\'s last repayment date; null when unknown. Recording retention is recomputed from it.' }),
   version: z.number().int().min(0).optional().meta({ description: 'When given, the update applies only to this version' }),
+  reason: z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional().meta({
+    description: 'Why the date changes; audited. Required, and only an ADMIN may make the change, when it shortens the retention of any recording of the loan file.',
+  }),
 }).meta({ id: 'UpdateLoanFile' });
 
 export const partySchema = z.object({

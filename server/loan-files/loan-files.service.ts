@@ -3,15 +3,20 @@
 import type { Db, Tx } from '../db/client.js';
 import { Prisma } from '../db/client.js';
 import type { LoanFile, Party } from '../db/generated/prisma/client.js';
+import type { Role } from '../db/generated/prisma/enums.js';
 import { AppError } from '../http/errors.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import { runIdempotent, type StoredResponse } from '../db/idempotency.js';
+import type { RetentionRules } from '../../recordings/retention.js';
 import type { CreateLoanFileInput, LoanFileDto, PartyDto, PartyInput, PartyPatch, UpdateLoanFileInput } from './loan-files.schema.js';
+import { decideMaturityChange, maturityBeforeCreation, utcDay, type MaturityDecision } from './maturity-change.js';
 
 export interface Caller {
   actor: AuditEntry['actor'];
   requestId: string;
   scope: string;
+  /** The user's roles; none for an API key. */
+  roles: readonly Role[];
 }
 
 export function partyDto(p: Party): PartyDto {
@@ -49,6 +54,22 @@ export function loanFileDto(lf: LoanFile & { parties: Party[] }): LoanFileDto {
 /** A @db.Date column as YYYY-MM-DD (Prisma gives it as UTC midnight). */
 const dateOnly = (d: Date | null): string | null => (d ? d.toISOString().slice(0, 10) : null);
 const sameDay = (a: Date | null, b: Date | null) => dateOnly(a) === dateOnly(b);
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function maturityFieldError(createdOn: string): AppError {
+  const message = `must not be before the loan file was created (${createdOn})`;
+  return new AppError('VALIDATION_FAILED', `Invalid body: maturityDate ${message}`, { errors: [{ in: 'body', field: 'maturityDate', message }] });
+}
+
+/** The refusals of decideMaturityChange as problems. */
+function refusal(decision: Exclude<MaturityDecision, { kind: 'allowed' }>, from: Date | null, to: Date | null): AppError {
+  if (decision.kind === 'before-creation') return maturityFieldError(decision.createdOn);
+  const { cut } = decision;
+  const what = `Moving the maturity date from ${dateOnly(from) ?? '(none)'} to ${dateOnly(to) ?? '(none)'} shortens the retention of ${plural(cut.recordings, 'recording')} (one from ${cut.from.toISOString()} to ${cut.to.toISOString()})`;
+  if (decision.kind === 'needs-admin') return new AppError('FORBIDDEN', `${what}; only an ADMIN may make this change, with a reason`);
+  const message = 'is required when the change shortens the retention of recordings';
+  return new AppError('VALIDATION_FAILED', `${what}: say why in reason`, { errors: [{ in: 'body', field: 'reason', message }] });
+}
 
 interface Cursor {
   createdAt: string;
@@ -74,7 +95,11 @@ export class LoanFileService {
    */
   onMaturityChanged: (loanFileId: string, version: number) => Promise<void> = async () => undefined;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** The retention rules, to tell whether a maturity change shortens a recording's retention. */
+    private readonly retentionRules: RetentionRules,
+  ) {}
 
   async create(input: CreateLoanFileInput, caller: Caller, idempotencyKey: string | undefined): Promise<StoredResponse> {
     const request = idempotencyKey ? { scope: `${caller.scope}:loan-files`, key: idempotencyKey, body: input } : undefined;
@@ -96,6 +121,8 @@ export class LoanFileService {
         maturityDate: input.maturityDate ? new Date(input.maturityDate) : null,
       },
     });
+    // Checked against the row's own creation time, as PATCH does; throwing rolls the insert back.
+    if (loanFile.maturityDate && maturityBeforeCreation(loanFile.maturityDate, loanFile.createdAt)) throw maturityFieldError(utcDay(loanFile.createdAt));
     await appendAudit(tx, {
       actor: caller.actor,
       entity: { type: 'loan_file', id: loanFile.id },
@@ -193,8 +220,12 @@ export class LoanFileService {
     };
   }
 
-  /** Changes the maturity date (optionally only at a given version), audited; retention follows it. */
-  async update(id: string, patch: UpdateLoanFileInput, caller: Caller): Promise<LoanFileDto> {
+  /**
+   * Changes the maturity date (optionally only at a given version), audited; retention follows it.
+   * A date before the loan file's creation is refused, and so is a change that would shorten any
+   * recording's retention unless an ADMIN makes it with a reason (see decideMaturityChange).
+   */
+  async update(id: string, patch: UpdateLoanFileInput, caller: Caller, now: Date = new Date()): Promise<LoanFileDto> {
     const maturityDate = patch.maturityDate === null ? null : new Date(patch.maturityDate);
     const { dto, changed } = await this.db.$transaction(async (tx) => {
       const current = await tx.loanFile.findUnique({ where: { id } });
@@ -205,13 +236,38 @@ export class LoanFileService {
       if (sameDay(current.maturityDate, maturityDate)) {
         return { dto: loanFileDto(await tx.loanFile.findUniqueOrThrow({ where: { id }, include: { parties: true } })), changed: false };
       }
+      const recordings = await tx.recording.findMany({
+        where: { attempt: { session: { loanFileId: id } }, state: { notIn: ['FAILED', 'DELETED'] } },
+        select: { verifiedAt: true },
+      });
+      const decision = decideMaturityChange({
+        createdAt: current.createdAt,
+        from: current.maturityDate,
+        to: maturityDate,
+        verifiedAt: recordings.map((r) => r.verifiedAt ?? now),
+        rules: this.retentionRules,
+        byAdmin: caller.roles.includes('ADMIN'),
+        reason: patch.reason,
+      });
+      if (decision.kind !== 'allowed') throw refusal(decision, current.maturityDate, maturityDate);
       const { count } = await tx.loanFile.updateMany({ where: { id, version: current.version }, data: { maturityDate, version: { increment: 1 } } });
       if (count === 0) throw new AppError('VERSION_CONFLICT', 'The loan file was changed by someone else; fetch it and try again');
       const updated = await tx.loanFile.findUniqueOrThrow({ where: { id }, include: { parties: true } });
+      const { cut } = decision;
       await appendAudit(tx, {
         actor: caller.actor,
         entity: { type: 'loan_file', id },
-        event: { action: 'loan_file.updated', v: 1, data: { fields: ['maturityDate'], maturityDate: dateOnly(maturityDate), version: updated.version } },
+        event: {
+          action: 'loan_file.updated',
+          v: 1,
+          data: {
+            fields: ['maturityDate'],
+            maturityDate: dateOnly(maturityDate),
+            version: updated.version,
+            ...(patch.reason ? { reason: patch.reason } : {}),
+            ...(cut ? { retentionShortened: { recordings: cut.recordings, from: cut.from.toISOString(), to: cut.to.toISOString() } } : {}),
+          },
+        },
         requestId: caller.requestId,
       });
       return { dto: loanFileDto(updated), changed: true };

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
+import { calendarDate } from '../http/schemas.js';
 import { DIAL_OUTCOMES, ENDED_CATEGORIES, type OperationsMetrics } from './operations.service.js';
 
 /** The longest range one request may ask for: a year and a day (a leap year plus a margin). */
 export const MAX_RANGE_DAYS = 366;
 
-const day = z.iso.date({ message: 'must be a calendar date YYYY-MM-DD' });
+const day = calendarDate('must be a calendar date YYYY-MM-DD');
 
 export function isTimeZone(value: string): boolean {
   try {

@@ -30,11 +30,25 @@ export type PartyServerEvent = keyof typeof partyServerEvents;
 export type AgentEventPayload<E extends AgentServerEvent> = z.infer<(typeof agentServerEvents)[E]>;
 export type PartyEventPayload<E extends PartyServerEvent> = z.infer<(typeof partyServerEvents)[E]>;
 
-/** Where events go. Rooms: `agent:<userId>`, `supervisors`, `session:<id>` (agent namespace), `party:<sessionId>`. */
+/**
+ * Where events go. Rooms: `agent:<userId>`, `login:<loginSessionId>`, `supervisors`, `session:<id>` (agent
+ * namespace), `party:<sessionId>`.
+ */
 export interface RealtimeEmitter {
   toAgent<E extends AgentServerEvent>(userId: string, event: E, payload: AgentEventPayload<E>): void;
   toSupervisors<E extends AgentServerEvent>(event: E, payload: AgentEventPayload<E>): void;
   /** With `andAgent` / `andSupervisors`, those sockets too, in the same broadcast (each socket gets it once). */
   toSessionWatchers<E extends AgentServerEvent>(sessionId: string, event: E, payload: AgentEventPayload<E>, options?: { andAgent?: string; andSupervisors?: boolean }): void;
   toParty<E extends PartyServerEvent>(sessionId: string, event: E, payload: PartyEventPayload<E>): void;
+}
+
+/**
+ * Ends console connections whose credential changed, on every node (through the Redis adapter). Call after
+ * the change is committed: a console that reconnects is authenticated afresh, or refused.
+ */
+export interface ConsoleConnections {
+  /** Logged out or revoked login sessions. */
+  endLoginSessions(loginSessionIds: string[]): void;
+  /** Every connection of a user who was disabled or whose roles changed. */
+  endUserConnections(userId: string): void;
 }

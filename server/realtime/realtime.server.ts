@@ -1,15 +1,17 @@
 // socket.io for the consoles: one namespace for agents and supervisors. Handshakes authenticate with
 // the session cookie (and a cross-site Origin is refused); every client event is validated and
-// authorised. The Redis adapter lets any node — API or worker — reach sockets on every other node.
+// authorised, and re-reads the login session first. The Redis adapter lets any node — API or worker —
+// reach sockets on every other node, which is also how a logout on one node ends sockets on the others.
 import type { Server as HttpServer } from 'node:http';
 import { Redis } from 'ioredis';
 import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from '../logging.js';
 import { parseCookies } from '../http/context.js';
+import { AppError } from '../http/errors.js';
 import { SESSION_COOKIE, type AuthService } from '../auth/auth.service.js';
 import type { Principal } from '../auth/principal.js';
-import { agentClientEvents, type RealtimeEmitter } from './events.js';
+import { agentClientEvents, type ConsoleConnections, type RealtimeEmitter } from './events.js';
 import type { Presence, PresenceService } from './presence.js';
 
 type UserPrincipal = Extract<Principal, { kind: 'user' }>;
@@ -35,6 +37,7 @@ export interface RealtimeOptions {
 export interface Realtime {
   io: Server;
   emitter: RealtimeEmitter;
+  connections: ConsoleConnections;
   attach(httpServer: HttpServer): void;
   /** Ends every console and party connection (shutdown: they reconnect to another node). */
   disconnectAll(): void;
@@ -74,13 +77,46 @@ export function createRealtime(options: RealtimeOptions): Realtime {
 
   agents.on('connection', (socket: Socket) => {
     const principal = socket.data.principal as UserPrincipal;
+    // Kept here, not in socket.data: fetchSockets() ships socket.data to other nodes through Redis.
+    const sessionToken = parseCookies(socket.handshake.headers.cookie)[SESSION_COOKIE] ?? '';
     const isAgent = principal.roles.includes('AGENT');
-    void socket.join(`agent:${principal.userId}`);
+    void socket.join([`agent:${principal.userId}`, `login:${principal.loginSessionId}`]);
     if (principal.roles.some((r) => r === 'SUPERVISOR' || r === 'ADMIN')) void socket.join('supervisors');
+
+    /**
+     * The handshake's principal, if it still holds. A revocation, a disabled user or a role change ends
+     * the socket through its rooms, but that message can be missed (a node restarting, Redis failing
+     * over) and a session can simply expire: so each event re-reads the session, and a socket whose
+     * session ended or whose roles changed is refused and disconnected (the console reconnects with the
+     * current roles, or is refused).
+     */
+    const stillValid = async (reply: Ack): Promise<boolean> => {
+      let current: UserPrincipal;
+      try {
+        current = await options.auth.authenticateSessionToken(sessionToken);
+      } catch (error) {
+        if (!(error instanceof AppError)) {
+          // The database did not answer: the handshake's check stands until it does, rather than every
+          // console being cut (and marked away) by a blip.
+          options.log.warn({ err: error }, 'could not re-check a console session');
+          return true;
+        }
+        reply({ ok: false, code: 'UNAUTHENTICATED', message: 'your session has ended; sign in again' });
+        socket.disconnect(true);
+        return false;
+      }
+      if (current.roles.length !== principal.roles.length || current.roles.some((r) => !principal.roles.includes(r))) {
+        reply({ ok: false, code: 'FORBIDDEN', message: 'your roles have changed; reconnect' });
+        socket.disconnect(true);
+        return false;
+      }
+      return true;
+    };
 
     const handle = <T>(event: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, allowed: boolean, run: (payload: T) => Promise<void | Record<string, unknown>>) => {
       socket.on(event, async (payload: unknown, ack?: Ack) => {
         const reply: Ack = typeof ack === 'function' ? ack : () => undefined;
+        if (!(await stillValid(reply))) return;
         if (!allowed) return reply({ ok: false, code: 'FORBIDDEN', message: `${event} is not allowed for your role` });
         const parsed = schema.safeParse(payload ?? {});
         if (!parsed.success) return reply({ ok: false, code: 'VALIDATION_FAILED', message: `invalid ${event} payload` });
@@ -102,6 +138,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     handle('heartbeat', agentClientEvents.heartbeat, isAgent, async () => ({ lapsed: !(await options.presence.heartbeat(principal.userId)) }));
     socket.on('session:watch', async (payload: unknown, ack?: Ack) => {
       const reply: Ack = typeof ack === 'function' ? ack : () => undefined;
+      if (!(await stillValid(reply))) return;
       const parsed = agentClientEvents['session:watch'].safeParse(payload);
       if (!parsed.success) return reply({ ok: false, code: 'VALIDATION_FAILED', message: 'invalid session:watch payload' });
       if (!(await options.canWatchSession(principal, parsed.data.sessionId))) return reply({ ok: false, code: 'FORBIDDEN', message: 'not your session' });
@@ -157,9 +194,17 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     toParty: (sessionId, event, payload) => void parties.to(`party:${sessionId}`).emit(event, payload),
   };
 
+  const connections: ConsoleConnections = {
+    endLoginSessions: (loginSessionIds) => {
+      if (loginSessionIds.length > 0) agents.in(loginSessionIds.map((id) => `login:${id}`)).disconnectSockets(true);
+    },
+    endUserConnections: (userId) => agents.in(`agent:${userId}`).disconnectSockets(true),
+  };
+
   return {
     io,
     emitter,
+    connections,
     attach: (httpServer) => io.attach(httpServer),
     disconnectAll: () => {
       // Every namespace's connections (io.disconnectSockets reaches only the main one).

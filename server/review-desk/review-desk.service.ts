@@ -7,6 +7,7 @@ import type { Prisma } from '../db/generated/prisma/client.js';
 import type { ReviewStatus, SessionKind, SessionOutcome, SessionState } from '../db/generated/prisma/enums.js';
 import { AppError } from '../http/errors.js';
 import { maskName } from '../logging.js';
+import { escapeLike } from '../db/like-pattern.js';
 import type { UserPrincipal } from '../auth/principal.js';
 import type { ChecklistService } from '../checklists/checklist.service.js';
 
@@ -60,7 +61,7 @@ export class ReviewDesk {
       ...(q.state ? { state: q.state } : {}),
       ...(q.outcome ? { outcome: q.outcome } : {}),
       ...(q.kind ? { kind: q.kind } : {}),
-      ...(q.loanRef ? { loanFile: { externalRef: { startsWith: q.loanRef, mode: 'insensitive' } } } : {}),
+      ...(q.loanRef ? { loanFile: { externalRef: { startsWith: escapeLike(q.loanRef), mode: 'insensitive' } } } : {}),
       ...(q.reviewStatus ? { review: { status: q.reviewStatus } } : {}),
       ...(q.from || q.to ? { createdAt: { ...(q.from ? { gte: q.from } : {}), ...(q.to ? { lt: q.to } : {}) } } : {}),
       ...(cursor ? { OR: [{ createdAt: { [past]: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { [past]: cursor.id } }] } : {}),

@@ -91,8 +91,8 @@ export class DeskService {
   /** One session as the desk shows it: for its assigned agent, or for supervisors and admins. */
   async session(sessionId: string, viewer: { userId: string; manager: boolean }): Promise<DeskSession> {
     const row = await this.db.verificationSession.findUnique({ where: { id: sessionId }, include: deskInclude });
-    if (!row) throw new AppError('NOT_FOUND', 'No such session');
-    if (!viewer.manager && row.assignedAgentId !== viewer.userId) throw new AppError('FORBIDDEN', 'This session is assigned to another agent');
+    // Another agent's session answers exactly like one that does not exist: a 403 would confirm the id.
+    if (!row || (!viewer.manager && row.assignedAgentId !== viewer.userId)) throw new AppError('NOT_FOUND', 'No such session');
     return toDesk(row);
   }
 }

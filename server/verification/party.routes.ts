@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
 import { AppError } from '../http/errors.js';
-import { timestamp } from '../http/schemas.js';
+import { plannedTimestamp, timestamp } from '../http/schemas.js';
 import type { BorrowerLinks } from '../auth/borrower-links.js';
 import type { RateLimiter } from '../auth/rate-limiter.js';
 import type { PartyJoinService } from './party-join.service.js';
@@ -94,7 +94,7 @@ export function partyRoutes(links: BorrowerLinks, join: PartyJoinService, limite
     defineRoute({
       method: 'post',
       path: '/api/join/:token/otp/verify',
-      summary: 'Check the one-time code; returns the party token for the next steps (5 tries, then locked)',
+      summary: 'Check the one-time code; returns the party token for the next steps (5 wrong codes per link, resent codes included, then locked)',
       tags: ['borrower'],
       access: 'public',
       params: tokenParam,
@@ -143,7 +143,7 @@ export function partyRoutes(links: BorrowerLinks, join: PartyJoinService, limite
       tags: ['borrower'],
       access: 'public',
       params: tokenParam,
-      body: z.object({ notBefore: timestamp }),
+      body: z.object({ notBefore: plannedTimestamp }),
       responses: { 200: { description: 'Rescheduled', schema: z.object({ appointmentAt: timestamp }) } },
       async handler({ params, body, req, ctx }) {
         const session = await join.reschedule(await asParty(req, params.token, ctx.requestId), new Date(body.notBefore));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestamp } from '../http/schemas.js';
+import { plannedTimestamp, timestamp } from '../http/schemas.js';
 
 export const sessionKindSchema = z.enum(['CALL', 'VIDEO'], { message: 'must be CALL or VIDEO' });
 
@@ -8,8 +8,8 @@ export const scheduleSessionBody = z
     partyId: z.uuid({ message: 'must be a UUID' }),
     kind: sessionKindSchema,
     templateKey: z.string().regex(/^[a-z][a-z0-9-]{1,63}$/, 'must be a checklist template key such as call-default').optional(),
-    notBefore: timestamp.optional(),
-    deadline: timestamp.optional(),
+    notBefore: plannedTimestamp.optional(),
+    deadline: plannedTimestamp.optional(),
     priority: z.number().int().min(0).max(100).default(0),
     maxAttempts: z.number().int().min(1).max(20).optional(),
     contractDocumentHash: z
@@ -48,7 +48,7 @@ export const sessionSchema = z
   .meta({ id: 'VerificationSession' });
 export type SessionDto = z.infer<typeof sessionSchema>;
 
-export const rescheduleBody = z.object({ notBefore: timestamp });
+export const rescheduleBody = z.object({ notBefore: plannedTimestamp });
 export const cancelBody = z.object({ reason: z.string().trim().min(1).max(500) });
 export const decisionBody = z.object({ outcome: z.enum(['PASSED', 'FAILED']), note: z.string().trim().min(1).max(2000) });
 export const reassignBody = z.object({ agentId: z.uuid() });

@@ -54,9 +54,10 @@ describe('agent desk API', () => {
   it('shows one session to its agent and supervisors only', async () => {
     expect((await agent.client.get(`/api/agent/sessions/${sessionId}`)).status).toBe(200);
     const other = await t.signIn({ roles: ['AGENT'] });
+    // Another agent's session is not theirs to know of: 404, as for an unknown id.
     const refused = await other.get<{ code: string }>(`/api/agent/sessions/${sessionId}`);
-    expect(refused.status).toBe(403);
-    expect(refused.body.code).toBe('FORBIDDEN');
+    expect(refused.status).toBe(404);
+    expect(refused.body.code).toBe('NOT_FOUND');
     const supervisor = await t.signIn({ roles: ['SUPERVISOR'] });
     expect((await supervisor.get(`/api/agent/sessions/${sessionId}`)).status).toBe(200);
     const auditor = await t.signIn({ roles: ['AUDITOR'] });

@@ -33,27 +33,30 @@ describe('login', () => {
     }
   });
 
-  it('locks the account after N consecutive failures, even for the right password, and audits it', async () => {
-    await createUser(t.facesign.db, { email: 'locky@bank.test', displayName: 'L', password: 'right-password', roles: ['AGENT'] });
+  it('holds the account back after N consecutive failures, even for the right password, until an admin lifts it; audited', async () => {
+    const user = await createUser(t.facesign.db, { email: 'locky@bank.test', displayName: 'L', password: 'right-password', roles: ['AGENT'] });
     const statuses: number[] = [];
     for (let i = 0; i < 3; i += 1) statuses.push((await t.client().login('locky@bank.test', `wrong-${i}`)).status);
     expect(statuses).toEqual([401, 401, 401]);
     const locked = await t.client().login('locky@bank.test', 'right-password');
     expect(locked.status).toBe(423);
     expect(locked.body).toMatchObject({ code: 'ACCOUNT_LOCKED' });
+    // The first wait of the backoff (LOGIN_BACKOFF_SECONDS), not a long lock.
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(locked.headers.get('retry-after'))).toBeLessThanOrEqual(30);
 
-    // An admin lifting the lock (or the lock expiring) lets the right password in again.
-    await t.facesign.db.user.update({ where: { email: 'locky@bank.test' }, data: { lockedUntil: new Date(Date.now() - 1000) } });
+    // An admin lifting the hold lets the right password in again.
+    const admin = await t.signIn({ roles: ['ADMIN'] });
+    expect((await admin.post(`/api/users/${user.id}/unlock`)).status).toBe(204);
     expect((await t.client().login('locky@bank.test', 'right-password')).status).toBe(200);
 
-    const user = await t.facesign.db.user.findUniqueOrThrow({ where: { email: 'locky@bank.test' } });
     const events = await t.facesign.db.auditEvent.findMany({ where: { entityId: user.id }, orderBy: { seq: 'asc' } });
     expect(events.map((e) => e.action)).toEqual([
       'user.created',
       'auth.login_failed',
       'auth.login_failed',
       'auth.login_failed',
+      'user.unlocked',
       'auth.login_succeeded',
     ]);
     expect(events[3]!.data).toEqual({ failedCount: 3, locked: true });

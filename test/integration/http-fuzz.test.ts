@@ -1,7 +1,8 @@
 // Fuzzes every operation of /api/openapi.json over real HTTP: at least 10,000 malformed and boundary
 // requests (seeded, so a failure replays with FUZZ_SEED), without credentials, with staff cookies
 // (right, missing or wrong CSRF token) and with an API key. Whatever arrives, the server must answer
-// below 500, and every error must be application/problem+json carrying a documented code.
+// below 500, and every error must be application/problem+json carrying a documented code. Then every
+// date and date-time field gets each boundary date in an otherwise well-formed, authorised request.
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../server/http/errors.js';
@@ -10,7 +11,22 @@ import { verifySealedChain } from '../support/audit.js';
 import type { ApiClient } from '../support/api-client.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, scheduleCall } from '../support/verification.js';
-import { encode, headerValue, longString, ODD_STRINGS, operationsOf, pathSegment, rawJsonBody, Rng, SchemaValues, type OpenApiDocument, type Operation } from '../support/openapi-fuzz.js';
+import {
+  BOUNDARY_DATES,
+  BOUNDARY_INSTANTS,
+  encode,
+  headerValue,
+  longString,
+  ODD_STRINGS,
+  operationsOf,
+  pathSegment,
+  rawJsonBody,
+  Rng,
+  SchemaValues,
+  type JsonSchema,
+  type OpenApiDocument,
+  type Operation,
+} from '../support/openapi-fuzz.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
 const TOTAL_REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 10_400);
@@ -368,6 +384,114 @@ describe('HTTP fuzzing from the OpenAPI document', () => {
     expect(await t.facesign.db.loanFile.count()).toBeGreaterThan(0);
     expect(await verifySealedChain(t.facesign.db)).toMatchObject({ ok: true });
   }, 900_000);
+});
+
+/** The date and date-time fields of an operation: its query parameters and its JSON body's top-level properties. */
+function dateFields(op: Operation, values: SchemaValues): { in: 'query' | 'body'; name: string; format: 'date' | 'date-time' }[] {
+  const formatOf = (schema: JsonSchema): string | undefined => {
+    const resolved = values.resolve(schema);
+    return resolved.format ?? (resolved.anyOf ?? resolved.oneOf ?? []).map(formatOf).find(Boolean);
+  };
+  const isDate = (format: string | undefined): format is 'date' | 'date-time' => format === 'date' || format === 'date-time';
+  const out: { in: 'query' | 'body'; name: string; format: 'date' | 'date-time' }[] = [];
+  for (const param of op.op.parameters?.filter((p) => p.in === 'query') ?? []) {
+    const format = formatOf(param.schema);
+    if (isDate(format)) out.push({ in: 'query', name: param.name, format });
+  }
+  const body = op.op.requestBody?.content['application/json']?.schema;
+  for (const [name, prop] of Object.entries(body ? (values.resolve(body).properties ?? {}) : {})) {
+    const format = formatOf(prop);
+    if (isDate(format)) out.push({ in: 'body', name, format });
+  }
+  return out;
+}
+
+/** Ids a creating request needs fresh each time: a party has one open session of a kind at a time. */
+async function freshIds(op: Operation): Promise<Record<string, string>> {
+  if (op.method !== 'POST' || op.path !== '/api/loan-files/{id}/sessions') return {};
+  const { loanFileId, partyId } = await loanFileWithBorrower(t.client().withApiKey(apiKey), { phone: '+8613805550100', product: 'fuzz' });
+  return { id: loanFileId, partyId };
+}
+
+let boundaryRefs = 0;
+
+/**
+ * A request to the operation with real ids, a credential it admits, the body's required fields and
+ * `field` set to `value`. Unique fields (externalRef) are fresh, so each request can create.
+ */
+function boundaryRequest(op: Operation, values: SchemaValues, base: Record<string, unknown> | undefined, fresh: Record<string, string>, field: { in: 'query' | 'body'; name: string }, value: string): FuzzRequest {
+  const known = knownFor(op);
+  const path = op.path.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => encode(fresh[name] ?? known(name) ?? ''));
+  const query = (op.op.parameters ?? [])
+    .filter((p) => p.in === 'query' && (p.required || p.name === field.name))
+    .map((p) => `${encode(p.name)}=${encode(p.name === field.name && field.in === 'query' ? value : String(values.valid(p.schema, p.name)))}`);
+  const headers: Record<string, string> = {};
+  const access = op.op['x-facesign-access'] as { public?: true; roles?: readonly Role[] | 'any'; apiKeyScope?: string | null } | undefined;
+  let session: FuzzRequest['session'];
+  if (access?.apiKeyScope) headers.authorization = `Bearer ${apiKey}`;
+  else if (access && !access.public) session = { role: Array.isArray(access.roles) && access.roles.length > 0 && !access.roles.includes('ADMIN') ? access.roles[0]! : 'ADMIN', csrf: 'right' };
+  let body: string | undefined;
+  if (base) {
+    const fields: Record<string, unknown> = { ...base, ...Object.fromEntries(Object.entries(fresh).filter(([k]) => k in base)) };
+    if ('externalRef' in fields) fields.externalRef = `FZB-${(boundaryRefs += 1)}-${Date.now()}`;
+    if (field.in === 'body') fields[field.name] = value;
+    body = JSON.stringify(fields);
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(body));
+  }
+  return { method: op.method, path: query.length > 0 ? `${path}?${query.join('&')}` : path, headers, body, kind: `boundary ${field.in}.${field.name}=${value}`, ...(session ? { session } : {}) };
+}
+
+/** The body's required fields, from the document (values of optional ones would only add noise). */
+function requiredFields(op: Operation, values: SchemaValues, fresh: Record<string, string>): Record<string, unknown> | undefined {
+  const schema = op.op.requestBody?.content['application/json']?.schema;
+  if (!schema) return undefined;
+  const resolved = values.resolve(schema);
+  return Object.fromEntries((resolved.required ?? []).map((name) => [name, fresh[name] ?? values.valid(resolved.properties?.[name] ?? {}, name)]));
+}
+
+describe('boundary dates', () => {
+  it('every date and date-time field, at each boundary date, in an otherwise well-formed request answers below 500 (problem+json when refused)', async () => {
+    const rng = new Rng(SEED + 1);
+    const base = new URL(t.url);
+    const violations: { request: string; status: number; problem: string; response: string }[] = [];
+    const fields = new Set<string>();
+    let sent = 0;
+    const exchange = async (op: Operation, request: FuzzRequest) => {
+      const response = await send(base, withSession(request));
+      sent += 1;
+      const problem = check(op, response);
+      if (problem) violations.push({ request: `${request.kind}: ${op.method} ${request.path} ${typeof request.body === 'string' ? request.body.slice(0, 200) : ''}`, status: response.status, problem, response: response.text.slice(0, 200) });
+      return response;
+    };
+    for (const op of operationsOf(doc)) {
+      const values = new SchemaValues(doc, rng, knownFor(op));
+      for (const field of dateFields(op, values)) {
+        const name = `${op.method} ${op.path} ${field.in}.${field.name}`;
+        fields.add(name);
+        // First a body whose other fields pass validation: the same request with an ordinary date must not fail on them.
+        const ordinary = field.format === 'date' ? new Date().toISOString().slice(0, 10) : new Date(Date.now() + 86_400_000).toISOString();
+        let body: Record<string, unknown> | undefined;
+        let wellFormed = false;
+        for (let attempt = 0; attempt < 30 && !wellFormed; attempt += 1) {
+          const fresh = await freshIds(op);
+          body = requiredFields(op, values, fresh);
+          const control = await exchange(op, boundaryRequest(op, values, body, fresh, field, ordinary));
+          const errors = control.status === 400 ? ((JSON.parse(control.text) as { errors?: { field: string }[] }).errors ?? []) : [];
+          wellFormed = errors.every((e) => e.field === field.name);
+        }
+        if (!wellFormed) violations.push({ request: name, status: 0, problem: 'no well-formed request to carry the boundary dates', response: '' });
+        for (const value of field.format === 'date' ? BOUNDARY_DATES : BOUNDARY_INSTANTS) {
+          const fresh = await freshIds(op);
+          await exchange(op, boundaryRequest(op, values, body && { ...body, ...Object.fromEntries(Object.entries(fresh).filter(([k]) => k in body!)) }, fresh, field, value));
+        }
+      }
+    }
+    expect(violations).toEqual([]);
+    // The fields that broke before: a maturity date in year 0, a session at the end of year 9999, a search from year 0.
+    expect([...fields]).toEqual(expect.arrayContaining(['POST /api/loan-files body.maturityDate', 'PATCH /api/loan-files/{id} body.maturityDate', 'POST /api/loan-files/{id}/sessions body.notBefore', 'GET /api/loan-files query.createdFrom', 'GET /api/review-desk/sessions query.from']));
+    expect(sent).toBeGreaterThanOrEqual(fields.size * BOUNDARY_DATES.length);
+  }, 300_000);
 });
 
 function withSession(request: FuzzRequest): FuzzRequest {

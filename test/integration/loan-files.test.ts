@@ -213,27 +213,29 @@ describe('maturity date', () => {
     });
 
     const path = `/api/loan-files/${lf.body.id}`;
-    const changed = await los.patch<LoanFile>(path, { maturityDate: '2029-12-31', version: lf.body.version });
+    // A date that keeps the recording longer (2031 + 5 years is after 2036-01-15): the LOS may set it.
+    // One that would keep it for less is an admin's change (security-data.test.ts).
+    const changed = await los.patch<LoanFile>(path, { maturityDate: '2031-06-30', version: lf.body.version });
     expect(changed.status).toBe(200);
-    expect(changed.body).toMatchObject({ maturityDate: '2029-12-31', version: lf.body.version + 1 });
+    expect(changed.body).toMatchObject({ maturityDate: '2031-06-30', version: lf.body.version + 1 });
     const stale = await los.patch<Problem>(path, { maturityDate: '2030-12-31', version: lf.body.version });
     expect(stale.status).toBe(409);
     expect(stale.body.code).toBe('VERSION_CONFLICT');
     expect((await supervisor.patch<Problem>(path, { maturityDate: 'soon' })).body.errors![0]!.field).toBe('maturityDate');
     const audit = await db.auditEvent.findFirstOrThrow({ where: { entityId: lf.body.id, action: 'loan_file.updated' } });
-    expect(audit.data).toEqual({ fields: ['maturityDate'], maturityDate: '2029-12-31', version: lf.body.version + 1 });
+    expect(audit.data).toEqual({ fields: ['maturityDate'], maturityDate: '2031-06-30', version: lf.body.version + 1 });
 
     // The worker recomputes: maturity + 5 years (s3rver has no Object Lock, so facesign enforces it).
     const recomputed = await eventually(async () => {
       const row = await db.recording.findUniqueOrThrow({ where: { id: rec.id } });
-      return row.retainUntil?.toISOString() === '2034-12-31T00:00:00.000Z' ? row : undefined;
+      return row.retainUntil?.toISOString() === '2036-06-30T00:00:00.000Z' ? row : undefined;
     });
     expect(recomputed.objectLockMode).toBeNull();
     const event = await db.auditEvent.findFirstOrThrow({ where: { entityId: rec.id, action: 'recording.retention_changed' } });
-    expect(event.data).toEqual({ from: '2036-01-15T08:00:00.000Z', to: '2034-12-31T00:00:00.000Z', maturityDate: '2029-12-31', enforcedBy: 'facesign', lockMode: null, lockExtended: false });
+    expect(event.data).toEqual({ from: '2036-01-15T08:00:00.000Z', to: '2036-06-30T00:00:00.000Z', maturityDate: '2031-06-30', enforcedBy: 'facesign', lockMode: null, lockExtended: false });
 
     // Setting the same date again changes nothing and audits nothing.
-    expect((await los.patch<LoanFile>(path, { maturityDate: '2029-12-31' })).body.version).toBe(lf.body.version + 1);
+    expect((await los.patch<LoanFile>(path, { maturityDate: '2031-06-30' })).body.version).toBe(lf.body.version + 1);
     expect(await db.auditEvent.count({ where: { entityId: lf.body.id, action: 'loan_file.updated' } })).toBe(1);
   });
 });

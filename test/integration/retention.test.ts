@@ -23,7 +23,8 @@ import { verifiedRecording as storedRecording } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { ApiClient } from '../support/api-client.js';
 
-const RULES: RetentionRules = { yearsAfterMaturity: 5, minMonthsAfterMaturity: 6, yearsWithoutMaturity: 10 };
+// No floor after verification here (these dates predate it); security-data.test.ts covers the floor.
+const RULES: RetentionRules = { yearsAfterMaturity: 5, minMonthsAfterMaturity: 6, yearsWithoutMaturity: 10, minMonthsAfterVerification: 0 };
 const VERIFIED_AT = '2026-11-23T10:00:00.000Z';
 /** Maturity 2010-01-31, verified 2015-06-01: retained until 2015-06-01, long due. */
 const DUE = { maturityDate: '2010-01-31', verifiedAt: '2015-06-01T00:00:00.000Z', retainUntil: '2015-06-01T00:00:00.000Z' } as const;

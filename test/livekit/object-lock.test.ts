@@ -69,6 +69,8 @@ beforeAll(async () => {
     S3_SECRET_ACCESS_KEY: gw.secretAccessKey,
     S3_FORCE_PATH_STYLE: 'true',
     OBJECT_LOCK_MODE: 'COMPLIANCE',
+    // No floor after verification: the short-lock test needs a retention that ends in seconds.
+    RETENTION_MONTHS_MIN_AFTER_VERIFICATION: '0',
   });
   db = t.facesign.db;
   const { config, log } = t.facesign;

@@ -1,6 +1,6 @@
 // A small, seeded request fuzzer driven by an OpenAPI 3.1 document: for each operation it builds
 // values that follow the documented schema and then breaks them (wrong types, missing and extra
-// fields, boundary numbers and lengths, huge strings, odd unicode, invalid JSON, wrong content
+// fields, boundary numbers, lengths and dates, huge strings, odd unicode, invalid JSON, wrong content
 // types, bad path and query parameters). Deterministic for a given seed.
 
 export type JsonSchema = {
@@ -141,6 +141,33 @@ export const ODD_STRINGS: readonly string[] = [
   'ffffffff-ffff-ffff-ffff-ffffffffffff',
 ];
 
+/**
+ * Instants at the edges of what the layers below can hold. Well-formed per the document (format
+ * date-time), so they reach the handlers: year 0 (PostgreSQL has none), the four-digit end of ISO
+ * 8601 (where a deadline computed days later no longer fits), 32-bit time_t's end, JS Date's and
+ * PostgreSQL timestamptz's limits (as extended years), and a local time whose UTC is already 10000.
+ */
+export const BOUNDARY_INSTANTS: readonly string[] = [
+  '0000-01-01T00:00:00Z',
+  '0001-01-01T00:00:00Z',
+  '1899-12-31T23:59:59Z',
+  '1969-12-31T23:59:59.999Z',
+  '1970-01-01T00:00:00Z',
+  '2038-01-19T03:14:08Z',
+  '2999-12-31T23:59:59.999Z',
+  '9999-12-31T00:00:00Z',
+  '9999-12-31T23:59:59.999Z',
+  '9999-12-31T23:00:00-12:00',
+  '+275760-09-13T00:00:00.000Z',
+  '+275760-09-13T00:00:00.001Z',
+  '-271821-04-20T00:00:00.000Z',
+  '+294277-01-01T00:00:00Z',
+  '-004714-11-23T00:00:00Z',
+];
+
+/** Calendar dates (format date) at the same edges, plus leap days that do and do not exist. */
+export const BOUNDARY_DATES: readonly string[] = ['0000-01-01', '0001-01-01', '1899-12-31', '1970-01-01', '2038-01-19', '2999-12-31', '9999-12-31', '2024-02-29', '2100-02-29', '+275760-09-13', '-004714-11-23'];
+
 export const ODD_NUMBERS: readonly number[] = [0, -0, -1, 1, 0.5, -0.5, 2 ** 31 - 1, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, -(2 ** 53), Number.MAX_SAFE_INTEGER + 2, 1e21, 1e308, -1e308, Number.MIN_VALUE];
 
 export function longString(rng: Rng): string {
@@ -244,7 +271,11 @@ export class SchemaValues {
       case 'uuid':
         return rng.uuid();
       case 'date-time':
+        if (rng.chance(0.25)) return rng.pick(BOUNDARY_INSTANTS);
         return new Date(Date.now() + rng.int(-5, 60) * 86_400_000 + rng.int(0, 86_399) * 1000).toISOString();
+      case 'date':
+        if (rng.chance(0.25)) return rng.pick(BOUNDARY_DATES);
+        return new Date(Date.now() + rng.int(0, 3_650) * 86_400_000).toISOString().slice(0, 10);
       case 'email':
         return `fuzz${rng.int(0, 1e6)}@bank.test`;
       default:
@@ -288,6 +319,7 @@ export class SchemaValues {
         () => (schema.minLength ? 'x'.repeat(schema.minLength - 1) : ''),
         () => (schema.enum ? String(rng.pick(schema.enum)).toLowerCase() + rng.pick(['', ' ', '\u0000']) : rng.pick(ODD_STRINGS)),
         () => (schema.format === 'uuid' ? rng.uuid().toUpperCase().replace(/-/g, rng.pick(['', '_', '--'])) : rng.pick(ODD_STRINGS)),
+        () => rng.pick(schema.format === 'date' ? BOUNDARY_DATES : BOUNDARY_INSTANTS),
         () => rng.pick(ODD_NUMBERS),
         () => [this.valid(schema, name)],
         () => ({ value: this.valid(schema, name) }),

@@ -12,13 +12,15 @@ const rulesArb: fc.Arbitrary<RetentionRules> = fc.record({
   yearsAfterMaturity: fc.integer({ min: 0, max: 30 }),
   minMonthsAfterMaturity: fc.integer({ min: 0, max: 120 }),
   yearsWithoutMaturity: fc.integer({ min: 1, max: 30 }),
+  minMonthsAfterVerification: fc.integer({ min: 0, max: 120 }),
 });
 const caseArb = fc.record({ verifiedAt: date, maturityDate: fc.option(date, { nil: null }), rules: rulesArb, now: date, legalHold: fc.boolean() });
 
 /** The earliest instant any rule allows deletion: every rule's minimum must have passed. */
 function ruleMinimum({ verifiedAt, maturityDate, rules }: { verifiedAt: Date; maturityDate: Date | null; rules: RetentionRules }): number {
-  if (maturityDate === null) return addYearsUtc(verifiedAt, rules.yearsWithoutMaturity).getTime();
-  return Math.max(addYearsUtc(maturityDate, rules.yearsAfterMaturity).getTime(), addMonthsUtc(maturityDate, rules.minMonthsAfterMaturity).getTime(), verifiedAt.getTime());
+  const floor = addMonthsUtc(verifiedAt, rules.minMonthsAfterVerification).getTime();
+  if (maturityDate === null) return Math.max(addYearsUtc(verifiedAt, rules.yearsWithoutMaturity).getTime(), floor);
+  return Math.max(addYearsUtc(maturityDate, rules.yearsAfterMaturity).getTime(), addMonthsUtc(maturityDate, rules.minMonthsAfterMaturity).getTime(), floor);
 }
 
 describe('retention properties', () => {
@@ -35,13 +37,13 @@ describe('retention properties', () => {
     );
   });
 
-  it('with a maturity date, retain-until is never earlier than maturity plus the minimum months, nor than verification', () => {
+  it('with a maturity date, retain-until is never earlier than maturity plus the minimum months, nor than the floor after verification', () => {
     fc.assert(
       fc.property(date, date, rulesArb, (verifiedAt, maturityDate, rules) => {
         const until = retainUntil({ verifiedAt, maturityDate, rules }).getTime();
         expect(until).toBeGreaterThanOrEqual(addMonthsUtc(maturityDate, rules.minMonthsAfterMaturity).getTime());
         expect(until).toBeGreaterThanOrEqual(addYearsUtc(maturityDate, rules.yearsAfterMaturity).getTime());
-        expect(until).toBeGreaterThanOrEqual(verifiedAt.getTime());
+        expect(until).toBeGreaterThanOrEqual(addMonthsUtc(verifiedAt, rules.minMonthsAfterVerification).getTime());
       }),
       { numRuns: 2000 },
     );

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addMonthsUtc, addYearsUtc, retainUntil, type RetentionRules } from '../../recordings/retention.js';
+import { addMonthsUtc, addYearsUtc, retainUntil, retentionCut, type RetentionRules } from '../../recordings/retention.js';
 import {
   decideEnforcement,
   deletionRefusal,
@@ -12,10 +12,11 @@ import {
 } from '../../recordings/retention.service.js';
 
 const d = (iso: string): Date => new Date(iso);
-const rules = (yearsAfterMaturity: number, minMonthsAfterMaturity: number, yearsWithoutMaturity = 10): RetentionRules => ({
+const rules = (yearsAfterMaturity: number, minMonthsAfterMaturity: number, yearsWithoutMaturity = 10, minMonthsAfterVerification = 0): RetentionRules => ({
   yearsAfterMaturity,
   minMonthsAfterMaturity,
   yearsWithoutMaturity,
+  minMonthsAfterVerification,
 });
 const VERIFIED = '2026-11-23T10:00:00.000Z';
 
@@ -66,7 +67,12 @@ describe('retainUntil', () => {
     ['6 months after maturity when the years rule is 0 (双录: product end + 6 months)', '2027-08-31T00:00:00.000Z', VERIFIED, rules(0, 6), '2028-02-29T00:00:00.000Z'],
     ['the months rule wins when it is longer', '2027-03-31T00:00:00.000Z', VERIFIED, rules(1, 18), '2028-09-30T00:00:00.000Z'],
     ['a maturity on 29 Feb, kept one year, ends on 28 Feb', '2028-02-29T00:00:00.000Z', VERIFIED, rules(1, 0), '2029-02-28T00:00:00.000Z'],
-    ['a loan that ended long before verification is kept until verification', '2010-01-31T00:00:00.000Z', VERIFIED, rules(5, 6), VERIFIED],
+    ['a loan that ended long before verification is kept until verification (no floor)', '2010-01-31T00:00:00.000Z', VERIFIED, rules(5, 6), VERIFIED],
+    ['... and with a floor, that many months after verification', '2010-01-31T00:00:00.000Z', VERIFIED, rules(5, 6, 10, 36), '2029-11-23T10:00:00.000Z'],
+    ['a maturity set to the day of verification still keeps it for the floor when the rules are short', '2026-11-23T00:00:00.000Z', VERIFIED, rules(0, 6, 10, 36), '2029-11-23T10:00:00.000Z'],
+    ['the floor does not shorten a longer maturity rule', '2031-06-30T00:00:00.000Z', VERIFIED, rules(5, 6, 10, 36), '2036-06-30T00:00:00.000Z'],
+    ['the floor outweighs a short period without a maturity date', null, VERIFIED, rules(5, 6, 1, 36), '2029-11-23T10:00:00.000Z'],
+    ['a floor verified on 31 Jan clamps like any month', '2000-01-01T00:00:00.000Z', '2027-01-31T08:00:00.000Z', rules(0, 0, 10, 1), '2027-02-28T08:00:00.000Z'],
     ['rules of zero keep it until maturity', '2030-01-01T00:00:00.000Z', VERIFIED, rules(0, 0), '2030-01-01T00:00:00.000Z'],
     ['without a maturity date: years from verification', null, VERIFIED, rules(5, 6, 10), '2036-11-23T10:00:00.000Z'],
     ['without a maturity date, verified on 29 Feb', null, '2024-02-29T12:34:56.789Z', rules(5, 6, 10), '2034-02-28T12:34:56.789Z'],
@@ -78,6 +84,7 @@ describe('retainUntil', () => {
     expect(() => retainUntil({ verifiedAt: d(VERIFIED), maturityDate: null, rules: rules(5, 6, -1) })).toThrow(RangeError);
     expect(() => retainUntil({ verifiedAt: d(VERIFIED), maturityDate: d('2030-01-01'), rules: rules(1.5, 6) })).toThrow(RangeError);
     expect(() => retainUntil({ verifiedAt: d(VERIFIED), maturityDate: new Date(Number.NaN), rules: rules(5, 6) })).toThrow(RangeError);
+    expect(() => retainUntil({ verifiedAt: d(VERIFIED), maturityDate: null, rules: rules(5, 6, 10, -1) })).toThrow(RangeError);
   });
 
   const date = fc.date({ min: d('1970-01-01T00:00:00.000Z'), max: d('2200-12-31T23:59:59.999Z'), noInvalidDate: true });
@@ -85,6 +92,7 @@ describe('retainUntil', () => {
     yearsAfterMaturity: fc.nat({ max: 50 }),
     minMonthsAfterMaturity: fc.nat({ max: 600 }),
     yearsWithoutMaturity: fc.integer({ min: 1, max: 50 }),
+    minMonthsAfterVerification: fc.nat({ max: 600 }),
   });
   const ordered = fc.tuple(date, date).map(([a, b]): [Date, Date] => (a.getTime() <= b.getTime() ? [a, b] : [b, a]));
   const orderedNats = (max: number) => fc.tuple(fc.nat({ max }), fc.nat({ max })).map(([a, b]): [number, number] => (a <= b ? [a, b] : [b, a]));
@@ -95,10 +103,11 @@ describe('retainUntil', () => {
     fc.assert(
       fc.property(date, fc.option(date, { nil: null }), ruleSet, (verifiedAt, maturityDate, r) => {
         const result = retainUntil({ verifiedAt, maturityDate, rules: r });
+        const floor = addMonthsUtc(verifiedAt, r.minMonthsAfterVerification);
         const candidates =
           maturityDate === null
-            ? [addYearsUtc(verifiedAt, r.yearsWithoutMaturity)]
-            : [addYearsUtc(maturityDate, r.yearsAfterMaturity), addMonthsUtc(maturityDate, r.minMonthsAfterMaturity), verifiedAt];
+            ? [addYearsUtc(verifiedAt, r.yearsWithoutMaturity), floor]
+            : [addYearsUtc(maturityDate, r.yearsAfterMaturity), addMonthsUtc(maturityDate, r.minMonthsAfterMaturity), floor];
         expect(t(result)).toBeGreaterThanOrEqual(t(verifiedAt));
         for (const c of candidates) expect(t(result)).toBeGreaterThanOrEqual(t(c));
         expect(candidates.map(t)).toContain(t(result));
@@ -124,11 +133,12 @@ describe('retainUntil', () => {
 
   it('never moves earlier when any rule grows', () => {
     fc.assert(
-      fc.property(date, fc.option(date, { nil: null }), ruleSet, orderedNats(50), orderedNats(600), orderedNats(50), (verifiedAt, maturityDate, r, years, months, without) => {
+      fc.property(date, fc.option(date, { nil: null }), ruleSet, orderedNats(50), orderedNats(600), orderedNats(50), orderedNats(600), (verifiedAt, maturityDate, r, years, months, without, floor) => {
         const at = (x: RetentionRules) => t(retainUntil({ verifiedAt, maturityDate, rules: x }));
         expect(at({ ...r, yearsAfterMaturity: years[1] })).toBeGreaterThanOrEqual(at({ ...r, yearsAfterMaturity: years[0] }));
         expect(at({ ...r, minMonthsAfterMaturity: months[1] })).toBeGreaterThanOrEqual(at({ ...r, minMonthsAfterMaturity: months[0] }));
         expect(at({ ...r, yearsWithoutMaturity: without[1] + 1 })).toBeGreaterThanOrEqual(at({ ...r, yearsWithoutMaturity: without[0] + 1 }));
+        expect(at({ ...r, minMonthsAfterVerification: floor[1] })).toBeGreaterThanOrEqual(at({ ...r, minMonthsAfterVerification: floor[0] }));
       }),
     );
   });
@@ -142,6 +152,27 @@ describe('retainUntil', () => {
         expect(msOfDay(to)).toBe(msOfDay(from));
       }),
     );
+  });
+});
+
+describe('retentionCut', () => {
+  const defaults = rules(5, 6, 10, 36);
+  const v1 = d('2026-01-15T08:00:00.000Z');
+  const v2 = d('2026-11-23T10:00:00.000Z');
+  it.each<[string, string | null, string | null, Date[], { recordings: number; from: string; to: string } | null]>([
+    ['no recordings: nothing to shorten', '2031-06-30', '2027-01-31', [], null],
+    ['a later maturity lengthens', '2031-06-30', '2032-06-30', [v1, v2], null],
+    ['the same date changes nothing', '2031-06-30', '2031-06-30', [v1], null],
+    ['an earlier maturity shortens every recording, naming the largest cut', '2031-06-30', '2029-12-31', [v1, v2], { recordings: 2, from: '2036-06-30T00:00:00.000Z', to: '2034-12-31T00:00:00.000Z' }],
+    ['earlier, but the floor already holds the later-verified recording: only the other is cut', '2028-01-31', '2027-01-31', [d('2020-01-01T00:00:00.000Z'), d('2031-06-01T00:00:00.000Z')], { recordings: 1, from: '2033-01-31T00:00:00.000Z', to: '2032-01-31T00:00:00.000Z' }],
+    ['supplying a maturity where there was none shortens when it ends retention sooner than 10 years after verification', null, '2029-12-31', [v1], { recordings: 1, from: '2036-01-15T08:00:00.000Z', to: '2034-12-31T00:00:00.000Z' }],
+    ['... and lengthens when it ends later', null, '2031-06-30', [v1], null],
+    ['removing a far maturity shortens', '2040-01-31', null, [v1], { recordings: 1, from: '2045-01-31T00:00:00.000Z', to: '2036-01-15T08:00:00.000Z' }],
+    ['removing a near one lengthens', '2027-01-31', null, [v1], null],
+    ['the floor bounds the cut: a maturity in the distant past still keeps 36 months', '2031-06-30', '1990-01-01', [v2], { recordings: 1, from: '2036-06-30T00:00:00.000Z', to: '2029-11-23T10:00:00.000Z' }],
+  ])('%s', (_case, from, to, verifiedAt, expected) => {
+    const cut = retentionCut({ from: from === null ? null : d(from), to: to === null ? null : d(to), verifiedAt, rules: defaults });
+    expect(cut && { recordings: cut.recordings, from: cut.from.toISOString(), to: cut.to.toISOString() }).toEqual(expected);
   });
 });
 

@@ -1,6 +1,7 @@
 import { Suspense, useEffect, useState, type FormEvent } from 'react';
+import { ApiError } from '../shared/api';
 import { ErrorNote } from '../shared/ErrorNote';
-import { LanguageSwitcher, useT } from '../shared/i18n';
+import { LanguageSwitcher, useT, type Translate } from '../shared/i18n';
 import { clientConfig, type ClientConfig } from '../shared/client-config';
 import { Link, matchPath, navigate, usePath } from '../shared/router';
 import { hasRole, useAuth } from './auth';
@@ -76,6 +77,20 @@ export function MediaBanner() {
   return null;
 }
 
+/** Sign-in refusals in the page's language with the wait the server named (the code stays visible for support, as in ErrorNote). */
+function loginProblem(error: unknown, t: Translate<keyof (typeof shellMessages)['en']>) {
+  if (!(error instanceof ApiError)) return null;
+  // The server names the wait on both refusals; a minute if something on the way dropped the header.
+  const s = String(error.retryAfterSeconds ?? 60);
+  const text = error.code === 'INVALID_CREDENTIALS' ? t('loginWrong') : error.code === 'ACCOUNT_LOCKED' ? t('loginHeld', { s }) : error.code === 'RATE_LIMITED' ? t('loginThrottled', { s }) : null;
+  return text ? (
+    <div className="alert error" role="alert">
+      {text}
+      <span className="hint"> ({error.code})</span>
+    </div>
+  ) : null;
+}
+
 function LoginPage() {
   const { signIn } = useAuth();
   const t = useT(shellMessages);
@@ -102,7 +117,7 @@ function LoginPage() {
         <LanguageSwitcher />
       </div>
       <form className="panel" onSubmit={(e) => void submit(e)} noValidate>
-        <ErrorNote error={error} />
+        {loginProblem(error, t) ?? <ErrorNote error={error} />}
         <label className="field">
           {t('email')}
           <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />

@@ -16,9 +16,16 @@ interface AuthState {
   user: User | null | undefined;
   signIn(email: string, password: string): Promise<User>;
   signOut(): Promise<void>;
+  /** Reads who is signed in again (the server said the sign-in changed): the user, or null when signed out. */
+  refresh(): Promise<User | null>;
 }
 
-const AuthContext = createContext<AuthState>({ user: undefined, signIn: () => Promise.reject(new Error('no auth')), signOut: async () => undefined });
+const AuthContext = createContext<AuthState>({
+  user: undefined,
+  signIn: () => Promise.reject(new Error('no auth')),
+  signOut: async () => undefined,
+  refresh: async () => null,
+});
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<User | null | undefined>(undefined);
@@ -39,7 +46,18 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     await api('POST', '/api/auth/logout').catch(() => undefined);
     setUser(null);
   }, []);
-  const value = useMemo(() => ({ user, signIn, signOut }), [user, signIn, signOut]);
+  const refresh = useCallback(async () => {
+    try {
+      const fresh = await api<User>('GET', '/api/auth/me');
+      setUser(fresh);
+      return fresh;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) throw error;
+      setUser(null);
+      return null;
+    }
+  }, []);
+  const value = useMemo(() => ({ user, signIn, signOut, refresh }), [user, signIn, signOut, refresh]);
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
 

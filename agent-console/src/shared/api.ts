@@ -14,6 +14,8 @@ export class ApiError extends Error {
     readonly code: string,
     readonly detail: string,
     readonly errors: FieldProblem[] = [],
+    /** From Retry-After, when the server says when to try again (throttled sign-ins, locked codes). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(detail);
     this.name = 'ApiError';
@@ -59,7 +61,8 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   if (!response.ok) {
     if (type.includes('json')) {
       const problem = (await response.json()) as { code?: string; detail?: string; title?: string; errors?: FieldProblem[] };
-      throw new ApiError(response.status, problem.code ?? 'UNKNOWN', problem.detail ?? problem.title ?? response.statusText, problem.errors ?? []);
+      const retryAfter = Number(response.headers.get('Retry-After') ?? '');
+      throw new ApiError(response.status, problem.code ?? 'UNKNOWN', problem.detail ?? problem.title ?? response.statusText, problem.errors ?? [], Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
     }
     throw new ApiError(response.status, 'UNKNOWN', response.statusText);
   }

@@ -8,6 +8,7 @@ import { ErrorNote } from '../../shared/ErrorNote';
 import { useLoad, useNow } from '../../shared/hooks';
 import { formatDateTime, useLocale, useT } from '../../shared/i18n';
 import { agentSocket } from '../../shared/socket';
+import { useAuth } from '../auth';
 import { deskMessages } from './messages';
 import { LiveSession, Submitted, type SubmitResult } from './LiveSession';
 import type { Desk, DeskSession, JoinGrant, Offer } from './types';
@@ -30,9 +31,11 @@ function useAgentSocket(onEvent: (event: string, payload: unknown) => void): { s
   const presenceRef = useRef(presence);
   const onEventRef = useRef(onEvent);
   onEventRef.current = onEvent;
+  const { refresh } = useAuth();
 
   useEffect(() => {
-    const s = agentSocket();
+    let disposed = false;
+    const s = agentSocket(async () => (await refresh()) !== null && !disposed);
     setSocket(s);
     s.on('connect', () => {
       setConnected(true);
@@ -49,10 +52,11 @@ function useAgentSocket(onEvent: (event: string, payload: unknown) => void): { s
       });
     }, HEARTBEAT_MS);
     return () => {
+      disposed = true;
       clearInterval(beat);
       s.close();
     };
-  }, []);
+  }, [refresh]);
 
   const setPresence = useCallback(
     (next: Presence) => {

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../../shared/api';
 import { agentSocket } from '../../shared/socket';
+import { useAuth } from '../auth';
 
 export type Presence = 'available' | 'busy' | 'away' | 'offline';
 export type Column = 'waiting' | 'offered' | 'dialling' | 'in_progress' | 'wrap_up' | 'escalated';
@@ -87,6 +88,7 @@ export function useBoard(): Board {
   const [liveAlerts, setLiveAlerts] = useState<BoardAlert[]>([]);
   const latest = useRef(0);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const { refresh } = useAuth();
 
   const load = useCallback(async () => {
     const ticket = ++latest.current;
@@ -108,7 +110,8 @@ export function useBoard(): Board {
 
   useEffect(() => {
     void load();
-    const socket = agentSocket();
+    let disposed = false;
+    const socket = agentSocket(async () => (await refresh()) !== null && !disposed);
     socket.on('connect', () => {
       setLive('live');
       // Whatever happened while we were away was not heard: read the board again.
@@ -125,10 +128,11 @@ export function useBoard(): Board {
       reload();
     });
     return () => {
+      disposed = true;
       clearTimeout(timer.current);
       socket.close();
     };
-  }, [load, reload]);
+  }, [load, reload, refresh]);
 
   const listed = snapshot?.alerts ?? [];
   // A live alert is replaced by the snapshot's entry of the same kind for the same session once it is there.

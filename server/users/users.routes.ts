@@ -1,0 +1,49 @@
+// Administrators manage console users: roles, disabling, and lifting a sign-in hold.
+import { z } from 'zod';
+import { defineRoute, type RouteDefinition } from '../http/route.js';
+import { idParam } from '../http/schemas.js';
+import type { AuthService } from '../auth/auth.service.js';
+import { requireUser, roleSchema } from '../auth/principal.js';
+import type { UserAdmin } from './users.service.js';
+
+const userAccount = z
+  .object({ id: z.uuid(), email: z.string(), displayName: z.string(), roles: z.array(roleSchema), locale: z.string(), disabled: z.boolean() })
+  .meta({ id: 'UserAccount' });
+const changeBody = z
+  .object({
+    roles: z.array(roleSchema).min(1).max(4).optional().describe('The complete new set of roles'),
+    disabled: z.boolean().optional().describe('true: the user can no longer sign in, and their sessions are revoked'),
+  })
+  .refine((b) => b.roles !== undefined || b.disabled !== undefined, 'send roles, disabled or both');
+
+export function userRoutes(users: UserAdmin, auth: AuthService): RouteDefinition[] {
+  return [
+    defineRoute({
+      method: 'patch',
+      path: '/api/users/:id',
+      summary: "Change a user's roles, or disable or re-enable them (their open consoles are disconnected)",
+      tags: ['users'],
+      access: { roles: ['ADMIN'] },
+      params: idParam,
+      body: changeBody,
+      responses: { 200: { description: 'The user as changed', schema: userAccount } },
+      async handler({ params, body, ctx }) {
+        const actor = { type: 'USER' as const, id: requireUser(ctx.principal).userId };
+        return { status: 200, body: await users.update(params.id, body, actor, ctx.requestId) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/users/:id/unlock',
+      summary: 'Lift the hold that failed sign-ins put on an account',
+      tags: ['users'],
+      access: { roles: ['ADMIN'] },
+      params: idParam,
+      responses: { 204: { description: 'Lifted' } },
+      async handler({ params, ctx }) {
+        await auth.unlock(params.id, { type: 'USER', id: requireUser(ctx.principal).userId }, ctx.requestId);
+        return { status: 204 };
+      },
+    }),
+  ];
+}
