@@ -42,13 +42,17 @@ export function startProcess(name: string, command: string, args: string[], opti
       return text.trimEnd().split('\n').slice(-lines).join('\n');
     },
   };
+  // 'exit' can come before the last output is read; the log ends only once both pipes have closed.
+  const endLog = () => {
+    if (!log.writableEnded) log.end();
+  };
   child.once('exit', (code, signal) => {
     handle.exited = signal ?? String(code);
-    log.end();
   });
+  child.once('close', endLog);
   child.once('error', (error) => {
     handle.exited = `failed to start: ${error.message}`;
-    log.end();
+    endLog();
   });
   return handle;
 }
