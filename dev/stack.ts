@@ -4,19 +4,35 @@
 // else the simulator; DEMO_LIVEKIT=real|simulator decides), applies migrations offline, seeds demo
 // users and loan files, and starts facesign. Ctrl-C stops everything.
 import { execFileSync } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { loadConfig } from '../server/config.js';
 import { createFacesign } from '../server/main.js';
 import { printDemoLogins, seedDemo } from '../prisma/seed.js';
 import { startS3Server, S3RVER_CREDENTIALS } from './s3-server.js';
 import { ensurePostgres, ensureRedis } from './local-services.js';
+import { asRole, ensureLocalAppLogin, ensureOwnedDatabase, ensureOwnerRole, LOCAL_APP_ROLE, LOCAL_OWNER_ROLE, migrateAsOwner } from './local-database.js';
 import { startLiveKitSimulator } from './livekit-sim/index.js';
 import { SipClient } from 'livekit-server-sdk';
 import { describeVersions, INSTALL_SCRIPT, realStackInstalled } from './real-livekit/binaries.js';
 import { startRealLiveKit } from './real-livekit/stack.js';
+import { generateSelfSignedIdentity } from '../server/signing/self-signed.js';
 
 const say = (line: string) => console.log(`[demo] ${line}`);
 const env = process.env;
+
+async function demoSigningKey(dir: string): Promise<{ keyFile: string; certFile: string }> {
+  const keyFile = `${dir}/key.pem`;
+  const certFile = `${dir}/cert.pem`;
+  if (!existsSync(keyFile) || !existsSync(certFile)) {
+    await mkdir(dir, { recursive: true });
+    const identity = await generateSelfSignedIdentity({ commonName: 'facesign demo signing key (self-signed)' });
+    await writeFile(keyFile, identity.privateKeyPem, { mode: 0o600 });
+    await writeFile(certFile, identity.certificatePem);
+    say(`generated a self-signed signing key in ${dir} (key id ${identity.signer.keyId})`);
+  }
+  return { keyFile, certFile };
+}
 
 async function demoDir(path: string): Promise<string> {
   await rm(path, { recursive: true, force: true });
@@ -24,7 +40,11 @@ async function demoDir(path: string): Promise<string> {
   return path;
 }
 
-const databaseUrl = env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/facesign';
+// As in production, the app connects as a role that owns nothing (facesign_api, in facesign_app) and
+// migrations run as the tables' owner (facesign_owner); the local administrator creates both.
+const databaseUrl = env.DATABASE_URL ?? `postgresql://${LOCAL_APP_ROLE}@127.0.0.1:5432/facesign`;
+const ownerUrl = env.MIGRATION_DATABASE_URL ?? asRole(databaseUrl, LOCAL_OWNER_ROLE);
+const adminUrl = env.DEMO_DATABASE_ADMIN_URL ?? asRole(databaseUrl, 'postgres', 'postgres');
 const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const db = new URL(databaseUrl);
 const redis = new URL(redisUrl);
@@ -70,8 +90,21 @@ if (real) {
   say(`  calls go through livekit-sip to a SIPp phone on ${real.phoneAddress}: numbers ending 55501XX behave as the simulator's test numbers, others answer`);
 }
 
-say('applying migrations (offline, Wasm schema engine)');
-execFileSync('npx', ['prisma', 'migrate', 'deploy'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...env, DATABASE_URL: databaseUrl } });
+const owner = decodeURIComponent(new URL(ownerUrl).username);
+try {
+  await ensureOwnerRole(adminUrl, owner);
+  await ensureOwnedDatabase(adminUrl, decodeURIComponent(db.pathname.slice(1)), owner);
+} catch (error) {
+  say(`could not prepare roles as the administrator (${(error as Error).message}); assuming ${owner} and the database exist`);
+}
+say(`applying migrations as ${owner} (offline, Wasm schema engine)`);
+migrateAsOwner(ownerUrl, { quiet: true });
+await ensureLocalAppLogin(ownerUrl, databaseUrl);
+say(`facesign connects as ${decodeURIComponent(db.username)}, a member of facesign_app that owns nothing`);
+
+// A self-signed signing key kept in .tmp/signing across demo runs, so that evidence and audit tree heads
+// signed in one run still verify in the next (`npm run audit:verify -- --trust .tmp/signing/cert.pem`).
+const signing = env.SIGNING_KEY_FILE || env.SIGNING_PKCS12_FILE ? undefined : await demoSigningKey('.tmp/signing');
 
 // The address printed below is the one that works: PUBLIC_URL (links, the console's socket origin)
 // defaults to where the demo listens.
@@ -88,6 +121,7 @@ const config = loadConfig({
   ...(sim ? { LIVEKIT_URL: sim.url, LIVEKIT_API_KEY: sim.apiKey, LIVEKIT_API_SECRET: sim.apiSecret, LIVEKIT_MEDIA: 'simulated' } : {}),
   ...(real ? { LIVEKIT_URL: real.url, LIVEKIT_API_KEY: real.apiKey, LIVEKIT_API_SECRET: real.apiSecret, LIVEKIT_MEDIA: 'livekit' } : {}),
   ...(sipTrunkId ? { LIVEKIT_SIP_TRUNK_ID: sipTrunkId } : {}),
+  ...(signing ? { SIGNING_KEY_FILE: signing.keyFile, SIGNING_CERT_FILE: signing.certFile } : {}),
 });
 if (config.env === 'production') throw new Error('npm run demo is for local use; start production with `npm start`');
 

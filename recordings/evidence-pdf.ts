@@ -3,14 +3,18 @@
 // manifest's own SHA-256 on every page, so a printed copy points at exactly one JSON manifest. That
 // manifest travels inside the PDF as an attached file (evidence-<session>.json; `pdfdetach -saveall`
 // extracts it) and stays the authority: `npm run evidence:verify` checks it, not the rendering.
+// The whole PDF is signed as PAdES with the platform key (pades.ts), so any PDF reader shows who
+// signed it and that nothing changed since.
 import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import PDFDocument from 'pdfkit';
 import { AppError } from '../server/http/errors.js';
 import type { Logger } from '../server/logging.js';
+import type { Signer } from '../server/signing/signer.js';
 import { templateDocumentSchema, type LocalizedText, type TemplateDocument } from '../server/checklists/template.schema.js';
 import type { EvidenceManifest, EvidenceService } from './evidence.js';
+import { addSignaturePlaceholder, signPdf, type PdfSignatureInfo } from './pades.js';
 
 /** The two faces of one TrueType collection (Debian's fonts-wqy-microhei): proportional and monospaced. */
 const TEXT_FACE = 'WenQuanYiMicroHei';
@@ -26,6 +30,7 @@ export class EvidencePdfService {
     private readonly evidence: EvidenceService,
     private readonly settings: EvidencePdfSettings,
     private readonly log: Logger,
+    private readonly signer: Signer,
   ) {}
 
   /** Readiness: the font can be read. Throws (with the errno code, e.g. ENOENT) when it cannot. */
@@ -39,12 +44,14 @@ export class EvidencePdfService {
 
   /**
    * Loads the font first, so a missing font fails with problem+json before anything is exported or
-   * audited; then builds the manifest (which audits the export as format "pdf") and renders it.
+   * audited; then builds the manifest (which audits the export as format "pdf"), renders and signs it.
+   * Signing needs the whole file, so the PDF is held in memory (some hundred KB).
    */
   async export(sessionId: string, exportedBy: string, requestId: string): Promise<{ manifestSha256: string; pdf: Readable }> {
     const font = await this.loadFont();
     const manifest = await this.evidence.build(sessionId, exportedBy, requestId, 'pdf');
-    return { manifestSha256: manifest.manifestSha256, pdf: renderEvidencePdf(manifest, font) };
+    const rendered = await collect(renderEvidencePdf(manifest, font, { signedAt: new Date(), name: 'facesign evidence', reason: `Evidence package of session ${manifest.session.id}` }));
+    return { manifestSha256: manifest.manifestSha256, pdf: Readable.from([await signPdf(rendered, this.signer)]) };
   }
 
   private async loadFont(): Promise<Buffer> {
@@ -78,12 +85,19 @@ function formatBytes(size: string | null): string {
 
 const AUDIT_DATA_CHARS = 400;
 
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 /**
- * Renders synchronously into a pdfkit stream that the caller pipes to the client. The font is
- * embedded as a subset of the glyphs used and the pages are text only, so memory is bounded by the
- * manifest, which the caller already holds (a session's PDF is tens of pages, some hundred KB).
+ * Renders synchronously into a pdfkit stream. The font is embedded as a subset of the glyphs used and
+ * the pages are text only, so memory is bounded by the manifest, which the caller already holds (a
+ * session's PDF is tens of pages, some hundred KB). With `signature`, the PDF gets an invisible
+ * signature field to be filled in by `signPdf`.
  */
-export function renderEvidencePdf(manifest: EvidenceManifest, font: Buffer): Readable {
+export function renderEvidencePdf(manifest: EvidenceManifest, font: Buffer, signature?: PdfSignatureInfo): Readable {
   const doc = new PDFDocument({
     size: 'A4',
     margins: { top: 56, bottom: 56, left: 50, right: 50 },
@@ -133,6 +147,8 @@ export function renderEvidencePdf(manifest: EvidenceManifest, font: Buffer): Rea
   field('Format', manifest.format);
   field('Generated at', manifest.generatedAt);
   field('Manifest SHA-256', manifest.manifestSha256, { mono: true });
+  field('Signed by key', `${manifest.signing.keyId} (${manifest.signing.algorithm}) at ${manifest.signing.signedAt}`, { mono: true });
+  paragraph('The JSON manifest and this PDF are signed with that key; check both offline with `npm run evidence:verify -- <file> --trust <certificate>` (docs/evidence.md).', { size: 8.5, color: '#555555' });
 
   heading('Session');
   const s = manifest.session;
@@ -258,6 +274,7 @@ export function renderEvidencePdf(manifest: EvidenceManifest, font: Buffer): Rea
       .text(`session ${manifest.session.id} · manifest SHA-256 ${manifest.manifestSha256} · page ${i + 1} of ${pages.count}`, doc.page.margins.left, doc.page.height - 36, { width, lineBreak: false });
     doc.page.margins.bottom = bottom;
   }
+  if (signature) addSignaturePlaceholder(doc, signature);
   doc.end();
   return doc;
 }

@@ -2,6 +2,10 @@
 // whose parts can each be checked offline (recordings/evidence-verify.ts): the template and its hash,
 // answers with offsets, flags, consents, signing, captures and recordings with their SHA-256, and the
 // session's audit events with their chain hashes. Personal data is masked: the party is a reference.
+// The manifest is signed with the platform key (a JWS over its canonical form, evidence-signature.ts),
+// so a package cannot be altered and re-sealed by whoever holds it, and it carries a signed tree head
+// of the audit log with an inclusion proof for each of its events, so its audit slice is provably the
+// one the log published.
 import { createHash } from 'node:crypto';
 import type { Db } from '../server/db/client.js';
 import { AppError } from '../server/http/errors.js';
@@ -9,23 +13,41 @@ import { appendAudit, exportAuditEvent, isSealed } from '../server/audit/audit.s
 import { sealAuditChain } from '../server/audit/audit.sealer.js';
 import { canonicalJson } from '../server/audit/canonical-json.js';
 import { maskName, maskPhone } from '../server/logging.js';
+import type { Signer } from '../server/signing/signer.js';
+import type { InclusionProof, SignedTreeHead } from '../server/audit/tree-head.js';
+import { signingBlock, signManifest } from './evidence-signature.js';
 
-export const EVIDENCE_FORMAT = 'facesign-evidence/1';
+export const EVIDENCE_FORMAT = 'facesign-evidence/2';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 const extension = (contentType: string | null, fallback: string) =>
   contentType?.includes('ogg') ? 'ogg' : contentType?.includes('mp4') ? 'mp4' : contentType?.includes('png') ? 'png' : contentType?.includes('jpeg') ? 'jpg' : fallback;
 
-/** SHA-256 of the manifest's canonical JSON without its own hash field. */
+/**
+ * SHA-256 of the manifest's canonical JSON without its own hash field and signature: the manifest's
+ * reference (printed on the PDF, audited on export). It proves nothing alone; the signature does.
+ */
 export function manifestHash(manifest: Record<string, unknown>): string {
-  const { manifestSha256: _ignored, ...rest } = manifest;
+  const { manifestSha256: _ignored, signature: _signature, ...rest } = manifest;
   return createHash('sha256').update(canonicalJson(rest)).digest('hex');
 }
 
-export class EvidenceService {
-  constructor(private readonly db: Db) {}
+/** Signed tree heads and inclusion proofs over the audit log (server/audit/checkpoint.ts). */
+export interface AuditProver {
+  prove(chainSeqs: readonly bigint[]): Promise<{ head: SignedTreeHead; proofs: Map<number, InclusionProof> }>;
+}
 
-  /** Builds and seals the manifest, and audits the export in the format it is delivered in. */
+/** An event's inclusion proof, named by the event it proves. */
+export type EventInclusionProof = InclusionProof & { eventId: string };
+
+export class EvidenceService {
+  constructor(
+    private readonly db: Db,
+    private readonly signer: Signer,
+    private readonly auditProver: AuditProver,
+  ) {}
+
+  /** Builds, seals and signs the manifest, and audits the export in the format it is delivered in. */
   async build(sessionId: string, exportedBy: string, requestId: string, format: 'json' | 'pdf' = 'json') {
     const session = await this.db.verificationSession.findUnique({
       where: { id: sessionId },
@@ -50,6 +72,11 @@ export class EvidenceService {
     await sealAuditChain(this.db, { wait: true });
     const events = (await this.db.auditEvent.findMany({ where: { entityId: { in: related }, chainSeq: { not: null } }, orderBy: { chainSeq: 'asc' } })).filter(isSealed);
     const head = await this.db.auditEvent.findFirst({ where: { chainSeq: { not: null } }, orderBy: { chainSeq: 'desc' }, select: { seq: true, hash: true } });
+    const proven = events.length > 0 ? await this.auditProver.prove(events.map((e) => e.chainSeq!)) : undefined;
+    const inclusionProofs: EventInclusionProof[] = events.flatMap((e) => {
+      const proof = proven?.proofs.get(Number(e.chainSeq));
+      return proof ? [{ eventId: e.id, ...proof }] : [];
+    });
 
     const manifest = {
       format: EVIDENCE_FORMAT,
@@ -101,9 +128,12 @@ export class EvidenceService {
         headSeq: head ? head.seq.toString() : null,
         headHash: head?.hash ?? null,
         events: events.map(exportAuditEvent),
+        treeHead: proven?.head ?? null,
+        inclusionProofs,
       },
     };
-    const sealed = { ...manifest, manifestSha256: manifestHash(manifest) };
+    const unsealed = { ...manifest, signing: signingBlock(this.signer, new Date()) };
+    const sealed = await signManifest({ ...unsealed, manifestSha256: manifestHash(unsealed) }, this.signer);
     await this.db.$transaction((tx) =>
       appendAudit(tx, {
         actor: { type: 'USER', id: exportedBy },

@@ -10,6 +10,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   PutObjectLegalHoldCommand,
   PutObjectRetentionCommand,
@@ -88,6 +89,30 @@ export class RecordingStore {
     return { body: res.Body as Readable, contentLength: res.ContentLength ?? 0, contentRange: res.ContentRange, contentType: res.ContentType };
   }
 
+  /** The whole object in memory (small objects only: signed tree heads, manifests); undefined when absent. */
+  async getBytes(key: string): Promise<Buffer | undefined> {
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (!res.Body) throw new Error(`object ${key} has no body`);
+      return Buffer.from(await res.Body.transformToByteArray());
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Every key under `prefix`, in the store's (lexicographic) order, all pages. */
+  async listKeys(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const res = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+      for (const object of res.Contents ?? []) if (object.Key) keys.push(object.Key);
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+
   async put(key: string, body: Buffer, contentType: string): Promise<void> {
     await this.s3.send(
       new PutObjectCommand({
@@ -142,6 +167,23 @@ export class RecordingStore {
       );
       for (const v of res.Versions ?? []) if (v.Key === key && v.VersionId) out.push({ versionId: v.VersionId, deleteMarker: false });
       for (const m of res.DeleteMarkers ?? []) if (m.Key === key && m.VersionId) out.push({ versionId: m.VersionId, deleteMarker: true });
+      if (!res.IsTruncated) return out;
+      keyMarker = res.NextKeyMarker;
+      versionIdMarker = res.NextVersionIdMarker;
+    }
+  }
+
+  /** Every version and delete marker of every key under `prefix`, all pages. */
+  async listVersionsUnder(prefix: string): Promise<Array<ObjectVersion & { key: string; isLatest: boolean }>> {
+    const out: Array<ObjectVersion & { key: string; isLatest: boolean }> = [];
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    for (;;) {
+      const res = await this.s3.send(
+        new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: prefix, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(versionIdMarker ? { VersionIdMarker: versionIdMarker } : {}) }),
+      );
+      for (const v of res.Versions ?? []) if (v.Key && v.VersionId) out.push({ key: v.Key, versionId: v.VersionId, deleteMarker: false, isLatest: v.IsLatest === true });
+      for (const m of res.DeleteMarkers ?? []) if (m.Key && m.VersionId) out.push({ key: m.Key, versionId: m.VersionId, deleteMarker: true, isLatest: m.IsLatest === true });
       if (!res.IsTruncated) return out;
       keyMarker = res.NextKeyMarker;
       versionIdMarker = res.NextVersionIdMarker;

@@ -215,7 +215,7 @@ export class RetentionService {
       const won = await this.db.$transaction(async (tx) => {
         // The maturity this date was computed from must still be the loan file's: FOR SHARE makes a
         // concurrent maturity change wait for this commit (its recomputation then sees RETAINED), or
-        // this round notices the change and computes again.
+        // this pass notices the change and computes again.
         const [current] = await tx.$queryRaw<{ maturity: string | null }[]>`SELECT "maturityDate"::text AS maturity FROM "LoanFile" WHERE id = ${loanFile.id}::uuid FOR SHARE`;
         if ((current?.maturity ?? null) !== dateOnly(loanFile.maturityDate)) return false;
         const { count } = await tx.recording.updateMany({

@@ -5,13 +5,18 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { MAX_RINGING_TIMEOUT_SECONDS } from './livekit/limits.js';
 
+// The built console: `npm run build:console` writes agent-console/dist next to the sources (server/
+// under tsx); `npm run build` writes dist/agent-console next to the compiled server (dist/server).
+const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../agent-console/dist' : '../agent-console', import.meta.url));
+
 const DEV_SECRETS = new Set(['secret', 'devkey', 'S3RVER', 'dev-webhook-secret', 'change-me']);
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const url = z.url({ protocol: /^(https?|postgres(ql)?|rediss?|wss?)$/ });
 
-const envSchema = z.object({
+// Exported for the deployment tests, which check every variable the manifests set against it.
+export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
@@ -19,7 +24,9 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: z.string().default('loopback'),
 
-  DATABASE_URL: url.default('postgresql://postgres@127.0.0.1:5432/facesign'),
+  // The application's login role (a member of facesign_app); migrations connect as the owner instead.
+  DATABASE_URL: url.default('postgresql://facesign_api@127.0.0.1:5432/facesign'),
+  MIGRATION_DATABASE_URL: url.optional(),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
   REDIS_URL: url.default('redis://127.0.0.1:6379'),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only').default('facesign'),
@@ -49,6 +56,22 @@ const envSchema = z.object({
   RECONCILE_INTERVAL_SECONDS: int(1, 3600).default(30),
   WORKER_LOCK_SECONDS: int(1, 600).default(30),
   AUDIT_SEAL_INTERVAL_MS: int(10, 60_000).default(200),
+  // Signed tree heads over the audit log: how often one node checkpoints what was sealed (and on shutdown).
+  AUDIT_CHECKPOINT_SECONDS: int(1, 86_400).default(60),
+  // Object Lock retention of published tree heads (in OBJECT_LOCK_MODE): as long as any evidence they vouch for.
+  AUDIT_HEAD_RETENTION_YEARS: int(1, 100).default(30),
+  // An RFC 3161 time-stamping authority stamping each head's signature; TSA_CERT_FILE is the TSA's
+  // certificate (or its CA) that audit:verify checks the tokens against.
+  TSA_URL: z.url({ protocol: /^https?$/ }).optional(),
+  TSA_CERT_FILE: z.string().min(1).optional(),
+  // The platform signing key: PEM key + certificate chain, or PKCS#12. Passphrases are secrets: never logged.
+  SIGNING_KEY_FILE: z.string().min(1).optional(),
+  SIGNING_KEY_PASSPHRASE: z.string().min(1).optional(),
+  SIGNING_CERT_FILE: z.string().min(1).optional(),
+  SIGNING_PKCS12_FILE: z.string().min(1).optional(),
+  SIGNING_PKCS12_PASSPHRASE: z.string().optional(),
+  // Certificates of retired signing keys (PEM bundle, each optionally preceded by "Retired-At: <ISO time>").
+  SIGNING_RETIRED_CERTS_FILE: z.string().min(1).optional(),
   CALLING_HOURS: z
     .string()
     .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'HH:MM-HH:MM in the party\'s time zone')
@@ -125,7 +148,8 @@ export interface Config {
     shutdownGraceMs: number;
   };
   log: { level: z.infer<typeof envSchema>['LOG_LEVEL'] };
-  database: { url: string; poolSize: number };
+  /** url: the application's role; migrationUrl: the owner's, for `npm run db:roles` (the server never uses it). */
+  database: { url: string; poolSize: number; migrationUrl: string | undefined };
   redis: { url: string; prefix: string };
   s3: {
     endpoint: string | undefined;
@@ -156,7 +180,21 @@ export interface Config {
    */
   jobs: { reconcileIntervalMs: number; lockMs: number };
   /** How often each node links newly committed audit events into the hash chain. */
-  audit: { sealIntervalMs: number };
+  audit: {
+    sealIntervalMs: number;
+    checkpointIntervalMs: number;
+    headRetentionYears: number;
+    /** RFC 3161 timestamps on signed tree heads; certFile is what audit:verify trusts for them. */
+    tsa: { url: string | undefined; certFile: string | undefined };
+  };
+  /** The platform signing identity; `ephemeral` (outside production only) generates a self-signed key at start. */
+  signing: {
+    key:
+      | { kind: 'pem'; keyFile: string; certFile: string; passphrase: string | undefined }
+      | { kind: 'pkcs12'; file: string; passphrase: string }
+      | { kind: 'ephemeral' };
+    retiredCertsFile: string | undefined;
+  };
   verification: {
     callingHours: { start: string; end: string; days: number[]; holidays: string[] };
     maxDialAttempts: number;
@@ -221,6 +259,20 @@ export function allowedOrigins(publicUrl: string, env: string): string[] {
   return LOOPBACK_NAMES.map((name) => new URL(`${url.protocol}//${name}${url.port ? `:${url.port}` : ''}`).origin);
 }
 
+/**
+ * Only the database settings, for the command-line tools that set up the database (roles, migrations):
+ * a migration job needs no signing key, object store or LiveKit settings. In production DATABASE_URL
+ * must be set, as for the server.
+ */
+export function loadDatabaseConfig(source: Record<string, string | undefined> = process.env): Config['database'] {
+  const raw = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.pick({ NODE_ENV: true, DATABASE_URL: true, DATABASE_POOL_SIZE: true, MIGRATION_DATABASE_URL: true }).safeParse(raw);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0] ?? '?')}: ${i.message}`));
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production' && !raw.DATABASE_URL) throw new ConfigError(['DATABASE_URL: required in production']);
+  return { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrationUrl: e.MIGRATION_DATABASE_URL };
+}
+
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset": shells and .env files produce them for blank values.
   const raw = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
@@ -253,6 +305,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (!e.PUBLIC_URL.startsWith('https://')) problems.push('PUBLIC_URL: must be https in production');
     if (e.RETENTION_MONTHS_MIN_AFTER_VERIFICATION === 0) problems.push('RETENTION_MONTHS_MIN_AFTER_VERIFICATION: must be at least 1 in production (recordings would become deletable the moment they are verified)');
   }
+  if (Boolean(e.SIGNING_KEY_FILE) !== Boolean(e.SIGNING_CERT_FILE)) problems.push('SIGNING_KEY_FILE, SIGNING_CERT_FILE: set both or neither');
+  if (e.SIGNING_KEY_FILE && e.SIGNING_PKCS12_FILE) problems.push('SIGNING_KEY_FILE, SIGNING_PKCS12_FILE: configure the signing key one way, not both');
+  if (e.NODE_ENV === 'production' && !e.SIGNING_KEY_FILE && !e.SIGNING_PKCS12_FILE) {
+    problems.push('SIGNING_KEY_FILE and SIGNING_CERT_FILE, or SIGNING_PKCS12_FILE (with SIGNING_PKCS12_PASSPHRASE): a signing key is required in production');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -266,7 +323,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     },
     log: { level: e.LOG_LEVEL },
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrationUrl: e.MIGRATION_DATABASE_URL },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     s3: {
       endpoint: e.S3_ENDPOINT,
@@ -294,7 +351,20 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         }
       : undefined,
     jobs: { reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000, lockMs: e.WORKER_LOCK_SECONDS * 1000 },
-    audit: { sealIntervalMs: e.AUDIT_SEAL_INTERVAL_MS },
+    audit: {
+      sealIntervalMs: e.AUDIT_SEAL_INTERVAL_MS,
+      checkpointIntervalMs: e.AUDIT_CHECKPOINT_SECONDS * 1000,
+      headRetentionYears: e.AUDIT_HEAD_RETENTION_YEARS,
+      tsa: { url: e.TSA_URL, certFile: e.TSA_CERT_FILE },
+    },
+    signing: {
+      key: e.SIGNING_KEY_FILE && e.SIGNING_CERT_FILE
+        ? { kind: 'pem', keyFile: e.SIGNING_KEY_FILE, certFile: e.SIGNING_CERT_FILE, passphrase: e.SIGNING_KEY_PASSPHRASE }
+        : e.SIGNING_PKCS12_FILE
+          ? { kind: 'pkcs12', file: e.SIGNING_PKCS12_FILE, passphrase: e.SIGNING_PKCS12_PASSPHRASE ?? '' }
+          : { kind: 'ephemeral' },
+      retiredCertsFile: e.SIGNING_RETIRED_CERTS_FILE,
+    },
     verification: {
       callingHours: {
         start: hoursStart,
@@ -328,7 +398,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       evidencePdfFont: e.EVIDENCE_PDF_FONT,
     },
     console: {
-      dir: e.CONSOLE_DIR ?? fileURLToPath(new URL('../agent-console/dist', import.meta.url)),
+      dir: e.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR,
       media: e.LIVEKIT_MEDIA,
       livekitPublicUrl: e.LIVEKIT_PUBLIC_URL ?? e.LIVEKIT_URL,
     },

@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, logProcessFailures, type Logger } from './logging.js';
 import { AuditSealer } from './audit/audit.sealer.js';
 import { createDb, type Db } from './db/client.js';
+import { checkDatabaseRole, DatabaseRoleError } from './db/roles.js';
 import { answerClientError, createHttpApp } from './http/app.js';
 import { clientConfigRoutes, consolePagesRouter, objectStoreOrigins } from './http/console-pages.js';
 import { DeskService } from './verification/desk.service.js';
@@ -71,9 +72,15 @@ import { reviewDeskRoutes } from './review-desk/review-desk.routes.js';
 import { SupervisionService } from './supervision/supervision.service.js';
 import { supervisionRoutes } from './supervision/supervision.routes.js';
 import { alertOnFailedRecordings } from './supervision/supervisor-alerts.js';
+import { loadSigningIdentity, type SigningIdentity } from './signing/signing-identity.js';
+import { AuditCheckpoints } from './audit/checkpoint.js';
+import { HttpTimestampAuthority } from './audit/tsa.js';
+import { signingRoutes } from './signing/signing.routes.js';
 
 export interface FacesignOptions {
   logDestination?: DestinationStream;
+  /** The platform signing identity; by default loaded as configured (config.signing). */
+  signing?: SigningIdentity;
 }
 
 export interface Facesign {
@@ -85,6 +92,10 @@ export interface Facesign {
   /** The express application; its route table is what the OpenAPI document must describe. */
   app: Express;
   queues: JobQueues;
+  /** The platform signer and the keyring of current and retired verification keys. */
+  signing: SigningIdentity;
+  /** Signed tree heads over the audit log, and inclusion proofs under them. */
+  auditCheckpoints: AuditCheckpoints;
   realtime: Realtime;
   verification: { engine: SessionEngine; dispatcher: Dispatcher; jobs: SessionJobs; scheduling: SchedulingService; presence: PresenceService; los: LosWebhookService; partyJoin: PartyJoinService };
   /** Present when LiveKit is configured. */
@@ -99,7 +110,14 @@ export interface Facesign {
 
 export async function createFacesign(config: Config, options: FacesignOptions = {}): Promise<Facesign> {
   const log = createLogger({ level: config.log.level, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+  const signing = options.signing ?? (await loadSigningIdentity(config.signing, config.env, log));
   const db = createDb(config.database);
+  try {
+    await checkDatabaseRole(db, config.env, log);
+  } catch (error) {
+    await db.$disconnect();
+    throw error;
+  }
   const auditSealer = new AuditSealer(db, log, config.audit.sealIntervalMs);
   auditSealer.start();
   const redis = new Redis(config.redis.url, { keyPrefix: `${config.redis.prefix}:`, maxRetriesPerRequest: 2, lazyConnect: true });
@@ -107,6 +125,11 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   await redis.connect().catch((err: Error) => log.error({ err }, 'redis unreachable at start-up'));
   const s3 = createS3Client(config.s3);
   const recordingStore = new RecordingStore(s3, config.s3.bucket, config.recordings.sse);
+  const auditCheckpoints = new AuditCheckpoints(db, recordingStore, signing.signer, {
+    objectLockMode: config.recordings.objectLockMode,
+    retentionYears: config.audit.headRetentionYears,
+    tsa: config.audit.tsa.url ? new HttpTimestampAuthority(config.audit.tsa.url) : undefined,
+  }, log);
   const retention = new RetentionService(db, recordingStore, { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode }, log);
   const videoPlatform = config.livekit
     ? new LiveKitPlatform(config.livekit, { bucket: config.s3.bucket, region: config.s3.region, forcePathStyle: config.s3.forcePathStyle })
@@ -194,8 +217,8 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   const finalizer = new RecordingFinalizer(db, recordingStore, realtime.emitter, log);
   const integrity = new IntegrityChecker(db, recordingStore, realtime.emitter, log);
   const playback = new PlaybackService(db, recordingStore, config.recordings.playback);
-  const evidence = new EvidenceService(db);
-  const evidencePdf = new EvidencePdfService(evidence, { fontPath: config.recordings.evidencePdfFont }, log);
+  const evidence = new EvidenceService(db, signing.signer, auditCheckpoints);
+  const evidencePdf = new EvidencePdfService(evidence, { fontPath: config.recordings.evidencePdfFont }, log, signing.signer);
   const captures = new CaptureService(db, recordingStore, { maxBytes: config.recordings.captureMaxBytes });
   // An uploaded recording is checked (size, SHA-256) by a job that retries until the store answers.
   signalListeners.push(async (signals) => {
@@ -290,6 +313,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       ...reviewDeskRoutes(new ReviewDesk(db, checklists)),
       ...operationsRoutes(operations),
       ...supervisionRoutes(supervision),
+      ...signingRoutes(signing.keyring),
     ],
     pages: consolePagesRouter(consoleSettings),
     rawRouters: [
@@ -305,7 +329,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         {
           redisUrl: config.redis.url,
           prefix: config.redis.prefix,
-          concurrency: { 'livekit-event': 8, 'livekit-events': 4, 'livekit-reconcile': 1, 'session-dial': 8, 'los-webhook': 8, 'session-sweep': 1, 'recording-finalize': 2, 'recording-integrity': 2, 'recording-integrity-sample': 1, 'retention-sweep': 1, 'retention-recompute': 1 },
+          concurrency: { 'livekit-event': 8, 'livekit-events': 4, 'livekit-reconcile': 1, 'session-dial': 8, 'los-webhook': 8, 'session-sweep': 1, 'recording-finalize': 2, 'recording-integrity': 2, 'recording-integrity-sample': 1, 'retention-sweep': 1, 'retention-recompute': 1, 'audit-checkpoint': 1 },
           limiter: { 'session-dial': { max: Math.max(1, Math.floor(v.dialRatePerSecond)), duration: Math.round(1000 * Math.max(1, Math.floor(v.dialRatePerSecond)) / v.dialRatePerSecond) } },
           lockMs: config.jobs.lockMs,
         },
@@ -347,6 +371,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
             await retention.recomputeRecentlyChanged();
             await retention.sweep();
           },
+          'audit-checkpoint': async () => void (await auditCheckpoints.checkpoint()),
           'los-webhook': async ({ deliveryId }) => {
             await los.deliver(deliveryId);
           },
@@ -361,6 +386,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         queues[initial ? 'schedule' : 'ensureScheduled']('session-sweep', config.jobs.reconcileIntervalMs, {}),
         queues[initial ? 'schedule' : 'ensureScheduled']('recording-integrity-sample', config.recordings.integrity.intervalMs, {}),
         queues[initial ? 'schedule' : 'ensureScheduled']('retention-sweep', 3_600_000, {}),
+        queues[initial ? 'schedule' : 'ensureScheduled']('audit-checkpoint', config.audit.checkpointIntervalMs, {}),
       ];
       if (livekit) schedules.push(queues[initial ? 'schedule' : 'ensureScheduled']('livekit-reconcile', config.jobs.reconcileIntervalMs, {}));
       for (const outcome of await Promise.allSettled(schedules)) {
@@ -376,8 +402,14 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   }
   // The LiveKit webhook is answered before express (see webhook.routes.ts); everything else is express's.
   const interceptWebhook = liveKitWebhookInterceptor(intake, log, { hsts: config.env === 'production' });
+  // A worker-only node listens for its probes alone (/healthz, /readyz): the API and the LiveKit
+  // webhook stay with the api role.
+  const probesOnly = config.roles.api
+    ? undefined
+    : createHttpApp({ log, authenticator: auth, publicUrl: config.http.publicUrl, trustProxy: config.http.trustProxy, hsts: config.env === 'production', routes: healthRoutes(checks, { env: config.env, metricsToken: config.metrics.token }) });
   const server = createServer((req, res) => {
-    if (!interceptWebhook(req, res)) app(req, res);
+    if (probesOnly) probesOnly(req, res);
+    else if (!interceptWebhook(req, res)) app(req, res);
   });
   server.on('clientError', answerClientError);
   realtime.attach(server);
@@ -391,6 +423,8 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     server,
     app,
     queues,
+    signing,
+    auditCheckpoints,
     realtime,
     verification: { engine, dispatcher, jobs: sessionJobs, scheduling, presence, los, partyJoin },
     livekit,
@@ -425,6 +459,17 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         await realtime.close();
         await queues.close();
         await auditSealer.stop();
+        // What was sealed since the last head gets one now, so a clean stop leaves nothing unanchored.
+        // Bounded: an object store that stopped answering must not hold the shutdown for its timeouts.
+        let checkpointTimer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          auditCheckpoints.checkpoint().catch((err: unknown) => log.error({ err }, 'could not publish an audit tree head at shutdown')),
+          new Promise<void>((resolve) => (checkpointTimer = setTimeout(() => {
+            log.warn('no audit tree head published at shutdown: the object store did not answer in time');
+            resolve();
+          }, Math.max(1000, config.http.shutdownGraceMs)))),
+        ]);
+        clearTimeout(checkpointTimer);
         await Promise.allSettled([db.$disconnect(), redis.quit()]);
         s3.destroy();
         log.info('stopped');
@@ -443,14 +488,15 @@ async function run(): Promise<void> {
     }
     throw error;
   }
-  const facesign = await createFacesign(config);
+  const facesign = await createFacesign(config).catch((error: unknown) => {
+    if (!(error instanceof DatabaseRoleError)) throw error;
+    console.error(error.message);
+    process.exit(78);
+  });
   logProcessFailures(facesign.log);
-  if (config.roles.api) {
-    const url = await facesign.listen();
-    facesign.log.info({ url, env: config.env, roles: config.roles }, 'facesign listening');
-  } else {
-    facesign.log.info({ env: config.env, roles: config.roles }, 'facesign worker running');
-  }
+  const url = await facesign.listen();
+  if (config.roles.api) facesign.log.info({ url, env: config.env, roles: config.roles }, 'facesign listening');
+  else facesign.log.info({ probes: url, env: config.env, roles: config.roles }, 'facesign worker running');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       facesign.stop().then(

@@ -1,7 +1,6 @@
 // Starts facesign for a benchmark the way the integration tests do: its own database cloned from a
 // migrated template, its own Redis key prefix, an in-process s3rver, the LiveKit simulator in a process
 // of its own (so that its CPU is not counted as facesign's), the app on a free port. Users and their console sign-ins are written in bulk (setup is not what is measured).
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +18,7 @@ import { startS3Server, S3RVER_CREDENTIALS, type RunningS3Server } from '../../d
 import { freePort } from '../../test/reliability/support/infra.js';
 import { startReadyChild } from './child.js';
 import { postgresPart, redisPart, type CpuPart } from './machine-cpu.js';
-import { adminSql, cloneDatabase, databaseUrl, dropStaleDatabases, TEMPLATE_PREFIX } from '../../test/support/databases.js';
+import { adminSql, cloneDatabase, createMigratedTemplate, dropStaleDatabases, TEMPLATE_PREFIX } from '../../test/support/databases.js';
 
 export const BENCH_BUCKET = 'facesign-bench';
 
@@ -30,8 +29,7 @@ async function migratedTemplate(): Promise<string> {
   if (template) return template;
   await dropStaleDatabases();
   const name = `${TEMPLATE_PREFIX}${process.pid}`;
-  await adminSql(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  execFileSync('npx', ['prisma', 'migrate', 'deploy'], { env: { ...process.env, DATABASE_URL: databaseUrl(name) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  await createMigratedTemplate(name);
   template = name;
   return name;
 }
@@ -104,7 +102,7 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
     NODE_ENV: 'test',
     PORT: String(port),
     LOG_LEVEL: 'info',
-    DATABASE_URL: database.url,
+    DATABASE_URL: database.appUrl,
     DATABASE_POOL_SIZE: '10',
     REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
     REDIS_PREFIX: prefix,

@@ -63,6 +63,12 @@ export const jobCatalog = {
     backoff: { type: 'exponential', delay: 2_000 },
   },
   /** Finds work whose job was lost (Redis restarted) and queues it again: Postgres is the record. */
+  /** Publishes a signed tree head over the sealed audit events (skipped when nothing new was sealed). */
+  'audit-checkpoint': {
+    payload: z.object({}),
+    attempts: 1,
+    backoff: undefined,
+  },
   'session-sweep': {
     payload: z.object({}),
     attempts: 1,

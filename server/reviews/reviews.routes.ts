@@ -42,14 +42,14 @@ export function reviewRoutes(reviews: ReviewService, evidence: EvidenceService, 
       method: 'get',
       path: '/api/sessions/:id/evidence',
       summary:
-        'The evidence package: the sealed JSON manifest (check it offline with `npm run evidence:verify`), or a readable PDF of it with `?format=pdf` or `Accept: application/pdf`; every export is audited',
+        'The evidence package: the JSON manifest signed with the platform key (a detached JWS, with the audit log\'s signed tree head and inclusion proofs), or a readable PAdES-signed PDF of it with `?format=pdf` or `Accept: application/pdf`; check either offline with `npm run evidence:verify -- <file> --trust <certificate>`; every export is audited',
       tags: ['reviews'],
       access: { roles: ['AUDITOR', 'SUPERVISOR', 'ADMIN'] },
       params: idParam,
       query: z.object({ format: z.enum(['json', 'pdf']).optional().meta({ description: 'Overrides the Accept header' }) }),
       responses: {
         200: {
-          description: 'The sealed manifest (JSON), or its PDF rendering; a PDF carries the manifest\'s SHA-256 on every page and in X-Evidence-Manifest-Sha256',
+          description: 'The signed manifest (JSON), or its signed PDF rendering; a PDF carries the manifest\'s SHA-256 on every page and in X-Evidence-Manifest-Sha256',
           schema: manifestSchema,
           contentTypes: { 'application/json': manifestSchema, 'application/pdf': binaryBody },
         },

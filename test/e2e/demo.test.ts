@@ -26,7 +26,9 @@ beforeAll(async () => {
   demo = spawn('npx', ['tsx', 'dev/stack.ts'], {
     env: {
       ...process.env,
-      DATABASE_URL: database.url,
+      // The demo's own split: the owner migrates, the app connects as the role that owns nothing.
+      DATABASE_URL: database.appUrl,
+      MIGRATION_DATABASE_URL: database.ownerUrl,
       REDIS_PREFIX: prefix,
       PORT: String(await freePort()),
       DEMO_S3_DIR: s3Dir,

@@ -2,7 +2,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/harness.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestApp, TEST_BUCKET, type TestApp } from '../support/harness.js';
+import { S3RVER_CREDENTIALS } from '../../dev/s3-server.js';
 import { verifyAuditChain } from '../../server/audit/audit.verify.js';
 import { appendAudit } from '../../server/audit/audit.service.js';
 import { sealAuditChain } from '../../server/audit/audit.sealer.js';
@@ -24,8 +28,12 @@ afterAll(async () => {
 });
 
 async function auditVerifyCli() {
+  // The app signs tree heads with an ephemeral key: the verifier is told to trust its certificate.
+  const trust = join(await mkdtemp(join(tmpdir(), 'facesign-trust-')), 'cert.pem');
+  await writeFile(trust, t.facesign.signing.signer.certificateChainPem[0]!);
+  const s3 = { S3_ENDPOINT: t.s3.endpoint, S3_BUCKET: TEST_BUCKET, S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, S3_FORCE_PATH_STYLE: 'true' };
   try {
-    const { stdout } = await run('npx', ['tsx', 'server/audit/verify-cli.ts'], { env: { ...process.env, DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'silent' } });
+    const { stdout } = await run('npx', ['tsx', 'server/audit/verify-cli.ts', '--trust', trust], { env: { ...process.env, DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'silent', ...s3 } });
     return { code: 0, out: stdout };
   } catch (error) {
     const e = error as { code: number; stderr: string };

@@ -7,7 +7,7 @@ import { createAttempt, eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN } from '../support/verification.js';
 import { finishRoom } from '../../server/livekit/livekit-events.service.js';
-import { sqlTransaction } from '../../server/db/client.js';
+import { createDb, sqlTransaction } from '../../server/db/client.js';
 
 let t: TestApp;
 const BUSY = '+8613805550120';
@@ -59,8 +59,11 @@ describe('dials interrupted by a crash', () => {
     // call were lost in the same outage, and the sweep, seeing no trace of a call, dialled it again.
     const fx = await createAttempt(t.facesign.db, { kind: 'CALL', phoneE164: BUSY });
     await t.facesign.db.verificationSession.update({ where: { id: fx.session.id }, data: { state: 'DISPATCHING', attemptCount: 1, deadline: new Date(Date.now() + 48 * HOUR) } });
-    const sql = (text: string) => t.facesign.db.$executeRawUnsafe(text);
+    // A superuser injects the fault: the app's own role may not create tables, functions or triggers.
+    const admin = createDb({ url: t.databaseUrl, poolSize: 1 });
+    const sql = (text: string) => admin.$executeRawUnsafe(text);
     await sql(`CREATE TABLE "OutageFlag" ("on" boolean)`);
+    await sql(`GRANT SELECT ON "OutageFlag" TO facesign_app`);
     await sql(`INSERT INTO "OutageFlag" VALUES (true)`);
     await sql(`CREATE FUNCTION refuse_dial_outcome() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
       IF NEW."dialOutcome" IS DISTINCT FROM OLD."dialOutcome" AND EXISTS (SELECT 1 FROM "OutageFlag") THEN RAISE EXCEPTION 'simulated outage'; END IF;
@@ -77,6 +80,7 @@ describe('dials interrupted by a crash', () => {
       await sql(`DROP TRIGGER IF EXISTS refuse_dial_outcome ON "Attempt"`);
       await sql(`DROP FUNCTION IF EXISTS refuse_dial_outcome()`);
       await sql(`DROP TABLE IF EXISTS "OutageFlag"`);
+      await admin.$disconnect();
     }
     expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: fx.attempt.id } })).dialOutcome).toBe('BUSY');
     expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: fx.session.id } })).state).toBe('RETRY_PENDING');

@@ -1,7 +1,7 @@
 // The evidence package: exported after a completed, recorded call; verified offline against the
 // downloaded recording; a changed byte of the recording or a changed answer is named. The PDF is read
 // back with poppler's pdftotext (Chinese and English prompts, answers, hashes) and pdfdetach (the
-// sealed manifest it carries).
+// sealed manifest it carries). Signatures and forgeries: evidence-signed.test.ts.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,11 +19,16 @@ let t: TestApp;
 let dir: string;
 type Manifest = Parameters<typeof verifyEvidence>[0] & { recordings: { id: string; file: string }[]; answers: { itemId: string; value: string }[] };
 let manifest: Manifest;
+let keyring: TestApp['facesign']['signing']['keyring'];
+let trustFile: string;
 let auditor: Awaited<ReturnType<TestApp['signIn']>>;
 
 beforeAll(async () => {
   t = await startTestApp(ALWAYS_OPEN, { livekit: true });
   dir = await mkdtemp(join(tmpdir(), 'facesign-evidence-'));
+  keyring = t.facesign.signing.keyring;
+  trustFile = join(dir, 'trust.pem');
+  await writeFile(trustFile, t.facesign.signing.signer.certificateChainPem[0]!);
   const los = await losClient(t);
   const agent = await onlineAgent(t, 'evidence');
   const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550100', product: 'evidence' });
@@ -55,7 +60,7 @@ afterAll(async () => {
 
 describe('evidence package', () => {
   it('holds the session, template, answers, recording hash and audit slice, without full personal data', () => {
-    expect(manifest).toMatchObject({ format: 'facesign-evidence/1', template: { key: 'call-default', version: 1 } });
+    expect(manifest).toMatchObject({ format: 'facesign-evidence/2', template: { key: 'call-default', version: 2 } });
     expect(manifest.recordings).toHaveLength(1);
     expect(manifest.answers.length).toBeGreaterThanOrEqual(8);
     expect(manifest.auditChain.events.map((e) => e.action)).toEqual(expect.arrayContaining(['session.scheduled', 'checklist.answered', 'recording.verified']));
@@ -65,8 +70,8 @@ describe('evidence package', () => {
   });
 
   it('verifies offline, by function and by the CLI', async () => {
-    expect(await verifyEvidence(manifest, dir)).toEqual([]);
-    const { stdout } = await run('npx', ['tsx', 'recordings/evidence-verify-cli.ts', join(dir, 'manifest.json'), dir]);
+    expect(await verifyEvidence(manifest, dir, keyring)).toEqual([]);
+    const { stdout } = await run('npx', ['tsx', 'recordings/evidence-verify-cli.ts', join(dir, 'manifest.json'), dir, '--trust', trustFile]);
     expect(stdout).toMatch(/evidence intact/);
   });
 
@@ -77,11 +82,11 @@ describe('evidence package', () => {
     copy[Math.floor(copy.length / 2)] = copy[Math.floor(copy.length / 2)]! ^ 0xff;
     await writeFile(file, copy);
     try {
-      const findings = await verifyEvidence(manifest, dir);
+      const findings = await verifyEvidence(manifest, dir, keyring);
       expect(findings).toEqual([{ item: `recording ${manifest.recordings[0]!.id} (${manifest.recordings[0]!.file})`, problem: expect.stringMatching(/SHA-256/) }]);
-      const cli = await run('npx', ['tsx', 'recordings/evidence-verify-cli.ts', join(dir, 'manifest.json'), dir]).catch((e: { code: number; stderr: string }) => e);
+      const cli = await run('npx', ['tsx', 'recordings/evidence-verify-cli.ts', join(dir, 'manifest.json'), dir, '--trust', trustFile]).catch((e: { code: number; stderr: string }) => e);
       expect((cli as { code: number }).code).toBe(1);
-      expect((cli as { stderr: string }).stderr).toContain(`MISMATCH recording ${manifest.recordings[0]!.id}`);
+      expect((cli as { stderr: string }).stderr).toContain(`FAIL files: recording ${manifest.recordings[0]!.id}`);
     } finally {
       await writeFile(file, bytes);
     }
@@ -91,9 +96,12 @@ describe('evidence package', () => {
     const forged = structuredClone(manifest);
     const target = forged.answers.find((a) => a.itemId === 'loan_purpose')!;
     target.value = 'DENIED';
-    expect(await verifyEvidence(forged, dir)).toEqual(expect.arrayContaining([{ item: 'manifest', problem: expect.any(String) }, { item: 'answer loan_purpose', problem: expect.stringMatching(/DENIED/) }]));
+    expect(await verifyEvidence(forged, dir, keyring)).toEqual(expect.arrayContaining([{ item: 'manifest', problem: expect.any(String) }, { item: 'answer loan_purpose', problem: expect.stringMatching(/DENIED/) }]));
     const resealed = { ...forged, manifestSha256: manifestHash(forged as unknown as Record<string, unknown>) };
-    expect(await verifyEvidence(resealed, dir)).toEqual([{ item: 'answer loan_purpose', problem: expect.stringMatching(/audit chain CONFIRMED/) }]);
+    expect(await verifyEvidence(resealed, dir, keyring)).toEqual([
+      { item: 'manifest signature', problem: expect.stringMatching(/does not verify/) },
+      { item: 'answer loan_purpose', problem: expect.stringMatching(/audit chain CONFIRMED/) },
+    ]);
   });
 
   it('is an audited export, for compliance roles only', async () => {
@@ -173,7 +181,7 @@ describe('evidence PDF', () => {
     await run('pdfdetach', ['-saveall', '-o', out, pdfFile]);
     const attached = JSON.parse(await readFile(join(out, `evidence-${sessionId()}.json`), 'utf8')) as Manifest & { manifestSha256: string };
     expect(attached.manifestSha256).toBe(sealedHash);
-    expect(await verifyEvidence(attached, dir)).toEqual([]);
+    expect(await verifyEvidence(attached, dir, keyring)).toEqual([]);
     const exported = await t.facesign.db.auditEvent.findMany({ where: { entityId: sessionId(), action: 'evidence.exported' } });
     expect(exported.map((e) => e.data)).toContainEqual(expect.objectContaining({ format: 'pdf', manifestSha256: sealedHash }));
   });
@@ -184,7 +192,7 @@ describe('evidence PDF', () => {
     await byQuery.arrayBuffer();
     const json = await fetch(`${t.url}/api/sessions/${sessionId()}/evidence?format=json`, { headers: { cookie: auditor.cookieHeader(), accept: 'application/pdf' } });
     expect(json.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(((await json.json()) as { format: string }).format).toBe('facesign-evidence/1');
+    expect(((await json.json()) as { format: string }).format).toBe('facesign-evidence/2');
   });
 
   it('is refused to an agent', async () => {

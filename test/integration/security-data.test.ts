@@ -12,6 +12,7 @@ import { addMonthsUtc } from '../../recordings/retention.js';
 import type { ApiClient } from '../support/api-client.js';
 import { createAttempt, eventually, verifiedRecording } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { signingFiles } from '../support/signing.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient } from '../support/verification.js';
 
 interface Problem {
@@ -54,7 +55,9 @@ let store: RecordingStore;
 let retention: RetentionService;
 
 beforeAll(async () => {
-  [t, prod] = await Promise.all([startTestApp({ ...ALWAYS_OPEN, RETENTION_MONTHS_MIN_AFTER_VERIFICATION: String(FLOOR_MONTHS) }), startTestApp(PRODUCTION)]);
+  // Production refuses to start without a configured signing key.
+  const signing = await signingFiles();
+  [t, prod] = await Promise.all([startTestApp({ ...ALWAYS_OPEN, RETENTION_MONTHS_MIN_AFTER_VERIFICATION: String(FLOOR_MONTHS) }), startTestApp({ ...PRODUCTION, ...signing.env })]);
   los = await losClient(t);
   supervisor = await t.signIn({ roles: ['SUPERVISOR'] });
   admin = await t.signIn({ roles: ['ADMIN'] });

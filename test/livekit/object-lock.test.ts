@@ -22,6 +22,9 @@ import type { Db } from '../../server/db/client.js';
 import type { ApiClient } from '../support/api-client.js';
 import { verifiedRecording as storedRecording } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { sealAuditChain } from '../../server/audit/audit.sealer.js';
+import { verifyAuditLog } from '../../server/audit/log-verify.js';
+import { treeHeadObjectKey, treeLeavesObjectKey } from '../../server/audit/tree-head.js';
 
 const WORM_BUCKET = 'facesign-worm';
 /** Maturity 2030-06-30: the default rules (5 years after maturity) retain until 2035-06-30. */
@@ -313,6 +316,40 @@ describe('deletion after the date', () => {
 // Where versitygw v1.7.0 is weaker than AWS S3. facesign must not lean on the store for these, and
 // the tests above show it does not; if a versitygw upgrade starts refusing, these fail: turn them
 // into refusals then.
+describe('audit tree heads', () => {
+  it('are published under COMPLIANCE retention; hiding or replacing one in the bucket is refused or reported by audit:verify', async () => {
+    await sealAuditChain(db, { wait: true });
+    const checkpoints = t.facesign.auditCheckpoints;
+    await checkpoints.checkpoint({ wait: true });
+    const head = (await checkpoints.latest())!;
+    const headKey = treeHeadObjectKey(head.treeSize);
+    const leavesKey = treeLeavesObjectKey(head.treeSize);
+    const years = t.facesign.config.audit.headRetentionYears;
+    for (const key of [headKey, leavesKey]) {
+      const retention = await storeRetention(key);
+      expect(retention.mode).toBe('COMPLIANCE');
+      expect(new Date(retention.until!).getUTCFullYear()).toBe(new Date(head.timestamp).getUTCFullYear() + years);
+    }
+    const store = new RecordingStore(s3, WORM_BUCKET);
+    const verify = () => verifyAuditLog({ db, store, keyring: t.facesign.signing.keyring });
+    expect(await verify()).toMatchObject({ ok: true, problems: [] });
+
+    // The locked version cannot be deleted, with or without the governance bypass.
+    const version = await currentVersion(headKey);
+    expect(await refusal(deleteVersion(headKey, version))).toEqual(OBJECT_LOCKED);
+    expect(await refusal(deleteVersion(headKey, version, true))).toEqual(OBJECT_LOCKED);
+    // A plain DELETE hides it behind a delete marker; a PUT puts a forged copy in front: both are reported.
+    const marker = await s3.send(new DeleteObjectCommand({ Bucket: WORM_BUCKET, Key: headKey }));
+    expect((await verify()).problems[0]).toBe(`${headKey} was deleted in the bucket (a delete marker hides 1 version(s)): a published head or its leaves were hidden`);
+    await deleteVersion(headKey, marker.VersionId!);
+    expect(await verify()).toMatchObject({ ok: true });
+    await s3.send(new PutObjectCommand({ Bucket: WORM_BUCKET, Key: leavesKey, Body: '{}', ContentType: 'application/json' }));
+    const replaced = await verify();
+    expect(replaced.problems[0]).toBe(`${leavesKey} was written 2 times in the bucket: a published head or its leaves were replaced`);
+    expect(await versionsOf(leavesKey)).toMatchObject({ versions: [expect.any(String), expect.any(String)] });
+  });
+});
+
 describe('versitygw v1.7.0 deviations from AWS S3 Object Lock', () => {
   async function scratchObject(): Promise<{ key: string; versionId: string }> {
     const key = `scratch/${randomUUID()}.bin`;

@@ -21,7 +21,10 @@ export const TEST_BUCKET = 'facesign-test';
 export interface TestApp {
   url: string;
   facesign: Facesign;
+  /** A superuser on this test's database, for fixtures and tampering; the app connects as appDatabaseUrl. */
   databaseUrl: string;
+  /** The application's login role (a member of facesign_app, owns nothing) on this test's database. */
+  appDatabaseUrl: string;
   s3: RunningS3Server;
   /** The LiveKit simulator, when started with { livekit: true }; its webhooks go to this app. */
   sim: RunningLiveKitSimulator | undefined;
@@ -73,7 +76,7 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {},
     NODE_ENV: 'test',
     PORT: '0',
     LOG_LEVEL: 'info',
-    DATABASE_URL: database.url,
+    DATABASE_URL: database.appUrl,
     DATABASE_POOL_SIZE: '8',
     REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     REDIS_PREFIX: `t-${randomUUID().slice(0, 12)}`,
@@ -114,6 +117,7 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {},
       return facesign;
     },
     databaseUrl: database.url,
+    appDatabaseUrl: database.appUrl,
     s3,
     sim,
     real,

@@ -6,7 +6,7 @@ describe('loadConfig', () => {
     const c = loadConfig({});
     expect(c.env).toBe('development');
     expect(c.http.port).toBe(3000);
-    expect(c.database.url).toBe('postgresql://postgres@127.0.0.1:5432/facesign');
+    expect(c.database.url).toBe('postgresql://facesign_api@127.0.0.1:5432/facesign');
     expect(c.livekit).toBeUndefined();
     expect(c.auth.cookieSecure).toBe(false);
   });
@@ -75,6 +75,8 @@ describe('loadConfig', () => {
       LIVEKIT_URL: 'wss://lk.bank.test',
       LIVEKIT_API_KEY: 'APIabc',
       LIVEKIT_API_SECRET: 'a-long-random-secret',
+      SIGNING_KEY_FILE: '/etc/facesign/signing-key.pem',
+      SIGNING_CERT_FILE: '/etc/facesign/signing-cert.pem',
     });
     expect(c.auth.cookieSecure).toBe(true);
   });

@@ -6,6 +6,8 @@ const PRODUCTION = {
   PUBLIC_URL: 'https://verify.bank.test',
   DATABASE_URL: 'postgresql://facesign@db/facesign',
   REDIS_URL: 'redis://cache:6379',
+  SIGNING_KEY_FILE: '/etc/facesign/signing-key.pem',
+  SIGNING_CERT_FILE: '/etc/facesign/signing-cert.pem',
 };
 
 function problemsOf(env: Record<string, string>): string[] {

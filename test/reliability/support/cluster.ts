@@ -13,6 +13,7 @@ import { PrismaClient, type Db } from '../../../server/db/client.js';
 import { createUser, type NewUser } from '../../../server/users/users.service.js';
 import { startLiveKitSimulator, type RunningLiveKitSimulator } from '../../../dev/livekit-sim/index.js';
 import { startS3Server, S3RVER_CREDENTIALS, type RunningS3Server } from '../../../dev/s3-server.js';
+import { asRole, ensureLocalAppLogin, ensureOwnerRole, LOCAL_APP_ROLE, LOCAL_OWNER_ROLE } from '../../../dev/local-database.js';
 import { ApiClient } from '../../support/api-client.js';
 import { freePort, startPrivatePostgres, startPrivateRedis, startTcpProxy, type PrivatePostgres, type PrivateRedis, type TcpProxy } from './infra.js';
 import { FacesignNode, type Role } from './node-process.js';
@@ -48,9 +49,14 @@ export interface Cluster {
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const [pg, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
-  await pg.sql('CREATE DATABASE facesign');
+  // As in production: a non-superuser owner migrates, the nodes connect as a member of facesign_app.
+  await ensureOwnerRole(pg.adminUrl);
+  await pg.sql(`CREATE DATABASE facesign OWNER ${LOCAL_OWNER_ROLE}`);
   const databaseUrl = pg.databaseUrl('facesign');
-  await run('npx', ['prisma', 'migrate', 'deploy'], { env: { ...process.env, DATABASE_URL: databaseUrl }, cwd: new URL('../../../', import.meta.url).pathname });
+  const ownerUrl = asRole(databaseUrl, LOCAL_OWNER_ROLE);
+  const appUrl = asRole(databaseUrl, LOCAL_APP_ROLE);
+  await run('npx', ['prisma', 'migrate', 'deploy'], { env: { ...process.env, MIGRATION_DATABASE_URL: ownerUrl }, cwd: new URL('../../../', import.meta.url).pathname });
+  await ensureLocalAppLogin(ownerUrl, appUrl);
   const s3Dir = await mkdtemp(join(tmpdir(), 'facesign-rel-s3-'));
   const s3 = await startS3Server({ directory: s3Dir, buckets: [BUCKET] });
   const s3Proxy = await startTcpProxy(s3.port);
@@ -58,7 +64,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const trunk = await new SipClient(sim.url, sim.apiKey, sim.apiSecret).createSipOutboundTrunk('reliability trunk', 'sip.carrier.test', ['+10000000000']);
 
   const env: Record<string, string> = {
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: appUrl,
     DATABASE_POOL_SIZE: '6',
     REDIS_URL: redis.url,
     REDIS_PREFIX: `rel-${randomUUID().slice(0, 8)}`,
