@@ -11,9 +11,8 @@ const mtime = (p) => (existsSync(root + p) ? statSync(root + p).mtimeMs : 0);
 
 if (mtime('node_modules/.package-lock.json') < mtime('package-lock.json')) {
   console.log('[facesign] installing npm packages from package-lock.json');
-  // npm install (not ci): it honours the lockfile but tolerates optional per-platform builds that a
-  // registry mirror does not carry (npm ci refuses a lock without them).
-  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts']);
+  // Exactly the lockfile: npm ci fails rather than resolve anything anew.
+  run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts']);
 }
 if (mtime('server/db/generated/prisma/client.ts') < mtime('prisma/schema.prisma')) {
   console.log('[facesign] generating the Prisma client');
