@@ -1,10 +1,10 @@
 // npm run bench: runs every benchmark, prints one table and writes bench/results/bench.json (plus a
 // time-stamped copy). Each benchmark measures its own baseline in the same run.
 //
-//   npm run bench                                  # everything at the issue's sizes, hash at 256 MiB
+//   npm run bench                                  # everything at the default sizes, hash at 256 MiB
 //   npm run bench -- --only webhook,answers        # a subset: dispatch, webhook, realtime, answers, hash
 //   npm run bench -- --sessions 2000 --agents 100  # dispatch size; --sockets 1000 (realtime), --answer-agents 200, --answer-rounds 3
-//   npm run bench -- --hash-size 2G                # the recording hash at the size the recordings issue names
+//   npm run bench -- --hash-size 2G                # the recording hash on a 2 GiB object
 //   npm run bench -- --seconds 10 --connections 10 # webhook load duration and concurrency
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
 // What every benchmark returns: absolute figures for facesign and for its baseline (measured in the
-// same run), the ratio between them, and whether the target was met.
+// same run), the ratio between them, and whether the target was met.
 import type { LoadContext } from './stats.js';
 
 export interface BenchResult {

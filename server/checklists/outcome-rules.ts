@@ -1,5 +1,6 @@
-// The outcome of a verification, from the agent's answers and risk flags (domain.md, "Outcome rules").
-// Pure; the precedence is: FAILED > incomplete > ESCALATED > PASSED. A required item the party denied
+// The outcome of a verification, from the agent's answers and risk flags: a required item DENIED fails
+// it; every required item CONFIRMED passes it, unless a required item is UNCLEAR or a HIGH risk flag was
+// raised, which escalates it to a supervisor. Pure; the precedence is: FAILED > incomplete > ESCALATED > PASSED. A required item the party denied
 // ends the verification at once: when the borrower says "I never applied for this", the agent stops the
 // script there, and the items not asked are reported as such.
 

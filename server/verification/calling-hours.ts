@@ -16,7 +16,7 @@ export interface CallingHours {
   holidays: string[];
 }
 
-/** domain.md: 09:00–20:00 in the party's time zone, Monday–Saturday. */
+/** Calling hours by default: 09:00–20:00 in the party's time zone, Monday–Saturday, no holidays. */
 export const DEFAULT_CALLING_HOURS: CallingHours = {
   start: '09:00',
   end: '20:00',

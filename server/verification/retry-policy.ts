@@ -20,14 +20,15 @@ export type RetryDecision =
   | { kind: 'retry'; notBefore: Date; countsAgainstLimit: boolean }
   | { kind: 'exhausted'; reason: string };
 
-/** domain.md: three attempts per party. */
+/** Three attempts per session: MAX_DIAL_ATTEMPTS's default. */
 export const DEFAULT_MAX_ATTEMPTS = 3;
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-// domain.md: 30 min -> 2 h -> next day; a busy line is retried sooner than one nobody answered.
+// An unanswered phone is tried again after 30 min, then 2 h, then a day; a busy line is retried sooner
+// (10 min, 30 min, 2 h) than one nobody answered.
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   backoffMs: {
     BUSY: [10 * MINUTE, 30 * MINUTE, 2 * HOUR],

@@ -57,7 +57,7 @@ describe('dispatch workers killed at random', () => {
     const killPhaseMs = Date.now() - start;
     const calls: ScheduledCall[] = await scheduling;
 
-    // Every scheduled session ends this round dialled and waiting for its retry.
+    // Every scheduled session ends this phase dialled and waiting for its retry.
     await until('every session to be dialled and concluded', 120_000, async () => {
       const open = await cluster.db.verificationSession.count({ where: { id: { in: calls.map((c) => c.sessionId) }, state: { not: 'RETRY_PENDING' } } });
       return open === 0;

@@ -1,5 +1,5 @@
 // The outcome rules characterised completely over arbitrary checklists, answers and flags: each
-// outcome holds exactly when the rule in domain.md says it should. (outcome-rules.test.ts holds the
+// outcome holds exactly when the rule in server/checklists/outcome-rules.ts's header says it should. (outcome-rules.test.ts holds the
 // table of named cases and the order-independence property.)
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
