@@ -13,7 +13,7 @@ import type { Presence, PresenceService } from '../realtime/presence.js';
 export type BoardPresence = Presence | 'offline';
 
 /** Where a session sits on the board. */
-export type BoardColumn = 'waiting' | 'offered' | 'dialling' | 'in_progress' | 'wrap_up' | 'escalated';
+export type BoardColumn = 'waiting' | 'offered' | 'dialling' | 'retry_pending' | 'in_progress' | 'wrap_up' | 'escalated';
 export type BoardAlertKind = 'recording_failed' | 'recording_integrity' | 'retries_exhausted';
 
 export interface BoardSession {
@@ -36,6 +36,8 @@ export interface BoardSession {
   attemptCount: number;
   maxAttempts: number;
   lastDialOutcome: string | null;
+  /** When a retry-pending session is dialled again. */
+  nextAttemptAt: string | null;
   recaptureRequired: boolean;
   /** For escalations: the outcome rules' findings (e.g. required_unclear:identity, high_risk_flag:PROMPTED). */
   reasons: string[];
@@ -70,7 +72,7 @@ export interface BoardSnapshot {
 
 /** Sessions in which an agent is occupied (as the dispatcher counts them). */
 const AGENT_BUSY_STATES = ['DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS', 'WRAP_UP'] as const;
-const OPEN_STATES = ['SCHEDULED', 'DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS', 'WRAP_UP', 'ESCALATED'] as const;
+const OPEN_STATES = ['SCHEDULED', 'DISPATCHING', 'RINGING', 'WAITING', 'RETRY_PENDING', 'IN_PROGRESS', 'WRAP_UP', 'ESCALATED'] as const;
 
 export interface SupervisionSettings {
   /** How far back alerts are listed. */
@@ -93,6 +95,9 @@ export function boardColumn(session: { kind: 'CALL' | 'VIDEO'; state: string; as
     case 'DISPATCHING':
     case 'RINGING':
       return 'dialling';
+    case 'RETRY_PENDING':
+      // Not reached yet (busy, no answer): the supervisor sees why and when it is tried again.
+      return 'retry_pending';
     case 'IN_PROGRESS':
       return 'in_progress';
     case 'WRAP_UP':
@@ -158,6 +163,7 @@ export class SupervisionService {
         attemptCount: s.attemptCount,
         maxAttempts: s.maxAttempts,
         lastDialOutcome: s.lastDialOutcome,
+        nextAttemptAt: s.nextAttemptAt?.toISOString() ?? null,
         recaptureRequired: s.recaptureRequired,
         reasons: s.state === 'ESCALATED' && s.endReason ? s.endReason.split(',').filter(Boolean) : [],
       });

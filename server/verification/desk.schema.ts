@@ -14,6 +14,8 @@ export const deskSessionSchema = z
     completedAt: timestamp.nullable(),
     attemptCount: z.number().int(),
     maxAttempts: z.number().int(),
+    /** How the last dial ended (BUSY, NO_ANSWER, …): why a retry-pending session was not reached. */
+    lastDialOutcome: z.string().nullable(),
     loan: z.object({ externalRef: z.string(), product: z.string(), amount: z.string(), currency: z.string() }),
     party: z.object({
       name: z.string(),

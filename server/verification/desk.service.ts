@@ -37,6 +37,7 @@ function toDesk(row: DeskRow): DeskSession {
     completedAt: row.completedAt?.toISOString() ?? null,
     attemptCount: row.attemptCount,
     maxAttempts: row.maxAttempts,
+    lastDialOutcome: row.lastDialOutcome,
     loan: { externalRef: row.loanFile.externalRef, product: row.loanFile.product, amount: row.loanFile.amount.toFixed(2), currency: row.loanFile.currency },
     party: {
       name: row.party.fullName,
@@ -55,7 +56,9 @@ function toDesk(row: DeskRow): DeskSession {
           endedAt: attempt.endedAt?.toISOString() ?? null,
           recordingStartedAt: attempt.recordingStartedAt?.toISOString() ?? null,
           // Present by the same rule as everywhere else: a borrower who reloaded has left once and joined again.
-          partyConnected: !!party && isPresent(party) && party.sipCallStatus !== 'hangup',
+          // A phone's participant is in the room from the moment it is dialled: it is connected only once the
+          // call is answered (the dial's answer, or LiveKit's `active` status, whichever is heard first).
+          partyConnected: !!party && isPresent(party) && (party.sipCallStatus === null || party.sipCallStatus === 'active' || (attempt.answeredAt !== null && party.sipCallStatus !== 'hangup')),
           callStatus: party?.sipCallStatus ?? null,
         }
       : null,

@@ -117,7 +117,7 @@ describe('auditor review', () => {
     // A risk flag seeks too.
     const flag = await app.facesign.db.riskFlag.findUniqueOrThrow({ where: { id: call.flagId } });
     const flagButton = page.getByTestId(`seek-flag-${call.flagId}`);
-    expect(await flagButton.getAttribute('aria-label')).toContain('Flag: NERVOUS (low)');
+    expect(await flagButton.getAttribute('aria-label')).toContain('Risk flag: Nervous (low)');
     await flagButton.click();
     await expect.poll(() => currentTime(page)).toBeCloseTo(landing(flag.offsetMs!), 1);
 
@@ -131,8 +131,10 @@ describe('auditor review', () => {
     await page.getByTestId(`seek-item-${call.lateItem}`).click();
     await screenshot(page, 'review-session-en');
 
-    // A decision needs a note; then approve.
+    // Nothing is chosen for the auditor; a decision needs a choice and a note; then approve.
+    for (const choice of ['Approve', 'Ask for a recapture', 'Reject']) expect(await page.getByRole('radio', { name: choice }).isChecked()).toBe(false);
     await page.getByRole('button', { name: 'Submit decision' }).click();
+    await expect.poll(() => page.locator('#choice-error').textContent()).toBe('Choose approve, recapture or reject.');
     await expect.poll(() => page.locator('#note-error').textContent()).toBe('Write a note before deciding.');
     expect((await app.facesign.db.review.findUniqueOrThrow({ where: { id: call.reviewId } })).status).toBe('PENDING');
     await page.getByRole('radio', { name: 'Approve' }).check();
@@ -152,6 +154,13 @@ describe('auditor review', () => {
     await page.goto(`/review/${call.sessionId}`);
     expect(await page.getByRole('link', { name: 'Download evidence (JSON)' }).getAttribute('href')).toBe(`/api/sessions/${call.sessionId}/evidence`);
     expect(await page.getByRole('link', { name: 'Download evidence (PDF)' }).getAttribute('href')).toBe(`/api/sessions/${call.sessionId}/evidence?format=pdf`);
+    // The recording can be downloaded for an offline check: the file has the recorded SHA-256.
+    const download = page.getByTestId('download-recording');
+    expect(await download.getAttribute('href')).toBe(`/api/recordings/${recording.id}/media`);
+    const downloaded = await page.evaluate(`fetch(${JSON.stringify(`/api/recordings/${recording.id}/media`)}).then((r) => r.arrayBuffer()).then((b) => crypto.subtle.digest('SHA-256', b)).then((d) => Array.from(new Uint8Array(d), (x) => x.toString(16).padStart(2, '0')).join(''))`);
+    expect(downloaded).toBe(recording.sha256);
+    // The agent's note is on the timeline, not only in the collapsed list.
+    await expect.poll(() => page.getByTestId('timeline').textContent()).toContain("Agent's note: repeated the fee clearly");
     expect(await app.facesign.db.auditEvent.count({ where: { action: 'recording.accessed' } })).toBeGreaterThan(0);
     expect(errors).toEqual([]);
     await context.close();

@@ -97,7 +97,8 @@ describe('the live board', () => {
     // Submitting without a choice says what is missing.
     await form.getByRole('button', { name: 'Reassign' }).click();
     await poll(() => form.textContent()).toContain('Choose the agent');
-    await form.getByLabel('Give to agent').selectOption({ label: `${name} — Available` });
+    // Each agent with the languages they speak: the party speaks Chinese.
+    await form.getByLabel('Give to agent').selectOption({ label: `${name} — Available — Chinese` });
     await form.getByRole('button', { name: 'Reassign' }).click();
     await poll(() => page.getByRole('status').filter({ hasText: 'was given to' }).textContent()).toContain(`${liveLoanRef} was given to ${name}.`);
     await poll(() => card(liveSessionId).textContent()).toContain(`Agent: ${name}`);
@@ -144,6 +145,10 @@ describe('the live board', () => {
     await page.keyboard.press('Enter');
 
     await poll(() => page.getByRole('status').filter({ hasText: 'decision recorded' }).textContent()).toContain(`${liveLoanRef}: decision recorded — Pass`);
+    // The notice follows a change of language instead of staying in the one it was raised in.
+    await page.locator('.lang-switch select').first().selectOption('zh-CN');
+    await poll(() => page.getByRole('status').filter({ hasText: '决定已记录' }).textContent()).toContain(`${liveLoanRef}：决定已记录——通过`);
+    await page.locator('.lang-switch select').first().selectOption('en');
     await poll(() => entry.count()).toBe(0);
     expect(await queue.textContent()).toContain('Nothing is waiting for a decision.');
     const decided = await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: liveSessionId } });
@@ -172,7 +177,7 @@ describe('the live board', () => {
     await takeOffer(invalidAgent, exhausted);
     const exhaustedRef = (await app.facesign.db.loanFile.findUniqueOrThrow({ where: { id: invalid.loanFileId } })).externalRef;
     await poll(() => alerts.getByTestId('alert-item').first().getAttribute('data-kind'), { timeout: 20_000 }).toBe('retries_exhausted');
-    await poll(() => alerts.getByTestId('alert-item').first().textContent()).toContain(`${exhaustedRef} failed (INVALID_NUMBER)`);
+    await poll(() => alerts.getByTestId('alert-item').first().textContent()).toContain(`${exhaustedRef} failed (Number not in service)`);
     await screenshot(page, 'supervisor-alerts-en');
 
     // Dismissed here stays dismissed here after a reload, but not in another browser.

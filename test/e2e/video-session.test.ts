@@ -70,6 +70,10 @@ describe('video face-signing, borrower page and agent desk together', () => {
     const capture = await app.facesign.db.capture.findFirstOrThrow({ where: { sessionId: booked.sessionId } });
     expect(capture).toMatchObject({ kind: 'FACE', contentType: 'image/png' });
     expect(await desk.getByText(/Snapshot saved/).textContent()).toContain(capture.sha256.slice(0, 12));
+    // A second snapshot joins the first: the desk lists every snapshot on file, not only the last.
+    await desk.getByLabel('Snapshot of').selectOption('ID_FRONT');
+    await desk.getByRole('button', { name: 'Take snapshot' }).click();
+    await poll(async () => (await desk.getByTestId('snapshots').locator('li').allTextContents()).sort()).toEqual(['Face', 'ID front']);
 
     // The borrower signs with a fresh code.
     await borrower.page.getByRole('button', { name: /^(Send me a signing code|发送签署验证码)$/ }).click();

@@ -82,6 +82,50 @@ describe('agent desk API', () => {
   });
 });
 
+describe('calls that have not reached the party', () => {
+  type Desk = { active: DeskView[]; today: DeskView[]; upcoming: DeskView[] };
+  type DeskView = { id: string; state: string; lastDialOutcome: string | null; nextAttemptAt: string | null; attempt: { partyConnected: boolean; callStatus: string | null } | null };
+
+  it('shows a ringing phone as ringing, never as a connected party', async () => {
+    const ringer = await onlineAgent(t, 'desk-ringing');
+    try {
+      const los = await losClient(t);
+      // The simulator's …22 rings until the ringing timeout.
+      const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550122', product: 'desk-ringing' });
+      const ringing = await scheduleCall(los, loanFileId, partyId);
+      await takeOffer(ringer, ringing);
+      await stateOf(t, ringing, 'RINGING');
+      // The phone's participant joined the room when it was dialled; it is not the party on the line.
+      await eventually(async () => (await t.facesign.db.attemptParticipant.count({ where: { attempt: { sessionId: ringing }, kind: 'PARTY', joinedAt: { not: null } } })) > 0);
+      const r = await ringer.client.get<Desk>('/api/agent/desk?timeZone=Asia/Shanghai');
+      expect(r.body.active.find((a) => a.id === ringing)).toMatchObject({ state: 'RINGING', attempt: { partyConnected: false } });
+      await t.facesign.verification.scheduling.cancel(ringing, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
+    } finally {
+      await ringer.socket.close();
+    }
+  });
+
+  it('keeps a busy line on the desk with the dial outcome and the next attempt', async () => {
+    const dialler = await onlineAgent(t, 'desk-busy');
+    try {
+      const los = await losClient(t);
+      // The simulator's …20 is busy.
+      const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550120', product: 'desk-busy' });
+      const busy = await scheduleCall(los, loanFileId, partyId);
+      await takeOffer(dialler, busy);
+      const pending = await stateOf(t, busy, 'RETRY_PENDING');
+      const res = await dialler.client.get<Desk>('/api/agent/desk?timeZone=Asia/Shanghai');
+      expect(res.body.active.find((s) => s.id === busy)).toBeUndefined();
+      const listed = res.body.today.find((s) => s.id === busy);
+      expect(listed).toMatchObject({ state: 'RETRY_PENDING', lastDialOutcome: 'BUSY', nextAttemptAt: pending.nextAttemptAt!.toISOString() });
+      expect(Date.parse(listed!.nextAttemptAt!)).toBeGreaterThan(Date.now());
+      await t.facesign.verification.scheduling.cancel(busy, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
+    } finally {
+      await dialler.socket.close();
+    }
+  });
+});
+
 describe('presence heartbeats', () => {
   it('say when the presence lapsed, so the console can state it again', async () => {
     const online = await onlineAgent(t, 'heartbeat-check');

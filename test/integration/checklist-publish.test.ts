@@ -15,6 +15,8 @@ import {
 let t: TestApp;
 let sql: pg.Client;
 let shipped: TemplateDocument[];
+/** The rows the shipped files of `key` publish, oldest version first. */
+const publishedRows = (key: string) => shipped.filter((d) => d.key === key).map((d) => ({ version: d.version, contentHash: templateHash(d) }));
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -43,19 +45,19 @@ async function rowsFor(key: string) {
 describe('publishing checklist templates', () => {
   it('publishes the shipped templates at start-up, with their content hash and the document as definition', async () => {
     // The app published them when it booted; publishing into an empty database inserts them all.
-    const rows = await t.facesign.db.checklistTemplate.findMany({ where: { key: { in: ['call-default', 'video-default'] } }, orderBy: { key: 'asc' } });
-    expect(rows.map((r) => [r.key, r.version, r.kind])).toEqual([
+    const rows = await t.facesign.db.checklistTemplate.findMany({ where: { key: { in: ['call-default', 'video-default'] } }, orderBy: [{ key: 'asc' }, { version: 'asc' }] });
+    const shippedRows = [
       ['call-default', 1, 'CALL'],
+      ['call-default', 2, 'CALL'],
       ['video-default', 1, 'VIDEO'],
-    ]);
+      ['video-default', 2, 'VIDEO'],
+    ];
+    expect(rows.map((r) => [r.key, r.version, r.kind])).toEqual(shippedRows);
     await sql.query(`ALTER TABLE "ChecklistTemplate" DISABLE TRIGGER checklist_template_no_update_delete`);
     await sql.query(`DELETE FROM "ChecklistTemplate"`);
     await sql.query(`ALTER TABLE "ChecklistTemplate" ENABLE TRIGGER checklist_template_no_update_delete`);
     const inserted = await publishTemplates(t.facesign.db, shipped);
-    expect(inserted.map((r) => [r.key, r.version, r.kind])).toEqual([
-      ['call-default', 1, 'CALL'],
-      ['video-default', 1, 'VIDEO'],
-    ]);
+    expect(inserted.map((r) => [r.key, r.version, r.kind])).toEqual(shippedRows);
     for (const doc of shipped) {
       const row = await t.facesign.db.checklistTemplate.findUniqueOrThrow({ where: { key_version: { key: doc.key, version: doc.version } } });
       expect(row.contentHash).toBe(templateHash(doc));
@@ -73,7 +75,7 @@ describe('publishing checklist templates', () => {
   });
 
   it('refuses changed content under a published version, naming key and version, and inserts nothing from that batch', async () => {
-    const changed = structuredClone(shipped.find((d) => d.key === 'video-default')!);
+    const changed = structuredClone(shipped.find((d) => d.key === 'video-default' && d.version === 1)!);
     changed.sections[0]!.items[0]!.prompt.en += ' Thank you.';
     const fresh = variant('innocent-bystander');
 
@@ -82,7 +84,7 @@ describe('publishing checklist templates', () => {
     await expect(publishing).rejects.toThrow(/video-default v1 .*different content.*bump the version/);
     await expect(publishing).rejects.toMatchObject({ key: 'video-default', version: 1, newHash: templateHash(changed) });
 
-    expect(await rowsFor('video-default')).toEqual([{ version: 1, contentHash: templateHash(shipped[1]!) }]);
+    expect(await rowsFor('video-default')).toEqual(publishedRows('video-default'));
     expect(await rowsFor('innocent-bystander')).toEqual([]);
   });
 
@@ -131,7 +133,8 @@ describe('publishing checklist templates', () => {
     const latest = await latestTemplate(t.facesign.db, 'laddered');
     expect(latest).toMatchObject({ key: 'laddered', version: 3, kind: 'CALL' });
     expect(templateDocumentOf(latest!).title.en).toBe('Variant three');
-    expect(await latestTemplate(t.facesign.db, 'call-default')).toMatchObject({ version: 1, contentHash: templateHash(shipped[0]!) });
+    const newestCall = shipped.filter((d) => d.key === 'call-default').at(-1)!;
+    expect(await latestTemplate(t.facesign.db, 'call-default')).toMatchObject({ version: newestCall.version, contentHash: templateHash(newestCall) });
     expect(await latestTemplate(t.facesign.db, 'never-published')).toBeNull();
   });
 
@@ -142,7 +145,7 @@ describe('publishing checklist templates', () => {
     await expect(sql.query(`UPDATE "ChecklistTemplate" SET definition = '{}'::jsonb`)).rejects.toThrow(/immutable/);
     await expect(sql.query(`DELETE FROM "ChecklistTemplate" WHERE key = 'video-default'`)).rejects.toThrow(/immutable/);
     await expect(t.facesign.db.checklistTemplate.deleteMany({ where: { key: 'call-default' } })).rejects.toThrow(/immutable/);
-    expect(await rowsFor('call-default')).toEqual([{ version: 1, contentHash: templateHash(shipped[0]!) }]);
-    expect(await rowsFor('video-default')).toEqual([{ version: 1, contentHash: templateHash(shipped[1]!) }]);
+    expect(await rowsFor('call-default')).toEqual(publishedRows('call-default'));
+    expect(await rowsFor('video-default')).toEqual(publishedRows('video-default'));
   });
 });

@@ -117,6 +117,24 @@ describe('agents and sessions', () => {
   });
 });
 
+describe('sessions not reached yet', () => {
+  it('lists a busy line as retry pending, with the dial outcome and when it is tried again', async () => {
+    const agent = await onlineAgent(t, 'board-busy');
+    // The simulator's …20 is busy.
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550120', product: 'board-busy' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId);
+    await takeOffer(agent, sessionId);
+    const pending = await stateOf(t, sessionId, 'RETRY_PENDING');
+    const listed = (await board()).sessions.find((s) => s.id === sessionId);
+    expect(listed).toMatchObject({ column: 'retry_pending', state: 'RETRY_PENDING', lastDialOutcome: 'BUSY', attemptCount: 1, nextAttemptAt: pending.nextAttemptAt!.toISOString() });
+    // Not the agent's current work: they are free for other calls meanwhile.
+    expect((await board()).agents.find((a) => a.id === agent.userId)?.current).toBeNull();
+    await t.facesign.verification.scheduling.cancel(sessionId, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
+    expect((await board()).sessions.find((s) => s.id === sessionId)).toBeUndefined();
+    agent.socket.close();
+  });
+});
+
 describe('alerts', () => {
   it('alerts supervisors live, after commit, when a session runs out of attempts, and keeps it on the board', async () => {
     const agent = await onlineAgent(t, 'exhaust-skill');

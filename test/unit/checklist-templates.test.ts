@@ -17,8 +17,9 @@ let video: TemplateDocument;
 
 beforeAll(async () => {
   docs = await loadTemplateFiles();
-  call = docs.find((d) => d.key === 'call-default')!;
-  video = docs.find((d) => d.key === 'video-default')!;
+  // The latest version of each default is what new sessions get.
+  call = docs.filter((d) => d.key === 'call-default').at(-1)!;
+  video = docs.filter((d) => d.key === 'video-default').at(-1)!;
 });
 
 const clone = (doc: TemplateDocument): TemplateDocument => structuredClone(doc);
@@ -40,7 +41,7 @@ function allIds(doc: TemplateDocument): string[] {
   return [...doc.sections.flatMap((s) => [s.id, ...s.items.map((i) => i.id)]), ...(doc.livenessPool ?? []).map((p) => p.id)];
 }
 
-/** The default checklists of notes/domain.md: item id -> required. */
+/** The default call checklist's items and whether each is required: item id -> required. */
 const CALL_ITEMS: Record<string, boolean> = {
   consent_recording: true,
   identity_name: true,
@@ -75,20 +76,22 @@ const VIDEO_ITEMS: Record<string, boolean> = {
 const CJK = /[\u4e00-\u9fff]/;
 
 describe('shipped templates', () => {
-  it('are exactly the two defaults, valid, version 1', () => {
+  it('are exactly the two defaults, valid, in versions 1 and 2', () => {
     expect(docs.map((d) => [d.key, d.version, d.kind])).toEqual([
       ['call-default', 1, 'CALL'],
+      ['call-default', 2, 'CALL'],
       ['video-default', 1, 'VIDEO'],
+      ['video-default', 2, 'VIDEO'],
     ]);
   });
 
   it.each(['call-default', 'video-default'])('%s: every id is unique across the template', (key) => {
-    const ids = allIds(docs.find((d) => d.key === key)!);
+    const ids = allIds(docs.filter((d) => d.key === key).at(-1)!);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
   it.each(['call-default', 'video-default'])('%s: every text is in Chinese and in English, with the same placeholders', (key) => {
-    for (const [where, text] of localizedTexts(docs.find((d) => d.key === key)!)) {
+    for (const [where, text] of localizedTexts(docs.filter((d) => d.key === key).at(-1)!)) {
       expect(text['zh-CN'].trim(), where).not.toBe('');
       expect(text.en.trim(), where).not.toBe('');
       expect(text['zh-CN'], `${where} zh-CN`).toMatch(CJK);
@@ -98,7 +101,7 @@ describe('shipped templates', () => {
     }
   });
 
-  it('the call checklist has the items of domain.md with their required flags', () => {
+  it('the call checklist has the default items with their required flags', () => {
     expect(Object.fromEntries(itemsInOrder(call).map((i) => [i.id, i.required]))).toEqual(CALL_ITEMS);
   });
 
@@ -137,16 +140,29 @@ describe('shipped templates', () => {
   });
 
   it('keep published hashes: a shipped version never changes (edit -> new file with the next version)', () => {
-    expect(templateHash(call)).toBe(PUBLISHED.call);
-    expect(templateHash(video)).toBe(PUBLISHED.video);
+    expect(Object.fromEntries(docs.map((d) => [`${d.key}.v${d.version}`, templateHash(d)]))).toEqual(PUBLISHED);
+  });
+
+  // The agent answers the assessment like every other item, and the outcome rules read DENIED as "not so":
+  // the item must state what all is well looks like, so that Confirmed means no sign of risk was seen.
+  it.each(['call-default', 'video-default'])("%s: the agent's assessment is a statement Confirmed when nothing was wrong", (key) => {
+    const item = itemsInOrder(docs.filter((d) => d.key === key).at(-1)!).find((i) => i.id === 'risk_assessment')!;
+    expect(item.prompt.en).toMatch(/^Agent's assessment \(do not ask the party\): confirm that /);
+    expect(item.prompt.en).not.toContain('?');
+    expect(item.prompt['zh-CN']).toContain('请确认');
+    expect(item.prompt['zh-CN']).not.toMatch(/[?？]/);
+    expect(item.guidance!.en).toMatch(/^Confirmed: none of these signs\. Denied: at least one sign was present/);
+    expect(item.guidance!['zh-CN']).toMatch(/全部属实选“确认”。发现任一迹象选“否认”/);
   });
 });
 
-// The content hashes of the published v1 files. If this fails, the v1 file was edited: restore it and
-// put the change in <key>.v2.json.
+// The content hashes of the published files. If this fails, a published file was edited: restore it and
+// put the change in <key>.v<next>.json.
 const PUBLISHED = {
-  call: '9271b1bc96e9ae469aaaa3c9a4faf385a5fea553dcc8252aaa623b492ab9db0c',
-  video: '46265510009b7a9d4e7b675ad5c10c64685b0d2a23978273ceb1798953720e2b',
+  'call-default.v1': '9271b1bc96e9ae469aaaa3c9a4faf385a5fea553dcc8252aaa623b492ab9db0c',
+  'call-default.v2': '742d0413a806f9d338063d440716a6b48693f2a9575987da47a8e3cf34e502d1',
+  'video-default.v1': '46265510009b7a9d4e7b675ad5c10c64685b0d2a23978273ceb1798953720e2b',
+  'video-default.v2': '479fc0fdd93eadaeb83938c7e1e68fefb5972967739d094f69dfcb84c92c19d5',
 };
 
 function issuesOf(input: unknown): { path: string; message: string }[] {
@@ -284,14 +300,14 @@ describe('loadTemplateFiles', () => {
   });
 
   it('requires the file name to match key and version', async () => {
-    await expect(loadTemplateFiles(await folder({ 'call-default.v2.json': call }))).rejects.toThrow(
+    await expect(loadTemplateFiles(await folder({ 'call-default.v2.json': { ...clone(call), version: 1 } }))).rejects.toThrow(
       'checklist template call-default.v2.json: holds call-default v1, so it must be named call-default.v1.json',
     );
   });
 
   it('loads only *.json files, sorted by name', async () => {
-    const v2 = { ...clone(call), version: 2 };
-    const loaded = await loadTemplateFiles(await folder({ 'call-default.v2.json': v2, 'call-default.v1.json': call, 'README.md': '# x' }));
+    const [v1, v2] = [1, 2].map((version) => ({ ...clone(call), version }));
+    const loaded = await loadTemplateFiles(await folder({ 'call-default.v2.json': v2, 'call-default.v1.json': v1, 'README.md': '# x' }));
     expect(loaded.map((d) => d.version)).toEqual([1, 2]);
   });
 });

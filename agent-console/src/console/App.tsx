@@ -77,16 +77,15 @@ export function MediaBanner() {
   return null;
 }
 
-/** Sign-in refusals in the page's language with the wait the server named (the code stays visible for support, as in ErrorNote). */
+/** Sign-in refusals in the page's language with the wait the server named (the code is kept for support, as in ErrorNote, not shown). */
 function loginProblem(error: unknown, t: Translate<keyof (typeof shellMessages)['en']>) {
   if (!(error instanceof ApiError)) return null;
   // The server names the wait on both refusals; a minute if something on the way dropped the header.
   const s = String(error.retryAfterSeconds ?? 60);
   const text = error.code === 'INVALID_CREDENTIALS' ? t('loginWrong') : error.code === 'ACCOUNT_LOCKED' ? t('loginHeld', { s }) : error.code === 'RATE_LIMITED' ? t('loginThrottled', { s }) : null;
   return text ? (
-    <div className="alert error" role="alert">
+    <div className="alert error" role="alert" data-code={error.code}>
       {text}
-      <span className="hint"> ({error.code})</span>
     </div>
   ) : null;
 }

@@ -7,6 +7,7 @@ import { clientConfig } from '../shared/client-config';
 import { joinMedia, type MediaConnection, type MediaMode } from '../shared/media';
 import { partySocket } from '../shared/socket';
 import { formatDateTime, useLocale, useT } from '../shared/i18n';
+import { useLabels } from '../shared/labels';
 import { CodeEntry } from './CodeEntry';
 import { Preview } from './DeviceCheck';
 import type { JoinApi, KeyTerms, Overview } from './join-api';
@@ -202,6 +203,7 @@ function formatAmount(amount: string, currency: string, locale: string): string 
 
 export function Terms({ terms }: { terms: KeyTerms }) {
   const t = useT(joinMessages);
+  const labels = useLabels();
   const { locale } = useLocale();
   return (
     <section className="terms" aria-labelledby="terms-heading">
@@ -218,7 +220,7 @@ export function Terms({ terms }: { terms: KeyTerms }) {
         <dt>{t('termsCurrency')}</dt>
         <dd>{terms.currency}</dd>
         <dt>{t('termsProduct')}</dt>
-        <dd>{terms.product}</dd>
+        <dd>{labels.product(terms.product)}</dd>
         <dt>{t('termsReference')}</dt>
         <dd className="mono">{terms.loanReference}</dd>
         {terms.documentHash ? (

@@ -1,10 +1,11 @@
 // The checklist in the session's randomised order. Every answer is saved the moment it is given and shown
 // as saved only when the server acknowledged it. Fully usable from the keyboard (roving focus over items;
 // 1/C, 2/D, 3/U answer; N writes a note); unsent notes survive a reload in this browser.
-import { Fragment, useCallback, useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { api } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useT, type Locale } from '../../shared/i18n';
+import { promptParts } from '../../shared/prompt';
 import { deskMessages } from './messages';
 import type { AnswerValue, Checklist, ChecklistItem } from './types';
 
@@ -44,22 +45,6 @@ function without<V>(map: ReadonlyMap<string, V>, key: string): ReadonlyMap<strin
   const next = new Map(map);
   next.delete(key);
   return next;
-}
-
-/** Fills the {placeholders} the desk knows; marks the others so the agent reads them from the loan file. */
-export function fillPrompt(text: string, values: Record<string, string>, missingLabel: string): ReactNode[] {
-  return text.split(/(\{[a-zA-Z]+\})/).map((part, i) => {
-    const name = /^\{([a-zA-Z]+)\}$/.exec(part)?.[1];
-    if (!name) return <Fragment key={i}>{part}</Fragment>;
-    const value = values[name];
-    return value ? (
-      <strong key={i}>{value}</strong>
-    ) : (
-      <mark key={i} title={missingLabel}>
-        {name}
-      </mark>
-    );
-  });
 }
 
 export function ChecklistPanel({ sessionId, checklist, promptLocale, values, editable, onSaved }: { sessionId: string; checklist: Checklist; promptLocale: Locale; values: Record<string, string>; editable: boolean; onSaved(): void }) {
@@ -169,7 +154,7 @@ export function ChecklistPanel({ sessionId, checklist, promptLocale, values, edi
                 </span>
               </div>
               <p className="prompt" id={promptId} lang={promptLocale}>
-                {fillPrompt(item.prompt[promptLocale], values, t('missingValue'))}
+                {promptParts(item.prompt[promptLocale], values, promptLocale)}
               </p>
               {item.guidance ? (
                 <details>

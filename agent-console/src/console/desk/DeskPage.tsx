@@ -7,6 +7,7 @@ import { api } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useLoad, useNow } from '../../shared/hooks';
 import { formatDateTime, useLocale, useT } from '../../shared/i18n';
+import { useLabels } from '../../shared/labels';
 import { agentSocket } from '../../shared/socket';
 import { useAuth } from '../auth';
 import { deskMessages } from './messages';
@@ -95,9 +96,13 @@ export default function DeskPage() {
 
   const active = desk.data?.active ?? [];
   const current = active.find((s) => s.id === selected) ?? active[0];
+  // The session the agent was following left "Now" without a conversation (busy, no answer): say so and when it is tried again.
+  const unreached = !current && selected ? [...(desk.data?.today ?? []), ...(desk.data?.upcoming ?? [])].find((s) => s.id === selected && (s.state === 'RETRY_PENDING' || s.state === 'EXHAUSTED')) : undefined;
 
   const accepted = (grant: JoinGrant) => {
     setGrants((g) => ({ ...g, [grant.sessionId]: grant }));
+    // A new conversation takes over the page, even while the last one's summary is still open.
+    setSubmitted(undefined);
     setSelected(grant.sessionId);
     desk.reload();
     offers.reload();
@@ -132,11 +137,34 @@ export default function DeskPage() {
                 desk.reload();
               }}
             />
+          ) : unreached ? (
+            <NotReached session={unreached} onBack={() => setSelected(undefined)} />
           ) : (
             <div className="panel hint">{t('noSession')}</div>
           )}
         </section>
       </div>
+    </div>
+  );
+}
+
+/** A dial that did not reach the party: why, and when the session comes back (or that it will not). */
+function NotReached({ session, onBack }: { session: DeskSession; onBack(): void }) {
+  const t = useT(deskMessages);
+  const labels = useLabels();
+  const { locale } = useLocale();
+  return (
+    <div className="panel stack" role="status" data-testid="not-reached">
+      <h2>{t('notReached', { name: session.party.name })}</h2>
+      <p data-testid="not-reached-reason">{t('notReachedReason', { reason: session.lastDialOutcome ? labels.dialOutcome(session.lastDialOutcome) : t('unknownReason') })}</p>
+      <p data-testid="not-reached-next">
+        {session.state === 'RETRY_PENDING' && session.nextAttemptAt
+          ? t('nextAttempt', { time: formatDateTime(session.nextAttemptAt, locale, { dateStyle: 'medium', timeStyle: 'short' }), n: session.attemptCount + 1, max: session.maxAttempts })
+          : t('noAttemptsLeft')}
+      </p>
+      <button type="button" className="primary" onClick={onBack}>
+        {t('backToDesk')}
+      </button>
     </div>
   );
 }
@@ -213,6 +241,7 @@ function OffersPanel({ offers, error, onAccepted, onChanged }: { offers: Offer[]
 
 function SchedulePanel({ desk, error, selected, onSelect }: { desk: Desk | undefined; error: unknown; selected: string | undefined; onSelect(id: string): void }) {
   const t = useT(deskMessages);
+  const labels = useLabels();
   const { locale } = useLocale();
   const group = (title: string, sessions: DeskSession[], selectable: boolean) => (
     <section>
@@ -227,12 +256,15 @@ function SchedulePanel({ desk, error, selected, onSelect }: { desk: Desk | undef
                 <span>
                   <strong>{s.party.name}</strong> · {s.loan.externalRef}
                 </span>
-                <span className={`badge ${s.outcome === 'PASSED' ? 'ok' : s.outcome === 'FAILED' ? 'bad' : s.outcome ? 'warn' : 'info'}`}>{s.outcome ?? s.state}</span>
+                <span className={`badge ${s.outcome === 'PASSED' ? 'ok' : s.outcome === 'FAILED' ? 'bad' : s.outcome || s.state === 'RETRY_PENDING' || s.state === 'EXHAUSTED' ? 'warn' : 'info'}`} data-testid="schedule-state">
+                  {s.outcome ? labels.outcome(s.outcome) : labels.state(s.state)}
+                </span>
               </div>
               <div className="spread hint">
                 <span>
                   {s.kind === 'CALL' ? t('offerCall') : t('offerVideo')} · {formatDateTime(s.completedAt ?? s.nextAttemptAt ?? s.notBefore, locale, { timeStyle: 'short' })}
                 </span>
+                {s.state === 'RETRY_PENDING' && s.lastDialOutcome ? <span data-testid="schedule-dial-outcome">{labels.dialOutcome(s.lastDialOutcome)}</span> : null}
                 {selectable && s.id !== selected ? (
                   <button type="button" className="small" onClick={() => onSelect(s.id)}>
                     {t('open')}

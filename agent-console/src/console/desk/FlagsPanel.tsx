@@ -2,11 +2,13 @@ import { useState, type FormEvent } from 'react';
 import { api } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useT } from '../../shared/i18n';
+import { useLabels } from '../../shared/labels';
 import { deskMessages } from './messages';
 import { FLAG_CODES, SEVERITIES, type RiskFlag } from './types';
 
 export function FlagsPanel({ sessionId, flags, disabled, onRaised }: { sessionId: string; flags: RiskFlag[]; disabled: boolean; onRaised(): void }) {
   const t = useT(deskMessages);
+  const labels = useLabels();
   const [code, setCode] = useState<(typeof FLAG_CODES)[number]>('EVASIVE');
   const [severity, setSeverity] = useState<(typeof SEVERITIES)[number]>('MEDIUM');
   const [note, setNote] = useState('');
@@ -33,7 +35,7 @@ export function FlagsPanel({ sessionId, flags, disabled, onRaised }: { sessionId
       <ul className="flag-list">
         {flags.map((f) => (
           <li key={f.id}>
-            <span className={`badge ${f.severity === 'HIGH' ? 'bad' : f.severity === 'MEDIUM' ? 'warn' : ''}`}>{t(f.severity)}</span> {t(f.code as (typeof FLAG_CODES)[number])}
+            <span className={`badge ${f.severity === 'HIGH' ? 'bad' : f.severity === 'MEDIUM' ? 'warn' : ''}`}>{labels.severity(f.severity)}</span> {labels.flag(f.code)}
             {f.note ? <span className="hint"> — {f.note}</span> : null}
           </li>
         ))}
@@ -44,7 +46,7 @@ export function FlagsPanel({ sessionId, flags, disabled, onRaised }: { sessionId
           <select value={code} onChange={(e) => setCode(e.target.value as (typeof FLAG_CODES)[number])} disabled={disabled}>
             {FLAG_CODES.map((c) => (
               <option key={c} value={c}>
-                {t(c)}
+                {labels.flag(c)}
               </option>
             ))}
           </select>
@@ -54,7 +56,7 @@ export function FlagsPanel({ sessionId, flags, disabled, onRaised }: { sessionId
           <select value={severity} onChange={(e) => setSeverity(e.target.value as (typeof SEVERITIES)[number])} disabled={disabled}>
             {SEVERITIES.map((s) => (
               <option key={s} value={s}>
-                {t(s)}
+                {labels.severity(s)}
               </option>
             ))}
           </select>

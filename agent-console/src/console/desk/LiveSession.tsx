@@ -7,6 +7,7 @@ import { clientConfig } from '../../shared/client-config';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useLoad, useNow } from '../../shared/hooks';
 import { formatDuration, useLocale, useT, type Locale } from '../../shared/i18n';
+import { labelsFor, useLabels, useReasonList } from '../../shared/labels';
 import { joinMedia, type MediaConnection } from '../../shared/media';
 import { useAuth } from '../auth';
 import { ChecklistPanel } from './ChecklistPanel';
@@ -25,13 +26,14 @@ export interface SubmitResult {
 /** What the agent sees after submitting, until they go back to the desk (the session has left "Now" by then). */
 export function Submitted({ result, onBack }: { result: SubmitResult; onBack(): void }) {
   const t = useT(deskMessages);
+  const reasonList = useReasonList();
   return (
-    <div className="panel stack" role="status">
+    <div className="panel stack" role="status" data-testid="submitted">
       <h2>{t('submitted', { outcome: t(`outcome${result.outcome}` as 'outcomePASSED') })}</h2>
       <p>{result.partyName}</p>
       {result.reasons.length > 0 ? (
-        <p>
-          {t('reasons')}: {result.reasons.join(', ')}
+        <p data-testid="submitted-reasons">
+          {t('reasons', { list: reasonList(result.reasons) })}
         </p>
       ) : null}
       <button type="button" className="primary" onClick={onBack}>
@@ -46,6 +48,7 @@ const POLL_MS = 3000;
 
 export function LiveSession({ summary, grant, socket, changeTick, onChanged, onSubmitted }: { summary: DeskSession; grant: JoinGrant | undefined; socket: Socket | undefined; changeTick: number; onChanged(): void; onSubmitted(result: SubmitResult): void }) {
   const t = useT(deskMessages);
+  const labels = useLabels();
   const { locale } = useLocale();
   const { user } = useAuth();
   const [pollTick, setPollTick] = useState(0);
@@ -108,7 +111,7 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
   const values = {
     agentName: user?.displayName ?? '',
     amount: new Intl.NumberFormat(promptLocale, { style: 'currency', currency: session.loan.currency }).format(Number(session.loan.amount)),
-    product: session.loan.product,
+    product: labelsFor(promptLocale).product(session.loan.product),
     phoneLast4: session.party.phoneLast4,
     livenessPrompt: checklist.data?.liveness?.prompt[promptLocale] ?? '',
   };
@@ -125,7 +128,7 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
             <dt>{t('loan')}</dt>
             <dd>{session.loan.externalRef}</dd>
             <dt>{t('product')}</dt>
-            <dd>{session.loan.product}</dd>
+            <dd>{labels.product(session.loan.product)}</dd>
             <dt>{t('amount')}</dt>
             <dd>{values.amount}</dd>
             <dt>{t('phone')}</dt>
@@ -137,24 +140,23 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
               </>
             ) : null}
             <dt>{t('language')}</dt>
-            <dd>{session.party.locale}</dd>
+            <dd>{labels.language(session.party.locale)}</dd>
           </dl>
         </div>
         <div className="panel stack">
           <div className="row" role="status" aria-label={t('state')}>
             <RecordingBadge state={session.recording?.state} />
-            <span className={`badge ${attempt?.partyConnected ? 'ok' : 'warn'}`} data-testid="party-status">
-              <span className="dot" />
-              {attempt?.partyConnected ? t('partyConnected') : session.state === 'RINGING' ? t('ringing') : session.state === 'DISPATCHING' ? t('dialling') : t('partyNotConnected')}
+            <PartyStatus session={session} />
+            <span className="badge" data-testid="session-state" data-state={session.state}>
+              {labels.state(session.state)}
             </span>
-            <span className="badge" data-testid="session-state">{session.state}</span>
             {attempt ? <span className="badge">{t('attempt', { n: attempt.number, max: session.maxAttempts })}</span> : null}
           </div>
           <div className="spread">
             <span>
               {t('timer')}: <strong data-testid="call-timer">{formatDuration(talkTime)}</strong>
             </span>
-            {media.connection?.mode === 'simulated' ? <span className="badge info">simulated</span> : null}
+            {media.connection?.mode === 'simulated' ? <span className="badge info">{t('simulatedBadge')}</span> : null}
           </div>
           {session.kind === 'VIDEO' ? (
             <div className="video-stage" ref={remoteRef} data-testid="video-stage">
@@ -238,6 +240,28 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
         </p>
       </div>
     </div>
+  );
+}
+
+/** Connected only once the party is really there: a phone that is still ringing is not a party on the line. */
+function PartyStatus({ session }: { session: DeskSession }) {
+  const t = useT(deskMessages);
+  const attempt = session.attempt;
+  const live = attempt && !attempt.endedAt;
+  const [status, tone, label] = attempt?.partyConnected
+    ? ['connected', 'ok', t('partyConnected')]
+    : live && (session.state === 'RINGING' || attempt.callStatus === 'ringing')
+      ? ['ringing', 'info', t('ringing')]
+      : live && (session.state === 'DISPATCHING' || attempt.callStatus === 'dialing')
+        ? ['dialling', 'info', t('dialling')]
+        : live && session.state === 'WAITING'
+          ? ['waiting', 'info', t('waitingParty')]
+          : ['absent', 'warn', t('partyNotConnected')];
+  return (
+    <span className={`badge ${tone}`} data-testid="party-status" data-status={status}>
+      <span className="dot" />
+      {label}
+    </span>
   );
 }
 

@@ -1,9 +1,11 @@
 // Captures one frame of the borrower's video and uploads it as a PNG. With simulated media there is no
 // video, so the frame is a generated, clearly labelled test picture: the upload path is still the real one.
 import { useState, type RefObject } from 'react';
+import { useLoad } from '../../shared/hooks';
 import { api } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useT } from '../../shared/i18n';
+import { useLabels } from '../../shared/labels';
 import { deskMessages } from './messages';
 
 const KINDS = ['FACE', 'ID_FRONT', 'ID_BACK'] as const;
@@ -37,10 +39,13 @@ function frameFrom(stage: HTMLElement | null): HTMLCanvasElement {
 
 export function SnapshotButton({ sessionId, stage, simulated }: { sessionId: string; stage: RefObject<HTMLElement | null>; simulated: boolean }) {
   const t = useT(deskMessages);
+  const labels = useLabels();
   const [kind, setKind] = useState<(typeof KINDS)[number]>('FACE');
   const [saved, setSaved] = useState<{ sizeBytes: number; sha256: string }>();
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  // Every snapshot of the session, not only the last one: the agent sees what is already on file.
+  const taken = useLoad((signal) => api<{ items: { id: string; kind: string; createdAt: string }[] }>('GET', `/api/sessions/${sessionId}/captures`, undefined, { signal }), [sessionId, saved]);
   const take = async () => {
     setBusy(true);
     setError(undefined);
@@ -61,7 +66,7 @@ export function SnapshotButton({ sessionId, stage, simulated }: { sessionId: str
         <select value={kind} onChange={(e) => setKind(e.target.value as (typeof KINDS)[number])} style={{ width: 'auto' }}>
           {KINDS.map((k) => (
             <option key={k} value={k}>
-              {t(k)}
+              {labels.capture(k)}
             </option>
           ))}
         </select>
@@ -74,7 +79,17 @@ export function SnapshotButton({ sessionId, stage, simulated }: { sessionId: str
           {t('snapshotSaved', { kb: Math.ceil(saved.sizeBytes / 1024), hash: saved.sha256.slice(0, 12) })}
         </span>
       ) : null}
-      <ErrorNote error={error} />
+      <ErrorNote error={error ?? taken.error} />
+      {taken.data && taken.data.items.length > 0 ? (
+        <ul className="snapshot-list" aria-label={t('captures')} data-testid="snapshots">
+          {taken.data.items.map((c) => (
+            <li key={c.id}>
+              <img src={`/api/captures/${c.id}/content`} alt={labels.capture(c.kind)} loading="lazy" />
+              <span>{labels.capture(c.kind)}</span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
     </div>
   );
 }

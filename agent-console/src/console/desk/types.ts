@@ -13,6 +13,7 @@ export interface DeskSession {
   completedAt: string | null;
   attemptCount: number;
   maxAttempts: number;
+  lastDialOutcome: string | null;
   loan: { externalRef: string; product: string; amount: string; currency: string };
   party: { name: string; role: string; phoneLast4: string; idNumberLast4: string | null; locale: string; timeZone: string };
   attempt: {

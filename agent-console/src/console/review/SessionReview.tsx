@@ -6,6 +6,8 @@ import { api, ApiError } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useLoad } from '../../shared/hooks';
 import { formatDateTime, useLocale, useLocalized, useT } from '../../shared/i18n';
+import { useLabels } from '../../shared/labels';
+import { PromptText, promptPlain, type PromptValues } from '../../shared/prompt';
 import { Link } from '../../shared/router';
 import { clientConfig, type ClientConfig } from '../../shared/client-config';
 import { useAuth } from '../auth';
@@ -16,22 +18,18 @@ import type { Capture, IntegrityResult, RecordingInfo, ReviewFile } from './type
 type Key = keyof (typeof reviewMessages)['en'];
 const PLAYABLE = new Set(['VERIFIED', 'RETAINED']);
 
-/** A template prompt with its {placeholders} shown as such (the agent read them filled in). */
-function PromptText({ text }: { text: string }) {
-  const parts = text.split(/\{([^{}]+)\}/);
-  return (
-    <>
-      {parts.map((part, i) =>
-        i % 2 === 1 ? (
-          <span key={i} className="placeholder">
-            {part}
-          </span>
-        ) : (
-          part
-        ),
-      )}
-    </>
-  );
+/** The file name extension a download gets from its content type. */
+function fileExtension(contentType: string | null): string {
+  const subtype = contentType?.split(';')[0]?.split('/')[1] ?? '';
+  return { ogg: 'ogg', webm: 'webm', mp4: 'mp4', mpeg: 'mp3', png: 'png', jpeg: 'jpg' }[subtype] ?? 'bin';
+}
+
+function formatMoney(amount: string, currency: string, locale: string): string {
+  try {
+    return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(Number(amount));
+  } catch {
+    return `${amount} ${currency}`;
+  }
 }
 
 /** m:ss.t — offsets are precise to a tenth of a second on the timeline. */
@@ -48,12 +46,16 @@ interface Mark {
   attemptId: string | null;
   offsetMs: number;
   label: string;
+  /** For answers: the prompt as written, shown with its terms, and the agent's note. */
+  prompt?: string;
+  note?: string | null;
   detail: string;
   tone: string;
 }
 
 export function SessionReview({ sessionId }: { sessionId: string }) {
   const t = useT(reviewMessages);
+  const labels = useLabels();
   const localized = useLocalized();
   const { locale } = useLocale();
   const file = useLoad((signal) => api<ReviewFile>('GET', `/api/review-desk/sessions/${sessionId}`, undefined, { signal }), [sessionId]);
@@ -106,18 +108,23 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
     }
   };
 
+  // What the review knows of the terms the prompts name; the rest is marked as such.
+  const values = useMemo<PromptValues>(
+    () => (data ? { agentName: data.agent?.displayName, product: labels.product(data.loanFile.product), amount: formatMoney(data.loanFile.amount, data.loanFile.currency, locale) } : {}),
+    [data, labels, locale],
+  );
   const marks = useMemo<Mark[]>(() => {
     if (!data) return [];
     const answers: Mark[] = data.items.flatMap((item) =>
       item.answer && item.answer.offsetMs !== null
-        ? [{ key: `item-${item.id}`, kind: 'answer' as const, attemptId: item.answer.attemptId, offsetMs: item.answer.offsetMs, label: localized(item.prompt), detail: t(`answer${item.answer.value}` as Key), tone: item.answer.value === 'CONFIRMED' ? 'ok' : item.answer.value === 'DENIED' ? 'bad' : 'warn' }]
+        ? [{ key: `item-${item.id}`, kind: 'answer' as const, attemptId: item.answer.attemptId, offsetMs: item.answer.offsetMs, label: promptPlain(localized(item.prompt), values, locale), prompt: localized(item.prompt), note: item.answer.note, detail: t(`answer${item.answer.value}` as Key), tone: item.answer.value === 'CONFIRMED' ? 'ok' : item.answer.value === 'DENIED' ? 'bad' : 'warn' }]
         : [],
     );
     const flags: Mark[] = data.flags.flatMap((f) =>
-      f.offsetMs !== null ? [{ key: `flag-${f.id}`, kind: 'flag' as const, attemptId: f.attemptId, offsetMs: f.offsetMs, label: t('flag', { code: f.code, severity: t(`severity${f.severity}` as Key) }), detail: f.note ?? '', tone: 'bad' }] : [],
+      f.offsetMs !== null ? [{ key: `flag-${f.id}`, kind: 'flag' as const, attemptId: f.attemptId, offsetMs: f.offsetMs, label: t('flag', { flag: labels.flag(f.code), severity: t(`severity${f.severity}` as Key) }), detail: f.note ?? '', tone: 'bad' }] : [],
     );
     return [...answers, ...flags].sort((a, b) => a.offsetMs - b.offsetMs);
-  }, [data, localized, t]);
+  }, [data, localized, t, labels, values, locale]);
 
   if (file.error && !data) return <ErrorNote error={file.error} />;
   if (!data) return <p>…</p>;
@@ -132,11 +139,11 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
         <div>
           <h1>{t('sessionHeading', { ref: data.loanFile.externalRef })}</h1>
           <p className="hint">
-            {t('summary', { kind: t(`kind${data.session.kind}` as Key), product: data.loanFile.product, amount, currency: data.loanFile.currency, party: data.party.name, agent: data.agent?.displayName ?? t('noAgent') })}
+            {t('summary', { kind: t(`kind${data.session.kind}` as Key), product: labels.product(data.loanFile.product), amount, currency: data.loanFile.currency, party: data.party.name, agent: data.agent?.displayName ?? t('noAgent') })}
           </p>
         </div>
         <div className="row">
-          <span className="badge">{t(`sessionState${data.session.state}` as Key)}</span>
+          {data.session.state !== data.session.outcome ? <span className="badge">{t(`sessionState${data.session.state}` as Key)}</span> : null}
           {data.session.outcome ? <span className={`badge ${outcomeBadgeClass(data.session.outcome)}`}>{t(`outcome${data.session.outcome}` as Key)}</span> : null}
           {data.review ? (
             <span className={`badge ${reviewBadgeClass(data.review.status)}`} data-testid="review-status">
@@ -166,7 +173,7 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
               </label>
             ) : null}
             {!recording ? <p>{t('noRecording')}</p> : null}
-            {recording && !PLAYABLE.has(recording.state) ? <div className="alert warn">{t('notPlayable', { state: recording.state })}</div> : null}
+            {recording && !PLAYABLE.has(recording.state) ? <div className="alert warn">{t('notPlayable', { state: t(`recording${recording.state}` as Key) })}</div> : null}
             {recording && PLAYABLE.has(recording.state) ? (
               <>
                 {config?.media === 'simulated' ? <p className="hint">{t('simulatedRecording')}</p> : null}
@@ -184,6 +191,12 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
                   onSeeked: (e: SyntheticEvent<HTMLMediaElement>) => setPosition(e.currentTarget.currentTime),
                 })}
                 <Track marks={marks.filter((m) => m.attemptId === attemptId)} seconds={trackSeconds} position={position} onSeek={(m) => seek(m.attemptId, m.offsetMs)} />
+                <p className="row">
+                  <a className="button" href={`/api/recordings/${recording.id}/media`} download={`recording-${data.loanFile.externalRef}-${attempt!.number}.${fileExtension(recording.contentType)}`} data-testid="download-recording">
+                    {t('downloadRecording')}
+                  </a>
+                  <span className="hint">{t('downloadHint')}</span>
+                </p>
               </>
             ) : null}
           </section>
@@ -201,7 +214,8 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
                       {other ? <span className="hint"> ({t('otherAttempt', { n: other.number })})</span> : null}
                     </button>
                     <span className="what">
-                      <span className={`badge ${m.tone}`}>{m.kind === 'flag' ? '⚑ ' : ''}{m.detail || m.label}</span> {m.kind === 'answer' ? <PromptText text={m.label} /> : m.detail ? m.label : ''}
+                      <span className={`badge ${m.tone}`}>{m.kind === 'flag' ? '⚑ ' : ''}{m.detail || m.label}</span> {m.kind === 'answer' && m.prompt ? <PromptText text={m.prompt} values={values} /> : m.detail ? m.label : ''}
+                      {m.note ? <span className="review-answer-note hint">{t('agentNote', { note: m.note })}</span> : null}
                     </span>
                   </li>
                 );
@@ -214,7 +228,7 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
                 {data.items.map((item) => (
                   <li key={item.id}>
                     <span className={`badge ${item.answer?.value === 'CONFIRMED' ? 'ok' : item.answer?.value === 'DENIED' ? 'bad' : item.answer ? 'warn' : ''}`}>{item.answer ? t(`answer${item.answer.value}` as Key) : t('unanswered')}</span>{' '}
-                    <PromptText text={localized(item.prompt)} /> {item.required ? <span className="hint">({t('required')})</span> : null}
+                    <PromptText text={localized(item.prompt)} values={values} /> {item.required ? <span className="hint">({t('required')})</span> : null}
                     {item.answer?.note ? <div className="hint">{item.answer.note}</div> : null}
                     {item.answer && item.answer.offsetMs === null ? <span className="hint"> — {t('noOffset')}</span> : null}
                   </li>
@@ -230,14 +244,17 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
             <div className="review-captures">
               {captures.data?.items.map((c) => (
                 <figure key={c.id}>
-                  <img src={`/api/captures/${c.id}/content`} alt={t('captureAlt', { kind: c.kind })} loading="lazy" />
+                  <img src={`/api/captures/${c.id}/content`} alt={t('captureAlt', { kind: labels.capture(c.kind) })} loading="lazy" />
                   <figcaption>
-                    {c.kind}
+                    {labels.capture(c.kind)}
                     {c.offsetMs !== null ? (
-                      <button type="button" className="small" onClick={() => seek(c.attemptId, c.offsetMs!)} aria-label={t('seekTo', { time: formatOffset(c.offsetMs), label: c.kind })}>
+                      <button type="button" className="small" onClick={() => seek(c.attemptId, c.offsetMs!)} aria-label={t('seekTo', { time: formatOffset(c.offsetMs), label: labels.capture(c.kind) })}>
                         ▶ {formatOffset(c.offsetMs)}
                       </button>
                     ) : null}
+                    <a className="small" href={`/api/captures/${c.id}/content`} download={`${c.kind.toLowerCase()}-${c.id}.${fileExtension(c.contentType)}`}>
+                      {t('downloadCapture')}
+                    </a>
                   </figcaption>
                 </figure>
               ))}
@@ -247,6 +264,7 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
 
         <div className="stack">
           {recording ? <Verification recording={recording} onChecked={file.reload} /> : null}
+          <CaseFacts file={data} values={values} />
           <Decision file={data} onDecided={file.reload} />
           <section className="panel" aria-labelledby="evidence-title">
             <h2 id="evidence-title">{t('evidence')}</h2>
@@ -274,7 +292,7 @@ function Track({ marks, seconds, position, onSeek }: { marks: Mark[]; seconds: n
     <div className="review-track" aria-hidden="true">
       <div className="playhead" style={{ left: pct(position) }} />
       {marks.map((m) => (
-        <button key={m.key} type="button" tabIndex={-1} className={`marker ${m.kind} ${m.tone}`} style={{ left: pct(m.offsetMs / 1000) }} title={`${formatOffset(m.offsetMs)} ${m.label.replace(/[{}]/g, "")}`} onClick={() => onSeek(m)} />
+        <button key={m.key} type="button" tabIndex={-1} className={`marker ${m.kind} ${m.tone}`} style={{ left: pct(m.offsetMs / 1000) }} title={`${formatOffset(m.offsetMs)} ${m.label}`} onClick={() => onSeek(m)} />
       ))}
     </div>
   );
@@ -299,7 +317,7 @@ function Verification({ recording, onChecked }: { recording: RecordingInfo; onCh
       setBusy(false);
     }
   };
-  const stateText = recording.state === 'VERIFIED' || recording.state === 'RETAINED' || recording.state === 'FAILED' ? t(`state${recording.state}` as Key) : t('statePending', { state: recording.state });
+  const stateText = recording.state === 'VERIFIED' || recording.state === 'RETAINED' || recording.state === 'FAILED' ? t(`state${recording.state}` as Key) : t('statePending', { state: t(`recording${recording.state}` as Key) });
   return (
     <section className="panel" aria-labelledby="verification-title">
       <h2 id="verification-title">{t('verification')}</h2>
@@ -347,13 +365,54 @@ function Verification({ recording, onChecked }: { recording: RecordingInfo; onCh
   );
 }
 
+/** Why the outcome is what it is: the outcome rules' findings and the supervisor's decision note. */
+function CaseFacts({ file, values }: { file: ReviewFile; values: PromptValues }) {
+  const t = useT(reviewMessages);
+  const labels = useLabels();
+  const localized = useLocalized();
+  const { locale } = useLocale();
+  const { session } = file;
+  // Once the checklist is submitted, the session's end reason holds the outcome rules' findings (a cancelled session's says why it was cancelled).
+  const findings = session.outcome && session.endReason && !session.endReason.startsWith('cancelled') ? session.endReason.split(',').filter((r) => r.includes(':')) : [];
+  const promptOf = (itemId: string) => {
+    const item = file.items.find((i) => i.id === itemId);
+    return item ? promptPlain(localized(item.prompt), values, locale) : undefined;
+  };
+  if (findings.length === 0 && !session.decisionNote) return null;
+  return (
+    <section className="panel" aria-labelledby="case-title" data-testid="case-facts">
+      <h2 id="case-title">{t('caseTitle')}</h2>
+      {findings.length > 0 ? (
+        <>
+          <h3>{t('findings')}</h3>
+          <ul data-testid="case-findings">
+            {findings.map((r) => (
+              <li key={r}>{labels.reason(r, promptOf)}</li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+      {session.decisionNote ? (
+        <>
+          <h3>{t('supervisorNote')}</h3>
+          <p className="review-note" data-testid="supervisor-note">
+            “{session.decisionNote}”
+          </p>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
 function Decision({ file, onDecided }: { file: ReviewFile; onDecided: () => void }) {
   const t = useT(reviewMessages);
   const { locale } = useLocale();
   const { user } = useAuth();
-  const [decision, setDecision] = useState<'APPROVE' | 'RECAPTURE' | 'REJECT'>('APPROVE');
+  // Nothing is chosen for the auditor: a decision is made, never accepted by default.
+  const [decision, setDecision] = useState<'APPROVE' | 'RECAPTURE' | 'REJECT'>();
   const [note, setNote] = useState('');
   const [noteError, setNoteError] = useState<string>();
+  const [choiceError, setChoiceError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const [done, setDone] = useState<string>();
@@ -362,11 +421,9 @@ function Decision({ file, onDecided }: { file: ReviewFile; onDecided: () => void
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (!review) return;
-    if (!note.trim()) {
-      setNoteError(t('noteRequired'));
-      return;
-    }
-    setNoteError(undefined);
+    setChoiceError(decision ? undefined : t('choiceRequired'));
+    setNoteError(note.trim() ? undefined : t('noteRequired'));
+    if (!decision || !note.trim()) return;
     setBusy(true);
     setError(undefined);
     try {
@@ -386,8 +443,8 @@ function Decision({ file, onDecided }: { file: ReviewFile; onDecided: () => void
         {t('makerChecker')}
       </div>
     ) : error instanceof ApiError ? (
-      <div className="alert error" role="alert" data-testid="decision-refused">
-        {t('refused', { detail: error.detail })} <span className="hint">({error.code})</span>
+      <div className="alert error" role="alert" data-testid="decision-refused" data-code={error.code}>
+        {t('refused', { detail: error.detail })}
       </div>
     ) : (
       <ErrorNote error={error} />
@@ -413,13 +470,16 @@ function Decision({ file, onDecided }: { file: ReviewFile; onDecided: () => void
       {review && review.status === 'PENDING' && user?.roles.includes('AUDITOR') ? (
         <form onSubmit={(e) => void submit(e)} noValidate>
           {file.viewerRanSession ? <div className="alert warn">{t('makerChecker')}</div> : null}
-          <fieldset className="review-choices">
+          <fieldset className="review-choices" aria-describedby="choice-error">
             <legend>{t('decisionChoice')}</legend>
             {(['APPROVE', 'RECAPTURE', 'REJECT'] as const).map((d) => (
               <label key={d} className={`choice ${d.toLowerCase()}`}>
                 <input type="radio" name="decision" value={d} checked={decision === d} onChange={() => setDecision(d)} /> {t(d)}
               </label>
             ))}
+            <span id="choice-error" className="field-error">
+              {choiceError}
+            </span>
           </fieldset>
           <label className="field">
             {t('note')}

@@ -4,8 +4,10 @@
 import { useId, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError, fieldError } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
-import { formatDuration, useLocalized, useT, type Locale } from '../../shared/i18n';
+import { formatDuration, useLocale, useLocalized, useT, type Locale } from '../../shared/i18n';
 import { useLoad } from '../../shared/hooks';
+import { useLabels } from '../../shared/labels';
+import { PromptText, promptPlain, type PromptValues } from '../../shared/prompt';
 import type { BoardSession } from './board';
 import { supervisorMessages, type SupervisorKey } from './messages';
 
@@ -16,21 +18,17 @@ interface Checklist {
 
 type Outcome = 'PASSED' | 'FAILED';
 
-export function reasonLabel(reason: string, t: (key: SupervisorKey) => string, promptOf?: (itemId: string) => string | undefined): string {
-  const [kind = '', subject = ''] = reason.split(':');
-  const key = `reason_${kind}` as SupervisorKey;
-  const label = key in supervisorMessages.en ? t(key) : kind;
-  const what = kind === 'high_risk_flag' ? (`flag_${subject}` in supervisorMessages.en ? t(`flag_${subject}` as SupervisorKey) : subject) : (promptOf?.(subject) ?? subject);
-  return what ? `${label}: ${what}` : label;
-}
-
 export function EscalationCase({ session, canDecide, onDecided }: { session: BoardSession; canDecide: boolean; onDecided(outcome: Outcome): void }) {
   const t = useT(supervisorMessages);
+  const labels = useLabels();
   const localized = useLocalized();
   const { data, error } = useLoad((signal) => api<Checklist>('GET', `/api/sessions/${session.id}/checklist`, undefined, { signal }), [session.id]);
+  const { locale } = useLocale();
+  // What the board knows of the terms the prompts name; the rest is marked as such.
+  const values: PromptValues = { agentName: session.assignedAgent?.displayName, product: labels.product(session.product) };
   const promptOf = (itemId: string) => {
     const item = data?.items.find((i) => i.id === itemId);
-    return item ? localized(item.prompt) : undefined;
+    return item ? promptPlain(localized(item.prompt), values, locale) : undefined;
   };
 
   return (
@@ -39,7 +37,7 @@ export function EscalationCase({ session, canDecide, onDecided }: { session: Boa
       <h4>{t('reasonsTitle')}</h4>
       <ul className="sv-reasons">
         {session.reasons.map((r) => (
-          <li key={r}>{reasonLabel(r, t, promptOf)}</li>
+          <li key={r}>{labels.reason(r, promptOf)}</li>
         ))}
       </ul>
       {!data && !error ? <p className="hint">{t('loadingCase')}</p> : null}
@@ -52,7 +50,7 @@ export function EscalationCase({ session, canDecide, onDecided }: { session: Boa
             <ul className="sv-flags">
               {data.flags.map((f) => (
                 <li key={f.id}>
-                  <span className={`badge ${f.severity === 'HIGH' ? 'bad' : f.severity === 'MEDIUM' ? 'warn' : ''}`}>{t(`severity_${f.severity}`)}</span> {t(`flag_${f.code}` as SupervisorKey)}
+                  <span className={`badge ${f.severity === 'HIGH' ? 'bad' : f.severity === 'MEDIUM' ? 'warn' : ''}`}>{labels.severity(f.severity)}</span> {labels.flag(f.code)}
                   {f.offsetMs !== null ? <span className="hint"> · {t('atOffset', { offset: formatDuration(f.offsetMs) })}</span> : null}
                   {f.note ? <div className="hint">{t('note', { note: f.note })}</div> : null}
                 </li>
@@ -66,7 +64,7 @@ export function EscalationCase({ session, canDecide, onDecided }: { session: Boa
               const tone = value === 'CONFIRMED' ? 'ok' : value === 'DENIED' ? 'bad' : value === 'UNCLEAR' ? 'warn' : '';
               return (
                 <li key={item.id} className={value === 'UNCLEAR' || value === 'DENIED' ? 'sv-answer-attention' : undefined}>
-                  <span>{localized(item.prompt)}</span>
+                  <span><PromptText text={localized(item.prompt)} values={values} /></span>
                   {item.required ? <span className="hint"> ({t('answerRequired')})</span> : null}{' '}
                   <span className={`badge ${tone}`}>{value ? t(`answer_${value}` as SupervisorKey) : t('answerNone')}</span>
                   {item.answer?.offsetMs != null ? <span className="hint"> · {t('atOffset', { offset: formatDuration(item.answer.offsetMs) })}</span> : null}

@@ -6,16 +6,19 @@ import { api } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { formatDateTime, formatDuration, useLocale, useT, type Translate } from '../../shared/i18n';
 import { useNow } from '../../shared/hooks';
+import { useLabels, type Labels } from '../../shared/labels';
 import { useAuth } from '../auth';
 import { COLUMNS, useBoard, useDismissed, type BoardAgent, type BoardAlert, type BoardSession, type Column, type LiveState } from './board';
-import { EscalationCase, reasonLabel } from './EscalationCase';
+import { EscalationCase } from './EscalationCase';
 import { supervisorMessages, type SupervisorKey } from './messages';
 import './supervisor.css';
 
 type T = Translate<SupervisorKey>;
+/** A notice is worded when shown, so it follows a change of language. */
+type Notice = (t: T) => string;
 
 const PRESENCE_TONE: Record<BoardAgent['presence'], string> = { available: 'ok', busy: 'warn', away: '', offline: '' };
-const COLUMN_TONE: Record<Column, string> = { waiting: 'info', offered: 'info', dialling: 'info', in_progress: 'ok', wrap_up: 'warn', escalated: 'bad' };
+const COLUMN_TONE: Record<Column, string> = { waiting: 'info', offered: 'info', dialling: 'info', retry_pending: 'warn', in_progress: 'ok', wrap_up: 'warn', escalated: 'bad' };
 
 function since(iso: string, now: number): string {
   return formatDuration(now - new Date(iso).getTime());
@@ -27,7 +30,7 @@ export default function SupervisorPage() {
   const { user } = useAuth();
   const board = useBoard();
   const now = useNow(1000);
-  const [notice, setNotice] = useState<string>();
+  const [notice, setNotice] = useState<Notice>();
   const snapshot = board.snapshot;
 
   return (
@@ -49,7 +52,7 @@ export default function SupervisorPage() {
       ) : null}
       {board.error ? <ErrorNote error={board.error} prefix={t('loadFailed')} /> : null}
       <div role="status" aria-live="polite" className={notice ? 'alert ok' : 'visually-hidden'}>
-        {notice}
+        {notice?.(t)}
       </div>
       <AlertsPanel alerts={board.alerts} now={now} t={t} />
       {snapshot ? (
@@ -62,12 +65,12 @@ export default function SupervisorPage() {
               now={now}
               t={t}
               onDecided={(session, outcome) => {
-                setNotice(t('decided', { loan: session.loanFileRef, outcome: t(`outcome_${outcome}`) }));
+                setNotice(() => (tr: T) => tr('decided', { loan: session.loanFileRef, outcome: tr(`outcome_${outcome}`) }));
                 board.reload();
               }}
             />
           </div>
-          <SessionsBoard sessions={snapshot.sessions} agents={snapshot.agents} now={now} t={t} onReassigned={(text) => (setNotice(text), board.reload())} />
+          <SessionsBoard sessions={snapshot.sessions} agents={snapshot.agents} now={now} t={t} onReassigned={(text) => (setNotice(() => text), board.reload())} />
         </>
       ) : null}
     </div>
@@ -91,6 +94,7 @@ function LiveBadge({ live, t }: { live: LiveState; t: T }) {
 }
 
 function AgentsPanel({ agents, sessions, now, t }: { agents: BoardAgent[]; sessions: BoardSession[]; now: number; t: T }) {
+  const labels = useLabels();
   const loanOf = (sessionId: string) => sessions.find((s) => s.id === sessionId)?.loanFileRef ?? '—';
   return (
     <section className="panel" aria-labelledby="sv-agents">
@@ -120,7 +124,7 @@ function AgentsPanel({ agents, sessions, now, t }: { agents: BoardAgent[]; sessi
                 <td>
                   {a.current ? (
                     <>
-                      {a.current.loanFileRef} · {t(`kind_${a.current.kind}`)} · {t(`state_${a.current.state}` as SupervisorKey)}
+                      {a.current.loanFileRef} · {t(`kind_${a.current.kind}`)} · {labels.state(a.current.state)}
                     </>
                   ) : a.offer ? (
                     <span className="hint">{t('offeredTo', { loan: loanOf(a.offer.sessionId) })}</span>
@@ -138,7 +142,7 @@ function AgentsPanel({ agents, sessions, now, t }: { agents: BoardAgent[]; sessi
   );
 }
 
-function SessionsBoard({ sessions, agents, now, t, onReassigned }: { sessions: BoardSession[]; agents: BoardAgent[]; now: number; t: T; onReassigned(text: string): void }) {
+function SessionsBoard({ sessions, agents, now, t, onReassigned }: { sessions: BoardSession[]; agents: BoardAgent[]; now: number; t: T; onReassigned(text: Notice): void }) {
   return (
     <section aria-labelledby="sv-sessions">
       <h2 id="sv-sessions">{t('sessionsTitle')}</h2>
@@ -164,18 +168,20 @@ function SessionsBoard({ sessions, agents, now, t, onReassigned }: { sessions: B
   );
 }
 
-function SessionCard({ session: s, agents, now, t, onReassigned }: { session: BoardSession; agents: BoardAgent[]; now: number; t: T; onReassigned(text: string): void }) {
+function SessionCard({ session: s, agents, now, t, onReassigned }: { session: BoardSession; agents: BoardAgent[]; now: number; t: T; onReassigned(text: Notice): void }) {
   const [reassigning, setReassigning] = useState(false);
+  const labels = useLabels();
+  const { locale } = useLocale();
   const button = useRef<HTMLButtonElement>(null);
   const canReassign = s.column !== 'escalated';
   return (
     <li className="sv-card" data-testid={`session-${s.id}`} aria-label={`${s.loanFileRef} — ${t(`column_${s.column}`)}`}>
       <div className="spread">
         <strong>{s.loanFileRef}</strong>
-        <span className={`badge ${COLUMN_TONE[s.column]}`}>{t(`state_${s.state}` as SupervisorKey)}</span>
+        <span className={`badge ${COLUMN_TONE[s.column]}`}>{labels.state(s.state)}</span>
       </div>
       <div className="hint">
-        {t(`kind_${s.kind}`)} · {t(`role_${s.partyRole}` as SupervisorKey)} · {s.product} · {s.language}
+        {t(`kind_${s.kind}`)} · {t(`role_${s.partyRole}` as SupervisorKey)} · {labels.product(s.product)} · {labels.language(s.language)}
       </div>
       <div>{t('age', { duration: since(s.since, now) })}</div>
       {s.offer ? (
@@ -186,11 +192,17 @@ function SessionCard({ session: s, agents, now, t, onReassigned }: { session: Bo
         <div className="hint">{t('unassigned')}</div>
       )}
       {s.kind === 'CALL' && s.attemptCount > 0 ? <div className="hint">{t('attempts', { n: s.attemptCount, max: s.maxAttempts })}</div> : null}
+      {s.column === 'retry_pending' ? (
+        <div data-testid="retry-pending">
+          {s.lastDialOutcome ? <div>{t('lastDial', { reason: labels.dialOutcome(s.lastDialOutcome) })}</div> : null}
+          {s.nextAttemptAt ? <div>{t('nextAttempt', { time: formatDateTime(s.nextAttemptAt, locale, { dateStyle: 'medium', timeStyle: 'short' }) })}</div> : null}
+        </div>
+      ) : null}
       {s.recaptureRequired ? <span className="badge bad">{t('recapture')}</span> : null}
       {s.column === 'escalated' ? (
         <ul className="sv-reasons">
           {s.reasons.map((r) => (
-            <li key={r}>{reasonLabel(r, t)}</li>
+            <li key={r}>{labels.reason(r)}</li>
           ))}
         </ul>
       ) : null}
@@ -215,7 +227,8 @@ function SessionCard({ session: s, agents, now, t, onReassigned }: { session: Bo
   );
 }
 
-function ReassignForm({ session, agents, t, onClose }: { session: BoardSession; agents: BoardAgent[]; t: T; onClose(done?: string): void }) {
+function ReassignForm({ session, agents, t, onClose }: { session: BoardSession; agents: BoardAgent[]; t: T; onClose(done?: Notice): void }) {
+  const labels = useLabels();
   const [agentId, setAgentId] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
@@ -234,7 +247,8 @@ function ReassignForm({ session, agents, t, onClose }: { session: BoardSession; 
     setError(undefined);
     try {
       await api('POST', `/api/sessions/${session.id}/reassign`, { agentId });
-      onClose(t('reassignDone', { loan: session.loanFileRef, name: agents.find((a) => a.id === agentId)?.displayName ?? '' }));
+      const name = agents.find((a) => a.id === agentId)?.displayName ?? '';
+      onClose((tr) => tr('reassignDone', { loan: session.loanFileRef, name }));
     } catch (e) {
       setError(e);
       setBusy(false);
@@ -250,9 +264,11 @@ function ReassignForm({ session, agents, t, onClose }: { session: BoardSession; 
           <option value="">{t('reassignChoose')}</option>
           {agents
             .filter((a) => a.id !== current)
+            // Agents who speak the party's language first; the others say they do not.
+            .sort((a, b) => Number(b.languages.includes(session.language)) - Number(a.languages.includes(session.language)))
             .map((a) => (
               <option key={a.id} value={a.id}>
-                {a.displayName} — {t(`presence_${a.presence}`)}
+                {[a.displayName, t(`presence_${a.presence}`), a.languages.map(labels.language).join(', '), a.languages.includes(session.language) ? '' : t('reassignNoLanguage', { language: labels.language(session.language) })].filter(Boolean).join(' — ')}
               </option>
             ))}
         </select>
@@ -319,15 +335,18 @@ function alertTitle(a: BoardAlert, t: T): string {
   return key in supervisorMessages.en ? t(key) : t('alertOther');
 }
 
-function alertText(a: BoardAlert, t: T): string {
+function alertText(a: BoardAlert, t: T, labels: Labels): string {
   const key = `alertText_${a.kind}` as SupervisorKey;
-  if (a.loanFileRef && key in supervisorMessages.en) return t(key, { loan: a.loanFileRef, detail: a.detail ?? '—' });
+  // A session out of attempts names its last dial outcome; say it in words.
+  const detail = a.detail && a.kind === 'retries_exhausted' ? labels.dialOutcome(a.detail) : a.detail;
+  if (a.loanFileRef && key in supervisorMessages.en) return t(key, { loan: a.loanFileRef, detail: detail ?? '—' });
   return a.message ?? a.detail ?? '';
 }
 
 function AlertsPanel({ alerts, now, t }: { alerts: BoardAlert[]; now: number; t: T }) {
   const { dismissed, dismiss, restore } = useDismissed();
   const { locale } = useLocale();
+  const labels = useLabels();
   const shown = alerts.filter((a) => !dismissed.has(a.id));
   const hidden = alerts.length - shown.length;
   return (
@@ -355,7 +374,7 @@ function AlertsPanel({ alerts, now, t }: { alerts: BoardAlert[]; now: number; t:
                   {title}
                 </strong>
                 <span className="hint"> · {age < 60_000 ? t('justNow') : formatDateTime(a.at, locale)}</span>
-                <div>{alertText(a, t)}</div>
+                <div>{alertText(a, t, labels)}</div>
               </div>
               <button type="button" className="small" onClick={() => dismiss(a.id)} aria-label={t('dismissLabel', { what: `${title} ${a.loanFileRef ?? ''}`.trim() })}>
                 {t('dismiss')}

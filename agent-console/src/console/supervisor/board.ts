@@ -6,8 +6,8 @@ import { agentSocket } from '../../shared/socket';
 import { useAuth } from '../auth';
 
 export type Presence = 'available' | 'busy' | 'away' | 'offline';
-export type Column = 'waiting' | 'offered' | 'dialling' | 'in_progress' | 'wrap_up' | 'escalated';
-export const COLUMNS: readonly Column[] = ['waiting', 'offered', 'dialling', 'in_progress', 'wrap_up', 'escalated'];
+export type Column = 'waiting' | 'offered' | 'dialling' | 'retry_pending' | 'in_progress' | 'wrap_up' | 'escalated';
+export const COLUMNS: readonly Column[] = ['waiting', 'offered', 'dialling', 'retry_pending', 'in_progress', 'wrap_up', 'escalated'];
 
 export interface BoardAgent {
   id: string;
@@ -38,6 +38,7 @@ export interface BoardSession {
   attemptCount: number;
   maxAttempts: number;
   lastDialOutcome: string | null;
+  nextAttemptAt: string | null;
   recaptureRequired: boolean;
   reasons: string[];
 }

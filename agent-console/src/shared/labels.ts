@@ -1,0 +1,180 @@
+// The words people read for the codes the server sends: session states, outcomes, risk flags, capture
+// kinds, dial outcomes, escalation reasons, languages and products. One catalogue for every page, so a
+// code has one name everywhere, in both languages. A code this catalogue does not know yet is shown
+// in plain words (lower case, spaces), never as the code itself.
+import { useCallback, useMemo } from 'react';
+import { defineMessages, useLocale, type Locale } from './i18n';
+
+const labelMessages = defineMessages({
+  en: {
+    state_SCHEDULED: 'Scheduled',
+    state_DISPATCHING: 'Dispatching',
+    state_RINGING: 'Ringing',
+    state_WAITING: 'Waiting room',
+    state_IN_PROGRESS: 'In progress',
+    state_RETRY_PENDING: 'Will be tried again',
+    state_WRAP_UP: 'Wrap-up',
+    state_ESCALATED: 'Escalated',
+    state_COMPLETED: 'Completed',
+    state_EXHAUSTED: 'Attempts used up',
+    state_CANCELLED: 'Cancelled',
+    state_EXPIRED: 'Expired',
+    outcome_PASSED: 'Passed',
+    outcome_FAILED: 'Failed',
+    outcome_ESCALATED: 'Escalated',
+    flag_EVASIVE: 'Evasive answers',
+    flag_NERVOUS: 'Nervous',
+    flag_THIRD_PARTY_PRESENT: 'Third party present',
+    flag_PROMPTED: 'Prompted by someone',
+    flag_INCONSISTENT: 'Inconsistent answers',
+    flag_IDENTITY_MISMATCH: 'Identity mismatch',
+    flag_COERCION_SUSPECTED: 'Coercion suspected',
+    flag_POOR_AUDIO_VIDEO: 'Poor audio or video',
+    severity_LOW: 'Low',
+    severity_MEDIUM: 'Medium',
+    severity_HIGH: 'High',
+    capture_FACE: 'Face',
+    capture_ID_FRONT: 'ID front',
+    capture_ID_BACK: 'ID back',
+    dial_ANSWERED: 'Answered',
+    dial_BUSY: 'Line busy',
+    dial_NO_ANSWER: 'No answer',
+    dial_DECLINED: 'Call declined',
+    dial_INVALID_NUMBER: 'Number not in service',
+    dial_CARRIER_FAILURE: 'Carrier failure',
+    dial_TRUNK_UNAVAILABLE: 'Phone line unavailable',
+    dial_RATE_LIMITED: 'Too many calls at once',
+    reason_required_denied: 'Required item denied',
+    reason_required_unclear: 'Required item unclear',
+    reason_high_risk_flag: 'High-severity risk flag',
+    reason_optional_denied: 'Optional item denied',
+    reason_not_asked: 'Not asked',
+    reason_risk_signs: "Agent noted risk signs",
+    lang_zh_CN: 'Chinese',
+    lang_en: 'English',
+    product_consumer_loan: 'Consumer loan',
+    product_mortgage: 'Mortgage',
+    product_mortgage_release: 'Mortgage release',
+    product_car_loan: 'Car loan',
+    product_business_loan: 'Business loan',
+    product_credit_card: 'Credit card instalments',
+  },
+  'zh-CN': {
+    state_SCHEDULED: '已排期',
+    state_DISPATCHING: '派发中',
+    state_RINGING: '振铃中',
+    state_WAITING: '候诊室',
+    state_IN_PROGRESS: '进行中',
+    state_RETRY_PENDING: '待重试',
+    state_WRAP_UP: '收尾',
+    state_ESCALATED: '已升级',
+    state_COMPLETED: '已完成',
+    state_EXHAUSTED: '尝试次数已用尽',
+    state_CANCELLED: '已取消',
+    state_EXPIRED: '已过期',
+    outcome_PASSED: '通过',
+    outcome_FAILED: '未通过',
+    outcome_ESCALATED: '已升级',
+    flag_EVASIVE: '回答闪烁其词',
+    flag_NERVOUS: '神情紧张',
+    flag_THIRD_PARTY_PRESENT: '有第三方在场',
+    flag_PROMPTED: '有人在旁提示',
+    flag_INCONSISTENT: '回答前后矛盾',
+    flag_IDENTITY_MISMATCH: '身份不符',
+    flag_COERCION_SUSPECTED: '疑似被胁迫',
+    flag_POOR_AUDIO_VIDEO: '音视频质量差',
+    severity_LOW: '低',
+    severity_MEDIUM: '中',
+    severity_HIGH: '高',
+    capture_FACE: '人脸',
+    capture_ID_FRONT: '证件正面',
+    capture_ID_BACK: '证件背面',
+    dial_ANSWERED: '已接听',
+    dial_BUSY: '占线',
+    dial_NO_ANSWER: '无人接听',
+    dial_DECLINED: '对方拒接',
+    dial_INVALID_NUMBER: '号码无法接通',
+    dial_CARRIER_FAILURE: '运营商故障',
+    dial_TRUNK_UNAVAILABLE: '外呼线路不可用',
+    dial_RATE_LIMITED: '同时外呼过多',
+    reason_required_denied: '必答项被否认',
+    reason_required_unclear: '必答项不明确',
+    reason_high_risk_flag: '高风险标记',
+    reason_optional_denied: '选答项被否认',
+    reason_not_asked: '未询问',
+    reason_risk_signs: '坐席发现风险迹象',
+    lang_zh_CN: '中文',
+    lang_en: '英语',
+    product_consumer_loan: '消费贷款',
+    product_mortgage: '住房按揭贷款',
+    product_mortgage_release: '解押贷款',
+    product_car_loan: '汽车贷款',
+    product_business_loan: '经营贷款',
+    product_credit_card: '信用卡分期',
+  },
+});
+
+type LabelKey = keyof (typeof labelMessages)['en'];
+
+/** A code in plain words when the catalogue has no name for it: `SOME_CODE` → "some code". */
+export function plainWords(code: string): string {
+  const spaced = code.replace(/[_-]+/g, ' ').trim().toLowerCase();
+  return spaced.charAt(0).toUpperCase() + spaced.slice(1);
+}
+
+function lookup(locale: Locale, key: string): string | undefined {
+  return (labelMessages[locale] as Record<string, string>)[key];
+}
+
+export interface Labels {
+  state(code: string): string;
+  outcome(code: string): string;
+  flag(code: string): string;
+  severity(code: string): string;
+  capture(code: string): string;
+  dialOutcome(code: string): string;
+  language(code: string): string;
+  product(code: string): string;
+  /**
+   * An outcome rule's finding (`high_risk_flag:PROMPTED`, `required_unclear:identity_name`) in words;
+   * `promptOf` names a checklist item by its prompt when the page has the checklist.
+   */
+  reason(reason: string, promptOf?: (itemId: string) => string | undefined): string;
+}
+
+export function labelsFor(locale: Locale): Labels {
+  const named = (prefix: string) => (code: string) => lookup(locale, `${prefix}${code.replace(/-/g, '_')}`) ?? plainWords(code);
+  const flag = named('flag_');
+  return {
+    state: named('state_'),
+    outcome: named('outcome_'),
+    flag,
+    severity: named('severity_'),
+    capture: named('capture_'),
+    dialOutcome: named('dial_'),
+    language: named('lang_'),
+    product: named('product_'),
+    reason(reason, promptOf) {
+      const [kind = '', subject = ''] = reason.split(':');
+      // The agent's own assessment answered "signs were present" is a finding of its own, not a denial.
+      if (kind === 'optional_denied' && subject === 'risk_assessment') return lookup(locale, 'reason_risk_signs' satisfies LabelKey)!;
+      const label = lookup(locale, `reason_${kind}`) ?? plainWords(kind);
+      if (!subject) return label;
+      const what = kind === 'high_risk_flag' ? flag(subject) : (promptOf?.(subject) ?? plainWords(subject));
+      return `${label}${locale === 'zh-CN' ? '：' : ': '}${what}`;
+    },
+  };
+}
+
+/** The catalogue in the page's language. */
+export function useLabels(): Labels {
+  const { locale } = useLocale();
+  return useMemo(() => labelsFor(locale), [locale]);
+}
+
+/** Reasons as one line, e.g. for the desk's summary after submitting. */
+export function useReasonList(): (reasons: readonly string[]) => string {
+  const labels = useLabels();
+  const { locale } = useLocale();
+  return useCallback((reasons) => reasons.map((r) => labels.reason(r)).join(locale === 'zh-CN' ? '；' : '; '), [labels, locale]);
+}
