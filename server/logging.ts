@@ -1,9 +1,22 @@
 // Structured JSON logs (pino) with personal data masked before anything is written: names, phone
 // numbers, e-mail addresses and secrets never appear in full, whether they arrive as fields or
-// inside message strings.
+// inside message strings. Three layers: pino's error serializer turns errors, wherever they are
+// logged, into plain objects with their stacks and causes; pino's `redact` censors secrets at the fixed places they are logged
+// (request headers, top-level and one-level-nested credential fields); the log formatter then masks
+// what paths cannot name: personal data at any depth and inside free text, in messages and stacks.
+// The formatter runs before pino's serializers, so it serializes errors itself.
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger } from 'pino';
+
+/** Where secrets sit in what facesign logs: censored by pino before the formatter sees anything. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  ...['password', 'token', 'secret', 'apiKey', 'otp', 'csrfToken', 'passphrase'].flatMap((key) => [key, `*.${key}`]),
+];
 
 const SECRET_KEYS = new Set(['password', 'passwordhash', 'token', 'secret', 'authorization', 'cookie', 'set-cookie', 'apikey', 'otp', 'csrftoken']);
 const NAME_KEYS = new Set(['fullname', 'displayname', 'name', 'participantname']);
@@ -54,9 +67,8 @@ function scrubField(key: string, value: unknown, depth: number): unknown {
 export function scrubValue(value: unknown, depth = 0): unknown {
   if (depth > 8) return '[depth]';
   if (typeof value === 'string') return scrubText(value);
-  if (value instanceof Error) {
-    return { type: value.name, message: scrubText(value.message), stack: value.stack ? scrubText(value.stack) : undefined };
-  }
+  // pino's own error serializer (type, message, stack, causes and the error's own fields), then masked.
+  if (value instanceof Error) return scrubValue(pino.stdSerializers.errWithCause(value), depth + 1);
   if (Array.isArray(value)) return value.map((v) => scrubValue(v, depth + 1));
   if (value instanceof Date || value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
@@ -76,6 +88,9 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: options.base ?? { service: 'facesign' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // The formatter has serialized errors already; pino's default `err` serializer would re-type them.
+      serializers: { err: (value: unknown) => value },
       formatters: {
         level: (label) => ({ level: label }),
         log: (object) => scrubValue(object) as Record<string, unknown>,

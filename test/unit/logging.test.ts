@@ -60,6 +60,26 @@ describe('errors', () => {
     expect(err.stack).toContain('logging.test.ts');
   });
 
+  it('serializes an error through pino with its cause, each with a stack and masked', () => {
+    const { log, lines } = capture();
+    const cause = Object.assign(new Error('connect ECONNREFUSED for +8613812345678'), { code: 'ECONNREFUSED' });
+    log.error({ err: new Error('dial failed', { cause }) }, 'dial step failed');
+    type Serialized = { type: string; message: string; stack: string; code?: string; cause?: Serialized };
+    const err = JSON.parse(lines[0]!).err as Serialized;
+    expect(err).toMatchObject({ type: 'Error', message: 'dial failed', cause: { type: 'Error', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED for +86*********78' } });
+    expect(err.stack).toMatch(/^Error: dial failed\n\s+at /);
+    expect(err.cause!.stack).toMatch(/^Error: connect ECONNREFUSED for \+86\*{9}78\n\s+at /);
+    expect(lines.join('')).not.toContain('13812345678');
+  });
+
+  it('censors secrets where they are logged by path, request headers included', () => {
+    const { log, lines } = capture();
+    log.info({ req: { method: 'GET', headers: { authorization: 'Bearer fsk_live', cookie: 'sid=abc', 'x-api-key': 'los_key', accept: 'text/html' } }, user: { passphrase: 'p12-pass' } }, 'request');
+    const line = JSON.parse(lines[0]!) as { req: { headers: Record<string, string> }; user: { passphrase: string } };
+    expect(line.req.headers).toEqual({ authorization: '[redacted]', cookie: '[redacted]', 'x-api-key': '[redacted]', accept: 'text/html' });
+    expect(line.user.passphrase).toBe('[redacted]');
+  });
+
   it('logs an unhandled rejection with its stack before the process exits 1', async () => {
     const program = [
       "import { createLogger, logProcessFailures } from './server/logging.ts';",
