@@ -22,6 +22,16 @@ const DEMO_LOAN_FILES = [
     product: 'consumer-loan',
     amount: '50000.00',
     currency: 'CNY',
+    terms: {
+      termMonths: 12,
+      apr: '4.35',
+      fees: [{ name: { 'zh-CN': '账户管理费', en: 'account fee' }, amount: '20.00', period: 'MONTHLY' as const }],
+      repaymentMethod: 'EQUAL_INSTALMENTS' as const,
+      instalmentAmount: '4265.50',
+      dueDay: 15,
+      lenderName: { 'zh-CN': '示例银行', en: 'Example Bank' },
+      collateral: null,
+    },
     parties: [{ role: 'BORROWER' as const, fullName: '陈小红', phoneE164: '+8613800000001', timeZone: 'Asia/Shanghai', locale: 'zh-CN' as const, idNumberLast4: '4321' }],
   },
   {
@@ -29,6 +39,16 @@ const DEMO_LOAN_FILES = [
     product: 'mortgage',
     amount: '1200000.00',
     currency: 'CNY',
+    terms: {
+      termMonths: 240,
+      apr: '3.9',
+      fees: [],
+      repaymentMethod: 'EQUAL_INSTALMENTS' as const,
+      instalmentAmount: '7208.69',
+      dueDay: 20,
+      lenderName: { 'zh-CN': '示例银行', en: 'Example Bank' },
+      collateral: { 'zh-CN': '上海市浦东新区某小区住房一套（抵押）', en: 'a flat in Pudong, Shanghai, mortgaged to the lender' },
+    },
     parties: [
       { role: 'BORROWER' as const, fullName: '周大伟', phoneE164: '+8613800000002', timeZone: 'Asia/Shanghai', locale: 'zh-CN' as const, idNumberLast4: '8765' },
       { role: 'GUARANTOR' as const, fullName: 'Olivia Brown', phoneE164: '+14155550100', timeZone: 'America/Los_Angeles', locale: 'en' as const },
@@ -45,8 +65,12 @@ export async function seedDemo(db: Db): Promise<{ createdUsers: string[] }> {
   }
   // The retention rules only judge maturity changes, which the seed makes none of: the defaults do.
   const loanFiles = new LoanFileService(db, loadConfig({}).recordings.retention);
+  const caller = { actor: { type: 'SYSTEM' as const, id: 'seed' }, requestId: 'seed', scope: 'seed', roles: [] };
   for (const lf of DEMO_LOAN_FILES) {
-    await loanFiles.create(lf, { actor: { type: 'SYSTEM', id: 'seed' }, requestId: 'seed', scope: 'seed', roles: [] }, undefined);
+    // Demo databases seeded before loan files carried terms get them added.
+    const existing = await db.loanFile.findUnique({ where: { externalRef: lf.externalRef }, select: { id: true, terms: true } });
+    if (existing && existing.terms === null) await loanFiles.update(existing.id, { terms: lf.terms }, caller);
+    else await loanFiles.create(lf, caller, undefined);
   }
   return { createdUsers };
 }

@@ -13,6 +13,7 @@ import { AppError } from '../server/http/errors.js';
 import type { Logger } from '../server/logging.js';
 import type { Signer } from '../server/signing/signer.js';
 import { templateDocumentSchema, type LocalizedText, type TemplateDocument } from '../server/checklists/template.schema.js';
+import { dueDayWords, renderPrompt } from '../server/loan-files/loan-terms.js';
 import type { EvidenceManifest, EvidenceService } from './evidence.js';
 import { addSignaturePlaceholder, signPdf, type PdfSignatureInfo } from './pades.js';
 
@@ -166,6 +167,22 @@ export function renderEvidencePdf(manifest: EvidenceManifest, font: Buffer, sign
   field('Loan reference', manifest.loanFile.externalRef);
   field('Product', manifest.loanFile.product);
   field('Amount', `${manifest.loanFile.amount} ${manifest.loanFile.currency}`);
+  const values = manifest.script.values;
+  const terms = manifest.script.loanTerms;
+  if (terms) {
+    const words = values[language];
+    const stated = (label: string, name: string) => {
+      if (words[name] !== undefined) field(label, words[name]);
+    };
+    stated('Term', 'term');
+    stated('APR (simple)', 'apr');
+    stated('Repayment', 'repaymentMethod');
+    stated('Instalment', 'instalment');
+    if (terms.dueDay !== undefined) field('Due day', dueDayWords(terms.dueDay, language));
+    stated('Fees', 'fees');
+    stated('Lender', 'lenderName');
+    stated('Collateral', 'collateral');
+  }
   field('Party reference', manifest.party.id, { mono: true });
   field('Party', `${manifest.party.role}, ${manifest.party.name}, ${manifest.party.phone} (masked)`);
 
@@ -184,8 +201,8 @@ export function renderEvidencePdf(manifest: EvidenceManifest, font: Buffer, sign
     const answer = answers.get(item.id);
     paragraph(`${index + 1}. ${item.id}${item.required ? ' (required)' : ''}`, { size: 10, color: '#1a3c6e' });
     if (item.prompt) {
-      paragraph(item.prompt[language], { indent: 12 });
-      paragraph(`${other}: ${item.prompt[other]}`, { indent: 12, size: 8.5, color: '#555555' });
+      paragraph(renderPrompt(item.prompt[language], values[language]), { indent: 12 });
+      paragraph(`${other}: ${renderPrompt(item.prompt[other], values[other])}`, { indent: 12, size: 8.5, color: '#555555' });
     }
     field('Answer', answer ? `${answer.value} (revision ${answer.revision}, ${iso(answer.answeredAt)})` : 'not answered', { indent: 12 });
     field('Offset in recording', formatOffset(answer?.offsetMs), { indent: 12 });

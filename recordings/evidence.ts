@@ -15,6 +15,8 @@ import { canonicalJson } from '../server/audit/canonical-json.js';
 import { maskName, maskPhone } from '../server/logging.js';
 import type { Signer } from '../server/signing/signer.js';
 import type { InclusionProof, SignedTreeHead } from '../server/audit/tree-head.js';
+import { templateDocumentSchema } from '../server/checklists/template.schema.js';
+import { parseTermsSnapshot, promptValues } from '../server/loan-files/loan-terms.js';
 import { signingBlock, signManifest } from './evidence-signature.js';
 
 export const EVIDENCE_FORMAT = 'facesign-evidence/2';
@@ -30,6 +32,26 @@ const extension = (contentType: string | null, fallback: string) =>
 export function manifestHash(manifest: Record<string, unknown>): string {
   const { manifestSha256: _ignored, signature: _signature, ...rest } = manifest;
   return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+/**
+ * What the script stated: the loan's terms as the session was scheduled with them, and each
+ * {placeholder} as it read in each language, so the signed package says what the agent said.
+ */
+function scriptOf(session: {
+  loanTerms: unknown;
+  livenessPromptId: string | null;
+  party: { phoneE164: string };
+  assignedAgent: { displayName: string } | null;
+  template: { definition: unknown };
+}) {
+  const loanTerms = parseTermsSnapshot(session.loanTerms) ?? null;
+  const template = templateDocumentSchema.safeParse(session.template.definition);
+  const liveness = template.success && session.livenessPromptId ? template.data.livenessPool?.find((p) => p.id === session.livenessPromptId) : undefined;
+  return {
+    loanTerms,
+    values: promptValues(loanTerms ?? undefined, { phoneE164: session.party.phoneE164, agentName: session.assignedAgent?.displayName, livenessPrompt: liveness?.prompt }),
+  };
 }
 
 /** Signed tree heads and inclusion proofs over the audit log (server/audit/checkpoint.ts). */
@@ -54,6 +76,7 @@ export class EvidenceService {
       include: {
         loanFile: true,
         party: true,
+        assignedAgent: { select: { displayName: true } },
         template: true,
         attempts: { orderBy: { number: 'asc' }, include: { recording: true } },
         answers: { orderBy: { itemId: 'asc' } },
@@ -98,6 +121,7 @@ export class EvidenceService {
       loanFile: { id: session.loanFile.id, externalRef: session.loanFile.externalRef, product: session.loanFile.product, amount: session.loanFile.amount.toFixed(2), currency: session.loanFile.currency },
       party: { id: session.party.id, role: session.party.role, locale: session.party.locale, name: maskName(session.party.fullName), phone: maskPhone(session.party.phoneE164) },
       template: { key: session.template.key, version: session.template.version, contentHash: session.template.contentHash, definition: session.template.definition },
+      script: scriptOf(session),
       attempts: session.attempts.map((a) => ({ id: a.id, number: a.number, startedAt: iso(a.startedAt), answeredAt: iso(a.answeredAt), endedAt: iso(a.endedAt), dialOutcome: a.dialOutcome, endReason: a.endReason, recordingStartedAt: iso(a.recordingStartedAt) })),
       answers: session.answers.map((a) => ({ itemId: a.itemId, value: a.value, note: a.note, offsetMs: a.offsetMs, attemptId: a.attemptId, revision: a.revision, answeredAt: iso(a.answeredAt) })),
       riskFlags: session.riskFlags.map((f) => ({ code: f.code, severity: f.severity, note: f.note, offsetMs: f.offsetMs, attemptId: f.attemptId, createdAt: iso(f.createdAt) })),

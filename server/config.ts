@@ -89,6 +89,7 @@ export const envSchema = z.object({
   OFFER_TIMEOUT_SECONDS: int(5, 600).default(20),
   NO_SHOW_TIMEOUT_MINUTES: int(1, 240).default(15),
   RECONNECT_GRACE_SECONDS: int(5, 3600).default(60),
+  AGENT_DISCONNECT_GRACE_SECONDS: int(1, 600).default(20),
   LINK_TTL_HOURS: int(1, 24 * 30).default(72),
   OTP_TTL_SECONDS: int(30, 3600).default(300),
   OTP_MAX_ATTEMPTS: int(1, 20).default(5),
@@ -202,6 +203,8 @@ export interface Config {
     offerTimeoutMs: number;
     noShowTimeoutMs: number;
     reconnectGraceMs: number;
+    /** How long an agent's consoles may all be gone (a reload, a network blip) before the agent counts as offline. */
+    agentDisconnectGraceMs: number;
     linkTtlMs: number;
     otp: { ttlMs: number; maxAttempts: number; lockMs: number };
   };
@@ -264,6 +267,11 @@ export function allowedOrigins(publicUrl: string, env: string): string[] {
  * a migration job needs no signing key, object store or LiveKit settings. In production DATABASE_URL
  * must be set, as for the server.
  */
+/** `users:create-admin`'s initial password: read from the environment so it is on no command line. */
+export function adminBootstrapPassword(source: Record<string, string | undefined> = process.env): string {
+  return source.FACESIGN_ADMIN_PASSWORD ?? '';
+}
+
 export function loadDatabaseConfig(source: Record<string, string | undefined> = process.env): Config['database'] {
   const raw = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.pick({ NODE_ENV: true, DATABASE_URL: true, DATABASE_POOL_SIZE: true, MIGRATION_DATABASE_URL: true }).safeParse(raw);
@@ -377,6 +385,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       offerTimeoutMs: e.OFFER_TIMEOUT_SECONDS * 1000,
       noShowTimeoutMs: e.NO_SHOW_TIMEOUT_MINUTES * 60_000,
       reconnectGraceMs: e.RECONNECT_GRACE_SECONDS * 1000,
+      agentDisconnectGraceMs: e.AGENT_DISCONNECT_GRACE_SECONDS * 1000,
       linkTtlMs: e.LINK_TTL_HOURS * 3_600_000,
       otp: { ttlMs: e.OTP_TTL_SECONDS * 1000, maxAttempts: e.OTP_MAX_ATTEMPTS, lockMs: e.OTP_LOCK_MINUTES * 60_000 },
     },

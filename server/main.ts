@@ -69,7 +69,8 @@ import { operationsRoutes } from './metrics/operations.routes.js';
 import { metricsRegistry, metricsRouter } from './metrics/prometheus.js';
 import { ReviewDesk } from './review-desk/review-desk.service.js';
 import { reviewDeskRoutes } from './review-desk/review-desk.routes.js';
-import { SupervisionService } from './supervision/supervision.service.js';
+import { DEFAULT_SUPERVISION_SETTINGS, SupervisionService } from './supervision/supervision.service.js';
+import { AgentDepartures } from './supervision/agent-departures.js';
 import { supervisionRoutes } from './supervision/supervision.routes.js';
 import { alertOnFailedRecordings } from './supervision/supervisor-alerts.js';
 import { loadSigningIdentity, type SigningIdentity } from './signing/signing-identity.js';
@@ -97,7 +98,7 @@ export interface Facesign {
   /** Signed tree heads over the audit log, and inclusion proofs under them. */
   auditCheckpoints: AuditCheckpoints;
   realtime: Realtime;
-  verification: { engine: SessionEngine; dispatcher: Dispatcher; jobs: SessionJobs; scheduling: SchedulingService; presence: PresenceService; los: LosWebhookService; partyJoin: PartyJoinService };
+  verification: { engine: SessionEngine; dispatcher: Dispatcher; jobs: SessionJobs; scheduling: SchedulingService; presence: PresenceService; departures: AgentDepartures; los: LosWebhookService; partyJoin: PartyJoinService };
   /** Present when LiveKit is configured. */
   livekit: { platform: VideoPlatform; processor: LiveKitEventProcessor; reconciler: LiveKitReconciler; recordings: RecordingService } | undefined;
   /** Subscribes to LiveKit-derived changes (after commit). */
@@ -173,10 +174,14 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   const callbacks: {
     canWatch: (userId: string, roles: string[], sessionId: string) => Promise<boolean>;
     presenceChanged: (userId: string, p: string) => Promise<void>;
+    agentLeft: (userId: string, at: number) => Promise<void>;
+    agentBack: (userId: string) => Promise<void>;
     partyConnected: (sessionId: string) => Promise<void>;
   } = {
     canWatch: async () => false,
     presenceChanged: async () => undefined,
+    agentLeft: async () => undefined,
+    agentBack: async () => undefined,
     partyConnected: async () => undefined,
   };
   const v = config.verification;
@@ -190,6 +195,9 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     presence,
     canWatchSession: (principal, sessionId) => callbacks.canWatch(principal.userId, principal.roles, sessionId),
     onPresenceChanged: (userId, p) => callbacks.presenceChanged(userId, p),
+    departureGraceMs: v.agentDisconnectGraceMs,
+    onAgentLeft: (userId, at) => callbacks.agentLeft(userId, at),
+    onAgentBack: (userId) => callbacks.agentBack(userId),
     authenticateParty: async (linkToken, partyToken) => (await links.authenticateParty(linkToken, partyToken)).session.id,
     onPartyConnected: (sessionId) => callbacks.partyConnected(sessionId),
   });
@@ -258,7 +266,10 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     if (position > 0) realtime.emitter.toParty(sessionId, 'waiting:position', { v: 1, position });
   };
   callbacks.presenceChanged = async (userId, p) => {
-    realtime.emitter.toSupervisors('presence:changed', { v: 1, agentId: userId, presence: p as 'available' | 'busy' | 'away' });
+    const changed = { v: 1, agentId: userId, presence: p as 'available' | 'busy' | 'away' } as const;
+    realtime.emitter.toSupervisors('presence:changed', changed);
+    // The agent's other consoles (another tab) show it too.
+    realtime.emitter.toAgent(userId, 'presence:changed', changed);
     if (p === 'available') await dispatcher.fill();
     else await dispatcher.withdrawFrom(userId);
   };
@@ -275,13 +286,16 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   ];
 
   const operations = new OperationsMetrics(db);
+  const departures = new AgentDepartures(db, presence, queues, realtime.emitter, realtime.isConnected, dispatcher, { graceMs: v.agentDisconnectGraceMs }, log);
+  callbacks.agentLeft = (userId, at) => departures.left(userId, at);
+  callbacks.agentBack = (userId) => departures.back(userId);
   const supervision = new SupervisionService(db, presence, async () => {
     const sockets = await realtime.io.of('/agent').fetchSockets();
     return new Set(sockets.flatMap((socket) => {
       const userId = (socket.data as { principal?: { userId?: unknown } }).principal?.userId;
       return typeof userId === 'string' ? [userId] : [];
     }));
-  });
+  }, { ...DEFAULT_SUPERVISION_SETTINGS, disconnectGraceMs: v.agentDisconnectGraceMs });
   const consoleSettings = {
     dir: config.console.dir,
     media: config.console.media,
@@ -348,6 +362,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
           'session-dial': ({ sessionId, attemptId }, { attempt }) => sessionJobs.dial(sessionId, attemptId, new Date(), { finalTry: attempt >= jobCatalog['session-dial'].attempts }),
           'session-no-show': ({ sessionId, version }) => sessionJobs.noShow(sessionId, version),
           'session-reconnect-grace': ({ sessionId, attemptId }) => sessionJobs.reconnectGrace(sessionId, attemptId),
+          'agent-disconnect-grace': ({ agentId, leftAt }) => departures.graceOver(agentId, leftAt),
           'session-deadline': ({ sessionId }) => sessionJobs.deadline(sessionId),
           'offer-timeout': ({ offerId }) => dispatcher.expire(offerId),
           'session-reminder': ({ sessionId, reminder }) => partyJoin.remind(sessionId, reminder),
@@ -426,7 +441,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     signing,
     auditCheckpoints,
     realtime,
-    verification: { engine, dispatcher, jobs: sessionJobs, scheduling, presence, los, partyJoin },
+    verification: { engine, dispatcher, jobs: sessionJobs, scheduling, presence, departures, los, partyJoin },
     livekit,
     onLiveKitSignals: (listener) => void signalListeners.push(listener),
     listen: () =>

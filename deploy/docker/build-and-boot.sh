@@ -134,6 +134,12 @@ log "migrate"
 in_image "$container" -- /usr/bin/tini -s -- /usr/local/bin/facesign migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log"; fail "migrate"; }
 grep -q "database role $login: created" "$work/migrate.log" || { cat "$work/migrate.log"; fail "migrate did not create $login"; }
 
+log "create-admin"
+admin_password="$(openssl rand -hex 12)"
+in_image --env "FACESIGN_ADMIN_PASSWORD=$admin_password" "$container" -- /usr/bin/tini -s -- /usr/local/bin/facesign create-admin \
+  --email admin@image.test --name "Image Admin" >"$work/admin.log" 2>&1 || { cat "$work/admin.log"; fail "create-admin"; }
+grep -q "created administrator admin@image.test" "$work/admin.log" || { cat "$work/admin.log"; fail "create-admin did not create the admin"; }
+
 declare -A role_pids
 start_role() { # role, port
   in_image --env "FACESIGN_ROLES=$1" --env "PORT=$2" "$container" -- /usr/bin/tini -s -- /usr/local/bin/facesign serve >"$work/$1.log" 2>&1 &
@@ -155,6 +161,10 @@ for expected in '"enforcedBy":"object_lock"' '"evidencePdfFont":{"status":"up"' 
 done
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$api_port/")" = 200 ] || fail "api: the console is not served"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$worker_port/")" = 404 ] || fail "worker: serves more than its probes"
+# The administrator create-admin made signs in (the login route wants JSON; the answer sets the session cookie).
+login_status="$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' -H "origin: https://verify.bank.test" \
+  --data "{\"email\":\"admin@image.test\",\"password\":\"$admin_password\"}" "http://127.0.0.1:$api_port/api/auth/login")"
+[ "$login_status" = 200 ] || fail "the administrator from create-admin cannot sign in (HTTP $login_status)"
 
 # The Dockerfile's own HEALTHCHECK command, run in the image against the api.
 mapfile -d '' healthcheck < <(node -e '

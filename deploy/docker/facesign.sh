@@ -6,6 +6,8 @@
 #   migrate                 schema migrations, then the application's login role (as the owner)
 #   migrate --schema-only   migrations only, where a DBA manages login roles (no CREATEROLE)
 #   db-roles                the application's login role only
+#   create-admin --email <address> --name <name>
+#                           the first administrator; password from FACESIGN_ADMIN_PASSWORD
 #   <anything else>         run as given (e.g. `node dist/server/audit/verify-cli.js`)
 set -eu
 
@@ -32,6 +34,10 @@ case "$command" in
     ;;
   db-roles)
     ensure_login_role
+    ;;
+  create-admin)
+    shift
+    exec node dist/server/users/create-admin-cli.js "$@"
     ;;
   *)
     exec "$@"

@@ -20,7 +20,7 @@ export const auditActionSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('loan_file.created'),
     v: z.literal(1),
-    data: z.object({ externalRef: z.string(), product: z.string(), amount: z.string(), currency: z.string(), maturityDate: z.string().optional() }),
+    data: z.object({ externalRef: z.string(), product: z.string(), amount: z.string(), currency: z.string(), maturityDate: z.string().optional(), termsSha256: z.string().optional() }),
   }),
   z.object({
     action: z.literal('loan_file.updated'),
@@ -29,6 +29,8 @@ export const auditActionSchema = z.discriminatedUnion('action', [
       fields: z.array(z.string()),
       maturityDate: z.string().nullable(),
       version: z.number().int(),
+      /** SHA-256 of the new key terms' canonical JSON, when they changed. */
+      termsSha256: z.string().optional(),
       /** Why, in the caller's words; always there when the change shortened retention. */
       reason: z.string().optional(),
       /** When the change shortened recording retention: how many recordings, and the largest cut. */
@@ -61,7 +63,7 @@ export const auditActionSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('session.scheduled'),
     v: z.literal(1),
-    data: z.object({ loanFileId: uuid, partyId: uuid, kind: z.string(), templateKey: z.string(), templateVersion: z.number().int(), notBefore: z.string(), deadline: z.string() }),
+    data: z.object({ loanFileId: uuid, partyId: uuid, kind: z.string(), templateKey: z.string(), templateVersion: z.number().int(), notBefore: z.string(), deadline: z.string(), loanTermsSha256: z.string().optional() }),
   }),
   z.object({
     action: z.literal('session.transitioned'),
@@ -74,6 +76,8 @@ export const auditActionSchema = z.discriminatedUnion('action', [
     data: z.object({ from: z.string(), to: z.string(), reason: z.string() }),
   }),
   z.object({ action: z.literal('session.reassigned'), v: z.literal(1), data: z.object({ fromAgentId: z.string().nullable(), toAgentId: uuid }) }),
+  /** The assigned agent's consoles were all gone for the grace period while the session was open. */
+  z.object({ action: z.literal('session.agent_disconnected'), v: z.literal(1), data: z.object({ agentId: uuid, state: z.string(), leftAt: z.string() }) }),
   z.object({ action: z.literal('offer.created'), v: z.literal(1), data: z.object({ sessionId: uuid, agentId: uuid, expiresAt: z.string() }) }),
   z.object({ action: z.literal('offer.resolved'), v: z.literal(1), data: z.object({ sessionId: uuid, agentId: uuid, status: z.string() }) }),
   z.object({

@@ -54,6 +54,11 @@ interface HeadRow {
 export class AuditCheckpoints {
   /** Leaf hashes read so far, for proofs (the log only grows; a rewrite shows up as proofs that fail). */
   private readonly tree = new MerkleTree();
+  /**
+   * Loads run one after another: two interleaved loads (concurrent evidence exports) would append the
+   * same rows after each other's. A failed load still fails its caller; the next one starts afresh.
+   */
+  private loading: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
@@ -232,7 +237,13 @@ export class AuditCheckpoints {
     }
   }
 
-  private async loadLeaves(size: number): Promise<void> {
+  private loadLeaves(size: number): Promise<void> {
+    const load = this.loading.then(() => this.appendLeaves(size));
+    this.loading = load.catch(() => undefined);
+    return load;
+  }
+
+  private async appendLeaves(size: number): Promise<void> {
     while (this.tree.size < size) {
       const rows = await this.leavesAfter(this.tree.size, Math.min(BATCH, size - this.tree.size));
       if (rows.length === 0) throw new Error(`the audit chain ends at ${this.tree.size}, before ${size}`);

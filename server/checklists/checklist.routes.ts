@@ -5,6 +5,7 @@ import { requireUser } from '../auth/principal.js';
 import { sessionDto } from '../verification/scheduling.service.js';
 import { decisionBody, sessionSchema } from '../verification/verification.schema.js';
 import type { ChecklistService } from './checklist.service.js';
+import { promptValuesSchema, termsSnapshotSchema } from '../loan-files/loan-terms.js';
 
 const localized = z.object({ 'zh-CN': z.string(), en: z.string() });
 const answerValue = z.enum(['CONFIRMED', 'DENIED', 'UNCLEAR', 'NOT_ASKED'], { message: 'must be CONFIRMED, DENIED, UNCLEAR or NOT_ASKED' });
@@ -38,6 +39,8 @@ const checklistSchema = z
     ),
     flags: z.array(flagSchema),
     liveness: z.object({ id: z.string(), prompt: localized }).nullable(),
+    loanTerms: termsSnapshotSchema.nullable(),
+    values: promptValuesSchema,
   })
   .meta({ id: 'Checklist' });
 

@@ -13,6 +13,7 @@ import type { SessionEngine } from '../verification/session-engine.js';
 import { decideOutcome } from './outcome-rules.js';
 import { templateDocumentOf } from './templates.js';
 import type { TemplateDocument, TemplateItem } from './template.schema.js';
+import { parseTermsSnapshot, promptValues, type PromptLocale, type TermsSnapshot } from '../loan-files/loan-terms.js';
 
 type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
@@ -37,6 +38,10 @@ export interface ChecklistView {
   })[];
   flags: { id: string; code: RiskFlagCode; severity: RiskSeverity; note: string | null; offsetMs: number | null; createdAt: string }[];
   liveness: { id: string; prompt: { 'zh-CN': string; en: string } } | null;
+  /** The loan's terms as scheduled; null for sessions scheduled before loan files carried terms. */
+  loanTerms: TermsSnapshot | null;
+  /** What each {placeholder} reads as, per language; a name absent here is not known for this session. */
+  values: Record<PromptLocale, Record<string, string>>;
 }
 
 export const answerDto = (a: ChecklistAnswer) => ({ itemId: a.itemId, value: a.value, note: a.note, offsetMs: a.offsetMs, revision: a.revision, answeredAt: a.answeredAt.toISOString() });
@@ -68,7 +73,11 @@ export class ChecklistService {
   private async load(sessionId: string) {
     const session = await this.db.verificationSession.findUnique({
       where: { id: sessionId },
-      include: { template: { select: { key: true, version: true, contentHash: true } } },
+      include: {
+        template: { select: { key: true, version: true, contentHash: true } },
+        party: { select: { phoneE164: true } },
+        assignedAgent: { select: { displayName: true } },
+      },
     });
     if (!session) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
     return { session, doc: await this.documentOf(session.templateId) };
@@ -85,6 +94,7 @@ export class ChecklistService {
     const located = locateItems(doc);
     const order = session.itemOrder.length > 0 ? session.itemOrder : [...located.keys()];
     const liveness = session.livenessPromptId ? doc.livenessPool?.find((p) => p.id === session.livenessPromptId) : undefined;
+    const loanTerms = parseTermsSnapshot(session.loanTerms);
     return {
       sessionId,
       state: session.state,
@@ -110,6 +120,12 @@ export class ChecklistService {
       }),
       flags: flags.map(flagDto),
       liveness: liveness ? { id: liveness.id, prompt: liveness.prompt } : null,
+      loanTerms: loanTerms ?? null,
+      values: promptValues(loanTerms, {
+        phoneE164: session.party.phoneE164,
+        agentName: session.assignedAgent?.displayName,
+        livenessPrompt: liveness?.prompt,
+      }),
     };
   }
 

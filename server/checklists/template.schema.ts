@@ -38,7 +38,7 @@ export const TEMPLATE_PLACEHOLDERS = {
   instalment: 'Amount due per instalment, with currency.',
   dueDay: 'Day of the month each instalment is due.',
   apr: 'Annualised interest rate (年化利率, simple), e.g. "7.20%".',
-  fees: 'Every fee besides interest as a clause, e.g. "另收取担保费每月50元" / "there is a guarantee fee of 50 per month", or "无其他费用" / "there are no other fees".',
+  fees: 'Every fee besides interest as a clause, e.g. "另收取担保费每月¥50.00" / "there is one fee: guarantee fee, CN¥50.00 per month", or "无其他费用" / "there are no other fees".',
   collateral: 'The collateral or guarantee arrangement as the loan file describes it.',
   phoneLast4: "The last four digits of the party's phone number.",
   livenessPrompt: 'The liveness prompt drawn for this session from the livenessPool, in the session language.',
@@ -143,3 +143,9 @@ export const templateDocumentSchema = z
     }
   });
 export type TemplateDocument = z.infer<typeof templateDocumentSchema>;
+
+/** Every placeholder a template's prompts and guidance name (languages use the same set). */
+export function placeholdersOfTemplate(doc: TemplateDocument): string[] {
+  const texts = doc.sections.flatMap((section) => section.items.flatMap((item) => [item.prompt.en, item.guidance?.en ?? '']));
+  return [...new Set(texts.flatMap(placeholdersIn))];
+}

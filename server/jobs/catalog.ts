@@ -44,6 +44,12 @@ export const jobCatalog = {
     attempts: 5,
     backoff: { type: 'exponential', delay: 2_000 },
   },
+  /** Every console of an agent's went at `leftAt` (epoch ms): if none is back, the agent is offline. */
+  'agent-disconnect-grace': {
+    payload: z.object({ agentId: z.uuid(), leftAt: z.number().int() }),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2_000 },
+  },
   /** The session's deadline passed. */
   'session-deadline': {
     payload: z.object({ sessionId: z.uuid() }),

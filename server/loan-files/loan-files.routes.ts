@@ -87,7 +87,7 @@ export function loanFileRoutes(service: LoanFileService): RouteDefinition[] {
     defineRoute({
       method: 'patch',
       path: '/api/loan-files/:id',
-      summary: 'Change a loan file\'s maturity date (optionally only at a given version); recording retention is recomputed from it. Not before the file\'s creation; a change that shortens any recording\'s retention needs an ADMIN and a reason',
+      summary: 'Change a loan file\'s maturity date and/or key terms (optionally only at a given version); recording retention is recomputed from the date. Not before the file\'s creation; a change that shortens any recording\'s retention needs an ADMIN and a reason',
       tags: ['loan-files'],
       access: { roles: WRITERS, apiKeyScope: 'loan-files:write' },
       params: idParam,

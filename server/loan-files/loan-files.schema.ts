@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { calendarDate, timestamp } from '../http/schemas.js';
+import { loanTermsInput } from './loan-terms.js';
 
 const E164 = /^\+[1-9]\d{7,14}$/;
 
@@ -57,16 +58,18 @@ export const createLoanFileBody = z.object({
   amount: amountSchema,
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as CNY'),
   maturityDate: maturityDateSchema.optional(),
+  terms: loanTermsInput.optional().meta({ description: 'The key terms the verification script states; each may be sent later with PATCH' }),
   parties: z.array(partyInput).max(10, 'at most 10 parties').default([]),
 }).meta({ id: 'CreateLoanFile' });
 
 export const updateLoanFileBody = z.object({
-  maturityDate: maturityDateSchema.nullable().meta({ description: 'The loan\'s last repayment date; null when unknown. Recording retention is recomputed from it.' }),
+  maturityDate: maturityDateSchema.nullable().optional().meta({ description: 'The loan\'s last repayment date; null when unknown. Recording retention is recomputed from it.' }),
   version: z.number().int().min(0).optional().meta({ description: 'When given, the update applies only to this version' }),
   reason: z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters').optional().meta({
     description: 'Why the date changes; audited. Required, and only an ADMIN may make the change, when it shortens the retention of any recording of the loan file.',
   }),
-}).meta({ id: 'UpdateLoanFile' });
+  terms: loanTermsInput.optional().meta({ description: 'Replaces the key terms as a whole; sessions already scheduled keep the terms they were scheduled with' }),
+}).refine((v) => v.maturityDate !== undefined || v.terms !== undefined, 'must change maturityDate or terms').meta({ id: 'UpdateLoanFile' });
 
 export const partySchema = z.object({
   id: z.uuid(),
@@ -91,6 +94,7 @@ export const loanFileSchema = z.object({
   amount: z.string(),
   currency: z.string(),
   maturityDate: z.iso.date().nullable(),
+  terms: loanTermsInput.nullable(),
   status: loanFileStatusSchema,
   version: z.number().int(),
   createdAt: timestamp,

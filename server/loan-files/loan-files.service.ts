@@ -1,5 +1,6 @@
 // Loan files and their parties, as the lender's LOS sends them. Creation is idempotent by
 // externalRef and by Idempotency-Key, also under concurrent identical requests.
+import { createHash } from 'node:crypto';
 import type { Db, Tx } from '../db/client.js';
 import { Prisma } from '../db/client.js';
 import type { LoanFile, Party } from '../db/generated/prisma/client.js';
@@ -9,6 +10,8 @@ import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import { runIdempotent, type StoredResponse } from '../db/idempotency.js';
 import type { RetentionRules } from '../../recordings/retention.js';
 import type { CreateLoanFileInput, LoanFileDto, PartyDto, PartyInput, PartyPatch, UpdateLoanFileInput } from './loan-files.schema.js';
+import { canonicalJson } from '../audit/canonical-json.js';
+import { loanTermsInput, type LoanTerms } from './loan-terms.js';
 import { decideMaturityChange, maturityBeforeCreation, utcDay, type MaturityDecision } from './maturity-change.js';
 
 export interface Caller {
@@ -43,6 +46,7 @@ export function loanFileDto(lf: LoanFile & { parties: Party[] }): LoanFileDto {
     amount: lf.amount.toFixed(2),
     currency: lf.currency,
     maturityDate: dateOnly(lf.maturityDate),
+    terms: storedTerms(lf.terms),
     status: lf.status,
     version: lf.version,
     createdAt: lf.createdAt.toISOString(),
@@ -50,6 +54,15 @@ export function loanFileDto(lf: LoanFile & { parties: Party[] }): LoanFileDto {
     parties: [...lf.parties].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id)).map(partyDto),
   };
 }
+
+/** The terms column as stored (validated on the way in); null when none were sent. */
+function storedTerms(value: Prisma.JsonValue): LoanTerms | null {
+  if (value === null) return null;
+  const parsed = loanTermsInput.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+const sameTermsAs = (a: Prisma.JsonValue, b: LoanTerms | undefined) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+const termsDigest = (terms: LoanTerms | undefined) => createHash('sha256').update(canonicalJson(terms ?? null)).digest('hex');
 
 /** A @db.Date column as YYYY-MM-DD (Prisma gives it as UTC midnight). */
 const dateOnly = (d: Date | null): string | null => (d ? d.toISOString().slice(0, 10) : null);
@@ -119,6 +132,7 @@ export class LoanFileService {
         amount: new Prisma.Decimal(input.amount),
         currency: input.currency,
         maturityDate: input.maturityDate ? new Date(input.maturityDate) : null,
+        ...(input.terms ? { terms: input.terms as Prisma.InputJsonObject } : {}),
       },
     });
     // Checked against the row's own creation time, as PATCH does; throwing rolls the insert back.
@@ -135,6 +149,7 @@ export class LoanFileService {
           amount: loanFile.amount.toFixed(2),
           currency: loanFile.currency,
           ...(input.maturityDate ? { maturityDate: input.maturityDate } : {}),
+          ...(input.terms ? { termsSha256: termsDigest(input.terms) } : {}),
         },
       },
       requestId: caller.requestId,
@@ -152,9 +167,10 @@ export class LoanFileService {
       existing.product === input.product &&
       existing.currency === input.currency &&
       existing.amount.equals(new Prisma.Decimal(input.amount)) &&
-      (input.maturityDate === undefined || input.maturityDate === dateOnly(existing.maturityDate));
+      (input.maturityDate === undefined || input.maturityDate === dateOnly(existing.maturityDate)) &&
+      (input.terms === undefined || sameTermsAs(existing.terms, input.terms));
     if (!sameTerms) {
-      throw new AppError('EXTERNAL_REF_CONFLICT', `Loan file ${input.externalRef} already exists with a different product, amount, currency or maturity date (change the maturity date with PATCH)`);
+      throw new AppError('EXTERNAL_REF_CONFLICT', `Loan file ${input.externalRef} already exists with a different product, amount, currency, maturity date or terms (change the maturity date or terms with PATCH)`);
     }
     return { status: 200, body: loanFileDto(existing), replayed: true };
   }
@@ -221,39 +237,52 @@ export class LoanFileService {
   }
 
   /**
-   * Changes the maturity date (optionally only at a given version), audited; retention follows it.
-   * A date before the loan file's creation is refused, and so is a change that would shorten any
-   * recording's retention unless an ADMIN makes it with a reason (see decideMaturityChange).
+   * Changes the maturity date and/or the key terms (optionally only at a given version), audited.
+   * Retention follows the maturity date: a date before the loan file's creation is refused, and so is a
+   * change that would shorten any recording's retention unless an ADMIN makes it with a reason (see
+   * decideMaturityChange). New terms replace the old as a whole; scheduled sessions keep their snapshot.
    */
   async update(id: string, patch: UpdateLoanFileInput, caller: Caller, now: Date = new Date()): Promise<LoanFileDto> {
-    const maturityDate = patch.maturityDate === null ? null : new Date(patch.maturityDate);
-    const { dto, changed } = await this.db.$transaction(async (tx) => {
+    const { dto, maturityChanged } = await this.db.$transaction(async (tx) => {
       const current = await tx.loanFile.findUnique({ where: { id } });
       if (!current) throw new AppError('NOT_FOUND', `No loan file ${id}`);
       if (patch.version !== undefined && patch.version !== current.version) {
         throw new AppError('VERSION_CONFLICT', `The loan file is at version ${current.version}, not ${patch.version}`);
       }
-      if (sameDay(current.maturityDate, maturityDate)) {
-        return { dto: loanFileDto(await tx.loanFile.findUniqueOrThrow({ where: { id }, include: { parties: true } })), changed: false };
+      const maturityDate = patch.maturityDate === undefined ? current.maturityDate : patch.maturityDate === null ? null : new Date(patch.maturityDate);
+      const maturityChanges = !sameDay(current.maturityDate, maturityDate);
+      const termsChange = patch.terms !== undefined && !sameTermsAs(current.terms, patch.terms);
+      if (!maturityChanges && !termsChange) {
+        return { dto: loanFileDto(await tx.loanFile.findUniqueOrThrow({ where: { id }, include: { parties: true } })), maturityChanged: false };
       }
-      const recordings = await tx.recording.findMany({
-        where: { attempt: { session: { loanFileId: id } }, state: { notIn: ['FAILED', 'DELETED'] } },
-        select: { verifiedAt: true },
+      let cut: Extract<MaturityDecision, { kind: 'allowed' }>['cut'] | undefined;
+      if (maturityChanges) {
+        const recordings = await tx.recording.findMany({
+          where: { attempt: { session: { loanFileId: id } }, state: { notIn: ['FAILED', 'DELETED'] } },
+          select: { verifiedAt: true },
+        });
+        const decision = decideMaturityChange({
+          createdAt: current.createdAt,
+          from: current.maturityDate,
+          to: maturityDate,
+          verifiedAt: recordings.map((r) => r.verifiedAt ?? now),
+          rules: this.retentionRules,
+          byAdmin: caller.roles.includes('ADMIN'),
+          reason: patch.reason,
+        });
+        if (decision.kind !== 'allowed') throw refusal(decision, current.maturityDate, maturityDate);
+        cut = decision.cut;
+      }
+      const { count } = await tx.loanFile.updateMany({
+        where: { id, version: current.version },
+        data: {
+          ...(maturityChanges ? { maturityDate } : {}),
+          ...(termsChange ? { terms: patch.terms as Prisma.InputJsonObject } : {}),
+          version: { increment: 1 },
+        },
       });
-      const decision = decideMaturityChange({
-        createdAt: current.createdAt,
-        from: current.maturityDate,
-        to: maturityDate,
-        verifiedAt: recordings.map((r) => r.verifiedAt ?? now),
-        rules: this.retentionRules,
-        byAdmin: caller.roles.includes('ADMIN'),
-        reason: patch.reason,
-      });
-      if (decision.kind !== 'allowed') throw refusal(decision, current.maturityDate, maturityDate);
-      const { count } = await tx.loanFile.updateMany({ where: { id, version: current.version }, data: { maturityDate, version: { increment: 1 } } });
       if (count === 0) throw new AppError('VERSION_CONFLICT', 'The loan file was changed by someone else; fetch it and try again');
       const updated = await tx.loanFile.findUniqueOrThrow({ where: { id }, include: { parties: true } });
-      const { cut } = decision;
       await appendAudit(tx, {
         actor: caller.actor,
         entity: { type: 'loan_file', id },
@@ -261,18 +290,19 @@ export class LoanFileService {
           action: 'loan_file.updated',
           v: 1,
           data: {
-            fields: ['maturityDate'],
-            maturityDate: dateOnly(maturityDate),
+            fields: [...(maturityChanges ? ['maturityDate'] : []), ...(termsChange ? ['terms'] : [])],
+            maturityDate: dateOnly(updated.maturityDate),
             version: updated.version,
+            ...(termsChange ? { termsSha256: termsDigest(patch.terms) } : {}),
             ...(patch.reason ? { reason: patch.reason } : {}),
             ...(cut ? { retentionShortened: { recordings: cut.recordings, from: cut.from.toISOString(), to: cut.to.toISOString() } } : {}),
           },
         },
         requestId: caller.requestId,
       });
-      return { dto: loanFileDto(updated), changed: true };
+      return { dto: loanFileDto(updated), maturityChanged: maturityChanges };
     });
-    if (changed) await this.onMaturityChanged(id, dto.version);
+    if (maturityChanged) await this.onMaturityChanged(id, dto.version);
     return dto;
   }
 

@@ -8,6 +8,7 @@ export const agentServerEvents = {
   'offer:new': z.object({ v: z.literal(1), offerId: z.uuid(), sessionId: z.uuid(), kind: z.enum(['CALL', 'VIDEO']), expiresAt: z.string() }),
   'offer:closed': z.object({ v: z.literal(1), offerId: z.uuid(), status: z.enum(['ACCEPTED', 'DECLINED', 'EXPIRED', 'WITHDRAWN']) }),
   'checklist:changed': z.object({ v: z.literal(1), sessionId: z.uuid(), itemId: z.string(), revision: z.number().int() }),
+  /** To supervisors, and to the agent's own consoles (another tab, or the server, changed it). */
   'presence:changed': z.object({ v: z.literal(1), agentId: z.uuid(), presence: presenceSchema }),
   /** Supervisors: an offer was made or resolved (the session itself may not have changed). */
   'offer:changed': z.object({ v: z.literal(1), offerId: z.uuid(), sessionId: z.uuid(), agentId: z.uuid(), status: z.enum(['PENDING', 'ACCEPTED', 'DECLINED', 'EXPIRED', 'WITHDRAWN']) }),
@@ -21,6 +22,8 @@ export const partyServerEvents = {
 
 export const agentClientEvents = {
   'presence:set': z.object({ presence: presenceSchema }),
+  /** The status the server holds for the agent (a console shows it after a reload, rather than its own guess). */
+  'presence:get': z.object({}).optional(),
   heartbeat: z.object({}).optional(),
   'session:watch': z.object({ sessionId: z.uuid() }),
 } as const;

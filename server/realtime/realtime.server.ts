@@ -28,6 +28,12 @@ export interface RealtimeOptions {
   canWatchSession(principal: UserPrincipal, sessionId: string): Promise<boolean>;
   /** Called after an agent's presence changed (e.g. to route waiting sessions or withdraw offers). */
   onPresenceChanged(userId: string, presence: Presence): Promise<void>;
+  /** How long the gone mark of an agent whose consoles all went must outlive (the departure grace period). */
+  departureGraceMs: number;
+  /** The agent's last console went at `at` (epoch ms), and none came back meanwhile. */
+  onAgentLeft(userId: string, at: number): Promise<void>;
+  /** A console of an agent who had left came back (within the grace period). */
+  onAgentBack(userId: string): Promise<void>;
   /** A borrower's socket: the link token and party token from the handshake, to the session id. */
   authenticateParty(linkToken: string, partyToken: string): Promise<string>;
   /** A borrower connected (e.g. to tell them their place in the queue). */
@@ -38,6 +44,8 @@ export interface Realtime {
   io: Server;
   emitter: RealtimeEmitter;
   connections: ConsoleConnections;
+  /** Is a console of this user's connected to /agent now, on any node? */
+  isConnected(userId: string): Promise<boolean>;
   attach(httpServer: HttpServer): void;
   /** Ends every console and party connection (shutdown: they reconnect to another node). */
   disconnectAll(): void;
@@ -53,8 +61,9 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   const io = new Server({ serveClient: false, path: '/socket.io', cors: { origin: options.allowedOrigins, credentials: true } });
   io.adapter(createAdapter(pub, sub, { key: `${options.prefix}:socket.io` }));
   const allowedOrigins = new Set(options.allowedOrigins);
-  // While this node shuts down its sockets drop, but the agents are not going anywhere: they reconnect
-  // to another node. Their presence lapses by itself if they really left.
+  // A socket coming or going never sets an agent's chosen status (a reload keeps it); the last one going
+  // starts the departure grace period. While this node shuts down its sockets drop, but the agents are
+  // not going anywhere: they reconnect to another node, and their presence lapses if they really left.
   let closing = false;
 
   const agents = io.of('/agent');
@@ -82,6 +91,15 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     const isAgent = principal.roles.includes('AGENT');
     void socket.join([`agent:${principal.userId}`, `login:${principal.loginSessionId}`]);
     if (principal.roles.some((r) => r === 'SUPERVISOR' || r === 'ADMIN')) void socket.join('supervisors');
+    if (isAgent) {
+      void (async () => {
+        try {
+          if (await options.presence.markBack(principal.userId)) await options.onAgentBack(principal.userId);
+        } catch (error) {
+          options.log.warn({ err: error }, 'could not record an agent coming back');
+        }
+      })();
+    }
 
     /**
      * The handshake's principal, if it still holds. A revocation, a disabled user or a role change ends
@@ -134,6 +152,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       await options.presence.set(principal.userId, presence);
       await options.onPresenceChanged(principal.userId, presence);
     });
+    handle('presence:get', agentClientEvents['presence:get'], isAgent, async () => ({ presence: await options.presence.chosen(principal.userId) }));
     // The acknowledgement says `lapsed: true` when the presence had expired: the console then sets it again.
     handle('heartbeat', agentClientEvents.heartbeat, isAgent, async () => ({ lapsed: !(await options.presence.heartbeat(principal.userId)) }));
     socket.on('session:watch', async (payload: unknown, ack?: Ack) => {
@@ -149,11 +168,16 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     socket.on('disconnect', async () => {
       if (!isAgent || closing) return;
       try {
-        // Still connected elsewhere (another tab, another node)? Then nothing changes.
+        // Marked first, then looked for elsewhere (another tab, another node): a console connecting
+        // meanwhile either is found here or clears the mark itself.
+        const at = Date.now();
+        await options.presence.markGone(principal.userId, at, options.departureGraceMs);
         const others = await agents.in(`agent:${principal.userId}`).fetchSockets();
-        if (others.length > 0) return;
-        await options.presence.set(principal.userId, 'away');
-        await options.onPresenceChanged(principal.userId, 'away');
+        if (others.length > 0) {
+          if (await options.presence.markBack(principal.userId)) await options.onAgentBack(principal.userId);
+          return;
+        }
+        await options.onAgentLeft(principal.userId, at);
       } catch (error) {
         options.log.warn({ err: error }, 'could not record an agent leaving; their presence will lapse');
       }
@@ -205,6 +229,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     io,
     emitter,
     connections,
+    isConnected: async (userId) => (await agents.in(`agent:${userId}`).fetchSockets()).length > 0,
     attach: (httpServer) => io.attach(httpServer),
     disconnectAll: () => {
       // Every namespace's connections (io.disconnectSockets reaches only the main one).

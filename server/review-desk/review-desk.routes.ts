@@ -4,6 +4,7 @@ import { idParam, timestamp } from '../http/schemas.js';
 import { requireUser } from '../auth/principal.js';
 import type { Role } from '../db/generated/prisma/enums.js';
 import type { ReviewDesk } from './review-desk.service.js';
+import { promptValuesSchema, termsSnapshotSchema } from '../loan-files/loan-terms.js';
 
 const READERS: Role[] = ['AUDITOR', 'SUPERVISOR', 'ADMIN'];
 const states = ['SCHEDULED', 'DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS', 'RETRY_PENDING', 'WRAP_UP', 'ESCALATED', 'COMPLETED', 'EXHAUSTED', 'CANCELLED', 'EXPIRED'] as const;
@@ -67,6 +68,8 @@ const reviewFile = z
     agent: z.object({ id: z.uuid(), displayName: z.string() }).nullable(),
     viewerRanSession: z.boolean(),
     template: z.object({ key: z.string(), version: z.number().int(), contentHash: z.string() }),
+    loanTerms: termsSnapshotSchema.nullable(),
+    values: promptValuesSchema,
     items: z.array(
       z.object({
         id: z.string(),

@@ -142,6 +142,8 @@ export class ReviewDesk {
       /** The viewer ran this session (maker-checker: they may read it but not decide its review). */
       viewerRanSession: ranBy.has(principal.userId),
       template: { key: checklist.templateKey, version: checklist.templateVersion, contentHash: checklist.contentHash },
+      loanTerms: checklist.loanTerms,
+      values: checklist.values,
       items: checklist.items.map((item) => ({ ...item, answer: item.answer ? { ...item.answer, attemptId: answerAttempt.get(item.id) ?? null } : null })),
       flags: checklist.flags.map((f) => ({ ...f, attemptId: flagAttempt.get(f.id) ?? null })),
       attempts: session.attempts.map((a) => ({

@@ -12,7 +12,7 @@ const boardSchema = z
       z.object({
         id: z.uuid(),
         displayName: z.string(),
-        presence: z.enum(['available', 'busy', 'away', 'offline']),
+        presence: z.enum(['available', 'busy', 'away', 'offline', 'in_session', 'offered']),
         languages: z.array(z.string()),
         skills: z.array(z.string()),
         current: z.object({ sessionId: z.uuid(), kind, state: z.string(), since: timestamp, loanFileRef: z.string() }).nullable(),
@@ -42,16 +42,18 @@ const boardSchema = z
         nextAttemptAt: timestamp.nullable(),
         recaptureRequired: z.boolean(),
         reasons: z.array(z.string()),
+        agentOffline: z.boolean(),
       }),
     ),
     alerts: z.array(
       z.object({
         id: z.string(),
-        kind: z.enum(['recording_failed', 'recording_integrity', 'retries_exhausted']),
+        kind: z.enum(['recording_failed', 'recording_integrity', 'retries_exhausted', 'agent_disconnected']),
         sessionId: z.uuid().nullable(),
         loanFileRef: z.string().nullable(),
         at: timestamp,
         detail: z.string().nullable(),
+        agentName: z.string().nullable(),
       }),
     ),
   })

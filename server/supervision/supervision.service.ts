@@ -7,14 +7,17 @@
 // list; the socket only says "look again now". Personal data stays out: sessions are shown by loan
 // reference and party role, never by name or phone number.
 import type { Db } from '../db/client.js';
-import type { Presence, PresenceService } from '../realtime/presence.js';
+import type { PresenceRecord, PresenceService } from '../realtime/presence.js';
 
-/** What a supervisor sees: offline when none of the agent's consoles is connected, on any node. */
-export type BoardPresence = Presence | 'offline';
+/**
+ * What a supervisor sees: in a session (or holding an offer) whatever status the agent chose; offline
+ * once none of the agent's consoles has been connected, on any node, for the departure grace period.
+ */
+export type BoardPresence = 'available' | 'busy' | 'away' | 'offline' | 'in_session' | 'offered';
 
 /** Where a session sits on the board. */
 export type BoardColumn = 'waiting' | 'offered' | 'dialling' | 'retry_pending' | 'in_progress' | 'wrap_up' | 'escalated';
-export type BoardAlertKind = 'recording_failed' | 'recording_integrity' | 'retries_exhausted';
+export type BoardAlertKind = 'recording_failed' | 'recording_integrity' | 'retries_exhausted' | 'agent_disconnected';
 
 export interface BoardSession {
   id: string;
@@ -41,6 +44,8 @@ export interface BoardSession {
   recaptureRequired: boolean;
   /** For escalations: the outcome rules' findings (e.g. required_unclear:identity, high_risk_flag:PROMPTED). */
   reasons: string[];
+  /** The assigned agent is offline while the session still needs them: a supervisor reassigns or ends it. */
+  agentOffline: boolean;
 }
 
 export interface BoardAgent {
@@ -59,8 +64,10 @@ export interface BoardAlert {
   sessionId: string | null;
   loanFileRef: string | null;
   at: string;
-  /** Machine-readable detail: the failure reason, the integrity result or the last dial outcome. */
+  /** Machine-readable detail: the failure reason, the integrity result, the last dial outcome or the session's state. */
   detail: string | null;
+  /** For an agent who left a session: who. */
+  agentName: string | null;
 }
 
 export interface BoardSnapshot {
@@ -71,7 +78,7 @@ export interface BoardSnapshot {
 }
 
 /** Sessions in which an agent is occupied (as the dispatcher counts them). */
-const AGENT_BUSY_STATES = ['DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS', 'WRAP_UP'] as const;
+export const AGENT_BUSY_STATES = ['DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS', 'WRAP_UP'] as const;
 const OPEN_STATES = ['SCHEDULED', 'DISPATCHING', 'RINGING', 'WAITING', 'RETRY_PENDING', 'IN_PROGRESS', 'WRAP_UP', 'ESCALATED'] as const;
 
 export interface SupervisionSettings {
@@ -79,9 +86,30 @@ export interface SupervisionSettings {
   alertWindowMs: number;
   /** At most this many sessions and alerts; the oldest beyond are left off. */
   limit: number;
+  /** How long an agent whose consoles all went still shows as they were (a reload comes back within it). */
+  disconnectGraceMs: number;
 }
 
-export const DEFAULT_SUPERVISION_SETTINGS: SupervisionSettings = { alertWindowMs: 3 * 86_400_000, limit: 300 };
+export const DEFAULT_SUPERVISION_SETTINGS: SupervisionSettings = { alertWindowMs: 3 * 86_400_000, limit: 300, disconnectGraceMs: 20_000 };
+
+/**
+ * An agent's presence on the board. Offline only once the departure grace period is over (a reload
+ * does not flicker); otherwise what the agent is doing comes before what they chose: someone in a call
+ * who left their status on Available is not available.
+ */
+export function boardPresence(
+  agent: { connected: boolean; record: PresenceRecord | undefined; inSession: boolean; offered: boolean },
+  graceMs: number,
+  now: Date,
+): BoardPresence {
+  const goneSince = agent.record?.goneSince;
+  const withinGrace = goneSince !== undefined && now.getTime() - goneSince < graceMs;
+  if (!agent.connected && !withinGrace) return 'offline';
+  if (agent.inSession) return 'in_session';
+  if (agent.offered) return 'offered';
+  // Connected but without a live heartbeat or a chosen presence is away, as routing treats it.
+  return agent.record?.alive ? agent.record.chosen : 'away';
+}
 
 /** The board column of an open session; undefined when it is not on the board (e.g. scheduled for later). */
 export function boardColumn(session: { kind: 'CALL' | 'VIDEO'; state: string; assignedAgentId: string | null; notBefore: Date }, hasPendingOffer: boolean, now: Date): BoardColumn | undefined {
@@ -134,10 +162,23 @@ export class SupervisionService {
       this.db.sessionOffer.findMany({ where: { status: 'PENDING' }, orderBy: { offeredAt: 'asc' }, take: this.settings.limit }),
       this.alerts(now),
     ]);
-    const [presence, connected] = await Promise.all([this.presence.all(), this.connectedUsers()]);
+    const [presence, connected] = await Promise.all([this.presence.records(agents.map((a) => a.id)), this.connectedUsers()]);
     const names = new Map(agents.map((a) => [a.id, a.displayName]));
     const offerBySession = new Map(offers.map((o) => [o.sessionId, o]));
     const offerByAgent = new Map(offers.map((o) => [o.agentId, o]));
+
+    const busyStates: readonly string[] = AGENT_BUSY_STATES;
+    const currentOf = new Map<string, BoardAgent['current']>();
+    for (const s of sessions) {
+      if (!s.assignedAgentId || !busyStates.includes(s.state) || currentOf.has(s.assignedAgentId)) continue;
+      currentOf.set(s.assignedAgentId, { sessionId: s.id, kind: s.kind, state: s.state, since: s.updatedAt.toISOString(), loanFileRef: s.loanFile.externalRef });
+    }
+    const presenceOf = new Map(
+      agents.map((a) => [
+        a.id,
+        boardPresence({ connected: connected.has(a.id), record: presence.get(a.id), inSession: currentOf.has(a.id), offered: offerByAgent.has(a.id) }, this.settings.disconnectGraceMs, now),
+      ]),
+    );
 
     const board: BoardSession[] = [];
     for (const s of sessions) {
@@ -166,14 +207,8 @@ export class SupervisionService {
         nextAttemptAt: s.nextAttemptAt?.toISOString() ?? null,
         recaptureRequired: s.recaptureRequired,
         reasons: s.state === 'ESCALATED' && s.endReason ? s.endReason.split(',').filter(Boolean) : [],
+        agentOffline: Boolean(s.assignedAgentId && busyStates.includes(s.state) && presenceOf.get(s.assignedAgentId) === 'offline'),
       });
-    }
-
-    const busyStates: readonly string[] = AGENT_BUSY_STATES;
-    const currentOf = new Map<string, BoardAgent['current']>();
-    for (const s of sessions) {
-      if (!s.assignedAgentId || !busyStates.includes(s.state) || currentOf.has(s.assignedAgentId)) continue;
-      currentOf.set(s.assignedAgentId, { sessionId: s.id, kind: s.kind, state: s.state, since: s.updatedAt.toISOString(), loanFileRef: s.loanFile.externalRef });
     }
 
     return {
@@ -183,8 +218,7 @@ export class SupervisionService {
         return {
           id: a.id,
           displayName: a.displayName,
-          // Connected but without a live heartbeat or a chosen presence is away, as routing treats it.
-          presence: connected.has(a.id) ? (presence.get(a.id) ?? 'away') : 'offline',
+          presence: presenceOf.get(a.id) ?? 'offline',
           languages: a.languages,
           skills: a.skills,
           current: currentOf.get(a.id) ?? null,
@@ -196,11 +230,11 @@ export class SupervisionService {
     };
   }
 
-  /** Newest first: failed recordings, integrity checks that did not match, sessions out of attempts. */
+  /** Newest first: failed recordings, integrity checks that did not match, sessions out of attempts, agents who left a session. */
   private async alerts(now: Date): Promise<BoardAlert[]> {
     const from = new Date(now.getTime() - this.settings.alertWindowMs);
     const take = this.settings.limit;
-    const [failed, exhausted, checks] = await Promise.all([
+    const [failed, exhausted, checks, departures] = await Promise.all([
       this.db.recording.findMany({
         where: { state: 'FAILED', updatedAt: { gte: from } },
         select: { id: true, updatedAt: true, failureReason: true, attempt: { select: { sessionId: true, session: { select: { loanFile: { select: { externalRef: true } } } } } } },
@@ -223,7 +257,20 @@ export class SupervisionService {
         orderBy: { seq: 'desc' },
         take,
       }),
+      this.db.auditEvent.findMany({
+        where: { action: 'session.agent_disconnected', recordedAt: { gte: from } },
+        select: { id: true, entityId: true, recordedAt: true, data: true },
+        orderBy: { seq: 'desc' },
+        take,
+      }),
     ]);
+    const departureData = departures.map((d) => d.data as { agentId?: unknown; state?: unknown } | null);
+    const [departedSessions, departedAgents] = await Promise.all([
+      this.db.verificationSession.findMany({ where: { id: { in: [...new Set(departures.map((d) => d.entityId))] } }, select: { id: true, loanFile: { select: { externalRef: true } } } }),
+      this.db.user.findMany({ where: { id: { in: [...new Set(departureData.flatMap((d) => (typeof d?.agentId === 'string' ? [d.agentId] : [])))] } }, select: { id: true, displayName: true } }),
+    ]);
+    const refOfSession = new Map(departedSessions.map((s) => [s.id, s.loanFile.externalRef]));
+    const nameOfAgent = new Map(departedAgents.map((u) => [u.id, u.displayName]));
     const checkedRecordings = await this.db.recording.findMany({
       where: { id: { in: [...new Set(checks.map((c) => c.entityId))] } },
       select: { id: true, attempt: { select: { sessionId: true, session: { select: { loanFile: { select: { externalRef: true } } } } } } },
@@ -238,6 +285,7 @@ export class SupervisionService {
         loanFileRef: r.attempt.session.loanFile.externalRef,
         at: r.updatedAt.toISOString(),
         detail: r.failureReason,
+        agentName: null,
       })),
       ...exhausted.map((s) => ({
         id: `retries_exhausted:${s.id}`,
@@ -246,6 +294,7 @@ export class SupervisionService {
         loanFileRef: s.loanFile.externalRef,
         at: (s.completedAt ?? s.updatedAt).toISOString(),
         detail: s.lastDialOutcome,
+        agentName: null,
       })),
       ...checks.map((c) => {
         const attempt = sessionOfRecording.get(c.entityId);
@@ -257,6 +306,19 @@ export class SupervisionService {
           loanFileRef: attempt?.session.loanFile.externalRef ?? null,
           at: c.recordedAt.toISOString(),
           detail: typeof result === 'string' ? result : null,
+          agentName: null,
+        };
+      }),
+      ...departures.map((d, i) => {
+        const data = departureData[i];
+        return {
+          id: `agent_disconnected:${d.id}`,
+          kind: 'agent_disconnected' as const,
+          sessionId: d.entityId,
+          loanFileRef: refOfSession.get(d.entityId) ?? null,
+          at: d.recordedAt.toISOString(),
+          detail: typeof data?.state === 'string' ? data.state : null,
+          agentName: typeof data?.agentId === 'string' ? (nameOfAgent.get(data.agentId) ?? null) : null,
         };
       }),
     ];

@@ -1,9 +1,10 @@
-// Administrators manage console users: roles, disabling, and lifting a sign-in hold.
+// Administrators manage console users: creating them, roles, disabling, and lifting a sign-in hold.
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
 import { idParam } from '../http/schemas.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { requireUser, roleSchema } from '../auth/principal.js';
+import { localeSchema } from '../loan-files/loan-files.schema.js';
 import type { UserAdmin } from './users.service.js';
 
 const userAccount = z
@@ -16,8 +17,42 @@ const changeBody = z
   })
   .refine((b) => b.roles !== undefined || b.disabled !== undefined, 'send roles, disabled or both');
 
+const createBody = z.object({
+  email: z.email().max(254).describe('Signs in with this address; stored in lower case'),
+  displayName: z.string().trim().min(1).max(120),
+  roles: z.array(roleSchema).min(1).max(4),
+  password: z.string().min(12, 'at least 12 characters').max(200).describe('The initial password; give it to the user out of band'),
+  locale: localeSchema.optional().describe('The console language; zh-CN when absent'),
+  languages: z.array(localeSchema).max(2).optional().describe('Languages the agent can run a session in'),
+  skills: z.array(z.string().min(1).max(64)).max(20).optional().describe('Products the agent may be offered'),
+});
+
 export function userRoutes(users: UserAdmin, auth: AuthService): RouteDefinition[] {
   return [
+    defineRoute({
+      method: 'get',
+      path: '/api/users',
+      summary: 'List console users',
+      tags: ['users'],
+      access: { roles: ['ADMIN'] },
+      responses: { 200: { description: 'Every console user, by e-mail address', schema: z.object({ items: z.array(userAccount) }) } },
+      async handler() {
+        return { status: 200, body: { items: await users.list() } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/users',
+      summary: 'Create a console user with an initial password (audited as user.created)',
+      tags: ['users'],
+      access: { roles: ['ADMIN'] },
+      body: createBody,
+      responses: { 201: { description: 'The new user', schema: userAccount } },
+      async handler({ body, ctx }) {
+        const actor = { type: 'USER' as const, id: requireUser(ctx.principal).userId };
+        return { status: 201, body: await users.create(body, actor, ctx.requestId) };
+      },
+    }),
     defineRoute({
       method: 'patch',
       path: '/api/users/:id',

@@ -3,6 +3,7 @@ import type { Db } from '../db/client.js';
 import type { Role } from '../db/generated/prisma/enums.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import { hashPassword } from '../auth/password.js';
+import { isUniqueViolation } from '../db/client.js';
 import { AppError } from '../http/errors.js';
 import type { ConsoleConnections } from '../realtime/events.js';
 
@@ -16,7 +17,7 @@ export interface NewUser {
   skills?: string[];
 }
 
-export async function createUser(db: Db, input: NewUser, actor: AuditEntry['actor'] = { type: 'SYSTEM' }) {
+export async function createUser(db: Db, input: NewUser, actor: AuditEntry['actor'] = { type: 'SYSTEM' }, requestId?: string) {
   const passwordHash = await hashPassword(input.password);
   return db.$transaction(async (tx) => {
     const user = await tx.user.create({
@@ -34,6 +35,7 @@ export async function createUser(db: Db, input: NewUser, actor: AuditEntry['acto
       actor,
       entity: { type: 'user', id: user.id },
       event: { action: 'user.created', v: 1, data: { roles: input.roles } },
+      ...(requestId ? { requestId } : {}),
     });
     return user;
   });
@@ -68,6 +70,22 @@ export class UserAdmin {
     private readonly db: Db,
     private readonly connections: ConsoleConnections,
   ) {}
+
+  async list(): Promise<UserAccount[]> {
+    const users = await this.db.user.findMany({ orderBy: { email: 'asc' } });
+    return users.map(accountOf);
+  }
+
+  /** A new console user with an initial password; an address already in use is EMAIL_TAKEN. */
+  async create(input: NewUser, actor: { type: 'USER'; id: string }, requestId: string): Promise<UserAccount> {
+    const roles = ROLE_ORDER.filter((r) => input.roles.includes(r));
+    try {
+      return accountOf(await createUser(this.db, { ...input, roles }, actor, requestId));
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('EMAIL_TAKEN', 'A user with this e-mail address exists', { errors: [{ in: 'body', field: 'email', message: 'in use' }] });
+      throw error;
+    }
+  }
 
   async update(userId: string, change: { roles?: Role[] | undefined; disabled?: boolean | undefined }, actor: { type: 'USER'; id: string }, requestId: string): Promise<UserAccount> {
     const user = await this.db.user.findUnique({ where: { id: userId } });

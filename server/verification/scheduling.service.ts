@@ -14,7 +14,11 @@ import { recomputeLoanFileStatus } from './loan-file-status.js';
 import { TERMINAL_STATES } from './session-state.js';
 import type { SessionEngine } from './session-engine.js';
 import type { ScheduleSessionInput, SessionDto } from './verification.schema.js';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Prisma } from '../db/generated/prisma/client.js';
+import { canonicalJson } from '../audit/canonical-json.js';
+import { placeholdersOfTemplate } from '../checklists/template.schema.js';
+import { loanTermsInput, missingTerms, type TermsSnapshot } from '../loan-files/loan-terms.js';
 
 const DEFAULT_TEMPLATE = { CALL: 'call-default', VIDEO: 'video-default' } as const;
 const DEFAULT_WINDOW_MS = 7 * 24 * 3600_000;
@@ -101,6 +105,17 @@ export class SchedulingService {
 
         const id = randomUUID();
         const doc = templateDocumentOf(template);
+        // The script states these terms: the session keeps them as they are now, and a template naming
+        // a term the loan file lacks would have the agent read a variable name to the borrower.
+        const stored = loanTermsInput.safeParse(loanFile.terms ?? {});
+        const loanTerms: TermsSnapshot = { ...(stored.success ? stored.data : {}), amount: loanFile.amount.toFixed(2), currency: loanFile.currency };
+        const missing = missingTerms(placeholdersOfTemplate(doc), loanTerms);
+        if (missing.length > 0) {
+          const message = `names loan terms the loan file lacks: ${missing.join(', ')}`;
+          throw new AppError('LOAN_TERMS_MISSING', `Checklist template ${template.key} v${template.version} ${message}; send them with PATCH /api/loan-files/${loanFileId} (terms) and schedule again`, {
+            errors: [{ in: 'body', field: 'templateKey', message }],
+          });
+        }
         const session = await tx.verificationSession.create({
           data: {
             id,
@@ -117,6 +132,7 @@ export class SchedulingService {
             deadline,
             maxAttempts: input.maxAttempts ?? this.settings.maxDialAttempts,
             contractDocumentHash: input.contractDocumentHash ?? null,
+            loanTerms: loanTerms as Prisma.InputJsonObject,
             productSkill: loanFile.product,
             language: party.locale,
           },
@@ -127,7 +143,7 @@ export class SchedulingService {
           event: {
             action: 'session.scheduled',
             v: 1,
-            data: { loanFileId, partyId: party.id, kind: input.kind, templateKey: template.key, templateVersion: template.version, notBefore: notBefore.toISOString(), deadline: deadline.toISOString() },
+            data: { loanFileId, partyId: party.id, kind: input.kind, templateKey: template.key, templateVersion: template.version, notBefore: notBefore.toISOString(), deadline: deadline.toISOString(), loanTermsSha256: createHash('sha256').update(canonicalJson(loanTerms)).digest('hex') },
           },
           requestId: caller.requestId,
         });

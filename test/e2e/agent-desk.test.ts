@@ -76,6 +76,21 @@ describe('agent desk', () => {
     await screenshot(page, 'desk-live-call-en');
     expect(await unlabelledControls(page)).toEqual([]);
 
+    // The script states the loan's terms from the session's snapshot, in the party's language and in English.
+    const script = page.locator('ol.checklist');
+    await expect.poll(() => page.getByTestId('item-fees_rate_disclosure').textContent()).toContain('年化利率为4.35%（单利）');
+    expect(await page.getByTestId('item-loan_amount_term').textContent()).toContain('金额¥80,000.00，期限12个月');
+    expect(await page.getByTestId('item-repayment_plan').textContent()).toMatch(/每期应还¥6,824\.79，还款日为每月15日/);
+    const promptLanguage = page.getByLabel('Prompt language');
+    await promptLanguage.selectOption('en');
+    await expect.poll(() => page.getByTestId('item-fees_rate_disclosure').textContent()).toContain('the annualised interest rate is 4.35% (simple interest); besides interest, there is one fee: guarantee fee, CN¥50.00 per month');
+    expect(await page.getByTestId('item-loan_amount_term').textContent()).toContain('CN¥80,000.00');
+    expect(await page.getByTestId('item-repayment_plan').textContent()).toContain('CN¥6,824.79 per instalment, due on day 15 of each month');
+    expect(await script.textContent()).not.toMatch(/\{[A-Za-z]\w*\}/);
+    expect(await script.locator('mark.missing-term').count()).toBe(0);
+    await screenshot(page, 'desk-script-terms-en');
+    await promptLanguage.selectOption('zh-CN');
+
     // Reload mid-checklist: answers come back from the server, the unsent note from this browser.
     await page.reload();
     await expect.poll(() => items.count(), { timeout: 20_000 }).toBe(checklist.itemOrder.length);

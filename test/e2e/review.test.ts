@@ -92,6 +92,10 @@ describe('auditor review', () => {
     await queue.getByRole('link', { name: `Open the review of ${call.ref}` }).click();
     await page.waitForURL(new RegExp(`/review/${call.sessionId}$`));
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(`Session ${call.ref}`);
+    // The script as the agent read it: the session's loan terms filled in, nothing left as a name.
+    await expect.poll(() => page.locator('main').textContent()).toContain('the annualised interest rate is 4.35% (simple interest); besides interest, there is one fee: guarantee fee, CN¥50.00 per month');
+    expect(await page.locator('main').textContent()).toContain('CN¥6,824.79 per instalment, due on day 15 of each month');
+    expect(await page.locator('main mark.missing-term').count()).toBe(0);
     const player = page.getByTestId('review-player');
     await expect.poll(() => player.evaluate((el) => (el as unknown as MediaState).readyState), { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
     const duration = await player.evaluate((el) => (el as unknown as MediaState).duration);

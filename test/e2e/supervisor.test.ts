@@ -1,8 +1,9 @@
 // The supervisor board in Chromium against the real server, workers and the LiveKit simulator: an agent
 // coming online and a session moving through the columns without a reload, reassigning a call to another
 // agent, deciding an escalation from the queue with the keyboard only, alerts arriving live (a recording
-// egress failed, retries exhausted) and dismissed per browser, both languages, and the "interrupted"
-// state while the server restarts.
+// egress failed, retries exhausted) and dismissed per browser, an agent's presence following what they
+// really do (in a call, a reload, a tab closed mid-call), both languages, and the "interrupted" state
+// while the server restarts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
@@ -10,7 +11,7 @@ import type { ApiClient } from '../support/api-client.js';
 import type { TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN, answerAllRequired, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf, takeOffer, type OnlineAgent } from '../support/verification.js';
 import { connectAgent } from '../support/agent-socket.js';
-import { launchChromium, newContext, screenshot, signInThroughPage, startE2eApp, watchPageErrors } from './browser.js';
+import { goAvailableOnDesk, launchChromium, newContext, screenshot, signInThroughPage, startE2eApp, watchPageErrors } from './browser.js';
 
 const PASSWORD = 'correct horse battery staple';
 let app: TestApp;
@@ -22,7 +23,7 @@ let errors: string[];
 const agents: OnlineAgent[] = [];
 
 beforeAll(async () => {
-  app = await startE2eApp({ ...ALWAYS_OPEN });
+  app = await startE2eApp({ ...ALWAYS_OPEN, AGENT_DISCONNECT_GRACE_SECONDS: '5' });
   browser = await launchChromium();
   los = await losClient(app);
   await createUser(app.facesign.db, { email: 'sup@bank.test', password: PASSWORD, displayName: 'Mei Supervisor', roles: ['SUPERVISOR'] });
@@ -194,6 +195,59 @@ describe('the live board', () => {
     await poll(() => otherPage.getByTestId('alerts').getByTestId('alert-item').filter({ hasText: exhaustedRef }).count()).toBe(1);
     await other.close();
     await app.facesign.verification.scheduling.cancel(failing, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
+  });
+
+  it("follows an agent's real state: the same status after a reload, in a session on a call, an alert when the tab closes mid-call", async () => {
+    await createUser(app.facesign.db, { email: 'zhao.agent@bank.test', password: PASSWORD, displayName: 'Zhao Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['e2e-presence'] });
+    const agentId = (await app.facesign.db.user.findFirstOrThrow({ where: { email: 'zhao.agent@bank.test' } })).id;
+    const deskContext = await newContext(browser, app);
+    const desk = await deskContext.newPage();
+    await goAvailableOnDesk(desk, app, 'zhao.agent@bank.test', PASSWORD);
+    await poll(() => agentRow(agentId).getByTestId('presence').textContent()).toBe('Available');
+
+    // A reload keeps the status the server holds; so does another browser with nothing stored.
+    await desk.reload();
+    await poll(() => desk.getByRole('radio', { name: 'Available' }).isChecked()).toBe(true);
+    const elsewhere = await newContext(browser, app);
+    const otherDesk = await elsewhere.newPage();
+    await signInThroughPage(otherDesk, 'zhao.agent@bank.test', PASSWORD);
+    await otherDesk.waitForURL(/\/desk$/);
+    await poll(() => otherDesk.getByRole('radio', { name: 'Available' }).isChecked()).toBe(true);
+    await elsewhere.close();
+    expect(await app.facesign.verification.presence.chosen(agentId)).toBe('available');
+    await poll(() => agentRow(agentId).getByTestId('presence').textContent()).toBe('Available');
+
+    // In a call with the status left on Available: the board says what the agent is doing.
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613900008801', product: 'e2e-presence' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId);
+    const loanRef = (await app.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).externalRef;
+    await desk.getByTestId('offer').getByRole('button', { name: 'Accept' }).click();
+    await stateOf(app, sessionId, 'IN_PROGRESS');
+    await poll(() => agentRow(agentId).getByTestId('presence').textContent()).toBe('In a session');
+    await poll(() => desk.getByTestId('presence-hint').textContent()).toContain('You are in a session');
+    await page.getByLabel('Language / 语言').selectOption('zh-CN');
+    await poll(() => agentRow(agentId).getByTestId('presence').textContent()).toBe('会话中');
+    await page.getByLabel('Language / 语言').selectOption('en');
+
+    // The agent closes the tab mid-call and does not come back: after the grace period the board shows
+    // it, flags the session (left open for the supervisor) and raises an alert, in both languages.
+    await deskContext.close();
+    await poll(() => agentRow(agentId).getByTestId('presence').textContent(), { timeout: 30_000 }).toBe('Offline');
+    await poll(() => card(sessionId).getByTestId('agent-offline').textContent()).toBe('Agent offline: reassign or end');
+    const alert = page.getByTestId('alert-item').filter({ hasText: loanRef });
+    await poll(() => alert.textContent()).toContain(`Agent left a session`);
+    expect(await alert.textContent()).toContain(`Zhao Agent closed the console during ${loanRef}`);
+    expect((await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } })).state).toBe('IN_PROGRESS');
+    await screenshot(page, 'supervisor-agent-left-en');
+    await page.getByLabel('Language / 语言').selectOption('zh-CN');
+    await poll(() => alert.textContent()).toContain(`Zhao Agent 在处理 ${loanRef}`);
+    expect(await alert.textContent()).toContain('坐席离开了会话');
+    expect(await card(sessionId).getByTestId('agent-offline').textContent()).toBe('坐席已离线：请改派或结束');
+    expect(await agentRow(agentId).getByTestId('presence').textContent()).toBe('离线');
+    await screenshot(page, 'supervisor-agent-left-zh-CN');
+    await page.getByLabel('Language / 语言').selectOption('en');
+    await app.facesign.verification.scheduling.cancel(sessionId, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
+    expect(errors).toEqual([]);
   });
 
   it('reads in Chinese', async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLosWebhook } from '../../server/loan-files/los-webhooks.js';
 import { connectAgent, type AgentSocket } from '../support/agent-socket.js';
 import type { ApiClient } from '../support/api-client.js';
-import { eventually } from '../support/fixtures.js';
+import { eventually, LOAN_TERMS } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
 import { verifySealedChain } from '../support/audit.js';
@@ -48,6 +48,7 @@ async function loanFileWithBorrower(ref: string, phone: string) {
     product: 'consumer-loan',
     amount: '50000.00',
     currency: 'CNY',
+    terms: LOAN_TERMS,
     parties: [{ role: 'BORROWER', fullName: '王芳', phoneE164: phone, timeZone: 'Asia/Shanghai', locale: 'zh-CN', idNumberLast4: '1234' }],
   });
   expect(res.status).toBe(201);

@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestHash } from '../../recordings/evidence.js';
 import { verifyEvidence } from '../../recordings/evidence-verify.js';
-import { eventually } from '../support/fixtures.js';
+import { renderPrompt } from '../../server/loan-files/loan-terms.js';
+import { eventually, LOAN_TERMS } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN, answerAllRequired, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf, takeOffer } from '../support/verification.js';
 
@@ -67,6 +68,17 @@ describe('evidence package', () => {
     const text = JSON.stringify(manifest);
     expect(text).not.toContain('13805550100');
     expect(text).not.toContain('赵敏');
+  });
+
+  it('carries, signed, the loan terms the script stated and each placeholder as it read', async () => {
+    const script = (manifest as unknown as { script: { loanTerms: Record<string, unknown>; values: Record<'zh-CN' | 'en', Record<string, string>> } }).script;
+    expect(script.loanTerms).toEqual({ ...LOAN_TERMS, amount: '80000.00', currency: 'CNY' });
+    expect(script.values['zh-CN']).toMatchObject({ amount: '¥80,000.00', apr: '4.35%', term: '12个月', instalment: '¥6,824.79', dueDay: '15', lenderName: '示例银行', phoneLast4: '0100' });
+    expect(script.values.en).toMatchObject({ amount: 'CN¥80,000.00', apr: '4.35%', term: '12 months', fees: 'there is one fee: guarantee fee, CN¥50.00 per month' });
+    const forged = structuredClone(manifest) as unknown as { script: { loanTerms: { apr: string } } };
+    forged.script.loanTerms.apr = '0.35';
+    const resealed = { ...forged, manifestSha256: manifestHash(forged as unknown as Record<string, unknown>) } as unknown as Manifest;
+    expect(await verifyEvidence(resealed, dir, keyring)).toContainEqual({ item: 'manifest signature', problem: expect.stringMatching(/does not verify/) });
   });
 
   it('verifies offline, by function and by the CLI', async () => {
@@ -137,14 +149,18 @@ describe('evidence PDF', () => {
     expect((await readFile(pdfFile)).subarray(0, 5).toString('latin1')).toBe('%PDF-');
   });
 
-  it('shows every prompt in Chinese (the session language) and English, with the answers, offsets and notes', () => {
-    const definition = (manifest as unknown as { template: { definition: TemplateDefinition } }).template.definition;
-    const items = definition.sections.flatMap((s) => s.items);
+  it('shows every prompt as it was read, in Chinese (the session language) and English, with the answers, offsets and notes', () => {
+    const { template, script } = manifest as unknown as { template: { definition: TemplateDefinition }; script: { values: Record<'zh-CN' | 'en', Record<string, string>> } };
+    const items = template.definition.sections.flatMap((s) => s.items);
     const flat = squash(text);
     for (const item of items) {
-      expect(flat).toContain(squash(item.prompt['zh-CN']));
-      expect(flat).toContain(squash(item.prompt.en));
+      expect(flat).toContain(squash(renderPrompt(item.prompt['zh-CN'], script.values['zh-CN'])));
+      expect(flat).toContain(squash(renderPrompt(item.prompt.en, script.values.en)));
     }
+    expect(flat).toContain(squash('年化利率为4.35%（单利）'));
+    expect(flat).toContain(squash('the annualised interest rate is 4.35% (simple interest)'));
+    expect(flat).toContain('每月15日');
+    expect(text).not.toMatch(/\{(amount|term|apr|fees|repaymentMethod|instalment|dueDay|lenderName|collateral|phoneLast4|agentName)\}/);
     expect(text).toContain('CONFIRMED (revision');
     expect(text).toContain('home renovation');
     const purpose = manifest.answers.find((a) => a.itemId === 'loan_purpose') as unknown as { offsetMs: number | null };

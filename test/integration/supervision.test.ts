@@ -15,7 +15,7 @@ let supervisor: ApiClient;
 let supervisorSocket: AgentSocket;
 
 beforeAll(async () => {
-  t = await startTestApp({ ...ALWAYS_OPEN }, { livekit: true });
+  t = await startTestApp({ ...ALWAYS_OPEN, AGENT_DISCONNECT_GRACE_SECONDS: '1' }, { livekit: true });
   los = await losClient(t);
   supervisor = await t.signIn({ roles: ['SUPERVISOR'] });
   supervisorSocket = await connectAgent(t.url, supervisor);
@@ -83,16 +83,17 @@ describe('agents and sessions', () => {
     await stateOf(t, sessionId, 'IN_PROGRESS');
     const live = await board();
     expect(live.sessions.find((s) => s.id === sessionId)).toMatchObject({ column: 'in_progress', state: 'IN_PROGRESS' });
-    expect(live.agents.find((a) => a.id === agentId)?.current).toMatchObject({ sessionId, kind: 'CALL', state: 'IN_PROGRESS' });
+    expect(live.agents.find((a) => a.id === agentId)).toMatchObject({ presence: 'in_session', current: { sessionId, kind: 'CALL', state: 'IN_PROGRESS' } });
 
     await answerAllRequired({ client: agentClient, socket, userId: agentId, seenOffers: new Set() }, sessionId);
     expect((await agentClient.post(`/api/sessions/${sessionId}/complete`)).status).toBe(200);
     const after = await board();
     expect(after.sessions.find((s) => s.id === sessionId)).toBeUndefined();
-    expect(after.agents.find((a) => a.id === agentId)?.current).toBeNull();
+    expect(after.agents.find((a) => a.id === agentId)).toMatchObject({ presence: 'available', current: null });
 
-    // Closing the console: away at once (routing stops), offline because no console is connected.
+    // Closing the console: off routing at once; away and offline once the grace period is over.
     socket.close();
+    await expect.poll(() => t.facesign.verification.presence.get(agentId)).toBe('away');
     await supervisorSocket.next('presence:changed', (p) => p.agentId === agentId && p.presence === 'away');
     expect((await board()).agents.find((a) => a.id === agentId)?.presence).toBe('offline');
   });

@@ -4,6 +4,21 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from '../../server/db/client.js';
 import { recordingKey, roomNameFor } from '../../server/livekit/identities.js';
 
+/**
+ * Key terms for an 80,000.00 CNY loan over 12 months at 4.35 % (equal instalments of 6,824.79),
+ * as a lender's LOS sends them: enough for every placeholder the default scripts name.
+ */
+export const LOAN_TERMS = {
+  termMonths: 12,
+  apr: '4.35',
+  fees: [{ name: { 'zh-CN': '担保费', en: 'guarantee fee' }, amount: '50.00', period: 'MONTHLY' }],
+  repaymentMethod: 'EQUAL_INSTALMENTS',
+  instalmentAmount: '6824.79',
+  dueDay: 15,
+  lenderName: { 'zh-CN': '示例银行', en: 'Example Bank' },
+  collateral: null,
+} as const;
+
 /** A minimal published template to pin (the real ones come from server/checklists/templates). */
 async function fixtureTemplate(db: Db, kind: 'CALL' | 'VIDEO') {
   const key = `fixture-${kind.toLowerCase()}`;

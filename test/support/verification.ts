@@ -6,7 +6,7 @@ import { expect } from 'vitest';
 import { loadTemplateFiles, publishTemplates } from '../../server/checklists/templates.js';
 import type { ApiClient } from './api-client.js';
 import { connectAgent, type AgentSocket } from './agent-socket.js';
-import { eventually } from './fixtures.js';
+import { eventually, LOAN_TERMS } from './fixtures.js';
 import type { TestApp } from './harness.js';
 
 export const ALWAYS_OPEN = { CALLING_HOURS: '00:00-24:00', CALLING_DAYS: 'MON,TUE,WED,THU,FRI,SAT,SUN' } as const;
@@ -39,6 +39,7 @@ export async function loanFileWithBorrower(los: ApiClient, options: { phone: str
     product: options.product,
     amount: '80000.00',
     currency: 'CNY',
+    terms: LOAN_TERMS,
     parties: [{ role: 'BORROWER', fullName: '赵敏', phoneE164: options.phone, timeZone: options.timeZone ?? 'Asia/Shanghai', locale: options.locale ?? 'zh-CN' }],
   });
   expect(res.status).toBe(201);

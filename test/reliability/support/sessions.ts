@@ -1,6 +1,7 @@
 // Loan files with one borrower and a confirmation call each, scheduled through the LOS API.
 import { randomUUID } from 'node:crypto';
 import type { ApiClient } from '../../support/api-client.js';
+import { LOAN_TERMS } from '../../support/fixtures.js';
 import { inBatches } from './agents.js';
 
 export const PRODUCT = 'consumer-loan';
@@ -44,6 +45,7 @@ export async function scheduleCalls(los: ApiClient, count: number, options: { ro
           product: PRODUCT,
           amount: '80000.00',
           currency: 'CNY',
+          terms: LOAN_TERMS,
           parties: [{ role: 'BORROWER', fullName: '可靠性测试', phoneE164: phone, timeZone: 'Asia/Shanghai', locale: 'zh-CN' }],
         }),
       [200, 201],

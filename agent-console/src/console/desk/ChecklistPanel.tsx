@@ -160,7 +160,7 @@ export function ChecklistPanel({ sessionId, checklist, promptLocale, values, edi
                 <details>
                   <summary>{t('guidance')}</summary>
                   <p className="hint" lang={promptLocale}>
-                    {item.guidance[promptLocale]}
+                    {promptParts(item.guidance[promptLocale], values, promptLocale)}
                   </p>
                 </details>
               ) : null}

@@ -16,40 +16,48 @@ import type { Desk, DeskSession, JoinGrant, Offer } from './types';
 import './desk.css';
 
 type Presence = 'available' | 'away' | 'busy';
-const PRESENCE_KEY = 'facesign.presence';
 const HEARTBEAT_MS = 10_000;
 
-function storedPresence(): Presence {
-  const value = localStorage.getItem(PRESENCE_KEY);
-  return value === 'available' || value === 'busy' ? value : 'away';
-}
-
-/** One /agent socket for the page: presence with heartbeats, and a callback on every live event. */
-function useAgentSocket(onEvent: (event: string, payload: unknown) => void): { socket: Socket | undefined; connected: boolean; presence: Presence; setPresence(p: Presence): void } {
+/**
+ * One /agent socket for the page: presence with heartbeats, and a callback on every live event. The
+ * status is the server's: read back on every (re)connect and followed when it changes elsewhere (another
+ * tab, or the server after the consoles were gone too long), so the desk shows what routing goes by.
+ */
+function useAgentSocket(onEvent: (event: string, payload: unknown) => void): { socket: Socket | undefined; connected: boolean; presence: Presence | undefined; setPresence(p: Presence): void } {
   const [socket, setSocket] = useState<Socket>();
   const [connected, setConnected] = useState(false);
-  const [presence, setPresenceState] = useState<Presence>(storedPresence);
-  const presenceRef = useRef(presence);
+  const [presence, setPresenceState] = useState<Presence>();
+  const presenceRef = useRef<Presence | undefined>(undefined);
   const onEventRef = useRef(onEvent);
   onEventRef.current = onEvent;
-  const { refresh } = useAuth();
+  const { refresh, user } = useAuth();
+  const userId = user?.id;
 
   useEffect(() => {
     let disposed = false;
+    const show = (next: Presence) => {
+      presenceRef.current = next;
+      setPresenceState(next);
+    };
     const s = agentSocket(async () => (await refresh()) !== null && !disposed);
     setSocket(s);
     s.on('connect', () => {
       setConnected(true);
-      s.emit('presence:set', { presence: presenceRef.current });
+      s.emit('presence:get', {}, (ack: { ok: boolean; presence?: Presence }) => {
+        if (ack?.ok && ack.presence) show(ack.presence);
+      });
       onEventRef.current('reconnect', undefined);
     });
     s.on('disconnect', () => setConnected(false));
+    s.on('presence:changed', (event: { agentId?: string; presence?: Presence }) => {
+      if (event.agentId === userId && event.presence) show(event.presence);
+    });
     s.onAny((event: string, payload: unknown) => onEventRef.current(event, payload));
     // A lapsed presence (the laptop slept, Redis restarted) is stated again, so an online agent never stays away.
     const beat = setInterval(() => {
       if (!s.connected) return;
       s.emit('heartbeat', {}, (ack: { ok: boolean; lapsed?: boolean }) => {
-        if (ack?.ok && ack.lapsed) s.emit('presence:set', { presence: presenceRef.current });
+        if (ack?.ok && ack.lapsed && presenceRef.current) s.emit('presence:set', { presence: presenceRef.current });
       });
     }, HEARTBEAT_MS);
     return () => {
@@ -57,13 +65,12 @@ function useAgentSocket(onEvent: (event: string, payload: unknown) => void): { s
       clearInterval(beat);
       s.close();
     };
-  }, [refresh]);
+  }, [refresh, userId]);
 
   const setPresence = useCallback(
     (next: Presence) => {
       presenceRef.current = next;
       setPresenceState(next);
-      localStorage.setItem(PRESENCE_KEY, next);
       socket?.emit('presence:set', { presence: next });
     },
     [socket],
@@ -117,7 +124,7 @@ export default function DeskPage() {
       ) : null}
       <div className="desk-layout">
         <aside className="stack">
-          <PresencePanel presence={presence} onChange={setPresence} />
+          <PresencePanel presence={presence} inSession={active.length > 0} onChange={setPresence} />
           <OffersPanel offers={offers.data?.items ?? []} error={offers.error} onAccepted={accepted} onChanged={offers.reload} />
           <SchedulePanel desk={desk.data} error={desk.error} selected={current?.id} onSelect={setSelected} />
         </aside>
@@ -169,7 +176,7 @@ function NotReached({ session, onBack }: { session: DeskSession; onBack(): void 
   );
 }
 
-function PresencePanel({ presence, onChange }: { presence: Presence; onChange(p: Presence): void }) {
+function PresencePanel({ presence, inSession, onChange }: { presence: Presence | undefined; inSession: boolean; onChange(p: Presence): void }) {
   const t = useT(deskMessages);
   return (
     <div className="panel">
@@ -183,7 +190,9 @@ function PresencePanel({ presence, onChange }: { presence: Presence; onChange(p:
           </label>
         ))}
       </fieldset>
-      <p className="hint">{t('presenceHint')}</p>
+      <p className="hint" data-testid="presence-hint">
+        {inSession ? t('presenceInSession') : t('presenceHint')}
+      </p>
     </div>
   );
 }

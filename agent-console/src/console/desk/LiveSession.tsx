@@ -108,12 +108,12 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
   const openRequired = items.filter((i) => i.required && !i.answer);
   const canSubmit = (session.state === 'IN_PROGRESS' || session.state === 'WRAP_UP') && openRequired.length === 0 && !busy;
 
-  const values = {
+  const values: Record<string, string> = {
     agentName: user?.displayName ?? '',
     amount: new Intl.NumberFormat(promptLocale, { style: 'currency', currency: session.loan.currency }).format(Number(session.loan.amount)),
     product: labelsFor(promptLocale).product(session.loan.product),
     phoneLast4: session.party.phoneLast4,
-    livenessPrompt: checklist.data?.liveness?.prompt[promptLocale] ?? '',
+    ...checklist.data?.values[promptLocale],
   };
 
   return (

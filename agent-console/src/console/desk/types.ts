@@ -81,6 +81,8 @@ export interface Checklist {
   items: ChecklistItem[];
   flags: RiskFlag[];
   liveness: { id: string; prompt: Bilingual } | null;
+  /** What each {placeholder} reads as, per language, formatted by the server from the session's loan terms. */
+  values: Record<'zh-CN' | 'en', Record<string, string>>;
 }
 
 export const FLAG_CODES = ['EVASIVE', 'NERVOUS', 'THIRD_PARTY_PRESENT', 'PROMPTED', 'INCONSISTENT', 'IDENTITY_MISMATCH', 'COERCION_SUSPECTED', 'POOR_AUDIO_VIDEO'] as const;

@@ -110,7 +110,7 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
 
   // What the review knows of the terms the prompts name; the rest is marked as such.
   const values = useMemo<PromptValues>(
-    () => (data ? { agentName: data.agent?.displayName, product: labels.product(data.loanFile.product), amount: formatMoney(data.loanFile.amount, data.loanFile.currency, locale) } : {}),
+    () => (data ? { agentName: data.agent?.displayName, product: labels.product(data.loanFile.product), amount: formatMoney(data.loanFile.amount, data.loanFile.currency, locale), ...data.values[locale] } : {}),
     [data, labels, locale],
   );
   const marks = useMemo<Mark[]>(() => {

@@ -48,6 +48,8 @@ export interface ReviewFile {
   agent: { id: string; displayName: string } | null;
   viewerRanSession: boolean;
   template: { key: string; version: number; contentHash: string };
+  /** What each {placeholder} reads as, per language, formatted by the server from the session's loan terms. */
+  values: Record<'zh-CN' | 'en', Record<string, string>>;
   items: {
     id: string;
     sectionId: string;

@@ -17,7 +17,7 @@ type T = Translate<SupervisorKey>;
 /** A notice is worded when shown, so it follows a change of language. */
 type Notice = (t: T) => string;
 
-const PRESENCE_TONE: Record<BoardAgent['presence'], string> = { available: 'ok', busy: 'warn', away: '', offline: '' };
+const PRESENCE_TONE: Record<BoardAgent['presence'], string> = { available: 'ok', busy: 'warn', away: '', offline: '', in_session: 'info', offered: 'info' };
 const COLUMN_TONE: Record<Column, string> = { waiting: 'info', offered: 'info', dialling: 'info', retry_pending: 'warn', in_progress: 'ok', wrap_up: 'warn', escalated: 'bad' };
 
 function since(iso: string, now: number): string {
@@ -199,6 +199,11 @@ function SessionCard({ session: s, agents, now, t, onReassigned }: { session: Bo
         </div>
       ) : null}
       {s.recaptureRequired ? <span className="badge bad">{t('recapture')}</span> : null}
+      {s.agentOffline ? (
+        <span className="badge bad" data-testid="agent-offline">
+          {t('agentOffline')}
+        </span>
+      ) : null}
       {s.column === 'escalated' ? (
         <ul className="sv-reasons">
           {s.reasons.map((r) => (
@@ -337,9 +342,9 @@ function alertTitle(a: BoardAlert, t: T): string {
 
 function alertText(a: BoardAlert, t: T, labels: Labels): string {
   const key = `alertText_${a.kind}` as SupervisorKey;
-  // A session out of attempts names its last dial outcome; say it in words.
-  const detail = a.detail && a.kind === 'retries_exhausted' ? labels.dialOutcome(a.detail) : a.detail;
-  if (a.loanFileRef && key in supervisorMessages.en) return t(key, { loan: a.loanFileRef, detail: detail ?? '—' });
+  // A session out of attempts names its last dial outcome, an agent who left the session's state; say them in words.
+  const detail = !a.detail ? a.detail : a.kind === 'retries_exhausted' ? labels.dialOutcome(a.detail) : a.kind === 'agent_disconnected' ? labels.state(a.detail) : a.detail;
+  if (a.loanFileRef && key in supervisorMessages.en) return t(key, { loan: a.loanFileRef, detail: detail ?? '—', agent: a.agentName ?? '—' });
   return a.message ?? a.detail ?? '';
 }
 

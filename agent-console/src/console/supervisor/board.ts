@@ -5,7 +5,7 @@ import { api } from '../../shared/api';
 import { agentSocket } from '../../shared/socket';
 import { useAuth } from '../auth';
 
-export type Presence = 'available' | 'busy' | 'away' | 'offline';
+export type Presence = 'available' | 'busy' | 'away' | 'offline' | 'in_session' | 'offered';
 export type Column = 'waiting' | 'offered' | 'dialling' | 'retry_pending' | 'in_progress' | 'wrap_up' | 'escalated';
 export const COLUMNS: readonly Column[] = ['waiting', 'offered', 'dialling', 'retry_pending', 'in_progress', 'wrap_up', 'escalated'];
 
@@ -41,6 +41,8 @@ export interface BoardSession {
   nextAttemptAt: string | null;
   recaptureRequired: boolean;
   reasons: string[];
+  /** The assigned agent is offline while the session still needs them. */
+  agentOffline: boolean;
 }
 
 export interface BoardAlert {
@@ -50,6 +52,8 @@ export interface BoardAlert {
   loanFileRef: string | null;
   at: string;
   detail: string | null;
+  /** For an agent who left a session: who. */
+  agentName: string | null;
   /** Only for alerts heard on the socket that the snapshot does not list (e.g. a recording that never started). */
   message?: string;
 }
@@ -125,7 +129,7 @@ export function useBoard(): Board {
     socket.on('offer:changed', reload);
     socket.on('alert', (event: AlertEvent) => {
       const at = new Date().toISOString();
-      setLiveAlerts((list) => [{ id: `live:${event.kind}:${event.sessionId ?? ''}:${at}`, kind: event.kind, sessionId: event.sessionId ?? null, loanFileRef: null, at, detail: null, message: event.message }, ...list].slice(0, 50));
+      setLiveAlerts((list) => [{ id: `live:${event.kind}:${event.sessionId ?? ''}:${at}`, kind: event.kind, sessionId: event.sessionId ?? null, loanFileRef: null, at, detail: null, agentName: null, message: event.message }, ...list].slice(0, 50));
       reload();
     });
     return () => {
