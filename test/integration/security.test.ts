@@ -13,7 +13,7 @@ import { partyIdentity } from '../../server/livekit/identities.js';
 import { API_SCOPES } from '../../server/auth/principal.js';
 import type { ApiClient, ApiResponse } from '../support/api-client.js';
 import { connectAgent } from '../support/agent-socket.js';
-import { createAttempt, eventually } from '../support/fixtures.js';
+import { createAttempt, eventually, LOAN_TERMS } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { Rng, SchemaValues, operationsOf, type OpenApiDocument, type Operation } from '../support/openapi-fuzz.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, scheduleCall } from '../support/verification.js';
@@ -431,6 +431,7 @@ describe('SQL and HTML injection strings', () => {
       product: SQL,
       amount: '1000.00',
       currency: 'CNY',
+      terms: LOAN_TERMS,
       parties: [{ role: 'BORROWER', fullName: HTML, phoneE164: '+8613800001234', timeZone: 'Asia/Shanghai' }],
     });
     expect(created.status).toBe(201);
