@@ -96,7 +96,9 @@ export function consolePagesRouter(settings: ConsoleSettings): Router {
     res.sendFile(path);
   };
   router.get('/favicon.svg', (_req, res) => res.sendFile(join(settings.dir, 'favicon.svg'), (err) => err && res.status(404).end()));
-  router.get('/join/:token', page('join.html'));
+  // Any /join address is the borrower's: a link cut short in an SMS (no token, part of it, extra
+  // characters) gets the join page, which explains it, never the staff sign-in.
+  router.get(/^\/join(?:\/.*)?$/, page('join.html'));
   router.get(/^\/(?!api\/|api$|livekit\/|admin\/|healthz$|readyz$|metrics$).*/, page('index.html'));
   return router;
 }

@@ -50,6 +50,17 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** The window a refused time missed, in the party's own time zone (OUTSIDE_CALLING_HOURS). */
+export interface PartyCallingHours {
+  timeZone: string;
+  start: string;
+  end: string;
+  /** 0 = Sunday … 6 = Saturday. */
+  days: number[];
+  /** The refused time as the party's clock reads it, 'YYYY-MM-DDTHH:MM'. */
+  requestedLocal: string;
+}
+
 export interface FieldError {
   in: 'body' | 'query' | 'params' | 'header';
   field: string;
@@ -62,7 +73,7 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     readonly detail?: string,
-    readonly extra: { errors?: FieldError[]; retryAfterSeconds?: number } = {},
+    readonly extra: { errors?: FieldError[]; retryAfterSeconds?: number; callingHours?: PartyCallingHours } = {},
   ) {
     super(detail ?? ERROR_CODES[code].title);
     this.name = 'AppError';
@@ -89,6 +100,7 @@ export interface Problem {
   instance?: string;
   requestId?: string;
   errors?: FieldError[];
+  callingHours?: PartyCallingHours;
 }
 
 export function toProblem(error: AppError, instance?: string, requestId?: string): Problem {
@@ -101,5 +113,6 @@ export function toProblem(error: AppError, instance?: string, requestId?: string
     ...(instance ? { instance } : {}),
     ...(requestId ? { requestId } : {}),
     ...(error.extra.errors ? { errors: error.extra.errors } : {}),
+    ...(error.extra.callingHours ? { callingHours: error.extra.callingHours } : {}),
   };
 }

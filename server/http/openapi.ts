@@ -19,6 +19,10 @@ const problemSchema = z
     errors: z
       .array(z.object({ in: z.enum(['body', 'query', 'params', 'header']), field: z.string(), message: z.string() }))
       .optional(),
+    callingHours: z
+      .object({ timeZone: z.string(), start: z.string(), end: z.string(), days: z.array(z.number().int()), requestedLocal: z.string() })
+      .optional()
+      .describe("OUTSIDE_CALLING_HOURS: the party's window in their own time zone, and the refused time as their clock reads it"),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details with a stable facesign error code.' });
 

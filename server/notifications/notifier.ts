@@ -1,15 +1,16 @@
 // Messages to parties (SMS). `Notifier` is the seam: a log notifier for development and an HTTP
 // notifier that posts to the lender's SMS/e-mail gateway. Texts are bilingual and carry no more
-// than the party needs: no loan amount, no name.
+// than the party needs: no name, and loan data only in the signing code's message, which must say
+// what entering the code agrees to (the loan reference and amount).
 import type { Logger } from '../logging.js';
 
-export type MessageTemplate = 'invitation' | 'reminder_24h' | 'reminder_15m' | 'otp' | 'missed';
+export type MessageTemplate = 'invitation' | 'reminder_24h' | 'reminder_15m' | 'otp' | 'signing_code' | 'missed';
 
 export interface PartyMessage {
   to: string;
   locale: 'zh-CN' | 'en';
   template: MessageTemplate;
-  params: { link?: string; appointment?: string; code?: string; minutes?: string };
+  params: { link?: string; appointment?: string; code?: string; minutes?: string; loanReference?: string; amount?: string };
 }
 
 export interface Notifier {
@@ -29,9 +30,14 @@ const TEXTS: Record<MessageTemplate, Record<PartyMessage['locale'], (p: PartyMes
     'zh-CN': (p) => `【视频面签】您的视频面签将在15分钟后开始，请准备好身份证并打开链接：${p.link}`,
     en: (p) => `Your video signing starts in 15 minutes. Have your ID card ready and open: ${p.link}`,
   },
+  // The code comes first in both: it is what the party looks for, and nothing before it can be taken for it.
   otp: {
-    'zh-CN': (p) => `【视频面签】您的验证码是 ${p.code}，${p.minutes}分钟内有效。工作人员不会向您索取验证码。`,
-    en: (p) => `Your verification code is ${p.code}, valid for ${p.minutes} minutes. Our staff will never ask you for it.`,
+    'zh-CN': (p) => `【视频面签】验证码 ${p.code}，用于登录本次视频面签，${p.minutes}分钟内有效。工作人员不会向您索取验证码。`,
+    en: (p) => `${p.code} is your code to sign in to your video verification, valid for ${p.minutes} minutes. Our staff will never ask you for it.`,
+  },
+  signing_code: {
+    'zh-CN': (p) => `【视频面签】签约验证码 ${p.code}，用于签署贷款合同（贷款编号 ${p.loanReference}，金额 ${p.amount}），${p.minutes}分钟内有效。输入即表示您同意签署该合同。请勿告诉任何人，包括工作人员。`,
+    en: (p) => `${p.code} is your code to sign the loan contract for loan ${p.loanReference}, amount ${p.amount}, valid for ${p.minutes} minutes. Entering it means you agree to sign this contract. Never tell anyone, not even our staff.`,
   },
   missed: {
     'zh-CN': (p) => `【视频面签】我们未能与您完成视频面签，已为您重新安排在 ${p.appointment}：${p.link}`,

@@ -49,7 +49,7 @@ export function selectAgent(
  * 'zh-CN' party, and a party recorded only as 'en' is served by an 'en-US' agent. Sibling regions ('zh-TW' and
  * 'zh-CN') do not match: the written forms and vocabulary differ enough to matter in a recorded verification.
  */
-function languagesMatch(agentLanguage: string, partyLanguage: string): boolean {
+export function languagesMatch(agentLanguage: string, partyLanguage: string): boolean {
   const agent = subtags(agentLanguage);
   const party = subtags(partyLanguage);
   const [general, specific] = agent.length <= party.length ? [agent, party] : [party, agent];

@@ -134,14 +134,17 @@ export class Dispatcher {
         picks.push({ sessionId: session.id, agentId, kind: session.kind });
       }
       if (picks.length === 0) return [];
-      // The round's offers and their audit events, one insert each.
-      const expiresAt = new Date(now.getTime() + this.settings.offerTimeoutMs);
+      // The round's offers and their audit events, one insert each. The agent's window starts now,
+      // not when the round was asked for: the wait for the routing lock and the reads above are not
+      // the agent's time (`now` decides only what is due).
+      const offeredAt = new Date();
+      const expiresAt = new Date(offeredAt.getTime() + this.settings.offerTimeoutMs);
       const made = picks.map((p) => ({ ...p, id: randomUUID(), expiresAt }));
       await sql.query({
         name: 'routing-offers-insert',
-        text: `INSERT INTO "SessionOffer" ("id", "sessionId", "agentId", "expiresAt")
-          SELECT o."id", o."sessionId", o."agentId", $4::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS o("id", "sessionId", "agentId")`,
-        values: [made.map((o) => o.id), made.map((o) => o.sessionId), made.map((o) => o.agentId), expiresAt.toISOString()],
+        text: `INSERT INTO "SessionOffer" ("id", "sessionId", "agentId", "offeredAt", "expiresAt")
+          SELECT o."id", o."sessionId", o."agentId", $4::timestamptz, $5::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS o("id", "sessionId", "agentId")`,
+        values: [made.map((o) => o.id), made.map((o) => o.sessionId), made.map((o) => o.agentId), offeredAt.toISOString(), expiresAt.toISOString()],
       });
       await insertAuditMany(
         sql,
@@ -154,11 +157,12 @@ export class Dispatcher {
       return made;
     });
 
-    await this.announceQueue();
+    // The agents first: their window is running; the waiting parties' places can follow.
     for (const offer of offers) {
       this.realtime.toAgent(offer.agentId, 'offer:new', { v: 1, offerId: offer.id, sessionId: offer.sessionId, kind: offer.kind, expiresAt: offer.expiresAt.toISOString() });
       this.realtime.toSupervisors('offer:changed', { v: 1, offerId: offer.id, sessionId: offer.sessionId, agentId: offer.agentId, status: 'PENDING' });
     }
+    await this.announceQueue();
     // A timeout job lost here (Redis down) is covered by the sweep's expireOverdue.
     await this.queues.enqueueMany('offer-timeout', offers.map((offer) => ({ payload: { offerId: offer.id }, jobId: `offer-${offer.id}`, delayMs: this.settings.offerTimeoutMs })));
     if (offers.length > 0) this.log.info({ offers: offers.length }, 'offered sessions to agents');
@@ -274,8 +278,10 @@ export class Dispatcher {
       await tx.sessionOffer.updateMany({ where: { sessionId, status: 'PENDING' }, data: { status: 'WITHDRAWN', resolvedAt: now } });
       const unstarted = (current.kind === 'CALL' && current.state === 'SCHEDULED') || (current.kind === 'VIDEO' && current.state === 'WAITING' && !current.assignedAgentId);
       if (unstarted) {
-        const expiresAt = new Date(now.getTime() + this.settings.offerTimeoutMs);
-        const offer = await tx.sessionOffer.create({ data: { sessionId, agentId, expiresAt } });
+        // The window starts once the routing lock is held, as in a routing round.
+        const offeredAt = new Date();
+        const expiresAt = new Date(offeredAt.getTime() + this.settings.offerTimeoutMs);
+        const offer = await tx.sessionOffer.create({ data: { sessionId, agentId, offeredAt, expiresAt } });
         await appendAudit(tx, {
           actor: { type: 'USER', id: supervisorId },
           entity: { type: 'session', id: sessionId },

@@ -13,6 +13,7 @@ import type { JobQueues } from '../jobs/queues.js';
 import { partyIdentity } from '../livekit/identities.js';
 import type { VideoPlatform } from '../livekit/video-platform.js';
 import type { Notifier, PartyMessage } from '../notifications/notifier.js';
+import { formatMoney, parseTermsSnapshot } from '../loan-files/loan-terms.js';
 import { CONSENT_TEXTS, consentTextHash } from './consent-texts.js';
 import type { SessionEngine } from './session-engine.js';
 import { InvalidTransition, transition, type SessionEvent } from './session-state.js';
@@ -104,7 +105,17 @@ export class PartyJoinService {
     if (purpose === 'sign' && ctx.session.state !== 'IN_PROGRESS') throw new AppError('SESSION_STATE_CONFLICT', 'Signing is confirmed during the video call');
     const code = await this.links.createCode(ctx.link, purpose);
     const p = await this.db.party.findUniqueOrThrow({ where: { id: ctx.session.partyId } });
-    await this.notifier.send({ to: p.phoneE164, locale: p.locale === 'en' ? 'en' : 'zh-CN', template: 'otp', params: { code, minutes: String(Math.round(this.settings.otpTtlMs / 60_000)) } });
+    const locale = p.locale === 'en' ? 'en' : 'zh-CN';
+    const minutes = String(Math.round(this.settings.otpTtlMs / 60_000));
+    if (purpose === 'join') {
+      await this.notifier.send({ to: p.phoneE164, locale, template: 'otp', params: { code, minutes } });
+      return;
+    }
+    // The signing code says what it signs: the loan and the amount this session's script stated.
+    const loanFile = await this.db.loanFile.findUniqueOrThrow({ where: { id: ctx.session.loanFileId }, select: { externalRef: true, amount: true, currency: true } });
+    const terms = parseTermsSnapshot(ctx.session.loanTerms);
+    const amount = formatMoney(terms?.amount ?? loanFile.amount.toFixed(2), terms?.currency ?? loanFile.currency, locale);
+    await this.notifier.send({ to: p.phoneE164, locale, template: 'signing_code', params: { code, minutes, loanReference: loanFile.externalRef, amount } });
   }
 
   async verifyJoinCode(ctx: { link: BorrowerLink; session: VerificationSession }, code: string): Promise<string> {

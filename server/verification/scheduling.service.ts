@@ -9,11 +9,12 @@ import { runIdempotent, type StoredResponse } from '../db/idempotency.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { latestTemplate, templateDocumentOf } from '../checklists/templates.js';
 import { pickLivenessPrompt, sessionItemOrder } from '../checklists/randomize.js';
-import { nextAllowedInstant, type CallingHours } from './calling-hours.js';
+import { isWithinCallingHours, nextAllowedInstant, type CallingHours } from './calling-hours.js';
+import { languagesMatch } from './agent-selection.js';
 import { recomputeLoanFileStatus } from './loan-file-status.js';
 import { TERMINAL_STATES } from './session-state.js';
 import type { SessionEngine } from './session-engine.js';
-import type { ScheduleSessionInput, SessionDto } from './verification.schema.js';
+import type { ScheduleSessionInput, ScheduleWarning, SessionDto } from './verification.schema.js';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Prisma } from '../db/generated/prisma/client.js';
 import { canonicalJson } from '../audit/canonical-json.js';
@@ -94,11 +95,14 @@ export class SchedulingService {
         if (template.kind !== input.kind) throw fieldError('templateKey', `template "${templateKey}" is for ${template.kind} sessions`);
 
         const requested = input.notBefore ? new Date(input.notBefore) : now;
+        // A time asked for (a video appointment, a call at a set time) must lie inside the party's calling hours:
+        // moving it silently would hold the invitation past the appointment the LOS has already announced.
+        if (input.notBefore) this.assertCallable(requested, party.timeZone);
         const deadline = input.deadline ? new Date(input.deadline) : new Date(Math.max(requested.getTime(), now.getTime()) + DEFAULT_WINDOW_MS);
         if (deadline <= now) throw fieldError('deadline', 'must be in the future');
         if (deadline <= requested) throw fieldError('deadline', 'must be after notBefore');
-        // Calls never start outside the party's calling hours; a video appointment is the party's own choice.
-        const notBefore = input.kind === 'CALL' ? nextAllowedInstant(requested, party.timeZone, this.settings.callingHours) : requested;
+        // A session asked for "as soon as possible" starts when the party's calling hours next allow.
+        const notBefore = nextAllowedInstant(requested, party.timeZone, this.settings.callingHours);
         if (!notBefore || notBefore >= deadline) {
           throw new AppError('OUTSIDE_CALLING_HOURS', `No calling hours for the party (${party.timeZone}) between notBefore and the deadline`);
         }
@@ -148,7 +152,11 @@ export class SchedulingService {
           requestId: caller.requestId,
         });
         await recomputeLoanFileStatus(sqlIn(tx), loanFileId, caller.actor, caller.requestId);
-        return { status: 201, body: sessionDto(session) };
+        // Scheduled all the same (agents may be added before it is due), but said now rather than discovered on the board.
+        const agents = await tx.user.findMany({ where: { roles: { has: 'AGENT' }, disabledAt: null }, select: { languages: true } });
+        const covered = agents.some((a) => a.languages.some((language) => languagesMatch(language, party.locale)));
+        const warnings: ScheduleWarning[] = covered ? [] : ['NO_AGENT_FOR_LANGUAGE'];
+        return { status: 201, body: { ...sessionDto(session), warnings } };
       },
       async () => {
         throw new AppError('SESSION_STATE_CONFLICT', 'A concurrent request scheduled this session; retry with the same Idempotency-Key');
@@ -177,16 +185,41 @@ export class SchedulingService {
     if (!session) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
     const requested = new Date(notBeforeText);
     if (requested < new Date(now.getTime() - 60_000)) throw fieldError('notBefore', 'must not be in the past');
-    const notBefore = session.kind === 'CALL' ? nextAllowedInstant(requested, session.party.timeZone, this.settings.callingHours) : requested;
+    this.assertCallable(requested, session.party.timeZone);
+    const notBefore = requested;
     if (!notBefore || notBefore >= session.deadline) throw new AppError('OUTSIDE_CALLING_HOURS', 'No allowed time between notBefore and the deadline');
     const applied = await this.engine.apply(sessionId, { type: 'RESCHEDULED', notBefore }, { actor: caller.actor, requestId: caller.requestId });
     return sessionDto(applied.session);
+  }
+
+  private assertCallable(at: Date, timeZone: string): void {
+    const hours = this.settings.callingHours;
+    if (isWithinCallingHours(at, timeZone, hours)) return;
+    const requestedLocal = localClock(at, timeZone);
+    const days = hours.days.map((d) => DAY_NAMES[d]).join(',');
+    const message = `is ${requestedLocal.replace('T', ' ')} in ${timeZone}, outside the party's calling hours ${hours.start}-${hours.end} (${days}${hours.holidays.length > 0 ? ', not on holidays' : ''})`;
+    throw new AppError('OUTSIDE_CALLING_HOURS', `notBefore ${message}`, {
+      errors: [{ in: 'body', field: 'notBefore', message }],
+      callingHours: { timeZone, start: hours.start, end: hours.end, days: [...hours.days].sort((a, b) => a - b), requestedLocal },
+    });
   }
 
   async cancel(sessionId: string, reason: string, caller: Caller): Promise<SessionDto> {
     const applied = await this.engine.apply(sessionId, { type: 'CANCELLED', reason }, { actor: caller.actor, requestId: caller.requestId, data: { endReason: `cancelled: ${reason}`.slice(0, 200) } });
     return sessionDto(applied.session);
   }
+}
+
+const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
+
+/** 'YYYY-MM-DDTHH:MM' as a clock in `timeZone` reads at `at`. */
+function localClock(at: Date, timeZone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour === '24' ? '00' : parts.hour}:${parts.minute}`;
 }
 
 function fieldError(field: string, message: string): AppError {

@@ -10,7 +10,7 @@ import { idempotencyHeaders } from '../loan-files/loan-files.schema.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { SessionEngine } from './session-engine.js';
 import { sessionDto, type Caller, type SchedulingService } from './scheduling.service.js';
-import { cancelBody, joinGrantSchema, offerSchema, reassignBody, rescheduleBody, scheduleSessionBody, sessionSchema } from './verification.schema.js';
+import { cancelBody, joinGrantSchema, offerSchema, reassignBody, rescheduleBody, scheduleSessionBody, scheduledSessionSchema, sessionSchema } from './verification.schema.js';
 
 const MANAGERS: Role[] = ['SUPERVISOR', 'ADMIN'];
 const READERS: Role[] = ['SUPERVISOR', 'ADMIN', 'AUDITOR'];
@@ -73,7 +73,7 @@ export function verificationRoutes(db: Db, scheduling: SchedulingService, engine
       params: idParam,
       headers: idempotencyHeaders,
       body: scheduleSessionBody,
-      responses: { 201: { description: 'Scheduled', schema: sessionSchema } },
+      responses: { 201: { description: 'Scheduled; warnings name what will keep it from being taken (e.g. no agent speaks the party\'s language)', schema: scheduledSessionSchema } },
       async handler({ params, body, headers, ctx }) {
         const result = await scheduling.schedule(params.id, body, caller(ctx), headers['idempotency-key']);
         return { status: result.status, body: result.body, headers: result.replayed ? { 'Idempotent-Replayed': 'true' } : undefined };
@@ -125,10 +125,11 @@ export function verificationRoutes(db: Db, scheduling: SchedulingService, engine
       access: { roles: ['AGENT'] },
       responses: { 200: { description: 'Offers', schema: z.object({ items: z.array(offerSchema) }) } },
       async handler({ ctx }) {
-        const offers = await db.sessionOffer.findMany({ where: { agentId: requireUser(ctx.principal).userId, status: 'PENDING', expiresAt: { gt: new Date() } }, include: { session: { select: { kind: true } } }, orderBy: { offeredAt: 'asc' } });
+        const now = new Date();
+        const offers = await db.sessionOffer.findMany({ where: { agentId: requireUser(ctx.principal).userId, status: 'PENDING', expiresAt: { gt: now } }, include: { session: { select: { kind: true } } }, orderBy: { offeredAt: 'asc' } });
         return {
           status: 200,
-          body: { items: offers.map((o) => ({ id: o.id, sessionId: o.sessionId, kind: o.session.kind, status: o.status, offeredAt: iso(o.offeredAt), expiresAt: iso(o.expiresAt) })) },
+          body: { items: offers.map((o) => ({ id: o.id, sessionId: o.sessionId, kind: o.session.kind, status: o.status, offeredAt: iso(o.offeredAt), expiresAt: iso(o.expiresAt), expiresInMs: Math.max(0, o.expiresAt.getTime() - now.getTime()) })) },
         };
       },
     }),

@@ -48,6 +48,11 @@ export const sessionSchema = z
   .meta({ id: 'VerificationSession' });
 export type SessionDto = z.infer<typeof sessionSchema>;
 
+/** NO_AGENT_FOR_LANGUAGE: no active agent speaks the party's language; scheduled, but nobody can take it yet. */
+export const scheduleWarningSchema = z.enum(['NO_AGENT_FOR_LANGUAGE']);
+export type ScheduleWarning = z.infer<typeof scheduleWarningSchema>;
+export const scheduledSessionSchema = sessionSchema.extend({ warnings: z.array(scheduleWarningSchema) }).meta({ id: 'ScheduledSession' });
+
 export const rescheduleBody = z.object({ notBefore: plannedTimestamp });
 export const cancelBody = z.object({ reason: z.string().trim().min(1).max(500) });
 export const decisionBody = z.object({ outcome: z.enum(['PASSED', 'FAILED']), note: z.string().trim().min(1).max(2000) });
@@ -58,5 +63,13 @@ export const joinGrantSchema = z
   .meta({ id: 'JoinGrant', description: 'Where and how the agent joins the LiveKit room.' });
 
 export const offerSchema = z
-  .object({ id: z.uuid(), sessionId: z.uuid(), kind: sessionKindSchema, status: z.string(), offeredAt: timestamp, expiresAt: timestamp })
+  .object({
+    id: z.uuid(),
+    sessionId: z.uuid(),
+    kind: sessionKindSchema,
+    status: z.string(),
+    offeredAt: timestamp,
+    expiresAt: timestamp,
+    expiresInMs: z.number().int().min(0).describe('Milliseconds left when this answer was made. Count down from when it arrived rather than against expiresAt: a console clock that is off then neither shortens nor lengthens the window'),
+  })
   .meta({ id: 'SessionOffer' });

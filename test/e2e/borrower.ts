@@ -72,3 +72,30 @@ export class Borrowers {
     await visible(page, next);
   }
 }
+
+/** The accessible name of the focused element, roughly: its label, aria-label or text. (Strings run in the page.) */
+export function focusedName(page: Page): Promise<string> {
+  return page.evaluate<string>(`(() => {
+    const el = document.activeElement;
+    if (!el) return '';
+    const label = (el.labels && el.labels[0] && el.labels[0].textContent) || el.getAttribute('aria-label') || el.textContent || '';
+    return label.replace(/\\s+/g, ' ').trim();
+  })()`);
+}
+
+/** Presses Tab until the named control has the focus (and fails if it never gets it). */
+export async function tabTo(page: Page, name: string): Promise<void> {
+  for (let i = 0; i < 20; i += 1) {
+    await page.keyboard.press('Tab');
+    if ((await focusedName(page)) === name) return;
+  }
+  throw new Error(`Tab never reached "${name}" (last: "${await focusedName(page)}")`);
+}
+
+export async function expectVisibleFocus(page: Page): Promise<void> {
+  const outline = await page.evaluate<{ style: string; width: string }>(
+    '(() => { const style = getComputedStyle(document.activeElement); return { style: style.outlineStyle, width: style.outlineWidth }; })()',
+  );
+  expect(outline.style).not.toBe('none');
+  expect(parseFloat(outline.width)).toBeGreaterThan(0);
+}

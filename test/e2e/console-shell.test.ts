@@ -53,7 +53,7 @@ describe('console shell', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toBe('The e-mail address or password is wrong.');
     await signInThroughPage(page, 'sup@bank.test', 'correct horse battery staple');
     await page.waitForURL(/\/desk$|\/supervisor$/);
-    const nav = page.getByRole('navigation', { name: 'main' });
+    const nav = page.getByRole('navigation', { name: /^(Main navigation|主导航)$/ });
     await expect.poll(() => nav.getByRole('link').allTextContents()).toEqual(['Supervisor', 'Review', 'Dashboard']);
     await expect.poll(() => page.getByTestId('simulated-media').isVisible()).toBe(true);
     await page.getByLabel('Language / 语言').selectOption('zh-CN');

@@ -50,7 +50,7 @@ describe('operations dashboard', () => {
     const errors = watchPageErrors(page);
     await signInThroughPage(page, 'ops@bank.test', PASSWORD);
     await page.waitForURL(/\/supervisor$/);
-    await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Dashboard' }).click();
     await page.waitForURL(/\/dashboard$/);
 
     const ended = page.getByRole('group', { name: 'Sessions ended' });

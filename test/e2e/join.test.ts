@@ -12,7 +12,7 @@ import type { TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
 import { ALWAYS_OPEN, answerAllRequired, losClient, onlineAgent, stateOf, takeOffer } from '../support/verification.js';
 import { launchChromium, screenshot, startE2eApp } from './browser.js';
-import { Borrowers, CONTRACT_HASH, codeIn, poll, visible, type Sms } from './borrower.js';
+import { Borrowers, CONTRACT_HASH, codeIn, expectVisibleFocus, focusedName, poll, tabTo, visible, type Sms } from './borrower.js';
 
 let app: TestApp;
 let browser: Browser;
@@ -128,7 +128,7 @@ describe('borrower join page', () => {
     expect(await page.getByTestId('in-call').locator('..').textContent()).toContain(booked.loanReference);
     await photograph(page, 'in-call', async (p) => expect(await p.getByTestId('terms-amount').textContent()).toMatch(/CN¥80,000\.00|¥80,000\.00/));
     await page.getByRole('button', { name: /^(Send me a signing code|发送签署验证码)$/ }).click();
-    const signCode = codeIn(await nextSms(phone, 'otp', 1));
+    const signCode = codeIn(await nextSms(phone, 'signing_code'));
     await page.getByLabel(/^(Signing code|签署验证码)/).fill(signCode);
     await page.getByRole('button', { name: /^(I agree and sign|我同意并签署)$/ }).click();
     await visible(page, 'signed');
@@ -155,7 +155,7 @@ describe('borrower join page', () => {
     await page.goto(`/join/${booked.link}`);
     await visible(page, 'problem-borrower-link-expired');
     expect(await heading(page)).toBe('This link has expired');
-    expect(await page.getByRole('button').count()).toBe(0); // nothing to retry: a new link is needed
+    expect(await page.getByRole('main').getByRole('button').count()).toBe(0); // nothing to retry: a new link is needed
     await photograph(page, 'expired', async (p) => expect(await heading(p)).toBe('此链接已过期'));
 
     await page.goto(`/join/${'A'.repeat(43)}`);
@@ -279,30 +279,3 @@ describe('borrower join page', () => {
     await context.close();
   });
 });
-
-/** The accessible name of the focused element, roughly: its label, aria-label or text. (Strings run in the page.) */
-function focusedName(page: Page): Promise<string> {
-  return page.evaluate<string>(`(() => {
-    const el = document.activeElement;
-    if (!el) return '';
-    const label = (el.labels && el.labels[0] && el.labels[0].textContent) || el.getAttribute('aria-label') || el.textContent || '';
-    return label.replace(/\\s+/g, ' ').trim();
-  })()`);
-}
-
-/** Presses Tab until the named control has the focus (and fails if it never gets it). */
-async function tabTo(page: Page, name: string): Promise<void> {
-  for (let i = 0; i < 20; i += 1) {
-    await page.keyboard.press('Tab');
-    if ((await focusedName(page)) === name) return;
-  }
-  throw new Error(`Tab never reached "${name}" (last: "${await focusedName(page)}")`);
-}
-
-async function expectVisibleFocus(page: Page): Promise<void> {
-  const outline = await page.evaluate<{ style: string; width: string }>(
-    '(() => { const style = getComputedStyle(document.activeElement); return { style: style.outlineStyle, width: style.outlineWidth }; })()',
-  );
-  expect(outline.style).not.toBe('none');
-  expect(parseFloat(outline.width)).toBeGreaterThan(0);
-}

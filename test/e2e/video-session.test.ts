@@ -77,7 +77,7 @@ describe('video face-signing, borrower page and agent desk together', () => {
 
     // The borrower signs with a fresh code.
     await borrower.page.getByRole('button', { name: /^(Send me a signing code|发送签署验证码)$/ }).click();
-    const signCode = codeIn(await borrowers.nextSms(phone, 'otp', 1));
+    const signCode = codeIn(await borrowers.nextSms(phone, 'signing_code'));
     await borrower.page.getByLabel(/^(Signing code|签署验证码)/).fill(signCode);
     await borrower.page.getByRole('button', { name: /^(I agree and sign|我同意并签署)$/ }).click();
     await visible(borrower.page, 'signed');

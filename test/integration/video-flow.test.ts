@@ -114,7 +114,7 @@ describe('video face-signing', () => {
     // Signing: a fresh code, bound to the contract hash and the recording offset.
     expect((await party.post(`/api/join/${agentless.link}/sign`, { code: '000000' }, { 'x-party-token': partyToken })).body).toMatchObject({ code: 'OTP_EXPIRED' });
     expect((await party.post(`/api/join/${agentless.link}/otp`, { purpose: 'sign' }, { 'x-party-token': partyToken })).status).toBe(202);
-    const signCode = codeIn(await nextSms(phone, 'otp', 1));
+    const signCode = codeIn(await nextSms(phone, 'signing_code'));
     const signed = await party.post<{ documentHash: string; recordingOffsetMs: number }>(`/api/join/${agentless.link}/sign`, { code: signCode }, { 'x-party-token': partyToken });
     expect(signed.status).toBe(201);
     expect(signed.body.documentHash).toBe(CONTRACT_HASH);
@@ -244,7 +244,10 @@ describe('messages respect calling hours', () => {
       const nightLos = await losClient(night);
       const phone = '+8613900000009';
       const { loanFileId, partyId } = await loanFileWithBorrower(nightLos, { phone, product: 'night' });
-      const booked = await nightLos.post<{ id: string }>(`/api/loan-files/${loanFileId}/sessions`, { partyId, kind: 'VIDEO', notBefore: new Date(Date.now() + 3 * 86_400_000).toISOString() });
+      // An appointment inside the window, days ahead, booked while the window is closed.
+      const appointment = new Date(Date.now() + 3 * 86_400_000);
+      appointment.setUTCHours((start + 16) % 24, 30, 0, 0);
+      const booked = await nightLos.post<{ id: string }>(`/api/loan-files/${loanFileId}/sessions`, { partyId, kind: 'VIDEO', notBefore: appointment.toISOString() });
       expect(booked.status).toBe(201);
       const held = (await night.facesign.queues.queue('session-reminder').getDelayed()).filter((j) => j.data.sessionId === booked.body.id && j.data.reminder === 'invitation');
       expect(held).toHaveLength(1);

@@ -49,7 +49,7 @@ function TopBar() {
   return (
     <header className="topbar">
       <span className="brand">{t('brand')}</span>
-      <nav aria-label="main">
+      <nav aria-label={t('navLabel')}>
         {PAGES.filter((p) => hasRole(user, p.roles)).map((p) => (
           <Link key={p.path} to={p.path}>
             {t(p.nav)}

@@ -3,6 +3,7 @@ import { defineMessages } from '../shared/i18n';
 export const shellMessages = defineMessages({
   en: {
     brand: 'facesign',
+    navLabel: 'Main navigation',
     navDesk: 'Desk',
     navSupervisor: 'Supervisor',
     navReview: 'Review',
@@ -25,6 +26,7 @@ export const shellMessages = defineMessages({
   },
   'zh-CN': {
     brand: 'facesign',
+    navLabel: '主导航',
     navDesk: '坐席工作台',
     navSupervisor: '主管',
     navReview: '质检复核',

@@ -15,8 +15,11 @@ import { joinMessages, type JoinMessageKey } from './messages';
 import { Reschedule } from './Reschedule';
 import './join.css';
 
-type LinkProblem = 'BORROWER_LINK_INVALID' | 'BORROWER_LINK_EXPIRED' | 'BORROWER_LINK_USED_UP' | 'SESSION_CLOSED' | 'CANCELLED' | 'RATE_LIMITED' | 'OTHER';
+type LinkProblem = 'LINK_INCOMPLETE' | 'BORROWER_LINK_INVALID' | 'BORROWER_LINK_EXPIRED' | 'BORROWER_LINK_USED_UP' | 'SESSION_CLOSED' | 'CANCELLED' | 'RATE_LIMITED' | 'OTHER';
 const LINK_PROBLEMS = new Set<string>(['BORROWER_LINK_INVALID', 'BORROWER_LINK_EXPIRED', 'BORROWER_LINK_USED_UP', 'SESSION_CLOSED', 'RATE_LIMITED']);
+
+/** A link's token as the server issues it; anything else was cut short or mangled on the way. */
+const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 
 function problemOf(error: unknown): LinkProblem {
   return error instanceof ApiError && LINK_PROBLEMS.has(error.code) ? (error.code as LinkProblem) : 'OTHER';
@@ -25,6 +28,8 @@ function problemOf(error: unknown): LinkProblem {
 export function JoinApp() {
   const path = usePath();
   const link = matchPath('/join/:token', path)?.token ?? '';
+  // A token cut short (or no token) is told apart at once, without asking the server.
+  const complete = TOKEN_FORMAT.test(link);
   const [api] = useState(() => new JoinApi(link, recall(link).partyToken));
   const [overview, setOverview] = useState<Overview>();
   const [problem, setProblem] = useState<LinkProblem>();
@@ -34,6 +39,10 @@ export function JoinApp() {
   const finishedRef = useRef(false);
 
   const refresh = useCallback(async () => {
+    if (!complete) {
+      setProblem('LINK_INCOMPLETE');
+      return;
+    }
     try {
       const next = await api.overview();
       if (!next.authenticated && api.token) api.forget();
@@ -45,7 +54,7 @@ export function JoinApp() {
       if (finishedRef.current) return;
       setProblem(problemOf(error));
     }
-  }, [api, link]);
+  }, [api, link, complete]);
 
   useEffect(() => {
     void refresh();
@@ -82,8 +91,34 @@ export function JoinApp() {
   );
 }
 
+const LARGE_TEXT_KEY = 'facesign.largeText';
+
+/** Large-text mode (适老化 大字模式): chosen once, remembered on this device, applied to the whole page. */
+function useLargeText(): [boolean, (on: boolean) => void] {
+  const [large, setLarge] = useState(() => {
+    try {
+      return localStorage.getItem(LARGE_TEXT_KEY) === 'on';
+    } catch {
+      return false;
+    }
+  });
+  useEffect(() => {
+    document.documentElement.classList.toggle('large-text', large);
+  }, [large]);
+  const choose = useCallback((on: boolean) => {
+    setLarge(on);
+    try {
+      localStorage.setItem(LARGE_TEXT_KEY, on ? 'on' : 'off');
+    } catch {
+      // not remembered, still applied
+    }
+  }, []);
+  return [large, choose];
+}
+
 function Shell({ children }: { children: ReactNode }) {
   const t = useT(joinMessages);
+  const [large, setLarge] = useLargeText();
   return (
     <div className="join-shell">
       <header>
@@ -93,7 +128,15 @@ function Shell({ children }: { children: ReactNode }) {
           </span>
           {t('title')}
         </span>
-        <LanguageSwitcher label={t('language')} />
+        <div className="join-tools">
+          <button type="button" className="text-size" aria-pressed={large} onClick={() => setLarge(!large)} data-testid="large-text">
+            <span aria-hidden="true" className="text-size-icon">
+              A+
+            </span>
+            {t('largeText')}
+          </button>
+          <LanguageSwitcher label={t('language')} />
+        </div>
       </header>
       <main>{children}</main>
       <footer className="legal">{t('footer')}</footer>
@@ -200,9 +243,15 @@ function JoinFlow({ api, overview, refresh, onSessionChanged }: { api: JoinApi; 
       <StepCard title={t('earlyTitle')} step={3} testId="step-early">
         <p>{t('earlyBody', { time: appointment, opens })}</p>
         {soon ? (
-          <p className="big-number countdown" role="timer" aria-label={t('earlyCountdown', { left: formatDuration(opensAt - now) })}>
-            {formatDuration(opensAt - now)}
-          </p>
+          <>
+            <p className="big-number countdown" aria-hidden="true" data-testid="countdown">
+              {formatDuration(opensAt - now)}
+            </p>
+            {/* Read out once a minute, not every second. */}
+            <p className="visually-hidden" role="timer" aria-live="polite" aria-atomic="true" data-testid="countdown-spoken">
+              {t('earlyCountdownSpoken', { m: Math.max(1, Math.ceil((opensAt - now) / 60_000)) })}
+            </p>
+          </>
         ) : null}
         <p className="hint">{t('earlyKeepOpen')}</p>
         <Reschedule api={api} overview={overview} done={refresh} />
@@ -218,6 +267,7 @@ function JoinFlow({ api, overview, refresh, onSessionChanged }: { api: JoinApi; 
 }
 
 const PROBLEM_TEXT: Record<LinkProblem, [JoinMessageKey, JoinMessageKey]> = {
+  LINK_INCOMPLETE: ['incompleteTitle', 'incompleteBody'],
   BORROWER_LINK_INVALID: ['invalidTitle', 'invalidBody'],
   BORROWER_LINK_EXPIRED: ['expiredTitle', 'expiredBody'],
   BORROWER_LINK_USED_UP: ['usedUpTitle', 'usedUpBody'],

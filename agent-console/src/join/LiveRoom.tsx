@@ -156,7 +156,7 @@ export function LiveRoom({ api, overview, stream, refresh, onSessionChanged }: {
           {state === undefined ? (
             <p role="status">{t('entering')}</p>
           ) : position && position > 0 ? (
-            <div className="position" role="status" aria-live="polite">
+            <div className="position" role="status" aria-live="polite" aria-atomic="true" data-testid="queue-place">
               <span className="hint">{t('waitingPosition')}</span>
               <span className="big-number" data-testid="position">
                 {position}

@@ -3,6 +3,7 @@ import { defineMessages } from '../shared/i18n';
 export const joinMessages = defineMessages({
   en: {
     title: 'Video signing',
+    largeText: 'Large text',
     language: 'Language / 语言',
     loading: 'Loading…',
     stepsLabel: 'Progress',
@@ -21,6 +22,8 @@ export const joinMessages = defineMessages({
     // Link problems
     invalidTitle: 'This link is not valid',
     invalidBody: 'The address may be incomplete. Open the link exactly as it appears in the text message from your lender.',
+    incompleteTitle: 'This link is incomplete or not valid',
+    incompleteBody: 'Part of the address is missing. Open the full link from the text message your lender sent you: tap the link in the message rather than copying it.',
     expiredTitle: 'This link has expired',
     expiredBody: 'For your safety, links work only for a limited time. Your lender will send you a new link, or you can contact them to ask for one.',
     usedUpTitle: 'This link can no longer be used',
@@ -93,7 +96,7 @@ export const joinMessages = defineMessages({
     // Early
     earlyTitle: 'You are early',
     earlyBody: 'Your appointment is at {time}. The waiting room opens 15 minutes before, at {opens}.',
-    earlyCountdown: 'Opens in {left}.',
+    earlyCountdownSpoken: 'The waiting room opens in about {m} min.',
     earlyKeepOpen: 'You can keep this page open; it continues by itself.',
 
     // Waiting and call
@@ -139,6 +142,7 @@ export const joinMessages = defineMessages({
   },
   'zh-CN': {
     title: '视频面签',
+    largeText: '大字模式',
     language: 'Language / 语言',
     loading: '加载中…',
     stepsLabel: '进度',
@@ -156,6 +160,8 @@ export const joinMessages = defineMessages({
 
     invalidTitle: '此链接无效',
     invalidBody: '链接地址可能不完整。请完整打开贷款机构短信中的链接。',
+    incompleteTitle: '此链接不完整或无效',
+    incompleteBody: '链接地址缺少了一部分。请打开贷款机构短信中的完整链接：直接点击短信里的链接，不要手动复制。',
     expiredTitle: '此链接已过期',
     expiredBody: '为保障您的安全，链接仅在限定时间内有效。贷款机构会向您发送新链接，您也可以联系他们索取。',
     usedUpTitle: '此链接已无法使用',
@@ -223,7 +229,7 @@ export const joinMessages = defineMessages({
 
     earlyTitle: '您来早了',
     earlyBody: '您的预约时间为 {time}。等候室在预约前 15 分钟（{opens}）开放。',
-    earlyCountdown: '{left} 后开放。',
+    earlyCountdownSpoken: '等候室约 {m} 分钟后开放。',
     earlyKeepOpen: '您可以保持此页面打开，到时会自动继续。',
 
     waitingTitle: '等候室',

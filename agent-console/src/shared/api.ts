@@ -16,6 +16,8 @@ export class ApiError extends Error {
     readonly errors: FieldProblem[] = [],
     /** From Retry-After, when the server says when to try again (throttled sign-ins, locked codes). */
     readonly retryAfterSeconds?: number,
+    /** The whole problem document, for the extensions some codes carry (e.g. callingHours). */
+    readonly problem: Record<string, unknown> = {},
   ) {
     super(detail);
     this.name = 'ApiError';
@@ -60,9 +62,9 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   const type = response.headers.get('Content-Type') ?? '';
   if (!response.ok) {
     if (type.includes('json')) {
-      const problem = (await response.json()) as { code?: string; detail?: string; title?: string; errors?: FieldProblem[] };
+      const problem = (await response.json()) as { code?: string; detail?: string; title?: string; errors?: FieldProblem[] } & Record<string, unknown>;
       const retryAfter = Number(response.headers.get('Retry-After') ?? '');
-      throw new ApiError(response.status, problem.code ?? 'UNKNOWN', problem.detail ?? problem.title ?? response.statusText, problem.errors ?? [], Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+      throw new ApiError(response.status, problem.code ?? 'UNKNOWN', problem.detail ?? problem.title ?? response.statusText, problem.errors ?? [], Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined, problem);
     }
     throw new ApiError(response.status, 'UNKNOWN', response.statusText);
   }

@@ -12,7 +12,7 @@ import { agentSocket } from '../../shared/socket';
 import { useAuth } from '../auth';
 import { deskMessages } from './messages';
 import { LiveSession, Submitted, type SubmitResult } from './LiveSession';
-import type { Desk, DeskSession, JoinGrant, Offer } from './types';
+import type { Desk, DeskSession, JoinGrant, LiveOffer, Offer } from './types';
 import './desk.css';
 
 type Presence = 'available' | 'away' | 'busy';
@@ -82,7 +82,12 @@ export default function DeskPage() {
   const t = useT(deskMessages);
   const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const desk = useLoad((signal) => api<Desk>('GET', `/api/agent/desk?timeZone=${encodeURIComponent(timeZone)}`, undefined, { signal }), [timeZone]);
-  const offers = useLoad((signal) => api<{ items: Offer[] }>('GET', '/api/agent/offers', undefined, { signal }), []);
+  // Each offer's deadline on this computer's clock: the time the server says is left, from arrival.
+  const offers = useLoad(async (signal) => {
+    const { items } = await api<{ items: Offer[] }>('GET', '/api/agent/offers', undefined, { signal });
+    const arrived = Date.now();
+    return { items: items.map((o): LiveOffer => ({ ...o, deadline: arrived + o.expiresInMs })) };
+  }, []);
   const [selected, setSelected] = useState<string>();
   const [grants, setGrants] = useState<Record<string, JoinGrant>>({});
   const [changeTick, setChangeTick] = useState(0);
@@ -117,6 +122,7 @@ export default function DeskPage() {
 
   return (
     <div className="desk">
+      <h1 className="visually-hidden">{t('deskTitle')}</h1>
       {!connected && socket ? (
         <div className="alert warn" role="status">
           {t('socketDown')}
@@ -197,12 +203,12 @@ function PresencePanel({ presence, inSession, onChange }: { presence: Presence |
   );
 }
 
-function OffersPanel({ offers, error, onAccepted, onChanged }: { offers: Offer[]; error: unknown; onAccepted(g: JoinGrant): void; onChanged(): void }) {
+function OffersPanel({ offers, error, onAccepted, onChanged }: { offers: LiveOffer[]; error: unknown; onAccepted(g: JoinGrant): void; onChanged(): void }) {
   const t = useT(deskMessages);
   const now = useNow(500);
   const [busy, setBusy] = useState<string>();
   const [actionError, setActionError] = useState<unknown>();
-  const live = offers.filter((o) => Date.parse(o.expiresAt) > now);
+  const live = offers.filter((o) => o.deadline > now);
   const act = async (offer: Offer, action: 'accept' | 'decline') => {
     setBusy(offer.id);
     setActionError(undefined);
@@ -224,7 +230,8 @@ function OffersPanel({ offers, error, onAccepted, onChanged }: { offers: Offer[]
       <ul className="offer-list">
         {live.map((offer) => {
           const total = Math.max(1, Date.parse(offer.expiresAt) - Date.parse(offer.offeredAt));
-          const left = Math.max(0, Date.parse(offer.expiresAt) - now);
+          // `now` ticks every half second, so it can trail an offer that just arrived: never more than the window.
+          const left = Math.min(total, Math.max(0, offer.deadline - now));
           return (
             <li key={offer.id} className="offer" data-testid="offer">
               <div className="spread">

@@ -2,6 +2,7 @@ import { defineMessages } from '../../shared/i18n';
 
 export const deskMessages = defineMessages({
   en: {
+    deskTitle: 'Agent desk',
     presence: 'My status',
     available: 'Available',
     away: 'Away',
@@ -89,6 +90,7 @@ export const deskMessages = defineMessages({
     noAttemptsLeft: 'No attempts are left; a supervisor has been alerted.',
   },
   'zh-CN': {
+    deskTitle: '坐席工作台',
     presence: '我的状态',
     available: '空闲',
     away: '离开',

@@ -43,7 +43,12 @@ export interface Offer {
   status: string;
   offeredAt: string;
   expiresAt: string;
+  /** Left when the server answered; the desk counts down from when the answer arrived. */
+  expiresInMs: number;
 }
+
+/** An offer as the desk shows it: its deadline on this computer's clock, whatever that clock says. */
+export type LiveOffer = Offer & { deadline: number };
 
 export interface JoinGrant {
   sessionId: string;

@@ -35,7 +35,7 @@ export function EscalationCase({ session, canDecide, onDecided }: { session: Boa
   return (
     <div className="sv-case" data-testid={`case-${session.id}`}>
       <ErrorNote error={error} />
-      <h4>{t('reasonsTitle')}</h4>
+      <h3>{t('reasonsTitle')}</h3>
       <ul className="sv-reasons">
         {session.reasons.map((r) => (
           <li key={r}>{labels.reason(r, promptOf)}</li>
@@ -44,7 +44,7 @@ export function EscalationCase({ session, canDecide, onDecided }: { session: Boa
       {!data && !error ? <p className="hint">{t('loadingCase')}</p> : null}
       {data ? (
         <>
-          <h4>{t('flagsTitle')}</h4>
+          <h3>{t('flagsTitle')}</h3>
           {data.flags.length === 0 ? (
             <p className="hint">{t('flagsEmpty')}</p>
           ) : (
@@ -58,7 +58,7 @@ export function EscalationCase({ session, canDecide, onDecided }: { session: Boa
               ))}
             </ul>
           )}
-          <h4>{t('answersTitle')}</h4>
+          <h3>{t('answersTitle')}</h3>
           <ol className="sv-answers">
             {data.items.map((item) => {
               const value = item.answer?.value;
@@ -115,7 +115,7 @@ function DecisionForm({ session, onDecided }: { session: BoardSession; onDecided
   const noteError = local.note ?? fieldError(error, 'note');
   return (
     <form className="sv-decision" onSubmit={(e) => void submit(e)} noValidate aria-labelledby={`${id}-title`}>
-      <h4 id={`${id}-title`}>{t('decisionTitle')}</h4>
+      <h3 id={`${id}-title`}>{t('decisionTitle')}</h3>
       {error && !fieldError(error, 'note') && !fieldError(error, 'outcome') ? <ErrorNote error={error} /> : null}
       <fieldset aria-describedby={outcomeError ? `${id}-outcome-error` : undefined}>
         <legend>{t('outcomeLegend')}</legend>

@@ -10,6 +10,7 @@ import { useLabels, type Labels } from '../../shared/labels';
 import { useAuth } from '../auth';
 import { COLUMNS, useBoard, useDismissed, type BoardAgent, type BoardAlert, type BoardSession, type Column, type LiveState } from './board';
 import { EscalationCase } from './EscalationCase';
+import { SchedulePanel } from './SchedulePanel';
 import { supervisorMessages, type SupervisorKey } from './messages';
 import './supervisor.css';
 
@@ -19,6 +20,13 @@ type Notice = (t: T) => string;
 
 const PRESENCE_TONE: Record<BoardAgent['presence'], string> = { available: 'ok', busy: 'warn', away: '', offline: '', in_session: 'info', offered: 'info' };
 const COLUMN_TONE: Record<Column, string> = { waiting: 'info', offered: 'info', dialling: 'info', retry_pending: 'warn', in_progress: 'ok', wrap_up: 'warn', escalated: 'bad' };
+
+/** One tag is the other or a more general form of it ('zh' and 'zh-CN'), as the server routes sessions. */
+function sameLanguage(a: string, b: string): boolean {
+  const [x, y] = [a.toLowerCase().split(/[-_]/), b.toLowerCase().split(/[-_]/)];
+  const [general, specific] = x.length <= y.length ? [x, y] : [y, x];
+  return general.every((tag, i) => tag === specific[i]);
+}
 
 function since(iso: string, now: number): string {
   return formatDuration(now - new Date(iso).getTime());
@@ -73,6 +81,7 @@ export default function SupervisorPage() {
           <SessionsBoard sessions={snapshot.sessions} agents={snapshot.agents} now={now} t={t} onReassigned={(text) => (setNotice(() => text), board.reload())} />
         </>
       ) : null}
+      {user?.roles.some((r) => r === 'SUPERVISOR' || r === 'ADMIN') ? <SchedulePanel onChanged={board.reload} /> : null}
     </div>
   );
 }
@@ -199,6 +208,11 @@ function SessionCard({ session: s, agents, now, t, onReassigned }: { session: Bo
         </div>
       ) : null}
       {s.recaptureRequired ? <span className="badge bad">{t('recapture')}</span> : null}
+      {agents.some((a) => a.languages.some((l) => sameLanguage(l, s.language))) ? null : (
+        <span className="badge warn" data-testid="no-agent-language">
+          {t('noAgentForLanguage', { language: labels.language(s.language) })}
+        </span>
+      )}
       {s.agentOffline ? (
         <span className="badge bad" data-testid="agent-offline">
           {t('agentOffline')}

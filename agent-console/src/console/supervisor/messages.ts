@@ -60,6 +60,7 @@ export const supervisorMessages = defineMessages({
     reassignDone: '{loan} was given to {name}.',
     reassignNeedsAgent: 'Choose the agent to give the session to.',
     reassignNoLanguage: 'does not speak {language}',
+    noAgentForLanguage: 'No agent speaks {language}',
 
     escalationsTitle: 'Escalation queue',
     escalationsEmpty: 'Nothing is waiting for a decision.',
@@ -167,6 +168,7 @@ export const supervisorMessages = defineMessages({
     reassignDone: '{loan} 已改派给 {name}。',
     reassignNeedsAgent: '请选择要改派的坐席。',
     reassignNoLanguage: '不会说{language}',
+    noAgentForLanguage: '没有会说{language}的坐席',
 
     escalationsTitle: '升级队列',
     escalationsEmpty: '没有待决定的会话。',

@@ -1,0 +1,149 @@
+// An agent gets (nearly) the whole offer window: the time left when `offer:new` reaches the agent's
+// socket, on loopback, for each way an offer is made — a call falling due, a video party entering the
+// waiting room, an agent coming free, an offer passed on after a decline — and a routing round that
+// had to wait for another node's round before it could make the offer.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiClient } from '../support/api-client.js';
+import { eventually } from '../support/fixtures.js';
+import { startTestApp, type TestApp } from '../support/harness.js';
+import { HttpSink } from '../support/http-sink.js';
+import { connectAgent, type AgentSocket } from '../support/agent-socket.js';
+import { ALWAYS_OPEN, loanFileWithBorrower, losClient, scheduleCall } from '../support/verification.js';
+
+const WINDOW_MS = 20_000;
+/** What may be lost between the offer being made and the agent's socket receiving it, on loopback. */
+const AT_LEAST_MS = 17_000;
+
+let t: TestApp;
+let los: ApiClient;
+let sms: HttpSink;
+
+beforeAll(async () => {
+  sms = await HttpSink.start();
+  t = await startTestApp({ ...ALWAYS_OPEN, OFFER_TIMEOUT_SECONDS: String(WINDOW_MS / 1000), NOTIFIER: 'http', NOTIFIER_URL: `${sms.url}/sms` }, { livekit: true });
+  los = await losClient(t);
+});
+afterAll(async () => {
+  await t?.stop();
+  await sms?.stop();
+});
+
+interface Arrival {
+  offerId: string;
+  sessionId: string;
+  expiresAt: string;
+  receivedAt: number;
+}
+
+/** An agent online whose socket notes when each offer arrived (listening before going available). */
+async function timedAgent(skill: string): Promise<{ client: ApiClient; socket: AgentSocket; arrivals: Arrival[] }> {
+  const client = await t.signIn({ roles: ['AGENT'], languages: ['zh-CN'], skills: [skill] });
+  const socket = await connectAgent(t.url, client);
+  const arrivals: Arrival[] = [];
+  socket.socket.on('offer:new', (p: { offerId: string; sessionId: string; expiresAt: string }) => arrivals.push({ ...p, receivedAt: Date.now() }));
+  expect(await socket.emit('presence:set', { presence: 'available' })).toEqual({ ok: true });
+  return { client, socket, arrivals };
+}
+
+/** The agent closes the desk; their pending offers are withdrawn before the next test. */
+async function leave(agent: { client: ApiClient; socket: AgentSocket }): Promise<void> {
+  const me = await agent.client.get<{ id: string }>('/api/auth/me');
+  agent.socket.close();
+  await eventually(async () => (await t.facesign.db.sessionOffer.count({ where: { agentId: me.body.id, status: 'PENDING' } })) === 0);
+}
+
+async function arrivalOf(agent: { arrivals: Arrival[] }, sessionId: string): Promise<Arrival> {
+  return eventually(async () => agent.arrivals.find((a) => a.sessionId === sessionId));
+}
+
+/** Time left at receipt, and the window the offer row itself states. */
+async function measured(arrival: Arrival) {
+  const row = await t.facesign.db.sessionOffer.findUniqueOrThrow({ where: { id: arrival.offerId } });
+  return { left: Date.parse(arrival.expiresAt) - arrival.receivedAt, window: row.expiresAt.getTime() - row.offeredAt.getTime(), expiresAt: row.expiresAt.toISOString() };
+}
+
+async function expectFullWindow(arrival: Arrival): Promise<void> {
+  const m = await measured(arrival);
+  expect(m.expiresAt).toBe(arrival.expiresAt);
+  expect(m.left).toBeGreaterThanOrEqual(AT_LEAST_MS);
+  expect(m.left).toBeLessThanOrEqual(WINDOW_MS + 50);
+  expect(m.window).toBeGreaterThanOrEqual(AT_LEAST_MS);
+}
+
+describe('the time an agent has to accept an offer', () => {
+  it('is nearly the whole window for a call that falls due', async () => {
+    const agent = await timedAgent('window-call');
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613900000801', product: 'window-call' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId);
+    const arrival = await arrivalOf(agent, sessionId);
+    await expectFullWindow(arrival);
+    // The desk counts down from what the server says is left, not against its own clock.
+    const listed = await agent.client.get<{ items: { id: string; expiresInMs: number }[] }>('/api/agent/offers');
+    const offer = listed.body.items.find((o) => o.id === arrival.offerId)!;
+    expect(offer.expiresInMs).toBeGreaterThan(AT_LEAST_MS - 1_000);
+    expect(offer.expiresInMs).toBeLessThanOrEqual(Date.parse(arrival.expiresAt) - arrival.receivedAt);
+    await leave(agent);
+  });
+
+  it('is nearly the whole window when an agent comes free for a waiting call', async () => {
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613900000802', product: 'window-free' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId);
+    await t.facesign.verification.jobs.due(sessionId);
+    const agent = await timedAgent('window-free');
+    await expectFullWindow(await arrivalOf(agent, sessionId));
+    await leave(agent);
+  });
+
+  it('is nearly the whole window for a video party entering the waiting room', async () => {
+    const phone = '+8613900000803';
+    const agent = await timedAgent('window-video');
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone, product: 'window-video' });
+    const booked = await los.post<{ id: string }>(`/api/loan-files/${loanFileId}/sessions`, { partyId, kind: 'VIDEO', notBefore: new Date().toISOString() });
+    expect(booked.status).toBe(201);
+    const texts = () => sms.received.map((r) => JSON.parse(r.body) as { to: string; template: string; text: string }).filter((m) => m.to === phone);
+    const invitation = await eventually(async () => texts().find((m) => m.template === 'invitation'));
+    const link = /\/join\/([A-Za-z0-9_-]{43})/.exec(invitation.text)![1]!;
+    const party = t.client();
+    expect((await party.post(`/api/join/${link}/otp`, { purpose: 'join' })).status).toBe(202);
+    const login = await eventually(async () => texts().find((m) => m.template === 'otp'));
+    const verified = await party.post<{ partyToken: string }>(`/api/join/${link}/otp/verify`, { code: /(\d{6})/.exec(login.text)![1] });
+    const headers = { 'x-party-token': verified.body.partyToken };
+    expect((await party.post(`/api/join/${link}/consent`, { recording: true, dataProcessing: true, locale: 'zh-CN' }, headers)).status).toBe(204);
+    expect((await party.post(`/api/join/${link}/ready`, undefined, headers)).status).toBe(200);
+    await expectFullWindow(await arrivalOf(agent, booked.body.id));
+    await leave(agent);
+  });
+
+  it('does not lose the time a routing round spent waiting for another node\'s round', async () => {
+    const agent = await timedAgent('window-wait');
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613900000805', product: 'window-wait' });
+    // Another node's routing round (or a supervisor's reassignment) holds the routing lock for 4 s.
+    const other = new pg.Client({ connectionString: t.databaseUrl });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock(7241002)');
+      const sessionId = await scheduleCall(los, loanFileId, partyId);
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      expect(agent.arrivals.find((a) => a.sessionId === sessionId)).toBeUndefined();
+      await other.query('COMMIT');
+      await expectFullWindow(await arrivalOf(agent, sessionId));
+    } finally {
+      await other.end();
+    }
+    await leave(agent);
+  });
+
+  it('is the whole window again for the next agent after a decline', async () => {
+    const first = await timedAgent('window-decline');
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613900000804', product: 'window-decline' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId);
+    const offered = await arrivalOf(first, sessionId);
+    const second = await timedAgent('window-decline');
+    expect((await first.client.post(`/api/offers/${offered.offerId}/decline`)).status).toBe(204);
+    await expectFullWindow(await arrivalOf(second, sessionId));
+    await leave(first);
+    await leave(second);
+  });
+});
