@@ -3,21 +3,14 @@
 // member of facesign_app and owns nothing, then checks its privileges against the grants policy.
 // Idempotent. Without CREATEROLE, a database administrator runs the SQL in docs/database-roles.md.
 import pg from 'pg';
-import { ConfigError, loadDatabaseConfig } from '../config.js';
+import { databaseConfigOrExit, exitWith } from './cli.js';
 import { ensureAppLogin, grantsDrift, sqlOnClient } from './roles.js';
 
 function fail(message: string): never {
-  console.error(message);
-  process.exit(78);
+  exitWith(message, 78);
 }
 
-let database;
-try {
-  database = loadDatabaseConfig();
-} catch (error) {
-  if (error instanceof ConfigError) fail(error.message);
-  throw error;
-}
+const database = databaseConfigOrExit();
 if (!database.migrationUrl) fail('MIGRATION_DATABASE_URL: required (the owner that migrates the schema; DATABASE_URL is the application\'s role)');
 const app = new URL(database.url);
 const user = decodeURIComponent(app.username);

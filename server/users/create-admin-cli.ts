@@ -3,13 +3,13 @@
 // FACESIGN_ADMIN_PASSWORD, never from the command line, where other users of the machine could read it.
 // Connects as the application (DATABASE_URL) and audits the creation with the SYSTEM actor.
 import { parseArgs } from 'node:util';
-import { adminBootstrapPassword, ConfigError, loadDatabaseConfig } from '../config.js';
+import { adminBootstrapPassword } from '../config.js';
+import { databaseConfigOrExit, exitWith } from '../db/cli.js';
 import { createDb, isUniqueViolation } from '../db/client.js';
 import { createUser } from './users.service.js';
 
 function fail(message: string, code = 1): never {
-  console.error(`users:create-admin: ${message}`);
-  process.exit(code);
+  exitWith(`users:create-admin: ${message}`, code);
 }
 
 let args;
@@ -27,13 +27,7 @@ if (locale !== 'zh-CN' && locale !== 'en') fail('--locale: must be zh-CN or en',
 const password = adminBootstrapPassword();
 if (password.length < 12) fail('FACESIGN_ADMIN_PASSWORD: set it to the initial password (at least 12 characters)', 2);
 
-let database;
-try {
-  database = loadDatabaseConfig();
-} catch (error) {
-  if (error instanceof ConfigError) fail(error.message, 78);
-  throw error;
-}
+const database = databaseConfigOrExit();
 const db = createDb({ url: database.url, poolSize: 1 });
 try {
   const user = await createUser(db, { email, displayName: name, password, roles: ['ADMIN'], locale });

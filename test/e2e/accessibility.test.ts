@@ -7,11 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
 import type { ApiClient } from '../support/api-client.js';
-import { HttpSink } from '../support/http-sink.js';
 import type { TestApp } from '../support/harness.js';
-import { ALWAYS_OPEN, loanFileWithBorrower, losClient, scheduleCall, stateOf } from '../support/verification.js';
-import { Borrowers, codeIn, focusedName, poll, tabTo, visible } from './borrower.js';
-import { goAvailableOnDesk, launchChromium, newContext, screenshot, signInThroughPage, startE2eApp, watchPageErrors } from './browser.js';
+import { loanFileWithBorrower, scheduleCall, stateOf } from '../support/verification.js';
+import { codeIn, focusedName, poll, startBorrowerStage, tabTo, visible, type Borrowers, type BorrowerStage } from './borrower.js';
+import { goAvailableOnDesk, newContext, screenshot, signInThroughPage, watchPageErrors } from './browser.js';
 
 const PASSWORD = 'correct horse battery staple';
 const PRODUCT = 'a11y-loan';
@@ -21,7 +20,6 @@ const AUDITOR = 'a11y.aud@bank.test';
 let app: TestApp;
 let browser: Browser;
 let los: ApiClient;
-let sms: HttpSink;
 let borrowers: Borrowers;
 
 type Locale = 'en' | 'zh-CN';
@@ -64,21 +62,15 @@ async function expectUsable(button: Locator): Promise<void> {
   await button.click({ trial: true, timeout: 5000 });
 }
 
+let stage: BorrowerStage;
 beforeAll(async () => {
-  sms = await HttpSink.start();
-  app = await startE2eApp({ ...ALWAYS_OPEN, NOTIFIER: 'http', NOTIFIER_URL: `${sms.url}/sms` });
-  browser = await launchChromium();
-  los = await losClient(app);
-  borrowers = new Borrowers({ app, los, sms, browser });
+  stage = await startBorrowerStage();
+  ({ app, browser, los, kit: borrowers } = stage);
   await createUser(app.facesign.db, { email: AGENT, password: PASSWORD, displayName: 'Lin Agent', roles: ['AGENT'], languages: ['zh-CN', 'en'], skills: [PRODUCT] });
   await createUser(app.facesign.db, { email: SUPERVISOR, password: PASSWORD, displayName: 'He Supervisor', roles: ['SUPERVISOR'] });
   await createUser(app.facesign.db, { email: AUDITOR, password: PASSWORD, displayName: 'Ma Auditor', roles: ['AUDITOR'] });
 }, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await sms?.stop();
-});
+afterAll(async () => stage?.stop());
 
 const cancel = (sessionId: string) => app.facesign.verification.scheduling.cancel(sessionId, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
 

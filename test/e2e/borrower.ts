@@ -7,9 +7,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ApiClient } from '../support/api-client.js';
 import { eventually } from '../support/fixtures.js';
 import type { TestApp } from '../support/harness.js';
-import type { HttpSink } from '../support/http-sink.js';
-import { loanFileWithBorrower } from '../support/verification.js';
-import { newContext, watchPageErrors } from './browser.js';
+import { HttpSink } from '../support/http-sink.js';
+import { ALWAYS_OPEN, loanFileWithBorrower, losClient } from '../support/verification.js';
+import { launchChromium, newContext, startE2eApp, watchPageErrors } from './browser.js';
 
 export const CONTRACT_HASH = createHash('sha256').update('loan contract, e2e').digest('hex');
 
@@ -24,6 +24,35 @@ export const codeIn = (m: Sms): string => /(\d{6})/.exec(m.text)![1]!;
 /** expect.poll with room for a busy two-core machine (its default gives up after a second). */
 export const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000 });
 export const visible = (page: Page, testId: string) => poll(() => page.getByTestId(testId).isVisible()).toBe(true);
+
+/** What a borrower-page test starts with: facesign (always-open calling hours) with an HTTP SMS sink, Chromium and an LOS client. */
+export interface BorrowerStage {
+  app: TestApp;
+  browser: Browser;
+  los: ApiClient;
+  sms: HttpSink;
+  kit: Borrowers;
+  stop(): Promise<void>;
+}
+
+export async function startBorrowerStage(env: Parameters<typeof startE2eApp>[0] = {}, options?: Parameters<typeof startE2eApp>[1]): Promise<BorrowerStage> {
+  const sms = await HttpSink.start();
+  const app = await startE2eApp({ ...ALWAYS_OPEN, NOTIFIER: 'http', NOTIFIER_URL: `${sms.url}/sms`, ...env }, options);
+  const browser = await launchChromium();
+  const los = await losClient(app);
+  return {
+    app,
+    browser,
+    los,
+    sms,
+    kit: new Borrowers({ app, los, sms, browser }),
+    async stop() {
+      await browser.close();
+      await app.stop();
+      await sms.stop();
+    },
+  };
+}
 
 export class Borrowers {
   private number = 10;

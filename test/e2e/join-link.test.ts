@@ -3,32 +3,18 @@
 // whole one, in both languages, with no staff sign-in and no error code. The whole link still works.
 // In Chromium on a phone-sized screen; photographed in both languages (test-artifacts/e2e/join-incomplete-*.png).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import type { ApiClient } from '../support/api-client.js';
-import type { TestApp } from '../support/harness.js';
-import { HttpSink } from '../support/http-sink.js';
-import { ALWAYS_OPEN, losClient } from '../support/verification.js';
-import { launchChromium, screenshot, startE2eApp } from './browser.js';
-import { Borrowers, poll, visible } from './borrower.js';
+import type { Page } from 'playwright-core';
+import { screenshot } from './browser.js';
+import { poll, startBorrowerStage, visible, type Borrowers, type BorrowerStage } from './borrower.js';
 
-let app: TestApp;
-let browser: Browser;
-let los: ApiClient;
-let sms: HttpSink;
 let kit: Borrowers;
 
+let stage: BorrowerStage;
 beforeAll(async () => {
-  sms = await HttpSink.start();
-  app = await startE2eApp({ ...ALWAYS_OPEN, NOTIFIER: 'http', NOTIFIER_URL: `${sms.url}/sms` });
-  browser = await launchChromium();
-  los = await losClient(app);
-  kit = new Borrowers({ app, los, sms, browser });
+  stage = await startBorrowerStage();
+  kit = stage.kit;
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await sms?.stop();
-});
+afterAll(async () => stage?.stop());
 
 const TITLES = { en: 'This link is incomplete or not valid', 'zh-CN': '此链接不完整或无效' } as const;
 const BODIES = { en: /open the full link from the text message/i, 'zh-CN': /短信中的完整链接/ } as const;

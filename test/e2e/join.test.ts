@@ -5,32 +5,23 @@
 // appointment. Each main step is photographed in both languages (test-artifacts/e2e/join-*.png).
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { ApiClient } from '../support/api-client.js';
 import { eventually } from '../support/fixtures.js';
 import type { TestApp } from '../support/harness.js';
-import { HttpSink } from '../support/http-sink.js';
-import { ALWAYS_OPEN, answerAllRequired, losClient, onlineAgent, stateOf, takeOffer } from '../support/verification.js';
-import { launchChromium, screenshot, startE2eApp } from './browser.js';
-import { Borrowers, CONTRACT_HASH, codeIn, expectVisibleFocus, focusedName, poll, tabTo, visible, type Sms } from './borrower.js';
+import { answerAllRequired, onlineAgent, stateOf, takeOffer } from '../support/verification.js';
+import { screenshot } from './browser.js';
+import { CONTRACT_HASH, codeIn, expectVisibleFocus, focusedName, poll, startBorrowerStage, tabTo, visible, type Borrowers, type BorrowerStage, type Sms } from './borrower.js';
 
 let app: TestApp;
-let browser: Browser;
 let los: ApiClient;
-let sms: HttpSink;
 
+let stage: BorrowerStage;
 beforeAll(async () => {
-  sms = await HttpSink.start();
-  app = await startE2eApp({ ...ALWAYS_OPEN, NOTIFIER: 'http', NOTIFIER_URL: `${sms.url}/sms` });
-  browser = await launchChromium();
-  los = await losClient(app);
-  kit = new Borrowers({ app, los, sms, browser });
+  stage = await startBorrowerStage();
+  ({ app, los, kit } = stage);
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await sms?.stop();
-});
+afterAll(async () => stage?.stop());
 
 let kit: Borrowers;
 const nextSms = (phone: string, template: string, index = 0): Promise<Sms> => kit.nextSms(phone, template, index);

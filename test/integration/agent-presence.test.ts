@@ -2,12 +2,11 @@
 // whatever status they chose; a reload (a new socket) keeps the status the server holds; an agent whose
 // consoles all go mid-session is offline after the grace period, the session is flagged and supervisors
 // are alerted, unless the agent came back in time. Real app, workers, Postgres, Redis, LiveKit simulator.
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFacesign, type Facesign } from '../../server/main.js';
+import type { Facesign } from '../../server/main.js';
 import type { ApiClient } from '../support/api-client.js';
 import { connectAgent, type AgentSocket } from '../support/agent-socket.js';
-import { startTestApp, type TestApp } from '../support/harness.js';
+import { startSecondNode, startTestApp, type TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, scheduleCall, stateOf, takeOffer, type OnlineAgent } from '../support/verification.js';
 import type { BoardSnapshot } from '../../server/supervision/supervision.service.js';
 
@@ -125,9 +124,7 @@ describe('a reload', () => {
     let urlB: string;
     beforeAll(async () => {
       // A second node on the same database and Redis, with its own workers: the grace check may run on either.
-      const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
-      nodeB = await createFacesign({ ...t.facesign.config, http: { ...t.facesign.config.http, port: 0 } }, { logDestination: quiet });
-      urlB = await nodeB.listen();
+      ({ node: nodeB, url: urlB } = await startSecondNode(t));
     });
     afterAll(async () => nodeB?.stop());
 

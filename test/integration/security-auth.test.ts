@@ -4,16 +4,15 @@
 // deactivation and role changes (checked across two facesign nodes on one Redis), and L2 a desk route
 // that answered 403 for another agent's session but 404 for an unknown one.
 import { createHash, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueLink } from '../../server/auth/borrower-links.js';
-import { createFacesign, type Facesign } from '../../server/main.js';
+import type { Facesign } from '../../server/main.js';
 import { createUser } from '../../server/users/users.service.js';
 import type { ApiClient, ApiResponse } from '../support/api-client.js';
 import { connectAgent, type AgentSocket } from '../support/agent-socket.js';
 import { createAttempt, eventually } from '../support/fixtures.js';
-import { startTestApp, type TestApp } from '../support/harness.js';
+import { startSecondNode, startTestApp, type TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient } from '../support/verification.js';
 
@@ -234,9 +233,7 @@ describe('M5: a console socket ends with the credential behind it, on every node
   beforeAll(async () => {
     // A second facesign node on the same database and Redis: the sockets below connect to it, while the
     // logouts and changes go through the first.
-    const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
-    nodeB = await createFacesign({ ...t.facesign.config, http: { ...t.facesign.config.http, port: 0 } }, { logDestination: quiet });
-    urlB = await nodeB.listen();
+    ({ node: nodeB, url: urlB } = await startSecondNode(t));
   });
   afterAll(async () => nodeB?.stop());
 

@@ -151,3 +151,13 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {},
     },
   };
 }
+
+/**
+ * A second facesign node on the test app's database, Redis and store, with its own workers and sockets,
+ * listening on a free port; its logs are discarded. The caller stops it.
+ */
+export async function startSecondNode(t: TestApp): Promise<{ node: Facesign; url: string }> {
+  const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
+  const node = await createFacesign({ ...t.facesign.config, http: { ...t.facesign.config.http, port: 0 } }, { logDestination: quiet });
+  return { node, url: await node.listen() };
+}
