@@ -18,9 +18,9 @@ RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
 # tini: PID 1 that forwards SIGTERM to node and reaps zombies. The CJK font: evidence PDFs embed it
-# (EVIDENCE_PDF_FONT's default path).
+# (EVIDENCE_PDF_FONT's default path). espeak-ng: automated calls' local text to speech (Mandarin, English).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini fonts-wqy-microhei \
+ && apt-get install -y --no-install-recommends tini fonts-wqy-microhei espeak-ng \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

@@ -8,6 +8,10 @@
 //
 // (a) runs in a child process so its peak RSS is its own (process.resourceUsage().maxRSS); s3rver
 // runs in this process. Both sides read data that was just written, i.e. from the page cache.
+// (c), in a child of its own, is the same RecordingStore.read with the bytes counted and dropped: what
+// the store and the transport alone allow, so (a) against (c) is facesign's own cost and (c) against
+// (b) the store's. Each child reports its CPU time and page faults, and this process the CPU s3rver
+// spent serving it.
 // The child is plain node on this file and the two recordings/ modules it uses, compiled to
 // JavaScript (type stripping only) as `npm run build` would, so it measures facesign's code and the
 // AWS SDK, not the TypeScript loader (tsx alone adds about 30 MB). `--child-runtime tsx` runs it
@@ -27,16 +31,26 @@ const BUCKET = 'bench-recordings';
 const KEY = 'recordings/bench/object.mp4';
 const MB = 1e6;
 
+type ChildMode = 'hash' | 'discard';
+
 interface ChildReport {
   sha256: string;
   bytes: string;
   seconds: number;
   rssBeforeBytes: number;
   maxRssBytes: number;
+  /** User + system CPU of the child while it read, and the minor page faults it took meanwhile. */
+  cpuSeconds: number;
+  minorPageFaults: number;
+  /** Filled in by the parent: CPU this process (s3rver) spent while the child ran. */
+  storeCpuSeconds?: number;
 }
 
+interface ChildRun { seconds: number; mbPerSecond: number; maxRssBytes: number; rssBeforeBytes: number; cpuSeconds: number; storeCpuSeconds: number; minorPageFaults: number }
+
 interface Run {
-  facesign: { seconds: number; mbPerSecond: number; maxRssBytes: number; rssBeforeBytes: number };
+  facesign: ChildRun;
+  storeRead: ChildRun;
   sha256sum: { seconds: number; mbPerSecond: number };
 }
 
@@ -56,18 +70,37 @@ interface Target {
   endpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
+  mode?: ChildMode;
 }
 
-/** (a), in the child: exactly what finalize does, through RecordingStore.read + sha256OfStream. */
+/** Counts the bytes and drops them: (c), the read alone. */
+async function discard(readable: AsyncIterable<Uint8Array>): Promise<{ sha256: string; bytes: bigint }> {
+  let bytes = 0;
+  for await (const chunk of readable) bytes += chunk.byteLength;
+  return { sha256: '', bytes: BigInt(bytes) };
+}
+
+/** (a), in the child: exactly what finalize does, through RecordingStore.read + sha256OfStream; or (c). */
 async function hashThroughStore(target: Target): Promise<void> {
   const s3 = createS3Client({ ...target, region: 'us-east-1', bucket: BUCKET, forcePathStyle: true });
   const store = new RecordingStore(s3, BUCKET);
   const rssBeforeBytes = process.memoryUsage().rss;
+  const usage = process.resourceUsage();
   const started = performance.now();
-  const digest = await sha256OfStream((await store.read(KEY)).body);
+  const body = (await store.read(KEY)).body;
+  const digest = target.mode === 'discard' ? await discard(body) : await sha256OfStream(body);
   const seconds = (performance.now() - started) / 1000;
   s3.destroy();
-  const report: ChildReport = { sha256: digest.sha256, bytes: digest.bytes.toString(), seconds, rssBeforeBytes, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  const after = process.resourceUsage();
+  const report: ChildReport = {
+    sha256: digest.sha256,
+    bytes: digest.bytes.toString(),
+    seconds,
+    rssBeforeBytes,
+    maxRssBytes: after.maxRSS * 1024,
+    cpuSeconds: (after.userCPUTime + after.systemCPUTime - usage.userCPUTime - usage.systemCPUTime) / 1e6,
+    minorPageFaults: after.minorPageFault - usage.minorPageFault,
+  };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
@@ -102,6 +135,7 @@ function runChild(target: Target, runtime: ChildRuntime, compiled: string | unde
   const args = runtime === 'node' && compiled
     ? [compiled, '--child', JSON.stringify(target)]
     : [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(target)];
+  const storeCpu = process.cpuUsage();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -110,7 +144,8 @@ function runChild(target: Target, runtime: ChildRuntime, compiled: string | unde
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`hashing child exited with ${code}`));
       const last = out.trim().split('\n').at(-1) ?? '';
-      resolve(JSON.parse(last) as ChildReport);
+      const { user, system } = process.cpuUsage(storeCpu);
+      resolve({ ...(JSON.parse(last) as ChildReport), storeCpuSeconds: (user + system) / 1e6 });
     });
   });
 }
@@ -187,18 +222,34 @@ async function main(): Promise<void> {
     let sha256 = '';
     for (let i = 0; i < runs; i += 1) {
       const a = await runChild(target, runtime, compiled);
+      const c = await runChild({ ...target, mode: 'discard' }, runtime, compiled);
       const b = await runSha256sum(file);
       if (a.sha256 !== b.sha256 || BigInt(a.bytes) !== BigInt(size)) throw new Error(`hashes differ: facesign ${a.sha256} (${a.bytes} bytes), sha256sum ${b.sha256}`);
+      if (BigInt(c.bytes) !== BigInt(size)) throw new Error(`the plain read got ${c.bytes} of ${size} bytes`);
       sha256 = a.sha256;
-      results.push({
-        facesign: { seconds: a.seconds, mbPerSecond: size / MB / a.seconds, maxRssBytes: a.maxRssBytes, rssBeforeBytes: a.rssBeforeBytes },
-        sha256sum: { seconds: b.seconds, mbPerSecond: size / MB / b.seconds },
+      const childRun = (r: ChildReport): ChildRun => ({
+        seconds: r.seconds,
+        mbPerSecond: size / MB / r.seconds,
+        maxRssBytes: r.maxRssBytes,
+        rssBeforeBytes: r.rssBeforeBytes,
+        cpuSeconds: r.cpuSeconds,
+        storeCpuSeconds: r.storeCpuSeconds ?? 0,
+        minorPageFaults: r.minorPageFaults,
       });
+      results.push({ facesign: childRun(a), storeRead: childRun(c), sha256sum: { seconds: b.seconds, mbPerSecond: size / MB / b.seconds } });
+      console.log(
+        `run ${i + 1}: (a) ${fmt(size / MB / a.seconds)} MB/s, peak RSS ${fmt(a.maxRssBytes / MB)} MB (+${fmt((a.maxRssBytes - a.rssBeforeBytes) / MB)}), ` +
+          `CPU ${fmt(a.cpuSeconds, 2)} s + s3rver ${fmt(a.storeCpuSeconds ?? 0, 2)} s, ${a.minorPageFaults} page faults; ` +
+          `(c) ${fmt(size / MB / c.seconds)} MB/s, CPU ${fmt(c.cpuSeconds, 2)} s + s3rver ${fmt(c.storeCpuSeconds ?? 0, 2)} s; (b) ${fmt(size / MB / b.seconds)} MB/s`,
+      );
     }
 
     // Best of the runs on each side: this machine is shared, and noise only ever slows a run down.
     const bestA = Math.max(...results.map((r) => r.facesign.mbPerSecond));
     const bestB = Math.max(...results.map((r) => r.sha256sum.mbPerSecond));
+    const bestC = Math.max(...results.map((r) => r.storeRead.mbPerSecond));
+    // CPU per GiB, least of the runs: unlike wall time, it does not count time spent waiting for a core.
+    const perGiB = (f: (r: Run) => number) => Math.min(...results.map(f)) / (size / 2 ** 30);
     const peakRss = Math.max(...results.map((r) => r.facesign.maxRssBytes));
     // What streaming added on top of the loaded process (runtime, tsx loader, AWS SDK): must not grow with the size.
     const streamingRss = Math.max(...results.map((r) => r.facesign.maxRssBytes - r.facesign.rssBeforeBytes));
@@ -210,6 +261,14 @@ async function main(): Promise<void> {
       facesignMBps: Number(fmt(bestA)),
       sha256sumMBps: Number(fmt(bestB)),
       ratio: Number(fmt(ratio, 3)),
+      storeReadMBps: Number(fmt(bestC)),
+      ratioToStoreRead: Number(fmt(bestA / bestC, 3)),
+      storeReadRatio: Number(fmt(bestC / bestB, 3)),
+      cpuSecondsPerGiB: {
+        facesign: Number(fmt(perGiB((r) => r.facesign.cpuSeconds), 2)),
+        storeReadClient: Number(fmt(perGiB((r) => r.storeRead.cpuSeconds), 2)),
+        s3rver: Number(fmt(perGiB((r) => r.facesign.storeCpuSeconds), 2)),
+      },
       peakRssMB: Number(fmt(peakRss / MB)),
       rssAddedByStreamingMB: Number(fmt(streamingRss / MB)),
       targets: { ratio: 0.8, peakRssMB: 150 },
@@ -220,8 +279,13 @@ async function main(): Promise<void> {
     console.log(`\nSHA-256 of ${fmt(size / 2 ** 20, 0)} MiB (MB = 10^6 bytes), ${runs} run(s), best of each:`);
     console.table([
       { what: '(a) facesign: RecordingStore.read + sha256OfStream', 'MB/s': fmt(bestA), 'peak RSS MB': fmt(peakRss / MB), runs: results.map((r) => fmt(r.facesign.mbPerSecond, 0)).join(' ') },
+      { what: '(c) RecordingStore.read, bytes dropped', 'MB/s': fmt(bestC), 'peak RSS MB': fmt(Math.max(...results.map((r) => r.storeRead.maxRssBytes)) / MB), runs: results.map((r) => fmt(r.storeRead.mbPerSecond, 0)).join(' ') },
       { what: '(b) sha256sum on disk', 'MB/s': fmt(bestB), 'peak RSS MB': '-', runs: results.map((r) => fmt(r.sha256sum.mbPerSecond, 0)).join(' ') },
     ]);
+    console.log(
+      `(a)/(c) = ${fmt(bestA / bestC, 3)} (facesign's own cost), (c)/(b) = ${fmt(bestC / bestB, 3)} (the store's); CPU per GiB: ` +
+        `(a) ${fmt(summary.cpuSecondsPerGiB.facesign, 2)} s, (c) ${fmt(summary.cpuSecondsPerGiB.storeReadClient, 2)} s, s3rver serving (a) ${fmt(summary.cpuSecondsPerGiB.s3rver, 2)} s`,
+    );
     console.log(`ratio (a)/(b) = ${fmt(ratio, 3)} (target >= 0.8); peak RSS of (a) = ${fmt(peakRss / MB)} MB (target < 150), of which streaming added ${fmt(streamingRss / MB)} MB; ${summary.meetsTargets ? 'targets met' : 'TARGETS MISSED'}`);
 
     const out = fileURLToPath(new URL('./results/hash.json', import.meta.url));

@@ -14,6 +14,8 @@ interface HashSummary {
   ratio: number;
   peakRssMB: number;
   rssAddedByStreamingMB: number;
+  storeReadMBps: number;
+  ratioToStoreRead: number;
   targets: { ratio: number; peakRssMB: number };
   meetsTargets: boolean;
 }
@@ -31,7 +33,7 @@ export async function hashBench(options: { size: string; runs: number }): Promis
     name: 'recording hash',
     setup: `bench/hash.bench.ts --size ${options.size} --runs ${options.runs} (best of the runs; RecordingStore.read + streaming SHA-256 through s3rver)`,
     facesign: { MBps: summary.facesignMBps, peakRssMB: summary.peakRssMB, rssAddedByStreamingMB: summary.rssAddedByStreamingMB, sizeMiB: Math.round(summary.sizeBytes / 2 ** 20) },
-    baseline: { what: 'sha256sum of the same bytes on disk', MBps: summary.sha256sumMBps },
+    baseline: { what: 'sha256sum of the same bytes on disk', MBps: summary.sha256sumMBps, storeReadMBps: summary.storeReadMBps, facesignToStoreRead: summary.ratioToStoreRead },
     ratio: { value: summary.ratio, of: 'facesign MB/s ÷ sha256sum MB/s' },
     target: { text: `≥ ${summary.targets.ratio}× sha256sum, peak RSS < ${summary.targets.peakRssMB} MB`, met: summary.meetsTargets },
     load: { before, after: loadContext() },

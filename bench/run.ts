@@ -2,10 +2,12 @@
 // time-stamped copy). Each benchmark measures its own baseline in the same run.
 //
 //   npm run bench                                  # everything at the default sizes, hash at 256 MiB
-//   npm run bench -- --only webhook,answers        # a subset: dispatch, webhook, realtime, answers, hash
+//   npm run bench -- --only webhook,answers        # a subset: dispatch, webhook, realtime, answers, hash, idle
 //   npm run bench -- --sessions 2000 --agents 100  # dispatch size; --sockets 1000 (realtime), --answer-agents 200, --answer-rounds 3
 //   npm run bench -- --hash-size 2G                # the recording hash on a 2 GiB object
 //   npm run bench -- --seconds 10 --connections 10 # webhook load duration and concurrency
+//   npm run bench -- --only idle --idle-seconds 60 # idle api and worker nodes' CPU per second (compiled; --idle-runtime tsx)
+//   npm run bench -- --only face-match --face-comparisons 10  # CPU per face comparison
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dropTemplate } from './support/stack.js';
@@ -16,8 +18,10 @@ import { dispatchBench } from './dispatch.bench.js';
 import { realtimeBench } from './realtime.bench.js';
 import { answersBench } from './answers.bench.js';
 import { hashBench } from './hash.run.js';
+import { idleBench } from './idle.bench.js';
+import { faceMatchBench } from './face-match.bench.js';
 
-const ALL = ['dispatch', 'webhook', 'realtime', 'answers', 'hash'] as const;
+const ALL = ['dispatch', 'webhook', 'realtime', 'answers', 'hash', 'face-match', 'idle'] as const;
 type Name = (typeof ALL)[number];
 
 function flag(name: string): string | undefined {
@@ -39,6 +43,8 @@ const runners: Record<Name, () => Promise<BenchResult>> = {
   realtime: () => realtimeBench({ sockets: num('sockets', 1000), changes: num('changes', 50) }),
   answers: () => answersBench({ agents: num('answer-agents', 200), answersPerAgent: num('answers-per-agent', 10), rounds: num('answer-rounds', 3) }),
   hash: () => hashBench({ size: flag('hash-size') ?? '256M', runs: num('hash-runs', 2) }),
+  idle: () => idleBench({ warmupSeconds: num('idle-warmup', 30), windowSeconds: num('idle-seconds', 60), runtime: flag('idle-runtime') === 'tsx' ? 'tsx' : 'compiled' }),
+  'face-match': () => faceMatchBench({ comparisons: num('face-comparisons', 10) }),
 };
 
 const started = new Date();

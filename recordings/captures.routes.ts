@@ -14,9 +14,21 @@ import { binaryBody, idParam, timestamp } from '../server/http/schemas.js';
 import { requireUser, type UserPrincipal } from '../server/auth/principal.js';
 import { CAPTURE_KINDS, captureDto, type CaptureService } from './captures.js';
 import { defineStreamingRoute, streamToClient } from './playback.routes.js';
+import { FACE_MATCH_RESULTS } from './face-matcher.js';
 
 const kindQuery = z.object({ kind: z.enum(CAPTURE_KINDS, { message: 'must be ID_FRONT, ID_BACK, FACE or OTHER' }) });
 const UPLOAD_TYPES = ['image/png', 'image/jpeg'];
+
+const faceMatchSummarySchema = z
+  .object({
+    id: z.uuid(),
+    status: z.enum(['PENDING', 'DONE', 'FAILED']),
+    result: z.enum(FACE_MATCH_RESULTS).nullable(),
+    score: z.number().nullable(),
+    thresholds: z.object({ matchAt: z.number(), noMatchBelow: z.number() }),
+    model: z.object({ name: z.string(), version: z.string() }).nullable(),
+  })
+  .meta({ id: 'CaptureFaceMatch', description: 'The newest face-match assist result this ID_FRONT or FACE capture is part of, in the listing (null if none, and always null in the upload answer: the comparison runs afterwards)' });
 
 const captureSchema = z
   .object({
@@ -31,6 +43,7 @@ const captureSchema = z
     capturedById: z.uuid(),
     createdAt: timestamp,
     contentUrl: z.string(),
+    faceMatch: faceMatchSummarySchema.nullable(),
   })
   .meta({ id: 'Capture' });
 
@@ -105,7 +118,7 @@ export function captureRoutes(captures: CaptureService): RouteDefinition[] {
       responses: { 200: { description: 'Snapshots', schema: z.object({ items: z.array(captureSchema) }) } },
       async handler({ params, ctx }) {
         const rows = await captures.list(params.id, requireUser(ctx.principal));
-        return { status: 200, body: { items: rows.map(captureDto) } };
+        return { status: 200, body: { items: rows.map((c) => captureDto(c, c.faceMatch)) } };
       },
     }),
     defineStreamingRoute({

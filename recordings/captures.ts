@@ -5,8 +5,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
-import type { Db } from '../server/db/client.js';
-import type { Capture, VerificationSession } from '../server/db/generated/prisma/client.js';
+import type { Db, Tx } from '../server/db/client.js';
+import type { Capture, FaceMatch, VerificationSession } from '../server/db/generated/prisma/client.js';
 import type { CaptureKind } from '../server/db/generated/prisma/enums.js';
 import { AppError } from '../server/http/errors.js';
 import { actorOf, appendAudit } from '../server/audit/audit.service.js';
@@ -15,6 +15,11 @@ import type { RecordingStore } from './object-store.js';
 
 export const CAPTURE_KINDS = ['ID_FRONT', 'ID_BACK', 'FACE', 'OTHER'] as const satisfies readonly CaptureKind[];
 const CAPTURING_STATES = new Set(['IN_PROGRESS', 'WRAP_UP']);
+
+/** Assigned agent, supervisors, admins and auditors; nobody else learns the session exists. */
+export function canReadSessionMedia(principal: UserPrincipal, session: Pick<VerificationSession, 'assignedAgentId'>): boolean {
+  return principal.roles.some((r) => r === 'SUPERVISOR' || r === 'ADMIN' || r === 'AUDITOR') || session.assignedAgentId === principal.userId;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Content sniffing (pure)
@@ -61,6 +66,27 @@ export interface CaptureSettings {
   maxBytes: number;
 }
 
+/**
+ * What else a stored capture starts (the face-match assist, face-match.ts): a row written in the
+ * capture's own transaction, and its job queued after commit.
+ */
+export interface CapturePairing {
+  pairInTransaction(tx: Tx, capture: Capture): Promise<string | undefined>;
+  queue(faceMatchId: string): Promise<void>;
+}
+
+/** The face-match summary a capture record carries (the newest match it is part of). */
+export interface CaptureFaceMatch {
+  id: string;
+  status: FaceMatch['status'];
+  result: FaceMatch['result'];
+  score: number | null;
+  matchThreshold: number;
+  noMatchThreshold: number;
+  modelName: string | null;
+  modelVersion: string | null;
+}
+
 /** Who may upload, checked before the body is read: a refused agent does not get to send megabytes. */
 export interface UploadTicket {
   sessionId: string;
@@ -71,7 +97,19 @@ export interface UploadTicket {
   offsetMs: number | null;
 }
 
-export const captureDto = (c: Capture) => ({
+const faceMatchSummary = (m: CaptureFaceMatch | undefined) =>
+  m
+    ? {
+        id: m.id,
+        status: m.status,
+        result: m.result,
+        score: m.score,
+        thresholds: { matchAt: m.matchThreshold, noMatchBelow: m.noMatchThreshold },
+        model: m.modelName && m.modelVersion ? { name: m.modelName, version: m.modelVersion } : null,
+      }
+    : null;
+
+export const captureDto = (c: Capture, faceMatch?: CaptureFaceMatch) => ({
   id: c.id,
   sessionId: c.sessionId,
   attemptId: c.attemptId,
@@ -83,6 +121,7 @@ export const captureDto = (c: Capture) => ({
   capturedById: c.capturedById,
   createdAt: c.createdAt.toISOString(),
   contentUrl: `/api/captures/${c.id}/content`,
+  faceMatch: faceMatchSummary(faceMatch),
 });
 
 export class CaptureService {
@@ -90,15 +129,15 @@ export class CaptureService {
     private readonly db: Db,
     private readonly store: RecordingStore,
     private readonly settings: CaptureSettings,
+    private readonly pairing?: CapturePairing,
   ) {}
 
   get maxBytes(): number {
     return this.settings.maxBytes;
   }
 
-  /** Assigned agent, supervisors, admins and auditors; nobody else learns the session exists. */
   private canRead(principal: UserPrincipal, session: Pick<VerificationSession, 'assignedAgentId'>): boolean {
-    return principal.roles.some((r) => r === 'SUPERVISOR' || r === 'ADMIN' || r === 'AUDITOR') || session.assignedAgentId === principal.userId;
+    return canReadSessionMedia(principal, session);
   }
 
   /** Only the assigned agent, only while the conversation or its wrap-up is on. */
@@ -126,8 +165,10 @@ export class CaptureService {
 
     // Object first: a row must never point at nothing.
     await this.store.put(objectKey, bytes, image.contentType);
+    let faceMatchId: string | undefined;
+    let stored: Capture;
     try {
-      return await this.db.$transaction(async (tx) => {
+      stored = await this.db.$transaction(async (tx) => {
         const row = await tx.capture.create({
           data: { id, sessionId: ticket.sessionId, attemptId: ticket.attemptId, kind, objectKey, contentType: image.contentType, sizeBytes: bytes.length, sha256, offsetMs: ticket.offsetMs, capturedById: ticket.capturedById },
         });
@@ -137,6 +178,7 @@ export class CaptureService {
           event: { action: 'capture.stored', v: 1, data: { sessionId: ticket.sessionId, kind, sha256, sizeBytes: bytes.length, offsetMs: ticket.offsetMs } },
           requestId,
         });
+        faceMatchId = await this.pairing?.pairInTransaction(tx, row);
         return row;
       });
     } catch (error) {
@@ -146,12 +188,21 @@ export class CaptureService {
       });
       throw error;
     }
+    if (faceMatchId) await this.pairing?.queue(faceMatchId);
+    return stored;
   }
 
-  async list(sessionId: string, principal: UserPrincipal): Promise<Capture[]> {
+  /** The session's captures, oldest first, each with the newest face match it is part of. */
+  async list(sessionId: string, principal: UserPrincipal): Promise<(Capture & { faceMatch?: CaptureFaceMatch })[]> {
     const session = await this.db.verificationSession.findUnique({ where: { id: sessionId }, select: { assignedAgentId: true } });
     if (!session || !this.canRead(principal, session)) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
-    return this.db.capture.findMany({ where: { sessionId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    const newest = { orderBy: [{ createdAt: 'desc' as const }, { id: 'desc' as const }], take: 1 };
+    const rows = await this.db.capture.findMany({
+      where: { sessionId },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      include: { faceMatchesAsId: newest, faceMatchesAsLive: newest },
+    });
+    return rows.map(({ faceMatchesAsId, faceMatchesAsLive, ...capture }) => ({ ...capture, faceMatch: faceMatchesAsId[0] ?? faceMatchesAsLive[0] }));
   }
 
   async authorizeRead(captureId: string, principal: UserPrincipal): Promise<Capture> {

@@ -222,10 +222,14 @@ export function renderEvidencePdf(manifest: EvidenceManifest, font: Buffer, sign
     field(c.kind, `text version ${c.textVersion}, ${c.locale}, granted ${iso(c.grantedAt)}`);
     field('Consent text SHA-256', c.textHash, { mono: true, indent: 12 });
   }
-  if (manifest.signings.length > 0) {
-    heading('Signing');
+  // A video session always says what became of the contract: signed (when, where in the recording,
+  // which document), not signed, or none to sign; a call has no contract.
+  if (s.kind === 'VIDEO' || manifest.signings.length > 0) {
+    heading('Contract signing');
+    if (!s.contractDocumentHash) paragraph('No contract to sign in this session: the LOS supplied no contract document or hash.');
+    else if (manifest.signings.length === 0) paragraph('The party did not confirm signing the contract with the signing code.');
     for (const sg of manifest.signings) {
-      field('Confirmed at', `${iso(sg.confirmedAt)}, at ${formatOffset(sg.recordingOffsetMs)}`);
+      field('Signed at', `${iso(sg.confirmedAt)}, at ${formatOffset(sg.recordingOffsetMs)} into the recording of attempt ${sg.attemptId}`);
       field('Document SHA-256', sg.documentHash, { mono: true, indent: 12 });
     }
   }
@@ -255,6 +259,23 @@ export function renderEvidencePdf(manifest: EvidenceManifest, font: Buffer, sign
   for (const c of manifest.captures) {
     field(`${c.kind}`, `${c.file}, ${formatBytes(c.sizeBytes)}, at ${formatOffset(c.offsetMs)}`);
     field('SHA-256', c.sha256, { mono: true, indent: 12 });
+  }
+
+  heading('Face-match assist (the agent decides; the model only assists)');
+  if (manifest.faceMatches.length === 0) paragraph('None.');
+  for (const m of manifest.faceMatches) {
+    const verdict = m.score === null ? orDash(m.result) : `${orDash(m.result)}, similarity ${m.score.toFixed(3)}`;
+    field('ID photo against live face', `${verdict} (${m.status})`);
+    field('Thresholds', `match at ${m.thresholds.matchAt} or above, no match below ${m.thresholds.noMatchBelow}`, { indent: 12 });
+    field('Faces found', `ID ${m.faceCounts.id ?? '—'}, live ${m.faceCounts.live ?? '—'}`, { indent: 12 });
+    field('Model', m.model ? `${m.model.name}; ${m.model.version}` : '—', { indent: 12 });
+    field('Captures', `${m.idCaptureId} / ${m.liveCaptureId}`, { mono: true, indent: 12 });
+    for (const side of ['id', 'live'] as const) {
+      const crop = m.crops[side];
+      if (crop) field(`Crop (${side})`, `${crop.file} ${crop.sha256}`, { mono: true, indent: 12 });
+    }
+    if (m.failure) field('Note', m.failure, { indent: 12 });
+    gap();
   }
 
   heading('Review decisions');

@@ -39,6 +39,8 @@ export interface Manifest {
   answers: { itemId: string; value: string; revision: number }[];
   recordings: { id: string; file: string; sha256: string | null; sizeBytes: string | null }[];
   captures: { id: string; file: string; sha256: string; sizeBytes: string }[];
+  /** Packages made before the face-match assist have none. */
+  faceMatches?: { id: string; crops: { id: { file: string; sha256: string } | null; live: { file: string; sha256: string } | null } }[];
   auditChain: { events: ExportedAuditEvent[]; treeHead?: unknown; inclusionProofs?: (InclusionProof & { eventId: string })[] };
 }
 
@@ -136,6 +138,12 @@ async function checkFiles(manifest: Manifest, filesDir: string): Promise<Evidenc
   const files = [
     ...manifest.recordings.filter((r) => r.sha256).map((r) => ({ label: `recording ${r.id}`, file: r.file, sha256: r.sha256!, size: r.sizeBytes })),
     ...manifest.captures.map((c) => ({ label: `capture ${c.id}`, file: c.file, sha256: c.sha256, size: c.sizeBytes })),
+    ...(manifest.faceMatches ?? []).flatMap((m) =>
+      (['id', 'live'] as const).flatMap((side) => {
+        const crop = m.crops[side];
+        return crop ? [{ label: `face-match ${m.id} ${side} crop`, file: crop.file, sha256: crop.sha256, size: null }] : [];
+      }),
+    ),
   ];
   const findings: Finding[] = [];
   for (const f of files) {
@@ -144,7 +152,7 @@ async function checkFiles(manifest: Manifest, filesDir: string): Promise<Evidenc
     else if (digest.sha256 !== f.sha256) findings.push({ item: `${f.label} (${f.file})`, problem: `SHA-256 is ${digest.sha256}, the manifest says ${f.sha256}` });
     else if (f.size !== null && digest.size.toString() !== f.size) findings.push({ item: `${f.label} (${f.file})`, problem: `size is ${digest.size}, the manifest says ${f.size}` });
   }
-  return { check: 'files', subject: `${manifest.recordings.length} recordings and ${manifest.captures.length} captures against their SHA-256 and size`, findings };
+  return { check: 'files', subject: `${manifest.recordings.length} recordings and ${manifest.captures.length} captures${manifest.faceMatches?.length ? ` (and ${manifest.faceMatches.length} face-match crop pairs)` : ''} against their SHA-256 and size`, findings };
 }
 
 /** Every check of the manifest and the files it names, in report order. */

@@ -88,9 +88,10 @@ export class EvidenceService {
       },
     });
     if (!session) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
+    const faceMatches = await this.db.faceMatch.findMany({ where: { sessionId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
 
     const recordingIds = session.attempts.flatMap((a) => (a.recording ? [a.recording.id] : []));
-    const related = [sessionId, ...session.attempts.map((a) => a.id), ...recordingIds, ...session.captures.map((c) => c.id)];
+    const related = [sessionId, ...session.attempts.map((a) => a.id), ...recordingIds, ...session.captures.map((c) => c.id), ...faceMatches.map((m) => m.id)];
     // Everything committed so far is linked into the chain before the slice is read.
     await sealAuditChain(this.db, { wait: true });
     const events = (await this.db.auditEvent.findMany({ where: { entityId: { in: related }, chainSeq: { not: null } }, orderBy: { chainSeq: 'asc' } })).filter(isSealed);
@@ -115,6 +116,8 @@ export class EvidenceService {
         endReason: session.endReason,
         decisionNote: session.decisionNote,
         contractDocumentHash: session.contractDocumentHash,
+        mode: session.mode,
+        handOffReason: session.handOffReason,
         itemOrder: session.itemOrder,
         livenessPromptId: session.livenessPromptId,
       },
@@ -123,7 +126,7 @@ export class EvidenceService {
       template: { key: session.template.key, version: session.template.version, contentHash: session.template.contentHash, definition: session.template.definition },
       script: scriptOf(session),
       attempts: session.attempts.map((a) => ({ id: a.id, number: a.number, startedAt: iso(a.startedAt), answeredAt: iso(a.answeredAt), endedAt: iso(a.endedAt), dialOutcome: a.dialOutcome, endReason: a.endReason, recordingStartedAt: iso(a.recordingStartedAt) })),
-      answers: session.answers.map((a) => ({ itemId: a.itemId, value: a.value, note: a.note, offsetMs: a.offsetMs, attemptId: a.attemptId, revision: a.revision, answeredAt: iso(a.answeredAt) })),
+      answers: session.answers.map((a) => ({ itemId: a.itemId, value: a.value, note: a.note, offsetMs: a.offsetMs, attemptId: a.attemptId, revision: a.revision, answeredAt: iso(a.answeredAt), answeredBy: a.answeredById === null ? 'AUTOMATED_CALL' : 'AGENT' })),
       riskFlags: session.riskFlags.map((f) => ({ code: f.code, severity: f.severity, note: f.note, offsetMs: f.offsetMs, attemptId: f.attemptId, createdAt: iso(f.createdAt) })),
       consents: session.consents.map((c) => ({ kind: c.kind, textVersion: c.textVersion, textHash: c.textHash, locale: c.locale, grantedAt: iso(c.grantedAt) })),
       signings: session.signings.map((s) => ({ documentHash: s.documentHash, recordingOffsetMs: s.recordingOffsetMs, attemptId: s.attemptId, confirmedAt: iso(s.confirmedAt) })),
@@ -147,6 +150,26 @@ export class EvidenceService {
           : [],
       ),
       captures: session.captures.map((c) => ({ id: c.id, kind: c.kind, file: `captures/${c.id}.${extension(c.contentType, 'bin')}`, sha256: c.sha256, sizeBytes: String(c.sizeBytes), offsetMs: c.offsetMs, attemptId: c.attemptId })),
+      // The face-match assist: what the model said about the ID photo against the live face, with
+      // the model and thresholds used. An assist to the agent, not a decision.
+      faceMatches: faceMatches.map((m) => ({
+        id: m.id,
+        idCaptureId: m.idCaptureId,
+        liveCaptureId: m.liveCaptureId,
+        status: m.status,
+        result: m.result,
+        score: m.score,
+        thresholds: { matchAt: m.matchThreshold, noMatchBelow: m.noMatchThreshold },
+        model: m.modelName && m.modelVersion ? { name: m.modelName, version: m.modelVersion } : null,
+        faceCounts: { id: m.idFaceCount, live: m.liveFaceCount },
+        crops: {
+          id: m.idCropKey && m.idCropSha256 ? { file: `captures/face-match-${m.id}-id.jpg`, sha256: m.idCropSha256 } : null,
+          live: m.liveCropKey && m.liveCropSha256 ? { file: `captures/face-match-${m.id}-live.jpg`, sha256: m.liveCropSha256 } : null,
+        },
+        failure: m.failure,
+        createdAt: iso(m.createdAt),
+        completedAt: iso(m.completedAt),
+      })),
       review: session.review ? { reason: session.review.reason, status: session.review.status, reviewerId: session.review.reviewerId, note: session.review.note, decidedAt: iso(session.review.decidedAt) } : null,
       auditChain: {
         headSeq: head ? head.seq.toString() : null,

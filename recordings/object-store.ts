@@ -31,6 +31,14 @@ export function createS3Client(settings: ObjectStoreSettings): S3Client {
       ? { credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey } }
       : {}),
     maxAttempts: 2,
+    // Reads are not checksummed by the SDK. By default (WHEN_SUPPORTED) every GetObject asks for the
+    // object's checksum and, when the store keeps one (AWS S3 does for objects uploaded with one), the
+    // SDK computes a CRC over every byte it streams: for a recording, which finalize and the integrity
+    // check hash anyway, that is the same bytes read twice. Facesign's own SHA-256 is the integrity
+    // check: finalize records it, and the integrity check re-hashes the stored object and compares, so
+    // a read that went wrong (over TLS, the transport already authenticates every byte) shows up as a
+    // mismatch there rather than passing silently. Uploads keep the SDK's default checksums.
+    responseChecksumValidation: 'WHEN_REQUIRED',
     // A store that stops answering must not hold a job forever: the socket may idle at most 30 s.
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
   });

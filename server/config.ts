@@ -118,7 +118,16 @@ export const envSchema = z.object({
   INTEGRITY_SAMPLE_SIZE: int(0, 10_000).default(20),
   INTEGRITY_INTERVAL_HOURS: int(1, 24 * 30).default(24),
   CAPTURE_MAX_BYTES: int(1024, 50 * 1024 * 1024).default(5 * 1024 * 1024),
+  CONTRACT_MAX_BYTES: int(1024, 100 * 1024 * 1024).default(20 * 1024 * 1024),
   EVIDENCE_PDF_FONT: z.string().min(1).default('/usr/share/fonts/truetype/wqy/wqy-microhei.ttc'),
+  FACE_MATCH_ENABLED: bool.default(true),
+  FACE_MATCH_MATCH_AT: z.coerce.number().min(0).max(1).default(0.6),
+  FACE_MATCH_NO_MATCH_BELOW: z.coerce.number().min(0).max(1).default(0.4),
+  AUTOMATED_CALL_ANSWER_TIMEOUT_SECONDS: int(2, 120).default(8),
+  AUTOMATED_CALL_MAX_REPEATS: int(0, 5).default(2),
+  AUTOMATED_CALL_TTS_COMMAND: z.string().min(1).default('espeak-ng'),
+  AUTOMATED_CALL_TTS_WORDS_PER_MINUTE: int(80, 400).default(175),
+  AUTOMATED_CALL_CONCURRENCY: int(1, 200).default(4),
   FACESIGN_ROLES: z
     .string()
     .regex(/^(api|worker)(,(api|worker))*$/, 'a comma-separated list of api, worker')
@@ -218,9 +227,15 @@ export interface Config {
     review: { samplePercent: number; amountThreshold: string | undefined };
     integrity: { sampleSize: number; intervalMs: number };
     captureMaxBytes: number;
+    /** Largest contract PDF the LOS may upload. */
+    contractMaxBytes: number;
     /** The TrueType collection (WenQuanYi Micro Hei) embedded in evidence PDFs, for zh-CN text. */
     evidencePdfFont: string;
+    /** The face-match assist (ID_FRONT against FACE): similarity bands; the agent decides. */
+    faceMatch: { enabled: boolean; thresholds: { matchAt: number; noMatchBelow: number } };
   };
+  /** Automated confirmation calls (server/automated-calls): keypad timing and local text to speech. */
+  automatedCalls: { answerTimeoutMs: number; maxRepeats: number; tts: { command: string; wordsPerMinute: number }; concurrency: number };
   roles: { api: boolean; worker: boolean };
   /** GET /metrics: a bearer token for scrapers, or (unset) loopback clients only. */
   metrics: { token: string | undefined };
@@ -298,6 +313,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (e.S3_SSE === 'aws:kms' && !e.S3_SSE_KMS_KEY_ID) problems.push('S3_SSE_KMS_KEY_ID: required when S3_SSE=aws:kms');
   if (e.NOTIFIER === 'http' && !e.NOTIFIER_URL) problems.push('NOTIFIER_URL: required when NOTIFIER=http');
   if (Boolean(e.LOS_WEBHOOK_URL) !== Boolean(e.LOS_WEBHOOK_SECRET)) problems.push('LOS_WEBHOOK_URL, LOS_WEBHOOK_SECRET: set both or neither');
+  if (e.FACE_MATCH_NO_MATCH_BELOW > e.FACE_MATCH_MATCH_AT) problems.push('FACE_MATCH_NO_MATCH_BELOW: must not be above FACE_MATCH_MATCH_AT');
   const [hoursStart = '09:00', hoursEnd = '20:00'] = e.CALLING_HOURS.split('-');
   if (hoursStart >= hoursEnd) problems.push('CALLING_HOURS: the window must end after it starts');
   if (Boolean(e.S3_ACCESS_KEY_ID) !== Boolean(e.S3_SECRET_ACCESS_KEY)) {
@@ -404,7 +420,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       review: { samplePercent: e.REVIEW_SAMPLE_PERCENT, amountThreshold: e.REVIEW_AMOUNT_THRESHOLD },
       integrity: { sampleSize: e.INTEGRITY_SAMPLE_SIZE, intervalMs: e.INTEGRITY_INTERVAL_HOURS * 3_600_000 },
       captureMaxBytes: e.CAPTURE_MAX_BYTES,
+      contractMaxBytes: e.CONTRACT_MAX_BYTES,
       evidencePdfFont: e.EVIDENCE_PDF_FONT,
+      faceMatch: { enabled: e.FACE_MATCH_ENABLED, thresholds: { matchAt: e.FACE_MATCH_MATCH_AT, noMatchBelow: e.FACE_MATCH_NO_MATCH_BELOW } },
+    },
+    automatedCalls: {
+      answerTimeoutMs: e.AUTOMATED_CALL_ANSWER_TIMEOUT_SECONDS * 1000,
+      maxRepeats: e.AUTOMATED_CALL_MAX_REPEATS,
+      tts: { command: e.AUTOMATED_CALL_TTS_COMMAND, wordsPerMinute: e.AUTOMATED_CALL_TTS_WORDS_PER_MINUTE },
+      concurrency: e.AUTOMATED_CALL_CONCURRENCY,
     },
     console: {
       dir: e.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR,

@@ -44,6 +44,14 @@ import { PlaybackService } from '../recordings/playback.js';
 import { playbackRoutes } from '../recordings/playback.routes.js';
 import { CaptureService } from '../recordings/captures.js';
 import { captureRoutes, captureUploadRouter } from '../recordings/captures.routes.js';
+import { FaceMatcher } from '../recordings/face-matcher.js';
+import { FaceMatchService } from '../recordings/face-match.js';
+import { faceMatchRoutes } from '../recordings/face-match.routes.js';
+import type { UserPrincipal } from './auth/principal.js';
+import { ContractService } from './loan-files/contracts.service.js';
+import { contractRoutes, contractUploadRouter } from './loan-files/contracts.routes.js';
+import { ContractPresentation } from './verification/contract-presentation.js';
+import { partyContractRoutes, sessionContractRoutes } from './verification/contract.routes.js';
 import { createRealtime, type Realtime } from './realtime/realtime.server.js';
 import { PresenceService } from './realtime/presence.js';
 import { LosWebhookService } from './loan-files/los-webhooks.js';
@@ -77,11 +85,18 @@ import { loadSigningIdentity, type SigningIdentity } from './signing/signing-ide
 import { AuditCheckpoints } from './audit/checkpoint.js';
 import { HttpTimestampAuthority } from './audit/tsa.js';
 import { signingRoutes } from './signing/signing.routes.js';
+import { AutomatedCalls } from './automated-calls/automated-call.service.js';
+import type { CallRoomConnector } from './automated-calls/call-room.js';
+import { RtcCallRoomConnector } from './automated-calls/rtc-call-room.js';
+import { EspeakSynthesizer } from './automated-calls/speech.js';
+import { EnergyVoiceDetector } from './automated-calls/speech-recognition.js';
 
 export interface FacesignOptions {
   logDestination?: DestinationStream;
   /** The platform signing identity; by default loaded as configured (config.signing). */
   signing?: SigningIdentity;
+  /** How automated calls join their rooms; by default LiveKit's real-time SDK (tests on the simulator pass its bot). */
+  callRoomConnector?: CallRoomConnector;
 }
 
 export interface Facesign {
@@ -99,6 +114,7 @@ export interface Facesign {
   auditCheckpoints: AuditCheckpoints;
   realtime: Realtime;
   verification: { engine: SessionEngine; dispatcher: Dispatcher; jobs: SessionJobs; scheduling: SchedulingService; presence: PresenceService; departures: AgentDepartures; los: LosWebhookService; partyJoin: PartyJoinService };
+  automatedCalls: AutomatedCalls;
   /** Present when LiveKit is configured. */
   livekit: { platform: VideoPlatform; processor: LiveKitEventProcessor; reconciler: LiveKitReconciler; recordings: RecordingService } | undefined;
   /** Subscribes to LiveKit-derived changes (after commit). */
@@ -177,12 +193,16 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     agentLeft: (userId: string, at: number) => Promise<void>;
     agentBack: (userId: string) => Promise<void>;
     partyConnected: (sessionId: string) => Promise<void>;
+    contractPresent: (principal: UserPrincipal, sessionId: string, page: number, requestId: string) => Promise<void>;
+    partyContractPage: (sessionId: string, page: number) => Promise<void>;
   } = {
     canWatch: async () => false,
     presenceChanged: async () => undefined,
     agentLeft: async () => undefined,
     agentBack: async () => undefined,
     partyConnected: async () => undefined,
+    contractPresent: async () => undefined,
+    partyContractPage: async () => undefined,
   };
   const v = config.verification;
   const links = new BorrowerLinks(db, v.otp);
@@ -200,6 +220,8 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     onAgentBack: (userId) => callbacks.agentBack(userId),
     authenticateParty: async (linkToken, partyToken) => (await links.authenticateParty(linkToken, partyToken)).session.id,
     onPartyConnected: (sessionId) => callbacks.partyConnected(sessionId),
+    onContractPresent: (principal, sessionId, page, requestId) => callbacks.contractPresent(principal, sessionId, page, requestId),
+    onPartyContractPage: (sessionId, page) => callbacks.partyContractPage(sessionId, page),
   });
   auth.onSessionsEnded = (loginSessionIds) => realtime.connections.endLoginSessions(loginSessionIds);
   const notifier: Notifier = config.notifier.kind === 'http' ? new HttpNotifier(config.notifier.url, config.notifier.token) : new LogNotifier(log, config.env !== 'production');
@@ -221,13 +243,35 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   }, log, partyJoin);
   const scheduling = new SchedulingService(db, engine, queues, { callingHours: v.callingHours, maxDialAttempts: v.maxDialAttempts }, partyJoin);
   const checklists = new ChecklistService(db, engine, realtime.emitter);
+  // Automated confirmation calls: the script runs on worker nodes, in the call's LiveKit room.
+  const callRooms = options.callRoomConnector ?? (config.livekit && config.console.media === 'livekit' ? new RtcCallRoomConnector(config.livekit.url.replace(/^http/, 'ws'), log) : undefined);
+  const automatedCalls = new AutomatedCalls(
+    db,
+    engine,
+    checklists,
+    queues,
+    videoPlatform && callRooms ? { platform: videoPlatform, connector: callRooms } : undefined,
+    new EspeakSynthesizer(config.automatedCalls.tts),
+    () => new EnergyVoiceDetector(),
+    { answerTimeoutMs: config.automatedCalls.answerTimeoutMs, maxRepeats: config.automatedCalls.maxRepeats },
+    log,
+  );
+  sessionJobs.onCallAnswered = (sessionId, attemptId) => automatedCalls.answered(sessionId, attemptId);
   const reviews = new ReviewService(db, config.recordings.review);
   const finalizer = new RecordingFinalizer(db, recordingStore, realtime.emitter, log);
   const integrity = new IntegrityChecker(db, recordingStore, realtime.emitter, log);
   const playback = new PlaybackService(db, recordingStore, config.recordings.playback);
   const evidence = new EvidenceService(db, signing.signer, auditCheckpoints);
   const evidencePdf = new EvidencePdfService(evidence, { fontPath: config.recordings.evidencePdfFont }, log, signing.signer);
-  const captures = new CaptureService(db, recordingStore, { maxBytes: config.recordings.captureMaxBytes });
+  // The face-match model runs in a worker thread, started by the first comparison (on worker nodes).
+  const faceMatcher = new FaceMatcher();
+  const faceMatches = new FaceMatchService(db, recordingStore, faceMatcher, config.recordings.faceMatch, (faceMatchId, jobId) => queues.enqueue('face-match', { faceMatchId }, { jobId }), log);
+  faceMatches.onCompleted = (match) =>
+    realtime.emitter.toSessionWatchers(match.sessionId, 'face-match:changed', { v: 1, sessionId: match.sessionId, faceMatchId: match.id, status: match.status === 'FAILED' ? 'FAILED' : 'DONE' }, { andSupervisors: false });
+  const captures = new CaptureService(db, recordingStore, { maxBytes: config.recordings.captureMaxBytes }, faceMatches);
+  const contracts = new ContractService(db, recordingStore, { maxBytes: config.recordings.contractMaxBytes });
+  const contractPresentation = new ContractPresentation(db, redis, contracts, realtime.emitter);
+  partyJoin.onSigned = (session) => contractPresentation.signed(session);
   // An uploaded recording is checked (size, SHA-256) by a job that retries until the store answers.
   signalListeners.push(async (signals) => {
     for (const signal of signals) {
@@ -261,6 +305,8 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     const session = await db.verificationSession.findUnique({ where: { id: sessionId }, select: { assignedAgentId: true } });
     return session?.assignedAgentId === userId;
   };
+  callbacks.contractPresent = async (principal, sessionId, page, requestId) => void (await contractPresentation.present(sessionId, page, principal, requestId));
+  callbacks.partyContractPage = (sessionId, page) => contractPresentation.partyViewing(sessionId, page);
   callbacks.partyConnected = async (sessionId) => {
     const position = await dispatcher.waitingPosition(sessionId);
     if (position > 0) realtime.emitter.toParty(sessionId, 'waiting:position', { v: 1, position });
@@ -322,6 +368,10 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       ...retentionRoutes(retention),
       ...playbackRoutes(playback),
       ...captureRoutes(captures),
+      ...faceMatchRoutes(faceMatches),
+      ...contractRoutes(contracts),
+      ...sessionContractRoutes(contractPresentation, contracts),
+      ...partyContractRoutes(links, contractPresentation, contracts, limiter),
       ...deskRoutes(new DeskService(db)),
       ...clientConfigRoutes(consoleSettings),
       ...reviewDeskRoutes(new ReviewDesk(db, checklists)),
@@ -335,6 +385,8 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       { path: '/metrics', router: metricsRouter(metricsRegistry(db, operations), config.metrics.token) },
       // Snapshot uploads carry a raw image body; everything else under /api/sessions passes through.
       { path: '/api/sessions', router: captureUploadRouter(captures, auth) },
+      // Contract uploads carry a raw PDF body; everything else under /api/loan-files passes through.
+      { path: '/api/loan-files', router: contractUploadRouter(contracts, auth) },
     ],
   });
 
@@ -343,7 +395,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         {
           redisUrl: config.redis.url,
           prefix: config.redis.prefix,
-          concurrency: { 'livekit-event': 8, 'livekit-events': 4, 'livekit-reconcile': 1, 'session-dial': 8, 'los-webhook': 8, 'session-sweep': 1, 'recording-finalize': 2, 'recording-integrity': 2, 'recording-integrity-sample': 1, 'retention-sweep': 1, 'retention-recompute': 1, 'audit-checkpoint': 1 },
+          concurrency: { 'livekit-event': 8, 'livekit-events': 4, 'livekit-reconcile': 1, 'session-dial': 8, 'los-webhook': 8, 'session-sweep': 1, 'recording-finalize': 2, 'recording-integrity': 2, 'recording-integrity-sample': 1, 'retention-sweep': 1, 'retention-recompute': 1, 'audit-checkpoint': 1, 'face-match': 1, 'automated-call': config.automatedCalls.concurrency },
           limiter: { 'session-dial': { max: Math.max(1, Math.floor(v.dialRatePerSecond)), duration: Math.round(1000 * Math.max(1, Math.floor(v.dialRatePerSecond)) / v.dialRatePerSecond) } },
           lockMs: config.jobs.lockMs,
         },
@@ -360,6 +412,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
           },
           'session-due': ({ sessionId }) => sessionJobs.due(sessionId),
           'session-dial': ({ sessionId, attemptId }, { attempt }) => sessionJobs.dial(sessionId, attemptId, new Date(), { finalTry: attempt >= jobCatalog['session-dial'].attempts }),
+          'automated-call': async ({ sessionId, attemptId }) => void (await automatedCalls.run(sessionId, attemptId)),
           'session-no-show': ({ sessionId, version }) => sessionJobs.noShow(sessionId, version),
           'session-reconnect-grace': ({ sessionId, attemptId }) => sessionJobs.reconnectGrace(sessionId, attemptId),
           'agent-disconnect-grace': ({ agentId, leftAt }) => departures.graceOver(agentId, leftAt),
@@ -368,7 +421,11 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
           'session-reminder': ({ sessionId, reminder }) => partyJoin.remind(sessionId, reminder),
           'session-sweep': async () => {
             await sessionJobs.sweep();
+            await automatedCalls.sweep();
             await los.sweep();
+            for (const faceMatchId of await faceMatches.sweep()) {
+              await queues.enqueue('face-match', { faceMatchId }, { jobId: `face-match-${faceMatchId}-sweep-${Math.floor(Date.now() / 600_000)}` });
+            }
             const now = Date.now();
             for (const recordingId of await finalizer.sweep()) {
               await queues.enqueue('recording-finalize', { recordingId }, { jobId: `${finalizeJobId(recordingId)}-sweep-${Math.floor(now / 600_000)}` });
@@ -387,6 +444,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
             await retention.sweep();
           },
           'audit-checkpoint': async () => void (await auditCheckpoints.checkpoint()),
+          'face-match': ({ faceMatchId }, { attempt }) => faceMatches.run(faceMatchId, { finalTry: attempt >= jobCatalog['face-match'].attempts }),
           'los-webhook': async ({ deliveryId }) => {
             await los.deliver(deliveryId);
           },
@@ -442,6 +500,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     auditCheckpoints,
     realtime,
     verification: { engine, dispatcher, jobs: sessionJobs, scheduling, presence, departures, los, partyJoin },
+    automatedCalls,
     livekit,
     onLiveKitSignals: (listener) => void signalListeners.push(listener),
     listen: () =>
@@ -471,6 +530,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         clearInterval(scheduleTimer);
         // Workers first: a job finishing during shutdown may still emit to sockets.
         await workers?.close();
+        await faceMatcher.close();
         await realtime.close();
         await queues.close();
         await auditSealer.stop();

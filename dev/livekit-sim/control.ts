@@ -9,6 +9,7 @@ import type { SimClock } from './clock.js';
 import type { EgressService, EgressSnapshot } from './egress-service.js';
 import type { EgressFault, FaultPlan, TwirpFault, WebhookFault } from './faults.js';
 import type { JoinRequest, PublishTrackInput, RoomManager } from './rooms.js';
+import type { RoomMedia } from './room-media.js';
 import { participantKindFromClaim, permissionFromGrant } from './rooms.js';
 import type { SipCallSnapshot } from './sip-call.js';
 import type { SipService } from './sip-service.js';
@@ -34,6 +35,7 @@ export interface ControlDependencies {
   egress: EgressService;
   webhooks: WebhookDispatcher;
   faults: FaultPlan;
+  media: RoomMedia;
 }
 
 export class SimulatorControl {
@@ -41,6 +43,40 @@ export class SimulatorControl {
   private readonly joins = new Map<string, JoinRequest>();
 
   constructor(private readonly deps: ControlDependencies) {}
+
+  // ---- media the simulator does not carry: keypad digits and played audio --------------------------------
+
+  /** A phone in the room presses a key (LiveKit SIP delivers it to the room as a SIP DTMF packet). */
+  pressKey(room: string, identity: string, digit: string): void {
+    if (!this.deps.rooms.hasParticipant(room, identity)) throw new TwirpError('not_found', `participant ${identity} is not in room ${room}`);
+    this.deps.media.sendDtmf(room, identity, digit);
+  }
+
+  /** Hears the room's keypad digits, as a participant in it would; returns the function that stops. */
+  onDtmf(room: string, listener: (digit: string, fromIdentity: string) => void): () => void {
+    return this.deps.media.onDtmf(room, listener);
+  }
+
+  /**
+   * A participant plays audio on its published audio track (a bot speaking). The simulator keeps its
+   * duration and loudness, and resolves once it has played, in simulated time.
+   */
+  async playAudio(room: string, identity: string, audio: { seconds: number; rms: number }): Promise<void> {
+    const participant = this.deps.rooms.listParticipants(room).find((p) => p.identity === identity);
+    if (!participant) throw new TwirpError('not_found', `participant ${identity} is not in room ${room}`);
+    if (!participant.tracks.some((t) => t.type === TrackType.AUDIO)) throw new TwirpError('failed_precondition', `participant ${identity} has no audio track`);
+    await this.deps.media.play(room, { identity, ...audio });
+  }
+
+  /** Whether a participant is in the room now. */
+  isPresent(room: string, identity: string): boolean {
+    return this.deps.rooms.hasParticipant(room, identity);
+  }
+
+  /** What each participant of a room played: total simulated seconds and the loudest RMS. */
+  audioPlayed(room: string): Record<string, { seconds: number; maxRms: number }> {
+    return this.deps.media.playedIn(room);
+  }
 
   // ---- video parties ------------------------------------------------------------------------------------
 

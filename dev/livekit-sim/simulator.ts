@@ -10,6 +10,7 @@ import { EgressService } from './egress-service.js';
 import { FaultPlan } from './faults.js';
 import { allowCors, answerPreflight, writeText } from './http-util.js';
 import { RoomManager } from './rooms.js';
+import { RoomMedia } from './room-media.js';
 import { SipService } from './sip-service.js';
 import { handleTwirp } from './twirp-handler.js';
 import { buildTwirpServices } from './twirp-services.js';
@@ -44,9 +45,10 @@ export async function startLiveKitSimulator(options: LiveKitSimulatorOptions = {
   const faults = new FaultPlan();
   const webhooks = new WebhookDispatcher(keys, clock, faults, options.webhookUrls ?? []);
   const rooms = new RoomManager(clock, webhooks);
-  const sip = new SipService(rooms, clock);
+  const media = new RoomMedia(clock);
+  const sip = new SipService(rooms, clock, media);
   const egress = new EgressService(rooms, webhooks, clock, faults);
-  const control = new SimulatorControl({ keys, clock, rooms, sip, egress, webhooks, faults });
+  const control = new SimulatorControl({ keys, clock, rooms, sip, egress, webhooks, faults, media });
   const services = buildTwirpServices({ rooms, sip, egress });
 
   const serve = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -97,6 +99,7 @@ export async function startLiveKitSimulator(options: LiveKitSimulatorOptions = {
         sip.stop();
         egress.stop();
         rooms.stop();
+        media.stop();
         await egress.settled();
         webhooks.stop();
         await closed;

@@ -60,6 +60,7 @@ export class OutboundCall {
   private readonly cancels: (() => void)[] = [];
   private waiters: AnswerWaiter[] = [];
   private dtmf = '';
+  private readonly activeListeners: (() => void)[] = [];
 
   constructor(
     readonly details: CallDetails,
@@ -179,6 +180,19 @@ export class OutboundCall {
     if (this.status !== 'dialing' && this.status !== 'ringing' && this.status !== 'automation') return;
     this.setStatus('active');
     for (const waiter of this.waiters.splice(0)) waiter.resolve();
+    for (const listener of this.activeListeners.splice(0)) listener();
+  }
+
+  /**
+   * Once the call is up, runs `task` at each of `seconds` (simulated, from then on) while it is still
+   * up: what the party does during the conversation, such as pressing keys.
+   */
+  whileActive(seconds: readonly number[], task: () => void): void {
+    this.activeListeners.push(() => {
+      for (const at of seconds) this.schedule(at, () => {
+        if (this.status === 'active') task();
+      });
+    });
   }
 
   private fail(failure: CallFailure): void {

@@ -37,6 +37,19 @@ export interface TestNumber {
   /** The keypad digit the party presses once the call is up (RFC 2833). The simulator has no media and
    * only the SIPp phone sends it. */
   dtmfDigit?: string;
+  /**
+   * The party keeps pressing one key once the call is up: at `startSeconds` of talk and every
+   * `everySeconds` after, until `untilSeconds`. The SIPp phone plays it as RFC 2833 events; the
+   * simulator delivers it to the room as SIP DTMF packets at the same (scaled) times.
+   */
+  keypad?: KeypadPattern;
+}
+
+export interface KeypadPattern {
+  digit: string;
+  startSeconds: number;
+  everySeconds: number;
+  untilSeconds: number;
 }
 
 export const TEST_NUMBER_PREFIX = '55501';
@@ -113,12 +126,42 @@ export const TEST_NUMBERS: readonly TestNumber[] = [
       dtmfDigit: String(d),
     }),
   ),
+  // Parties of automated confirmation calls: keys pressed every 1.5 s for three minutes. Keys pressed
+  // while a question is still spoken do not count, so whatever the prompts' length, each question gets
+  // the next press after it.
+  {
+    suffix: '70',
+    behaviour: 'answers after 1 s and presses 1 every 1.5 s (confirms everything)',
+    script: { outcome: 'answer', answerAfterSeconds: 1 },
+    keypad: { digit: '1', startSeconds: 0.5, everySeconds: 1.5, untilSeconds: 180 },
+  },
+  {
+    suffix: '71',
+    behaviour: 'answers after 1 s and presses 2 every 1.5 s (denies)',
+    script: { outcome: 'answer', answerAfterSeconds: 1 },
+    keypad: { digit: '2', startSeconds: 0.5, everySeconds: 1.5, untilSeconds: 180 },
+  },
+  {
+    suffix: '72',
+    behaviour: 'answers after 1 s, presses 1 every 1.5 s, hangs up after 40 s of talk',
+    script: { outcome: 'answer', answerAfterSeconds: 1, hangUpAfterSeconds: 40 },
+    keypad: { digit: '1', startSeconds: 0.5, everySeconds: 1.5, untilSeconds: 180 },
+  },
   { suffix: '90', behaviour: 'rings until told what to do through the control API', script: { outcome: 'manual' } },
 ];
 
-export function scriptForNumber(phoneNumber: string): PartyScript {
+function testNumberOf(phoneNumber: string): TestNumber | undefined {
   const digits = phoneNumber.replace(/\D/g, '');
-  if (digits.length < 7 || digits.slice(-7, -2) !== TEST_NUMBER_PREFIX) return DEFAULT_SCRIPT;
+  if (digits.length < 7 || digits.slice(-7, -2) !== TEST_NUMBER_PREFIX) return undefined;
   const suffix = digits.slice(-2);
-  return TEST_NUMBERS.find((entry) => entry.suffix === suffix)?.script ?? DEFAULT_SCRIPT;
+  return TEST_NUMBERS.find((entry) => entry.suffix === suffix);
+}
+
+export function scriptForNumber(phoneNumber: string): PartyScript {
+  return testNumberOf(phoneNumber)?.script ?? DEFAULT_SCRIPT;
+}
+
+/** The keys a test number presses once answered, if any. */
+export function keypadForNumber(phoneNumber: string): KeypadPattern | undefined {
+  return testNumberOf(phoneNumber)?.keypad;
 }

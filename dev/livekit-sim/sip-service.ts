@@ -23,7 +23,8 @@ import type { SipCallSnapshot } from './sip-call.js';
 import { OutboundCall } from './sip-call.js';
 import type { CallFailure } from './sip-errors.js';
 import type { SipStatusLine } from './sip-scripts.js';
-import { scriptForNumber } from './sip-scripts.js';
+import { keypadForNumber, scriptForNumber } from './sip-scripts.js';
+import type { RoomMedia } from './room-media.js';
 import { TwirpError } from './twirp.js';
 
 // The SDK pins 30 s when it waits for an answer; the simulator uses the same when a request sets none.
@@ -45,6 +46,7 @@ export class SipService {
   constructor(
     private readonly rooms: RoomManager,
     private readonly clock: SimClock,
+    private readonly media?: RoomMedia,
   ) {}
 
   createOutboundTrunk(request: CreateSIPOutboundTrunkRequest): SIPOutboundTrunkInfo {
@@ -171,6 +173,16 @@ export class SipService {
       this.clock,
     );
     this.calls.set(callId, call);
+    // A test number that keeps pressing a key: its digits reach the room as SIP DTMF once the call is up.
+    const keypad = keypadForNumber(request.sipCallTo);
+    const media = this.media;
+    if (keypad && media) {
+      const times: number[] = [];
+      for (let t = keypad.startSeconds; t < keypad.untilSeconds; t += keypad.everySeconds) times.push(t);
+      call.whileActive(times, () => {
+        media.sendDtmf(request.roomName, identity, keypad.digit);
+      });
+    }
     const network = await reachTrunk(via.trunkAddress, via.transport);
     call.start(
       network.kind === 'silent' ? { outcome: 'no-response' } : scriptForNumber(request.sipCallTo),

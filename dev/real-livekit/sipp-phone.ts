@@ -10,7 +10,12 @@ import { IMMEDIATE_FAILURE_AFTER_SECONDS, RINGING_STARTS_AFTER_SECONDS, TEST_NUM
 export interface SippPhoneOptions {
   /** Folder holding SIPp's RFC 2833 DTMF captures (dtmf_2833_<digit>.pcap), for rows that press digits. */
   pcapDir: string;
+  /** Folder where the captures of rows with a keypad pattern are written (keypadPcapFile). */
+  keypadPcapDir?: string;
 }
+
+/** The capture a row with a keypad pattern plays (written by the stack with dtmf-pcap.ts). */
+export const keypadPcapFile = (suffix: string): string => `keypad_${suffix}.pcap`;
 
 const ms = (seconds: number) => Math.max(1, Math.round(seconds * 1000));
 
@@ -56,7 +61,7 @@ const waitTalking = (seconds: number, then: string) => `
 
 const ringing = response('180 Ringing');
 
-function branch(label: string, script: PartyScript, pcapDir: string, dtmfDigit: string | undefined): string {
+function branch(label: string, script: PartyScript, pcapDir: string, dtmfDigit: string | undefined, keypadPcap?: string): string {
   const step = (n: number) => `${label}_${n}`;
   switch (script.outcome) {
     case 'answer': {
@@ -65,6 +70,9 @@ function branch(label: string, script: PartyScript, pcapDir: string, dtmfDigit: 
         ? `${waitRinging(RINGING_STARTS_AFTER_SECONDS, step(1))}
   <label id="${step(1)}"/>${ringing}${waitRinging(script.answerAfterSeconds - RINGING_STARTS_AFTER_SECONDS, step(2))}`
         : `${waitRinging(script.answerAfterSeconds, step(2))}`;
+      // The keypad capture starts as the call is answered and runs alongside the rest (SIPp plays it in a thread).
+      const keypadPart = keypadPcap ? `
+  <nop><action><exec play_pcap_audio="${keypadPcap}"/></action></nop>` : '';
       const talkPart = dtmfDigit !== undefined
         ? `${waitTalking(1, step(3))}
   <label id="${step(3)}"/>
@@ -89,7 +97,7 @@ Content-Length: 0
           : `
   <recv request="BYE" next="bye_received"/>`;
       return `${ringPart}
-  <label id="${step(2)}"/>${answer}${talkPart}`;
+  <label id="${step(2)}"/>${answer}${keypadPart}${talkPart}`;
     }
     case 'reject':
       if (script.afterSeconds === undefined) {
@@ -113,13 +121,19 @@ Content-Length: 0
 }
 
 export function sippPhoneScenario(options: SippPhoneOptions): string {
-  const rows = TEST_NUMBERS.map((row) => ({ label: `row_${row.suffix}`, suffix: row.suffix, script: row.script, dtmf: row.dtmfDigit }));
+  const rows = TEST_NUMBERS.map((row) => ({
+    label: `row_${row.suffix}`,
+    suffix: row.suffix,
+    script: row.script,
+    dtmf: row.dtmfDigit,
+    keypadPcap: row.keypad && options.keypadPcapDir ? `${options.keypadPcapDir}/${keypadPcapFile(row.suffix)}` : undefined,
+  }));
   const matchers = rows
     .map((row) => `<ereg regexp="${TEST_NUMBER_PREFIX}${row.suffix}@" search_in="hdr" header="To:" check_it="false" assign_to="is_${row.suffix}"/>`)
     .join('\n      ');
   const dispatch = rows.map((row) => `  <nop test="is_${row.suffix}" next="${row.label}"/>`).join('\n');
   const branches = rows.map((row) => `
-  <label id="${row.label}"/>${branch(row.label, row.script, options.pcapDir, row.dtmf)}
+  <label id="${row.label}"/>${branch(row.label, row.script, options.pcapDir, row.dtmf, row.keypadPcap)}
   <nop next="end"/>`).join('\n');
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
@@ -129,7 +143,7 @@ export function sippPhoneScenario(options: SippPhoneOptions): string {
     <action>
       <ereg regexp="CSeq: *([0-9]+)" search_in="msg" check_it="true" assign_to="junk,invite_cseq"/>
       <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="remote_party"/>
-      <ereg regexp="[^;]*" search_in="hdr" header="To:" check_it="true" assign_to="local_party"/>
+      <ereg regexp="[^>]*>" search_in="hdr" header="To:" check_it="true" assign_to="local_party"/>
       <ereg regexp="&lt;([^&gt;]*)&gt;" search_in="hdr" header="Contact:" check_it="true" assign_to="junk,remote_contact"/>
       ${matchers}
     </action>

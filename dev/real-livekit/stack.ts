@@ -18,7 +18,9 @@ import { SipClient } from 'livekit-server-sdk';
 import { portOpen } from '../local-services.js';
 import { realBinary, realVersions, type RealBinary } from './binaries.js';
 import { freePortBlock, httpOk, startProcess, waitUntilReady, type Supervised } from './processes.js';
-import { sippPhoneScenario } from './sipp-phone.js';
+import { TEST_NUMBERS } from '../livekit-sim/sip-scripts.js';
+import { dtmfPcap, repeatedPresses } from './dtmf-pcap.js';
+import { keypadPcapFile, sippPhoneScenario } from './sipp-phone.js';
 
 export interface RealLiveKitOptions {
   /** Start livekit-sip and the SIPp phone (default true). */
@@ -258,7 +260,11 @@ export async function startRealLiveKit(options: RealLiveKitOptions = {}): Promis
       await startSip();
 
       const scenario = join(workDir, 'phone.xml');
-      await writeFile(scenario, sippPhoneScenario({ pcapDir: options.sippPcapDir ?? '/usr/share/sip-tester' }));
+      // The keypad patterns of the test-number table, as RFC 2833 captures the phone plays.
+      for (const row of TEST_NUMBERS) {
+        if (row.keypad) await writeFile(join(workDir, keypadPcapFile(row.suffix)), dtmfPcap(repeatedPresses(row.keypad.digit, row.keypad)));
+      }
+      await writeFile(scenario, sippPhoneScenario({ pcapDir: options.sippPcapDir ?? '/usr/share/sip-tester', keypadPcapDir: workDir }));
       const phone = startProcess(
         'sipp',
         'sipp',

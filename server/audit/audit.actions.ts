@@ -100,6 +100,10 @@ export const auditActionSchema = z.discriminatedUnion('action', [
     v: z.literal(1),
     data: z.object({ consentId: uuid, kind: z.enum(['RECORDING', 'DATA_PROCESSING']), textVersion: z.string(), textHash: z.string(), locale: z.string() }),
   }),
+  /** The LOS supplied a contract document for a loan file (stored under its SHA-256). */
+  z.object({ action: z.literal('contract.document_stored'), v: z.literal(1), data: z.object({ loanFileId: uuid, sha256: z.string(), sizeBytes: z.number().int() }) }),
+  /** The assigned agent turned the borrower's view of the contract to a page. */
+  z.object({ action: z.literal('contract.page_presented'), v: z.literal(1), data: z.object({ documentHash: z.string(), page: z.number().int(), recordingOffsetMs: z.number().int().nullable() }) }),
   z.object({
     action: z.literal('contract.signing_confirmed'),
     v: z.literal(1),
@@ -142,6 +146,22 @@ export const auditActionSchema = z.discriminatedUnion('action', [
     data: z.object({ sessionId: uuid, kind: z.string(), sha256: z.string(), sizeBytes: z.number().int(), offsetMs: z.number().int().nullable() }),
   }),
   z.object({ action: z.literal('capture.accessed'), v: z.literal(1), data: z.object({ sessionId: uuid }) }),
+  z.object({
+    action: z.literal('face_match.completed'),
+    v: z.literal(1),
+    data: z.object({
+      sessionId: uuid,
+      idCaptureId: uuid,
+      liveCaptureId: uuid,
+      status: z.enum(['DONE', 'FAILED']),
+      result: z.string().nullable(),
+      score: z.number().nullable(),
+      matchThreshold: z.number(),
+      noMatchThreshold: z.number(),
+      model: z.string().nullable(),
+    }),
+  }),
+  z.object({ action: z.literal('face_match.crop_accessed'), v: z.literal(1), data: z.object({ sessionId: uuid, side: z.enum(['id', 'live']) }) }),
   z.object({ action: z.literal('review.selected'), v: z.literal(1), data: z.object({ sessionId: uuid, reason: z.string() }) }),
   z.object({ action: z.literal('review.decided'), v: z.literal(1), data: z.object({ sessionId: uuid, status: z.string(), note: z.string() }) }),
   z.object({ action: z.literal('evidence.exported'), v: z.literal(1), data: z.object({ sessionId: uuid, format: z.enum(['json', 'pdf']), manifestSha256: z.string() }) }),

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { sqlPool, type Db } from '../db/client.js';
 import { GENESIS_HASH, hashAuditRow } from './audit.service.js';
+import { onAuditAppended } from './audit-appended.js';
 
 const AUDIT_CHAIN_LOCK = 7_241_001;
 const BATCH = 500;
@@ -16,8 +17,9 @@ const BATCH = 500;
  * another sealer holds it.
  */
 export async function sealAuditChain(db: Db, options: { wait?: boolean } = {}): Promise<number> {
-  // The periodic sealer runs on every node several times a second, and mostly finds nothing: one
-  // read on the pool (the chainSeq index) answers that, instead of a transaction taking the lock.
+  // The periodic sealer runs on every node several times a second while events are written, and often
+  // finds nothing: one read on the pool (the chainSeq index) answers that, instead of a transaction
+  // taking the lock.
   if (!options.wait && !(await anythingUnsealed(db))) return 0;
   let sealed = 0;
   for (;;) {
@@ -65,50 +67,84 @@ async function anythingUnsealed(db: Db): Promise<boolean> {
   return rows[0]?.pending === true;
 }
 
-/** Runs the sealer every `intervalMs` in this process; every node may run one, only one seals at a time. */
+/**
+ * An idle process looks for unsealed events no more often than this: appends in the process wake the
+ * sealer at once (audit-appended.ts), and this bounds how long an event written elsewhere (a
+ * command-line tool, a process with no sealer) waits.
+ */
+export const IDLE_SEAL_MAX_MS = 5_000;
+
+/**
+ * Runs the sealer in this process: every `intervalMs` while there are events to seal, backing off to
+ * IDLE_SEAL_MAX_MS while there are none, and back to `intervalMs` as soon as this process appends an
+ * event. Every node may run one; only one seals at a time.
+ */
 export class AuditSealer {
   private timer: NodeJS.Timeout | undefined;
+  private dueAt = 0;
   private running: Promise<void> | undefined;
   private stopped = false;
   private failing = false;
+  private delayMs: number;
+  private woken = false;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
     private readonly intervalMs: number,
-  ) {}
+  ) {
+    this.delayMs = intervalMs;
+  }
 
   start(): void {
     this.stopped = false;
-    this.schedule();
+    this.unsubscribe ??= onAuditAppended(() => this.wake());
+    this.schedule(this.intervalMs);
   }
 
-  private schedule(): void {
+  /** An event was appended here: look within `intervalMs`, and keep looking that often for a while. */
+  private wake(): void {
+    this.delayMs = this.intervalMs;
+    this.woken = true;
+    if (this.stopped || this.running || this.dueAt <= Date.now() + this.intervalMs) return;
+    clearTimeout(this.timer);
+    this.schedule(this.intervalMs);
+  }
+
+  private schedule(delayMs: number): void {
     if (this.stopped) return;
+    this.dueAt = Date.now() + delayMs;
     this.timer = setTimeout(() => {
       this.running = this.tick().finally(() => {
         this.running = undefined;
-        this.schedule();
+        this.schedule(this.delayMs);
       });
-    }, this.intervalMs);
+    }, delayMs);
     this.timer.unref();
   }
 
   private async tick(): Promise<void> {
+    this.woken = false;
     try {
-      await sealAuditChain(this.db);
+      const sealed = await sealAuditChain(this.db);
+      // Found nothing: wait longer next time, unless this process appended meanwhile.
+      this.delayMs = sealed > 0 || this.woken ? this.intervalMs : Math.min(Math.max(this.intervalMs, IDLE_SEAL_MAX_MS), this.delayMs * 2);
       if (this.failing) this.log.info('the audit sealer is sealing again');
       this.failing = false;
     } catch (error) {
       // Unsealed events are committed and wait for the next round; say so once, not every tick.
       if (!this.failing) this.log.warn({ err: error }, 'could not seal audit events; retrying');
       this.failing = true;
+      this.delayMs = this.intervalMs;
     }
   }
 
   /** Stops the timer, lets a running round finish, then seals what is left (best effort). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     clearTimeout(this.timer);
     await this.running;
     await sealAuditChain(this.db).catch(() => undefined);

@@ -6,6 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { sqlIn, type Sql, type Tx } from '../db/client.js';
 import { canonicalJson } from './canonical-json.js';
+import { auditAppended } from './audit-appended.js';
 import { auditActionSchema, type AuditAction, type AuditActor } from './audit.actions.js';
 import type { Principal } from '../auth/principal.js';
 
@@ -113,6 +114,7 @@ export function auditInsertSql(param: number, onlyIf?: string): string {
 /** The row an event is stored as (validated), for writers that insert it themselves in a larger statement. */
 export function auditRow(entry: AuditEntry, now = new Date()) {
   const event = auditActionSchema.parse(entry.event);
+  auditAppended();
   return {
     id: randomUUID(),
     occurredAt: entry.occurredAt ?? now,

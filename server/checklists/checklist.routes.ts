@@ -13,7 +13,17 @@ const flagCode = z.enum(['EVASIVE', 'NERVOUS', 'THIRD_PARTY_PRESENT', 'PROMPTED'
 const severity = z.enum(['LOW', 'MEDIUM', 'HIGH']);
 
 const answerSchema = z
-  .object({ itemId: z.string(), value: answerValue, note: z.string().nullable(), offsetMs: z.number().int().nullable(), revision: z.number().int(), answeredAt: timestamp })
+  .object({
+    itemId: z.string(),
+    value: answerValue,
+    note: z.string().nullable(),
+    offsetMs: z.number().int().nullable(),
+    revision: z.number().int(),
+    answeredAt: timestamp,
+    answeredBy: z.enum(['AGENT', 'AUTOMATED_CALL']).describe('AUTOMATED_CALL: read from the party\'s keypad by the automated confirmation call'),
+    noteCode: z.string().nullable().describe('The automated call\'s note as a code (NO_KEY, NO_KEY_SPOKE, DENIED_KEY, REPEATS_USED); `note` holds its English wording. null for an agent\'s note'),
+    noteParams: z.record(z.string(), z.union([z.string(), z.number()])).nullable().describe('Values the note code\'s wording uses'),
+  })
   .meta({ id: 'ChecklistAnswer' });
 const flagSchema = z
   .object({ id: z.uuid(), code: flagCode, severity, note: z.string().nullable(), offsetMs: z.number().int().nullable(), createdAt: timestamp })

@@ -2,7 +2,7 @@
 // offset into the recording, and acknowledged only after it committed. Completing applies the
 // outcome rules; an escalation waits for a supervisor's decision.
 import { randomUUID } from 'node:crypto';
-import { sqlPool, type Db } from '../db/client.js';
+import { Prisma, sqlPool, type Db } from '../db/client.js';
 import type { ChecklistAnswer, RiskFlag, VerificationSession } from '../db/generated/prisma/client.js';
 import type { AnswerValue, RiskFlagCode, RiskSeverity, SessionState } from '../db/generated/prisma/enums.js';
 import { AppError } from '../http/errors.js';
@@ -13,11 +13,16 @@ import type { SessionEngine } from '../verification/session-engine.js';
 import { decideOutcome } from './outcome-rules.js';
 import { templateDocumentOf } from './templates.js';
 import type { TemplateDocument, TemplateItem } from './template.schema.js';
+import { automatedNoteText, type AutomatedNote } from '../automated-calls/notes.js';
 import { parseTermsSnapshot, promptValues, type PromptLocale, type TermsSnapshot } from '../loan-files/loan-terms.js';
 
 type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+/** Who the audit log names for what an automated confirmation call did. */
+export const AUTOMATED_CALL_ACTOR = { type: 'SYSTEM', id: 'automated-call' } as const;
 const ANSWERABLE: ReadonlySet<string> = new Set<SessionState>(['IN_PROGRESS', 'WRAP_UP']);
+/** Items that record the party's code-confirmed signing of the contract (SigningConfirmation). */
+export const SIGNING_ITEM_IDS: ReadonlySet<string> = new Set(['contract_signing_otp']);
 const answersClosed = (state: string) => new AppError('SESSION_STATE_CONFLICT', `Answers are recorded during the conversation or wrap-up, not while ${state}`);
 const answerRefused = () => new AppError('SESSION_STATE_CONFLICT', 'The session left the conversation or was reassigned while the answer was being saved');
 
@@ -34,7 +39,7 @@ export interface ChecklistView {
   items: (Pick<TemplateItem, 'id' | 'kind' | 'required' | 'prompt'> & {
     sectionId: string;
     guidance: TemplateItem['guidance'] | null;
-    answer: { value: AnswerValue; note: string | null; offsetMs: number | null; revision: number; answeredAt: string } | null;
+    answer: ({ value: AnswerValue; note: string | null; offsetMs: number | null; revision: number; answeredAt: string } & AnswerSource) | null;
   })[];
   flags: { id: string; code: RiskFlagCode; severity: RiskSeverity; note: string | null; offsetMs: number | null; createdAt: string }[];
   liveness: { id: string; prompt: { 'zh-CN': string; en: string } } | null;
@@ -44,7 +49,20 @@ export interface ChecklistView {
   values: Record<PromptLocale, Record<string, string>>;
 }
 
-export const answerDto = (a: ChecklistAnswer) => ({ itemId: a.itemId, value: a.value, note: a.note, offsetMs: a.offsetMs, revision: a.revision, answeredAt: a.answeredAt.toISOString() });
+/** Who answered, and the automated call's note as a code the console words in the viewer's language. */
+export interface AnswerSource {
+  answeredBy: 'AGENT' | 'AUTOMATED_CALL';
+  noteCode: string | null;
+  noteParams: Record<string, string | number> | null;
+}
+
+export const answerSource = (a: Pick<ChecklistAnswer, 'answeredById' | 'noteCode' | 'noteParams'>): AnswerSource => ({
+  answeredBy: a.answeredById === null ? 'AUTOMATED_CALL' : 'AGENT',
+  noteCode: a.noteCode,
+  noteParams: a.noteCode && a.noteParams && typeof a.noteParams === 'object' && !Array.isArray(a.noteParams) ? (a.noteParams as Record<string, string | number>) : null,
+});
+
+export const answerDto = (a: ChecklistAnswer) => ({ itemId: a.itemId, value: a.value, note: a.note, offsetMs: a.offsetMs, revision: a.revision, answeredAt: a.answeredAt.toISOString(), ...answerSource(a) });
 export const flagDto = (f: RiskFlag) => ({ id: f.id, code: f.code, severity: f.severity, note: f.note, offsetMs: f.offsetMs, createdAt: f.createdAt.toISOString() });
 
 export class ChecklistService {
@@ -114,7 +132,7 @@ export class ChecklistService {
             required: found.item.required,
             prompt: found.item.prompt,
             guidance: found.item.guidance ?? null,
-            answer: answer ? { value: answer.value, note: answer.note, offsetMs: answer.offsetMs, revision: answer.revision, answeredAt: answer.answeredAt.toISOString() } : null,
+            answer: answer ? { value: answer.value, note: answer.note, offsetMs: answer.offsetMs, revision: answer.revision, answeredAt: answer.answeredAt.toISOString(), ...answerSource(answer) } : null,
           },
         ];
       }),
@@ -155,6 +173,16 @@ export class ChecklistService {
   }
 
   async answer(sessionId: string, itemId: string, input: { value: AnswerValue; note?: string | undefined }, principal: UserPrincipal, requestId: string) {
+    // "Signed with the code" is the system's fact, not the agent's impression: it is confirmed only once the party signed.
+    if (input.value === 'CONFIRMED' && SIGNING_ITEM_IDS.has(itemId)) {
+      const signed = await this.db.signingConfirmation.findFirst({ where: { sessionId }, select: { id: true } });
+      if (!signed) {
+        await this.writable(sessionId, principal);
+        throw new AppError('SIGNING_NOT_CONFIRMED', 'The party has not confirmed signing with the signing code in this session', {
+          errors: [{ in: 'body', field: 'value', message: 'CONFIRMED needs the party\'s signing confirmation; with no contract to sign, answer UNCLEAR and say why in the note' }],
+        });
+      }
+    }
     // One statement checks the session (this agent's, open for answers, its template has this item)
     // and writes the answer with its audit event. Only when it writes nothing is the session read:
     // to say exactly why, or to learn a template this process has not loaded yet.
@@ -208,7 +236,8 @@ export class ChecklistService {
         INSERT INTO "ChecklistAnswer" ("id", "sessionId", "attemptId", "itemId", "value", "note", "offsetMs", "answeredById", "answeredAt", "revision")
         SELECT $1::uuid, target."id", target."attemptId", $3, $4::"AnswerValue", $5, target."offsetMs", $6::uuid, $8, 1 FROM target
         ON CONFLICT ("sessionId", "itemId") DO UPDATE SET "attemptId" = EXCLUDED."attemptId", "value" = EXCLUDED."value", "note" = EXCLUDED."note",
-          "offsetMs" = EXCLUDED."offsetMs", "answeredById" = EXCLUDED."answeredById", "answeredAt" = EXCLUDED."answeredAt", "revision" = "ChecklistAnswer"."revision" + 1
+          "offsetMs" = EXCLUDED."offsetMs", "answeredById" = EXCLUDED."answeredById", "answeredAt" = EXCLUDED."answeredAt", "revision" = "ChecklistAnswer"."revision" + 1,
+          "noteCode" = NULL, "noteParams" = NULL
         RETURNING *
       ), audited AS (
         INSERT INTO "AuditEvent" ("id", "occurredAt", "recordedAt", "actorType", "actorId", "action", "actionVersion", "entityType", "entityId", "requestId", "data")
@@ -242,17 +271,76 @@ export class ChecklistService {
     return flagDto(flag);
   }
 
-  /** Applies the outcome rules; refuses while a required item is open. */
-  async complete(sessionId: string, principal: UserPrincipal, requestId: string) {
-    const { session, doc } = await this.writable(sessionId, principal);
-    const [answers, flags] = await Promise.all([this.db.checklistAnswer.findMany({ where: { sessionId } }), this.db.riskFlag.findMany({ where: { sessionId } })]);
+  /** The outcome rules over the session's answers and flags as they are now. */
+  private async decision(session: Pick<VerificationSession, 'id' | 'itemOrder'>, doc: TemplateDocument) {
+    const [answers, flags] = await Promise.all([this.db.checklistAnswer.findMany({ where: { sessionId: session.id } }), this.db.riskFlag.findMany({ where: { sessionId: session.id } })]);
     const order = session.itemOrder.length > 0 ? session.itemOrder : [...locateItems(doc).keys()];
     const located = locateItems(doc);
-    const decision = decideOutcome({
+    return decideOutcome({
       items: order.flatMap((id) => (located.get(id) ? [{ id, required: located.get(id)!.item.required }] : [])),
       answers: new Map(answers.map((a) => [a.itemId, a.value])),
       flags: flags.map((f) => ({ code: f.code, severity: f.severity })),
     });
+  }
+
+  /**
+   * The automated confirmation call records the party's keypad answer: the same row and audit action
+   * as an agent's, with no agent (answeredById null) and the automated actor. Written only while that
+   * call is the session's current attempt and still on (undefined otherwise). `at` is when the key
+   * was pressed: the offset into the recording counts to then.
+   */
+  async answerAutomated(sessionId: string, attemptId: string, itemId: string, input: { value: 'CONFIRMED' | 'DENIED' | 'UNCLEAR'; note?: AutomatedNote | undefined; at: Date }) {
+    const saved = await this.db.$transaction(async (tx) => {
+      const [target] = await tx.$queryRaw<{ recordingStartedAt: Date | null }[]>`
+        SELECT a."recordingStartedAt" FROM "VerificationSession" s JOIN "Attempt" a ON a."id" = ${attemptId}::uuid AND a."sessionId" = s."id"
+        WHERE s."id" = ${sessionId}::uuid AND s."mode" = 'AUTOMATED_CALL' AND s."handedOffAt" IS NULL AND s."state" = 'IN_PROGRESS' AND a."number" = s."attemptCount"
+        FOR SHARE OF s`;
+      if (!target) return undefined;
+      const offsetMs = target.recordingStartedAt ? Math.max(0, input.at.getTime() - target.recordingStartedAt.getTime()) : null;
+      const fields = {
+        attemptId, value: input.value, offsetMs, answeredById: null, answeredAt: input.at,
+        note: input.note ? automatedNoteText(input.note) : null,
+        noteCode: input.note?.code ?? null,
+        noteParams: input.note ? input.note.params : Prisma.DbNull,
+      };
+      const row = await tx.checklistAnswer.upsert({
+        where: { sessionId_itemId: { sessionId, itemId } },
+        create: { sessionId, itemId, ...fields },
+        update: { ...fields, revision: { increment: 1 } },
+      });
+      await appendAudit(tx, {
+        actor: AUTOMATED_CALL_ACTOR,
+        entity: { type: 'session', id: sessionId },
+        event: { action: 'checklist.answered', v: 1, data: { sessionId, attemptId, itemId, value: input.value, revision: row.revision, offsetMs, noted: Boolean(input.note) } },
+        occurredAt: input.at,
+      });
+      return row;
+    });
+    if (saved) this.realtime.toSessionWatchers(sessionId, 'checklist:changed', { v: 1, sessionId, itemId, revision: saved.revision });
+    return saved;
+  }
+
+  /**
+   * The automated call got through its script: the outcome rules decide as for an agent. undefined
+   * when a required item is still open (the caller hands the party to a person instead).
+   */
+  async completeAutomated(sessionId: string) {
+    const session = await this.db.verificationSession.findUnique({ where: { id: sessionId } });
+    if (!session || session.mode !== 'AUTOMATED_CALL' || session.handedOffAt) return undefined;
+    const decision = await this.decision(session, await this.documentOf(session.templateId));
+    if (decision.kind === 'incomplete') return undefined;
+    const applied = await this.engine.apply(sessionId, { type: 'CHECKLIST_SUBMITTED', outcome: decision.outcome }, {
+      actor: AUTOMATED_CALL_ACTOR,
+      expectVersion: session.version,
+      data: { endReason: decision.reasons.join(',').slice(0, 200) || null },
+    });
+    return applied.session;
+  }
+
+  /** Applies the outcome rules; refuses while a required item is open. */
+  async complete(sessionId: string, principal: UserPrincipal, requestId: string) {
+    const { session, doc } = await this.writable(sessionId, principal);
+    const decision = await this.decision(session, doc);
     if (decision.kind === 'incomplete') {
       throw new AppError('CHECKLIST_INCOMPLETE', `Required items still open: ${decision.missing.join(', ')}`, {
         errors: decision.missing.map((id) => ({ in: 'body' as const, field: `items.${id}`, message: 'is required and not answered' })),

@@ -108,8 +108,19 @@ export const templateDocumentSchema = z
     title: localizedTextSchema,
     sections: z.array(templateSectionSchema).min(1, 'a template needs at least one section'),
     livenessPool: z.array(livenessPromptSchema).optional(),
+    /**
+     * Opts the template into automated confirmation calls (server/automated-calls): no agent, the
+     * prompts are spoken and answered on the keypad, and anything but "confirmed" goes to an agent.
+     */
+    automatedCall: z.boolean().optional(),
   })
   .superRefine((doc, ctx) => {
+    if (doc.automatedCall === true) {
+      if (doc.kind !== 'CALL') ctx.addIssue({ code: 'custom', path: ['automatedCall'], message: 'only CALL templates can be automated calls' });
+      else if (placeholdersOfTemplate(doc).includes('agentName')) {
+        ctx.addIssue({ code: 'custom', path: ['automatedCall'], message: 'an automated call has no agent: its prompts cannot use {agentName}' });
+      }
+    }
     const seen = new Map<string, string>();
     const claim = (value: string, path: (string | number)[]) => {
       const first = seen.get(value);

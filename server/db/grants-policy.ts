@@ -36,6 +36,10 @@ export const TABLE_GRANTS: Readonly<Record<string, TableGrant>> = {
   ChecklistAnswer: READ_WRITE,
   ChecklistTemplate: APPEND_ONLY,
   Consent: APPEND_ONLY,
+  // A supplied contract is evidence: documents are added, never changed.
+  ContractDocument: APPEND_ONLY,
+  // Face-match assist results: a row is written PENDING and completed once by the face-match job.
+  FaceMatch: READ_WRITE,
   IdempotencyRecord: APPEND_ONLY,
   LiveKitEvent: READ_WRITE,
   LoanFile: READ_WRITE,

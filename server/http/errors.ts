@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   CHECKLIST_INCOMPLETE: { status: 422, title: 'Required checklist items are still open' },
   OFFER_NOT_AVAILABLE: { status: 409, title: 'The offer was withdrawn, expired or taken' },
   LOAN_TERMS_MISSING: { status: 422, title: 'The checklist names loan terms the loan file lacks' },
+  SIGNING_NOT_CONFIRMED: { status: 422, title: 'The party has not confirmed signing the contract' },
+  CONTRACT_HASH_MISMATCH: { status: 422, title: 'The contract hash does not match the contract document supplied for the loan file' },
   OUTSIDE_CALLING_HOURS: { status: 422, title: 'The time is outside the party\'s calling hours' },
   OTP_INVALID: { status: 422, title: 'The one-time code is wrong' },
   OTP_EXPIRED: { status: 422, title: 'The one-time code has expired; request a new one' },

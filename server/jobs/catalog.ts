@@ -68,6 +68,15 @@ export const jobCatalog = {
     attempts: 3,
     backoff: { type: 'exponential', delay: 2_000 },
   },
+  /**
+   * Runs an answered automated confirmation call's script (server/automated-calls). Never retried: a
+   * script cannot resume halfway through a call, so a failure hands the party to a person instead.
+   */
+  'automated-call': {
+    payload: z.object({ sessionId: z.uuid(), attemptId: z.uuid() }),
+    attempts: 1,
+    backoff: undefined,
+  },
   /** Finds work whose job was lost (Redis restarted) and queues it again: Postgres is the record. */
   /** Publishes a signed tree head over the sealed audit events (skipped when nothing new was sealed). */
   'audit-checkpoint': {
@@ -116,6 +125,15 @@ export const jobCatalog = {
     payload: z.object({ loanFileId: z.uuid() }),
     attempts: 50,
     backoff: { type: 'exponential', delay: 10_000 },
+  },
+  /**
+   * Compares the faces of an ID_FRONT and a FACE capture (the model runs in a worker thread). On
+   * the last try a failure is recorded on the match instead of thrown.
+   */
+  'face-match': {
+    payload: z.object({ faceMatchId: z.uuid() }),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 5_000 },
   },
   /** One delivery attempt of an outbound webhook to the LOS; the handler reschedules itself. */
   'los-webhook': {

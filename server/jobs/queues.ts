@@ -112,6 +112,14 @@ export interface WorkerSettings extends QueueSettings {
  */
 const MAX_STALLED_COUNT = 25;
 
+/**
+ * How long an idle worker's blocking wait lasts before it asks Redis again. A job added (or a delayed
+ * job coming due) wakes the wait at once through BullMQ's marker, so this only bounds the wait on a
+ * broken connection (BullMQ's watchdog reconnects it after this + 1 s). BullMQ's default of 5 s
+ * made an idle worker node run a job-fetching script 4 times a second, one per queue every 5 s.
+ */
+export const IDLE_WAIT_SECONDS = 30;
+
 export function startWorkers(settings: WorkerSettings, handlers: JobHandlers, log: Logger): { close(): Promise<void> } {
   const workers = (Object.keys(jobCatalog) as JobName[]).map((name) => {
     const worker = new Worker(
@@ -131,6 +139,7 @@ export function startWorkers(settings: WorkerSettings, handlers: JobHandlers, lo
         lockDuration: settings.lockMs,
         stalledInterval: settings.lockMs,
         maxStalledCount: MAX_STALLED_COUNT,
+        drainDelay: IDLE_WAIT_SECONDS,
       },
     );
     worker.on('failed', (job, err) => log.warn({ job: name, jobId: job?.id, attempt: job?.attemptsMade, err }, 'job failed'));

@@ -49,12 +49,22 @@ const amountSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+/** The product as the lender names it to the party, in either or both languages (the party's page falls back to the other). */
+export const productNameSchema = z
+  .strictObject({
+    'zh-CN': z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').optional(),
+    en: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').optional(),
+  })
+  .refine((v) => v['zh-CN'] !== undefined || v.en !== undefined, 'must name the product in zh-CN, en or both')
+  .meta({ id: 'ProductName', description: 'The product\'s display name, e.g. {"zh-CN":"安居消费贷","en":"Home Consumer Loan"}; without it the party sees the console\'s name for the product code' });
+
 /** A calendar date (the loan's last repayment), YYYY-MM-DD; not before the loan file's creation (checked by the service). */
 const maturityDateSchema = calendarDate('must be a date such as 2031-06-30').meta({ description: 'The loan\'s maturity (last repayment) date; recordings are retained counted from it' });
 
 export const createLoanFileBody = z.object({
   externalRef: z.string().trim().min(1).max(128, 'must be at most 128 characters').regex(/^[\w.:/-]+$/, 'letters, digits and _ . : / - only'),
   product: z.string().trim().min(1).max(64, 'must be at most 64 characters'),
+  productName: productNameSchema.optional(),
   amount: amountSchema,
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as CNY'),
   maturityDate: maturityDateSchema.optional(),
@@ -91,6 +101,7 @@ export const loanFileSchema = z.object({
   id: z.uuid(),
   externalRef: z.string(),
   product: z.string(),
+  productName: productNameSchema.nullable(),
   amount: z.string(),
   currency: z.string(),
   maturityDate: z.iso.date().nullable(),
@@ -122,3 +133,4 @@ export type UpdateLoanFileInput = z.output<typeof updateLoanFileBody>;
 export type PartyPatch = z.output<typeof partyPatch>;
 export type LoanFileDto = z.infer<typeof loanFileSchema>;
 export type PartyDto = z.infer<typeof partySchema>;
+export type ProductName = z.output<typeof productNameSchema>;

@@ -9,7 +9,7 @@ import { AppError } from '../http/errors.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import { runIdempotent, type StoredResponse } from '../db/idempotency.js';
 import type { RetentionRules } from '../../recordings/retention.js';
-import type { CreateLoanFileInput, LoanFileDto, PartyDto, PartyInput, PartyPatch, UpdateLoanFileInput } from './loan-files.schema.js';
+import { productNameSchema, type CreateLoanFileInput, type LoanFileDto, type PartyDto, type PartyInput, type PartyPatch, type ProductName, type UpdateLoanFileInput } from './loan-files.schema.js';
 import { canonicalJson } from '../audit/canonical-json.js';
 import { loanTermsInput, type LoanTerms } from './loan-terms.js';
 import { decideMaturityChange, maturityBeforeCreation, utcDay, type MaturityDecision } from './maturity-change.js';
@@ -43,6 +43,7 @@ export function loanFileDto(lf: LoanFile & { parties: Party[] }): LoanFileDto {
     id: lf.id,
     externalRef: lf.externalRef,
     product: lf.product,
+    productName: storedProductName(lf.productName),
     amount: lf.amount.toFixed(2),
     currency: lf.currency,
     maturityDate: dateOnly(lf.maturityDate),
@@ -59,6 +60,11 @@ export function loanFileDto(lf: LoanFile & { parties: Party[] }): LoanFileDto {
 function storedTerms(value: Prisma.JsonValue): LoanTerms | null {
   if (value === null) return null;
   const parsed = loanTermsInput.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+function storedProductName(value: Prisma.JsonValue): ProductName | null {
+  if (value === null) return null;
+  const parsed = productNameSchema.safeParse(value);
   return parsed.success ? parsed.data : null;
 }
 const sameTermsAs = (a: Prisma.JsonValue, b: LoanTerms | undefined) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
@@ -133,6 +139,7 @@ export class LoanFileService {
         currency: input.currency,
         maturityDate: input.maturityDate ? new Date(input.maturityDate) : null,
         ...(input.terms ? { terms: input.terms as Prisma.InputJsonObject } : {}),
+        ...(input.productName ? { productName: input.productName as Prisma.InputJsonObject } : {}),
       },
     });
     // Checked against the row's own creation time, as PATCH does; throwing rolls the insert back.
@@ -168,7 +175,8 @@ export class LoanFileService {
       existing.currency === input.currency &&
       existing.amount.equals(new Prisma.Decimal(input.amount)) &&
       (input.maturityDate === undefined || input.maturityDate === dateOnly(existing.maturityDate)) &&
-      (input.terms === undefined || sameTermsAs(existing.terms, input.terms));
+      (input.terms === undefined || sameTermsAs(existing.terms, input.terms)) &&
+      (input.productName === undefined || canonicalJson(existing.productName ?? null) === canonicalJson(input.productName));
     if (!sameTerms) {
       throw new AppError('EXTERNAL_REF_CONFLICT', `Loan file ${input.externalRef} already exists with a different product, amount, currency, maturity date or terms (change the maturity date or terms with PATCH)`);
     }

@@ -1,6 +1,8 @@
 // Realtime events: thin, versioned, emitted after commit. Clients refetch details over HTTP.
 import { z } from 'zod';
 
+const contractPage = z.number().int().min(1).max(2000);
+
 export const presenceSchema = z.enum(['available', 'busy', 'away']);
 
 export const agentServerEvents = {
@@ -13,11 +15,17 @@ export const agentServerEvents = {
   /** Supervisors: an offer was made or resolved (the session itself may not have changed). */
   'offer:changed': z.object({ v: z.literal(1), offerId: z.uuid(), sessionId: z.uuid(), agentId: z.uuid(), status: z.enum(['PENDING', 'ACCEPTED', 'DECLINED', 'EXPIRED', 'WITHDRAWN']) }),
   alert: z.object({ v: z.literal(1), kind: z.string(), sessionId: z.uuid().optional(), message: z.string() }),
+  /** A face-match assist result was completed for the session (refetch GET /api/sessions/:id/face-matches). */
+  'face-match:changed': z.object({ v: z.literal(1), sessionId: z.uuid(), faceMatchId: z.uuid(), status: z.enum(['DONE', 'FAILED']) }),
+  /** The session's contract view changed: a page presented, the borrower turned a page, or signed. Refetch GET /api/sessions/:id/contract. */
+  'contract:changed': z.object({ v: z.literal(1), sessionId: z.uuid(), reason: z.enum(['presented', 'viewing', 'signed']) }),
 } as const;
 
 export const partyServerEvents = {
   'session:changed': z.object({ v: z.literal(1), sessionId: z.uuid(), state: z.string(), version: z.number().int() }),
   'waiting:position': z.object({ v: z.literal(1), position: z.number().int().min(0) }),
+  /** The agent turned the contract to this page (1-based). */
+  'contract:present': z.object({ v: z.literal(1), page: z.number().int().min(1) }),
 } as const;
 
 export const agentClientEvents = {
@@ -26,6 +34,14 @@ export const agentClientEvents = {
   'presence:get': z.object({}).optional(),
   heartbeat: z.object({}).optional(),
   'session:watch': z.object({ sessionId: z.uuid() }),
+  /** The assigned agent shows the borrower this page of the contract. */
+  'contract:present': z.object({ sessionId: z.uuid(), page: contractPage }),
+} as const;
+
+/** What a borrower's page may send (its session comes from the handshake, never from the payload). */
+export const partyClientEvents = {
+  /** The page of the contract the borrower's screen shows now. */
+  'contract:viewing': z.object({ page: contractPage }),
 } as const;
 
 export type AgentServerEvent = keyof typeof agentServerEvents;

@@ -2,6 +2,7 @@
 // the session cookie (and a cross-site Origin is refused); every client event is validated and
 // authorised, and re-reads the login session first. The Redis adapter lets any node — API or worker —
 // reach sockets on every other node, which is also how a logout on one node ends sockets on the others.
+import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { Redis } from 'ioredis';
 import { Server, type Socket } from 'socket.io';
@@ -11,7 +12,7 @@ import { parseCookies } from '../http/context.js';
 import { AppError } from '../http/errors.js';
 import { SESSION_COOKIE, type AuthService } from '../auth/auth.service.js';
 import type { Principal } from '../auth/principal.js';
-import { agentClientEvents, type ConsoleConnections, type RealtimeEmitter } from './events.js';
+import { agentClientEvents, partyClientEvents, type ConsoleConnections, type RealtimeEmitter } from './events.js';
 import type { Presence, PresenceService } from './presence.js';
 
 type UserPrincipal = Extract<Principal, { kind: 'user' }>;
@@ -38,6 +39,10 @@ export interface RealtimeOptions {
   authenticateParty(linkToken: string, partyToken: string): Promise<string>;
   /** A borrower connected (e.g. to tell them their place in the queue). */
   onPartyConnected(sessionId: string): Promise<void>;
+  /** An agent asks to show the borrower a page of the contract (the handler checks it is the assigned agent). */
+  onContractPresent?(principal: UserPrincipal, sessionId: string, page: number, requestId: string): Promise<void>;
+  /** A borrower's page reports the contract page it shows. */
+  onPartyContractPage?(sessionId: string, page: number): Promise<void>;
 }
 
 export interface Realtime {
@@ -165,6 +170,20 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       reply({ ok: true });
     });
 
+    socket.on('contract:present', async (payload: unknown, ack?: Ack) => {
+      const reply: Ack = typeof ack === 'function' ? ack : () => undefined;
+      if (!(await stillValid(reply))) return;
+      if (!isAgent) return reply({ ok: false, code: 'FORBIDDEN', message: 'contract:present is not allowed for your role' });
+      const parsed = agentClientEvents['contract:present'].safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, code: 'VALIDATION_FAILED', message: 'invalid contract:present payload' });
+      try {
+        await options.onContractPresent?.(principal, parsed.data.sessionId, parsed.data.page, randomUUID());
+        reply({ ok: true });
+      } catch (error) {
+        replyWithError(reply, error, 'contract:present');
+      }
+    });
+
     socket.on('disconnect', async () => {
       if (!isAgent || closing) return;
       try {
@@ -198,6 +217,23 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   });
   parties.on('connection', async (socket: Socket) => {
     const sessionId = socket.data.sessionId as string;
+    // Registered before anything is awaited, so an event sent right after connecting is not lost.
+    // A page turns a few times a minute; a socket reporting faster than 5 a second is refused, not relayed.
+    let lastReport = 0;
+    socket.on('contract:viewing', async (payload: unknown, ack?: Ack) => {
+      const reply: Ack = typeof ack === 'function' ? ack : () => undefined;
+      const parsed = partyClientEvents['contract:viewing'].safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, code: 'VALIDATION_FAILED', message: 'invalid contract:viewing payload' });
+      const now = Date.now();
+      if (now - lastReport < 200) return reply({ ok: false, code: 'RATE_LIMITED', message: 'too many page reports' });
+      lastReport = now;
+      try {
+        await options.onPartyContractPage?.(sessionId, parsed.data.page);
+        reply({ ok: true });
+      } catch (error) {
+        replyWithError(reply, error, 'contract:viewing');
+      }
+    });
     await socket.join(`party:${sessionId}`);
     try {
       await options.onPartyConnected(sessionId);
@@ -205,6 +241,13 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       options.log.warn({ err: error }, 'could not greet a party socket');
     }
   });
+
+  /** A refused event says why in the problem code (FORBIDDEN, NOT_FOUND, …); anything else is INTERNAL. */
+  const replyWithError = (reply: Ack, error: unknown, event: string) => {
+    if (error instanceof AppError) return reply({ ok: false, code: error.code, message: error.message });
+    options.log.warn({ event, err: error }, 'socket event failed');
+    reply({ ok: false, code: 'INTERNAL', message: 'could not handle the event' });
+  };
 
   const emitter: RealtimeEmitter = {
     toAgent: (userId, event, payload) => void agents.to(`agent:${userId}`).emit(event, payload),

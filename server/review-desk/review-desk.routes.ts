@@ -11,6 +11,8 @@ const states = ['SCHEDULED', 'DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS',
 const outcomes = ['PASSED', 'FAILED', 'ESCALATED'] as const;
 const reviewStatuses = ['PENDING', 'APPROVED', 'RECAPTURE', 'REJECTED'] as const;
 const localized = z.object({ 'zh-CN': z.string(), en: z.string() });
+const sessionMode = z.enum(['AGENT', 'AUTOMATED_CALL']);
+const handOffReason = z.string().nullable().describe('Why the automated call handed the party to a person (DENIED, UNCLEAR, NO_INPUT, HUNG_UP, BOT_FAILED); null when it did not');
 
 export const sessionSearchQuery = z
   .object({
@@ -40,6 +42,8 @@ const searchResult = z
         product: z.string(),
         loanFileStatus: z.string(),
         agentName: z.string().nullable(),
+        mode: sessionMode,
+        handOffReason: handOffReason,
         createdAt: timestamp,
         completedAt: timestamp.nullable(),
         review: z.object({ id: z.uuid(), status: z.enum(reviewStatuses), reason: z.string(), createdAt: timestamp }).nullable(),
@@ -62,6 +66,9 @@ const reviewFile = z
       endReason: z.string().nullable(),
       decisionNote: z.string().nullable(),
       recaptureRequired: z.boolean(),
+      mode: sessionMode,
+      handOffReason: handOffReason,
+      handedOffAt: timestamp.nullable(),
     }),
     loanFile: z.object({ id: z.uuid(), externalRef: z.string(), product: z.string(), amount: z.string(), currency: z.string(), status: z.string() }),
     party: z.object({ role: z.string(), name: z.string(), locale: z.string() }),
@@ -79,7 +86,17 @@ const reviewFile = z
         prompt: localized,
         guidance: localized.nullable(),
         answer: z
-          .object({ value: z.string(), note: z.string().nullable(), offsetMs: z.number().int().nullable(), revision: z.number().int(), answeredAt: timestamp, attemptId: z.uuid().nullable() })
+          .object({
+            value: z.string(),
+            note: z.string().nullable(),
+            offsetMs: z.number().int().nullable(),
+            revision: z.number().int(),
+            answeredAt: timestamp,
+            attemptId: z.uuid().nullable(),
+            answeredBy: z.enum(['AGENT', 'AUTOMATED_CALL']).describe('AUTOMATED_CALL: read from the party\'s keypad by the automated confirmation call'),
+            noteCode: z.string().nullable().describe('The automated call\'s note as a code; `note` holds its English wording'),
+            noteParams: z.record(z.string(), z.union([z.string(), z.number()])).nullable(),
+          })
           .nullable(),
       }),
     ),

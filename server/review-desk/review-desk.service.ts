@@ -89,6 +89,8 @@ export class ReviewDesk {
         product: s.loanFile.product,
         loanFileStatus: s.loanFile.status,
         agentName: s.assignedAgent?.displayName ?? null,
+        mode: s.mode,
+        handOffReason: s.handOffReason,
         createdAt: s.createdAt.toISOString(),
         completedAt: iso(s.completedAt),
         review: s.review ? { id: s.review.id, status: s.review.status, reason: s.review.reason, createdAt: s.review.createdAt.toISOString() } : null,
@@ -128,6 +130,9 @@ export class ReviewDesk {
         endReason: session.endReason,
         decisionNote: session.decisionNote,
         recaptureRequired: session.recaptureRequired,
+        mode: session.mode,
+        handOffReason: session.handOffReason,
+        handedOffAt: iso(session.handedOffAt),
       },
       loanFile: {
         id: session.loanFile.id,

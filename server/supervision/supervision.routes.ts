@@ -39,6 +39,8 @@ const boardSchema = z
         attemptCount: z.number().int(),
         maxAttempts: z.number().int(),
         lastDialOutcome: z.string().nullable(),
+        mode: z.enum(['AGENT', 'AUTOMATED_CALL']),
+        handOffReason: z.string().nullable().describe('Why the automated call handed the party to a person; null when it did not'),
         nextAttemptAt: timestamp.nullable(),
         recaptureRequired: z.boolean(),
         reasons: z.array(z.string()),

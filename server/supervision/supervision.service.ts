@@ -39,6 +39,9 @@ export interface BoardSession {
   attemptCount: number;
   maxAttempts: number;
   lastDialOutcome: string | null;
+  mode: 'AGENT' | 'AUTOMATED_CALL';
+  /** Why the automated call handed the party to a person; null when it did not. */
+  handOffReason: string | null;
   /** When a retry-pending session is dialled again. */
   nextAttemptAt: string | null;
   recaptureRequired: boolean;
@@ -204,6 +207,8 @@ export class SupervisionService {
         attemptCount: s.attemptCount,
         maxAttempts: s.maxAttempts,
         lastDialOutcome: s.lastDialOutcome,
+        mode: s.mode,
+        handOffReason: s.handOffReason,
         nextAttemptAt: s.nextAttemptAt?.toISOString() ?? null,
         recaptureRequired: s.recaptureRequired,
         reasons: s.state === 'ESCALATED' && s.endReason ? s.endReason.split(',').filter(Boolean) : [],

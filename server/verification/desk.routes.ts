@@ -22,7 +22,7 @@ export function deskRoutes(desk: DeskService): RouteDefinition[] {
     defineRoute({
       method: 'get',
       path: '/api/agent/desk',
-      summary: "The signed-in agent's desk: live sessions, today's handled sessions and today's upcoming ones",
+      summary: "The signed-in agent's desk: live sessions, today's handled sessions, and those still to come (scheduled today, or waiting for their next attempt); each session in one list",
       tags: ['agent'],
       access: { roles: ['AGENT'] },
       query: z.object({ timeZone: timeZone.default('UTC') }),

@@ -16,6 +16,10 @@ export const deskSessionSchema = z
     maxAttempts: z.number().int(),
     /** How the last dial ended (BUSY, NO_ANSWER, …): why a retry-pending session was not reached. */
     lastDialOutcome: z.string().nullable(),
+    mode: z.enum(['AGENT', 'AUTOMATED_CALL']),
+    /** Why the automated call handed the party to a person (DENIED, UNCLEAR, NO_INPUT, HUNG_UP, BOT_FAILED); null while it has not. */
+    handOffReason: z.string().nullable(),
+    handedOffAt: timestamp.nullable(),
     loan: z.object({ externalRef: z.string(), product: z.string(), amount: z.string(), currency: z.string() }),
     party: z.object({
       name: z.string(),

@@ -10,6 +10,8 @@ import type { DeskSession } from './desk.schema.js';
 
 /** States in which the session is the agent's live work. */
 export const DESK_LIVE_STATES = ['DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS', 'WRAP_UP'] as const;
+/** Not yet live and not handled: listed under "upcoming". */
+const DESK_WAITING_STATES = ['SCHEDULED', 'RETRY_PENDING'] as const;
 
 const deskInclude = {
   loanFile: { select: { externalRef: true, product: true, amount: true, currency: true } },
@@ -38,6 +40,9 @@ function toDesk(row: DeskRow): DeskSession {
     attemptCount: row.attemptCount,
     maxAttempts: row.maxAttempts,
     lastDialOutcome: row.lastDialOutcome,
+    mode: row.mode,
+    handOffReason: row.handOffReason,
+    handedOffAt: row.handedOffAt?.toISOString() ?? null,
     loan: { externalRef: row.loanFile.externalRef, product: row.loanFile.product, amount: row.loanFile.amount.toFixed(2), currency: row.loanFile.currency },
     party: {
       name: row.party.fullName,
@@ -76,13 +81,15 @@ export class DeskService {
     const [active, today, upcoming] = await Promise.all([
       this.db.verificationSession.findMany({ where: { ...mine, state: { in: [...DESK_LIVE_STATES] } }, include: deskInclude, orderBy: { updatedAt: 'asc' } }),
       this.db.verificationSession.findMany({
-        where: { ...mine, state: { notIn: [...DESK_LIVE_STATES] }, updatedAt: { gte: start, lt: end }, attempts: { some: { agentId } } },
+        // A session that will be tried again is still to come: it is listed under "upcoming" only.
+        where: { ...mine, state: { notIn: [...DESK_LIVE_STATES, ...DESK_WAITING_STATES] }, updatedAt: { gte: start, lt: end }, attempts: { some: { agentId } } },
         include: deskInclude,
         orderBy: { updatedAt: 'desc' },
         take: 100,
       }),
       this.db.verificationSession.findMany({
-        where: { ...mine, state: { in: ['SCHEDULED', 'RETRY_PENDING'] }, OR: [{ nextAttemptAt: { gte: start, lt: end } }, { nextAttemptAt: null, notBefore: { gte: start, lt: end } }] },
+        // Scheduled for this day, or waiting for its next attempt (whenever that is: it stays the agent's to follow).
+        where: { ...mine, OR: [{ state: 'RETRY_PENDING' }, { state: 'SCHEDULED', OR: [{ nextAttemptAt: { gte: start, lt: end } }, { nextAttemptAt: null, notBefore: { gte: start, lt: end } }] }] },
         include: deskInclude,
         orderBy: { notBefore: 'asc' },
         take: 100,

@@ -1,5 +1,6 @@
 // Progressive routing: a due call, or a video party in the waiting room, is offered to one free,
-// eligible agent (language and product skill), chosen at random among the least busy. The agent
+// eligible agent (language and product skill), chosen at random among the least busy. Automated calls
+// are dialled without an agent (session-jobs.ts) and come here only once handed to a person. The agent
 // accepts within the offer timeout or it goes to the next one. Routing runs under one advisory lock,
 // so two nodes never offer the same session or give one agent two offers.
 import { randomUUID } from 'node:crypto';
@@ -100,7 +101,7 @@ export class Dispatcher {
         text: `SELECT s."id", s."kind"::text AS "kind", s."language", s."productSkill", p."timeZone",
             ARRAY(SELECT o."agentId"::text FROM "SessionOffer" o WHERE o."sessionId" = s."id" AND o."status" IN ('DECLINED', 'EXPIRED')) AS "refusedBy"
           FROM "VerificationSession" s JOIN "Party" p ON p."id" = s."partyId"
-          WHERE ((s."kind" = 'CALL' AND s."state" = 'SCHEDULED' AND s."notBefore" <= $1::timestamptz) OR (s."kind" = 'VIDEO' AND s."state" = 'WAITING' AND s."assignedAgentId" IS NULL))
+          WHERE ((s."kind" = 'CALL' AND s."state" = 'SCHEDULED' AND s."notBefore" <= $1::timestamptz AND (s."mode" = 'AGENT' OR s."handedOffAt" IS NOT NULL)) OR (s."kind" = 'VIDEO' AND s."state" = 'WAITING' AND s."assignedAgentId" IS NULL))
             AND NOT EXISTS (SELECT 1 FROM "SessionOffer" o WHERE o."sessionId" = s."id" AND o."status" = 'PENDING')
           ORDER BY s."priority" DESC, s."notBefore" ASC
           LIMIT 100`,

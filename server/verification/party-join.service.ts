@@ -14,11 +14,13 @@ import { partyIdentity } from '../livekit/identities.js';
 import type { VideoPlatform } from '../livekit/video-platform.js';
 import type { Notifier, PartyMessage } from '../notifications/notifier.js';
 import { formatMoney, parseTermsSnapshot } from '../loan-files/loan-terms.js';
+import { productNameSchema } from '../loan-files/loan-files.schema.js';
 import { CONSENT_TEXTS, consentTextHash } from './consent-texts.js';
 import type { SessionEngine } from './session-engine.js';
 import { InvalidTransition, transition, type SessionEvent } from './session-state.js';
 import type { Dispatcher } from './dispatcher.js';
 import { isWithinCallingHours, nextAllowedInstant, type CallingHours } from './calling-hours.js';
+import { assertCallable } from './scheduling.service.js';
 
 /** The waiting room opens this long before the appointment. */
 export const WAITING_ROOM_OPENS_MS = 15 * 60_000;
@@ -42,6 +44,9 @@ export interface PartyContext {
 const party = (sessionId: string) => ({ type: 'BORROWER' as const, id: sessionId });
 
 export class PartyJoinService {
+  /** After a signing is committed (the desk shows it live). */
+  onSigned: ((session: VerificationSession) => void) | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly links: BorrowerLinks,
@@ -89,11 +94,12 @@ export class PartyJoinService {
 
   /** The loan's key terms the party confirms: reference, product, amount and currency; no other personal data. */
   private async keyTerms(session: VerificationSession) {
-    const loanFile = await this.db.loanFile.findUniqueOrThrow({ where: { id: session.loanFileId }, select: { externalRef: true, product: true, amount: true, currency: true } });
+    const loanFile = await this.db.loanFile.findUniqueOrThrow({ where: { id: session.loanFileId }, select: { externalRef: true, product: true, productName: true, amount: true, currency: true } });
     const signing = await this.db.signingConfirmation.findFirst({ where: { sessionId: session.id }, orderBy: { confirmedAt: 'desc' }, select: { confirmedAt: true } });
     return {
       loanReference: loanFile.externalRef,
       product: loanFile.product,
+      productName: productNameSchema.safeParse(loanFile.productName).data ?? null,
       amount: loanFile.amount.toFixed(2),
       currency: loanFile.currency,
       documentHash: session.contractDocumentHash,
@@ -175,6 +181,9 @@ export class PartyJoinService {
   async reschedule(ctx: PartyContext, notBefore: Date, now = new Date()) {
     if (notBefore.getTime() < now.getTime() + WAITING_ROOM_OPENS_MS) throw fieldError('notBefore', 'must be at least 15 minutes from now');
     if (notBefore >= ctx.session.deadline) throw fieldError('notBefore', `must be before ${ctx.session.deadline.toISOString()}`);
+    // The party may pick only a time the agents may reach them, as the LOS and supervisors may.
+    const p = await this.db.party.findUniqueOrThrow({ where: { id: ctx.session.partyId }, select: { timeZone: true } });
+    assertCallable(notBefore, p.timeZone, this.settings.callingHours);
     const applied = await this.engine.apply(ctx.session.id, { type: 'RESCHEDULED', notBefore }, { actor: party(ctx.session.id), requestId: ctx.requestId });
     await this.scheduleReminders(applied.session);
     return applied.session;
@@ -187,7 +196,7 @@ export class PartyJoinService {
     await this.links.verifyCode(ctx.link, 'sign', code, now);
     const attempt = await this.db.attempt.findFirstOrThrow({ where: { sessionId: ctx.session.id }, orderBy: { number: 'desc' } });
     const recordingOffsetMs = attempt.recordingStartedAt ? Math.max(0, now.getTime() - attempt.recordingStartedAt.getTime()) : 0;
-    return this.db.$transaction(async (tx) => {
+    const committed = await this.db.$transaction(async (tx) => {
       const signing = await tx.signingConfirmation.create({ data: { sessionId: ctx.session.id, attemptId: attempt.id, documentHash: ctx.session.contractDocumentHash!, recordingOffsetMs } });
       await appendAudit(tx, {
         actor: party(ctx.session.id),
@@ -197,6 +206,8 @@ export class PartyJoinService {
       });
       return signing;
     });
+    this.onSigned?.(ctx.session);
+    return committed;
   }
 
   /**

@@ -38,6 +38,7 @@ const overviewSchema = z
       .object({
         loanReference: z.string(),
         product: z.string(),
+        productName: z.object({ 'zh-CN': z.string().optional(), en: z.string().optional() }).nullable().describe('The product as the lender names it, when the LOS sent a name'),
         amount: z.string().describe('Decimal, two places'),
         currency: z.string(),
         documentHash: z.string().nullable(),

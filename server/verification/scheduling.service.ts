@@ -47,6 +47,8 @@ export function sessionDto(s: VerificationSession & { template?: { key: string; 
     loanFileId: s.loanFileId,
     partyId: s.partyId,
     kind: s.kind,
+    mode: s.mode,
+    handOffReason: s.handOffReason,
     state: s.state,
     version: s.version,
     outcome: s.outcome,
@@ -60,6 +62,7 @@ export function sessionDto(s: VerificationSession & { template?: { key: string; 
     maxAttempts: s.maxAttempts,
     assignedAgentId: s.assignedAgentId,
     lastDialOutcome: s.lastDialOutcome,
+    contractDocumentHash: s.contractDocumentHash,
     createdAt: s.createdAt.toISOString(),
     updatedAt: s.updatedAt.toISOString(),
     completedAt: s.completedAt?.toISOString() ?? null,
@@ -120,12 +123,14 @@ export class SchedulingService {
             errors: [{ in: 'body', field: 'templateKey', message }],
           });
         }
+        const contractDocumentHash = input.kind === 'VIDEO' ? await bindContract(tx, loanFileId, input.contractDocumentHash) : null;
         const session = await tx.verificationSession.create({
           data: {
             id,
             loanFileId,
             partyId: party.id,
             kind: input.kind,
+            mode: doc.automatedCall === true ? 'AUTOMATED_CALL' : 'AGENT',
             templateId: template.id,
             templateKey: template.key,
             templateVersion: template.version,
@@ -135,7 +140,7 @@ export class SchedulingService {
             notBefore,
             deadline,
             maxAttempts: input.maxAttempts ?? this.settings.maxDialAttempts,
-            contractDocumentHash: input.contractDocumentHash ?? null,
+            contractDocumentHash,
             loanTerms: loanTerms as Prisma.InputJsonObject,
             productSkill: loanFile.product,
             language: party.locale,
@@ -193,15 +198,7 @@ export class SchedulingService {
   }
 
   private assertCallable(at: Date, timeZone: string): void {
-    const hours = this.settings.callingHours;
-    if (isWithinCallingHours(at, timeZone, hours)) return;
-    const requestedLocal = localClock(at, timeZone);
-    const days = hours.days.map((d) => DAY_NAMES[d]).join(',');
-    const message = `is ${requestedLocal.replace('T', ' ')} in ${timeZone}, outside the party's calling hours ${hours.start}-${hours.end} (${days}${hours.holidays.length > 0 ? ', not on holidays' : ''})`;
-    throw new AppError('OUTSIDE_CALLING_HOURS', `notBefore ${message}`, {
-      errors: [{ in: 'body', field: 'notBefore', message }],
-      callingHours: { timeZone, start: hours.start, end: hours.end, days: [...hours.days].sort((a, b) => a - b), requestedLocal },
-    });
+    assertCallable(at, timeZone, this.settings.callingHours);
   }
 
   async cancel(sessionId: string, reason: string, caller: Caller): Promise<SessionDto> {
@@ -212,6 +209,22 @@ export class SchedulingService {
 
 const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
 
+/**
+ * Refuses a time asked for outside the party's calling hours with OUTSIDE_CALLING_HOURS, naming notBefore
+ * and carrying the window in the party's own zone, so whoever asked (the LOS, a supervisor, the party on
+ * the join page) can say which times would do.
+ */
+export function assertCallable(at: Date, timeZone: string, hours: CallingHours): void {
+  if (isWithinCallingHours(at, timeZone, hours)) return;
+  const requestedLocal = localClock(at, timeZone);
+  const days = hours.days.map((d) => DAY_NAMES[d]).join(',');
+  const message = `is ${requestedLocal.replace('T', ' ')} in ${timeZone}, outside the party's calling hours ${hours.start}-${hours.end} (${days}${hours.holidays.length > 0 ? ', not on holidays' : ''})`;
+  throw new AppError('OUTSIDE_CALLING_HOURS', `notBefore ${message}`, {
+    errors: [{ in: 'body', field: 'notBefore', message }],
+    callingHours: { timeZone, start: hours.start, end: hours.end, days: [...hours.days].sort((a, b) => a - b), requestedLocal },
+  });
+}
+
 /** 'YYYY-MM-DDTHH:MM' as a clock in `timeZone` reads at `at`. */
 function localClock(at: Date, timeZone: string): string {
   const parts = Object.fromEntries(
@@ -220,6 +233,22 @@ function localClock(at: Date, timeZone: string): string {
       .map((p) => [p.type, p.value]),
   );
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour === '24' ? '00' : parts.hour}:${parts.minute}`;
+}
+
+/**
+ * The contract a video session signs. Without a hash, the loan file's current contract document
+ * (if the LOS supplied one). A hash given must name a document supplied for the loan file, when any
+ * was; a loan file with no documents keeps the hash alone (the party then sees only the fingerprint).
+ */
+async function bindContract(tx: Prisma.TransactionClient, loanFileId: string, given: string | undefined): Promise<string | null> {
+  if (given === undefined) {
+    const current = await tx.contractDocument.findFirst({ where: { loanFileId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], select: { sha256: true } });
+    return current?.sha256 ?? null;
+  }
+  const documents = await tx.contractDocument.findMany({ where: { loanFileId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], select: { sha256: true } });
+  if (documents.length === 0 || documents.some((d) => d.sha256 === given)) return given;
+  const message = `is not the SHA-256 of a contract document supplied for this loan file (the current one is ${documents[0]!.sha256})`;
+  throw new AppError('CONTRACT_HASH_MISMATCH', `contractDocumentHash ${message}`, { errors: [{ in: 'body', field: 'contractDocumentHash', message }] });
 }
 
 function fieldError(field: string, message: string): AppError {

@@ -331,6 +331,7 @@ function detailOf(event: SessionEvent): { detail?: string } {
     case 'NO_SHOW':
       return { detail: event.retry.kind === 'retry' ? `retry at ${event.retry.notBefore.toISOString()}` : event.retry.reason };
     case 'CANCELLED':
+    case 'HANDED_TO_PERSON':
       return { detail: event.reason.slice(0, 200) };
     case 'RESCHEDULED':
       return { detail: event.notBefore.toISOString() };

@@ -23,6 +23,8 @@ const SYSTEM = { type: 'SYSTEM', id: 'scheduler' } as const;
 interface DueView {
   id: string;
   kind: 'CALL' | 'VIDEO';
+  /** AUTOMATED_CALL with no hand-off yet: dialled with no agent. */
+  automated: boolean;
   state: string;
   version: number;
   notBefore: Date;
@@ -56,6 +58,9 @@ export class SessionJobs {
     private readonly inviter?: { invite(sessionId: string, template: 'missed'): Promise<void> },
   ) {}
 
+  /** A call was answered, just before CALL_ANSWERED is applied (set in main.ts: an automated call queues its script). */
+  onCallAnswered: (sessionId: string, attemptId: string) => Promise<void> = async () => undefined;
+
   /** Applies an event if the session still allows it; a conflict means someone else already moved it on. */
   private async tryApply(sessionId: string, event: SessionEvent, expectVersion?: number, data?: ApplyContext['data']): Promise<boolean> {
     try {
@@ -71,7 +76,8 @@ export class SessionJobs {
   private async dueView(sessionId: string): Promise<DueView | undefined> {
     const { rows } = await sqlPool(this.db).query<Omit<DueView, 'party'> & { timeZone: string }>({
       name: 'session-due-view',
-      text: `SELECT s."id", s."kind"::text AS "kind", s."state"::text AS "state", s."version", s."notBefore", s."nextAttemptAt", s."deadline", s."maxAttempts", p."timeZone"
+      text: `SELECT s."id", s."kind"::text AS "kind", s."state"::text AS "state", s."version", s."notBefore", s."nextAttemptAt", s."deadline", s."maxAttempts", p."timeZone",
+          (s."mode" = 'AUTOMATED_CALL' AND s."handedOffAt" IS NULL) AS "automated"
         FROM "VerificationSession" s JOIN "Party" p ON p."id" = s."partyId" WHERE s."id" = $1::uuid`,
       values: [sessionId],
     });
@@ -103,6 +109,11 @@ export class SessionJobs {
         return;
       }
       await this.defer(sessionId, session.version, session.notBefore, next, 'outside_calling_hours');
+      return;
+    }
+    if (session.automated) {
+      // No agent to offer it to: the call is placed now, through the same paced dial job.
+      await this.tryApply(sessionId, { type: 'AUTOMATED_CALL_DUE' }, session.version);
       return;
     }
     await this.dispatcher.fill(now);
@@ -195,6 +206,9 @@ export class SessionJobs {
     await ringing;
     if (result.outcome === 'ANSWERED') {
       await this.recordDialOutcome(attemptId, { dialOutcome: 'ANSWERED', sipCallId: result.sipCallId }, recordBy);
+      // Told first: an automated call's script must not wait for the answer's after-commit effects
+      // (starting the recording can take seconds); it waits for the state change itself.
+      await this.onCallAnswered(sessionId, attemptId);
       await this.tryApply(sessionId, { type: 'CALL_ANSWERED' });
       return;
     }

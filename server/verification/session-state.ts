@@ -28,6 +28,10 @@ export const LIVE_STATES: ReadonlySet<SessionState> = new Set(['IN_PROGRESS', 'W
 export type SessionEvent =
   /** CALL: an agent accepted the offer; a new attempt is opened and the call placed. */
   | { type: 'OFFER_ACCEPTED'; agentId: string }
+  /** CALL (automated mode): due and inside calling hours; dialled with no agent (server/automated-calls). */
+  | { type: 'AUTOMATED_CALL_DUE' }
+  /** CALL (automated mode): the script stopped (denied, unclear, no input, hang-up); an agent calls back. */
+  | { type: 'HANDED_TO_PERSON'; reason: string }
   /** VIDEO: the appointment time came; the party is expected in the waiting room. */
   | { type: 'APPOINTMENT_DUE' }
   /** VIDEO: the party passed the one-time code and consent and entered the waiting room. */
@@ -115,6 +119,17 @@ export function transition(session: { state: SessionState; kind: SessionKind }, 
     case 'OFFER_ACCEPTED':
       if (!isCall || state !== 'SCHEDULED') return reject();
       return { next: 'DISPATCHING', effects: [{ type: 'openAttempt' }, { type: 'dial' }] };
+
+    case 'AUTOMATED_CALL_DUE':
+      if (!isCall || state !== 'SCHEDULED') return reject();
+      return { next: 'DISPATCHING', effects: [{ type: 'openAttempt' }, { type: 'dial' }] };
+
+    case 'HANDED_TO_PERSON':
+      // Back into the queue at once: routing offers it to an agent like any due call.
+      if (!isCall || (state !== 'IN_PROGRESS' && state !== 'WRAP_UP')) return reject();
+      return state === 'IN_PROGRESS'
+        ? { next: 'SCHEDULED', effects: [{ type: 'stopRecording' }, { type: 'endAttempt', reason: 'handed_to_person' }, { type: 'closeRoom' }, { type: 'routeToAgent' }] }
+        : { next: 'SCHEDULED', effects: [{ type: 'routeToAgent' }] };
 
     case 'APPOINTMENT_DUE':
       if (isCall || state !== 'SCHEDULED') return reject();

@@ -10,6 +10,8 @@ import { idempotencyHeaders } from '../loan-files/loan-files.schema.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { SessionEngine } from './session-engine.js';
 import { sessionDto, type Caller, type SchedulingService } from './scheduling.service.js';
+import { signingDto } from './contract-presentation.js';
+import { signingSchema } from './contract.routes.js';
 import { cancelBody, joinGrantSchema, offerSchema, reassignBody, rescheduleBody, scheduleSessionBody, scheduledSessionSchema, sessionSchema } from './verification.schema.js';
 
 const MANAGERS: Role[] = ['SUPERVISOR', 'ADMIN'];
@@ -45,9 +47,21 @@ const verificationSummary = z
                   .nullable(),
               }),
             ),
-            answers: z.array(z.object({ itemId: z.string(), value: z.string(), note: z.string().nullable(), offsetMs: z.number().nullable(), attemptId: z.uuid(), revision: z.number().int() })),
+            answers: z.array(
+              z.object({
+                itemId: z.string(),
+                value: z.string(),
+                note: z.string().nullable(),
+                offsetMs: z.number().nullable(),
+                attemptId: z.uuid(),
+                revision: z.number().int(),
+                answeredBy: z.enum(['AGENT', 'AUTOMATED_CALL']).describe('AUTOMATED_CALL: read from the party\'s keypad by the automated confirmation call'),
+              }),
+            ),
             riskFlags: z.array(z.object({ code: z.string(), severity: z.string(), note: z.string().nullable(), offsetMs: z.number().nullable(), attemptId: z.uuid() })),
             decisionNote: z.string().nullable(),
+            contractDocumentStored: z.boolean().describe('The contract document itself (not only its hash) is stored for this session\'s hash'),
+            signing: signingSchema.nullable().describe('The party\'s code-confirmed signing: time, document hash, recording offset; null: not signed (or no contract)'),
           }),
         ),
       }),
@@ -126,10 +140,10 @@ export function verificationRoutes(db: Db, scheduling: SchedulingService, engine
       responses: { 200: { description: 'Offers', schema: z.object({ items: z.array(offerSchema) }) } },
       async handler({ ctx }) {
         const now = new Date();
-        const offers = await db.sessionOffer.findMany({ where: { agentId: requireUser(ctx.principal).userId, status: 'PENDING', expiresAt: { gt: now } }, include: { session: { select: { kind: true } } }, orderBy: { offeredAt: 'asc' } });
+        const offers = await db.sessionOffer.findMany({ where: { agentId: requireUser(ctx.principal).userId, status: 'PENDING', expiresAt: { gt: now } }, include: { session: { select: { kind: true, mode: true, handOffReason: true } } }, orderBy: { offeredAt: 'asc' } });
         return {
           status: 200,
-          body: { items: offers.map((o) => ({ id: o.id, sessionId: o.sessionId, kind: o.session.kind, status: o.status, offeredAt: iso(o.offeredAt), expiresAt: iso(o.expiresAt), expiresInMs: Math.max(0, o.expiresAt.getTime() - now.getTime()) })) },
+          body: { items: offers.map((o) => ({ id: o.id, sessionId: o.sessionId, kind: o.session.kind, mode: o.session.mode, handOffReason: o.session.handOffReason, status: o.status, offeredAt: iso(o.offeredAt), expiresAt: iso(o.expiresAt), expiresInMs: Math.max(0, o.expiresAt.getTime() - now.getTime()) })) },
         };
       },
     }),
@@ -237,13 +251,15 @@ export function verificationRoutes(db: Db, scheduling: SchedulingService, engine
               include: {
                 sessions: {
                   orderBy: { createdAt: 'asc' },
-                  include: { attempts: { orderBy: { number: 'asc' }, include: { recording: true } }, answers: true, riskFlags: { orderBy: { createdAt: 'asc' } } },
+                  include: { attempts: { orderBy: { number: 'asc' }, include: { recording: true } }, answers: true, riskFlags: { orderBy: { createdAt: 'asc' } }, signings: { orderBy: { confirmedAt: 'desc' }, take: 1 } },
                 },
               },
             },
+            contracts: { select: { sha256: true } },
           },
         });
         if (!loanFile) throw new AppError('NOT_FOUND', `No loan file ${params.id}`);
+        const storedContracts = new Set(loanFile.contracts.map((c) => c.sha256));
         return {
           status: 200,
           body: {
@@ -256,6 +272,8 @@ export function verificationRoutes(db: Db, scheduling: SchedulingService, engine
               sessions: p.sessions.map((s) => ({
                 ...sessionDto(s),
                 decisionNote: s.decisionNote,
+                contractDocumentStored: s.contractDocumentHash !== null && storedContracts.has(s.contractDocumentHash),
+                signing: s.signings[0] ? signingDto(s.signings[0]) : null,
                 attempts: s.attempts.map((a) => ({
                   id: a.id,
                   number: a.number,
@@ -268,7 +286,7 @@ export function verificationRoutes(db: Db, scheduling: SchedulingService, engine
                     ? { id: a.recording.id, state: a.recording.state, objectKey: a.recording.objectKey, reportedSize: a.recording.reportedSize?.toString() ?? null, reportedDurationMs: a.recording.reportedDurationMs }
                     : null,
                 })),
-                answers: s.answers.map((a) => ({ itemId: a.itemId, value: a.value, note: a.note, offsetMs: a.offsetMs, attemptId: a.attemptId, revision: a.revision })),
+                answers: s.answers.map((a) => ({ itemId: a.itemId, value: a.value, note: a.note, offsetMs: a.offsetMs, attemptId: a.attemptId, revision: a.revision, answeredBy: a.answeredById === null ? ('AUTOMATED_CALL' as const) : ('AGENT' as const) })),
                 riskFlags: s.riskFlags.map((f) => ({ code: f.code, severity: f.severity, note: f.note, offsetMs: f.offsetMs, attemptId: f.attemptId })),
               })),
             })),

@@ -28,6 +28,8 @@ export const sessionSchema = z
     loanFileId: z.uuid(),
     partyId: z.uuid(),
     kind: sessionKindSchema,
+    mode: z.enum(['AGENT', 'AUTOMATED_CALL']).describe('AUTOMATED_CALL: the checklist template opts in to automated confirmation calls (docs/automated-calls.md)'),
+    handOffReason: z.string().nullable().describe('AUTOMATED_CALL: why the automated part handed the party to a person (DENIED, UNCLEAR, NO_INPUT, HUNG_UP, BOT_FAILED); null while it has not'),
     state: z.string(),
     version: z.number().int(),
     outcome: z.enum(['PASSED', 'FAILED', 'ESCALATED']).nullable(),
@@ -41,6 +43,7 @@ export const sessionSchema = z
     maxAttempts: z.number().int(),
     assignedAgentId: z.uuid().nullable(),
     lastDialOutcome: z.string().nullable(),
+    contractDocumentHash: z.string().nullable().describe('VIDEO: SHA-256 of the contract the party signs; null: there is no contract to sign in this session'),
     createdAt: timestamp,
     updatedAt: timestamp,
     completedAt: timestamp.nullable(),
@@ -70,6 +73,8 @@ export const offerSchema = z
     status: z.string(),
     offeredAt: timestamp,
     expiresAt: timestamp,
+    mode: z.enum(['AGENT', 'AUTOMATED_CALL']),
+    handOffReason: z.string().nullable().describe('Why the automated call handed the party to a person; null for an agent call or one not handed off'),
     expiresInMs: z.number().int().min(0).describe('Milliseconds left when this answer was made. Count down from when it arrived rather than against expiresAt: a console clock that is off then neither shortens nor lengthens the window'),
   })
   .meta({ id: 'SessionOffer' });

@@ -4,6 +4,7 @@
 // party whose language no agent speaks is scheduled with a warning.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { BorrowerLinks, issueLink } from '../../server/auth/borrower-links.js';
 import { createUser } from '../../server/users/users.service.js';
 import type { TestApp } from '../support/harness.js';
 import { loanFileWithBorrower, losClient } from '../support/verification.js';
@@ -165,3 +166,48 @@ describe('scheduling from the console', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('the party reschedules from the join page', () => {
+  it('is told, in their language, the hours a new time must fall in', async () => {
+    const los = await losClient(app);
+    const party = await loanFileWithBorrower(los, { phone: '+8613805552103', product: 'consumer-loan' });
+    const booked = await los.post<{ id: string }>(`/api/loan-files/${party.loanFileId}/sessions`, { partyId: party.partyId, kind: 'VIDEO', notBefore: shanghai(1, 10, 0).instant });
+    expect(booked.status).toBe(201);
+    // The link and the token its one-time code gives (the code's SMS is tested with the join page), and the consents.
+    const token = await app.facesign.db.$transaction((tx) => issueLink(tx, booked.body.id, 86_400_000));
+    const link = await app.facesign.db.borrowerLink.findFirstOrThrow({ where: { sessionId: booked.body.id }, orderBy: { createdAt: 'desc' } });
+    const partyToken = await new BorrowerLinks(app.facesign.db, app.facesign.config.verification.otp).issuePartyToken(link);
+    expect((await app.client().post(`/api/join/${token}/consent`, { recording: true, dataProcessing: true, locale: 'zh-CN' }, { 'x-party-token': partyToken })).status).toBe(204);
+
+    // A phone in Shanghai: the date and time it enters are read on the party's clock.
+    const phone = await browser.newContext({ baseURL: app.url, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await phone.addInitScript(`sessionStorage.setItem(${JSON.stringify(`facesign.join.${token}`)}, ${JSON.stringify(JSON.stringify({ partyToken }))})`);
+    const join = await phone.newPage();
+    const joinErrors = watchPageErrors(join);
+    await join.goto(`/join/${token}`);
+    await poll(() => join.getByTestId('step-early').isVisible()).toBe(true);
+    await join.getByText('现在不方便？改约其他时间').click();
+    await join.getByLabel('新的日期和时间').fill(shanghai(1, 21, 30).local);
+    await poll(() => join.getByTestId('reschedule-chosen').textContent()).toMatch(/^您选择的时间：.*21:30$/);
+    await join.getByRole('button', { name: '改约' }).click();
+    const refusal = join.getByTestId('reschedule-error');
+    await poll(() => refusal.textContent()).toBe(`${formatShanghaiZh(shanghai(1, 21, 30).local)} 不在可联系您的时段内。请选择 09:00–20:00 之间的时间（每天，中国标准时间）。`);
+    expect(await join.getByLabel('新的日期和时间').getAttribute('aria-invalid')).toBe('true');
+    await screenshot(join, 'join-reschedule-outside-hours-zh-CN');
+    // The refusal is kept as the server's code and window, so the other language words it too.
+    await join.locator('.lang-switch select').first().selectOption('en');
+    await poll(() => refusal.textContent()).toMatch(/^.*9:30\sPM is outside the hours we may call you\. Please pick a time between 09:00 and 20:00 \(any day, China Standard Time\)\.$/);
+    expect((await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: booked.body.id } })).notBefore.toISOString()).toBe(shanghai(1, 10, 0).instant);
+
+    await join.getByLabel('New date and time').fill(shanghai(1, 11, 15).local);
+    await join.getByRole('button', { name: 'Move my appointment' }).click();
+    await poll(async () => (await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: booked.body.id } })).notBefore.toISOString()).toBe(shanghai(1, 11, 15).instant);
+    expect(joinErrors).toEqual([]);
+    await phone.close();
+  });
+});
+
+/** How the zh-CN page writes a Shanghai clock reading (medium date, short time). */
+function formatShanghaiZh(local: string): string {
+  return new Intl.DateTimeFormat('zh-CN', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(`${local}:00Z`));
+}

@@ -45,8 +45,9 @@ async function rowsFor(key: string) {
 describe('publishing checklist templates', () => {
   it('publishes the shipped templates at start-up, with their content hash and the document as definition', async () => {
     // The app published them when it booted; publishing into an empty database inserts them all.
-    const rows = await t.facesign.db.checklistTemplate.findMany({ where: { key: { in: ['call-default', 'video-default'] } }, orderBy: [{ key: 'asc' }, { version: 'asc' }] });
+    const rows = await t.facesign.db.checklistTemplate.findMany({ where: { key: { in: ['call-automated', 'call-default', 'video-default'] } }, orderBy: [{ key: 'asc' }, { version: 'asc' }] });
     const shippedRows = [
+      ['call-automated', 1, 'CALL'],
       ['call-default', 1, 'CALL'],
       ['call-default', 2, 'CALL'],
       ['video-default', 1, 'VIDEO'],

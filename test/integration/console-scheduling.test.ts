@@ -3,6 +3,7 @@
 // supervisors schedule, reschedule and cancel (audited) while agents and auditors cannot.
 // Real app, Postgres, Redis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BorrowerLinks, issueLink } from '../../server/auth/borrower-links.js';
 import type { ApiClient } from '../support/api-client.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { loanFileWithBorrower, losClient } from '../support/verification.js';
@@ -79,6 +80,28 @@ describe('times outside the party\'s calling hours are refused at scheduling', (
     const later = await supervisor.post<{ notBefore: string }>(`/api/sessions/${booked.body.id}/reschedule`, { notBefore: shanghai(2, 11, 15).toISOString() });
     expect(later.status).toBe(200);
     expect(later.body.notBefore).toBe(shanghai(2, 11, 15).toISOString());
+  });
+
+  it('refuses the party picking 21:30 on their own clock from the join page, with the window, and lets them pick 11:15', async () => {
+    const { loanFileId, partyId } = await borrower();
+    const at = shanghai(1, 10, 0);
+    const booked = await los.post<{ id: string }>(`/api/loan-files/${loanFileId}/sessions`, { partyId, kind: 'VIDEO', notBefore: at.toISOString() });
+    expect(booked.status).toBe(201);
+    // The party's link and the token its one-time code would give (the code itself is tested in video-flow).
+    const token = await t.facesign.db.$transaction((tx) => issueLink(tx, booked.body.id, 86_400_000));
+    const link = await t.facesign.db.borrowerLink.findFirstOrThrow({ where: { sessionId: booked.body.id }, orderBy: { createdAt: 'desc' } });
+    const partyToken = await new BorrowerLinks(t.facesign.db, t.facesign.config.verification.otp).issuePartyToken(link);
+    const party = t.client();
+    const night = shanghai(1, 21, 30);
+    const refused = await party.post<Problem>(`/api/join/${token}/reschedule`, { notBefore: night.toISOString() }, { 'x-party-token': partyToken });
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe('OUTSIDE_CALLING_HOURS');
+    expect(refused.body.errors?.map((e) => e.field)).toEqual(['notBefore']);
+    expect(refused.body.callingHours).toEqual({ timeZone: 'Asia/Shanghai', start: '09:00', end: '20:00', days: [0, 1, 2, 3, 4, 5, 6], requestedLocal: localReading(night) });
+    expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: booked.body.id } })).notBefore.toISOString()).toBe(at.toISOString());
+    const inside = await party.post<{ appointmentAt: string }>(`/api/join/${token}/reschedule`, { notBefore: shanghai(2, 11, 15).toISOString() }, { 'x-party-token': partyToken });
+    expect(inside.status).toBe(200);
+    expect(inside.body.appointmentAt).toBe(shanghai(2, 11, 15).toISOString());
   });
 });
 

@@ -108,6 +108,23 @@ describe('creating loan files', () => {
     expect(res.body.errors!.every((e) => e.in === 'body')).toBe(true);
   });
 
+  it('keeps the product\'s display name from the LOS, in either or both languages, and names a bad one', async () => {
+    const named = await los.post<LoanFile & { productName: unknown }>('/api/loan-files', loan('LF-NAME-1', { productName: { 'zh-CN': '安居消费贷', en: 'Home Consumer Loan' } }));
+    expect(named.status).toBe(201);
+    expect(named.body.productName).toEqual({ 'zh-CN': '安居消费贷', en: 'Home Consumer Loan' });
+    expect((await los.get<{ productName: unknown }>(`/api/loan-files/${named.body.id}`)).body.productName).toEqual({ 'zh-CN': '安居消费贷', en: 'Home Consumer Loan' });
+    const chineseOnly = await los.post<{ productName: unknown }>('/api/loan-files', loan('LF-NAME-2', { productName: { 'zh-CN': '安居消费贷' } }));
+    expect(chineseOnly.body.productName).toEqual({ 'zh-CN': '安居消费贷' });
+    expect((await los.post<{ productName: unknown }>('/api/loan-files', loan('LF-NAME-3'))).body.productName).toBeNull();
+    for (const bad of [{}, { en: '' }, { fr: 'Prêt' }]) {
+      const refused = await supervisor.post<Problem>('/api/loan-files', loan('LF-NAME-4', { productName: bad }));
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors?.[0]?.field).toMatch(/^productName/);
+    }
+    // The same reference with another name is another loan file's data.
+    expect((await los.post<Problem>('/api/loan-files', loan('LF-NAME-1', { productName: { en: 'Other' } }))).body.code).toBe('EXTERNAL_REF_CONFLICT');
+  });
+
   it('reports malformed JSON and non-JSON bodies clearly', async () => {
     const broken = await los.request<Problem>('POST', '/api/loan-files', undefined, { 'content-type': 'application/json' }, { raw: '{"externalRef":' });
     expect(broken.status).toBe(400);

@@ -77,7 +77,7 @@ describe('the join page overview', () => {
     expect(verified.status).toBe(200);
     const withToken = await party.get<Overview>(`/api/join/${link}`, { 'x-party-token': verified.body.partyToken });
     expect(withToken.body.authenticated).toBe(true);
-    expect(withToken.body.terms).toEqual({ loanReference: externalRef, product: 'overview-terms', amount: '80000.00', currency: 'CNY', documentHash: CONTRACT_HASH, signedAt: null });
+    expect(withToken.body.terms).toEqual({ loanReference: externalRef, product: 'overview-terms', productName: null, amount: '80000.00', currency: 'CNY', documentHash: CONTRACT_HASH, signedAt: null });
     // A wrong or missing party token sees no loan data, and is told so rather than refused.
     const guessed = await party.get<Overview>(`/api/join/${link}`, { 'x-party-token': 'x'.repeat(43) });
     expect(guessed.status).toBe(200);

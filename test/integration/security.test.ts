@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Router } from 'express';
 import type { ERROR_CODES } from '../../server/http/errors.js';
 import { BorrowerLinks, issueLink } from '../../server/auth/borrower-links.js';
-import { agentClientEvents } from '../../server/realtime/events.js';
+import { agentClientEvents, partyClientEvents } from '../../server/realtime/events.js';
 import { partyIdentity } from '../../server/livekit/identities.js';
 import { API_SCOPES } from '../../server/auth/principal.js';
 import type { ApiClient, ApiResponse } from '../support/api-client.js';
@@ -240,8 +240,9 @@ describe('socket namespaces', () => {
         'presence:get': {},
         heartbeat: {},
         'session:watch': { sessionId: ids.sessionId },
+        'contract:present': { sessionId: ids.sessionId, page: 1 },
       };
-      const agentOnly = new Set(['presence:set', 'presence:get', 'heartbeat']);
+      const agentOnly = new Set(['presence:set', 'presence:get', 'heartbeat', 'contract:present']);
       for (const event of Object.keys(agentClientEvents) as (keyof typeof agentClientEvents)[]) {
         for (const socket of [supervisor, admin]) {
           const ack = await socket.emit(event, valid[event]);
@@ -257,6 +258,8 @@ describe('socket namespaces', () => {
       // The session is not assigned to this agent: watching it is refused, and its events do not reach them.
       expect(await agent.emit('session:watch', { sessionId: ids.sessionId })).toMatchObject({ ok: false, code: 'FORBIDDEN' });
       expect(await supervisor.emit('session:watch', { sessionId: ids.sessionId })).toEqual({ ok: true });
+      // Nor may they present its contract: only the assigned agent does.
+      expect(await agent.emit('contract:present', { sessionId: ids.sessionId, page: 1 })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
       t.facesign.realtime.emitter.toSessionWatchers(ids.sessionId!, 'session:changed', { v: 1, sessionId: ids.sessionId!, state: 'SCHEDULED', version: 99 });
       await supervisor.next('session:changed', (p) => p.version === 99);
       expect(agent.events.some((e) => e.event === 'session:changed' && e.payload.version === 99)).toBe(false);
@@ -269,7 +272,7 @@ describe('socket namespaces', () => {
     }
   });
 
-  it('/party admits only a link with its own party token, registers no client events, and hears only its own session', async () => {
+  it('/party admits only a link with its own party token, registers only its page-of-the-contract report, and hears only its own session', async () => {
     const links = new BorrowerLinks(t.facesign.db, t.facesign.config.verification.otp);
     const los = t.client().withApiKey(keys.all!);
     const party = async (phone: string) => {
@@ -292,7 +295,12 @@ describe('socket namespaces', () => {
     const { socket } = await connect('/party', { auth: { link: a.link, partyToken: a.partyToken } });
     try {
       const serverSocket = [...t.facesign.realtime.io.of('/party').sockets.values()].find((s) => s.id === socket!.id)!;
-      expect(serverSocket.eventNames().filter((e) => e !== 'disconnect' && e !== 'disconnecting' && e !== 'error')).toEqual([]);
+      expect(serverSocket.eventNames().filter((e) => e !== 'disconnect' && e !== 'disconnecting' && e !== 'error')).toEqual(Object.keys(partyClientEvents));
+      // A page report is validated, and refused for a session with no contract (this one has none).
+      expect(await new Promise((resolve) => socket!.emit('contract:viewing', { page: 0 }, resolve))).toMatchObject({ ok: false, code: 'VALIDATION_FAILED' });
+      expect(await new Promise((resolve) => socket!.emit('contract:viewing', { page: 1 }, resolve))).toMatchObject({ ok: false, code: 'SESSION_STATE_CONFLICT' });
+      // …and a flood of reports is cut off before it reaches the database or an agent.
+      expect(await new Promise((resolve) => socket!.emit('contract:viewing', { page: 1 }, resolve))).toMatchObject({ ok: false, code: 'RATE_LIMITED' });
       const heard: unknown[] = [];
       socket!.onAny((_event, payload: unknown) => heard.push(payload));
       // Agent events sent on the party namespace do nothing (no handler, no acknowledgement).

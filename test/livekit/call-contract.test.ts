@@ -3,7 +3,21 @@
 // retry time and the attempt accounting must be what the contract says, and identical on both.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../support/api-client.js';
-import { CALL_SCENARIOS, CONTRACT_RINGING_TIMEOUT_SECONDS, runCallScenario, TRUNK_FAULT_SCENARIOS, trunkFaults, type CallOutcome, type TrunkFault } from '../support/call-contract.js';
+import { botIdentity } from '../../server/automated-calls/call-room.js';
+import { listenToBot } from '../support/bot-listener.js';
+import {
+  AUTOMATED_SCENARIOS,
+  CALL_SCENARIOS,
+  CONTRACT_RINGING_TIMEOUT_SECONDS,
+  runAutomatedScenario,
+  runCallScenario,
+  TRUNK_FAULT_SCENARIOS,
+  trunkFaults,
+  type AutomatedOutcome,
+  type CallOutcome,
+  type TrunkFault,
+} from '../support/call-contract.js';
+import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN, losClient } from '../support/verification.js';
 
@@ -15,7 +29,15 @@ interface Backend {
   los: ApiClient;
   setTrunkFault(fault: TrunkFault | undefined): Promise<void>;
   outcomes: Map<string, CallOutcome>;
+  automated: Map<string, AutomatedOutcome>;
+  /** Where the automated scenarios run: the same app, or (simulator) one in real time, see below. */
+  automatedT: TestApp;
+  automatedLos: ApiClient;
+  /** Whether the automated call's participant played sound into the room (the real room is listened to). */
+  botSpoke(roomName: string, attemptId: string): Promise<boolean>;
 }
+
+const BOT_HEARD_WITHIN_MS = 90_000;
 
 const backends: Backend[] = [];
 
@@ -24,6 +46,10 @@ beforeAll(async () => {
   // A tenth of real time: ringing lasts long enough, relative to how often facesign asks, to be seen
   // on a busy machine (at a hundredth, a 5 s ring is 50 ms of HTTP polling).
   const sim = await startTestApp(ENV, { livekit: true, simTimeScale: 0.1 });
+  // Automated calls run in real time on the simulator: the bot's own work (text to speech, database
+  // writes) takes real seconds that a scaled clock would stretch, and the party's keys and hang-up would
+  // come early relative to it.
+  const simRealTime = await startTestApp(ENV, { livekit: true, simTimeScale: 1 });
   backends.push(
     {
       name: 'livekit',
@@ -31,6 +57,21 @@ beforeAll(async () => {
       los: await losClient(real),
       setTrunkFault: trunkFaults(real, { down: () => real.real!.stopSip(), up: () => real.real!.startSip() }),
       outcomes: new Map(),
+      automated: new Map(),
+      automatedT: real,
+      automatedLos: await losClient(real),
+      async botSpoke(roomName, attemptId) {
+        // Join once the call is up (a join token for a room that does not exist yet would create it).
+        await eventually(async () => (await real.facesign.db.attempt.findUniqueOrThrow({ where: { id: attemptId } })).answeredAt, 100);
+        const listener = await listenToBot(real.real!, roomName, attemptId);
+        try {
+          const until = Date.now() + BOT_HEARD_WITHIN_MS;
+          while (Date.now() < until && !(listener.heard.frames > 50 && listener.heard.maxRms > 0.02)) await new Promise((r) => setTimeout(r, 200));
+          return listener.heard.frames > 50 && listener.heard.maxRms > 0.02;
+        } finally {
+          await listener.leave();
+        }
+      },
     },
     {
       name: 'simulator',
@@ -41,13 +82,25 @@ beforeAll(async () => {
         up: async () => sim.sim!.control.setSipServiceConnected(true),
       }),
       outcomes: new Map(),
+      automated: new Map(),
+      automatedT: simRealTime,
+      automatedLos: await losClient(simRealTime),
+      async botSpoke(roomName, attemptId) {
+        const until = Date.now() + BOT_HEARD_WITHIN_MS;
+        const played = () => simRealTime.sim!.control.audioPlayed(roomName)[botIdentity(attemptId)];
+        while (Date.now() < until && !((played()?.seconds ?? 0) > 1 && (played()?.maxRms ?? 0) > 0.02)) await new Promise((r) => setTimeout(r, 50));
+        return (played()?.seconds ?? 0) > 1 && (played()?.maxRms ?? 0) > 0.02;
+      },
     },
   );
   console.log(`[call contract] real servers: ${JSON.stringify(real.real!.versions)}`);
 });
 
 afterAll(async () => {
-  for (const b of backends) await b.t.stop();
+  for (const b of backends) {
+    await b.t.stop();
+    if (b.automatedT !== b.t) await b.automatedT.stop();
+  }
 });
 
 describe.each(['livekit', 'simulator'] as const)('calls through %s', (name) => {
@@ -76,6 +129,15 @@ describe.each(['livekit', 'simulator'] as const)('calls through %s', (name) => {
   });
 });
 
+describe.each(['livekit', 'simulator'] as const)('automated calls through %s', (name) => {
+  it('run the script on the keypad and hand every other ending to a person', async () => {
+    const b = backends.find((x) => x.name === name)!;
+    const results = await Promise.all(AUTOMATED_SCENARIOS.map((scenario, i) => runAutomatedScenario(b.automatedT, b.automatedLos, scenario, `automated-${i}`, (room, attemptId) => b.botSpoke(room, attemptId))));
+    AUTOMATED_SCENARIOS.forEach((scenario, i) => b.automated.set(scenario.name, results[i]!));
+    expect(Object.fromEntries(b.automated)).toEqual(Object.fromEntries(AUTOMATED_SCENARIOS.map((s) => [s.name, s.expected])));
+  });
+});
+
 describe('the contract', () => {
   it('holds identically on the real servers and on the simulator', () => {
     const [real, sim] = backends;
@@ -83,5 +145,13 @@ describe('the contract', () => {
     console.table(table.map((row) => ({ scenario: row.scenario, livekit: JSON.stringify(row.livekit), simulator: JSON.stringify(row.simulator) })));
     expect(table.every((row) => row.livekit !== undefined)).toBe(true);
     for (const row of table) expect(row.simulator, row.scenario).toEqual(row.livekit);
+  });
+
+  it('holds identically for automated calls', () => {
+    const [real, sim] = backends;
+    for (const s of AUTOMATED_SCENARIOS) {
+      expect(real!.automated.get(s.name), s.name).toBeDefined();
+      expect(sim!.automated.get(s.name), s.name).toEqual(real!.automated.get(s.name));
+    }
   });
 });

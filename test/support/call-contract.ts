@@ -9,6 +9,7 @@ import { SIPTransport, type SIPOutboundTrunkInfo } from '@livekit/protocol';
 import { SipClient } from 'livekit-server-sdk';
 import type { ApiClient } from './api-client.js';
 import type { TestApp } from './harness.js';
+import { eventually } from './fixtures.js';
 import { loanFileWithBorrower, onlineAgent, scheduleCall, stateOf, takeOffer } from './verification.js';
 
 export type TrunkFault = 'dead-udp-port' | 'dead-tcp-port' | 'unresolvable-host' | 'sip-service-down';
@@ -129,4 +130,77 @@ export async function runCallScenario(t: TestApp, los: ApiClient, scenario: Call
   } finally {
     agent.socket.close();
   }
+}
+
+/** What facesign concluded of an automated confirmation call: the contract compares these. */
+export interface AutomatedOutcome {
+  state: string;
+  outcome: string | null;
+  handOffReason: string | null;
+  /** The answers the call stored, summarised so that timing cannot change them. */
+  answers: string;
+  /** Whether the bot played audio into the room (seconds of sound, not silence). */
+  botSpoke: boolean;
+}
+
+export interface AutomatedScenario {
+  name: string;
+  phone: string;
+  expected: AutomatedOutcome;
+}
+
+/** The shipped automated template's required items, in script order. */
+export const AUTOMATED_REQUIRED_ITEMS = ['consent_recording', 'identity_phone_owner', 'willingness_self_applied', 'loan_amount_term', 'fees_rate_disclosure'];
+
+export const AUTOMATED_SCENARIOS: readonly AutomatedScenario[] = [
+  {
+    name: 'automated: confirms every item on the keypad',
+    phone: '+8613805550170',
+    expected: { state: 'COMPLETED', outcome: 'PASSED', handOffReason: null, answers: 'all CONFIRMED', botSpoke: true },
+  },
+  {
+    name: 'automated: denies, handed to a person',
+    phone: '+8613805550171',
+    expected: { state: 'SCHEDULED', outcome: null, handOffReason: 'DENIED', answers: 'consent_recording DENIED', botSpoke: true },
+  },
+  {
+    name: 'automated: silence, handed to a person',
+    phone: '+8613805550101',
+    expected: { state: 'SCHEDULED', outcome: null, handOffReason: 'NO_INPUT', answers: 'consent_recording UNCLEAR', botSpoke: true },
+  },
+  {
+    name: 'automated: hangs up mid-script, handed to a person',
+    phone: '+8613805550172',
+    expected: { state: 'SCHEDULED', outcome: null, handOffReason: 'HUNG_UP', answers: 'CONFIRMED until it stopped', botSpoke: true },
+  },
+];
+
+function summariseAnswers(answers: { itemId: string; value: string }[]): string {
+  const confirmed = answers.filter((a) => a.value === 'CONFIRMED').length;
+  if (confirmed === answers.length && confirmed === AUTOMATED_REQUIRED_ITEMS.length) return 'all CONFIRMED';
+  if (confirmed === answers.length && confirmed > 0) return 'CONFIRMED until it stopped';
+  const last = answers.at(-1);
+  return last ? `${last.itemId} ${last.value}` : 'none';
+}
+
+/**
+ * Schedules an automated call to the scenario's number (the shipped call-automated template), waits
+ * until it completed or was handed to a person, and reads what facesign stored. `botSpoke` tells how
+ * the backend shows the bot's audio: the real room is listened to by the caller, the simulator keeps it.
+ */
+export async function runAutomatedScenario(t: TestApp, los: ApiClient, scenario: AutomatedScenario, product: string, botSpoke: (roomName: string, attemptId: string) => Promise<boolean>): Promise<AutomatedOutcome> {
+  const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: scenario.phone, product });
+  const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated' });
+  const attempt = await eventually(() => t.facesign.db.attempt.findFirst({ where: { sessionId } }), 100);
+  const spoke = botSpoke(attempt.roomName, attempt.id);
+  const session = await eventually(async () => {
+    const s = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+    return s.state === 'COMPLETED' || s.handOffReason !== null || s.state === 'EXHAUSTED' ? s : undefined;
+  }, 200);
+  const answers = await t.facesign.db.checklistAnswer.findMany({ where: { sessionId }, orderBy: { answeredAt: 'asc' } });
+  const outcome: AutomatedOutcome = { state: session.state, outcome: session.outcome, handOffReason: session.handOffReason, answers: summariseAnswers(answers), botSpoke: await spoke };
+  if (session.state !== 'COMPLETED' && session.state !== 'EXHAUSTED') {
+    await t.facesign.verification.scheduling.cancel(sessionId, 'scenario over', { actor: { type: 'SYSTEM' }, requestId: 'contract', scope: 'test' });
+  }
+  return outcome;
 }

@@ -13,6 +13,7 @@ import { startS3Server, S3RVER_CREDENTIALS, type RunningS3Server } from '../../d
 import { SipClient } from 'livekit-server-sdk';
 import { startLiveKitSimulator, type RunningLiveKitSimulator } from '../../dev/livekit-sim/index.js';
 import { startRealLiveKit, type RealLiveKit } from '../../dev/real-livekit/stack.js';
+import { SimulatorCallRooms } from './sim-call-rooms.js';
 import { cloneDatabase } from './databases.js';
 import { ApiClient } from './api-client.js';
 
@@ -104,7 +105,9 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {},
     ...(real ? { LIVEKIT_URL: real.url, LIVEKIT_API_KEY: real.apiKey, LIVEKIT_API_SECRET: real.apiSecret, LIVEKIT_SIP_TRUNK_ID: sipTrunkId, LIVEKIT_MEDIA: 'livekit' } : {}),
     ...env,
   });
-  let facesign = await createFacesign(config, { logDestination: destination });
+  // Automated calls join rooms through the simulator's bot participant (the simulator carries no media).
+  const callRooms = sim ? { callRoomConnector: new SimulatorCallRooms(sim.control) } : {};
+  let facesign = await createFacesign(config, { logDestination: destination, ...callRooms });
   const url = await facesign.listen();
   const port = Number(new URL(url).port);
   sim?.control.setWebhookUrls([`${url}/livekit/webhook`]);
@@ -136,7 +139,7 @@ export async function startTestApp(env: Partial<Record<keyof Env, string>> = {},
     },
     async restart() {
       await facesign.stop();
-      facesign = await createFacesign({ ...config, http: { ...config.http, port } }, { logDestination: destination });
+      facesign = await createFacesign({ ...config, http: { ...config.http, port } }, { logDestination: destination, ...callRooms });
       await facesign.listen();
     },
     async stop() {

@@ -76,8 +76,9 @@ const VIDEO_ITEMS: Record<string, boolean> = {
 const CJK = /[\u4e00-\u9fff]/;
 
 describe('shipped templates', () => {
-  it('are exactly the two defaults, valid, in versions 1 and 2', () => {
+  it('are exactly the two defaults, valid, in versions 1 and 2, and the automated call script', () => {
     expect(docs.map((d) => [d.key, d.version, d.kind])).toEqual([
+      ['call-automated', 1, 'CALL'],
       ['call-default', 1, 'CALL'],
       ['call-default', 2, 'CALL'],
       ['video-default', 1, 'VIDEO'],
@@ -159,6 +160,7 @@ describe('shipped templates', () => {
 // The content hashes of the published files. If this fails, a published file was edited: restore it and
 // put the change in <key>.v<next>.json.
 const PUBLISHED = {
+  'call-automated.v1': 'e3443de2f33f4539f551b76fdb86e23f661f7fe32d77de3e0b423cf000cea715',
   'call-default.v1': '9271b1bc96e9ae469aaaa3c9a4faf385a5fea553dcc8252aaa623b492ab9db0c',
   'call-default.v2': '742d0413a806f9d338063d440716a6b48693f2a9575987da47a8e3cf34e502d1',
   'video-default.v1': '46265510009b7a9d4e7b675ad5c10c64685b0d2a23978273ceb1798953720e2b',

@@ -26,6 +26,8 @@ const agentId = fc.constantFrom('agent-1', 'agent-2');
 
 const eventArb: fc.Arbitrary<SessionEvent> = fc.oneof(
   agentId.map((id) => ({ type: 'OFFER_ACCEPTED' as const, agentId: id })),
+  fc.constant({ type: 'AUTOMATED_CALL_DUE' as const }),
+  fc.constantFrom('DENIED', 'UNCLEAR', 'NO_INPUT', 'HUNG_UP').map((reason) => ({ type: 'HANDED_TO_PERSON' as const, reason })),
   fc.constant({ type: 'APPOINTMENT_DUE' as const }),
   fc.constant({ type: 'PARTY_READY' as const }),
   fc.constant({ type: 'CALL_RINGING' as const }),
@@ -206,7 +208,7 @@ describe('session lifecycle properties', () => {
           if (!result.effects.some((e) => e.type === 'dial')) return;
           expect(kind).toBe('CALL');
           expect(['SCHEDULED', 'WRAP_UP']).toContain(before.state);
-          expect(['OFFER_ACCEPTED', 'CALL_BACK']).toContain(event.type);
+          expect(['OFFER_ACCEPTED', 'CALL_BACK', 'AUTOMATED_CALL_DUE']).toContain(event.type);
         });
       }),
       { numRuns: 300 },

@@ -16,6 +16,8 @@ const exhausted = { kind: 'exhausted', reason: 'limit' } as const;
 
 const EVENTS: SessionEvent[] = [
   { type: 'OFFER_ACCEPTED', agentId: 'a' },
+  { type: 'AUTOMATED_CALL_DUE' },
+  { type: 'HANDED_TO_PERSON', reason: 'DENIED' },
   { type: 'APPOINTMENT_DUE' },
   { type: 'PARTY_READY' },
   { type: 'CALL_RINGING' },
@@ -39,6 +41,8 @@ const OPEN = ['SCHEDULED', 'DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS', '
 const ALLOWED: Record<SessionKind, Partial<Record<SessionEvent['type'], Partial<Record<SessionState, SessionState>>>>> = {
   CALL: {
     OFFER_ACCEPTED: { SCHEDULED: 'DISPATCHING' },
+    AUTOMATED_CALL_DUE: { SCHEDULED: 'DISPATCHING' },
+    HANDED_TO_PERSON: { IN_PROGRESS: 'SCHEDULED', WRAP_UP: 'SCHEDULED' },
     CALL_RINGING: { DISPATCHING: 'RINGING' },
     CALL_ANSWERED: { DISPATCHING: 'IN_PROGRESS', RINGING: 'IN_PROGRESS' },
     DIAL_FAILED: { DISPATCHING: 'RETRY_PENDING', RINGING: 'RETRY_PENDING' },
@@ -116,6 +120,14 @@ describe('effects', () => {
     const r = transition({ state: 'IN_PROGRESS', kind: 'VIDEO' }, { type: 'RECONNECT_GRACE_EXPIRED' });
     expect(r.effects).toEqual([{ type: 'stopRecording' }, { type: 'endAttempt', reason: 'party_disconnected' }, { type: 'closeRoom' }, { type: 'scheduleNoShow' }]);
     expect(transition({ state: 'DISPATCHING', kind: 'VIDEO' }, { type: 'PARTY_READY' }).effects).toContainEqual({ type: 'openAttempt' });
+  });
+
+  it('an automated call dials with no agent, and its hand-off ends the attempt and asks for an agent at once', () => {
+    expect(transition({ state: 'SCHEDULED', kind: 'CALL' }, { type: 'AUTOMATED_CALL_DUE' }).effects).toEqual([{ type: 'openAttempt' }, { type: 'dial' }]);
+    const live = transition({ state: 'IN_PROGRESS', kind: 'CALL' }, { type: 'HANDED_TO_PERSON', reason: 'DENIED' });
+    expect(live.effects).toEqual([{ type: 'stopRecording' }, { type: 'endAttempt', reason: 'handed_to_person' }, { type: 'closeRoom' }, { type: 'routeToAgent' }]);
+    expect(live.effects.map((e) => e.type)).not.toContain('notifyLos');
+    expect(transition({ state: 'WRAP_UP', kind: 'CALL' }, { type: 'HANDED_TO_PERSON', reason: 'HUNG_UP' }).effects).toEqual([{ type: 'routeToAgent' }]);
   });
 
   it('cancelling releases everything and tells the LOS', () => {

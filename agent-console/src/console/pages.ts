@@ -18,5 +18,6 @@ export const PAGES: PageEntry[] = [
   { path: '/desk', roles: ['AGENT'], nav: 'navDesk', component: lazy(() => import('./desk/DeskPage')) },
   { path: '/supervisor', roles: ['SUPERVISOR'], nav: 'navSupervisor', component: lazy(() => import('./supervisor/SupervisorPage')) },
   { path: '/review', roles: ['AUDITOR', 'SUPERVISOR'], nav: 'navReview', component: lazy(() => import('./review/ReviewPage')), patterns: ['/review/:sessionId'] },
+  { path: '/loan-files/new', roles: ['SUPERVISOR'], nav: 'navNewLoanFile', component: lazy(() => import('./loan-files/NewLoanFilePage')) },
   { path: '/dashboard', roles: ['SUPERVISOR', 'AUDITOR'], nav: 'navDashboard', component: lazy(() => import('./dashboard/DashboardPage')) },
 ];

@@ -9,6 +9,7 @@ import { partySocket } from '../shared/socket';
 import { formatDateTime, useLocale, useT } from '../shared/i18n';
 import { useLabels } from '../shared/labels';
 import { CodeEntry } from './CodeEntry';
+import { ContractViewer } from './ContractViewer';
 import { Preview } from './DeviceCheck';
 import type { JoinApi, KeyTerms, Overview } from './join-api';
 import { JoinError } from './JoinError';
@@ -27,6 +28,7 @@ export function LiveRoom({ api, overview, stream, refresh, onSessionChanged }: {
   const [attempt, setAttempt] = useState(0);
   const remote = useRef<HTMLDivElement>(null);
   const [remoteVideo, setRemoteVideo] = useState(false);
+  const [socket, setSocket] = useState<Socket>();
   const changed = useRef(onSessionChanged);
   changed.current = onSessionChanged;
   const refreshRef = useRef(refresh);
@@ -37,6 +39,7 @@ export function LiveRoom({ api, overview, stream, refresh, onSessionChanged }: {
     const token = api.token;
     if (!token) return;
     const socket: Socket = partySocket(api.link, token);
+    setSocket(socket);
     socket.on('connect', () => setLive(true));
     socket.on('disconnect', () => setLive(false));
     // A place in line can arrive late (computed before an agent took the session): show it at once,
@@ -56,6 +59,7 @@ export function LiveRoom({ api, overview, stream, refresh, onSessionChanged }: {
     return () => {
       clearTimeout(confirm);
       socket.close();
+      setSocket(undefined);
     };
   }, [api]);
 
@@ -188,6 +192,7 @@ export function LiveRoom({ api, overview, stream, refresh, onSessionChanged }: {
         {inCall ? <Preview stream={stream} label={t('preview')} className="self-view" /> : null}
       </div>
       {inCall && overview.terms ? <Terms terms={overview.terms} /> : null}
+      {inCall && overview.contractToSign ? <ContractViewer api={api} socket={socket} /> : null}
       {inCall && overview.contractToSign && overview.terms ? <SignPanel api={api} overview={overview} terms={overview.terms} refresh={refresh} /> : null}
     </div>
   );
@@ -220,7 +225,7 @@ export function Terms({ terms }: { terms: KeyTerms }) {
         <dt>{t('termsCurrency')}</dt>
         <dd>{terms.currency}</dd>
         <dt>{t('termsProduct')}</dt>
-        <dd>{labels.product(terms.product)}</dd>
+        <dd data-testid="terms-product">{terms.productName ? (terms.productName[locale] ?? terms.productName.en ?? terms.productName['zh-CN']) : labels.product(terms.product)}</dd>
         <dt>{t('termsReference')}</dt>
         <dd className="mono">{terms.loanReference}</dd>
         {terms.documentHash ? (
@@ -250,6 +255,12 @@ function SignPanel({ api, overview, terms, refresh }: { api: JoinApi; overview: 
     <section className="sign stack" aria-labelledby="sign-heading">
       <h2 id="sign-heading">{t('signTitle')}</h2>
       <p>{t('signIntro')}</p>
+      {terms.documentHash ? (
+        <p data-testid="sign-document">
+          {t('signDocument')}{' '}
+          <code className="mono hash">{terms.documentHash}</code>
+        </p>
+      ) : null}
       <CodeEntry
         status={overview.otp.sign}
         sendLabel={t('signSend')}

@@ -1,11 +1,13 @@
-// Pick another slot: at least 15 minutes ahead and before the verification's deadline (the server
-// checks both and names the field when it refuses).
+// Pick another slot: at least 15 minutes ahead, before the verification's deadline and inside the hours the
+// party may be called (the server checks all three and names the field when it refuses; a time outside the
+// calling hours comes back with the window, which is said in the party's language).
 import { useId, useState, type FormEvent } from 'react';
-import { fieldError } from '../shared/api';
-import { formatDateTime, useLocale, useT } from '../shared/i18n';
+import { ApiError, fieldError } from '../shared/api';
+import { formatDateTime, useLocale, useT, type Translate } from '../shared/i18n';
+import { formatZonedReading, weekdayNames, zoneName } from '../shared/zoned-time';
 import type { JoinApi, Overview } from './join-api';
 import { JoinError } from './JoinError';
-import { joinMessages } from './messages';
+import { joinMessages, type JoinMessageKey } from './messages';
 
 const MIN_AHEAD_MS = 15 * 60_000;
 
@@ -58,7 +60,9 @@ export function Reschedule({ api, overview, done, open = false }: { api: JoinApi
     );
   }
   if (!overview.canReschedule) return null;
-  const invalid = empty ? t('rescheduleEmpty') : fieldError(error, 'notBefore');
+  const outside = outsideHours(error, t, locale);
+  const invalid = empty ? t('rescheduleEmpty') : (outside ?? (fieldError(error, 'notBefore') ? t('rescheduleHint', { deadline }) : undefined));
+  const chosen = value && !Number.isNaN(new Date(value).getTime()) ? formatDateTime(new Date(value).toISOString(), locale, { dateStyle: 'full', timeStyle: 'short' }) : undefined;
   return (
     <details className="reschedule" open={open}>
       <summary>{t('rescheduleSummary')}</summary>
@@ -75,12 +79,17 @@ export function Reschedule({ api, overview, done, open = false }: { api: JoinApi
             aria-invalid={invalid ? true : undefined}
             aria-describedby={`${id}-hint${invalid ? ` ${id}-error` : ''}`}
           />
+          {chosen ? (
+            <span className="hint" data-testid="reschedule-chosen">
+              {t('rescheduleChosen', { time: chosen })}
+            </span>
+          ) : null}
           <span className="hint" id={`${id}-hint`}>
             {t('rescheduleHint', { deadline })}
           </span>
           {invalid ? (
-            <span className="field-error" id={`${id}-error`} role="alert">
-              {empty ? invalid : `${t('rescheduleHint', { deadline })}`}
+            <span className="field-error" id={`${id}-error`} role="alert" data-testid="reschedule-error">
+              {invalid}
             </span>
           ) : null}
         </label>
@@ -91,4 +100,26 @@ export function Reschedule({ api, overview, done, open = false }: { api: JoinApi
       </form>
     </details>
   );
+}
+
+interface CallingHoursWindow {
+  timeZone: string;
+  start: string;
+  end: string;
+  days: number[];
+  requestedLocal: string;
+}
+
+/** A time outside the party's calling hours, in their words: the window on their own clock. */
+function outsideHours(error: unknown, t: Translate<JoinMessageKey>, locale: string): string | undefined {
+  if (!(error instanceof ApiError) || error.code !== 'OUTSIDE_CALLING_HOURS') return undefined;
+  const hours = error.problem.callingHours as CallingHoursWindow | undefined;
+  if (!hours) return undefined;
+  return t('rescheduleOutsideHours', {
+    time: formatZonedReading(hours.requestedLocal, locale),
+    start: hours.start,
+    end: hours.end,
+    days: hours.days.length === 7 ? t('rescheduleEveryDay') : weekdayNames(hours.days, locale),
+    zone: zoneName(hours.timeZone, locale),
+  });
 }

@@ -13,9 +13,21 @@ export interface CodeStatus {
 export interface KeyTerms {
   loanReference: string;
   product: string;
+  /** The product as the lender names it, when the LOS sent a name. */
+  productName: Partial<Record<Locale, string>> | null;
   amount: string;
   currency: string;
   documentHash: string | null;
+  signedAt: string | null;
+}
+
+/** The contract the party signs (GET /api/join/:token/contract). */
+export interface PartyContract {
+  documentHash: string | null;
+  /** The lender supplied the document itself, not only its fingerprint. */
+  documentStored: boolean;
+  sizeBytes: number | null;
+  presentedPage: number | null;
   signedAt: string | null;
 }
 
@@ -99,6 +111,19 @@ export class JoinApi {
 
   sign(code: string): Promise<{ confirmedAt: string; documentHash: string }> {
     return api<{ confirmedAt: string; documentHash: string }>('POST', this.path('/sign'), { code }, { headers: this.headers() });
+  }
+
+  contract(): Promise<PartyContract> {
+    return api<PartyContract>('GET', this.path('/contract'), undefined, { headers: this.headers() });
+  }
+
+  /** Where the contract's PDF is read from, with authHeaders(). */
+  contractUrl(): string {
+    return this.path('/contract/content');
+  }
+
+  authHeaders(): Record<string, string> {
+    return this.headers();
   }
 
   /** The party token no longer holds (another device verified since): ask for a code again. */

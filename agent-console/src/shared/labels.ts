@@ -36,6 +36,14 @@ const labelMessages = defineMessages({
     capture_FACE: 'Face',
     capture_ID_FRONT: 'ID front',
     capture_ID_BACK: 'ID back',
+    faceMatch_MATCH: 'Match',
+    faceMatch_UNCERTAIN: 'Uncertain',
+    faceMatch_NO_MATCH: 'No match',
+    faceMatch_NO_FACE: 'No face found',
+    faceMatch_MULTIPLE_FACES: 'More than one face',
+    faceMatch_UNREADABLE: 'Image could not be read',
+    faceMatch_PENDING: 'Comparing…',
+    faceMatch_FAILED: 'Comparison failed',
     dial_ANSWERED: 'Answered',
     dial_BUSY: 'Line busy',
     dial_NO_ANSWER: 'No answer',
@@ -58,6 +66,17 @@ const labelMessages = defineMessages({
     product_car_loan: 'Car loan',
     product_business_loan: 'Business loan',
     product_credit_card: 'Credit card instalments',
+    mode_AGENT: 'Agent call',
+    mode_AUTOMATED_CALL: 'Automated call',
+    handOff_DENIED: 'the party said no to a question',
+    handOff_UNCLEAR: 'no clear answer after the question was repeated',
+    handOff_NO_INPUT: 'the party pressed no key in time',
+    handOff_HUNG_UP: 'the party hung up',
+    handOff_BOT_FAILED: 'the automated call could not run',
+    autoNote_NO_KEY: 'No key pressed within {seconds} s.',
+    autoNote_NO_KEY_SPOKE: 'No key pressed within {seconds} s; the party spoke ({spokeSeconds} s).',
+    autoNote_DENIED_KEY: 'The party pressed 2 (no).',
+    autoNote_REPEATS_USED: 'No answer after the question was read {times} times (last key pressed: {lastKey}).',
   },
   'zh-CN': {
     state_SCHEDULED: '已排期',
@@ -89,6 +108,14 @@ const labelMessages = defineMessages({
     capture_FACE: '人脸',
     capture_ID_FRONT: '证件正面',
     capture_ID_BACK: '证件背面',
+    faceMatch_MATCH: '一致',
+    faceMatch_UNCERTAIN: '不确定',
+    faceMatch_NO_MATCH: '不一致',
+    faceMatch_NO_FACE: '未检测到人脸',
+    faceMatch_MULTIPLE_FACES: '检测到多张人脸',
+    faceMatch_UNREADABLE: '图像无法读取',
+    faceMatch_PENDING: '比对中…',
+    faceMatch_FAILED: '比对失败',
     dial_ANSWERED: '已接听',
     dial_BUSY: '占线',
     dial_NO_ANSWER: '无人接听',
@@ -111,6 +138,17 @@ const labelMessages = defineMessages({
     product_car_loan: '汽车贷款',
     product_business_loan: '经营贷款',
     product_credit_card: '信用卡分期',
+    mode_AGENT: '坐席外呼',
+    mode_AUTOMATED_CALL: '自动外呼',
+    handOff_DENIED: '客户对问题按键否认',
+    handOff_UNCLEAR: '问题重复播报后仍未得到明确回答',
+    handOff_NO_INPUT: '客户未在规定时间内按键',
+    handOff_HUNG_UP: '客户挂断了电话',
+    handOff_BOT_FAILED: '自动外呼无法运行',
+    autoNote_NO_KEY: '{seconds} 秒内未按键。',
+    autoNote_NO_KEY_SPOKE: '{seconds} 秒内未按键；客户说了话（{spokeSeconds} 秒）。',
+    autoNote_DENIED_KEY: '客户按了 2（否认）。',
+    autoNote_REPEATS_USED: '问题播报 {times} 次后仍无有效回答（最后按键：{lastKey}）。',
   },
 });
 
@@ -132,9 +170,20 @@ export interface Labels {
   flag(code: string): string;
   severity(code: string): string;
   capture(code: string): string;
+  /** A face-match result (MATCH, NO_FACE, …) or, while there is none, its status (PENDING, FAILED). */
+  faceMatch(code: string): string;
   dialOutcome(code: string): string;
   language(code: string): string;
   product(code: string): string;
+  /** How a session is run: by an agent or by the automated confirmation call. */
+  mode(code: string): string;
+  /** Why the automated call handed the party to a person, as a clause ("the party hung up"). */
+  handOffReason(code: string): string;
+  /**
+   * The automated call's note on an answer, in this language, from its code and values; `fallback`
+   * (the stored English wording) when the code is not known here.
+   */
+  automatedNote(code: string, params: Record<string, string | number> | null, fallback: string | null): string | null;
   /**
    * An outcome rule's finding (`high_risk_flag:PROMPTED`, `required_unclear:identity_name`) in words;
    * `promptOf` names a checklist item by its prompt when the page has the checklist.
@@ -151,9 +200,23 @@ export function labelsFor(locale: Locale): Labels {
     flag,
     severity: named('severity_'),
     capture: named('capture_'),
+    faceMatch: named('faceMatch_'),
     dialOutcome: named('dial_'),
     language: named('lang_'),
     product: named('product_'),
+    mode: named('mode_'),
+    handOffReason: named('handOff_'),
+    automatedNote(code, params, fallback) {
+      const text = lookup(locale, `autoNote_${code}`);
+      if (!text) return fallback;
+      let complete = true;
+      const worded = text.replace(/\{(\w+)\}/g, (_whole, name: string) => {
+        if (params && name in params) return String(params[name]);
+        complete = false;
+        return '';
+      });
+      return complete ? worded : (fallback ?? worded);
+    },
     reason(reason, promptOf) {
       const [kind = '', subject = ''] = reason.split(':');
       // The agent's own assessment answered "signs were present" is a finding of its own, not a denial.

@@ -5,6 +5,7 @@ import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 're
 import { api } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useT, type Locale } from '../../shared/i18n';
+import { useLabels } from '../../shared/labels';
 import { promptParts } from '../../shared/prompt';
 import { deskMessages } from './messages';
 import type { AnswerValue, Checklist, ChecklistItem } from './types';
@@ -40,6 +41,9 @@ function useNoteDrafts(sessionId: string) {
   return { drafts, setDraft };
 }
 
+/** The agent's own note on an answer; the automated call's note is shown apart, in the viewer's language. */
+const agentNote = (item: ChecklistItem): string | undefined => (item.answer?.answeredBy === 'AGENT' ? (item.answer.note ?? undefined) : undefined);
+
 function without<V>(map: ReadonlyMap<string, V>, key: string): ReadonlyMap<string, V> {
   if (!map.has(key)) return map;
   const next = new Map(map);
@@ -49,6 +53,7 @@ function without<V>(map: ReadonlyMap<string, V>, key: string): ReadonlyMap<strin
 
 export function ChecklistPanel({ sessionId, checklist, promptLocale, values, editable, onSaved }: { sessionId: string; checklist: Checklist; promptLocale: Locale; values: Record<string, string>; editable: boolean; onSaved(): void }) {
   const t = useT(deskMessages);
+  const labels = useLabels();
   const items = checklist.items;
   const [current, setCurrent] = useState(() => Math.max(0, items.findIndex((i) => !i.answer)));
   const [pending, setPending] = useState<ReadonlyMap<string, AnswerValue>>(new Map());
@@ -79,14 +84,14 @@ export function ChecklistPanel({ sessionId, checklist, promptLocale, values, edi
   const answer = (index: number, value: AnswerValue) => {
     const item = items[index];
     if (!item || !editable) return;
-    void save(item, value, drafts.get(item.id) ?? item.answer?.note ?? undefined);
+    void save(item, value, drafts.get(item.id) ?? agentNote(item));
     const next = items.findIndex((candidate, i) => i > index && !candidate.answer);
     if (next >= 0) focusItem(next);
   };
 
   const saveNote = (item: ChecklistItem) => {
     const draft = drafts.get(item.id);
-    if (!editable || !item.answer || draft === undefined || draft === (item.answer.note ?? '')) return;
+    if (!editable || !item.answer || draft === undefined || draft === (agentNote(item) ?? '')) return;
     void save(item, item.answer.value, draft);
   };
 
@@ -156,6 +161,12 @@ export function ChecklistPanel({ sessionId, checklist, promptLocale, values, edi
               <p className="prompt" id={promptId} lang={promptLocale}>
                 {promptParts(item.prompt[promptLocale], values, promptLocale)}
               </p>
+              {item.answer?.answeredBy === 'AUTOMATED_CALL' ? (
+                <p className="hint" data-testid="answered-by-bot">
+                  <span className="badge info">{t('answeredByBot')}</span>
+                  {item.answer.noteCode || item.answer.note ? ` ${t('botNote', { note: labels.automatedNote(item.answer.noteCode ?? '', item.answer.noteParams, item.answer.note) ?? '' })}` : null}
+                </p>
+              ) : null}
               {item.guidance ? (
                 <details>
                   <summary>{t('guidance')}</summary>
@@ -192,7 +203,7 @@ export function ChecklistPanel({ sessionId, checklist, promptLocale, values, edi
                   }}
                   aria-label={`${t('note')} ${index + 1}`}
                   placeholder={t('notePlaceholder')}
-                  value={drafts.get(item.id) ?? item.answer?.note ?? ''}
+                  value={drafts.get(item.id) ?? agentNote(item) ?? ''}
                   disabled={!editable}
                   tabIndex={index === current ? 0 : -1}
                   rows={1}

@@ -100,7 +100,7 @@ export default function DeskPage() {
         desk.reload();
         setChangeTick((n) => n + 1);
       }
-      if (event === 'checklist:changed') setChangeTick((n) => n + 1);
+      if (event === 'checklist:changed' || event === 'face-match:changed') setChangeTick((n) => n + 1);
     },
     [desk.reload, offers.reload],
   );
@@ -205,6 +205,7 @@ function PresencePanel({ presence, inSession, onChange }: { presence: Presence |
 
 function OffersPanel({ offers, error, onAccepted, onChanged }: { offers: LiveOffer[]; error: unknown; onAccepted(g: JoinGrant): void; onChanged(): void }) {
   const t = useT(deskMessages);
+  const labels = useLabels();
   const now = useNow(500);
   const [busy, setBusy] = useState<string>();
   const [actionError, setActionError] = useState<unknown>();
@@ -238,6 +239,11 @@ function OffersPanel({ offers, error, onAccepted, onChanged }: { offers: LiveOff
                 <strong>{offer.kind === 'CALL' ? t('offerCall') : t('offerVideo')}</strong>
                 <span className="badge warn">{t('expiresIn', { s: Math.ceil(left / 1000) })}</span>
               </div>
+              {offer.handOffReason ? (
+                <p className="hint" data-testid="offer-hand-off">
+                  {t('offerHandedOff', { reason: labels.handOffReason(offer.handOffReason) })}
+                </p>
+              ) : null}
               <progress max={total} value={left} aria-label={t('expiresIn', { s: Math.ceil(left / 1000) })} />
               <div className="row">
                 <button type="button" className="primary" disabled={busy === offer.id} onClick={() => void act(offer, 'accept')}>
@@ -281,7 +287,8 @@ function SchedulePanel({ desk, error, selected, onSelect }: { desk: Desk | undef
                   {s.kind === 'CALL' ? t('offerCall') : t('offerVideo')} · {formatDateTime(s.completedAt ?? s.nextAttemptAt ?? s.notBefore, locale, { timeStyle: 'short' })}
                 </span>
                 {s.state === 'RETRY_PENDING' && s.lastDialOutcome ? <span data-testid="schedule-dial-outcome">{labels.dialOutcome(s.lastDialOutcome)}</span> : null}
-                {selectable && s.id !== selected ? (
+                {s.handOffReason ? <span data-testid="schedule-hand-off">{t('offerHandedOff', { reason: labels.handOffReason(s.handOffReason) })}</span> : null}
+                {(selectable || s.state === 'RETRY_PENDING' || s.state === 'EXHAUSTED') && s.id !== selected ? (
                   <button type="button" className="small" onClick={() => onSelect(s.id)}>
                     {t('open')}
                   </button>

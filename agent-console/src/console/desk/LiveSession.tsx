@@ -10,6 +10,8 @@ import { formatDuration, useLocale, useT, type Locale } from '../../shared/i18n'
 import { labelsFor, useLabels, useReasonList } from '../../shared/labels';
 import { joinMedia, type MediaConnection } from '../../shared/media';
 import { useAuth } from '../auth';
+import { ContractPanel } from '../contract/ContractPanel';
+import { promptParts } from '../../shared/prompt';
 import { ChecklistPanel } from './ChecklistPanel';
 import { FlagsPanel } from './FlagsPanel';
 import { deskMessages } from './messages';
@@ -21,16 +23,20 @@ export interface SubmitResult {
   partyName: string;
   outcome: string;
   reasons: string[];
+  /** Set when the automated call handed this party to the agent. */
+  handOffReason: string | null;
 }
 
 /** What the agent sees after submitting, until they go back to the desk (the session has left "Now" by then). */
 export function Submitted({ result, onBack }: { result: SubmitResult; onBack(): void }) {
   const t = useT(deskMessages);
+  const labels = useLabels();
   const reasonList = useReasonList();
   return (
     <div className="panel stack" role="status" data-testid="submitted">
       <h2>{t('submitted', { outcome: t(`outcome${result.outcome}` as 'outcomePASSED') })}</h2>
       <p>{result.partyName}</p>
+      {result.handOffReason ? <p data-testid="submitted-hand-off">{t('handOffSummary', { reason: labels.handOffReason(result.handOffReason) })}</p> : null}
       {result.reasons.length > 0 ? (
         <p data-testid="submitted-reasons">
           {t('reasons', { list: reasonList(result.reasons) })}
@@ -122,7 +128,14 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
         <div className="panel">
           <div className="spread">
             <h2>{session.party.name}</h2>
-            <span className="badge info">{session.kind === 'CALL' ? t('offerCall') : t('offerVideo')}</span>
+            <span className="row">
+              {session.mode === 'AUTOMATED_CALL' ? (
+                <span className="badge warn" data-testid="session-mode">
+                  {labels.mode(session.mode)}
+                </span>
+              ) : null}
+              <span className="badge info">{session.kind === 'CALL' ? t('offerCall') : t('offerVideo')}</span>
+            </span>
           </div>
           <dl className="party-card">
             <dt>{t('loan')}</dt>
@@ -174,9 +187,12 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
           {media.reconnecting ? <div className="alert warn">{t('reconnecting')}</div> : null}
           <ErrorNote error={media.error} />
           {session.kind === 'VIDEO' && (session.state === 'IN_PROGRESS' || session.state === 'WRAP_UP') ? (
-            <SnapshotButton sessionId={session.id} stage={remoteRef} simulated={media.connection?.mode === 'simulated'} />
+            <SnapshotButton sessionId={session.id} stage={remoteRef} simulated={media.connection?.mode === 'simulated'} changeTick={changeTick} />
           ) : null}
         </div>
+        {session.kind === 'VIDEO' ? (
+          <ContractPanel sessionId={session.id} socket={socket} live={session.state === 'IN_PROGRESS'} ended={!MEDIA_STATES.has(session.state)} />
+        ) : null}
         <FlagsPanel sessionId={session.id} flags={checklist.data?.flags ?? []} disabled={!(session.state === 'IN_PROGRESS' || session.state === 'WRAP_UP')} onRaised={checklist.reload} />
       </div>
       <div className="panel stack">
@@ -191,6 +207,7 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
           </label>
         </div>
         <ErrorNote error={checklist.error} />
+        {session.handOffReason && checklist.data ? <HandOff reason={session.handOffReason} checklist={checklist.data} values={values} promptLocale={promptLocale} /> : null}
         {checklist.data ? (
           <ChecklistPanel
             sessionId={session.id}
@@ -228,7 +245,7 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
                 const r = await api<{ session: { outcome: string }; reasons: string[] }>('POST', `/api/sessions/${session.id}/complete`);
                 await media.connection?.leave();
                 localStorage.removeItem(`facesign.notes.${session.id}`);
-                onSubmitted({ sessionId: session.id, partyName: session.party.name, outcome: r.session.outcome, reasons: r.reasons });
+                onSubmitted({ sessionId: session.id, partyName: session.party.name, outcome: r.session.outcome, reasons: r.reasons, handOffReason: session.handOffReason });
               })
             }
           >
@@ -239,6 +256,40 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
           {t('shortcuts')}
         </p>
       </div>
+    </div>
+  );
+}
+
+/**
+ * A party the automated call handed over: why it stopped, and what it already collected, so the agent
+ * picks up where it left off instead of asking everything again.
+ */
+function HandOff({ reason, checklist, values, promptLocale }: { reason: string; checklist: Checklist; values: Record<string, string>; promptLocale: Locale }) {
+  const t = useT(deskMessages);
+  const labels = useLabels();
+  const collected = checklist.items.flatMap((item, index) => (item.answer?.answeredBy === 'AUTOMATED_CALL' ? [{ item, answer: item.answer, n: index + 1 }] : []));
+  return (
+    <div className="alert info stack" role="note" data-testid="hand-off">
+      <strong>{t('handOffTitle')}</strong>
+      <p data-testid="hand-off-reason">{t('handOffWhy', { reason: labels.handOffReason(reason) })}</p>
+      {collected.length === 0 ? (
+        <p>{t('handOffNone')}</p>
+      ) : (
+        <>
+          <p>{t('handOffCollected')}</p>
+          <ul data-testid="hand-off-answers">
+            {collected.map(({ item, answer, n }) => {
+              const note = answer.noteCode || answer.note ? labels.automatedNote(answer.noteCode ?? '', answer.noteParams, answer.note) : null;
+              return (
+                <li key={item.id} data-testid={`hand-off-answer-${item.id}`}>
+                  {n}. <span lang={promptLocale}>{promptParts(item.prompt[promptLocale], values, promptLocale)}</span> — <strong>{t(answer.value)}</strong> · {t('answeredByBot')}
+                  {note ? <span className="hint"> · {note}</span> : null}
+                </li>
+              );
+            })}
+          </ul>
+        </>
+      )}
     </div>
   );
 }

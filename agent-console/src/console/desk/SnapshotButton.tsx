@@ -7,6 +7,7 @@ import { ErrorNote } from '../../shared/ErrorNote';
 import { useT } from '../../shared/i18n';
 import { useLabels } from '../../shared/labels';
 import { deskMessages } from './messages';
+import { FaceMatchPanel } from './FaceMatchPanel';
 
 const KINDS = ['FACE', 'ID_FRONT', 'ID_BACK'] as const;
 
@@ -37,7 +38,8 @@ function frameFrom(stage: HTMLElement | null): HTMLCanvasElement {
   return canvas;
 }
 
-export function SnapshotButton({ sessionId, stage, simulated }: { sessionId: string; stage: RefObject<HTMLElement | null>; simulated: boolean }) {
+/** `changeTick` moves when the desk hears a change for the session (a face match completed, among others). */
+export function SnapshotButton({ sessionId, stage, simulated, changeTick = 0 }: { sessionId: string; stage: RefObject<HTMLElement | null>; simulated: boolean; changeTick?: number }) {
   const t = useT(deskMessages);
   const labels = useLabels();
   const [kind, setKind] = useState<(typeof KINDS)[number]>('FACE');
@@ -90,6 +92,7 @@ export function SnapshotButton({ sessionId, stage, simulated }: { sessionId: str
           ))}
         </ul>
       ) : null}
+      <FaceMatchPanel sessionId={sessionId} reloadKey={`${saved?.sha256 ?? ''}:${changeTick}`} />
     </div>
   );
 }

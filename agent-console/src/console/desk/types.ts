@@ -1,6 +1,7 @@
 // Shapes of the API answers the desk reads (see /api/openapi.json: DeskSession, Checklist, SessionOffer, JoinGrant).
 export type AnswerValue = 'CONFIRMED' | 'DENIED' | 'UNCLEAR' | 'NOT_ASKED';
 export type Bilingual = { 'zh-CN': string; en: string };
+export type SessionMode = 'AGENT' | 'AUTOMATED_CALL';
 
 export interface DeskSession {
   id: string;
@@ -14,6 +15,11 @@ export interface DeskSession {
   attemptCount: number;
   maxAttempts: number;
   lastDialOutcome: string | null;
+  /** AUTOMATED_CALL: the automated confirmation call ran (or runs) the checklist first. */
+  mode: SessionMode;
+  /** Why the automated call handed the party to a person (DENIED, UNCLEAR, NO_INPUT, HUNG_UP, BOT_FAILED). */
+  handOffReason: string | null;
+  handedOffAt: string | null;
   loan: { externalRef: string; product: string; amount: string; currency: string };
   party: { name: string; role: string; phoneLast4: string; idNumberLast4: string | null; locale: string; timeZone: string };
   attempt: {
@@ -41,6 +47,8 @@ export interface Offer {
   sessionId: string;
   kind: 'CALL' | 'VIDEO';
   status: string;
+  mode: SessionMode;
+  handOffReason: string | null;
   offeredAt: string;
   expiresAt: string;
   /** Left when the server answered; the desk counts down from when the answer arrived. */
@@ -65,7 +73,19 @@ export interface ChecklistItem {
   required: boolean;
   prompt: Bilingual;
   guidance: Bilingual | null;
-  answer: { value: AnswerValue; note: string | null; offsetMs: number | null; revision: number; answeredAt: string } | null;
+  answer: Answer | null;
+}
+
+export interface Answer {
+  value: AnswerValue;
+  /** The agent's note, or the English wording of the automated call's note (then `noteCode` is set). */
+  note: string | null;
+  offsetMs: number | null;
+  revision: number;
+  answeredAt: string;
+  answeredBy: 'AGENT' | 'AUTOMATED_CALL';
+  noteCode: string | null;
+  noteParams: Record<string, string | number> | null;
 }
 
 export interface RiskFlag {

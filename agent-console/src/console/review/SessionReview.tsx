@@ -3,7 +3,9 @@
 // re-check, the decision, and the evidence downloads.
 import { createElement, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type SyntheticEvent } from 'react';
 import { api, ApiError } from '../../shared/api';
+import { ContractReview } from '../contract/ContractReview';
 import { ErrorNote } from '../../shared/ErrorNote';
+import { problemText } from '../../shared/problems';
 import { useLoad } from '../../shared/hooks';
 import { formatDateTime, useLocale, useLocalized, useT } from '../../shared/i18n';
 import { useLabels } from '../../shared/labels';
@@ -46,9 +48,10 @@ interface Mark {
   attemptId: string | null;
   offsetMs: number;
   label: string;
-  /** For answers: the prompt as written, shown with its terms, and the agent's note. */
+  /** For answers: the prompt as written, shown with its terms, and the agent's (or the automated call's) note. */
   prompt?: string;
   note?: string | null;
+  byBot?: boolean;
   detail: string;
   tone: string;
 }
@@ -108,6 +111,13 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
     }
   };
 
+  // The automated call's note in the reader's language (its stored wording is English); an agent's note as written.
+  const answerNote = useCallback(
+    (answer: ReviewFile['items'][number]['answer']): string | null =>
+      !answer ? null : answer.answeredBy === 'AUTOMATED_CALL' && answer.noteCode ? labels.automatedNote(answer.noteCode, answer.noteParams, answer.note) : answer.note,
+    [labels],
+  );
+
   // What the review knows of the terms the prompts name; the rest is marked as such.
   const values = useMemo<PromptValues>(
     () => (data ? { agentName: data.agent?.displayName, product: labels.product(data.loanFile.product), amount: formatMoney(data.loanFile.amount, data.loanFile.currency, locale), ...data.values[locale] } : {}),
@@ -117,14 +127,14 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
     if (!data) return [];
     const answers: Mark[] = data.items.flatMap((item) =>
       item.answer && item.answer.offsetMs !== null
-        ? [{ key: `item-${item.id}`, kind: 'answer' as const, attemptId: item.answer.attemptId, offsetMs: item.answer.offsetMs, label: promptPlain(localized(item.prompt), values, locale), prompt: localized(item.prompt), note: item.answer.note, detail: t(`answer${item.answer.value}` as Key), tone: item.answer.value === 'CONFIRMED' ? 'ok' : item.answer.value === 'DENIED' ? 'bad' : 'warn' }]
+        ? [{ key: `item-${item.id}`, kind: 'answer' as const, attemptId: item.answer.attemptId, offsetMs: item.answer.offsetMs, label: promptPlain(localized(item.prompt), values, locale), prompt: localized(item.prompt), note: answerNote(item.answer), byBot: item.answer.answeredBy === 'AUTOMATED_CALL', detail: t(`answer${item.answer.value}` as Key), tone: item.answer.value === 'CONFIRMED' ? 'ok' : item.answer.value === 'DENIED' ? 'bad' : 'warn' }]
         : [],
     );
     const flags: Mark[] = data.flags.flatMap((f) =>
       f.offsetMs !== null ? [{ key: `flag-${f.id}`, kind: 'flag' as const, attemptId: f.attemptId, offsetMs: f.offsetMs, label: t('flag', { flag: labels.flag(f.code), severity: t(`severity${f.severity}` as Key) }), detail: f.note ?? '', tone: 'bad' }] : [],
     );
     return [...answers, ...flags].sort((a, b) => a.offsetMs - b.offsetMs);
-  }, [data, localized, t, labels, values, locale]);
+  }, [data, localized, t, labels, values, locale, answerNote]);
 
   if (file.error && !data) return <ErrorNote error={file.error} />;
   if (!data) return <p>…</p>;
@@ -143,6 +153,11 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
           </p>
         </div>
         <div className="row">
+          {data.session.mode === 'AUTOMATED_CALL' ? (
+            <span className="badge warn" data-testid="session-mode">
+              {data.session.handOffReason ? t('handedOff', { reason: labels.handOffReason(data.session.handOffReason) }) : labels.mode(data.session.mode)}
+            </span>
+          ) : null}
           {data.session.state !== data.session.outcome ? <span className="badge">{t(`sessionState${data.session.state}` as Key)}</span> : null}
           {data.session.outcome ? <span className={`badge ${outcomeBadgeClass(data.session.outcome)}`}>{t(`outcome${data.session.outcome}` as Key)}</span> : null}
           {data.review ? (
@@ -215,7 +230,8 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
                     </button>
                     <span className="what">
                       <span className={`badge ${m.tone}`}>{m.kind === 'flag' ? '⚑ ' : ''}{m.detail || m.label}</span> {m.kind === 'answer' && m.prompt ? <PromptText text={m.prompt} values={values} /> : m.detail ? m.label : ''}
-                      {m.note ? <span className="review-answer-note hint">{t('agentNote', { note: m.note })}</span> : null}
+                      {m.byBot ? <span className="badge info" data-testid="answered-by-bot">{t('answeredByBot')}</span> : null}
+                      {m.note ? <span className="review-answer-note hint">{t(m.byBot ? 'botNote' : 'agentNote', { note: m.note })}</span> : null}
                     </span>
                   </li>
                 );
@@ -229,7 +245,8 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
                   <li key={item.id}>
                     <span className={`badge ${item.answer?.value === 'CONFIRMED' ? 'ok' : item.answer?.value === 'DENIED' ? 'bad' : item.answer ? 'warn' : ''}`}>{item.answer ? t(`answer${item.answer.value}` as Key) : t('unanswered')}</span>{' '}
                     <PromptText text={localized(item.prompt)} values={values} /> {item.required ? <span className="hint">({t('required')})</span> : null}
-                    {item.answer?.note ? <div className="hint">{item.answer.note}</div> : null}
+                    {item.answer?.answeredBy === 'AUTOMATED_CALL' ? <span className="badge info">{t('answeredByBot')}</span> : null}
+                    {item.answer?.note ? <div className="hint">{item.answer.answeredBy === 'AUTOMATED_CALL' ? t('botNote', { note: answerNote(item.answer) ?? '' }) : item.answer.note}</div> : null}
                     {item.answer && item.answer.offsetMs === null ? <span className="hint"> — {t('noOffset')}</span> : null}
                   </li>
                 ))}
@@ -265,6 +282,7 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
         <div className="stack">
           {recording ? <Verification recording={recording} onChecked={file.reload} /> : null}
           <CaseFacts file={data} values={values} />
+          {data.session.kind === 'VIDEO' ? <ContractReview sessionId={sessionId} onSeek={seek} /> : null}
           <Decision file={data} onDecided={file.reload} />
           <section className="panel" aria-labelledby="evidence-title">
             <h2 id="evidence-title">{t('evidence')}</h2>
@@ -444,7 +462,7 @@ function Decision({ file, onDecided }: { file: ReviewFile; onDecided: () => void
       </div>
     ) : error instanceof ApiError ? (
       <div className="alert error" role="alert" data-testid="decision-refused" data-code={error.code}>
-        {t('refused', { detail: error.detail })}
+        {t('refused', { detail: problemText(error.code, locale) })}
       </div>
     ) : (
       <ErrorNote error={error} />

@@ -4,6 +4,7 @@ import { api } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useLoad } from '../../shared/hooks';
 import { formatDateTime, useLocale, useT } from '../../shared/i18n';
+import { useLabels } from '../../shared/labels';
 import { Link } from '../../shared/router';
 import { reviewMessages } from './messages';
 import type { SearchPage, SessionRow } from './types';
@@ -113,7 +114,10 @@ export function SessionSearch() {
                       {s.loanRef}
                     </Link>
                   </td>
-                  <td>{t(`kind${s.kind}` as Key)}</td>
+                  <td>
+                    {t(`kind${s.kind}` as Key)}
+                    <ModeNote session={s} />
+                  </td>
                   <td>{s.outcome ? <span className={`badge ${outcomeBadgeClass(s.outcome)}`}>{t(`outcome${s.outcome}` as Key)}</span> : '—'}</td>
                   <td>{s.review ? t(`reason${s.review.reason}` as Key) : '—'}</td>
                   <td>{s.agentName ?? t('noAgent')}</td>
@@ -211,7 +215,10 @@ export function SessionSearch() {
                       {s.loanRef}
                     </Link>
                   </td>
-                  <td>{t(`kind${s.kind}` as Key)}</td>
+                  <td>
+                    {t(`kind${s.kind}` as Key)}
+                    <ModeNote session={s} />
+                  </td>
                   <td>{t(`sessionState${s.state}` as Key)}</td>
                   <td>{s.outcome ? <span className={`badge ${outcomeBadgeClass(s.outcome)}`}>{t(`outcome${s.outcome}` as Key)}</span> : '—'}</td>
                   <td>{s.review ? <span className={`badge ${reviewBadgeClass(s.review.status)}`}>{t(`review${s.review.status}` as Key)}</span> : <span className="hint">{t('noReview')}</span>}</td>
@@ -228,6 +235,18 @@ export function SessionSearch() {
           </button>
         ) : null}
       </section>
+    </div>
+  );
+}
+
+/** An automated call, and why it was handed to a person when it was. */
+function ModeNote({ session }: { session: SessionRow }) {
+  const t = useT(reviewMessages);
+  const labels = useLabels();
+  if (session.mode !== 'AUTOMATED_CALL') return null;
+  return (
+    <div className="hint" data-testid="session-mode">
+      {session.handOffReason ? t('handedOff', { reason: labels.handOffReason(session.handOffReason) }) : labels.mode(session.mode)}
     </div>
   );
 }

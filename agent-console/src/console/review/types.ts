@@ -11,6 +11,8 @@ export interface SessionRow {
   product: string;
   loanFileStatus: string;
   agentName: string | null;
+  mode: 'AGENT' | 'AUTOMATED_CALL';
+  handOffReason: string | null;
   createdAt: string;
   completedAt: string | null;
   review: { id: string; status: ReviewStatus; reason: string; createdAt: string } | null;
@@ -42,7 +44,7 @@ export interface RecordingInfo {
 }
 
 export interface ReviewFile {
-  session: { id: string; kind: 'CALL' | 'VIDEO'; state: string; outcome: string | null; language: string; createdAt: string; completedAt: string | null; endReason: string | null; decisionNote: string | null; recaptureRequired: boolean };
+  session: { id: string; kind: 'CALL' | 'VIDEO'; state: string; outcome: string | null; language: string; createdAt: string; completedAt: string | null; endReason: string | null; decisionNote: string | null; recaptureRequired: boolean; mode: 'AGENT' | 'AUTOMATED_CALL'; handOffReason: string | null; handedOffAt: string | null };
   loanFile: { id: string; externalRef: string; product: string; amount: string; currency: string; status: string };
   party: { role: string; name: string; locale: string };
   agent: { id: string; displayName: string } | null;
@@ -57,7 +59,18 @@ export interface ReviewFile {
     required: boolean;
     prompt: Localized;
     guidance: Localized | null;
-    answer: { value: 'CONFIRMED' | 'DENIED' | 'UNCLEAR' | 'NOT_ASKED'; note: string | null; offsetMs: number | null; revision: number; answeredAt: string; attemptId: string | null } | null;
+    answer: {
+      value: 'CONFIRMED' | 'DENIED' | 'UNCLEAR' | 'NOT_ASKED';
+      /** The agent's note, or the English wording of the automated call's note (then `noteCode` is set). */
+      note: string | null;
+      offsetMs: number | null;
+      revision: number;
+      answeredAt: string;
+      attemptId: string | null;
+      answeredBy: 'AGENT' | 'AUTOMATED_CALL';
+      noteCode: string | null;
+      noteParams: Record<string, string | number> | null;
+    } | null;
   }[];
   flags: { id: string; code: string; severity: 'LOW' | 'MEDIUM' | 'HIGH'; note: string | null; offsetMs: number | null; createdAt: string; attemptId: string | null }[];
   attempts: { id: string; number: number; startedAt: string; endedAt: string | null; recordingStartedAt: string | null; dialOutcome: string | null; endReason: string | null; recording: RecordingInfo | null }[];

@@ -12,7 +12,7 @@ import type { BoardSession } from './board';
 import { supervisorMessages, type SupervisorKey } from './messages';
 
 interface Checklist {
-  items: { id: string; required: boolean; prompt: Partial<Record<Locale, string>>; answer: { value: string; note: string | null; offsetMs: number | null } | null }[];
+  items: { id: string; required: boolean; prompt: Partial<Record<Locale, string>>; answer: { value: string; note: string | null; offsetMs: number | null; answeredBy: 'AGENT' | 'AUTOMATED_CALL'; noteCode: string | null; noteParams: Record<string, string | number> | null } | null }[];
   flags: { id: string; code: string; severity: 'LOW' | 'MEDIUM' | 'HIGH'; note: string | null; offsetMs: number | null }[];
   values: Record<Locale, Record<string, string>>;
 }
@@ -69,7 +69,8 @@ export function EscalationCase({ session, canDecide, onDecided }: { session: Boa
                   {item.required ? <span className="hint"> ({t('answerRequired')})</span> : null}{' '}
                   <span className={`badge ${tone}`}>{value ? t(`answer_${value}` as SupervisorKey) : t('answerNone')}</span>
                   {item.answer?.offsetMs != null ? <span className="hint"> · {t('atOffset', { offset: formatDuration(item.answer.offsetMs) })}</span> : null}
-                  {item.answer?.note ? <div className="hint">{t('note', { note: item.answer.note })}</div> : null}
+                  {item.answer?.answeredBy === 'AUTOMATED_CALL' ? <span className="badge info">{t('answeredByBot')}</span> : null}
+                  {item.answer?.note ? <div className="hint">{t('note', { note: (item.answer.noteCode ? labels.automatedNote(item.answer.noteCode, item.answer.noteParams, item.answer.note) : null) ?? item.answer.note })}</div> : null}
                 </li>
               );
             })}

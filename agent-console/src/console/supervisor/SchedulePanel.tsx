@@ -1,15 +1,16 @@
 // Scheduling from the console: find a loan file, then for each party schedule a call or a video appointment in
 // the party's own time zone, move it, or cancel it with a reason. A refused time is explained in words (the
 // party's calling hours in their zone), never as a code.
-import { useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
+import { problemText } from '../../shared/problems';
 import { useLocale, useT, type Locale, type Translate } from '../../shared/i18n';
 import { useNow } from '../../shared/hooks';
 import { useLabels, type Labels } from '../../shared/labels';
 import { scheduleMessages, type ScheduleKey } from './schedule-messages';
 import { supervisorMessages, type SupervisorKey } from './messages';
-import { formatZonedReading, fromZonedInput, toZonedInput, weekdayNames } from './zoned-time';
+import { formatZonedReading, fromZonedInput, toZonedInput, weekdayNames } from '../../shared/zoned-time';
 
 type T = Translate<ScheduleKey>;
 type Kind = 'CALL' | 'VIDEO';
@@ -27,6 +28,7 @@ interface LoanFile {
   id: string;
   externalRef: string;
   product: string;
+  productName?: Partial<Record<Locale, string>> | null;
   parties: Party[];
 }
 
@@ -54,10 +56,11 @@ const CLOSED = new Set(['COMPLETED', 'EXHAUSTED', 'CANCELLED', 'EXPIRED']);
 /** A notice is worded when shown, so it follows a change of language. */
 type Notice = { tone: 'ok' | 'warn'; text: (t: T, labels: Labels, locale: Locale) => string };
 
-export function SchedulePanel({ onChanged }: { onChanged(): void }) {
+export function SchedulePanel({ onChanged, initialRef }: { onChanged(): void; initialRef?: string }) {
   const t = useT(scheduleMessages);
   const labels = useLabels();
-  const [ref, setRef] = useState('');
+  const { locale } = useLocale();
+  const [ref, setRef] = useState(initialRef ?? '');
   const [file, setFile] = useState<LoanFile>();
   const [sessions, setSessions] = useState<Verification>();
   const [error, setError] = useState<unknown>();
@@ -70,11 +73,10 @@ export function SchedulePanel({ onChanged }: { onChanged(): void }) {
     setSessions(verification);
   };
 
-  const find = async (event: FormEvent) => {
-    event.preventDefault();
+  const find = async (event?: FormEvent, wanted = ref.trim()) => {
+    event?.preventDefault();
     setError(undefined);
     setProblem(undefined);
-    const wanted = ref.trim();
     if (!wanted) {
       setProblem(() => (tr: T) => tr('needsRef'));
       input.current?.focus();
@@ -93,6 +95,11 @@ export function SchedulePanel({ onChanged }: { onChanged(): void }) {
       setError(e);
     }
   };
+
+  // Opened for a loan file just created: show it at once.
+  useEffect(() => {
+    if (initialRef) void find(undefined, initialRef);
+  }, [initialRef]);
 
   const changed = async () => {
     if (file) await load(file.id).catch(setError);
@@ -118,7 +125,7 @@ export function SchedulePanel({ onChanged }: { onChanged(): void }) {
       <ErrorNote error={error} />
       {file ? (
         <div className="stack" data-testid="schedule-loan-file">
-          <h3>{t('loanSummary', { ref: file.externalRef, product: labels.product(file.product) })}</h3>
+          <h3>{t('loanSummary', { ref: file.externalRef, product: file.productName?.[locale] ?? labels.product(file.product) })}</h3>
           {file.parties.map((party) => (
             <PartyScheduler key={party.id} party={party} sessions={sessions?.parties.find((p) => p.partyId === party.id)?.sessions ?? []} t={t} onChanged={() => void changed()} />
           ))}
@@ -193,7 +200,7 @@ function PartyScheduler({ party, sessions, t, onChanged }: { party: Party; sessi
         </label>
         <input id={timeId} type="datetime-local" value={time} onChange={(e) => setTime(e.target.value)} aria-invalid={missing ? true : undefined} aria-describedby={`${timeId}-hint`} />
         <span className={missing ? 'field-error' : 'hint'} id={`${timeId}-hint`}>
-          {missing ? t('needsTime') : kind === 'CALL' ? t('timeHintCall') : ''}
+          {missing ? t('needsTime') : time ? t('timeReads', { time: formatZonedReading(time, locale), zone }) : kind === 'CALL' ? t('timeHintCall') : ''}
         </span>
         <div>
           <button className="primary" type="submit" disabled={busy}>
@@ -232,6 +239,7 @@ function PartyScheduler({ party, sessions, t, onChanged }: { party: Party; sessi
 }
 
 function OpenSession({ session, party, label, t, onStart, onDone }: { session: SessionRow; party: Party; label: string; t: T; onStart(): void; onDone(notice: Notice): void }) {
+  const { locale } = useLocale();
   const [mode, setMode] = useState<'idle' | 'reschedule' | 'cancel'>('idle');
   const [time, setTime] = useState(() => toZonedInput(session.notBefore, party.timeZone));
   const [reason, setReason] = useState('');
@@ -293,6 +301,7 @@ function OpenSession({ session, party, label, t, onStart, onDone }: { session: S
               {mode === 'cancel' ? t('needsReason') : t('needsTime')}
             </span>
           ) : null}
+          {mode === 'reschedule' && time && !missing ? <span className="hint">{t('timeReads', { time: formatZonedReading(time, locale), zone: party.timeZone })}</span> : null}
           <div className="row">
             <button className={mode === 'cancel' ? 'danger small' : 'primary small'} type="submit" disabled={busy}>
               {mode === 'cancel' ? t('cancelConfirm') : t('rescheduleSave')}
@@ -331,7 +340,7 @@ function Refusal({ error, party, t }: { error: unknown; party: Party; t: T }) {
   } else if (error.code === 'VALIDATION_FAILED' && error.errors.some((e) => e.field === 'notBefore')) {
     text = t('refusedPast');
   } else {
-    text = t('refusedOther', { detail: error.detail });
+    text = t('refusedOther', { detail: problemText(error.code, locale) });
   }
   return (
     <div className="alert error" role="alert" data-code={error.code} data-testid="schedule-refusal">

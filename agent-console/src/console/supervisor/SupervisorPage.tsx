@@ -201,6 +201,9 @@ function SessionCard({ session: s, agents, now, t, onReassigned }: { session: Bo
         <div className="hint">{t('unassigned')}</div>
       )}
       {s.kind === 'CALL' && s.attemptCount > 0 ? <div className="hint">{t('attempts', { n: s.attemptCount, max: s.maxAttempts })}</div> : null}
+      {s.mode === 'AUTOMATED_CALL' ? (
+        <div data-testid="session-mode">{s.handOffReason ? t('handedOff', { reason: labels.handOffReason(s.handOffReason) }) : <span className="badge info">{labels.mode(s.mode)}</span>}</div>
+      ) : null}
       {s.column === 'retry_pending' ? (
         <div data-testid="retry-pending">
           {s.lastDialOutcome ? <div>{t('lastDial', { reason: labels.dialOutcome(s.lastDialOutcome) })}</div> : null}

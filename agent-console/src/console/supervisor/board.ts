@@ -38,6 +38,9 @@ export interface BoardSession {
   attemptCount: number;
   maxAttempts: number;
   lastDialOutcome: string | null;
+  mode: 'AGENT' | 'AUTOMATED_CALL';
+  /** Why the automated call handed the party to a person; null when it did not. */
+  handOffReason: string | null;
   nextAttemptAt: string | null;
   recaptureRequired: boolean;
   reasons: string[];

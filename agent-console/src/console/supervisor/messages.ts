@@ -48,6 +48,8 @@ export const supervisorMessages = defineMessages({
     recapture: 'Recapture required',
     agentOffline: 'Agent offline: reassign or end',
     lastDial: 'Last call: {reason}',
+    handedOff: 'Handed over by the automated call: {reason}',
+    answeredByBot: 'Answered by the automated call',
     nextAttempt: 'Next attempt: {time}',
     priority: 'Priority {n}',
 
@@ -156,6 +158,8 @@ export const supervisorMessages = defineMessages({
     recapture: '需要重新录制',
     agentOffline: '坐席已离线：请改派或结束',
     lastDial: '上次呼叫：{reason}',
+    handedOff: '自动外呼转人工：{reason}',
+    answeredByBot: '由自动外呼回答',
     nextAttempt: '下次尝试：{time}',
     priority: '优先级 {n}',
 

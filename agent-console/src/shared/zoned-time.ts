@@ -36,3 +36,13 @@ export function weekdayNames(days: number[], locale: string): string {
   // 2023-01-01 was a Sunday.
   return days.map((d) => format.format(new Date(Date.UTC(2023, 0, 1 + d)))).join(locale.startsWith('zh') ? '、' : ', ');
 }
+
+/** A time zone as people name it in the page's language ("中国标准时间", "China Standard Time"), or its id. */
+export function zoneName(timeZone: string, locale: string): string {
+  try {
+    const part = new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'longGeneric' }).formatToParts(new Date()).find((p) => p.type === 'timeZoneName');
+    return part?.value ?? timeZone;
+  } catch {
+    return timeZone;
+  }
+}

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "ChecklistAnswer" ADD COLUMN     "noteCode" VARCHAR(64),
+ADD COLUMN     "noteParams" JSONB;

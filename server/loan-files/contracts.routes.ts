@@ -1,0 +1,161 @@
+// The loan file's contract document. The upload carries raw PDF bytes, which the app's JSON body
+// parser would refuse, so it is an express Router mounted before body parsing:
+//
+//   rawRouters: [{ path: '/api/loan-files', router: contractUploadRouter(contracts, auth) }]
+//
+// It answers only PUT /api/loan-files/:id/contract and passes every other request on; contractRoutes
+// documents it and serves the reads.
+import { pipeline } from 'node:stream/promises';
+import express, { type Request, type Response, type Router } from 'express';
+import type { Logger } from '../logging.js';
+import type { ContractDocument } from '../db/generated/prisma/client.js';
+import { z } from 'zod';
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { AppError, validationError } from '../http/errors.js';
+import { accessExtension, defineRoute, type Authenticator, type RouteDefinition } from '../http/route.js';
+import { binaryBody, idParam, timestamp } from '../http/schemas.js';
+import { actorOf } from '../audit/audit.service.js';
+import { isAllowed, type Access } from '../auth/principal.js';
+import type { Role } from '../db/generated/prisma/enums.js';
+import { contractDto, type ContractService } from './contracts.service.js';
+
+const READERS: Role[] = ['SUPERVISOR', 'ADMIN', 'AUDITOR'];
+const UPLOAD_ACCESS: Exclude<Access, 'public'> = { roles: ['SUPERVISOR', 'ADMIN'], apiKeyScope: 'loan-files:write' };
+
+export const contractDocumentSchema = z
+  .object({
+    id: z.uuid(),
+    loanFileId: z.uuid(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).describe('SHA-256 of the PDF, computed by facesign'),
+    sizeBytes: z.number().int(),
+    uploadedAt: timestamp,
+    contentUrl: z.string(),
+  })
+  .meta({ id: 'ContractDocument' });
+
+/** Mount at `/api/loan-files` in createHttpApp's rawRouters; errors reach the problem+json handler. */
+export function contractUploadRouter(contracts: ContractService, authenticator: Authenticator): Router {
+  const router = express.Router();
+  const readRaw = express.raw({ type: () => true, limit: contracts.maxBytes, inflate: false });
+  const readBody = (req: Request, res: express.Response) =>
+    new Promise<Buffer>((resolve, reject) => {
+      readRaw(req, res, (err?: unknown) => {
+        if (err) reject(bodyError(err, contracts.maxBytes));
+        else resolve(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+      });
+    });
+
+  router.put('/:id/contract', async (req, res) => {
+    const auth = await authenticator.authenticate(req);
+    if (!auth) throw new AppError('UNAUTHENTICATED', 'Sign in, or send an API key as "Authorization: Bearer <key>"');
+    req.ctx.principal = auth.principal;
+    req.ctx.via = auth.via;
+    if (!isAllowed(auth.principal, UPLOAD_ACCESS)) {
+      throw new AppError('FORBIDDEN', `PUT /api/loan-files/:id/contract is not allowed for this ${auth.principal.kind === 'apiKey' ? 'API key' : 'role'}`);
+    }
+    if (auth.via === 'cookie' && auth.principal.kind === 'user' && !authenticator.checkCsrf(auth.principal, req.get('x-csrf-token'))) throw new AppError('CSRF_TOKEN_INVALID');
+    const params = idParam.safeParse(req.params);
+    if (!params.success) throw validationError('params', params.error);
+    await contracts.prepareUpload(params.data.id);
+    if (!req.is('application/pdf')) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the contract as application/pdf');
+    const declared = Number(req.get('content-length'));
+    if (Number.isFinite(declared) && declared > contracts.maxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `A contract may be at most ${contracts.maxBytes} bytes`);
+    const bytes = await readBody(req, res);
+    const { created, document } = await contracts.save(params.data.id, bytes, { actor: actorOf(auth.principal), requestId: req.ctx.requestId });
+    res.status(created ? 201 : 200).type('application/json').send(JSON.stringify(contractDocumentSchema.parse(contractDto(document))));
+  });
+  return router;
+}
+
+interface BodyParserError {
+  type?: string;
+}
+
+function bodyError(err: unknown, maxBytes: number): AppError {
+  switch ((err as BodyParserError).type) {
+    case 'entity.too.large':
+      return new AppError('PAYLOAD_TOO_LARGE', `A contract may be at most ${maxBytes} bytes`);
+    case 'encoding.unsupported':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the contract without Content-Encoding');
+    default:
+      return new AppError('MALFORMED_BODY', 'The contract could not be read');
+  }
+}
+
+export function contractRoutes(contracts: ContractService): RouteDefinition[] {
+  return [
+    uploadDocumentation,
+    defineRoute({
+      method: 'get',
+      path: '/api/loan-files/:id/contract',
+      summary: "The loan file's current contract document (the newest upload): its SHA-256 and size",
+      tags: ['loan-files'],
+      access: { roles: READERS, apiKeyScope: 'loan-files:read' },
+      params: idParam,
+      responses: { 200: { description: 'The current contract', schema: contractDocumentSchema } },
+      async handler({ params }) {
+        return { status: 200, body: contractDto(await contracts.currentOr404(params.id)), headers: { 'Cache-Control': 'no-store' } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/loan-files/:id/contract/content',
+      summary: "The current contract's PDF",
+      tags: ['loan-files'],
+      access: { roles: READERS, apiKeyScope: 'loan-files:read' },
+      params: idParam,
+      responses: { 200: { description: 'The PDF', contentTypes: { 'application/pdf': binaryBody } } },
+      async handler({ params, req }) {
+        const document = await contracts.currentOr404(params.id);
+        return { status: 200, respond: (res) => sendContractPdf(contracts, document, req, res, req.ctx.log) };
+      },
+    }),
+  ];
+}
+
+/** The upload is served by contractUploadRouter; this only puts it in the OpenAPI document. */
+const uploadDocumentation: RouteDefinition = {
+  mount() {},
+  document(registry: OpenAPIRegistry) {
+    registry.registerPath({
+      method: 'put',
+      path: '/api/loan-files/{id}/contract',
+      summary: "Upload the loan file's contract (a PDF); it becomes the current contract that video sessions scheduled from now on bind",
+      description:
+        'The body is the raw PDF (Content-Type: application/pdf, at most CONTRACT_MAX_BYTES). Its type is decided by its content, and its SHA-256 is computed by facesign. The same bytes as the current contract answer 200 and change nothing. Cookie sessions send X-CSRF-Token.',
+      tags: ['loan-files'],
+      security: [{ cookieSession: [] }, { apiKey: ['loan-files:write'] }],
+      'x-facesign-access': accessExtension(UPLOAD_ACCESS),
+      request: { params: idParam, body: { required: true, content: { 'application/pdf': { schema: binaryBody } } } },
+      responses: {
+        201: { description: 'Stored; now the current contract', content: { 'application/json': { schema: contractDocumentSchema } } },
+        200: { description: 'Already the current contract', content: { 'application/json': { schema: contractDocumentSchema } } },
+        default: { description: 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+      },
+    });
+  },
+};
+
+/** Streams the stored PDF with headers that keep a browser tab from running it. */
+export async function sendContractPdf(contracts: ContractService, document: ContractDocument, req: Request, res: Response, log: Logger): Promise<void> {
+  const body = await contracts.open(document);
+  res
+    .status(200)
+    .type('application/pdf')
+    .setHeader('Content-Length', String(document.sizeBytes))
+    .setHeader('Cache-Control', 'no-store')
+    .setHeader('X-Content-SHA256', document.sha256)
+    .setHeader('Content-Disposition', `inline; filename="contract-${document.sha256.slice(0, 12)}.pdf"`)
+    // Opened directly in a tab, the document must not be able to run anything.
+    .setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+  if (req.method === 'HEAD') {
+    body.destroy();
+    res.end();
+    return;
+  }
+  try {
+    await pipeline(body, res);
+  } catch (error) {
+    log.info({ err: error }, 'contract stream ended early');
+  }
+}

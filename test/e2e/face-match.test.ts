@@ -1,0 +1,110 @@
+// The face-match assist on the agent desk, in Chromium: a borrower in a video session, the agent's ID
+// and face snapshots (the package's sample photographs, uploaded through the capture API with the
+// desk's own cookie and CSRF token, since simulated media has no face to snap), the real model in the
+// server's worker thread, and the desk's capture panel updated by the socket event: the two crops side
+// by side, the band and the similarity, in English and Chinese; then a group photograph, said as
+// "more than one face", with no score.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { createUser } from '../../server/users/users.service.js';
+import type { ApiClient } from '../support/api-client.js';
+import type { TestApp } from '../support/harness.js';
+import { HttpSink } from '../support/http-sink.js';
+import { ALWAYS_OPEN, losClient, stateOf } from '../support/verification.js';
+import { FACES, idCard, liveFace, samplePhoto } from '../support/face-samples.js';
+import { Borrowers, poll, visible } from './borrower.js';
+import { goAvailableOnDesk, launchChromium, newContext, screenshot, startE2eApp, watchPageErrors } from './browser.js';
+
+let app: TestApp;
+let browser: Browser;
+let los: ApiClient;
+let sms: HttpSink;
+let borrowers: Borrowers;
+const PASSWORD = 'correct horse battery staple';
+const CODES = /\b(?:MATCH|UNCERTAIN|NO_MATCH|NO_FACE|MULTIPLE_FACES|UNREADABLE|PENDING|DONE|FAILED|ID_FRONT|FACE)\b|\{\w+\}/;
+
+/** Uploads a snapshot from the desk page itself: its session cookie and its CSRF token, as the snapshot button does. */
+async function uploadFrom(desk: Page, sessionId: string, kind: 'ID_FRONT' | 'FACE', image: Buffer): Promise<number> {
+  return desk.evaluate(
+    async ({ sessionId, kind, base64 }) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      // Page-side code: the test project has no DOM types.
+      const { cookie } = (globalThis as unknown as { document: { cookie: string } }).document;
+      const csrf = /(?:^|;\s*)fs_csrf=([^;]*)/.exec(cookie)?.[1] ?? '';
+      const res = await fetch(`/api/sessions/${sessionId}/captures?kind=${kind}`, { method: 'POST', headers: { 'content-type': 'image/jpeg', 'x-csrf-token': decodeURIComponent(csrf) }, body: bytes });
+      return res.status;
+    },
+    { sessionId, kind, base64: image.toString('base64') },
+  );
+}
+
+beforeAll(async () => {
+  sms = await HttpSink.start();
+  app = await startE2eApp({ ...ALWAYS_OPEN, NOTIFIER: 'http', NOTIFIER_URL: `${sms.url}/sms`, SIP_MAX_CALL_SECONDS: '14400' });
+  browser = await launchChromium();
+  los = await losClient(app);
+  borrowers = new Borrowers({ app, los, sms, browser });
+  await createUser(app.facesign.db, { email: 'fm.agent@bank.test', password: PASSWORD, displayName: 'Face Match Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['e2e-face-match'] });
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  await sms?.stop();
+});
+
+describe('face-match assist on the desk', () => {
+  it('shows the crops, the band and the similarity in both languages, and a group photo as more than one face', { timeout: 240_000 }, async () => {
+    const phone = '+8613900000311';
+    const booked = await borrowers.bookVideo({ phone, product: 'e2e-face-match' });
+    const borrower = await borrowers.page('zh-CN');
+    await borrower.page.goto(`/join/${booked.link}`);
+    await borrowers.passCodeAndConsent(borrower.page, phone);
+    await borrower.page.getByRole('button', { name: /^(Turn on camera and microphone|开启摄像头和麦克风)$/ }).click();
+    await borrower.page.getByRole('button', { name: /^(Enter the waiting room|进入等候室)$/ }).click();
+    await visible(borrower.page, 'waiting-room');
+
+    const agentContext = await newContext(browser, app);
+    const desk = await agentContext.newPage();
+    const deskErrors = watchPageErrors(desk);
+    await goAvailableOnDesk(desk, app, 'fm.agent@bank.test', PASSWORD);
+    const offer = desk.getByTestId('offer');
+    await offer.waitFor({ timeout: 30_000 });
+    await offer.getByRole('button', { name: 'Accept' }).click();
+    await stateOf(app, booked.sessionId, 'IN_PROGRESS');
+    await poll(() => desk.getByRole('button', { name: 'Take snapshot' }).count()).toBe(1);
+
+    // The same person on the ID card and live: the socket event brings the result to the panel.
+    expect(await uploadFrom(desk, booked.sessionId, 'ID_FRONT', idCard(FACES.sample1Left))).toBe(201);
+    expect(await uploadFrom(desk, booked.sessionId, 'FACE', liveFace(FACES.sample1Left))).toBe(201);
+    const panel = desk.getByTestId('face-match');
+    await poll(() => desk.getByTestId('face-match-result').textContent()).toBe('Match');
+    expect(await desk.getByTestId('face-match-score').textContent()).toMatch(/^Similarity 0\.[6-9]\d$/);
+    for (const name of ['Face on the ID', 'Live face']) {
+      const crop = panel.getByRole('img', { name });
+      // Loaded, from the audited crop route.
+      await poll(() => crop.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(224);
+    }
+    expect(await panel.innerText()).not.toMatch(CODES);
+    await screenshot(desk, 'desk-face-match-en');
+
+    await desk.locator('.lang-switch select').first().selectOption('zh-CN');
+    await poll(() => desk.getByTestId('face-match-result').textContent()).toBe('一致');
+    expect(await desk.getByTestId('face-match-score').textContent()).toMatch(/^相似度 0\.[6-9]\d$/);
+    expect(await panel.innerText()).not.toMatch(CODES);
+    await screenshot(desk, 'desk-face-match-zh-CN');
+
+    // A group photograph as the live snapshot: said as such, with no score.
+    expect(await uploadFrom(desk, booked.sessionId, 'FACE', samplePhoto(1))).toBe(201);
+    await poll(() => desk.getByTestId('face-match-result').textContent()).toBe('检测到多张人脸（人脸截图）');
+    expect(await desk.getByTestId('face-match-score').count()).toBe(0);
+    expect(await panel.innerText()).not.toMatch(CODES);
+    await screenshot(desk, 'desk-face-match-multiple-zh-CN');
+    await desk.locator('.lang-switch select').first().selectOption('en');
+    await poll(() => desk.getByTestId('face-match-result').textContent()).toBe('More than one face (face snapshot)');
+    await screenshot(desk, 'desk-face-match-multiple-en');
+
+    expect(deskErrors).toEqual([]);
+    await agentContext.close();
+    await borrower.context.close();
+  });
+});

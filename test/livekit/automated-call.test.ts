@@ -1,0 +1,129 @@
+// Automated confirmation calls on the real stack: facesign dials the SIPp phone through real
+// livekit-sip, its server-side participant (@livekit/rtc-node) joins the room, speaks the checklist
+// with espeak-ng and reads the keys the phone presses (RFC 2833 events from a generated pcap, which
+// livekit-sip turns into SIP DTMF). Egress is simulated here, so what the recording would hold is
+// checked in the room itself: a listener subscribes to the bot's track and measures its sound.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import { botIdentity } from '../../server/automated-calls/call-room.js';
+import { listenToBot } from '../support/bot-listener.js';
+import { eventually } from '../support/fixtures.js';
+import type { ApiClient } from '../support/api-client.js';
+import { startTestApp, type TestApp } from '../support/harness.js';
+import { ALWAYS_OPEN, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf } from '../support/verification.js';
+
+let app: TestApp;
+let los: ApiClient;
+const REQUIRED = ['consent_recording', 'identity_phone_owner', 'willingness_self_applied', 'loan_amount_term', 'fees_rate_disclosure'];
+
+beforeAll(async () => {
+  app = await startTestApp({ ...ALWAYS_OPEN, AUTOMATED_CALL_ANSWER_TIMEOUT_SECONDS: '4', AUTOMATED_CALL_TTS_WORDS_PER_MINUTE: '260' }, { livekit: 'real' });
+  los = await losClient(app);
+});
+afterAll(async () => {
+  await app?.stop();
+});
+
+async function automatedCall(phone: string, product: string, locale: 'zh-CN' | 'en' = 'zh-CN') {
+  const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone, product, locale });
+  const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated' });
+  return sessionId;
+}
+
+async function liveAttempt(sessionId: string) {
+  await stateOf(app, sessionId, 'IN_PROGRESS');
+  return app.facesign.db.attempt.findFirstOrThrow({ where: { sessionId }, orderBy: { number: 'desc' } });
+}
+
+async function answersOf(sessionId: string) {
+  const rows = await app.facesign.db.checklistAnswer.findMany({ where: { sessionId }, orderBy: { answeredAt: 'asc' } });
+  return rows;
+}
+
+describe('an automated confirmation call on the real LiveKit SIP', () => {
+  it('passes by keypad: every item spoken and confirmed with 1, stored like an agent\'s with offsets, the session PASSED', async () => {
+    // +86 138 0555 0170 answers and presses 1 every 1.5 s.
+    const sessionId = await automatedCall('+8613805550170', 'auto-pass', 'en');
+    const attempt = await liveAttempt(sessionId);
+    expect(attempt.agentId).toBeNull();
+    const listener = await listenToBot(app.real!, attempt.roomName, attempt.id);
+    try {
+      const rooms = new RoomServiceClient(app.real!.url, app.real!.apiKey, app.real!.apiSecret);
+      const bot = await eventually(async () => (await rooms.listParticipants(attempt.roomName)).find((p) => p.identity === botIdentity(attempt.id) && p.tracks.length > 0), 200);
+      expect(bot.tracks.map((t) => t.type)).toEqual([0]); // one AUDIO track
+
+      const session = await stateOf(app, sessionId, ['COMPLETED', 'SCHEDULED']);
+      expect({ state: session.state, outcome: session.outcome, handOffReason: session.handOffReason }).toEqual({ state: 'COMPLETED', outcome: 'PASSED', handOffReason: null });
+      // The prompts went into the room as sound, not silence.
+      expect(listener.heard.frames).toBeGreaterThan(500);
+      expect(listener.heard.maxRms).toBeGreaterThan(0.02);
+    } finally {
+      await listener.leave();
+    }
+    const answers = await answersOf(sessionId);
+    expect(answers.map((a) => [a.itemId, a.value, a.answeredById])).toEqual(REQUIRED.map((id) => [id, 'CONFIRMED', null]));
+    const offsets = answers.map((a) => a.offsetMs!);
+    expect(offsets.every((o) => o > 0)).toBe(true);
+    expect([...offsets].sort((a, b) => a - b)).toEqual(offsets);
+    const audited = await app.facesign.db.auditEvent.findMany({ where: { entityId: sessionId, action: 'checklist.answered' } });
+    expect(audited.map((e) => `${e.actorType}:${e.actorId}`)).toEqual(REQUIRED.map(() => 'SYSTEM:automated-call'));
+    const recording = await app.facesign.db.recording.findFirst({ where: { attemptId: attempt.id } });
+    expect(recording).not.toBeNull();
+  });
+
+  it('hands a denial to a person: the item is DENIED and the call is offered to a free agent at once', async () => {
+    const agent = await onlineAgent(app, 'auto-deny');
+    try {
+      // +86 138 0555 0171 presses 2 every 1.5 s.
+      const sessionId = await automatedCall('+8613805550171', 'auto-deny');
+      const offered = agent.socket.next('offer:new', (p) => p.sessionId === sessionId);
+      const attempt = await liveAttempt(sessionId);
+      const offer = await offered;
+      const session = await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+      expect({ mode: session.mode, handOffReason: session.handOffReason, handedOff: session.handedOffAt !== null }).toEqual({ mode: 'AUTOMATED_CALL', handOffReason: 'DENIED', handedOff: true });
+      expect(offer.sessionId).toBe(sessionId);
+      // Nobody was offered the call while the automated part ran: the first offer follows the hand-off.
+      const offers = await app.facesign.db.sessionOffer.findMany({ where: { sessionId } });
+      expect(offers.length).toBeGreaterThan(0);
+      expect(offers.every((o) => o.offeredAt >= session.handedOffAt!)).toBe(true);
+      const answers = await answersOf(sessionId);
+      expect(answers.map((a) => [a.itemId, a.value])).toEqual([['consent_recording', 'DENIED']]);
+      const ended = await app.facesign.db.attempt.findUniqueOrThrow({ where: { id: attempt.id } });
+      expect(ended.endReason).toBe('handed_to_person');
+      await app.facesign.verification.scheduling.cancel(sessionId, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
+    } finally {
+      agent.socket.close();
+    }
+  });
+
+  it('hands silence to a person: no key within the timeout is UNCLEAR', async () => {
+    // +86 138 0555 0101 answers after 1 s and never presses a key.
+    const sessionId = await automatedCall('+8613805550101', 'auto-silent');
+    await liveAttempt(sessionId);
+    const session = await eventually(async () => {
+      const s = await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+      return s.handOffReason ? s : undefined;
+    }, 200);
+    expect({ state: session.state, handOffReason: session.handOffReason }).toEqual({ state: 'SCHEDULED', handOffReason: 'NO_INPUT' });
+    const answers = await answersOf(sessionId);
+    expect(answers.map((a) => [a.itemId, a.value])).toEqual([['consent_recording', 'UNCLEAR']]);
+    expect(answers[0]!.note).toMatch(/^automated call: no key pressed within 4 s/);
+    await app.facesign.verification.scheduling.cancel(sessionId, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
+  });
+
+  it('hands a hang-up mid-script to a person, keeping what was answered', async () => {
+    // +86 138 0555 0172 presses 1 every 1.5 s and hangs up after 40 s of talk: after the first question, before the last.
+    const sessionId = await automatedCall('+8613805550172', 'auto-hangup');
+    await liveAttempt(sessionId);
+    const session = await eventually(async () => {
+      const s = await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+      return s.handOffReason ? s : undefined;
+    }, 200);
+    expect({ state: session.state, handOffReason: session.handOffReason }).toEqual({ state: 'SCHEDULED', handOffReason: 'HUNG_UP' });
+    const answers = await answersOf(sessionId);
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.length).toBeLessThan(REQUIRED.length);
+    expect(answers.every((a) => a.value === 'CONFIRMED')).toBe(true);
+    await app.facesign.verification.scheduling.cancel(sessionId, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
+  });
+});
