@@ -97,17 +97,17 @@ export interface UploadTicket {
   offsetMs: number | null;
 }
 
-const faceMatchSummary = (m: CaptureFaceMatch | undefined) =>
-  m
-    ? {
-        id: m.id,
-        status: m.status,
-        result: m.result,
-        score: m.score,
-        thresholds: { matchAt: m.matchThreshold, noMatchBelow: m.noMatchThreshold },
-        model: m.modelName && m.modelVersion ? { name: m.modelName, version: m.modelVersion } : null,
-      }
-    : null;
+/** What a face match said, and with which model and thresholds: the part every view of a match shares. */
+export const faceMatchVerdict = (m: CaptureFaceMatch) => ({
+  id: m.id,
+  status: m.status,
+  result: m.result,
+  score: m.score,
+  thresholds: { matchAt: m.matchThreshold, noMatchBelow: m.noMatchThreshold },
+  model: m.modelName && m.modelVersion ? { name: m.modelName, version: m.modelVersion } : null,
+});
+
+const faceMatchSummary = (m: CaptureFaceMatch | undefined) => (m ? faceMatchVerdict(m) : null);
 
 export const captureDto = (c: Capture, faceMatch?: CaptureFaceMatch) => ({
   id: c.id,

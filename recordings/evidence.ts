@@ -18,6 +18,7 @@ import type { InclusionProof, SignedTreeHead } from '../server/audit/tree-head.j
 import { templateDocumentSchema } from '../server/checklists/template.schema.js';
 import { parseTermsSnapshot, promptValues } from '../server/loan-files/loan-terms.js';
 import { signingBlock, signManifest } from './evidence-signature.js';
+import { faceMatchVerdict } from './captures.js';
 
 export const EVIDENCE_FORMAT = 'facesign-evidence/2';
 
@@ -153,14 +154,9 @@ export class EvidenceService {
       // The face-match assist: what the model said about the ID photo against the live face, with
       // the model and thresholds used. An assist to the agent, not a decision.
       faceMatches: faceMatches.map((m) => ({
-        id: m.id,
+        ...faceMatchVerdict(m),
         idCaptureId: m.idCaptureId,
         liveCaptureId: m.liveCaptureId,
-        status: m.status,
-        result: m.result,
-        score: m.score,
-        thresholds: { matchAt: m.matchThreshold, noMatchBelow: m.noMatchThreshold },
-        model: m.modelName && m.modelVersion ? { name: m.modelName, version: m.modelVersion } : null,
         faceCounts: { id: m.idFaceCount, live: m.liveFaceCount },
         crops: {
           id: m.idCropKey && m.idCropSha256 ? { file: `captures/face-match-${m.id}-id.jpg`, sha256: m.idCropSha256 } : null,

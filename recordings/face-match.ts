@@ -14,7 +14,7 @@ import { actorOf, appendAudit } from '../server/audit/audit.service.js';
 import type { UserPrincipal } from '../server/auth/principal.js';
 import type { Logger } from '../server/logging.js';
 import type { RecordingStore } from './object-store.js';
-import { canReadSessionMedia } from './captures.js';
+import { canReadSessionMedia, faceMatchVerdict } from './captures.js';
 import { classify, type FaceComparison, type FaceMatchThresholds } from './face-matcher.js';
 
 export interface FaceMatchSettings {
@@ -35,15 +35,10 @@ export const faceMatchJobId = (faceMatchId: string) => `face-match-${faceMatchId
 const STALE_PENDING_MS = 2 * 60_000;
 
 export const faceMatchDto = (m: FaceMatch) => ({
-  id: m.id,
+  ...faceMatchVerdict(m),
   sessionId: m.sessionId,
   idCaptureId: m.idCaptureId,
   liveCaptureId: m.liveCaptureId,
-  status: m.status,
-  result: m.result,
-  score: m.score,
-  thresholds: { matchAt: m.matchThreshold, noMatchBelow: m.noMatchThreshold },
-  model: m.modelName && m.modelVersion ? { name: m.modelName, version: m.modelVersion } : null,
   faceCounts: { id: m.idFaceCount, live: m.liveFaceCount },
   crops: {
     id: m.idCropKey ? `/api/face-matches/${m.id}/crops/id` : null,

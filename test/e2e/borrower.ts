@@ -88,6 +88,17 @@ export class Borrowers {
     return { context, page, errors: watchPageErrors(page) };
   }
 
+  /** A borrower on a phone-sized page opens the link, passes the code and consents, turns the camera on and waits. */
+  async toWaitingRoom(link: string, phone: string, locale = 'zh-CN'): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+    const borrower = await this.page(locale);
+    await borrower.page.goto(`/join/${link}`);
+    await this.passCodeAndConsent(borrower.page, phone);
+    await borrower.page.getByRole('button', { name: /^(Turn on camera and microphone|开启摄像头和麦克风)$/ }).click();
+    await borrower.page.getByRole('button', { name: /^(Enter the waiting room|进入等候室)$/ }).click();
+    await visible(borrower.page, 'waiting-room');
+    return borrower;
+  }
+
   /** From the code step: send and enter the code, tick both consents, and land on `next`. */
   async passCodeAndConsent(page: Page, phone: string, next = 'step-devices'): Promise<void> {
     await visible(page, 'step-code');

@@ -54,10 +54,10 @@ describe('console shell', () => {
     await signInThroughPage(page, 'sup@bank.test', 'correct horse battery staple');
     await page.waitForURL(/\/desk$|\/supervisor$/);
     const nav = page.getByRole('navigation', { name: /^(Main navigation|主导航)$/ });
-    await expect.poll(() => nav.getByRole('link').allTextContents()).toEqual(['Supervisor', 'Review', 'Dashboard']);
+    await expect.poll(() => nav.getByRole('link').allTextContents()).toEqual(['Supervisor', 'Review', 'New loan file', 'Dashboard']);
     await expect.poll(() => page.getByTestId('simulated-media').isVisible()).toBe(true);
     await page.getByLabel('Language / 语言').selectOption('zh-CN');
-    await expect.poll(() => nav.getByRole('link').allTextContents()).toEqual(['主管', '质检复核', '运营看板']);
+    await expect.poll(() => nav.getByRole('link').allTextContents()).toEqual(['主管', '质检复核', '新建贷款档案', '运营看板']);
     expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
     await page.reload();
     await expect.poll(() => page.getByTestId('simulated-media').textContent()).toContain('模拟媒体');

@@ -10,7 +10,7 @@ import { createUser } from '../../server/users/users.service.js';
 import { contractPdf, uploadContract } from '../support/contracts.js';
 import { loanFileWithBorrower, stateOf } from '../support/verification.js';
 import { codeIn, poll, startBorrowerStage, visible, type BorrowerStage } from './borrower.js';
-import { goAvailableOnDesk, newContext, screenshot, signInThroughPage, watchPageErrors } from './browser.js';
+import { acceptOffer, availableDesk, newContext, screenshot, signInThroughPage, watchPageErrors } from './browser.js';
 
 const PASSWORD = 'correct horse battery staple';
 const AGENT = 'contract.agent@bank.test';
@@ -59,21 +59,11 @@ describe('the contract in the call', () => {
     const link = /\/join\/([A-Za-z0-9_-]{43})/.exec(invitation.text)![1]!;
 
     // The borrower, on a phone in Chinese, reaches the waiting room.
-    const borrower = await kit.page('zh-CN');
-    await borrower.page.goto(`/join/${link}`);
-    await kit.passCodeAndConsent(borrower.page, phone);
-    await borrower.page.getByRole('button', { name: '开启摄像头和麦克风' }).click();
-    await borrower.page.getByRole('button', { name: '进入等候室' }).click();
-    await visible(borrower.page, 'waiting-room');
+    const borrower = await kit.toWaitingRoom(link, phone);
 
     // The agent takes the session on the desk (English).
-    const agentContext = await newContext(browser, app);
-    const desk = await agentContext.newPage();
-    const deskErrors = watchPageErrors(desk);
-    await goAvailableOnDesk(desk, app, AGENT, PASSWORD);
-    const offer = desk.getByTestId('offer');
-    await offer.waitFor({ timeout: 30_000 });
-    await offer.getByRole('button', { name: 'Accept' }).click();
+    const { context: agentContext, desk, errors: deskErrors } = await availableDesk(browser, app, AGENT, PASSWORD);
+    await acceptOffer(desk);
     await stateOf(app, booked.body.id, 'IN_PROGRESS');
     await visible(borrower.page, 'in-call');
 

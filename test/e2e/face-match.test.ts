@@ -7,18 +7,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
-import type { ApiClient } from '../support/api-client.js';
 import type { TestApp } from '../support/harness.js';
-import { HttpSink } from '../support/http-sink.js';
-import { ALWAYS_OPEN, losClient, stateOf } from '../support/verification.js';
+import { stateOf } from '../support/verification.js';
 import { FACES, idCard, liveFace, samplePhoto } from '../support/face-samples.js';
-import { Borrowers, poll, visible } from './borrower.js';
-import { goAvailableOnDesk, launchChromium, newContext, screenshot, startE2eApp, watchPageErrors } from './browser.js';
+import { startBorrowerStage, type Borrowers, type BorrowerStage, poll } from './borrower.js';
+import { acceptOffer, availableDesk, screenshot } from './browser.js';
 
+let stage: BorrowerStage;
 let app: TestApp;
 let browser: Browser;
-let los: ApiClient;
-let sms: HttpSink;
 let borrowers: Borrowers;
 const PASSWORD = 'correct horse battery staple';
 const CODES = /\b(?:MATCH|UNCERTAIN|NO_MATCH|NO_FACE|MULTIPLE_FACES|UNREADABLE|PENDING|DONE|FAILED|ID_FRONT|FACE)\b|\{\w+\}/;
@@ -39,37 +36,22 @@ async function uploadFrom(desk: Page, sessionId: string, kind: 'ID_FRONT' | 'FAC
 }
 
 beforeAll(async () => {
-  sms = await HttpSink.start();
-  app = await startE2eApp({ ...ALWAYS_OPEN, NOTIFIER: 'http', NOTIFIER_URL: `${sms.url}/sms`, SIP_MAX_CALL_SECONDS: '14400' });
-  browser = await launchChromium();
-  los = await losClient(app);
-  borrowers = new Borrowers({ app, los, sms, browser });
+  stage = await startBorrowerStage({ SIP_MAX_CALL_SECONDS: '14400' });
+  ({ app, browser, kit: borrowers } = stage);
   await createUser(app.facesign.db, { email: 'fm.agent@bank.test', password: PASSWORD, displayName: 'Face Match Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['e2e-face-match'] });
 });
 afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await sms?.stop();
+  await stage?.stop();
 });
 
 describe('face-match assist on the desk', () => {
   it('shows the crops, the band and the similarity in both languages, and a group photo as more than one face', { timeout: 240_000 }, async () => {
     const phone = '+8613900000311';
     const booked = await borrowers.bookVideo({ phone, product: 'e2e-face-match' });
-    const borrower = await borrowers.page('zh-CN');
-    await borrower.page.goto(`/join/${booked.link}`);
-    await borrowers.passCodeAndConsent(borrower.page, phone);
-    await borrower.page.getByRole('button', { name: /^(Turn on camera and microphone|开启摄像头和麦克风)$/ }).click();
-    await borrower.page.getByRole('button', { name: /^(Enter the waiting room|进入等候室)$/ }).click();
-    await visible(borrower.page, 'waiting-room');
+    const borrower = await borrowers.toWaitingRoom(booked.link, phone);
 
-    const agentContext = await newContext(browser, app);
-    const desk = await agentContext.newPage();
-    const deskErrors = watchPageErrors(desk);
-    await goAvailableOnDesk(desk, app, 'fm.agent@bank.test', PASSWORD);
-    const offer = desk.getByTestId('offer');
-    await offer.waitFor({ timeout: 30_000 });
-    await offer.getByRole('button', { name: 'Accept' }).click();
+    const { context: agentContext, desk, errors: deskErrors } = await availableDesk(browser, app, 'fm.agent@bank.test', PASSWORD);
+    await acceptOffer(desk);
     await stateOf(app, booked.sessionId, 'IN_PROGRESS');
     await poll(() => desk.getByRole('button', { name: 'Take snapshot' }).count()).toBe(1);
 

@@ -24,7 +24,7 @@ import type { ApiClient } from '../support/api-client.js';
 import { contractPdf } from '../support/contracts.js';
 import { loanFileWithBorrower, stateOf } from '../support/verification.js';
 import { codeIn, poll, startBorrowerStage, visible, type BorrowerStage } from './borrower.js';
-import { goAvailableOnDesk, newContext, screenshot, signInThroughPage, unlabelledControls, watchPageErrors } from './browser.js';
+import { acceptOffer, availableDesk, newContext, screenshot, signInThroughPage, unlabelledControls, watchPageErrors } from './browser.js';
 
 const run = promisify(execFile);
 const PASSWORD = 'a long first-day password';
@@ -247,23 +247,13 @@ describe('a new user journey', () => {
     // 5. The borrower opens the invitation on a phone, in Chinese, and reaches the waiting room.
     const invitation = await kit.nextSms(PHONE, 'invitation');
     const link = /\/join\/([A-Za-z0-9_-]{43})/.exec(invitation.text)![1]!;
-    const borrower = await kit.page('zh-CN');
-    await borrower.page.goto(`/join/${link}`);
-    await kit.passCodeAndConsent(borrower.page, PHONE);
-    await borrower.page.getByRole('button', { name: '开启摄像头和麦克风' }).click();
-    await borrower.page.getByRole('button', { name: '进入等候室' }).click();
-    await visible(borrower.page, 'waiting-room');
+    const borrower = await kit.toWaitingRoom(link, PHONE);
     expect(await rawCodes(borrower.page)).toEqual([]);
     await screenshot(borrower.page, 'journey-join-waiting-zh-CN');
 
     // 6. The agent goes available and takes the offer; the supervisor's board shows the session live.
-    const agentContext = await newContext(browser, app);
-    const desk = await agentContext.newPage();
-    const deskErrors = watchPageErrors(desk);
-    await goAvailableOnDesk(desk, app, AGENT, PASSWORD);
-    const offer = desk.getByTestId('offer');
-    await offer.waitFor({ timeout: 30_000 });
-    await offer.getByRole('button', { name: 'Accept' }).click();
+    const { context: agentContext, desk, errors: deskErrors } = await availableDesk(browser, app, AGENT, PASSWORD);
+    await acceptOffer(desk);
     await stateOf(app, session.id, 'IN_PROGRESS');
     await visible(borrower.page, 'in-call');
     await poll(() => desk.getByTestId('party-status').textContent()).toBe('Party connected');
@@ -370,20 +360,10 @@ describe('a new user journey', () => {
 
     const invitation = await kit.nextSms(phone, 'invitation');
     const link = /\/join\/([A-Za-z0-9_-]{43})/.exec(invitation.text)![1]!;
-    const borrower = await kit.page('zh-CN');
-    await borrower.page.goto(`/join/${link}`);
-    await kit.passCodeAndConsent(borrower.page, phone);
-    await borrower.page.getByRole('button', { name: '开启摄像头和麦克风' }).click();
-    await borrower.page.getByRole('button', { name: '进入等候室' }).click();
-    await visible(borrower.page, 'waiting-room');
+    const borrower = await kit.toWaitingRoom(link, phone);
 
-    const agentContext = await newContext(browser, app);
-    const desk = await agentContext.newPage();
-    const deskErrors = watchPageErrors(desk);
-    await goAvailableOnDesk(desk, app, agentEmail, PASSWORD);
-    const offer = desk.getByTestId('offer');
-    await offer.waitFor({ timeout: 30_000 });
-    await offer.getByRole('button', { name: 'Accept' }).click();
+    const { context: agentContext, desk, errors: deskErrors } = await availableDesk(browser, app, agentEmail, PASSWORD);
+    await acceptOffer(desk);
     await stateOf(app, sessionId, 'IN_PROGRESS');
     await visible(borrower.page, 'in-call');
 

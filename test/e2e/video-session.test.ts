@@ -5,32 +5,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
-import type { ApiClient } from '../support/api-client.js';
 import type { TestApp } from '../support/harness.js';
-import { HttpSink } from '../support/http-sink.js';
-import { ALWAYS_OPEN, losClient, stateOf } from '../support/verification.js';
-import { Borrowers, codeIn, poll, visible } from './borrower.js';
-import { goAvailableOnDesk, launchChromium, newContext, screenshot, startE2eApp, unlabelledControls, watchPageErrors } from './browser.js';
+import { stateOf } from '../support/verification.js';
+import { startBorrowerStage, type Borrowers, type BorrowerStage, codeIn, poll, visible } from './borrower.js';
+import { acceptOffer, availableDesk, screenshot, unlabelledControls } from './browser.js';
 
+let stage: BorrowerStage;
 let app: TestApp;
 let browser: Browser;
-let los: ApiClient;
-let sms: HttpSink;
 let borrowers: Borrowers;
 const PASSWORD = 'correct horse battery staple';
 
 beforeAll(async () => {
-  sms = await HttpSink.start();
-  app = await startE2eApp({ ...ALWAYS_OPEN, NOTIFIER: 'http', NOTIFIER_URL: `${sms.url}/sms`, SIP_MAX_CALL_SECONDS: '14400' });
-  browser = await launchChromium();
-  los = await losClient(app);
-  borrowers = new Borrowers({ app, los, sms, browser });
+  stage = await startBorrowerStage({ SIP_MAX_CALL_SECONDS: '14400' });
+  ({ app, browser, kit: borrowers } = stage);
   await createUser(app.facesign.db, { email: 'wu.agent@bank.test', password: PASSWORD, displayName: 'Wu Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['e2e-video'] });
 });
 afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await sms?.stop();
+  await stage?.stop();
 });
 
 describe('video face-signing, borrower page and agent desk together', () => {
@@ -39,22 +31,11 @@ describe('video face-signing, borrower page and agent desk together', () => {
     const booked = await borrowers.bookVideo({ phone, product: 'e2e-video' });
 
     // The borrower reaches the waiting room.
-    const borrower = await borrowers.page('zh-CN');
-    await borrower.page.goto(`/join/${booked.link}`);
-    await borrowers.passCodeAndConsent(borrower.page, phone);
-    await borrower.page.getByRole('button', { name: /^(Turn on camera and microphone|开启摄像头和麦克风)$/ }).click();
-    await borrower.page.getByRole('button', { name: /^(Enter the waiting room|进入等候室)$/ }).click();
-    await visible(borrower.page, 'waiting-room');
+    const borrower = await borrowers.toWaitingRoom(booked.link, phone);
 
     // The agent goes available on the desk and accepts the offer there.
-    const agentContext = await newContext(browser, app);
-    const desk = await agentContext.newPage();
-    const deskErrors = watchPageErrors(desk);
-    await goAvailableOnDesk(desk, app, 'wu.agent@bank.test', PASSWORD);
-    const offer = desk.getByTestId('offer');
-    await offer.waitFor({ timeout: 30_000 });
-    expect(await offer.textContent()).toContain('Video face-signing');
-    await offer.getByRole('button', { name: 'Accept' }).click();
+    const { context: agentContext, desk, errors: deskErrors } = await availableDesk(browser, app, 'wu.agent@bank.test', PASSWORD);
+    expect(await acceptOffer(desk)).toContain('Video face-signing');
 
     await stateOf(app, booked.sessionId, 'IN_PROGRESS');
     await visible(borrower.page, 'in-call');

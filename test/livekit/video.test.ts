@@ -14,7 +14,7 @@ import type { ApiClient } from '../support/api-client.js';
 import type { TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
 import { ALWAYS_OPEN, losClient, stateOf } from '../support/verification.js';
-import { Borrowers, poll, visible } from '../e2e/borrower.js';
+import { Borrowers, codeIn, poll, visible } from '../e2e/borrower.js';
 import { acceptOffer, availableDesk, inboundMedia, keepPeerConnections, launchChromium, mediaElementsIn, screenshot, startE2eApp, watchPageErrors } from '../e2e/browser.js';
 
 let app: TestApp;
@@ -224,8 +224,14 @@ describe('video face-signing on the real LiveKit', () => {
     ]);
     await poll(() => remoteMedia(desk, DESK_STAGE)).toEqual(PLAYING);
 
-    // 8. The agent confirms every item from the keyboard and submits: the session completes, the room
-    // is gone from LiveKit, which says so with room_finished, and both were seen leaving.
+    // 8. The borrower signs with a fresh code (the signing item can be confirmed only after that); the
+    // agent confirms every item from the keyboard and submits: the session completes, the room is gone
+    // from LiveKit, which says so with room_finished, and both were seen leaving.
+    await joinPage.getByRole('button', { name: /^(Send me a signing code|发送签署验证码)$/ }).click();
+    const signCode = codeIn(await borrowers.nextSms(phone, 'signing_code'));
+    await joinPage.getByLabel(/^(Signing code|签署验证码)/).fill(signCode);
+    await joinPage.getByRole('button', { name: /^(I agree and sign|我同意并签署)$/ }).click();
+    await visible(joinPage, 'signed');
     const items = desk.locator('ol.checklist > li');
     const count = await items.count();
     await items.first().focus();
