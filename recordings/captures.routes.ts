@@ -9,6 +9,7 @@ import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { AppError, validationError } from '../server/http/errors.js';
+import { rawBodyReader } from '../server/http/raw-body.js';
 import { accessExtension, defineRoute, type Authenticator, type RouteDefinition } from '../server/http/route.js';
 import { binaryBody, idParam, timestamp } from '../server/http/schemas.js';
 import { requireUser, type UserPrincipal } from '../server/auth/principal.js';
@@ -50,16 +51,7 @@ const captureSchema = z
 /** Mount at `/api/sessions` in createHttpApp's rawRouters; errors reach the problem+json handler via next(err). */
 export function captureUploadRouter(captures: CaptureService, authenticator: Authenticator): Router {
   const router = express.Router();
-  // Any declared type is read as bytes: the Content-Type header is checked separately, and the
-  // content decides. No inflation: snapshots are already compressed, and a gzip bomb stays out.
-  const readRaw = express.raw({ type: () => true, limit: captures.maxBytes, inflate: false });
-  const readBody = (req: Request, res: express.Response) =>
-    new Promise<Buffer>((resolve, reject) => {
-      readRaw(req, res, (err?: unknown) => {
-        if (err) reject(bodyError(err, captures.maxBytes));
-        else resolve(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
-      });
-    });
+  const readBody = rawBodyReader(captures.maxBytes, 'snapshot');
 
   router.post('/:id/captures', async (req, res) => {
     const principal = await authenticateAgent(req, authenticator);
@@ -86,21 +78,6 @@ async function authenticateAgent(req: Request, authenticator: Authenticator): Pr
   const principal = requireUser(auth.principal);
   if (auth.via === 'cookie' && !authenticator.checkCsrf(principal, req.get('x-csrf-token'))) throw new AppError('CSRF_TOKEN_INVALID');
   return principal;
-}
-
-interface BodyParserError {
-  type?: string;
-}
-
-function bodyError(err: unknown, maxBytes: number): AppError {
-  switch ((err as BodyParserError).type) {
-    case 'entity.too.large':
-      return new AppError('PAYLOAD_TOO_LARGE', `A snapshot may be at most ${maxBytes} bytes`);
-    case 'encoding.unsupported':
-      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the snapshot without Content-Encoding');
-    default:
-      return new AppError('MALFORMED_BODY', 'The snapshot could not be read');
-  }
 }
 
 const binary = binaryBody;

@@ -12,6 +12,7 @@ import type { ContractDocument } from '../db/generated/prisma/client.js';
 import { z } from 'zod';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { AppError, validationError } from '../http/errors.js';
+import { rawBodyReader } from '../http/raw-body.js';
 import { accessExtension, defineRoute, type Authenticator, type RouteDefinition } from '../http/route.js';
 import { binaryBody, idParam, timestamp } from '../http/schemas.js';
 import { actorOf } from '../audit/audit.service.js';
@@ -36,14 +37,7 @@ export const contractDocumentSchema = z
 /** Mount at `/api/loan-files` in createHttpApp's rawRouters; errors reach the problem+json handler. */
 export function contractUploadRouter(contracts: ContractService, authenticator: Authenticator): Router {
   const router = express.Router();
-  const readRaw = express.raw({ type: () => true, limit: contracts.maxBytes, inflate: false });
-  const readBody = (req: Request, res: express.Response) =>
-    new Promise<Buffer>((resolve, reject) => {
-      readRaw(req, res, (err?: unknown) => {
-        if (err) reject(bodyError(err, contracts.maxBytes));
-        else resolve(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
-      });
-    });
+  const readBody = rawBodyReader(contracts.maxBytes, 'contract');
 
   router.put('/:id/contract', async (req, res) => {
     const auth = await authenticator.authenticate(req);
@@ -65,21 +59,6 @@ export function contractUploadRouter(contracts: ContractService, authenticator: 
     res.status(created ? 201 : 200).type('application/json').send(JSON.stringify(contractDocumentSchema.parse(contractDto(document))));
   });
   return router;
-}
-
-interface BodyParserError {
-  type?: string;
-}
-
-function bodyError(err: unknown, maxBytes: number): AppError {
-  switch ((err as BodyParserError).type) {
-    case 'entity.too.large':
-      return new AppError('PAYLOAD_TOO_LARGE', `A contract may be at most ${maxBytes} bytes`);
-    case 'encoding.unsupported':
-      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the contract without Content-Encoding');
-    default:
-      return new AppError('MALFORMED_BODY', 'The contract could not be read');
-  }
 }
 
 export function contractRoutes(contracts: ContractService): RouteDefinition[] {
