@@ -9,7 +9,7 @@ const envRule = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'server/db/generated/**', 'agent-console/dist/**', 'prisma/engine/**', '.tmp/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'server/db/generated/**', 'agent-console/dist/**', 'prisma/engine/**', '.tmp/**', '.cache/**', 'test-artifacts/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -13,6 +13,9 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           pool: 'forks',
+          // Two files at a time even on two cores (vitest's default would be one): a file mostly waits on
+          // PostgreSQL, Redis, sockets and timers, so the tier takes about two thirds of the time.
+          maxWorkers: 2,
         },
       },
       {

@@ -18,6 +18,7 @@ import { bulkCallSessions } from './support/sessions.js';
 import { startTimingProxy, type TimingProxy } from './support/timing-proxy.js';
 import { accountCpu, canAccountCpu, type CpuAccount } from './support/machine-cpu.js';
 import type { BenchResult } from './support/report.js';
+import { eventLagMet, eventLagReport, LAG_TARGET_MS, watchEventLag } from './support/event-lag.js';
 import { loadContext, nowMs, percentile, round, sleep } from './support/stats.js';
 
 export interface DispatchBenchOptions {
@@ -93,6 +94,7 @@ export async function dispatchBench(options: DispatchBenchOptions): Promise<Benc
     const harness = [{ name: 'agents', pids: [clients.pid] }, { name: 'timing proxy', pids: [proxy!.pid] }];
     const machine = canAccountCpu() ? accountCpu([...(await stack.cpuParts()), ...harness]) : undefined;
     const cpuBefore = process.cpuUsage();
+    const lagWatch = watchEventLag(stack.facesign);
     console.log(`  facesign: ${options.sessions} sessions due at ${new Date(dueAt).toISOString()}; waiting for their dials`);
     const deadline = dueAt + (options.timeoutSeconds ?? 1800) * 1000;
     let lastLog = 0;
@@ -119,6 +121,10 @@ export async function dispatchBench(options: DispatchBenchOptions): Promise<Benc
     const dialledSessions = await stack.facesign.db.attempt.groupBy({ by: ['sessionId'], where: { dialClaimedAt: { not: null } } });
     const { accepted } = await clients.report();
     const complete = rooms.size >= options.sessions;
+    console.log(`  facesign: last dial ${round(seconds, 1)} s after due; waiting for the LiveKit events to be applied`);
+    const lag = await eventLagReport(stack.facesign, lagWatch.samples, lastDial, 300_000);
+    lagWatch.stop();
+    const lagMet = eventLagMet(lag);
     const cpuReport = account ? machineCpuReport(account, dials.length, raw.perSecond) : undefined;
     return {
       name: 'dispatch',
@@ -137,10 +143,17 @@ export async function dispatchBench(options: DispatchBenchOptions): Promise<Benc
         offersRefused: JSON.stringify(accepted?.refused ?? {}),
         serverCpuMsPerSession: round((cpu.user + cpu.system) / 1000 / Math.max(1, dials.length), 2),
         ...cpuReport?.facesign,
+        ...lag,
       },
       baseline: { what: `raw BullMQ on the same Redis: ${options.sessions} no-op jobs, addBulk + Worker concurrency ${options.concurrency}`, jobsPerSecond: round(raw.perSecond, 0), seconds: round(raw.seconds, 2), ...cpuReport?.baseline },
       ratio: { value: round(perSecond / raw.perSecond, 4), of: 'facesign sessions dialled/s ÷ raw BullMQ no-op jobs/s' },
       target: { text: '≥ 0.5× raw BullMQ', met: complete && perSecond / raw.perSecond >= 0.5 },
+      more: [
+        {
+          figure: `LiveKit event lag p50/p99 to applied ${lag.eventLagAppliedP50Ms}/${lag.eventLagAppliedP99Ms} ms, to socket delivery ${lag.eventLagDeliveredP50Ms}/${lag.eventLagDeliveredP99Ms} ms; backlog at the last dial ${lag.eventBacklogAtLastDial} of ${lag.eventsStoredAtLastDial} stored (${lag.eventsUnappliedAtLastDial} in flight); all applied ${lag.eventDrainSeconds} s after it`,
+          target: { text: `event lag p99 < ${LAG_TARGET_MS} ms, no backlog (nothing waiting > ${LAG_TARGET_MS} ms) at the last dial`, met: lagMet },
+        },
+      ],
       load: { before, after: loadContext() },
       notes: [...(complete ? [] : [`TIMED OUT: only ${rooms.size} of ${options.sessions} sessions were dialled`]), ...(cpuReport?.notes ?? []), ...serverErrors(stack.errors)],
     };

@@ -1,5 +1,7 @@
 // npm run bench: runs every benchmark, prints one table and writes bench/results/bench.json (plus a
-// time-stamped copy). Each benchmark measures its own baseline in the same run.
+// time-stamped copy), appends the run to bench/results/history.jsonl and prints how each figure moved
+// since the last run of the same benchmark at the same setup. Each benchmark measures its own
+// baseline in the same run.
 //
 //   npm run bench                                  # everything at the default sizes, hash at 256 MiB
 //   npm run bench -- --only webhook,answers        # a subset: dispatch, webhook, realtime, answers, hash, idle
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { dropTemplate } from './support/stack.js';
 import type { BenchResult } from './support/report.js';
 import { loadContext } from './support/stats.js';
+import { appendHistory, describeChanges, readHistory } from './support/history.js';
 import { webhookBench } from './webhook.bench.js';
 import { dispatchBench } from './dispatch.bench.js';
 import { realtimeBench } from './realtime.bench.js';
@@ -64,6 +67,10 @@ try {
   await dropTemplate();
 }
 
+const dir = fileURLToPath(new URL('./results/', import.meta.url));
+await mkdir(dir, { recursive: true });
+const history = await readHistory(dir);
+
 const fmt = (v: number | string | undefined) => (typeof v === 'number' ? String(v) : (v ?? ''));
 console.log('\nfacesign benchmarks', started.toISOString(), `node ${process.version}`, `load before/after: see JSON`);
 console.table(
@@ -82,15 +89,16 @@ for (const r of results) {
   console.log(`  facesign: ${JSON.stringify(r.facesign)}`);
   console.log(`  baseline (${r.baseline.what}): ${JSON.stringify(Object.fromEntries(Object.entries(r.baseline).filter(([k]) => k !== 'what')))}`);
   console.log(`  ratio ${r.ratio.value} = ${r.ratio.of}; target ${r.target.text}: ${r.target.met ? 'met' : 'MISSED'}`);
+  for (const m of r.more ?? []) console.log(`  ${m.figure}; target ${m.target.text}: ${m.target.met ? 'met' : 'MISSED'}`);
   for (const note of r.notes ?? []) console.log(`  note: ${note}`);
+  for (const line of describeChanges(history, r)) console.log(line);
 }
 for (const f of failures) console.log(`\n${f.name}: FAILED ${f.error}`);
 
-const dir = fileURLToPath(new URL('./results/', import.meta.url));
-await mkdir(dir, { recursive: true });
 const report = { at: started.toISOString(), node: process.version, argv: process.argv.slice(2), load: loadContext(), results, failures };
 const json = `${JSON.stringify(report, null, 2)}\n`;
 await writeFile(`${dir}bench.json`, json);
 await writeFile(`${dir}bench-${started.toISOString().replace(/[:.]/g, '-')}.json`, json);
-console.log(`\nwrote ${dir}bench.json`);
+if (results.length > 0) await appendHistory(dir, report);
+console.log(`\nwrote ${dir}bench.json${results.length > 0 ? ' and appended the run to history.jsonl' : ''}`);
 process.exit(failures.length > 0 ? 1 : 0);

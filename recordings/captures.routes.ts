@@ -17,7 +17,7 @@ import { CAPTURE_KINDS, captureDto, type CaptureService } from './captures.js';
 import { defineStreamingRoute, streamToClient } from './playback.routes.js';
 import { FACE_MATCH_RESULTS } from './face-matcher.js';
 
-const kindQuery = z.object({ kind: z.enum(CAPTURE_KINDS, { message: 'must be ID_FRONT, ID_BACK, FACE or OTHER' }) });
+const kindQuery = z.object({ kind: z.enum(CAPTURE_KINDS, { message: `must be one of ${CAPTURE_KINDS.join(', ')}` }) });
 const UPLOAD_TYPES = ['image/png', 'image/jpeg'];
 
 const faceMatchSummarySchema = z

@@ -13,7 +13,7 @@ import { actorOf, appendAudit } from '../server/audit/audit.service.js';
 import type { UserPrincipal } from '../server/auth/principal.js';
 import type { RecordingStore } from './object-store.js';
 
-export const CAPTURE_KINDS = ['ID_FRONT', 'ID_BACK', 'FACE', 'OTHER'] as const satisfies readonly CaptureKind[];
+export const CAPTURE_KINDS = ['ID_FRONT', 'ID_BACK', 'FACE', 'OTHER', 'LIVENESS_BEFORE', 'LIVENESS_ACTION'] as const satisfies readonly CaptureKind[];
 const CAPTURING_STATES = new Set(['IN_PROGRESS', 'WRAP_UP']);
 
 /** Assigned agent, supervisors, admins and auditors; nobody else learns the session exists. */
@@ -67,12 +67,12 @@ export interface CaptureSettings {
 }
 
 /**
- * What else a stored capture starts (the face-match assist, face-match.ts): a row written in the
- * capture's own transaction, and its job queued after commit.
+ * What else a stored capture starts (the face-match assist, face-match.ts; the liveness check,
+ * liveness.ts): a row written in the capture's own transaction, and its job queued after commit.
  */
 export interface CapturePairing {
   pairInTransaction(tx: Tx, capture: Capture): Promise<string | undefined>;
-  queue(faceMatchId: string): Promise<void>;
+  queue(id: string): Promise<void>;
 }
 
 /** The face-match summary a capture record carries (the newest match it is part of). */
@@ -129,8 +129,12 @@ export class CaptureService {
     private readonly db: Db,
     private readonly store: RecordingStore,
     private readonly settings: CaptureSettings,
-    private readonly pairing?: CapturePairing,
-  ) {}
+    pairing?: CapturePairing | readonly CapturePairing[],
+  ) {
+    this.pairings = pairing === undefined ? [] : Array.isArray(pairing) ? pairing : [pairing as CapturePairing];
+  }
+
+  private readonly pairings: readonly CapturePairing[];
 
   get maxBytes(): number {
     return this.settings.maxBytes;
@@ -165,7 +169,7 @@ export class CaptureService {
 
     // Object first: a row must never point at nothing.
     await this.store.put(objectKey, bytes, image.contentType);
-    let faceMatchId: string | undefined;
+    const started: [CapturePairing, string][] = [];
     let stored: Capture;
     try {
       stored = await this.db.$transaction(async (tx) => {
@@ -178,7 +182,10 @@ export class CaptureService {
           event: { action: 'capture.stored', v: 1, data: { sessionId: ticket.sessionId, kind, sha256, sizeBytes: bytes.length, offsetMs: ticket.offsetMs } },
           requestId,
         });
-        faceMatchId = await this.pairing?.pairInTransaction(tx, row);
+        for (const pairing of this.pairings) {
+          const pairedId = await pairing.pairInTransaction(tx, row);
+          if (pairedId) started.push([pairing, pairedId]);
+        }
         return row;
       });
     } catch (error) {
@@ -188,7 +195,7 @@ export class CaptureService {
       });
       throw error;
     }
-    if (faceMatchId) await this.pairing?.queue(faceMatchId);
+    for (const [pairing, pairedId] of started) await pairing.queue(pairedId);
     return stored;
   }
 

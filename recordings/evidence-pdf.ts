@@ -278,6 +278,23 @@ export function renderEvidencePdf(manifest: EvidenceManifest, font: Buffer, sign
     gap();
   }
 
+  heading('Active liveness assist (the agent decides; the landmarks only assist)');
+  if (manifest.livenessChecks.length === 0) paragraph('None.');
+  for (const c of manifest.livenessChecks) {
+    field('Prompt', `${orDash(c.promptId)}, movement ${orDash(c.movement)}`);
+    field('Result', `${orDash(c.result)} (${c.status})`, { indent: 12 });
+    for (const [label, frame] of [['Before', c.before], ['During', c.action]] as const) {
+      const m = frame.measures;
+      field(label, m ? `yaw ${m.yawDeg}°, pitch ${m.pitch}, eye aspect ${m.ear}, mouth ${m.mouth}` : `faces found: ${frame.faceCount ?? '—'}`, { indent: 12 });
+    }
+    const t = c.thresholds;
+    field('Thresholds', `turn ${t.yawChangeDeg}°, nod ${t.pitchChange}, eyes shut below ${t.eyesClosedBelow} / open at ${t.eyesOpenAt}, mouth open at ${t.mouthOpenAt} / shut below ${t.mouthClosedBelow}`, { indent: 12 });
+    field('Model', c.model ? `${c.model.name}; ${c.model.version}` : '—', { indent: 12 });
+    field('Captures', `${c.beforeCaptureId} / ${c.actionCaptureId}`, { mono: true, indent: 12 });
+    if (c.failure) field('Note', c.failure, { indent: 12 });
+    gap();
+  }
+
   heading('Review decisions');
   if (!manifest.review) paragraph('Not selected for review.');
   else {

@@ -19,6 +19,7 @@ import { templateDocumentSchema } from '../server/checklists/template.schema.js'
 import { parseTermsSnapshot, promptValues } from '../server/loan-files/loan-terms.js';
 import { signingBlock, signManifest } from './evidence-signature.js';
 import { faceMatchVerdict } from './captures.js';
+import { livenessCheckDto } from './liveness.js';
 
 export const EVIDENCE_FORMAT = 'facesign-evidence/2';
 
@@ -90,9 +91,10 @@ export class EvidenceService {
     });
     if (!session) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
     const faceMatches = await this.db.faceMatch.findMany({ where: { sessionId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    const livenessChecks = await this.db.livenessCheck.findMany({ where: { sessionId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
 
     const recordingIds = session.attempts.flatMap((a) => (a.recording ? [a.recording.id] : []));
-    const related = [sessionId, ...session.attempts.map((a) => a.id), ...recordingIds, ...session.captures.map((c) => c.id), ...faceMatches.map((m) => m.id)];
+    const related = [sessionId, ...session.attempts.map((a) => a.id), ...recordingIds, ...session.captures.map((c) => c.id), ...faceMatches.map((m) => m.id), ...livenessChecks.map((c) => c.id)];
     // Everything committed so far is linked into the chain before the slice is read.
     await sealAuditChain(this.db, { wait: true });
     const events = (await this.db.auditEvent.findMany({ where: { entityId: { in: related }, chainSeq: { not: null } }, orderBy: { chainSeq: 'asc' } })).filter(isSealed);
@@ -166,6 +168,12 @@ export class EvidenceService {
         createdAt: iso(m.createdAt),
         completedAt: iso(m.completedAt),
       })),
+      // The active-liveness assist: the landmark figures of the frame before the prompted movement and
+      // the frame during it, the thresholds and the model. An assist to the agent, not a decision.
+      livenessChecks: livenessChecks.map((c) => {
+        const { sessionId: _sessionId, ...check } = livenessCheckDto(c);
+        return check;
+      }),
       review: session.review ? { reason: session.review.reason, status: session.review.status, reviewerId: session.review.reviewerId, note: session.review.note, decidedAt: iso(session.review.decidedAt) } : null,
       auditChain: {
         headSeq: head ? head.seq.toString() : null,

@@ -1,8 +1,10 @@
 // The face-match assist's engine: the face on the ID document against the live face. Detection and
 // recognition run in a worker thread (face-matcher.worker.mjs), so the event loop that serves the
 // API and the sockets never waits on the model. The verdict is a band, worked out here by a pure
-// function; the agent decides, and the band only helps.
+// function; the agent decides, and the band only helps. The same worker also finds the 68 landmarks
+// of the active-liveness check's two frames (landmarks(); judged in liveness-check.ts).
 import { Worker } from 'node:worker_threads';
+import type { FrameLandmarks } from './liveness-check.js';
 
 export const FACE_MATCH_RESULTS = ['MATCH', 'UNCERTAIN', 'NO_MATCH', 'NO_FACE', 'MULTIPLE_FACES', 'UNREADABLE'] as const;
 export type FaceMatchResult = (typeof FACE_MATCH_RESULTS)[number];
@@ -68,7 +70,19 @@ export function classify(comparison: Pick<FaceComparison, 'id' | 'live' | 'dista
   return { result: 'UNCERTAIN', score };
 }
 
-type Request = { type: 'load' } | { type: 'compare' | 'decode'; idImage: Uint8Array; liveImage: Uint8Array };
+/** The liveness check's two frames as the model saw them (liveness-check.ts judges them). */
+export interface LivenessObservation {
+  model: FaceModel;
+  before: FrameLandmarks;
+  action: FrameLandmarks;
+  /** CPU time the worker thread spent on both frames. */
+  cpuMicros: { user: number; system: number };
+}
+
+type Request =
+  | { type: 'load' }
+  | { type: 'compare' | 'decode'; idImage: Uint8Array; liveImage: Uint8Array }
+  | { type: 'landmarks'; beforeImage: Uint8Array; actionImage: Uint8Array };
 type Reply = { requestId: number; ok: true; result: unknown } | { requestId: number; ok: false; error: string };
 
 /**
@@ -87,6 +101,11 @@ export class FaceMatcher {
 
   async compare(idImage: Uint8Array, liveImage: Uint8Array): Promise<FaceComparison> {
     return (await this.request({ type: 'compare', idImage, liveImage })) as FaceComparison;
+  }
+
+  /** The liveness check's frames: face count and, for exactly one face, its 68 landmarks in each. */
+  async landmarks(beforeImage: Uint8Array, actionImage: Uint8Array): Promise<LivenessObservation> {
+    return (await this.request({ type: 'landmarks', beforeImage, actionImage })) as LivenessObservation;
   }
 
   /** Decoding alone (the benchmark's baseline); resolves with the worker's CPU time. */

@@ -1,4 +1,5 @@
-// The face-match worker thread (started by face-matcher.ts). Plain JavaScript so that it starts the
+// The face-model worker thread (started by face-matcher.ts): face matching, and the landmarks of the
+// liveness check's two frames. Plain JavaScript so that it starts the
 // same way under tsx, vitest and the compiled dist/: a worker thread does not inherit a TypeScript
 // loader. It decodes JPEG/PNG in pure JavaScript (jpeg-js, pngjs), runs @vladmandic/face-api on
 // TensorFlow.js's WebAssembly backend (the .wasm files come inside the npm package, read from disk),
@@ -47,6 +48,10 @@ async function load() {
       name: 'face-api ssd-mobilenetv1 + face-landmark-68 + face-recognition (ResNet-34, 128-d)',
       version: `@vladmandic/face-api ${faceApiVersion}; tfjs ${tf.version_core} wasm`,
     },
+    landmarkModel: {
+      name: 'face-api ssd-mobilenetv1 + face-landmark-68',
+      version: `@vladmandic/face-api ${faceApiVersion}; tfjs ${tf.version_core} wasm`,
+    },
   };
 }
 
@@ -70,14 +75,17 @@ function decode(rt, bytes) {
   return { width: png.width, height: png.height, rgb };
 }
 
-/** One image: how many faces, and for exactly one, its box, descriptor and a JPEG crop. */
-async function analyse(rt, bytes) {
-  const { tf, faceapi } = rt;
+/**
+ * The image as the detector's input tensor, scaled down to MAX_SIDE at most (the caller disposes of
+ * it), or why it could not be read.
+ */
+function inputOf(rt, bytes) {
+  const { tf } = rt;
   let image;
   try {
     image = decode(rt, bytes);
   } catch (error) {
-    return { faceCount: 0, unreadable: String(error instanceof Error ? error.message : error).slice(0, 200) };
+    return { unreadable: String(error instanceof Error ? error.message : error).slice(0, 200) };
   }
   const scale = Math.min(1, MAX_SIDE / Math.max(image.width, image.height));
   const input = tf.tidy(() => {
@@ -85,6 +93,15 @@ async function analyse(rt, bytes) {
     if (scale === 1) return full;
     return tf.image.resizeBilinear(full, [Math.round(image.height * scale), Math.round(image.width * scale)]).round().toInt();
   });
+  return { input, scale };
+}
+
+/** One image: how many faces, and for exactly one, its box, descriptor and a JPEG crop. */
+async function analyse(rt, bytes) {
+  const { tf, faceapi } = rt;
+  const loaded = inputOf(rt, bytes);
+  if ('unreadable' in loaded) return { faceCount: 0, unreadable: loaded.unreadable };
+  const { input, scale } = loaded;
   try {
     const faces = await faceapi.detectAllFaces(input, new faceapi.SsdMobilenetv1Options({ minConfidence: MIN_CONFIDENCE, maxResults: 10 })).withFaceLandmarks().withFaceDescriptors();
     if (faces.length !== 1) return { faceCount: faces.length };
@@ -125,6 +142,28 @@ async function analyse(rt, bytes) {
   }
 }
 
+/** One frame for the liveness check: how many faces, and for exactly one, its 68 landmarks (pixels of the image). */
+async function landmarksOf(rt, bytes) {
+  const { faceapi } = rt;
+  const loaded = inputOf(rt, bytes);
+  if ('unreadable' in loaded) return { faceCount: 0, unreadable: loaded.unreadable };
+  const { input, scale } = loaded;
+  try {
+    const faces = await faceapi.detectAllFaces(input, new faceapi.SsdMobilenetv1Options({ minConfidence: MIN_CONFIDENCE, maxResults: 10 })).withFaceLandmarks();
+    if (faces.length !== 1) return { faceCount: faces.length };
+    return { faceCount: 1, landmarks: faces[0].landmarks.positions.map((p) => ({ x: p.x / scale, y: p.y / scale })) };
+  } finally {
+    input.dispose();
+  }
+}
+
+async function landmarks(rt, beforeImage, actionImage) {
+  const started = cpuUsage();
+  const before = await landmarksOf(rt, beforeImage);
+  const action = await landmarksOf(rt, actionImage);
+  return { model: rt.landmarkModel, before, action, cpuMicros: cpuUsage(started) };
+}
+
 async function compare(rt, idImage, liveImage) {
   const started = cpuUsage();
   const id = await analyse(rt, idImage);
@@ -151,6 +190,11 @@ async function handle(message) {
       decode(rt, message.idImage);
       decode(rt, message.liveImage);
       parentPort.postMessage({ requestId: message.requestId, ok: true, result: { cpuMicros: cpuUsage(started) } });
+      return;
+    }
+    if (message.type === 'landmarks') {
+      const result = await landmarks(rt, message.beforeImage, message.actionImage);
+      parentPort.postMessage({ requestId: message.requestId, ok: true, result });
       return;
     }
     const result = await compare(rt, message.idImage, message.liveImage);

@@ -21,6 +21,15 @@ export interface RetentionSettings {
   sweepBatchSize?: number;
 }
 
+/**
+ * Told after a recording's retention date or legal hold changed, so that what follows the recording
+ * (the contract its session binds: ContractRetention) follows it. A failure is logged, never the
+ * recording's: the retention sweep catches the follower up.
+ */
+export interface RetentionFollower {
+  followRecording(recordingId: string): Promise<void>;
+}
+
 /** What retention needs from the object store (RecordingStore in production). */
 export type RetentionObjectStore = Pick<RecordingStore, 'objectLockSupported' | 'getRetention' | 'applyRetention' | 'setLegalHold' | 'delete'>;
 
@@ -158,30 +167,83 @@ export function toRecordingRetention(rec: Recording): RecordingRetention {
   };
 }
 
+/**
+ * Who enforces retention in this bucket, asked of the store once and cached. A store that could not
+ * be reached is not an answer: the next call asks again. Object Lock asked for and absent is logged
+ * once per detection, never a silent fallback.
+ */
+export class EnforcementProbe {
+  private cached: Promise<Enforcement> | undefined;
+
+  constructor(
+    private readonly store: Pick<RetentionObjectStore, 'objectLockSupported'>,
+    private readonly mode: ObjectLockMode | 'off',
+    private readonly onFacesignOnly: () => void,
+  ) {}
+
+  current(): Promise<Enforcement> {
+    if (!this.cached) {
+      const detection = this.detect();
+      this.cached = detection;
+      detection.catch(() => {
+        if (this.cached === detection) this.cached = undefined;
+      });
+    }
+    return this.cached;
+  }
+
+  /** Asks the store again on the next call, e.g. after Object Lock was enabled on the bucket. */
+  forget(): void {
+    this.cached = undefined;
+  }
+
+  private async detect(): Promise<Enforcement> {
+    if (this.mode === 'off') return decideEnforcement(false, 'off');
+    const enforcement = decideEnforcement(await this.store.objectLockSupported(), this.mode);
+    if (enforcement.enforcedBy === 'facesign') this.onFacesignOnly();
+    return enforcement;
+  }
+}
+
 export class RetentionService {
-  private enforcement: Promise<Enforcement> | undefined;
+  private readonly enforcement: EnforcementProbe;
 
   constructor(
     private readonly db: Db,
     private readonly store: RetentionObjectStore,
     private readonly settings: RetentionSettings,
     private readonly log: Logger,
-  ) {}
+    private readonly follower?: RetentionFollower,
+  ) {
+    this.enforcement = new EnforcementProbe(store, settings.objectLockMode, () =>
+      // Not a silent fallback: the operator asked for Object Lock and should know it is not there.
+      log.warn({ configured: settings.objectLockMode }, 'the bucket has no S3 Object Lock: facesign alone enforces recording retention'),
+    );
+  }
+
+  private async follow(recordingId: string): Promise<void> {
+    if (!this.follower) return;
+    try {
+      await this.follower.followRecording(recordingId);
+    } catch (err) {
+      this.log.warn({ recordingId, err }, 'could not bring the retention of what follows the recording up to date; the retention sweep retries');
+    }
+  }
 
   /** Who enforces retention here. Asked of the store once, then cached (see refreshEnforcement). */
   async detectEnforcement(): Promise<RetentionEnforcer> {
-    return (await this.currentEnforcement()).enforcedBy;
+    return (await this.enforcement.current()).enforcedBy;
   }
 
   /** Asks the store again, e.g. after Object Lock was enabled on the bucket. */
   async refreshEnforcement(): Promise<RetentionEnforcer> {
-    this.enforcement = undefined;
+    this.enforcement.forget();
     return this.detectEnforcement();
   }
 
   /** For /readyz: who enforces retention, and the Object Lock mode when the store does. */
   async retentionStatus(): Promise<{ enforcedBy: RetentionEnforcer; mode: string | null }> {
-    const { enforcedBy, mode } = await this.currentEnforcement();
+    const { enforcedBy, mode } = await this.enforcement.current();
     return { enforcedBy, mode };
   }
 
@@ -202,7 +264,7 @@ export class RetentionService {
 
       const loanFile = rec.attempt.session.loanFile;
       const byRule = retainUntil({ verifiedAt: rec.verifiedAt, maturityDate: loanFile.maturityDate, rules: this.settings.rules });
-      const enforcement = await this.currentEnforcement();
+      const enforcement = await this.enforcement.current();
       const storeLock = enforcement.enforcedBy === 'object_lock' ? await this.store.getRetention(rec.objectKey) : undefined;
       const until = retentionDate(byRule, storeLock?.until);
       const plan = planRetention({ enforcement, retainUntil: until, legalHold: rec.legalHold, now });
@@ -231,7 +293,10 @@ export class RetentionService {
         });
         return true;
       });
-      if (won) return { kind: 'retained', retainUntil: until, enforcedBy, lockMode: plan.lockMode };
+      if (won) {
+        await this.follow(rec.id);
+        return { kind: 'retained', retainUntil: until, enforcedBy, lockMode: plan.lockMode };
+      }
       // Someone else changed the row (a hold, or another retain): look again.
     }
     throw new AppError('RECORDING_STATE_CONFLICT', `Recording ${recordingId} kept changing while retention was applied; try again`);
@@ -244,7 +309,7 @@ export class RetentionService {
    */
   async setLegalHold(recordingId: string, hold: boolean, reason: string, actor: AuditActor, requestId: string | undefined): Promise<RecordingRetention> {
     const rec = await this.writeLegalHold(recordingId, hold, reason, actor, requestId);
-    const enforcement = await this.currentEnforcement();
+    const enforcement = await this.enforcement.current();
     let mirrored = rec;
     for (let round = 0; mirrorsLegalHold(mirrored, enforcement); round += 1) {
       if (round === MAX_ROUNDS) {
@@ -259,6 +324,7 @@ export class RetentionService {
       mirrored = current;
       if (settled) break;
     }
+    await this.follow(recordingId);
     return toRecordingRetention(mirrored);
   }
 
@@ -373,7 +439,7 @@ export class RetentionService {
       if (!rec || rec.state !== 'RETAINED' || !rec.verifiedAt || !rec.retainUntil) return false;
       const maturityDate = rec.attempt.session.loanFile.maturityDate;
       const rule = retainUntil({ verifiedAt: rec.verifiedAt, maturityDate, rules: this.settings.rules });
-      const plan = planRecompute({ current: rec.retainUntil, rule, lockMode: lockModeOf(rec.objectLockMode), enforcement: await this.currentEnforcement(), now });
+      const plan = planRecompute({ current: rec.retainUntil, rule, lockMode: lockModeOf(rec.objectLockMode), enforcement: await this.enforcement.current(), now });
       if (plan.to.getTime() === rec.retainUntil.getTime() && plan.lockMode === rec.objectLockMode) return false;
       // The store first, as in retain(): the row never says more than the store enforces.
       if (plan.extendLock) await this.store.applyRetention(rec.objectKey, plan.extendLock.until, plan.extendLock.mode);
@@ -402,7 +468,10 @@ export class RetentionService {
         });
         return true;
       });
-      if (won) return true;
+      if (won) {
+        await this.follow(rec.id);
+        return true;
+      }
     }
     throw new AppError('RECORDING_STATE_CONFLICT', `Recording ${recordingId} kept changing while its retention was recomputed; try again`);
   }
@@ -411,29 +480,6 @@ export class RetentionService {
     const rec = await this.db.recording.findUnique({ where: { id: recordingId } });
     if (!rec) throw new AppError('NOT_FOUND', `No recording ${recordingId}`);
     return toRecordingRetention(rec);
-  }
-
-  private currentEnforcement(): Promise<Enforcement> {
-    if (!this.enforcement) {
-      const detection = this.detect();
-      this.enforcement = detection;
-      // A store that could not be reached is not an answer: ask again next time.
-      detection.catch(() => {
-        if (this.enforcement === detection) this.enforcement = undefined;
-      });
-    }
-    return this.enforcement;
-  }
-
-  private async detect(): Promise<Enforcement> {
-    if (this.settings.objectLockMode === 'off') return decideEnforcement(false, 'off');
-    const lockEnabled = await this.store.objectLockSupported();
-    const enforcement = decideEnforcement(lockEnabled, this.settings.objectLockMode);
-    if (enforcement.enforcedBy === 'facesign') {
-      // Not a silent fallback: the operator asked for Object Lock and should know it is not there.
-      this.log.warn({ configured: this.settings.objectLockMode }, 'the bucket has no S3 Object Lock: facesign alone enforces recording retention');
-    }
-    return enforcement;
   }
 
   private async applyToStore(objectKey: string, actions: StoreAction[]): Promise<void> {

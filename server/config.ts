@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { MAX_RINGING_TIMEOUT_SECONDS } from './livekit/limits.js';
+import type { LivenessThresholds } from '../recordings/liveness-check.js';
 
 // The built console: `npm run build:console` writes agent-console/dist next to the sources (server/
 // under tsx); `npm run build` writes dist/agent-console next to the compiled server (dist/server).
@@ -14,6 +15,12 @@ const DEV_SECRETS = new Set(['secret', 'devkey', 'S3RVER', 'dev-webhook-secret',
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const url = z.url({ protocol: /^(https?|postgres(ql)?|rediss?|wss?)$/ });
+/** A comma-separated list of host names or IP addresses, each optionally with `:port`; empty by default. */
+const hostList = z
+  .string()
+  .default('')
+  .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/, 'host names or IP addresses, each optionally with :port, separated by commas')));
 
 // Exported for the deployment tests, which check every variable the manifests set against it.
 export const envSchema = z.object({
@@ -119,10 +126,25 @@ export const envSchema = z.object({
   INTEGRITY_INTERVAL_HOURS: int(1, 24 * 30).default(24),
   CAPTURE_MAX_BYTES: int(1024, 50 * 1024 * 1024).default(5 * 1024 * 1024),
   CONTRACT_MAX_BYTES: int(1024, 100 * 1024 * 1024).default(20 * 1024 * 1024),
+  // Contracts the LOS names by URL (POST /api/loan-files/:id/contract/fetch): the hosts facesign may
+  // fetch from (empty: fetching is off), the ones among them it may reach over plain http, and the
+  // ones that may resolve to private, loopback or link-local addresses.
+  CONTRACT_FETCH_ALLOWED_HOSTS: hostList,
+  CONTRACT_FETCH_HTTP_HOSTS: hostList,
+  CONTRACT_FETCH_PRIVATE_HOSTS: hostList,
+  CONTRACT_FETCH_CONNECT_TIMEOUT_MS: int(100, 60_000).default(5_000),
+  CONTRACT_FETCH_TIMEOUT_MS: int(500, 600_000).default(60_000),
   EVIDENCE_PDF_FONT: z.string().min(1).default('/usr/share/fonts/truetype/wqy/wqy-microhei.ttc'),
   FACE_MATCH_ENABLED: bool.default(true),
   FACE_MATCH_MATCH_AT: z.coerce.number().min(0).max(1).default(0.6),
   FACE_MATCH_NO_MATCH_BELOW: z.coerce.number().min(0).max(1).default(0.4),
+  LIVENESS_ENABLED: bool.default(true),
+  LIVENESS_YAW_CHANGE_DEGREES: z.coerce.number().min(1).max(90).default(20),
+  LIVENESS_PITCH_CHANGE: z.coerce.number().min(0.01).max(1).default(0.08),
+  LIVENESS_EYES_CLOSED_BELOW: z.coerce.number().min(0).max(1).default(0.18),
+  LIVENESS_EYES_OPEN_AT: z.coerce.number().min(0).max(1).default(0.24),
+  LIVENESS_MOUTH_OPEN_AT: z.coerce.number().min(0).max(2).default(0.35),
+  LIVENESS_MOUTH_CLOSED_BELOW: z.coerce.number().min(0).max(2).default(0.15),
   AUTOMATED_CALL_ANSWER_TIMEOUT_SECONDS: int(2, 120).default(8),
   AUTOMATED_CALL_MAX_REPEATS: int(0, 5).default(2),
   AUTOMATED_CALL_TTS_COMMAND: z.string().min(1).default('espeak-ng'),
@@ -229,10 +251,14 @@ export interface Config {
     captureMaxBytes: number;
     /** Largest contract PDF the LOS may upload. */
     contractMaxBytes: number;
+    /** Fetching a contract the LOS names by URL; no allowed hosts: off. */
+    contractFetch: { allowedHosts: string[]; httpHosts: string[]; privateHosts: string[]; connectTimeoutMs: number; timeoutMs: number };
     /** The TrueType collection (WenQuanYi Micro Hei) embedded in evidence PDFs, for zh-CN text. */
     evidencePdfFont: string;
     /** The face-match assist (ID_FRONT against FACE): similarity bands; the agent decides. */
     faceMatch: { enabled: boolean; thresholds: { matchAt: number; noMatchBelow: number } };
+    /** The active-liveness assist (LIVENESS_BEFORE against LIVENESS_ACTION): landmark thresholds; the agent decides. */
+    liveness: { enabled: boolean; thresholds: LivenessThresholds };
   };
   /** Automated confirmation calls (server/automated-calls): keypad timing and local text to speech. */
   automatedCalls: { answerTimeoutMs: number; maxRepeats: number; tts: { command: string; wordsPerMinute: number }; concurrency: number };
@@ -313,7 +339,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (e.S3_SSE === 'aws:kms' && !e.S3_SSE_KMS_KEY_ID) problems.push('S3_SSE_KMS_KEY_ID: required when S3_SSE=aws:kms');
   if (e.NOTIFIER === 'http' && !e.NOTIFIER_URL) problems.push('NOTIFIER_URL: required when NOTIFIER=http');
   if (Boolean(e.LOS_WEBHOOK_URL) !== Boolean(e.LOS_WEBHOOK_SECRET)) problems.push('LOS_WEBHOOK_URL, LOS_WEBHOOK_SECRET: set both or neither');
+  for (const name of ['CONTRACT_FETCH_HTTP_HOSTS', 'CONTRACT_FETCH_PRIVATE_HOSTS'] as const) {
+    const outside = e[name].filter((h) => !e.CONTRACT_FETCH_ALLOWED_HOSTS.includes(h));
+    if (outside.length > 0) problems.push(`${name}: ${outside.join(', ')} not in CONTRACT_FETCH_ALLOWED_HOSTS`);
+  }
+  if (e.CONTRACT_FETCH_CONNECT_TIMEOUT_MS > e.CONTRACT_FETCH_TIMEOUT_MS) problems.push('CONTRACT_FETCH_CONNECT_TIMEOUT_MS: must not be above CONTRACT_FETCH_TIMEOUT_MS');
   if (e.FACE_MATCH_NO_MATCH_BELOW > e.FACE_MATCH_MATCH_AT) problems.push('FACE_MATCH_NO_MATCH_BELOW: must not be above FACE_MATCH_MATCH_AT');
+  if (e.LIVENESS_EYES_CLOSED_BELOW > e.LIVENESS_EYES_OPEN_AT) problems.push('LIVENESS_EYES_CLOSED_BELOW: must not be above LIVENESS_EYES_OPEN_AT');
+  if (e.LIVENESS_MOUTH_CLOSED_BELOW > e.LIVENESS_MOUTH_OPEN_AT) problems.push('LIVENESS_MOUTH_CLOSED_BELOW: must not be above LIVENESS_MOUTH_OPEN_AT');
   const [hoursStart = '09:00', hoursEnd = '20:00'] = e.CALLING_HOURS.split('-');
   if (hoursStart >= hoursEnd) problems.push('CALLING_HOURS: the window must end after it starts');
   if (Boolean(e.S3_ACCESS_KEY_ID) !== Boolean(e.S3_SECRET_ACCESS_KEY)) {
@@ -421,8 +454,26 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       integrity: { sampleSize: e.INTEGRITY_SAMPLE_SIZE, intervalMs: e.INTEGRITY_INTERVAL_HOURS * 3_600_000 },
       captureMaxBytes: e.CAPTURE_MAX_BYTES,
       contractMaxBytes: e.CONTRACT_MAX_BYTES,
+      contractFetch: {
+        allowedHosts: e.CONTRACT_FETCH_ALLOWED_HOSTS,
+        httpHosts: e.CONTRACT_FETCH_HTTP_HOSTS,
+        privateHosts: e.CONTRACT_FETCH_PRIVATE_HOSTS,
+        connectTimeoutMs: e.CONTRACT_FETCH_CONNECT_TIMEOUT_MS,
+        timeoutMs: e.CONTRACT_FETCH_TIMEOUT_MS,
+      },
       evidencePdfFont: e.EVIDENCE_PDF_FONT,
       faceMatch: { enabled: e.FACE_MATCH_ENABLED, thresholds: { matchAt: e.FACE_MATCH_MATCH_AT, noMatchBelow: e.FACE_MATCH_NO_MATCH_BELOW } },
+      liveness: {
+        enabled: e.LIVENESS_ENABLED,
+        thresholds: {
+          yawChangeDeg: e.LIVENESS_YAW_CHANGE_DEGREES,
+          pitchChange: e.LIVENESS_PITCH_CHANGE,
+          eyesClosedBelow: e.LIVENESS_EYES_CLOSED_BELOW,
+          eyesOpenAt: e.LIVENESS_EYES_OPEN_AT,
+          mouthOpenAt: e.LIVENESS_MOUTH_OPEN_AT,
+          mouthClosedBelow: e.LIVENESS_MOUTH_CLOSED_BELOW,
+        },
+      },
     },
     automatedCalls: {
       answerTimeoutMs: e.AUTOMATED_CALL_ANSWER_TIMEOUT_SECONDS * 1000,

@@ -39,6 +39,7 @@ import { finalizeJobId, RecordingFinalizer } from '../recordings/finalize.js';
 import { IntegrityChecker } from '../recordings/integrity.js';
 import { integrityRoutes } from '../recordings/integrity.routes.js';
 import { RetentionService } from '../recordings/retention.service.js';
+import { ContractRetention } from '../recordings/contract-retention.js';
 import { retentionRoutes } from '../recordings/retention.routes.js';
 import { PlaybackService } from '../recordings/playback.js';
 import { playbackRoutes } from '../recordings/playback.routes.js';
@@ -47,6 +48,8 @@ import { captureRoutes, captureUploadRouter } from '../recordings/captures.route
 import { FaceMatcher } from '../recordings/face-matcher.js';
 import { FaceMatchService } from '../recordings/face-match.js';
 import { faceMatchRoutes } from '../recordings/face-match.routes.js';
+import { LivenessService } from '../recordings/liveness.js';
+import { livenessRoutes } from '../recordings/liveness.routes.js';
 import type { UserPrincipal } from './auth/principal.js';
 import { ContractService } from './loan-files/contracts.service.js';
 import { contractRoutes, contractUploadRouter } from './loan-files/contracts.routes.js';
@@ -74,7 +77,8 @@ import { reviewRoutes } from './reviews/reviews.routes.js';
 import { HttpNotifier, LogNotifier, type Notifier } from './notifications/notifier.js';
 import { OperationsMetrics } from './metrics/operations.service.js';
 import { operationsRoutes } from './metrics/operations.routes.js';
-import { metricsRegistry, metricsRouter } from './metrics/prometheus.js';
+import { metricsRegistry, metricsRouter, workerMetricsRegistry } from './metrics/prometheus.js';
+import { EventLag } from './metrics/event-lag.js';
 import { ReviewDesk } from './review-desk/review-desk.service.js';
 import { reviewDeskRoutes } from './review-desk/review-desk.routes.js';
 import { DEFAULT_SUPERVISION_SETTINGS, SupervisionService } from './supervision/supervision.service.js';
@@ -117,6 +121,8 @@ export interface Facesign {
   automatedCalls: AutomatedCalls;
   /** Present when LiveKit is configured. */
   livekit: { platform: VideoPlatform; processor: LiveKitEventProcessor; reconciler: LiveKitReconciler; recordings: RecordingService } | undefined;
+  /** The lag of LiveKit events processed on this node (histogram on /metrics; listeners for benchmarks). */
+  eventLag: EventLag;
   /** Subscribes to LiveKit-derived changes (after commit). */
   onLiveKitSignals(listener: (signals: LiveKitSignal[]) => Promise<void>): void;
   /** Starts listening; resolves with the base URL. */
@@ -147,7 +153,8 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     retentionYears: config.audit.headRetentionYears,
     tsa: config.audit.tsa.url ? new HttpTimestampAuthority(config.audit.tsa.url) : undefined,
   }, log);
-  const retention = new RetentionService(db, recordingStore, { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode }, log);
+  const contractRetention = new ContractRetention(db, recordingStore, { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode }, log);
+  const retention = new RetentionService(db, recordingStore, { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode }, log, contractRetention);
   const videoPlatform = config.livekit
     ? new LiveKitPlatform(config.livekit, { bucket: config.s3.bucket, region: config.s3.region, forcePathStyle: config.s3.forcePathStyle })
     : undefined;
@@ -173,10 +180,11 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       }
     }
   };
+  const eventLag = new EventLag();
   let livekit: Facesign['livekit'];
   let intake: LiveKitEventIntake | undefined;
   if (config.livekit && videoPlatform) {
-    const processor = new LiveKitEventProcessor(db, emitSignals);
+    const processor = new LiveKitEventProcessor(db, emitSignals, eventLag);
     const recordings = new RecordingService(db, videoPlatform);
     const reconciler = new LiveKitReconciler(db, videoPlatform, processor, recordings, emitSignals, log);
     livekit = { platform: videoPlatform, processor, reconciler, recordings };
@@ -268,8 +276,12 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   const faceMatches = new FaceMatchService(db, recordingStore, faceMatcher, config.recordings.faceMatch, (faceMatchId, jobId) => queues.enqueue('face-match', { faceMatchId }, { jobId }), log);
   faceMatches.onCompleted = (match) =>
     realtime.emitter.toSessionWatchers(match.sessionId, 'face-match:changed', { v: 1, sessionId: match.sessionId, faceMatchId: match.id, status: match.status === 'FAILED' ? 'FAILED' : 'DONE' }, { andSupervisors: false });
-  const captures = new CaptureService(db, recordingStore, { maxBytes: config.recordings.captureMaxBytes }, faceMatches);
-  const contracts = new ContractService(db, recordingStore, { maxBytes: config.recordings.contractMaxBytes });
+  // The liveness check's landmarks come from the same worker thread as the face match.
+  const liveness = new LivenessService(db, recordingStore, faceMatcher, config.recordings.liveness, (livenessCheckId, jobId) => queues.enqueue('liveness-check', { livenessCheckId }, { jobId }), log);
+  liveness.onCompleted = (check) =>
+    realtime.emitter.toSessionWatchers(check.sessionId, 'liveness:changed', { v: 1, sessionId: check.sessionId, livenessCheckId: check.id, status: check.status === 'FAILED' ? 'FAILED' : 'DONE' }, { andSupervisors: false });
+  const captures = new CaptureService(db, recordingStore, { maxBytes: config.recordings.captureMaxBytes }, [faceMatches, liveness]);
+  const contracts = new ContractService(db, recordingStore, { maxBytes: config.recordings.contractMaxBytes, fetch: config.recordings.contractFetch }, contractRetention);
   const contractPresentation = new ContractPresentation(db, redis, contracts, realtime.emitter);
   partyJoin.onSigned = (session) => contractPresentation.signed(session);
   // An uploaded recording is checked (size, SHA-256) by a job that retries until the store answers.
@@ -369,6 +381,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
       ...playbackRoutes(playback),
       ...captureRoutes(captures),
       ...faceMatchRoutes(faceMatches),
+      ...livenessRoutes(liveness),
       ...contractRoutes(contracts),
       ...sessionContractRoutes(contractPresentation, contracts),
       ...partyContractRoutes(links, contractPresentation, contracts, limiter),
@@ -382,7 +395,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     pages: consolePagesRouter(consoleSettings),
     rawRouters: [
       { path: '/admin/queues', router: queueDashboardRouter(queues, auth) },
-      { path: '/metrics', router: metricsRouter(metricsRegistry(db, operations), config.metrics.token) },
+      { path: '/metrics', router: metricsRouter(metricsRegistry(db, operations, { eventLag }), config.metrics.token) },
       // Snapshot uploads carry a raw image body; everything else under /api/sessions passes through.
       { path: '/api/sessions', router: captureUploadRouter(captures, auth) },
       // Contract uploads carry a raw PDF body; everything else under /api/loan-files passes through.
@@ -395,7 +408,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         {
           redisUrl: config.redis.url,
           prefix: config.redis.prefix,
-          concurrency: { 'livekit-event': 8, 'livekit-events': 4, 'livekit-reconcile': 1, 'session-dial': 8, 'los-webhook': 8, 'session-sweep': 1, 'recording-finalize': 2, 'recording-integrity': 2, 'recording-integrity-sample': 1, 'retention-sweep': 1, 'retention-recompute': 1, 'audit-checkpoint': 1, 'face-match': 1, 'automated-call': config.automatedCalls.concurrency },
+          concurrency: { 'livekit-event': 8, 'livekit-events': 4, 'livekit-reconcile': 1, 'session-dial': 8, 'los-webhook': 8, 'session-sweep': 1, 'recording-finalize': 2, 'recording-integrity': 2, 'recording-integrity-sample': 1, 'retention-sweep': 1, 'retention-recompute': 1, 'audit-checkpoint': 1, 'face-match': 1, 'liveness-check': 1, 'automated-call': config.automatedCalls.concurrency },
           limiter: { 'session-dial': { max: Math.max(1, Math.floor(v.dialRatePerSecond)), duration: Math.round(1000 * Math.max(1, Math.floor(v.dialRatePerSecond)) / v.dialRatePerSecond) } },
           lockMs: config.jobs.lockMs,
         },
@@ -426,6 +439,9 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
             for (const faceMatchId of await faceMatches.sweep()) {
               await queues.enqueue('face-match', { faceMatchId }, { jobId: `face-match-${faceMatchId}-sweep-${Math.floor(Date.now() / 600_000)}` });
             }
+            for (const livenessCheckId of await liveness.sweep()) {
+              await queues.enqueue('liveness-check', { livenessCheckId }, { jobId: `liveness-check-${livenessCheckId}-sweep-${Math.floor(Date.now() / 600_000)}` });
+            }
             const now = Date.now();
             for (const recordingId of await finalizer.sweep()) {
               await queues.enqueue('recording-finalize', { recordingId }, { jobId: `${finalizeJobId(recordingId)}-sweep-${Math.floor(now / 600_000)}` });
@@ -437,14 +453,19 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
           },
           'recording-integrity': async ({ recordingId }) => void (await integrity.recheck(recordingId)),
           'recording-integrity-sample': async () => void (await integrity.sample(config.recordings.integrity.sampleSize)),
-          'retention-recompute': async ({ loanFileId }) => void (await retention.recomputeForLoanFile(loanFileId)),
+          'retention-recompute': async ({ loanFileId }) => {
+            await retention.recomputeForLoanFile(loanFileId);
+            await contractRetention.followLoanFile(loanFileId);
+          },
           'retention-sweep': async () => {
             await retention.retainPending();
             await retention.recomputeRecentlyChanged();
             await retention.sweep();
+            await contractRetention.sweep();
           },
           'audit-checkpoint': async () => void (await auditCheckpoints.checkpoint()),
           'face-match': ({ faceMatchId }, { attempt }) => faceMatches.run(faceMatchId, { finalTry: attempt >= jobCatalog['face-match'].attempts }),
+          'liveness-check': ({ livenessCheckId }, { attempt }) => liveness.run(livenessCheckId, { finalTry: attempt >= jobCatalog['liveness-check'].attempts }),
           'los-webhook': async ({ deliveryId }) => {
             await los.deliver(deliveryId);
           },
@@ -475,11 +496,19 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   }
   // The LiveKit webhook is answered before express (see webhook.routes.ts); everything else is express's.
   const interceptWebhook = liveKitWebhookInterceptor(intake, log, { hsts: config.env === 'production' });
-  // A worker-only node listens for its probes alone (/healthz, /readyz): the API and the LiveKit
-  // webhook stay with the api role.
+  // A worker-only node listens for its probes (/healthz, /readyz) and its own event lag (/metrics)
+  // alone: the API and the LiveKit webhook stay with the api role.
   const probesOnly = config.roles.api
     ? undefined
-    : createHttpApp({ log, authenticator: auth, publicUrl: config.http.publicUrl, trustProxy: config.http.trustProxy, hsts: config.env === 'production', routes: healthRoutes(checks, { env: config.env, metricsToken: config.metrics.token }) });
+    : createHttpApp({
+        log,
+        authenticator: auth,
+        publicUrl: config.http.publicUrl,
+        trustProxy: config.http.trustProxy,
+        hsts: config.env === 'production',
+        routes: healthRoutes(checks, { env: config.env, metricsToken: config.metrics.token }),
+        rawRouters: [{ path: '/metrics', router: metricsRouter(workerMetricsRegistry(eventLag), config.metrics.token) }],
+      });
   const server = createServer((req, res) => {
     if (probesOnly) probesOnly(req, res);
     else if (!interceptWebhook(req, res)) app(req, res);
@@ -502,6 +531,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
     verification: { engine, dispatcher, jobs: sessionJobs, scheduling, presence, departures, los, partyJoin },
     automatedCalls,
     livekit,
+    eventLag,
     onLiveKitSignals: (listener) => void signalListeners.push(listener),
     listen: () =>
       new Promise((resolve, reject) => {

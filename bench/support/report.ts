@@ -11,6 +11,8 @@ export interface BenchResult {
   /** facesign / baseline of the headline figure, and what it divides. */
   ratio: { value: number; of: string };
   target: { text: string; met: boolean };
+  /** Further figures with targets of their own (e.g. the dispatch bench's LiveKit event lag). */
+  more?: { figure: string; target: { text: string; met: boolean } }[];
   load: { before: LoadContext; after: LoadContext };
   notes?: string[];
 }

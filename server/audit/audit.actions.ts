@@ -101,7 +101,26 @@ export const auditActionSchema = z.discriminatedUnion('action', [
     data: z.object({ consentId: uuid, kind: z.enum(['RECORDING', 'DATA_PROCESSING']), textVersion: z.string(), textHash: z.string(), locale: z.string() }),
   }),
   /** The LOS supplied a contract document for a loan file (stored under its SHA-256). */
-  z.object({ action: z.literal('contract.document_stored'), v: z.literal(1), data: z.object({ loanFileId: uuid, sha256: z.string(), sizeBytes: z.number().int() }) }),
+  z.object({
+    action: z.literal('contract.document_stored'),
+    v: z.literal(1),
+    /** fetchedFrom: the origin the document was fetched from, when the LOS sent a URL. */
+    data: z.object({ loanFileId: uuid, sha256: z.string(), sizeBytes: z.number().int(), fetchedFrom: z.string().optional() }),
+  }),
+  /** Someone was sent the contract's bytes: staff or the LOS (a loan file or session route) or the borrower (the join page). */
+  z.object({
+    action: z.literal('contract.document_accessed'),
+    v: z.literal(1),
+    data: z.object({ loanFileId: uuid, sha256: z.string(), via: z.enum(['loan_file', 'session', 'join']), sessionId: uuid.nullable() }),
+  }),
+  /** The contract's object was put under retention (Object Lock, or facesign alone where the bucket has none), or its date or hold changed. */
+  z.object({
+    action: z.literal('contract.retention_applied'),
+    v: z.literal(1),
+    data: z.object({ sha256: z.string(), retainUntil: z.string(), enforcedBy: z.enum(['object_lock', 'facesign']), lockMode: z.string().nullable(), legalHold: z.boolean() }),
+  }),
+  /** The retention sweep deleted the contract's object: its date had passed and no retained session needed it. */
+  z.object({ action: z.literal('contract.deleted'), v: z.literal(1), data: z.object({ sha256: z.string(), objectKey: z.string(), retainUntil: z.string() }) }),
   /** The assigned agent turned the borrower's view of the contract to a page. */
   z.object({ action: z.literal('contract.page_presented'), v: z.literal(1), data: z.object({ documentHash: z.string(), page: z.number().int(), recordingOffsetMs: z.number().int().nullable() }) }),
   z.object({
@@ -162,6 +181,23 @@ export const auditActionSchema = z.discriminatedUnion('action', [
     }),
   }),
   z.object({ action: z.literal('face_match.crop_accessed'), v: z.literal(1), data: z.object({ sessionId: uuid, side: z.enum(['id', 'live']) }) }),
+  z.object({
+    action: z.literal('liveness_check.completed'),
+    v: z.literal(1),
+    data: z.object({
+      sessionId: uuid,
+      beforeCaptureId: uuid,
+      actionCaptureId: uuid,
+      promptId: z.string().nullable(),
+      movement: z.string().nullable(),
+      status: z.enum(['DONE', 'FAILED']),
+      result: z.string().nullable(),
+      before: z.object({ yawDeg: z.number(), pitch: z.number(), ear: z.number(), mouth: z.number() }).nullable(),
+      action: z.object({ yawDeg: z.number(), pitch: z.number(), ear: z.number(), mouth: z.number() }).nullable(),
+      thresholds: z.object({ yawChangeDeg: z.number(), pitchChange: z.number(), eyesClosedBelow: z.number(), eyesOpenAt: z.number(), mouthOpenAt: z.number(), mouthClosedBelow: z.number() }),
+      model: z.string().nullable(),
+    }),
+  }),
   z.object({ action: z.literal('review.selected'), v: z.literal(1), data: z.object({ sessionId: uuid, reason: z.string() }) }),
   z.object({ action: z.literal('review.decided'), v: z.literal(1), data: z.object({ sessionId: uuid, status: z.string(), note: z.string() }) }),
   z.object({ action: z.literal('evidence.exported'), v: z.literal(1), data: z.object({ sessionId: uuid, format: z.enum(['json', 'pdf']), manifestSha256: z.string() }) }),

@@ -2,6 +2,7 @@
 // JSON files in ./templates and are published once per (key, version); the validated document is
 // what sessions pin and what the evidence package hashes.
 import { z } from 'zod';
+import { LIVENESS_MOVEMENTS } from '../../recordings/liveness-check.js';
 
 /** Section, item and liveness prompt ids: one namespace per template, stored in VarChar(64) columns. */
 export const TEMPLATE_ID_PATTERN = /^[a-z][a-z0-9_]{1,63}$/;
@@ -97,7 +98,15 @@ export const templateSectionSchema = z.strictObject({
 });
 export type TemplateSection = z.infer<typeof templateSectionSchema>;
 
-export const livenessPromptSchema = z.strictObject({ id, prompt: localizedTextSchema });
+export const livenessPromptSchema = z.strictObject({
+  id,
+  prompt: localizedTextSchema,
+  /**
+   * The movement the active-liveness assist checks from face landmarks (recordings/liveness-check.ts).
+   * Optional: the default pools' ids are known; a prompt with neither (read digits aloud) is not checkable.
+   */
+  check: z.enum(LIVENESS_MOVEMENTS).optional(),
+});
 export type LivenessPrompt = z.infer<typeof livenessPromptSchema>;
 
 export const templateDocumentSchema = z

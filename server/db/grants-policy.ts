@@ -36,12 +36,15 @@ export const TABLE_GRANTS: Readonly<Record<string, TableGrant>> = {
   ChecklistAnswer: READ_WRITE,
   ChecklistTemplate: APPEND_ONLY,
   Consent: APPEND_ONLY,
-  // A supplied contract is evidence: documents are added, never changed.
-  ContractDocument: APPEND_ONLY,
+  // A supplied contract is evidence: documents are added, never changed; only their retention
+  // (date, lock mode, hold) and the sweep's deletion of the object are recorded on the row.
+  ContractDocument: { table: ['SELECT', 'INSERT'], updateColumns: ['retainUntil', 'objectLockMode', 'legalHold', 'deletedAt'] },
   // Face-match assist results: a row is written PENDING and completed once by the face-match job.
   FaceMatch: READ_WRITE,
   IdempotencyRecord: APPEND_ONLY,
   LiveKitEvent: READ_WRITE,
+  // Active-liveness assist results: a row is written PENDING and completed once by the liveness-check job.
+  LivenessCheck: READ_WRITE,
   LoanFile: READ_WRITE,
   LoginSession: READ_WRITE,
   LosWebhookDelivery: READ_WRITE,

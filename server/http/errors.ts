@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   LOAN_TERMS_MISSING: { status: 422, title: 'The checklist names loan terms the loan file lacks' },
   SIGNING_NOT_CONFIRMED: { status: 422, title: 'The party has not confirmed signing the contract' },
   CONTRACT_HASH_MISMATCH: { status: 422, title: 'The contract hash does not match the contract document supplied for the loan file' },
+  CONTRACT_FETCH_DISABLED: { status: 422, title: 'Fetching contracts by URL is off on this server' },
+  CONTRACT_URL_NOT_ALLOWED: { status: 422, title: 'facesign does not fetch from this URL' },
   OUTSIDE_CALLING_HOURS: { status: 422, title: 'The time is outside the party\'s calling hours' },
   OTP_INVALID: { status: 422, title: 'The one-time code is wrong' },
   OTP_EXPIRED: { status: 422, title: 'The one-time code has expired; request a new one' },
@@ -46,8 +48,10 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   HEADERS_TOO_LARGE: { status: 431, title: 'The request line or headers are too large' },
   INTERNAL: { status: 500, title: 'Internal error' },
+  CONTRACT_FETCH_FAILED: { status: 502, title: 'The contract could not be fetched from the URL' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'A dependency is unavailable' },
   EVIDENCE_PDF_UNAVAILABLE: { status: 503, title: 'The evidence PDF cannot be rendered on this server' },
+  CONTRACT_FETCH_TIMEOUT: { status: 504, title: 'The contract URL did not answer in time' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -135,6 +135,15 @@ export const jobCatalog = {
     attempts: 5,
     backoff: { type: 'exponential', delay: 5_000 },
   },
+  /**
+   * Checks the landmarks of a LIVENESS_BEFORE and a LIVENESS_ACTION capture against the session's
+   * liveness prompt (the model runs in a worker thread). On the last try a failure is recorded.
+   */
+  'liveness-check': {
+    payload: z.object({ livenessCheckId: z.uuid() }),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 5_000 },
+  },
   /** One delivery attempt of an outbound webhook to the LOS; the handler reschedules itself. */
   'los-webhook': {
     payload: z.object({ deliveryId: z.uuid() }),

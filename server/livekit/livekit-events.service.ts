@@ -1,6 +1,7 @@
 // LiveKit webhooks in two steps. Intake verifies the signature, stores the event once (deduped on
-// LiveKit's event id) and enqueues it, answering fast. Processing claims the stored event and
-// applies it to the domain in one transaction, so a re-delivered job changes nothing twice.
+// LiveKit's event id, with its arrival time) and enqueues it, answering fast. Processing applies the
+// stored event to the domain and concludes it in one transaction, so a re-delivered job changes
+// nothing twice.
 import { randomUUID } from 'node:crypto';
 import { WebhookEvent } from 'livekit-server-sdk';
 import { sqlIn, sqlPool, sqlTransaction, type Db, type Sql, type Tx } from '../db/client.js';
@@ -12,8 +13,9 @@ import { insertAudit } from '../audit/audit.service.js';
 import { applyEgressObservation, type EgressApplication } from '../../recordings/recording-lifecycle.js';
 import { attemptIdFromRoom, roleOfIdentity } from './identities.js';
 import { observeEgress, observeParticipant } from './observations.js';
-import { isPresent, mergeParticipant } from './participants.js';
+import { isPresent, mergeParticipant, mergeParticipantStatement, type ParticipantFact, type ParticipantRow } from './participants.js';
 import type { LiveKitWebhookVerifier } from './webhook-verifier.js';
+import type { EventLag } from '../metrics/event-lag.js';
 
 /** What changed, for whoever drives sessions; emitted only after the change committed. */
 export type LiveKitSignal =
@@ -34,6 +36,8 @@ interface InboxRow {
   roomName: string | null;
   egressId: string | null;
   occurredAt: Date;
+  /** When the webhook arrived here (the start of its event lag). */
+  receivedAt: Date;
   /** The webhook's JSON text. */
   body: string;
 }
@@ -58,6 +62,7 @@ export class LiveKitEventIntake {
   ) {}
 
   async receive(rawBody: string, authorization: string | undefined): Promise<{ duplicate: boolean }> {
+    const receivedAt = new Date();
     let event: WebhookEvent;
     try {
       event = this.verifier.verify(rawBody, authorization);
@@ -72,6 +77,7 @@ export class LiveKitEventIntake {
       roomName: event.room?.name || event.egressInfo?.roomName || null,
       egressId: event.egressInfo?.egressId || null,
       occurredAt: new Date(Number(event.createdAt) * 1000 || Date.now()),
+      receivedAt,
       // Exactly what LiveKit sent: the verified bytes, stored as jsonb.
       body: rawBody,
     });
@@ -105,12 +111,12 @@ export class LiveKitEventIntake {
     const fresh = [...firsts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     // One JSON parameter for the whole batch (one statement shape whatever the size, planned once):
     // the bodies go in as the verified JSON text they are, nothing escaped or re-serialised on the way.
-    const batch = `[${fresh.map((r) => `{"id":${JSON.stringify(r.id)},"event":${JSON.stringify(r.event)},"roomName":${JSON.stringify(r.roomName)},"egressId":${JSON.stringify(r.egressId)},"occurredAt":"${r.occurredAt.toISOString()}","body":${r.body}}`).join(',')}]`;
+    const batch = `[${fresh.map((r) => `{"id":${JSON.stringify(r.id)},"event":${JSON.stringify(r.event)},"roomName":${JSON.stringify(r.roomName)},"egressId":${JSON.stringify(r.egressId)},"occurredAt":"${r.occurredAt.toISOString()}","receivedAt":"${r.receivedAt.toISOString()}","body":${r.body}}`).join(',')}]`;
     const stored = await sqlPool(this.db).query<{ id: string }>({
       name: 'livekit-event-intake',
-      text: `INSERT INTO "LiveKitEvent" ("id", "event", "roomName", "egressId", "occurredAt", "body")
-        SELECT e."id", e."event", e."roomName", e."egressId", e."occurredAt", e."body"
-        FROM jsonb_to_recordset($1::jsonb) AS e("id" text, "event" text, "roomName" text, "egressId" text, "occurredAt" timestamptz, "body" jsonb)
+      text: `INSERT INTO "LiveKitEvent" ("id", "event", "roomName", "egressId", "occurredAt", "receivedAt", "body")
+        SELECT e."id", e."event", e."roomName", e."egressId", e."occurredAt", e."receivedAt", e."body"
+        FROM jsonb_to_recordset($1::jsonb) AS e("id" text, "event" text, "roomName" text, "egressId" text, "occurredAt" timestamptz, "receivedAt" timestamptz, "body" jsonb)
         ON CONFLICT ("id") DO NOTHING
         RETURNING "id"`,
       values: [batch],
@@ -140,69 +146,182 @@ export class LiveKitEventIntake {
   }
 }
 
+/** A stored event as processing reads it. */
+interface StoredEvent {
+  id: string;
+  body: unknown;
+  occurredAt: Date;
+  receivedAt: Date;
+}
+
+/** The events whose processing reads or changes something; every other kind is only concluded. */
+const APPLIED_EVENTS = new Set(['participant_joined', 'participant_left', 'participant_connection_aborted', 'track_published', 'track_unpublished', 'room_finished']);
+
+/** Events that only merge a participant fact (when they carry one): applied in one statement. */
+const PARTICIPANT_EVENTS = new Set(['participant_joined', 'participant_left', 'participant_connection_aborted', 'track_published']);
+
+/** Rooms of one intake batch processed side by side; the events of one room go one after another. */
+export const ROOM_LANES = 8;
+
+/** Rolls back an application whose event another delivery concluded first. */
+class ConcludedElsewhere extends Error {}
+
 export class LiveKitEventProcessor {
   constructor(
     private readonly db: Db,
     private readonly onSignals: SignalListener,
+    private readonly lag?: EventLag,
   ) {}
 
   /**
-   * Processes an intake batch, event by event. One that fails here is handed to its own retrying
-   * `livekit-event` job instead of holding up the rest; only if that hand-off fails does the batch
-   * fail (and run again, skipping the events already processed).
+   * Processes an intake batch. One read takes every open event of it; the events that change nothing
+   * (kinds facesign does not act on, rooms that are not attempts) are concluded together in one
+   * statement, and the rest are applied room by room: a room's events in the order they arrived,
+   * several rooms at once. One that fails here is handed to its own retrying `livekit-event` job
+   * instead of holding up the rest; only if that hand-off fails does the batch fail (and run again,
+   * skipping the events already processed).
    */
   async processBatch(eventIds: string[], retryAlone: (eventId: string) => Promise<void>): Promise<void> {
-    const handOffs: Error[] = [];
-    for (const eventId of eventIds) {
-      try {
-        await this.process(eventId);
-      } catch {
-        await retryAlone(eventId).catch((error: Error) => handOffs.push(error));
+    const { rows } = await sqlPool(this.db).query<StoredEvent & { event: string; roomName: string | null; egressId: string | null }>({
+      name: 'livekit-event-read-batch',
+      text: `SELECT "id", "event", "roomName", "egressId", "body", "occurredAt", "receivedAt" FROM "LiveKitEvent" WHERE "id" = ANY($1::text[]) AND "processedAt" IS NULL`,
+      values: [eventIds],
+    });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const open = [...new Set(eventIds)].flatMap((id) => byId.get(id) ?? []);
+    const attemptIds = [...new Set(open.flatMap((row) => attemptIdFromRoom(row.roomName ?? '') ?? []))];
+    const known = new Set(
+      attemptIds.length > 0
+        ? (await sqlPool(this.db).query<{ id: string }>({ name: 'livekit-batch-attempts', text: `SELECT "id"::text AS "id" FROM "Attempt" WHERE "id" = ANY($1::uuid[])`, values: [attemptIds] })).rows.map((r) => r.id)
+        : [],
+    );
+    const ignored: { id: string; outcome: string; receivedAt: Date }[] = [];
+    const lanes = new Map<string, StoredEvent[]>();
+    for (const row of open) {
+      const egress = row.egressId !== null || row.event.startsWith('egress_');
+      const attemptId = attemptIdFromRoom(row.roomName ?? '');
+      if (!egress && (!attemptId || !known.has(attemptId))) ignored.push({ id: row.id, outcome: `ignored: ${row.roomName || 'no room'} is not a facesign attempt room`, receivedAt: row.receivedAt });
+      else if (!egress && !APPLIED_EVENTS.has(row.event)) ignored.push({ id: row.id, outcome: `ignored: ${row.event}`, receivedAt: row.receivedAt });
+      else {
+        const lane = lanes.get(row.roomName ?? '') ?? [];
+        lane.push(row);
+        lanes.set(row.roomName ?? '', lane);
       }
     }
+    if (ignored.length > 0) await this.concludeIgnored(ignored);
+
+    const handOffs: Error[] = [];
+    const queue = [...lanes.values()];
+    const runLane = async () => {
+      for (let lane = queue.shift(); lane; lane = queue.shift()) {
+        for (const row of lane) {
+          try {
+            await this.applyStored(row, true);
+          } catch {
+            await retryAlone(row.id).catch((error: Error) => handOffs.push(error));
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ROOM_LANES, queue.length) }, runLane));
     if (handOffs.length > 0) throw new Error(`${handOffs.length} failed events could not be queued to retry: ${handOffs[0]!.message}`);
+  }
+
+  /** Concludes events that change nothing, in one statement (an event concluded meanwhile keeps its outcome). */
+  private async concludeIgnored(events: { id: string; outcome: string; receivedAt: Date }[]): Promise<void> {
+    const { rows } = await sqlPool(this.db).query<{ id: string }>({
+      name: 'livekit-event-conclude-ignored',
+      // Rows locked in id order: a duplicate delivery may put the same events in another node's batch.
+      text: `WITH o AS (SELECT * FROM unnest($1::text[], $2::text[]) AS o("id", "outcome")),
+        target AS (SELECT e."id" FROM "LiveKitEvent" e JOIN o ON o."id" = e."id" WHERE e."processedAt" IS NULL ORDER BY e."id" FOR UPDATE OF e)
+        UPDATE "LiveKitEvent" e SET "processedAt" = now(), "outcome" = o."outcome"
+        FROM target JOIN o ON o."id" = target."id"
+        WHERE e."id" = target."id" AND e."processedAt" IS NULL
+        RETURNING e."id"`,
+      values: [events.map((e) => e.id), events.map((e) => e.outcome.slice(0, 200))],
+    });
+    const at = Date.now();
+    const concluded = new Set(rows.map((r) => r.id));
+    for (const event of events) if (concluded.has(event.id)) this.lag?.observe({ eventId: event.id, stage: 'applied', receivedAt: event.receivedAt.getTime(), at });
   }
 
   /** Processes one stored event exactly once; returns what it concluded (for logs and tests). */
   async process(eventId: string): Promise<string> {
-    const pool = sqlPool(this.db);
-    const { rows } = await pool.query<{ body: unknown; occurredAt: Date; processedAt: Date | null; outcome: string | null }>({
+    const { rows } = await sqlPool(this.db).query<StoredEvent & { processedAt: Date | null; outcome: string | null }>({
       name: 'livekit-event-read',
-      text: `SELECT "body", "occurredAt", "processedAt", "outcome" FROM "LiveKitEvent" WHERE "id" = $1`,
+      text: `SELECT "id", "body", "occurredAt", "receivedAt", "processedAt", "outcome" FROM "LiveKitEvent" WHERE "id" = $1`,
       values: [eventId],
     });
     const row = rows[0];
     if (!row) return 'missing';
     if (row.processedAt) return row.outcome ?? 'already processed';
+    return this.applyStored(row, false);
+  }
+
+  /**
+   * Applies an open event and concludes it in one transaction. The conclusion comes last and only
+   * where no other delivery concluded the event first: when one did (it waits for that one's commit),
+   * everything this one applied is rolled back, so a re-delivered job changes nothing twice.
+   */
+  private async applyStored(row: StoredEvent, attemptKnown: boolean): Promise<string> {
+    const eventId = row.id;
     const event = WebhookEvent.fromJson(row.body as never, { ignoreUnknownFields: true });
-    // Claimed, applied and concluded in one transaction. Recording events go through the recordings
-    // module's Prisma code; the rest (every call's participants and room) through SQL on the pool.
+    // Recording events go through the recordings module's Prisma code; the rest (every call's
+    // participants and room) through SQL on the pool.
     const run = async (sql: Sql, apply: () => Promise<{ outcome: string; signals: LiveKitSignal[] }>) => {
-      const claimed = await sql.query({
-        name: 'livekit-event-claim',
-        text: `UPDATE "LiveKitEvent" SET "processedAt" = $2::timestamptz WHERE "id" = $1 AND "processedAt" IS NULL RETURNING 1`,
-        values: [eventId, new Date().toISOString()],
-      });
-      if (claimed.length === 0) return undefined;
       const applied = await apply();
-      await sql.query({ name: 'livekit-event-outcome', text: `UPDATE "LiveKitEvent" SET "outcome" = $2 WHERE "id" = $1`, values: [eventId, applied.outcome.slice(0, 200)] });
+      const concluded = await sql.query({
+        name: 'livekit-event-conclude',
+        text: `UPDATE "LiveKitEvent" SET "processedAt" = now(), "outcome" = $2 WHERE "id" = $1 AND "processedAt" IS NULL RETURNING 1`,
+        values: [eventId, applied.outcome.slice(0, 200)],
+      });
+      if (concluded.length === 0) throw new ConcludedElsewhere();
       return applied;
     };
     try {
-      const result = event.egressInfo
-        ? await this.db.$transaction((tx) => run(sqlIn(tx), () => this.applyEgress(tx, event)))
-        : await sqlTransaction(this.db, (sql) => run(sql, () => this.apply(sql, event, row.occurredAt)));
-      if (!result) return 'already processed';
-      if (result.signals.length > 0) await this.onSignals(result.signals);
+      const attemptId = attemptIdFromRoom(event.room?.name || '');
+      const fact = !event.egressInfo && attemptKnown && attemptId && PARTICIPANT_EVENTS.has(event.event) ? participantFact(event, attemptId, row.occurredAt) : undefined;
+      const result = fact && 'fact' in fact
+        ? await this.mergeAndConclude(eventId, `${event.event} ${fact.fact.identity}`, fact.fact)
+        : event.egressInfo
+          ? await this.db.$transaction((tx) => run(sqlIn(tx), () => this.applyEgress(tx, event)))
+          : await sqlTransaction(this.db, (sql) => run(sql, () => this.apply(sql, event, row.occurredAt, attemptKnown)));
+      const receivedAt = row.receivedAt.getTime();
+      this.lag?.observe({ eventId, stage: 'applied', receivedAt, at: Date.now() });
+      if (result.signals.length > 0) {
+        await this.onSignals(result.signals);
+        this.lag?.observe({ eventId, stage: 'delivered', receivedAt, at: Date.now() });
+      }
       return result.outcome;
     } catch (error) {
-      await pool.query({
+      if (error instanceof ConcludedElsewhere) return 'already processed';
+      await sqlPool(this.db).query({
         name: 'livekit-event-failed',
         text: `UPDATE "LiveKitEvent" SET "failures" = "failures" + 1, "lastError" = $2 WHERE "id" = $1`,
         values: [eventId, String((error as Error).message).slice(0, 1000)],
       });
       throw error;
     }
+  }
+
+  /**
+   * A participant event of a known attempt in one statement: the merge and the conclusion commit
+   * together. The merge is idempotent, so a delivery that finds the event concluded by another (it
+   * waits for that one's commit) changes nothing by having merged again, and signals nothing.
+   */
+  private async mergeAndConclude(eventId: string, outcome: string, fact: ParticipantFact): Promise<{ outcome: string; signals: LiveKitSignal[] }> {
+    const merge = mergeParticipantStatement(fact);
+    const { rows } = await sqlPool(this.db).query<ParticipantRow & { concluded: boolean }>({
+      name: 'livekit-participant-event',
+      text: `WITH merged AS (${merge.text}),
+        concluded AS (UPDATE "LiveKitEvent" SET "processedAt" = now(), "outcome" = $11 WHERE "id" = $10 AND "processedAt" IS NULL RETURNING 1)
+        SELECT merged.*, EXISTS (SELECT 1 FROM concluded) AS "concluded" FROM merged`,
+      values: [...merge.values, eventId, outcome.slice(0, 200)],
+    });
+    const row = rows[0];
+    if (!row) throw new Error('participant merge returned nothing');
+    if (!row.concluded) throw new ConcludedElsewhere();
+    return { outcome, signals: [participantSignal(fact.attemptId, row)] };
   }
 
   private async applyEgress(tx: Tx, event: WebhookEvent): Promise<{ outcome: string; signals: LiveKitSignal[] }> {
@@ -217,10 +336,11 @@ export class LiveKitEventProcessor {
     return { outcome: describeEgress(applied), signals: egressSignals(applied) };
   }
 
-  private async apply(sql: Sql, event: WebhookEvent, at: Date): Promise<{ outcome: string; signals: LiveKitSignal[] }> {
+  private async apply(sql: Sql, event: WebhookEvent, at: Date, attemptKnown: boolean): Promise<{ outcome: string; signals: LiveKitSignal[] }> {
     const roomName = event.room?.name || '';
     const attemptId = attemptIdFromRoom(roomName);
-    const known = attemptId ? await sql.query({ name: 'attempt-exists', text: `SELECT 1 FROM "Attempt" WHERE "id" = $1::uuid`, values: [attemptId] }) : [];
+    // Attempts are never deleted: one the batch found needs no second look.
+    const known = attemptKnown ? [1] : attemptId ? await sql.query({ name: 'attempt-exists', text: `SELECT 1 FROM "Attempt" WHERE "id" = $1::uuid`, values: [attemptId] }) : [];
     if (!attemptId || known.length === 0) {
       return { outcome: `ignored: ${roomName || 'no room'} is not a facesign attempt room`, signals: [] };
     }
@@ -231,34 +351,10 @@ export class LiveKitEventProcessor {
       case 'participant_connection_aborted':
       case 'track_published':
       case 'track_unpublished': {
-        if (!event.participant) return { outcome: 'ignored: no participant', signals: [] };
-        const observed = observeParticipant(event.participant);
-        if (observed.isRecorder) return { outcome: `ignored: ${event.event} of the egress recorder`, signals: [] };
-        // Sent by a session a reload may just have replaced, after its successor joined: it says
-        // nothing about who is in the room now.
-        if (event.event === 'track_unpublished') return { outcome: `${event.event} ${observed.identity}`, signals: [] };
-        const leaving = event.event === 'participant_left' || event.event === 'participant_connection_aborted';
-        const row = await mergeParticipant(sql, {
-          attemptId,
-          identity: observed.identity,
-          role: roleOfIdentity(observed.identity),
-          sid: observed.sid,
-          sipCallStatus: observed.sipCallStatus,
-          // LiveKit's millisecond join time of this session, which a leave carries too: it tells the
-          // leave of a session a reload replaced (sent after the new one joined, and stamped later)
-          // from the leave of the current one. A track_published (no join time) shows its session was
-          // in the room by the start of the event's second; a leave without one counts from its time.
-          joinedAt: observed.joinedAt ?? (leaving ? undefined : at),
-          // Webhook times are whole seconds: a leave is placed at the end of its second, so a join and
-          // leave within one second read as "left"; decisions that must not be wrong about presence
-          // (the reconnect grace) ask LiveKit itself.
-          ...(leaving ? { leftAt: new Date(at.getTime() + 999) } : {}),
-          tracks: event.event === 'track_published' && event.track ? [event.track.sid] : [],
-        });
-        return {
-          outcome: `${event.event} ${observed.identity}`,
-          signals: [{ kind: 'participant', attemptId, identity: row.identity, role: row.kind, present: isPresent(row), sipCallStatus: row.sipCallStatus }],
-        };
+        const observed = participantFact(event, attemptId, at);
+        if ('outcome' in observed) return { outcome: observed.outcome, signals: [] };
+        const row = await mergeParticipant(sql, observed.fact);
+        return { outcome: `${event.event} ${observed.fact.identity}`, signals: [participantSignal(attemptId, row)] };
       }
       case 'room_finished':
         return finishRoom(sql, attemptId, at, 'webhook');
@@ -267,6 +363,40 @@ export class LiveKitEventProcessor {
     }
   }
 }
+
+/** What a participant or track event says about who is in the room, or why it says nothing. */
+function participantFact(event: WebhookEvent, attemptId: string, at: Date): { fact: ParticipantFact } | { outcome: string } {
+  if (!event.participant) return { outcome: 'ignored: no participant' };
+  const observed = observeParticipant(event.participant);
+  if (observed.isRecorder) return { outcome: `ignored: ${event.event} of the egress recorder` };
+  // Sent by a session a reload may just have replaced, after its successor joined: it says
+  // nothing about who is in the room now.
+  if (event.event === 'track_unpublished') return { outcome: `${event.event} ${observed.identity}` };
+  const leaving = event.event === 'participant_left' || event.event === 'participant_connection_aborted';
+  return {
+    fact: {
+      attemptId,
+      identity: observed.identity,
+      role: roleOfIdentity(observed.identity),
+      sid: observed.sid,
+      sipCallStatus: observed.sipCallStatus,
+      // LiveKit's millisecond join time of this session, which a leave carries too: it tells the
+      // leave of a session a reload replaced (sent after the new one joined, and stamped later)
+      // from the leave of the current one. A track_published (no join time) shows its session was
+      // in the room by the start of the event's second; a leave without one counts from its time.
+      joinedAt: observed.joinedAt ?? (leaving ? undefined : at),
+      // Webhook times are whole seconds: a leave is placed at the end of its second, so a join and
+      // leave within one second read as "left"; decisions that must not be wrong about presence
+      // (the reconnect grace) ask LiveKit itself.
+      ...(leaving ? { leftAt: new Date(at.getTime() + 999) } : {}),
+      tracks: event.event === 'track_published' && event.track ? [event.track.sid] : [],
+    },
+  };
+}
+
+const participantSignal = (attemptId: string, row: ParticipantRow): LiveKitSignal => ({
+  kind: 'participant', attemptId, identity: row.identity, role: row.kind, present: isPresent(row), sipCallStatus: row.sipCallStatus,
+});
 
 export function describeEgress(applied: EgressApplication): string {
   if (applied.kind === 'advanced') return `recording ${applied.from} -> ${applied.to}`;

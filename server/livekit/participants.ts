@@ -53,10 +53,13 @@ const ROW = '"AttemptParticipant"';
 const SAME_SESSION = `(EXCLUDED.sid IS NOT NULL AND EXCLUDED.sid IS NOT DISTINCT FROM ${ROW}.sid)`;
 const NEWER_SESSION = `(NOT ${SAME_SESSION} AND EXCLUDED."joinedAt" IS NOT NULL AND (${ROW}."joinedAt" IS NULL OR EXCLUDED."joinedAt" > ${ROW}."joinedAt"))`;
 
-export async function mergeParticipant(sql: Sql, fact: ParticipantFact): Promise<ParticipantRow> {
+/**
+ * The merge as one statement with parameters $1..$9 that returns the merged row, for use on its own or
+ * as a CTE of a larger statement.
+ */
+export function mergeParticipantStatement(fact: ParticipantFact): { text: string; values: unknown[] } {
   const session = sessionOf(fact);
-  const rows = await sql.query<ParticipantRow>({
-    name: 'participant-merge',
+  return {
     text: `INSERT INTO ${ROW} (id, "attemptId", identity, kind, sid, "sipCallStatus", "joinedAt", "leftAt", tracks, "updatedAt")
     VALUES ($1::uuid, $2::uuid, $3, $4::"ParticipantKind", $5, $6, $7::timestamptz, $8::timestamptz, $9::text[], now())
     ON CONFLICT ("attemptId", identity) DO UPDATE SET
@@ -76,7 +79,11 @@ export async function mergeParticipant(sql: Sql, fact: ParticipantFact): Promise
       randomUUID(), fact.attemptId, fact.identity, fact.role, session.sid, fact.sipCallStatus ?? null,
       session.joinedAt?.toISOString() ?? null, session.leftAt?.toISOString() ?? null, fact.tracks ?? [],
     ],
-  });
+  };
+}
+
+export async function mergeParticipant(sql: Sql, fact: ParticipantFact): Promise<ParticipantRow> {
+  const rows = await sql.query<ParticipantRow>({ name: 'participant-merge', ...mergeParticipantStatement(fact) });
   const row = rows[0];
   if (!row) throw new Error('participant merge returned nothing');
   return row;

@@ -18,7 +18,7 @@ import { binaryBody, idParam, timestamp } from '../http/schemas.js';
 import { actorOf } from '../audit/audit.service.js';
 import { isAllowed, type Access } from '../auth/principal.js';
 import type { Role } from '../db/generated/prisma/enums.js';
-import { contractDto, type ContractService } from './contracts.service.js';
+import { contractDto, type ContractReader, type ContractService } from './contracts.service.js';
 
 const READERS: Role[] = ['SUPERVISOR', 'ADMIN', 'AUDITOR'];
 const UPLOAD_ACCESS: Exclude<Access, 'public'> = { roles: ['SUPERVISOR', 'ADMIN'], apiKeyScope: 'loan-files:write' };
@@ -61,9 +61,34 @@ export function contractUploadRouter(contracts: ContractService, authenticator: 
   return router;
 }
 
+const fetchRequestSchema = z
+  .object({
+    url: z.string().max(2048).describe('Where facesign fetches the PDF: https, a host in CONTRACT_FETCH_ALLOWED_HOSTS'),
+    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/).describe("The PDF's SHA-256 as the LOS computed it; a document with another hash is refused and nothing is stored"),
+  })
+  .strict()
+  .meta({ id: 'ContractFetchRequest' });
+
 export function contractRoutes(contracts: ContractService): RouteDefinition[] {
   return [
     uploadDocumentation,
+    defineRoute({
+      method: 'post',
+      path: '/api/loan-files/:id/contract/fetch',
+      summary: "Have facesign fetch the loan file's contract (a PDF) from a URL, with its SHA-256; it becomes the current contract as an upload does",
+      tags: ['loan-files'],
+      access: UPLOAD_ACCESS,
+      params: idParam,
+      body: fetchRequestSchema,
+      responses: {
+        201: { description: 'Fetched, hash checked, stored; now the current contract', schema: contractDocumentSchema },
+        200: { description: 'Already the current contract', schema: contractDocumentSchema },
+      },
+      async handler({ params, body, ctx }) {
+        const { created, document } = await contracts.fetchAndSave(params.id, body, { actor: actorOf(ctx.principal), requestId: ctx.requestId });
+        return { status: created ? 201 : 200, body: contractDto(document) };
+      },
+    }),
     defineRoute({
       method: 'get',
       path: '/api/loan-files/:id/contract',
@@ -84,9 +109,10 @@ export function contractRoutes(contracts: ContractService): RouteDefinition[] {
       access: { roles: READERS, apiKeyScope: 'loan-files:read' },
       params: idParam,
       responses: { 200: { description: 'The PDF', contentTypes: { 'application/pdf': binaryBody } } },
-      async handler({ params, req }) {
+      async handler({ params, req, ctx }) {
         const document = await contracts.currentOr404(params.id);
-        return { status: 200, respond: (res) => sendContractPdf(contracts, document, req, res, req.ctx.log) };
+        const reader = { actor: actorOf(ctx.principal), via: 'loan_file' as const, sessionId: null };
+        return { status: 200, respond: (res) => sendContractPdf(contracts, document, reader, req, res, ctx.log) };
       },
     }),
   ];
@@ -115,9 +141,19 @@ const uploadDocumentation: RouteDefinition = {
   },
 };
 
-/** Streams the stored PDF with headers that keep a browser tab from running it. */
-export async function sendContractPdf(contracts: ContractService, document: ContractDocument, req: Request, res: Response, log: Logger): Promise<void> {
-  const body = await contracts.open(document);
+/**
+ * Streams the stored PDF with headers that keep a browser tab from running it. A GET is audited as a
+ * read by `reader` (ContractService.open); a HEAD sends no bytes, so it opens nothing.
+ */
+export async function sendContractPdf(
+  contracts: ContractService,
+  document: ContractDocument,
+  reader: Omit<ContractReader, 'requestId'>,
+  req: Request,
+  res: Response,
+  log: Logger,
+): Promise<void> {
+  const body = req.method === 'HEAD' ? null : await contracts.open(document, { ...reader, requestId: req.ctx.requestId });
   res
     .status(200)
     .type('application/pdf')
@@ -127,8 +163,7 @@ export async function sendContractPdf(contracts: ContractService, document: Cont
     .setHeader('Content-Disposition', `inline; filename="contract-${document.sha256.slice(0, 12)}.pdf"`)
     // Opened directly in a tab, the document must not be able to run anything.
     .setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-  if (req.method === 'HEAD') {
-    body.destroy();
+  if (!body) {
     res.end();
     return;
   }

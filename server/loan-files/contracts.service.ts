@@ -10,6 +10,7 @@ import type { ContractDocument } from '../db/generated/prisma/client.js';
 import { AppError } from '../http/errors.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import type { RecordingStore } from '../../recordings/object-store.js';
+import { checkContractUrl, fetchContractBytes, type ContractFetchPolicy } from './contract-fetch.js';
 
 const PDF_HEADER = Buffer.from('%PDF-');
 const PDF_EOF = Buffer.from('%%EOF');
@@ -29,11 +30,24 @@ export function looksLikePdf(bytes: Buffer): boolean {
 export interface ContractSettings {
   /** config.recordings.contractMaxBytes */
   maxBytes: number;
+  /** config.recordings.contractFetch; no allowed hosts: fetching by URL is off. */
+  fetch: ContractFetchPolicy;
+}
+
+/** Puts a just-written contract object under retention (ContractRetention in production). */
+export interface ContractLocker {
+  lockStored(loanFileId: string, objectKey: string, now: Date): Promise<{ retainUntil: Date; lockMode: 'COMPLIANCE' | 'GOVERNANCE' | null }>;
 }
 
 export interface ContractCaller {
   actor: AuditEntry['actor'];
   requestId: string;
+}
+
+/** Who is sent the contract's bytes, and through which route (for the audit log). */
+export interface ContractReader extends ContractCaller {
+  via: 'loan_file' | 'session' | 'join';
+  sessionId: string | null;
 }
 
 export const contractDto = (d: ContractDocument) => ({
@@ -50,6 +64,7 @@ export class ContractService {
     private readonly db: Db,
     private readonly store: RecordingStore,
     private readonly settings: ContractSettings,
+    private readonly retention: ContractLocker,
   ) {}
 
   get maxBytes(): number {
@@ -67,7 +82,7 @@ export class ContractService {
    * Stores the PDF as the loan file's current contract. The same bytes as the current contract are
    * an idempotent repeat (`created: false`); anything else becomes the new current contract.
    */
-  async save(loanFileId: string, bytes: Buffer, caller: ContractCaller): Promise<{ created: boolean; document: ContractDocument }> {
+  async save(loanFileId: string, bytes: Buffer, caller: ContractCaller, source: { fetchedFrom?: string } = {}): Promise<{ created: boolean; document: ContractDocument }> {
     if (bytes.length > this.settings.maxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `A contract may be at most ${this.settings.maxBytes} bytes`);
     if (!looksLikePdf(bytes)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The body is not a PDF document (its content was checked, not its name or Content-Type)');
     await this.prepareUpload(loanFileId);
@@ -75,23 +90,66 @@ export class ContractService {
     const current = await this.current(loanFileId);
     if (current?.sha256 === sha256) return { created: false, document: current };
 
-    // Named by content: the same document supplied twice is one object.
+    // Named by content: the same document supplied twice is one object (written again only if it was
+    // deleted). The object is under retention before its row says it is stored: evidence, as a recording.
     const objectKey = `contracts/${loanFileId}/${sha256}.pdf`;
-    await this.store.put(objectKey, bytes, 'application/pdf');
+    const stored = await this.db.contractDocument.findFirst({ where: { objectKey, deletedAt: null }, select: { id: true } });
+    if (!stored) await this.store.put(objectKey, bytes, 'application/pdf');
+    // Its retention counts from this instant, which the row records as createdAt.
+    const storedAt = new Date();
+    const lock = await this.retention.lockStored(loanFileId, objectKey, storedAt);
     const id = randomUUID();
     const document = await this.db.$transaction(async (tx) => {
       const row = await tx.contractDocument.create({
-        data: { id, loanFileId, sha256, sizeBytes: bytes.length, objectKey, uploadedBy: caller.actor.id ? `${caller.actor.type}:${caller.actor.id}` : caller.actor.type },
+        data: {
+          id,
+          loanFileId,
+          sha256,
+          sizeBytes: bytes.length,
+          objectKey,
+          uploadedBy: caller.actor.id ? `${caller.actor.type}:${caller.actor.id}` : caller.actor.type,
+          createdAt: storedAt,
+          retainUntil: lock.retainUntil,
+          objectLockMode: lock.lockMode,
+        },
       });
       await appendAudit(tx, {
         actor: caller.actor,
         entity: { type: 'loan_file', id: loanFileId },
-        event: { action: 'contract.document_stored', v: 1, data: { loanFileId, sha256, sizeBytes: bytes.length } },
+        event: { action: 'contract.document_stored', v: 1, data: { loanFileId, sha256, sizeBytes: bytes.length, ...source } },
+        requestId: caller.requestId,
+      });
+      await appendAudit(tx, {
+        actor: { type: 'SYSTEM', id: 'facesign-retention' },
+        entity: { type: 'loan_file', id: loanFileId },
+        event: {
+          action: 'contract.retention_applied',
+          v: 1,
+          data: { sha256, retainUntil: lock.retainUntil.toISOString(), enforcedBy: lock.lockMode ? 'object_lock' : 'facesign', lockMode: lock.lockMode, legalHold: false },
+        },
         requestId: caller.requestId,
       });
       return row;
     });
     return { created: true, document };
+  }
+
+  /**
+   * Fetches the contract the LOS names by URL (within the fetch policy, see contract-fetch.ts) and
+   * stores it as save() does, only if its SHA-256 is the one the LOS sent: a mismatch stores nothing.
+   */
+  async fetchAndSave(loanFileId: string, request: { url: string; sha256: string }, caller: ContractCaller): Promise<{ created: boolean; document: ContractDocument }> {
+    const url = checkContractUrl(request.url, this.settings.fetch);
+    await this.prepareUpload(loanFileId);
+    const bytes = await fetchContractBytes(url, this.settings.fetch, this.settings.maxBytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== request.sha256.toLowerCase()) {
+      throw new AppError('CONTRACT_HASH_MISMATCH', `The document fetched from ${url.origin} has SHA-256 ${sha256}, not the ${request.sha256} sent; nothing was stored`, {
+        errors: [{ in: 'body', field: 'sha256', message: 'not the SHA-256 of the document at url' }],
+      });
+    }
+    // The origin only: a path or query may carry a signed token that must not sit in the audit log.
+    return this.save(loanFileId, bytes, caller, { fetchedFrom: url.origin });
   }
 
   /** The loan file's current contract (the newest upload), if any. */
@@ -113,12 +171,30 @@ export class ContractService {
     return this.db.contractDocument.findFirst({ where: { loanFileId: session.loanFileId, sha256: session.contractDocumentHash }, orderBy: { createdAt: 'asc' } });
   }
 
-  /** The PDF's bytes as a stream; a store holding a different length than was stored is an error, not a document. */
-  async open(document: ContractDocument): Promise<Readable> {
+  /**
+   * The PDF's bytes as a stream for `reader`, audited: every read of the document is in the audit
+   * log (who, which loan file, which hash, through which route), appended once the store has
+   * answered with the bytes that were stored. A store holding a different length than was stored is
+   * an error, not a document.
+   */
+  async open(document: ContractDocument, reader: ContractReader): Promise<Readable> {
+    if (document.deletedAt) throw new AppError('NOT_FOUND', `The contract ${document.sha256} was deleted at ${document.deletedAt.toISOString()}, after its retention ended`);
     const object = await this.store.read(document.objectKey);
-    if (object.contentLength !== document.sizeBytes) {
+    try {
+      if (object.contentLength !== document.sizeBytes) {
+        throw new Error(`contract ${document.id}: the store holds ${object.contentLength} bytes, ${document.sizeBytes} were stored`);
+      }
+      await this.db.$transaction((tx) =>
+        appendAudit(tx, {
+          actor: reader.actor,
+          entity: { type: 'loan_file', id: document.loanFileId },
+          event: { action: 'contract.document_accessed', v: 1, data: { loanFileId: document.loanFileId, sha256: document.sha256, via: reader.via, sessionId: reader.sessionId } },
+          requestId: reader.requestId,
+        }),
+      );
+    } catch (error) {
       object.body.destroy();
-      throw new Error(`contract ${document.id}: the store holds ${object.contentLength} bytes, ${document.sizeBytes} were stored`);
+      throw error;
     }
     return object.body;
   }

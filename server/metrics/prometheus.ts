@@ -10,12 +10,15 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/client.js';
 import { AppError } from '../http/errors.js';
 import { ENDED_CATEGORIES, type OperationsMetrics } from './operations.service.js';
+import type { EventLag } from './event-lag.js';
 
 export const WINDOW_HOURS = 24;
 export const EVENT_LOOP_SAMPLE_MS = 1_000;
 
-export function metricsRegistry(db: Db, operations: OperationsMetrics, now: () => Date = () => new Date()): Registry {
+export function metricsRegistry(db: Db, operations: OperationsMetrics, options: { eventLag?: EventLag; now?: () => Date } = {}): Registry {
+  const now = options.now ?? (() => new Date());
   const registry = new Registry();
+  if (options.eventLag) registry.registerMetric(options.eventLag.histogram);
   // The event-loop delay histogram samples with a timer: prom-client's default of every 10 ms woke an
   // idle node 100 times a second, most of its idle CPU (each wake-up costs a system call or two). Once a
   // second still shows a loop that is falling behind (a stall delays the sample in progress), and the
@@ -96,6 +99,35 @@ export function metricsRegistry(db: Db, operations: OperationsMetrics, now: () =
       for (const row of rows) this.set({ state: row.state }, row._count._all);
     },
   });
+  // Stored LiveKit events not applied yet, across all nodes: a backlog that grows is processing that
+  // falls behind (the per-node lag histogram says by how much).
+  let backlog: Promise<{ count: number; oldest: Date | null }> | undefined;
+  const unprocessed = () =>
+    (backlog ??= (async () => {
+      try {
+        const [row] = await db.$queryRaw<[{ count: bigint; oldest: Date | null }]>`SELECT count(*) AS "count", min("receivedAt") AS "oldest" FROM "LiveKitEvent" WHERE "processedAt" IS NULL`;
+        return { count: Number(row.count), oldest: row.oldest };
+      } finally {
+        setTimeout(() => (backlog = undefined), 0);
+      }
+    })());
+  new Gauge({
+    name: 'facesign_livekit_events_unprocessed',
+    help: 'LiveKit events stored but not applied yet (all nodes)',
+    registers: [registry],
+    async collect() {
+      this.set((await unprocessed()).count);
+    },
+  });
+  new Gauge({
+    name: 'facesign_livekit_events_unprocessed_oldest_seconds',
+    help: 'Age of the oldest LiveKit event stored but not applied yet (0 when none)',
+    registers: [registry],
+    async collect() {
+      const { oldest } = await unprocessed();
+      this.set(oldest ? Math.max(0, (now().getTime() - oldest.getTime()) / 1000) : 0);
+    },
+  });
   new Gauge({
     name: 'facesign_reviews_pending',
     help: 'Compliance reviews waiting for an auditor',
@@ -104,6 +136,16 @@ export function metricsRegistry(db: Db, operations: OperationsMetrics, now: () =
       this.set(await db.review.count({ where: { status: 'PENDING' } }));
     },
   });
+  return registry;
+}
+
+/**
+ * A worker-only node's /metrics: the lag of the LiveKit events it processed. Nothing else, and no
+ * timers: the api nodes report the cluster's figures, and an idle worker must stay idle.
+ */
+export function workerMetricsRegistry(eventLag: EventLag): Registry {
+  const registry = new Registry();
+  registry.registerMetric(eventLag.histogram);
   return registry;
 }
 

@@ -17,6 +17,8 @@ export const agentServerEvents = {
   alert: z.object({ v: z.literal(1), kind: z.string(), sessionId: z.uuid().optional(), message: z.string() }),
   /** A face-match assist result was completed for the session (refetch GET /api/sessions/:id/face-matches). */
   'face-match:changed': z.object({ v: z.literal(1), sessionId: z.uuid(), faceMatchId: z.uuid(), status: z.enum(['DONE', 'FAILED']) }),
+  /** An active-liveness check was completed for the session (refetch GET /api/sessions/:id/liveness-checks). */
+  'liveness:changed': z.object({ v: z.literal(1), sessionId: z.uuid(), livenessCheckId: z.uuid(), status: z.enum(['DONE', 'FAILED']) }),
   /** The session's contract view changed: a page presented, the borrower turned a page, or signed. Refetch GET /api/sessions/:id/contract. */
   'contract:changed': z.object({ v: z.literal(1), sessionId: z.uuid(), reason: z.enum(['presented', 'viewing', 'signed']) }),
 } as const;

@@ -70,7 +70,7 @@ const reviewFile = z
       handOffReason: handOffReason,
       handedOffAt: timestamp.nullable(),
     }),
-    loanFile: z.object({ id: z.uuid(), externalRef: z.string(), product: z.string(), amount: z.string(), currency: z.string(), status: z.string() }),
+    loanFile: z.object({ id: z.uuid(), externalRef: z.string(), product: z.string(), productName: z.object({ 'zh-CN': z.string().optional(), en: z.string().optional() }).nullable().describe('The product as the lender names it to the party (what the borrower\'s page shows), when the LOS sent a name'), amount: z.string(), currency: z.string(), status: z.string() }),
     party: z.object({ role: z.string(), name: z.string(), locale: z.string() }),
     agent: z.object({ id: z.uuid(), displayName: z.string() }).nullable(),
     viewerRanSession: z.boolean(),
@@ -101,6 +101,13 @@ const reviewFile = z
       }),
     ),
     flags: z.array(z.object({ id: z.uuid(), code: z.string(), severity: z.string(), note: z.string().nullable(), offsetMs: z.number().int().nullable(), createdAt: timestamp, attemptId: z.uuid().nullable() })),
+    signing: z
+      .object({ documentHash: z.string(), offsetMs: z.number().int().describe('Into the recording of the attempt'), attemptId: z.uuid(), confirmedAt: timestamp })
+      .nullable()
+      .describe('The borrower\'s code-confirmed signing of the contract; null: not signed'),
+    pagesPresented: z
+      .array(z.object({ page: z.number().int(), offsetMs: z.number().int(), attemptId: z.uuid().nullable(), at: timestamp }))
+      .describe('Each contract page the agent presented, with its offset into the recording of the attempt under way then'),
     attempts: z.array(
       z.object({
         id: z.uuid(),

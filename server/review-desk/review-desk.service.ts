@@ -10,6 +10,7 @@ import { maskName } from '../logging.js';
 import { escapeLike } from '../db/like-pattern.js';
 import type { UserPrincipal } from '../auth/principal.js';
 import type { ChecklistService } from '../checklists/checklist.service.js';
+import { productNameSchema } from '../loan-files/loan-files.schema.js';
 
 export interface SessionSearch {
   loanRef?: string | undefined;
@@ -116,6 +117,16 @@ export class ReviewDesk {
     const checklist = await this.checklists.view(sessionId, principal);
     const answerAttempt = new Map(session.answers.map((a) => [a.itemId, a.attemptId]));
     const flagAttempt = new Map(session.riskFlags.map((f) => [f.id, f.attemptId]));
+    const [signing, presented] = await Promise.all([
+      this.db.signingConfirmation.findFirst({ where: { sessionId }, orderBy: { confirmedAt: 'desc' } }),
+      this.db.auditEvent.findMany({ where: { entityType: 'session', entityId: sessionId, action: 'contract.page_presented' }, orderBy: { seq: 'asc' }, select: { occurredAt: true, data: true } }),
+    ]);
+    // A page was presented in the attempt under way then (its offset is into that attempt's recording).
+    const attemptAt = (at: Date) => session.attempts.filter((a) => a.startedAt <= at).at(-1)?.id ?? null;
+    const pagesPresented = presented.flatMap((e) => {
+      const data = e.data as { page?: unknown; recordingOffsetMs?: unknown };
+      return typeof data.page === 'number' && typeof data.recordingOffsetMs === 'number' ? [{ page: data.page, offsetMs: data.recordingOffsetMs, attemptId: attemptAt(e.occurredAt), at: e.occurredAt.toISOString() }] : [];
+    });
     const reviewer = session.review?.reviewerId ? await this.db.user.findUnique({ where: { id: session.review.reviewerId }, select: { displayName: true } }) : null;
     const ranBy = new Set([session.assignedAgentId, ...session.attempts.map((a) => a.agentId)].filter((id): id is string => Boolean(id)));
     return {
@@ -138,6 +149,7 @@ export class ReviewDesk {
         id: session.loanFile.id,
         externalRef: session.loanFile.externalRef,
         product: session.loanFile.product,
+        productName: productNameSchema.safeParse(session.loanFile.productName).data ?? null,
         amount: session.loanFile.amount.toFixed(2),
         currency: session.loanFile.currency,
         status: session.loanFile.status,
@@ -151,6 +163,8 @@ export class ReviewDesk {
       values: checklist.values,
       items: checklist.items.map((item) => ({ ...item, answer: item.answer ? { ...item.answer, attemptId: answerAttempt.get(item.id) ?? null } : null })),
       flags: checklist.flags.map((f) => ({ ...f, attemptId: flagAttempt.get(f.id) ?? null })),
+      signing: signing ? { documentHash: signing.documentHash, offsetMs: signing.recordingOffsetMs, attemptId: signing.attemptId, confirmedAt: signing.confirmedAt.toISOString() } : null,
+      pagesPresented,
       attempts: session.attempts.map((a) => ({
         id: a.id,
         number: a.number,

@@ -28,6 +28,7 @@ const boardSchema = z
         version: z.number().int(),
         loanFileRef: z.string(),
         product: z.string(),
+        productName: z.object({ 'zh-CN': z.string().optional(), en: z.string().optional() }).nullable().describe('The product as the lender names it to the party (what the borrower\'s page shows), when the LOS sent a name'),
         partyRole: z.string(),
         language: z.string(),
         priority: z.number().int(),

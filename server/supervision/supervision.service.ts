@@ -7,6 +7,7 @@
 // list; the socket only says "look again now". Personal data stays out: sessions are shown by loan
 // reference and party role, never by name or phone number.
 import type { Db } from '../db/client.js';
+import { productNameSchema } from '../loan-files/loan-files.schema.js';
 import type { PresenceRecord, PresenceService } from '../realtime/presence.js';
 
 /**
@@ -27,6 +28,8 @@ export interface BoardSession {
   version: number;
   loanFileRef: string;
   product: string;
+  /** The product as the lender names it to the party, when the LOS sent a name. */
+  productName: { 'zh-CN'?: string | undefined; en?: string | undefined } | null;
   partyRole: string;
   language: string;
   priority: number;
@@ -158,7 +161,7 @@ export class SupervisionService {
       }),
       this.db.verificationSession.findMany({
         where: { state: { in: [...OPEN_STATES] } },
-        include: { loanFile: { select: { externalRef: true, product: true } }, party: { select: { role: true } }, assignedAgent: { select: { id: true, displayName: true } } },
+        include: { loanFile: { select: { externalRef: true, product: true, productName: true } }, party: { select: { role: true } }, assignedAgent: { select: { id: true, displayName: true } } },
         orderBy: [{ priority: 'desc' }, { updatedAt: 'asc' }],
         take: this.settings.limit,
       }),
@@ -196,6 +199,7 @@ export class SupervisionService {
         version: s.version,
         loanFileRef: s.loanFile.externalRef,
         product: s.loanFile.product,
+        productName: productNameSchema.safeParse(s.loanFile.productName).data ?? null,
         partyRole: s.party.role,
         language: s.language,
         priority: s.priority,

@@ -79,9 +79,11 @@ export function sessionContractRoutes(presentation: ContractPresentation, contra
       params: idParam,
       responses: { 200: { description: 'The PDF', contentTypes: { 'application/pdf': binaryBody } } },
       async handler({ params, ctx, req }) {
-        const session = await presentation.sessionForStaff(params.id, requireUser(ctx.principal));
+        const principal = requireUser(ctx.principal);
+        const session = await presentation.sessionForStaff(params.id, principal);
         const document = await presentation.documentOf(session);
-        return { status: 200, respond: (res) => sendContractPdf(contracts, document, req, res, ctx.log) };
+        const reader = { actor: { type: 'USER' as const, id: principal.userId }, via: 'session' as const, sessionId: session.id };
+        return { status: 200, respond: (res) => sendContractPdf(contracts, document, reader, req, res, ctx.log) };
       },
     }),
   ];
@@ -123,7 +125,9 @@ export function partyContractRoutes(links: BorrowerLinks, presentation: Contract
       async handler({ params, req, ctx }) {
         const { session } = await asParty(req, params.token);
         const document = await presentation.documentOf(session);
-        return { status: 200, respond: (res) => sendContractPdf(contracts, document, req, res, ctx.log) };
+        // The borrower is named by the session, as every other borrower action in the audit log.
+        const reader = { actor: { type: 'BORROWER' as const, id: session.id }, via: 'join' as const, sessionId: session.id };
+        return { status: 200, respond: (res) => sendContractPdf(contracts, document, reader, req, res, ctx.log) };
       },
     }),
   ];

@@ -20,7 +20,7 @@ export const deskSessionSchema = z
     /** Why the automated call handed the party to a person (DENIED, UNCLEAR, NO_INPUT, HUNG_UP, BOT_FAILED); null while it has not. */
     handOffReason: z.string().nullable(),
     handedOffAt: timestamp.nullable(),
-    loan: z.object({ externalRef: z.string(), product: z.string(), amount: z.string(), currency: z.string() }),
+    loan: z.object({ externalRef: z.string(), product: z.string(), productName: z.object({ 'zh-CN': z.string().optional(), en: z.string().optional() }).nullable().describe('The product as the lender names it to the party (what the borrower\'s page shows), when the LOS sent a name'), amount: z.string(), currency: z.string() }),
     party: z.object({
       name: z.string(),
       role: z.string(),

@@ -5,6 +5,7 @@ import type { Db } from '../db/client.js';
 import type { Prisma } from '../db/generated/prisma/client.js';
 import { AppError } from '../http/errors.js';
 import { isPresent } from '../livekit/participants.js';
+import { productNameSchema } from '../loan-files/loan-files.schema.js';
 import { localDayBounds } from './calling-hours.js';
 import type { DeskSession } from './desk.schema.js';
 
@@ -14,7 +15,7 @@ export const DESK_LIVE_STATES = ['DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRE
 const DESK_WAITING_STATES = ['SCHEDULED', 'RETRY_PENDING'] as const;
 
 const deskInclude = {
-  loanFile: { select: { externalRef: true, product: true, amount: true, currency: true } },
+  loanFile: { select: { externalRef: true, product: true, productName: true, amount: true, currency: true } },
   party: { select: { fullName: true, role: true, phoneE164: true, locale: true, timeZone: true, idNumberLast4: true } },
   attempts: {
     orderBy: { number: 'desc' },
@@ -43,7 +44,7 @@ function toDesk(row: DeskRow): DeskSession {
     mode: row.mode,
     handOffReason: row.handOffReason,
     handedOffAt: row.handedOffAt?.toISOString() ?? null,
-    loan: { externalRef: row.loanFile.externalRef, product: row.loanFile.product, amount: row.loanFile.amount.toFixed(2), currency: row.loanFile.currency },
+    loan: { externalRef: row.loanFile.externalRef, product: row.loanFile.product, productName: productNameSchema.safeParse(row.loanFile.productName).data ?? null, amount: row.loanFile.amount.toFixed(2), currency: row.loanFile.currency },
     party: {
       name: row.party.fullName,
       role: row.party.role,

@@ -135,12 +135,25 @@ export class Dispatcher {
         picks.push({ sessionId: session.id, agentId, kind: session.kind });
       }
       if (picks.length === 0) return [];
+      // A session may have changed since it was read (cancelled, the party gone): offer only those still
+      // routable, locked as they are, so a change that comes now waits for this round and withdraws the
+      // offer. An offer on a cancelled session would hold its agent for the whole window.
+      const routable = await sql.query<{ id: string }>({
+        name: 'routing-picks-lock',
+        text: `SELECT s."id" FROM "VerificationSession" s
+          WHERE s."id" = ANY($1::uuid[]) AND ((s."kind" = 'CALL' AND s."state" = 'SCHEDULED') OR (s."kind" = 'VIDEO' AND s."state" = 'WAITING' AND s."assignedAgentId" IS NULL))
+          ORDER BY s."id" FOR SHARE`,
+        values: [picks.map((p) => p.sessionId)],
+      });
+      const stillRoutable = new Set(routable.map((r) => r.id));
+      const kept = picks.filter((p) => stillRoutable.has(p.sessionId));
+      if (kept.length === 0) return [];
       // The round's offers and their audit events, one insert each. The agent's window starts now,
       // not when the round was asked for: the wait for the routing lock and the reads above are not
       // the agent's time (`now` decides only what is due).
       const offeredAt = new Date();
       const expiresAt = new Date(offeredAt.getTime() + this.settings.offerTimeoutMs);
-      const made = picks.map((p) => ({ ...p, id: randomUUID(), expiresAt }));
+      const made = kept.map((p) => ({ ...p, id: randomUUID(), expiresAt }));
       await sql.query({
         name: 'routing-offers-insert',
         text: `INSERT INTO "SessionOffer" ("id", "sessionId", "agentId", "offeredAt", "expiresAt")

@@ -13,7 +13,7 @@ import type { JobQueues } from '../jobs/queues.js';
 import { partyIdentity } from '../livekit/identities.js';
 import type { VideoPlatform } from '../livekit/video-platform.js';
 import type { Notifier, PartyMessage } from '../notifications/notifier.js';
-import { formatMoney, parseTermsSnapshot } from '../loan-files/loan-terms.js';
+import { formatMoney, parseTermsSnapshot, termValues } from '../loan-files/loan-terms.js';
 import { productNameSchema } from '../loan-files/loan-files.schema.js';
 import { CONSENT_TEXTS, consentTextHash } from './consent-texts.js';
 import type { SessionEngine } from './session-engine.js';
@@ -92,11 +92,17 @@ export class PartyJoinService {
     };
   }
 
-  /** The loan's key terms the party confirms: reference, product, amount and currency; no other personal data. */
+  /**
+   * The loan's key terms the party confirms: reference, product, amount and currency, and the terms the
+   * session's script states (the contract viewer highlights them); no other personal data.
+   */
   private async keyTerms(session: VerificationSession) {
     const loanFile = await this.db.loanFile.findUniqueOrThrow({ where: { id: session.loanFileId }, select: { externalRef: true, product: true, productName: true, amount: true, currency: true } });
     const signing = await this.db.signingConfirmation.findFirst({ where: { sessionId: session.id }, orderBy: { confirmedAt: 'desc' }, select: { confirmedAt: true } });
+    const stated = parseTermsSnapshot(session.loanTerms) ?? { amount: loanFile.amount.toFixed(2), currency: loanFile.currency };
     return {
+      loanTerms: stated,
+      values: { 'zh-CN': termValues(stated, 'zh-CN'), en: termValues(stated, 'en') },
       loanReference: loanFile.externalRef,
       product: loanFile.product,
       productName: productNameSchema.safeParse(loanFile.productName).data ?? null,

@@ -7,6 +7,7 @@ import { AppError } from '../http/errors.js';
 import { plannedTimestamp, timestamp } from '../http/schemas.js';
 import type { BorrowerLinks } from '../auth/borrower-links.js';
 import type { RateLimiter } from '../auth/rate-limiter.js';
+import { promptValuesSchema, termsSnapshotSchema } from '../loan-files/loan-terms.js';
 import type { PartyJoinService } from './party-join.service.js';
 
 const tokenParam = z.object({ token: z.string().max(128) });
@@ -43,6 +44,8 @@ const overviewSchema = z
         currency: z.string(),
         documentHash: z.string().nullable(),
         signedAt: timestamp.nullable(),
+        loanTerms: termsSnapshotSchema.describe('The terms the session\'s script states (as scheduled); the contract viewer highlights them'),
+        values: promptValuesSchema.describe('Each term in words per language (¥88,000.00, 4.35%); dueDay is the bare day'),
       })
       .nullable()
       .describe('The loan\'s key terms; only with a valid X-Party-Token'),

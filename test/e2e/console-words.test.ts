@@ -1,12 +1,14 @@
 // What people read, in Chromium, in both languages: a busy line and an escalated call walked through
 // the desk (with the phone ringing before it is answered, and a new offer taken while the last
-// summary is open), the supervisor's board, the auditor's review, the dashboard, the sign-in page and
-// the borrower's join page. Every rendered page is scanned for codes a person should never see: enum
+// summary is open), the supervisor's board, the auditor's review, the dashboard, the sign-in page, the
+// borrower's join page and contract viewer (with its key terms), and the desk's box for a call the
+// automated confirmation call handed over. Every rendered page is scanned for codes a person should never see: enum
 // values (PROMPTED, RETRY_PENDING), product codes (consumer-loan), language tags and {placeholders}.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
 import type { ApiClient } from '../support/api-client.js';
+import { contractPdf, uploadContract } from '../support/contracts.js';
 import { HttpSink } from '../support/http-sink.js';
 import type { TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, scheduleCall, stateOf } from '../support/verification.js';
@@ -87,8 +89,9 @@ async function scanBothLanguages(page: Page, name: string, ready: (locale: 'en' 
 
 beforeAll(async () => {
   sms = await HttpSink.start();
-  // The simulator in real time, so a phone rings for as long as a person sees it ringing.
-  app = await startE2eApp({ ...ALWAYS_OPEN, DIAL_RATE_PER_SECOND: '50', NOTIFIER: 'http', NOTIFIER_URL: `${sms.url}/sms` }, { livekit: true, simTimeScale: 1 });
+  // The simulator in real time, so a phone rings for as long as a person sees it ringing. The automated
+  // call's prompts then last as long as they are spoken too: the fastest allowed speech keeps them short.
+  app = await startE2eApp({ ...ALWAYS_OPEN, DIAL_RATE_PER_SECOND: '50', NOTIFIER: 'http', NOTIFIER_URL: `${sms.url}/sms`, AUTOMATED_CALL_TTS_WORDS_PER_MINUTE: '400' }, { livekit: true, simTimeScale: 1 });
   browser = await launchChromium();
   los = await losClient(app);
   borrowers = new Borrowers({ app, los, sms, browser });
@@ -252,5 +255,69 @@ describe('the words people read', () => {
     expect(borrower.errors).toEqual([]);
     await borrower.context.close();
     await cancel(booked.sessionId);
+  });
+
+  it("the borrower's contract viewer and the desk's contract panel, with the key terms, in words", { timeout: 180_000 }, async () => {
+    const phone = '+8613900000402';
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone, product: PRODUCT });
+    const pdf = await contractPdf(['借款金额：人民币 80,000.00 元。借款期限：12 个月。年化利率（单利）：4.35%。', '逾期责任与提前还款：详见本页条款。']);
+    expect((await uploadContract(los, loanFileId, pdf)).status).toBe(201);
+    const booked = await los.post<{ id: string }>(`/api/loan-files/${loanFileId}/sessions`, { partyId, kind: 'VIDEO', notBefore: new Date().toISOString() });
+    expect(booked.status).toBe(201);
+    const link = /\/join\/([A-Za-z0-9_-]{43})/.exec((await borrowers.nextSms(phone, 'invitation')).text)![1]!;
+    const borrower = await borrowers.toWaitingRoom(link, phone);
+
+    const context = await newContext(browser, app);
+    const desk = await context.newPage();
+    const errors = watchPageErrors(desk);
+    await goAvailableOnDesk(desk, app, AGENT, PASSWORD);
+    await desk.getByTestId('offer').getByRole('button', { name: 'Accept' }).click();
+    await stateOf(app, booked.body.id, 'IN_PROGRESS');
+    await visible(borrower.page, 'in-call');
+    await scanBothLanguages(borrower.page, 'words-join-contract', async (locale) => {
+      await poll(() => borrower.page.getByTestId('key-terms').locator('h3').textContent()).toBe(locale === 'en' ? 'Key terms on this page' : '本页关键条款');
+      await poll(() => borrower.page.getByTestId('contract-page').textContent()).toBe(locale === 'en' ? 'Page 1 of 2' : '第 1 页，共 2 页');
+    });
+    // A page that states no key term says so.
+    await borrower.page.getByRole('button', { name: '下一页' }).click();
+    await scanBothLanguages(borrower.page, 'words-join-contract-page-2', async (locale) => {
+      await poll(() => borrower.page.getByTestId('key-terms').textContent()).toContain(locale === 'en' ? 'This page states none of the key terms.' : '本页未载明关键条款。');
+    });
+    await scanBothLanguages(desk, 'words-desk-contract', async (locale) => {
+      await poll(() => desk.getByTestId('contract-panel').getByTestId('key-terms').locator('h3').textContent()).toBe(locale === 'en' ? 'Key terms on this page' : '本页关键条款');
+      await poll(() => desk.getByTestId('presence-now').textContent()).toBe(locale === 'en' ? 'My statusIn a session' : '我的状态会话中');
+    });
+    expect(borrower.errors).toEqual([]);
+    expect(errors).toEqual([]);
+    await borrower.context.close();
+    await context.close();
+    await cancel(booked.body.id);
+  });
+
+  it("desk: the box for a call the automated confirmation call handed over, in words", { timeout: 180_000 }, async () => {
+    const context = await newContext(browser, app);
+    const page = await context.newPage();
+    const errors = watchPageErrors(page);
+    await goAvailableOnDesk(page, app, AGENT, PASSWORD);
+    // The simulator's …71 presses 2 (no): the automated call stores the denial and hands the party over.
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550171', product: PRODUCT });
+    const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated' });
+    const offer = page.getByTestId('offer');
+    await offer.waitFor({ timeout: 120_000 });
+    await poll(() => offer.getByTestId('offer-hand-off').isVisible()).toBe(true);
+    await scanBothLanguages(page, 'words-desk-hand-off-offer', async (locale) => {
+      await poll(() => offer.getByTestId('offer-hand-off').textContent()).toMatch(locale === 'en' ? /^Handed over by the automated call: the party said no to a question$/ : /^自动外呼转人工：/);
+    });
+    await page.locator('.lang-switch select').first().selectOption('en');
+    await offer.getByRole('button', { name: 'Accept' }).click();
+    const handOff = page.getByTestId('hand-off');
+    await handOff.waitFor();
+    await poll(() => handOff.getByTestId('hand-off-answers').locator('li').count()).toBe(1);
+    await scanBothLanguages(page, 'words-desk-hand-off', async (locale) => {
+      await poll(() => handOff.getByTestId('hand-off-reason').textContent()).toBe(locale === 'en' ? 'Why: the party said no to a question.' : '原因：客户对问题按键否认。');
+    });
+    expect(errors).toEqual([]);
+    await context.close();
+    await cancel(sessionId);
   });
 });

@@ -40,7 +40,7 @@ describe('agent desk API', () => {
       id: sessionId,
       kind: 'CALL',
       state: 'IN_PROGRESS',
-      loan: { product: 'consumer-loan', amount: '80000.00', currency: 'CNY' },
+      loan: { product: 'consumer-loan', productName: null, amount: '80000.00', currency: 'CNY' },
       party: { name: '赵敏', role: 'BORROWER', phoneLast4: '0100', locale: 'zh-CN' },
       attempt: { number: 1, partyConnected: true },
     });

@@ -195,6 +195,9 @@ describe('the contract in the call', () => {
     expect((await party.get(`/api/join/${link}/contract/content`)).status).toBe(401);
     const doc = await fetch(`${t.url}/api/join/${link}/contract/content`, { headers });
     expect(Buffer.from(await doc.arrayBuffer()).equals(pdf)).toBe(true);
+    // The borrower's read is audited once, naming the borrower by the session (the refused read is not).
+    const reads = await t.facesign.db.auditEvent.findMany({ where: { entityType: 'loan_file', entityId: loanFileId, action: 'contract.document_accessed' } });
+    expect(reads).toEqual([expect.objectContaining({ actorType: 'BORROWER', actorId: sessionId, data: { loanFileId, sha256: sha(pdf), via: 'join', sessionId } })]);
     expect((await party.get(`/api/join/${link}/contract`, headers)).body).toMatchObject({ documentHash: sha(pdf), documentStored: true, presentedPage: null, signedAt: null });
 
     await party.post(`/api/join/${link}/consent`, { recording: true, dataProcessing: true, locale: 'zh-CN' }, headers);

@@ -91,6 +91,14 @@ describe('an idle node', () => {
       await queues.enqueue('session-sweep', {}, { jobId: `idle-${randomUUID()}` });
       await eventually(async () => done.length > 0);
       expect(Date.now() - addedAt).toBeLessThan(2_000);
+
+      // A delayed job (a retry's backoff, a scheduled call) wakes the idle wait when it falls due, not
+      // when the wait ends: one due in 1.5 s, added while the workers wait, runs within a second of it.
+      const dueAt = Date.now() + 1_500;
+      await queues.enqueue('session-sweep', {}, { jobId: `idle-delayed-${randomUUID()}`, delayMs: 1_500 });
+      await eventually(async () => done.length > 1);
+      expect(Date.now() - dueAt).toBeGreaterThanOrEqual(-50);
+      expect(Date.now() - dueAt).toBeLessThan(1_000);
     } finally {
       await workers.close();
       await queues.close();

@@ -1,6 +1,8 @@
 // Webhook intake (verify, dedupe, store, enqueue), processing into the domain, and the reconciler
 // repairing what lost webhooks left behind. Real SDK, simulator, Postgres, Redis/BullMQ and s3rver.
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFacesign } from '../../server/main.js';
 import { partyIdentity, sipPartyIdentity } from '../../server/livekit/identities.js';
 import { WebhookEvent } from 'livekit-server-sdk';
 import { isPresent } from '../../server/livekit/participants.js';
@@ -176,6 +178,126 @@ describe('intake', () => {
     await postWebhook(t.url, body, await signWebhook(body, key(), secret()));
     const row = await eventually(async () => (await t.facesign.db.liveKitEvent.findUnique({ where: { id: 'EV_foreign' } }))?.processedAt && t.facesign.db.liveKitEvent.findUnique({ where: { id: 'EV_foreign' } }));
     expect(row!.outcome).toMatch(/^ignored/);
+  });
+});
+
+describe('processing', () => {
+  /** Stores events as intake does, without queueing them: the test runs the batch itself. */
+  const store = async (events: WebhookEvent[]) => {
+    await t.facesign.db.liveKitEvent.createMany({
+      data: events.map((e) => ({ id: e.id, event: e.event, roomName: e.room?.name ?? null, occurredAt: new Date(Number(e.createdAt) * 1000), body: JSON.parse(bodyOf(e)) as object })),
+    });
+    return events.map((e) => e.id);
+  };
+  const roomStarted = (room: string, id: string) => WebhookEvent.fromJson({ event: 'room_started', id, createdAt: '1800000000', room: { name: room, sid: 'RM_test' } });
+  const participantSignals = (attemptId: string) =>
+    signals.flatMap((s) => (s.kind === 'participant' && s.attemptId === attemptId ? [`${s.identity} ${s.present ? 'in' : 'out'}`] : []));
+
+  it('applies a batch room by room, each room in arrival order, and concludes the events it does not act on', async () => {
+    const a = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    const b = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    const ids = await store([
+      participantEvent('participant_joined', a.room, 'observer-1', 1_800_000_000, 'EV_lane_a1'),
+      participantEvent('participant_joined', b.room, 'observer-1', 1_800_000_000, 'EV_lane_b1'),
+      roomStarted(a.room, 'EV_lane_a_started'),
+      participantEvent('participant_left', a.room, 'observer-1', 1_800_000_010, 'EV_lane_a2'),
+      participantEvent('participant_joined', 'someone-elses-room', 'bob', 1_800_000_000, 'EV_lane_foreign'),
+      participantEvent('participant_left', b.room, 'observer-1', 1_800_000_010, 'EV_lane_b2'),
+      participantEvent('participant_joined', a.room, 'observer-2', 1_800_000_020, 'EV_lane_a3'),
+      participantEvent('participant_left', a.room, 'observer-2', 1_800_000_030, 'EV_lane_a4'),
+    ]);
+    const retried: string[] = [];
+    await t.facesign.livekit!.processor.processBatch(ids, async (id) => void retried.push(id));
+    expect(retried).toEqual([]);
+    // Each room's signals in the order its events arrived.
+    expect(participantSignals(a.attempt.id)).toEqual(['observer-1 in', 'observer-1 out', 'observer-2 in', 'observer-2 out']);
+    expect(participantSignals(b.attempt.id)).toEqual(['observer-1 in', 'observer-1 out']);
+    const rows = new Map((await t.facesign.db.liveKitEvent.findMany({ where: { id: { in: ids } } })).map((e) => [e.id, e]));
+    expect([...rows.values()].every((e) => e.processedAt !== null && e.failures === 0)).toBe(true);
+    expect(rows.get('EV_lane_a_started')!.outcome).toBe('ignored: room_started');
+    expect(rows.get('EV_lane_foreign')!.outcome).toBe('ignored: someone-elses-room is not a facesign attempt room');
+    expect(rows.get('EV_lane_a3')!.outcome).toBe('participant_joined observer-2');
+  });
+
+  it('applies and signals each event once when two nodes process the same batch at once', async () => {
+    const { room, attempt } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    const ids = await store([
+      roomStarted(room, 'EV_twice_started'),
+      ...Array.from({ length: 12 }, (_, i) => participantEvent(i % 2 ? 'participant_left' : 'participant_joined', room, `observer-${Math.floor(i / 2)}`, 1_800_000_000 + i, `EV_twice_${i}`)),
+      participantEvent('participant_joined', 'someone-elses-room', 'bob', 1_800_000_000, 'EV_twice_foreign'),
+    ]);
+    const processor = t.facesign.livekit!.processor;
+    const applied: string[] = [];
+    // Events of earlier tests may still be finishing on the workers: only this batch's are counted.
+    const stop = t.facesign.eventLag.listen((sample) => void (sample.stage === 'applied' && ids.includes(sample.eventId) && applied.push(sample.eventId)));
+    const retried: string[] = [];
+    const outcomes = await Promise.all([
+      processor.processBatch(ids, async (id) => void retried.push(id)),
+      processor.processBatch([...ids].reverse(), async (id) => void retried.push(id)),
+      processor.process('EV_twice_3'),
+      processor.process('EV_twice_started'),
+    ]);
+    stop();
+    expect(retried).toEqual([]);
+    expect(outcomes[2]).toMatch(/^participant_left observer-1$|^already processed$/);
+    // Every event concluded by exactly one of the four, and a participant change signalled once.
+    expect(applied.sort()).toEqual([...ids].sort());
+    expect(participantSignals(attempt.id)).toHaveLength(12);
+    const rows = await t.facesign.db.liveKitEvent.findMany({ where: { id: { in: ids } } });
+    expect(rows.every((e) => e.processedAt !== null && e.failures === 0)).toBe(true);
+    expect(await t.facesign.db.attemptParticipant.count({ where: { attemptId: attempt.id } })).toBe(6);
+  });
+
+  it('times every event from its arrival, and shows the lag and the backlog on /metrics', async () => {
+    const { room, attempt } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
+    const lag: { eventId: string; stage: string; receivedAt: number; at: number }[] = [];
+    const stop = t.facesign.eventLag.listen((sample) => lag.push(sample));
+    const body = bodyOf(participantEvent('participant_joined', room, partyIdentity(attempt.id), 1_800_000_000, 'EV_lag_1'));
+    const auth = await signWebhook(body, key(), secret());
+    const sent = Date.now();
+    expect((await postWebhook(t.url, body, auth)).status).toBe(200);
+    const answered = Date.now();
+    await eventually(async () => lag.some((s) => s.eventId === 'EV_lag_1' && s.stage === 'delivered'));
+    stop();
+    const row = await t.facesign.db.liveKitEvent.findUniqueOrThrow({ where: { id: 'EV_lag_1' } });
+    // The arrival, not the (earlier) time LiveKit stamped on the event.
+    expect(row.receivedAt.getTime()).toBeGreaterThanOrEqual(sent - 1);
+    expect(row.receivedAt.getTime()).toBeLessThanOrEqual(answered);
+    const applied = lag.find((s) => s.eventId === 'EV_lag_1' && s.stage === 'applied')!;
+    const delivered = lag.find((s) => s.eventId === 'EV_lag_1' && s.stage === 'delivered')!;
+    expect(applied.receivedAt).toBe(row.receivedAt.getTime());
+    expect(delivered.at).toBeGreaterThanOrEqual(applied.at);
+
+    const metric = (text: string, name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    const scrape = async () => (await fetch(`${t.url}/metrics`)).text();
+    const text = await scrape();
+    expect(metric(text, 'facesign_livekit_event_lag_seconds_count{stage="applied"}')).toBeGreaterThanOrEqual(1);
+    expect(metric(text, 'facesign_livekit_event_lag_seconds_count{stage="delivered"}')).toBeGreaterThanOrEqual(1);
+    // An event stored and not applied yet is the backlog, with its age.
+    await t.facesign.db.liveKitEvent.create({ data: { id: 'EV_lag_open', event: 'room_started', roomName: room, occurredAt: new Date(), receivedAt: new Date(Date.now() - 90_000), body: JSON.parse(bodyOf(roomStarted(room, 'EV_lag_open'))) as object } });
+    // Other tests' events may come and go meanwhile: the gauge matches the table once it holds still.
+    const after = await eventually(async () => {
+      const text = await scrape();
+      const open = await t.facesign.db.liveKitEvent.count({ where: { processedAt: null } });
+      return open >= 1 && metric(text, 'facesign_livekit_events_unprocessed') === open ? text : undefined;
+    });
+    expect(metric(after, 'facesign_livekit_events_unprocessed_oldest_seconds')).toBeGreaterThanOrEqual(90);
+    await t.facesign.livekit!.processor.process('EV_lag_open');
+
+    // A worker-only node, where events are processed in production, shows its own lag (and only that).
+    const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
+    const worker = await createFacesign({ ...t.facesign.config, roles: { api: false, worker: true }, http: { ...t.facesign.config.http, port: 0 } }, { logDestination: quiet });
+    try {
+      const workerUrl = await worker.listen();
+      await worker.livekit!.processor.processBatch(await store([participantEvent('participant_joined', room, 'observer-w', 1_800_000_000, 'EV_lag_worker')]), async () => undefined);
+      const res = await fetch(`${workerUrl}/metrics`);
+      expect(res.status).toBe(200);
+      const own = await res.text();
+      expect(metric(own, 'facesign_livekit_event_lag_seconds_count{stage="applied"}')).toBeGreaterThanOrEqual(1);
+      expect(own).not.toContain('facesign_sessions');
+    } finally {
+      await worker.stop();
+    }
   });
 });
 

@@ -37,13 +37,14 @@ interface Arrival {
 }
 
 /** An agent online whose socket notes when each offer arrived (listening before going available). */
-async function timedAgent(skill: string): Promise<{ client: ApiClient; socket: AgentSocket; arrivals: Arrival[] }> {
+async function timedAgent(skill: string): Promise<{ client: ApiClient; socket: AgentSocket; arrivals: Arrival[]; userId: string }> {
   const client = await t.signIn({ roles: ['AGENT'], languages: ['zh-CN'], skills: [skill] });
   const socket = await connectAgent(t.url, client);
   const arrivals: Arrival[] = [];
   socket.socket.on('offer:new', (p: { offerId: string; sessionId: string; expiresAt: string }) => arrivals.push({ ...p, receivedAt: Date.now() }));
   expect(await socket.emit('presence:set', { presence: 'available' })).toEqual({ ok: true });
-  return { client, socket, arrivals };
+  const me = await client.get<{ id: string }>('/api/auth/me');
+  return { client, socket, arrivals, userId: me.body.id };
 }
 
 /** The agent closes the desk; their pending offers are withdrawn before the next test. */
@@ -145,5 +146,40 @@ describe('the time an agent has to accept an offer', () => {
     await expectFullWindow(await arrivalOf(second, sessionId));
     await leave(first);
     await leave(second);
+  });
+});
+
+describe('a routing round that races a cancellation', () => {
+  it('leaves no pending offer for a session cancelled while the round ran, so the agent is not held for the window', async () => {
+    const agent = await timedAgent('race-cancel');
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613900000806', product: 'race-cancel' });
+    // Due in an hour, so only the round below routes it.
+    const sessionId = await scheduleCall(los, loanFileId, partyId, { notBefore: new Date(Date.now() + 3_600_000).toISOString() });
+    const other = new pg.Client({ connectionString: t.databaseUrl });
+    await other.connect();
+    const waitingOnLocks = async () => (await other.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`)).rows[0]!.n;
+    // The round reads the session and the free agent, then waits to write its offers until this
+    // transaction ends; the session is cancelled meanwhile.
+    await other.query(`CREATE FUNCTION hold_offers() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock_shared(7241999); RETURN NULL; END $$`);
+    await other.query('CREATE TRIGGER hold_offers BEFORE INSERT ON "SessionOffer" FOR EACH STATEMENT EXECUTE FUNCTION hold_offers()');
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock(7241999)');
+      const round = t.facesign.verification.dispatcher.fill(new Date(Date.now() + 7_200_000));
+      await eventually(async () => (await waitingOnLocks()) > 0);
+      const cancelling = t.facesign.verification.scheduling.cancel(sessionId, 'loan withdrawn', { actor: { type: 'SYSTEM' }, requestId: 'race', scope: 'test' });
+      // The cancellation either commits or waits for the round.
+      const state = async () => (await other.query<{ state: string }>('SELECT "state" FROM "VerificationSession" WHERE "id" = $1', [sessionId])).rows[0]!.state;
+      await eventually(async () => (await state()) === 'CANCELLED' || (await waitingOnLocks()) > 1);
+      await other.query('COMMIT');
+      await Promise.all([round, cancelling]);
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      await other.query('DROP TRIGGER hold_offers ON "SessionOffer"; DROP FUNCTION hold_offers()');
+      await other.end();
+    }
+    expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } })).state).toBe('CANCELLED');
+    expect(await t.facesign.db.sessionOffer.count({ where: { sessionId, status: 'PENDING' } })).toBe(0);
+    await leave(agent);
   });
 });

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../support/api-client.js';
-import { eventually } from '../support/fixtures.js';
+import { eventually, LOAN_TERMS } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, onlineAgent, takeOffer } from '../support/verification.js';
@@ -36,7 +36,7 @@ interface Overview {
   canReschedule: boolean;
   position: number | null;
   otp: { join: CodeStatus; sign: CodeStatus };
-  terms: { loanReference: string; product: string; amount: string; currency: string; documentHash: string | null; signedAt: string | null } | null;
+  terms: { loanReference: string; product: string; amount: string; currency: string; documentHash: string | null; signedAt: string | null; loanTerms: unknown; values: unknown } | null;
 }
 
 const smsTo = (phone: string, template: string) =>
@@ -77,7 +77,21 @@ describe('the join page overview', () => {
     expect(verified.status).toBe(200);
     const withToken = await party.get<Overview>(`/api/join/${link}`, { 'x-party-token': verified.body.partyToken });
     expect(withToken.body.authenticated).toBe(true);
-    expect(withToken.body.terms).toEqual({ loanReference: externalRef, product: 'overview-terms', productName: null, amount: '80000.00', currency: 'CNY', documentHash: CONTRACT_HASH, signedAt: null });
+    expect(withToken.body.terms).toEqual({
+      loanReference: externalRef,
+      product: 'overview-terms',
+      productName: null,
+      amount: '80000.00',
+      currency: 'CNY',
+      documentHash: CONTRACT_HASH,
+      signedAt: null,
+      // The terms the script states, so the contract viewer can highlight them, and in words per language.
+      loanTerms: { amount: '80000.00', currency: 'CNY', ...LOAN_TERMS },
+      values: {
+        'zh-CN': expect.objectContaining({ amount: '¥80,000.00', apr: '4.35%', term: '12个月', dueDay: '15', lenderName: '示例银行', repaymentMethod: '等额本息' }),
+        en: expect.objectContaining({ amount: 'CN¥80,000.00', apr: '4.35%', term: '12 months', lenderName: 'Example Bank' }),
+      },
+    });
     // A wrong or missing party token sees no loan data, and is told so rather than refused.
     const guessed = await party.get<Overview>(`/api/join/${link}`, { 'x-party-token': 'x'.repeat(43) });
     expect(guessed.status).toBe(200);

@@ -18,6 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVersityGw, type RunningVersityGw } from '../../dev/real-livekit/versitygw.js';
 import { createS3Client, RecordingStore } from '../../recordings/object-store.js';
 import { RetentionService } from '../../recordings/retention.service.js';
+import { ContractRetention } from '../../recordings/contract-retention.js';
+import { contractPdf, uploadContract } from '../support/contracts.js';
+import { losClient } from '../support/verification.js';
 import type { Db } from '../../server/db/client.js';
 import type { ApiClient } from '../support/api-client.js';
 import { verifiedRecording as storedRecording } from '../support/fixtures.js';
@@ -242,6 +245,59 @@ describe('legal hold', () => {
     expect(await storeLegalHold(rec.objectKey)).toBe('OFF');
     // Released, the date still holds it.
     expect(await refusal(deleteVersion(rec.objectKey, await currentVersion(rec.objectKey)))).toEqual(OBJECT_LOCKED);
+  });
+});
+
+describe('contract documents', () => {
+  let los: ApiClient;
+  /** A retention service wired as main.ts wires it, with the contracts following their sessions' recordings. */
+  let following: RetentionService;
+  let contractNo = 0;
+  const newContract = () => contractPdf([`借款合同 ${(contractNo += 1)}`, '年化利率（单利）：4.35%'], `合同 ${contractNo}`);
+
+  beforeAll(async () => {
+    los = await losClient(t);
+    const { config, log } = t.facesign;
+    const store = new RecordingStore(s3, config.s3.bucket, config.recordings.sse);
+    const settings = { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode };
+    following = new RetentionService(db, store, settings, log, new ContractRetention(db, store, settings, log));
+  });
+
+  it('an uploaded contract is locked COMPLIANCE until the date a recording of the loan would be, and the store refuses to delete that version', async () => {
+    const { loanFileId } = await verifiedRecording({ maturityDate: NOT_DUE.maturityDate });
+    expect((await uploadContract(los, loanFileId, await newContract())).status).toBe(201);
+    const doc = await db.contractDocument.findFirstOrThrow({ where: { loanFileId } });
+    expect(doc).toMatchObject({ retainUntil: new Date(NOT_DUE.retainUntil), objectLockMode: 'COMPLIANCE', legalHold: false });
+
+    const version = await currentVersion(doc.objectKey);
+    expect(await storeRetention(doc.objectKey, version)).toEqual({ mode: 'COMPLIANCE', until: NOT_DUE.retainUntil });
+    expect(await refusal(deleteVersion(doc.objectKey, version))).toEqual(OBJECT_LOCKED);
+    expect(await refusal(deleteVersion(doc.objectKey, version, true))).toEqual(OBJECT_LOCKED);
+    expect(await versionsOf(doc.objectKey)).toEqual({ versions: [version], deleteMarkers: [] });
+  });
+
+  it("follows the recording of a session that binds it: a later retention extends the contract's lock, a hold on the recording holds the contract", async () => {
+    const rec = await verifiedRecording({ maturityDate: NOT_DUE.maturityDate });
+    const pdf = await newContract();
+    expect((await uploadContract(los, rec.loanFileId, pdf)).status).toBe(201);
+    const doc = await db.contractDocument.findFirstOrThrow({ where: { loanFileId: rec.loanFileId } });
+    const attempt = await db.attempt.findUniqueOrThrow({ where: { id: rec.attemptId } });
+    await db.verificationSession.update({ where: { id: attempt.sessionId }, data: { contractDocumentHash: doc.sha256 } });
+    // The loan now ends a year later: the recording, retained now, is kept until 2036-06-30, and so must the contract be.
+    await db.loanFile.update({ where: { id: rec.loanFileId }, data: { maturityDate: new Date('2031-06-30') } });
+    const later = '2036-06-30T00:00:00.000Z';
+
+    expect(await following.retain(rec.id)).toMatchObject({ kind: 'retained', retainUntil: new Date(later), lockMode: 'COMPLIANCE' });
+    expect(await db.contractDocument.findUniqueOrThrow({ where: { id: doc.id } })).toMatchObject({ retainUntil: new Date(later), objectLockMode: 'COMPLIANCE' });
+    expect(await storeRetention(doc.objectKey)).toEqual({ mode: 'COMPLIANCE', until: later });
+
+    await following.setLegalHold(rec.id, true, 'Court order 2026-118', { type: 'SYSTEM' }, undefined);
+    expect(await db.contractDocument.findUniqueOrThrow({ where: { id: doc.id } })).toMatchObject({ legalHold: true });
+    expect(await storeLegalHold(doc.objectKey)).toBe('ON');
+    await following.setLegalHold(rec.id, false, 'Order lifted', { type: 'SYSTEM' }, undefined);
+    expect(await storeLegalHold(doc.objectKey)).toBe('OFF');
+    expect(await storeRetention(doc.objectKey)).toEqual({ mode: 'COMPLIANCE', until: later });
+    expect(await refusal(deleteVersion(doc.objectKey, await currentVersion(doc.objectKey)))).toEqual(OBJECT_LOCKED);
   });
 });
 

@@ -84,9 +84,31 @@ function region(face: Face, scale: number, side: number): Rgba {
   return { width: side, height: side, data: out };
 }
 
-/** The camera snapshot: the face and its surroundings, 480 px square, as JPEG. */
-export function liveFace(face: Face): Buffer {
-  return Buffer.from(jpeg.encode(region(face, 2.4, 480), 85).data);
+/**
+ * Faces for the liveness check, measured by the model on liveFace crops: a woman looking over her
+ * right shoulder, her head turned about 39° (mirrored, the same face turned as far to her left; her
+ * mouth is closed), and another woman with her mouth open.
+ */
+export const POSES = {
+  turnedRight: FACES.sample1Left,
+  mouthOpen: { sample: 5, cx: 680, cy: 497, size: 166 },
+} as const satisfies Record<string, Face>;
+
+/** Left and right swapped, as a head turned the other way would look (faces are close to symmetric). */
+function mirror(image: Rgba): Rgba {
+  const out = Buffer.alloc(image.data.length);
+  for (let y = 0; y < image.height; y++) {
+    for (let x = 0; x < image.width; x++) {
+      image.data.copy(out, (y * image.width + (image.width - 1 - x)) * 4, (y * image.width + x) * 4, (y * image.width + x) * 4 + 4);
+    }
+  }
+  return { ...image, data: out };
+}
+
+/** The camera snapshot: the face and its surroundings, 480 px square, as JPEG (mirrored on request). */
+export function liveFace(face: Face, options: { mirrored?: boolean } = {}): Buffer {
+  const image = region(face, 2.4, 480);
+  return Buffer.from(jpeg.encode(options.mirrored ? mirror(image) : image, 85).data);
 }
 
 /**

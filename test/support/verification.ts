@@ -33,10 +33,11 @@ export async function onlineAgent(t: TestApp, skill: string, languages = ['zh-CN
   return { client, socket, userId: me.body.id, seenOffers: new Set() };
 }
 
-export async function loanFileWithBorrower(los: ApiClient, options: { phone: string; product: string; timeZone?: string; locale?: 'zh-CN' | 'en' }) {
+export async function loanFileWithBorrower(los: ApiClient, options: { phone: string; product: string; timeZone?: string; locale?: 'zh-CN' | 'en'; productName?: { 'zh-CN'?: string; en?: string } }) {
   const res = await los.post<{ id: string; parties: { id: string }[] }>('/api/loan-files', {
     externalRef: `T-${randomUUID().slice(0, 12)}`,
     product: options.product,
+    ...(options.productName ? { productName: options.productName } : {}),
     amount: '80000.00',
     currency: 'CNY',
     terms: LOAN_TERMS,

@@ -1,19 +1,35 @@
 // The contract in the call, on the borrower's screen: the PDF the lender supplied, page by page. The
 // agent turns it to a page (contract:present); the borrower may page through it too, and the page
-// shown is reported back (contract:viewing) so the agent sees where the borrower is reading.
+// shown is reported back (contract:viewing) so the agent sees where the borrower is reading. The loan's
+// key terms are highlighted where a page states them, and listed beside it. On a phone the page at the
+// screen's width is too small to read, so the borrower zooms it (the zoom stays as they set it when
+// the agent turns the page); in large-text mode it opens at a size whose body text is readable.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Socket } from 'socket.io-client';
 import { useT } from '../shared/i18n';
-import { PdfPage, usePdf } from '../shared/pdf-page';
-import type { JoinApi, PartyContract } from './join-api';
+import { documentBodySize, PdfPage, usePdf } from '../shared/pdf-page';
+import { MAX_ZOOM, readableZoom, zoomIn, zoomOut } from '../shared/pdf-zoom';
+import { KeyTermsAside, useTermPatterns } from '../shared/KeyTermsAside';
+import type { FoundTerm } from '../shared/key-terms';
+import type { JoinApi, KeyTerms, PartyContract } from './join-api';
+import { useLargeTextOn } from './large-text';
 import { joinMessages } from './messages';
 
-export function ContractViewer({ api, socket }: { api: JoinApi; socket: Socket | undefined }) {
+export function ContractViewer({ api, socket, terms }: { api: JoinApi; socket: Socket | undefined; terms: KeyTerms | null }) {
   const t = useT(joinMessages);
+  const patterns = useTermPatterns(terms?.loanTerms, terms?.values);
+  const [found, setFound] = useState<{ page: number; terms: FoundTerm[] }>();
+  const onTerms = useCallback((page: number, list: FoundTerm[]) => setFound({ page, terms: list }), []);
   const [contract, setContract] = useState<PartyContract>();
   const [failed, setFailed] = useState(false);
   const [page, setPage] = useState(1);
   const [presented, setPresented] = useState<number>();
+  const large = useLargeTextOn();
+  const [chosenZoom, setChosenZoom] = useState<number>();
+  const [fit, setFit] = useState<number>();
+  const [bodySize, setBodySize] = useState<number | null>();
+  // Turning large text on or off asks for the size that goes with it.
+  useEffect(() => setChosenZoom(undefined), [large]);
 
   useEffect(() => {
     let cancelled = false;
@@ -45,6 +61,19 @@ export function ContractViewer({ api, socket }: { api: JoinApi; socket: Socket |
 
   const { pdf, error } = usePdf(contract?.documentStored ? api.contractUrl() : undefined, api.authHeaders());
   const total = pdf?.numPages ?? 0;
+  useEffect(() => {
+    if (!pdf) return;
+    let cancelled = false;
+    documentBodySize(pdf).then(
+      (size) => !cancelled && setBodySize(size ?? null),
+      () => !cancelled && setBodySize(null),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [pdf]);
+  const autoZoom = large && fit !== undefined && bodySize !== undefined ? readableZoom(bodySize, fit) : 1;
+  const zoom = chosenZoom ?? autoZoom;
   const shown = total > 0 ? Math.min(Math.max(1, page), total) : page;
   // The page shown is reported once it has settled (the server takes at most a few reports a second).
   const pending = useRef<ReturnType<typeof setTimeout>>(undefined);
@@ -77,7 +106,39 @@ export function ContractViewer({ api, socket }: { api: JoinApi; socket: Socket |
           ) : null}
           {pdf ? (
             <>
-              <PdfPage pdf={pdf} page={shown} label={t('contractPageLabel', { n: shown, total })} onRendered={report} />
+              <div className="contract-zoom" role="group" aria-label={t('contractZoomGroup')}>
+                {/* aria-disabled, not disabled: the focus stays on a button pressed to its end. */}
+                <button type="button" onClick={() => zoom > 1 && setChosenZoom(zoomOut(zoom))} aria-disabled={zoom <= 1}>
+                  <span className="zoom-icon" aria-hidden="true">
+                    −
+                  </span>{' '}
+                  {t('contractZoomOut')}
+                </button>
+                <button type="button" onClick={() => zoom < MAX_ZOOM && setChosenZoom(zoomIn(zoom))} aria-disabled={zoom >= MAX_ZOOM}>
+                  <span className="zoom-icon" aria-hidden="true">
+                    +
+                  </span>{' '}
+                  {t('contractZoomIn')}
+                </button>
+                <button type="button" onClick={() => setChosenZoom(1)} aria-disabled={zoom === 1}>
+                  {t('contractZoomFit')}
+                </button>
+                <span className="zoom-level" role="status" aria-live="polite" data-testid="contract-zoom">
+                  {t('contractZoomLevel', { percent: Math.round(zoom * 100) })}
+                </span>
+              </div>
+              <PdfPage
+                pdf={pdf}
+                page={shown}
+                label={t('contractPageLabel', { n: shown, total })}
+                onRendered={report}
+                terms={patterns}
+                onTerms={onTerms}
+                zoom={zoom}
+                scroll={{ label: t('contractScroller', { n: shown }) }}
+                onFit={setFit}
+              />
+              {terms ? <KeyTermsAside terms={terms.loanTerms} values={terms.values} found={found} page={shown} /> : null}
               <div className="spread contract-nav">
                 <button type="button" onClick={() => setPage(shown - 1)} disabled={shown <= 1}>
                   {t('contractPrevious')}

@@ -10,6 +10,7 @@ import { CodeEntry } from './CodeEntry';
 import { ConsentStep } from './ConsentStep';
 import { DeviceCheck, stopStream } from './DeviceCheck';
 import { CLOSED_STATES, FINISHED_STATES, JoinApi, recall, remember, type Overview } from './join-api';
+import { LargeTextContext, useLargeText } from './large-text';
 import { LiveRoom } from './LiveRoom';
 import { joinMessages, type JoinMessageKey } from './messages';
 import { Reschedule } from './Reschedule';
@@ -91,31 +92,6 @@ export function JoinApp() {
   );
 }
 
-const LARGE_TEXT_KEY = 'facesign.largeText';
-
-/** Large-text mode (适老化 大字模式): chosen once, remembered on this device, applied to the whole page. */
-function useLargeText(): [boolean, (on: boolean) => void] {
-  const [large, setLarge] = useState(() => {
-    try {
-      return localStorage.getItem(LARGE_TEXT_KEY) === 'on';
-    } catch {
-      return false;
-    }
-  });
-  useEffect(() => {
-    document.documentElement.classList.toggle('large-text', large);
-  }, [large]);
-  const choose = useCallback((on: boolean) => {
-    setLarge(on);
-    try {
-      localStorage.setItem(LARGE_TEXT_KEY, on ? 'on' : 'off');
-    } catch {
-      // not remembered, still applied
-    }
-  }, []);
-  return [large, choose];
-}
-
 function Shell({ children }: { children: ReactNode }) {
   const t = useT(joinMessages);
   const [large, setLarge] = useLargeText();
@@ -138,7 +114,9 @@ function Shell({ children }: { children: ReactNode }) {
           <LanguageSwitcher label={t('language')} />
         </div>
       </header>
-      <main>{children}</main>
+      <main>
+        <LargeTextContext.Provider value={large}>{children}</LargeTextContext.Provider>
+      </main>
       <footer className="legal">{t('footer')}</footer>
     </div>
   );

@@ -192,7 +192,7 @@ export function LiveRoom({ api, overview, stream, refresh, onSessionChanged }: {
         {inCall ? <Preview stream={stream} label={t('preview')} className="self-view" /> : null}
       </div>
       {inCall && overview.terms ? <Terms terms={overview.terms} /> : null}
-      {inCall && overview.contractToSign ? <ContractViewer api={api} socket={socket} /> : null}
+      {inCall && overview.contractToSign ? <ContractViewer api={api} socket={socket} terms={overview.terms} /> : null}
       {inCall && overview.contractToSign && overview.terms ? <SignPanel api={api} overview={overview} terms={overview.terms} refresh={refresh} /> : null}
     </div>
   );
@@ -225,7 +225,7 @@ export function Terms({ terms }: { terms: KeyTerms }) {
         <dt>{t('termsCurrency')}</dt>
         <dd>{terms.currency}</dd>
         <dt>{t('termsProduct')}</dt>
-        <dd data-testid="terms-product">{terms.productName ? (terms.productName[locale] ?? terms.productName.en ?? terms.productName['zh-CN']) : labels.product(terms.product)}</dd>
+        <dd data-testid="terms-product">{labels.productNamed(terms.product, terms.productName)}</dd>
         <dt>{t('termsReference')}</dt>
         <dd className="mono">{terms.loanReference}</dd>
         {terms.documentHash ? (

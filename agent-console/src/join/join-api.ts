@@ -2,6 +2,7 @@
 // from the one-time code (so a reload does not ask for another code) and the chosen language.
 import { api } from '../shared/api';
 import { isLocale, type Locale } from '../shared/i18n';
+import type { TermsSnapshot, TermValues } from '../shared/key-terms';
 
 export interface CodeStatus {
   pending: boolean;
@@ -19,6 +20,9 @@ export interface KeyTerms {
   currency: string;
   documentHash: string | null;
   signedAt: string | null;
+  /** The terms the session's script states; the contract viewer highlights them on the pages. */
+  loanTerms: TermsSnapshot;
+  values: TermValues;
 }
 
 /** The contract the party signs (GET /api/join/:token/contract). */

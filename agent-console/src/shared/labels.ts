@@ -36,6 +36,8 @@ const labelMessages = defineMessages({
     capture_FACE: 'Face',
     capture_ID_FRONT: 'ID front',
     capture_ID_BACK: 'ID back',
+    capture_LIVENESS_BEFORE: 'Liveness: before',
+    capture_LIVENESS_ACTION: 'Liveness: during',
     faceMatch_MATCH: 'Match',
     faceMatch_UNCERTAIN: 'Uncertain',
     faceMatch_NO_MATCH: 'No match',
@@ -44,6 +46,20 @@ const labelMessages = defineMessages({
     faceMatch_UNREADABLE: 'Image could not be read',
     faceMatch_PENDING: 'Comparing…',
     faceMatch_FAILED: 'Comparison failed',
+    liveness_PASSED: 'Movement seen',
+    liveness_NOT_OBSERVED: 'Movement not seen',
+    liveness_NO_FACE: 'No face found',
+    liveness_MULTIPLE_FACES: 'More than one face',
+    liveness_NOT_CHECKABLE: 'Not checkable from the face',
+    liveness_UNREADABLE: 'Image could not be read',
+    liveness_PENDING: 'Checking…',
+    liveness_FAILED: 'Check failed',
+    movement_TURN_LEFT: 'head turned to the party’s left',
+    movement_TURN_RIGHT: 'head turned to the party’s right',
+    movement_TURN_EITHER: 'head turned',
+    movement_NOD: 'nod',
+    movement_BLINK: 'eyes closed in one frame, open in the other',
+    movement_OPEN_MOUTH: 'mouth open in one frame, closed in the other',
     dial_ANSWERED: 'Answered',
     dial_BUSY: 'Line busy',
     dial_NO_ANSWER: 'No answer',
@@ -108,6 +124,8 @@ const labelMessages = defineMessages({
     capture_FACE: '人脸',
     capture_ID_FRONT: '证件正面',
     capture_ID_BACK: '证件背面',
+    capture_LIVENESS_BEFORE: '活体：动作前',
+    capture_LIVENESS_ACTION: '活体：动作中',
     faceMatch_MATCH: '一致',
     faceMatch_UNCERTAIN: '不确定',
     faceMatch_NO_MATCH: '不一致',
@@ -116,6 +134,20 @@ const labelMessages = defineMessages({
     faceMatch_UNREADABLE: '图像无法读取',
     faceMatch_PENDING: '比对中…',
     faceMatch_FAILED: '比对失败',
+    liveness_PASSED: '已观察到动作',
+    liveness_NOT_OBSERVED: '未观察到动作',
+    liveness_NO_FACE: '未检测到人脸',
+    liveness_MULTIPLE_FACES: '检测到多张人脸',
+    liveness_NOT_CHECKABLE: '无法通过人脸检查',
+    liveness_UNREADABLE: '图像无法读取',
+    liveness_PENDING: '检查中…',
+    liveness_FAILED: '检查失败',
+    movement_TURN_LEFT: '头部转向对方左侧',
+    movement_TURN_RIGHT: '头部转向对方右侧',
+    movement_TURN_EITHER: '转头',
+    movement_NOD: '点头',
+    movement_BLINK: '一帧闭眼、另一帧睁眼',
+    movement_OPEN_MOUTH: '一帧张嘴、另一帧闭嘴',
     dial_ANSWERED: '已接听',
     dial_BUSY: '占线',
     dial_NO_ANSWER: '无人接听',
@@ -164,6 +196,9 @@ function lookup(locale: Locale, key: string): string | undefined {
   return (labelMessages[locale] as Record<string, string>)[key];
 }
 
+/** The lender's own name for a product, in one or both languages. */
+export type ProductName = Partial<Record<Locale, string>>;
+
 export interface Labels {
   state(code: string): string;
   outcome(code: string): string;
@@ -172,9 +207,18 @@ export interface Labels {
   capture(code: string): string;
   /** A face-match result (MATCH, NO_FACE, …) or, while there is none, its status (PENDING, FAILED). */
   faceMatch(code: string): string;
+  /** An active-liveness result (PASSED, NOT_OBSERVED, …) or, while there is none, its status. */
+  liveness(code: string): string;
+  /** The movement a liveness prompt asks for (TURN_LEFT, BLINK, …), as a phrase. */
+  movement(code: string): string;
   dialOutcome(code: string): string;
   language(code: string): string;
   product(code: string): string;
+  /**
+   * The product as the borrower's page names it: the lender's own name for it when the LOS sent one
+   * (this language first), else the catalogue's word for the product code.
+   */
+  productNamed(code: string, names: ProductName | null | undefined): string;
   /** How a session is run: by an agent or by the automated confirmation call. */
   mode(code: string): string;
   /** Why the automated call handed the party to a person, as a clause ("the party hung up"). */
@@ -201,9 +245,12 @@ export function labelsFor(locale: Locale): Labels {
     severity: named('severity_'),
     capture: named('capture_'),
     faceMatch: named('faceMatch_'),
+    liveness: named('liveness_'),
+    movement: named('movement_'),
     dialOutcome: named('dial_'),
     language: named('lang_'),
     product: named('product_'),
+    productNamed: (code, names) => names?.[locale] ?? names?.en ?? names?.['zh-CN'] ?? named('product_')(code),
     mode: named('mode_'),
     handOffReason: named('handOff_'),
     automatedNote(code, params, fallback) {

@@ -38,6 +38,8 @@ export const PROBLEM_MESSAGES = {
   LOAN_TERMS_MISSING: { en: 'The loan file lacks loan terms the script states; add them first.', 'zh-CN': '贷款档案缺少话术需要陈述的贷款条款，请先补充。' },
   SIGNING_NOT_CONFIRMED: { en: 'The party has not signed with the signing code yet. Without a contract to sign, answer Unclear and say why in the note.', 'zh-CN': '当事人尚未用签署验证码完成签署。如本次没有需签署的合同，请选择“不明确”并在备注中说明原因。' },
   CONTRACT_HASH_MISMATCH: { en: 'The contract does not match the document supplied for this loan file.', 'zh-CN': '合同与该贷款档案提供的合同文件不一致。' },
+  CONTRACT_FETCH_DISABLED: { en: 'This server does not fetch contracts from a link. Upload the PDF instead.', 'zh-CN': '此服务器不通过链接获取合同，请直接上传 PDF。' },
+  CONTRACT_URL_NOT_ALLOWED: { en: 'facesign does not fetch contracts from this link.', 'zh-CN': '不允许从该链接获取合同。' },
   OUTSIDE_CALLING_HOURS: { en: "The time is outside the party's calling hours.", 'zh-CN': '该时间不在当事人的可联系时段内。' },
   OTP_INVALID: { en: 'The one-time code is wrong.', 'zh-CN': '验证码错误。' },
   OTP_EXPIRED: { en: 'The one-time code has expired; ask for a new one.', 'zh-CN': '验证码已过期，请重新获取。' },
@@ -49,8 +51,10 @@ export const PROBLEM_MESSAGES = {
   RATE_LIMITED: { en: 'Too many requests. Wait a moment and try again.', 'zh-CN': '请求过于频繁，请稍候再试。' },
   HEADERS_TOO_LARGE: { en: 'The request is too large. Reload the page and try again.', 'zh-CN': '请求过大，请刷新页面后重试。' },
   INTERNAL: { en: 'Something went wrong on the server. Try again; if it keeps happening, tell support.', 'zh-CN': '服务器出错，请重试；如反复出现，请联系技术支持。' },
+  CONTRACT_FETCH_FAILED: { en: 'The contract could not be fetched from the link.', 'zh-CN': '无法从该链接获取合同。' },
   SERVICE_UNAVAILABLE: { en: 'A service facesign depends on is unavailable. Try again in a few minutes.', 'zh-CN': '依赖的服务暂不可用，请几分钟后再试。' },
   EVIDENCE_PDF_UNAVAILABLE: { en: 'The evidence PDF cannot be produced on this server.', 'zh-CN': '此服务器无法生成证据 PDF。' },
+  CONTRACT_FETCH_TIMEOUT: { en: 'The contract link did not answer in time.', 'zh-CN': '合同链接未在规定时间内响应。' },
   // Raised by the console itself.
   NETWORK: { en: 'The server cannot be reached. Check the connection and try again.', 'zh-CN': '无法连接服务器，请检查网络后重试。' },
 } as const satisfies Record<string, Words>;

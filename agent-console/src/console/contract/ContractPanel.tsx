@@ -1,13 +1,16 @@
 // The contract in the call, on the agent's desk: the document the borrower signs, a page to show them
 // (contract:present), the page their screen shows now, and the signing the moment it is committed.
-// Every change arrives as contract:changed and is read back from GET /api/sessions/:id/contract.
-import { useEffect, useState } from 'react';
+// Every change arrives as contract:changed and is read back from GET /api/sessions/:id/contract. The
+// page carries the same key-term highlights the borrower sees.
+import { useCallback, useEffect, useState } from 'react';
 import type { Socket } from 'socket.io-client';
 import { api, ApiError } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useLoad } from '../../shared/hooks';
 import { formatDateTime, formatDuration, useLocale, useT } from '../../shared/i18n';
 import { PdfPage, usePdf } from '../../shared/pdf-page';
+import type { FoundTerm, TermsSnapshot, TermValues } from '../../shared/key-terms';
+import { KeyTermsAside, useTermPatterns } from '../../shared/KeyTermsAside';
 import { contractMessages } from './messages';
 import './contract.css';
 
@@ -32,8 +35,11 @@ export interface SessionContract {
 }
 
 /** `live`: the conversation is on (pages can be shown); `ended`: the call is over (no signing can come any more). */
-export function ContractPanel({ sessionId, socket, live, ended }: { sessionId: string; socket: Socket | undefined; live: boolean; ended: boolean }) {
+export function ContractPanel({ sessionId, socket, live, ended, terms, values }: { sessionId: string; socket: Socket | undefined; live: boolean; ended: boolean; terms?: TermsSnapshot | null | undefined; values?: TermValues | undefined }) {
   const t = useT(contractMessages);
+  const patterns = useTermPatterns(terms, values);
+  const [found, setFound] = useState<{ page: number; terms: FoundTerm[] }>();
+  const onTerms = useCallback((n: number, list: FoundTerm[]) => setFound({ page: n, terms: list }), []);
   const { locale } = useLocale();
   const [tick, setTick] = useState(0);
   const view = useLoad((signal) => api<SessionContract>('GET', `/api/sessions/${sessionId}/contract`, undefined, { signal }), [sessionId, tick]);
@@ -88,8 +94,9 @@ export function ContractPanel({ sessionId, socket, live, ended }: { sessionId: s
                   </strong>
                 </div>
                 <div className="contract-thumb">
-                  <PdfPage pdf={pdf} page={shown} label={t('pageLabel', { n: shown, total })} />
+                  <PdfPage pdf={pdf} page={shown} label={t('pageLabel', { n: shown, total })} terms={patterns} onTerms={onTerms} />
                 </div>
+                {terms ? <KeyTermsAside terms={terms} values={values ?? {}} found={found} page={shown} /> : null}
                 <div className="row">
                   <button type="button" onClick={() => setPage(shown - 1)} disabled={shown <= 1}>
                     {t('previous')}

@@ -28,10 +28,13 @@ export function ContractReview({ sessionId, onSeek }: { sessionId: string; onSee
               ▶ {t('seekSigning', { time: formatDuration(contract.signing.recordingOffsetMs) })}
             </button>
           ) : null}
-          <div className="fingerprint">
-            <span className="hint">{t('fingerprint')}</span>
-            <code className="mono hash">{contract.documentHash}</code>
-          </div>
+          {/* Signed: the signing names the document; the bound hash is shown again only if it differs. */}
+          {contract.signing?.documentHash === contract.documentHash ? null : (
+            <div className="fingerprint">
+              <span className="hint">{t('fingerprint')}</span>
+              <code className="mono hash">{contract.documentHash}</code>
+            </div>
+          )}
           {contract.documentStored ? (
             <a className="button" href={`/api/sessions/${sessionId}/contract/content`} download={`contract-${contract.documentHash.slice(0, 12)}.pdf`}>
               {t('openDocument')}

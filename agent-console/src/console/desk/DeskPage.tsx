@@ -100,7 +100,7 @@ export default function DeskPage() {
         desk.reload();
         setChangeTick((n) => n + 1);
       }
-      if (event === 'checklist:changed' || event === 'face-match:changed') setChangeTick((n) => n + 1);
+      if (event === 'checklist:changed' || event === 'face-match:changed' || event === 'liveness:changed') setChangeTick((n) => n + 1);
     },
     [desk.reload, offers.reload],
   );
@@ -184,10 +184,20 @@ function NotReached({ session, onBack }: { session: DeskSession; onBack(): void 
 
 function PresencePanel({ presence, inSession, onChange }: { presence: Presence | undefined; inSession: boolean; onChange(p: Presence): void }) {
   const t = useT(deskMessages);
+  // In a session the agent's state is the session (as the board shows it); the choice below is where they go after it.
   return (
     <div className="panel">
-      <fieldset className="presence">
-        <legend>{t('presence')}</legend>
+      {inSession ? (
+        <p className="presence-now" data-testid="presence-now" data-presence="in_session">
+          <span className="presence-label">{t('presence')}</span>
+          <span className="presence-option in_session current">
+            <span className="dot" aria-hidden="true" />
+            {t('inSessionStatus')}
+          </span>
+        </p>
+      ) : null}
+      <fieldset className="presence" data-testid="presence-choice">
+        <legend>{inSession ? t('presenceAfter') : t('presence')}</legend>
         {(['available', 'busy', 'away'] as const).map((p) => (
           <label key={p} className={`presence-option ${p}`}>
             <input type="radio" name="presence" value={p} checked={presence === p} onChange={() => onChange(p)} />

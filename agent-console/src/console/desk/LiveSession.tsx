@@ -117,7 +117,7 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
   const values: Record<string, string> = {
     agentName: user?.displayName ?? '',
     amount: new Intl.NumberFormat(promptLocale, { style: 'currency', currency: session.loan.currency }).format(Number(session.loan.amount)),
-    product: labelsFor(promptLocale).product(session.loan.product),
+    product: labelsFor(promptLocale).productNamed(session.loan.product, session.loan.productName),
     phoneLast4: session.party.phoneLast4,
     ...checklist.data?.values[promptLocale],
   };
@@ -141,7 +141,7 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
             <dt>{t('loan')}</dt>
             <dd>{session.loan.externalRef}</dd>
             <dt>{t('product')}</dt>
-            <dd>{labels.product(session.loan.product)}</dd>
+            <dd data-testid="session-product">{labels.productNamed(session.loan.product, session.loan.productName)}</dd>
             <dt>{t('amount')}</dt>
             <dd>{values.amount}</dd>
             <dt>{t('phone')}</dt>
@@ -191,7 +191,7 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
           ) : null}
         </div>
         {session.kind === 'VIDEO' ? (
-          <ContractPanel sessionId={session.id} socket={socket} live={session.state === 'IN_PROGRESS'} ended={!MEDIA_STATES.has(session.state)} />
+          <ContractPanel sessionId={session.id} socket={socket} live={session.state === 'IN_PROGRESS'} ended={!MEDIA_STATES.has(session.state)} terms={checklist.data?.loanTerms} values={checklist.data?.values} />
         ) : null}
         <FlagsPanel sessionId={session.id} flags={checklist.data?.flags ?? []} disabled={!(session.state === 'IN_PROGRESS' || session.state === 'WRAP_UP')} onRaised={checklist.reload} />
       </div>

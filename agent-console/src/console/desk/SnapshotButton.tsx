@@ -8,8 +8,9 @@ import { useT } from '../../shared/i18n';
 import { useLabels } from '../../shared/labels';
 import { deskMessages } from './messages';
 import { FaceMatchPanel } from './FaceMatchPanel';
+import { LivenessPanel } from './LivenessPanel';
 
-const KINDS = ['FACE', 'ID_FRONT', 'ID_BACK'] as const;
+const KINDS = ['FACE', 'ID_FRONT', 'ID_BACK', 'LIVENESS_BEFORE', 'LIVENESS_ACTION'] as const;
 
 function frameFrom(stage: HTMLElement | null): HTMLCanvasElement {
   const video = stage?.querySelector('video');
@@ -38,7 +39,7 @@ function frameFrom(stage: HTMLElement | null): HTMLCanvasElement {
   return canvas;
 }
 
-/** `changeTick` moves when the desk hears a change for the session (a face match completed, among others). */
+/** `changeTick` moves when the desk hears a change for the session (a face match or liveness check completed, among others). */
 export function SnapshotButton({ sessionId, stage, simulated, changeTick = 0 }: { sessionId: string; stage: RefObject<HTMLElement | null>; simulated: boolean; changeTick?: number }) {
   const t = useT(deskMessages);
   const labels = useLabels();
@@ -93,6 +94,7 @@ export function SnapshotButton({ sessionId, stage, simulated, changeTick = 0 }: 
         </ul>
       ) : null}
       <FaceMatchPanel sessionId={sessionId} reloadKey={`${saved?.sha256 ?? ''}:${changeTick}`} />
+      <LivenessPanel sessionId={sessionId} reloadKey={`${saved?.sha256 ?? ''}:${changeTick}`} />
     </div>
   );
 }

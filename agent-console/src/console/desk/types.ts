@@ -1,4 +1,7 @@
 // Shapes of the API answers the desk reads (see /api/openapi.json: DeskSession, Checklist, SessionOffer, JoinGrant).
+import type { TermsSnapshot } from '../../shared/key-terms';
+import type { ProductName } from '../../shared/labels';
+
 export type AnswerValue = 'CONFIRMED' | 'DENIED' | 'UNCLEAR' | 'NOT_ASKED';
 export type Bilingual = { 'zh-CN': string; en: string };
 export type SessionMode = 'AGENT' | 'AUTOMATED_CALL';
@@ -20,7 +23,7 @@ export interface DeskSession {
   /** Why the automated call handed the party to a person (DENIED, UNCLEAR, NO_INPUT, HUNG_UP, BOT_FAILED). */
   handOffReason: string | null;
   handedOffAt: string | null;
-  loan: { externalRef: string; product: string; amount: string; currency: string };
+  loan: { externalRef: string; product: string; productName: ProductName | null; amount: string; currency: string };
   party: { name: string; role: string; phoneLast4: string; idNumberLast4: string | null; locale: string; timeZone: string };
   attempt: {
     id: string;
@@ -108,6 +111,8 @@ export interface Checklist {
   liveness: { id: string; prompt: Bilingual } | null;
   /** What each {placeholder} reads as, per language, formatted by the server from the session's loan terms. */
   values: Record<'zh-CN' | 'en', Record<string, string>>;
+  /** The session's terms snapshot (null for sessions scheduled before terms existed). */
+  loanTerms: TermsSnapshot | null;
 }
 
 export const FLAG_CODES = ['EVASIVE', 'NERVOUS', 'THIRD_PARTY_PRESENT', 'PROMPTED', 'INCONSISTENT', 'IDENTITY_MISMATCH', 'COERCION_SUSPECTED', 'POOR_AUDIO_VIDEO'] as const;

@@ -16,6 +16,7 @@ import { useAuth } from '../auth';
 import { reviewMessages } from './messages';
 import { outcomeBadgeClass, reviewBadgeClass } from './SessionSearch';
 import type { Capture, IntegrityResult, RecordingInfo, ReviewFile } from './types';
+import { LivenessPanel } from '../desk/LivenessPanel';
 
 type Key = keyof (typeof reviewMessages)['en'];
 const PLAYABLE = new Set(['VERIFIED', 'RETAINED']);
@@ -44,7 +45,7 @@ export function formatOffset(ms: number): string {
 
 interface Mark {
   key: string;
-  kind: 'answer' | 'flag';
+  kind: 'answer' | 'flag' | 'signing' | 'page';
   attemptId: string | null;
   offsetMs: number;
   label: string;
@@ -120,7 +121,7 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
 
   // What the review knows of the terms the prompts name; the rest is marked as such.
   const values = useMemo<PromptValues>(
-    () => (data ? { agentName: data.agent?.displayName, product: labels.product(data.loanFile.product), amount: formatMoney(data.loanFile.amount, data.loanFile.currency, locale), ...data.values[locale] } : {}),
+    () => (data ? { agentName: data.agent?.displayName, product: labels.productNamed(data.loanFile.product, data.loanFile.productName), amount: formatMoney(data.loanFile.amount, data.loanFile.currency, locale), ...data.values[locale] } : {}),
     [data, labels, locale],
   );
   const marks = useMemo<Mark[]>(() => {
@@ -133,7 +134,12 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
     const flags: Mark[] = data.flags.flatMap((f) =>
       f.offsetMs !== null ? [{ key: `flag-${f.id}`, kind: 'flag' as const, attemptId: f.attemptId, offsetMs: f.offsetMs, label: t('flag', { flag: labels.flag(f.code), severity: t(`severity${f.severity}` as Key) }), detail: f.note ?? '', tone: 'bad' }] : [],
     );
-    return [...answers, ...flags].sort((a, b) => a.offsetMs - b.offsetMs);
+    // The contract on the recording: each page the agent presented, and the borrower's signing.
+    const pages: Mark[] = data.pagesPresented.map((p, i) => ({ key: `page-${i}`, kind: 'page' as const, attemptId: p.attemptId, offsetMs: p.offsetMs, label: t('markPage', { n: p.page }), detail: '', tone: 'info' }));
+    const signing: Mark[] = data.signing
+      ? [{ key: 'signing', kind: 'signing' as const, attemptId: data.signing.attemptId, offsetMs: data.signing.offsetMs, label: t('markSignedLabel', { hash: `${data.signing.documentHash.slice(0, 12)}…` }), detail: t('markSigned'), tone: 'ok' }]
+      : [];
+    return [...answers, ...flags, ...pages, ...signing].sort((a, b) => a.offsetMs - b.offsetMs);
   }, [data, localized, t, labels, values, locale, answerNote]);
 
   if (file.error && !data) return <ErrorNote error={file.error} />;
@@ -149,7 +155,7 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
         <div>
           <h1>{t('sessionHeading', { ref: data.loanFile.externalRef })}</h1>
           <p className="hint">
-            {t('summary', { kind: t(`kind${data.session.kind}` as Key), product: labels.product(data.loanFile.product), amount, currency: data.loanFile.currency, party: data.party.name, agent: data.agent?.displayName ?? t('noAgent') })}
+            {t('summary', { kind: t(`kind${data.session.kind}` as Key), product: labels.productNamed(data.loanFile.product, data.loanFile.productName), amount, currency: data.loanFile.currency, party: data.party.name, agent: data.agent?.displayName ?? t('noAgent') })}
           </p>
         </div>
         <div className="row">
@@ -229,7 +235,7 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
                       {other ? <span className="hint"> ({t('otherAttempt', { n: other.number })})</span> : null}
                     </button>
                     <span className="what">
-                      <span className={`badge ${m.tone}`}>{m.kind === 'flag' ? '⚑ ' : ''}{m.detail || m.label}</span> {m.kind === 'answer' && m.prompt ? <PromptText text={m.prompt} values={values} /> : m.detail ? m.label : ''}
+                      <span className={`badge ${m.tone}`}>{m.kind === 'flag' ? '⚑ ' : m.kind === 'signing' ? '✍ ' : ''}{m.detail || m.label}</span> {m.kind === 'answer' && m.prompt ? <PromptText text={m.prompt} values={values} /> : m.detail ? m.label : ''}
                       {m.byBot ? <span className="badge info" data-testid="answered-by-bot">{t('answeredByBot')}</span> : null}
                       {m.note ? <span className="review-answer-note hint">{t(m.byBot ? 'botNote' : 'agentNote', { note: m.note })}</span> : null}
                     </span>
@@ -276,6 +282,7 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
                 </figure>
               ))}
             </div>
+            {data.session.kind === 'VIDEO' ? <LivenessPanel sessionId={sessionId} reloadKey={0} mode="review" /> : null}
           </section>
         </div>
 

@@ -1,4 +1,6 @@
 // Shapes of the review desk API (server/review-desk/review-desk.routes.ts) as this page uses them.
+import type { ProductName } from '../../shared/labels';
+
 export type ReviewStatus = 'PENDING' | 'APPROVED' | 'RECAPTURE' | 'REJECTED';
 
 export interface SessionRow {
@@ -45,7 +47,9 @@ export interface RecordingInfo {
 
 export interface ReviewFile {
   session: { id: string; kind: 'CALL' | 'VIDEO'; state: string; outcome: string | null; language: string; createdAt: string; completedAt: string | null; endReason: string | null; decisionNote: string | null; recaptureRequired: boolean; mode: 'AGENT' | 'AUTOMATED_CALL'; handOffReason: string | null; handedOffAt: string | null };
-  loanFile: { id: string; externalRef: string; product: string; amount: string; currency: string; status: string };
+  signing: { documentHash: string; offsetMs: number; attemptId: string; confirmedAt: string } | null;
+  pagesPresented: { page: number; offsetMs: number; attemptId: string | null; at: string }[];
+  loanFile: { id: string; externalRef: string; product: string; productName: ProductName | null; amount: string; currency: string; status: string };
   party: { role: string; name: string; locale: string };
   agent: { id: string; displayName: string } | null;
   viewerRanSession: boolean;

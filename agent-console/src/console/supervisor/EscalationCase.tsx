@@ -26,7 +26,7 @@ export function EscalationCase({ session, canDecide, onDecided }: { session: Boa
   const { data, error } = useLoad((signal) => api<Checklist>('GET', `/api/sessions/${session.id}/checklist`, undefined, { signal }), [session.id]);
   const { locale } = useLocale();
   // What the board knows of the terms the prompts name; the rest is marked as such.
-  const values: PromptValues = { agentName: session.assignedAgent?.displayName, product: labels.product(session.product), ...data?.values[locale] };
+  const values: PromptValues = { agentName: session.assignedAgent?.displayName, product: labels.productNamed(session.product, session.productName), ...data?.values[locale] };
   const promptOf = (itemId: string) => {
     const item = data?.items.find((i) => i.id === itemId);
     return item ? promptPlain(localized(item.prompt), values, locale) : undefined;

@@ -190,7 +190,7 @@ function SessionCard({ session: s, agents, now, t, onReassigned }: { session: Bo
         <span className={`badge ${COLUMN_TONE[s.column]}`}>{labels.state(s.state)}</span>
       </div>
       <div className="hint">
-        {t(`kind_${s.kind}`)} · {t(`role_${s.partyRole}` as SupervisorKey)} · {labels.product(s.product)} · {labels.language(s.language)}
+        {t(`kind_${s.kind}`)} · {t(`role_${s.partyRole}` as SupervisorKey)} · <span data-testid="board-product">{labels.productNamed(s.product, s.productName)}</span> · {labels.language(s.language)}
       </div>
       <div>{t('age', { duration: since(s.since, now) })}</div>
       {s.offer ? (

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../../shared/api';
 import { agentSocket } from '../../shared/socket';
+import type { ProductName } from '../../shared/labels';
 import { useAuth } from '../auth';
 
 export type Presence = 'available' | 'busy' | 'away' | 'offline' | 'in_session' | 'offered';
@@ -27,6 +28,7 @@ export interface BoardSession {
   version: number;
   loanFileRef: string;
   product: string;
+  productName: ProductName | null;
   partyRole: string;
   language: string;
   priority: number;
