@@ -230,6 +230,36 @@ describe('borrower join page', () => {
     await context.close();
   });
 
+  it('takes a code entered while the code status is still loading', async () => {
+    const phone = '+8613900000209';
+    const booked = await bookVideo({ phone, product: 'e2e-quick-code', locale: 'en' });
+    const { context, page, errors } = await borrowerPage('en-US');
+    await page.goto(`/join/${booked.link}`);
+    await visible(page, 'step-code');
+    // After the code is sent the page reloads its status (tries left, resend timer); here that takes
+    // 10 s, and a borrower (or the phone's SMS autofill) enters the code and presses Enter meanwhile.
+    let slowed = false;
+    await page.route(
+      (url) => url.pathname === `/api/join/${booked.link}`,
+      async (route) => {
+        if (slowed) {
+          slowed = false; // only the reload that follows the send
+          await new Promise((resolve) => setTimeout(resolve, 10_000));
+        }
+        await route.continue().catch(() => undefined);
+      },
+    );
+    slowed = true;
+    await page.getByRole('button', { name: 'Send me a code' }).click();
+    const code = codeIn(await nextSms(phone, 'otp'));
+    await poll(() => focusedName(page)).toMatch(/^6-digit code/);
+    await page.keyboard.type(code);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('step-consent').isVisible(), { timeout: 8_000 }).toBe(true);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('says what to do when the camera is blocked', async () => {
     const phone = '+8613900000206';
     const booked = await bookVideo({ phone, product: 'e2e-denied' });

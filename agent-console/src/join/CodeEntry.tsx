@@ -57,17 +57,20 @@ export function CodeEntry({ status, sendLabel, codeLabel, submitLabel, send, sub
     setBusy(true);
     try {
       await send();
-      setSent(true);
-      setProblem(undefined);
-      setError(undefined);
-      setCode('');
-      await refresh();
-      input.current?.focus();
     } catch (caught) {
       await fail(caught);
-    } finally {
       setBusy(false);
+      return;
     }
+    setSent(true);
+    setProblem(undefined);
+    setError(undefined);
+    setCode('');
+    // The code can be entered and submitted at once (a quick borrower, the phone's SMS autofill): the
+    // status that follows (tries left, when a new code may be asked for) must not hold the form disabled.
+    setBusy(false);
+    input.current?.focus();
+    await refresh().catch(fail);
   };
 
   const onSubmit = async (event: FormEvent) => {
