@@ -255,3 +255,18 @@ export async function acceptOffer(desk: Page): Promise<string> {
   await offer.getByRole('button', { name: 'Accept' }).click();
   return text;
 }
+
+/** Uploads a snapshot from the desk page itself: its session cookie and its CSRF token, as the snapshot button does. */
+export async function uploadCaptureFrom(desk: Page, sessionId: string, kind: string, image: Buffer): Promise<number> {
+  return desk.evaluate(
+    async ({ sessionId, kind, base64 }) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      // Page-side code: the test project has no DOM types.
+      const { cookie } = (globalThis as unknown as { document: { cookie: string } }).document;
+      const csrf = /(?:^|;\s*)fs_csrf=([^;]*)/.exec(cookie)?.[1] ?? '';
+      const res = await fetch(`/api/sessions/${sessionId}/captures?kind=${kind}`, { method: 'POST', headers: { 'content-type': 'image/jpeg', 'x-csrf-token': decodeURIComponent(csrf) }, body: bytes });
+      return res.status;
+    },
+    { sessionId, kind, base64: image.toString('base64') },
+  );
+}

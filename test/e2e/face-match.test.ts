@@ -5,13 +5,13 @@
 // by side, the band and the similarity, in English and Chinese; then a group photograph, said as
 // "more than one face", with no score.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
 import type { TestApp } from '../support/harness.js';
 import { stateOf } from '../support/verification.js';
 import { FACES, idCard, liveFace, samplePhoto } from '../support/face-samples.js';
 import { startBorrowerStage, type Borrowers, type BorrowerStage, poll } from './borrower.js';
-import { acceptOffer, availableDesk, screenshot } from './browser.js';
+import { acceptOffer, availableDesk, screenshot, uploadCaptureFrom } from './browser.js';
 
 let stage: BorrowerStage;
 let app: TestApp;
@@ -19,21 +19,6 @@ let browser: Browser;
 let borrowers: Borrowers;
 const PASSWORD = 'correct horse battery staple';
 const CODES = /\b(?:MATCH|UNCERTAIN|NO_MATCH|NO_FACE|MULTIPLE_FACES|UNREADABLE|PENDING|DONE|FAILED|ID_FRONT|FACE)\b|\{\w+\}/;
-
-/** Uploads a snapshot from the desk page itself: its session cookie and its CSRF token, as the snapshot button does. */
-async function uploadFrom(desk: Page, sessionId: string, kind: 'ID_FRONT' | 'FACE', image: Buffer): Promise<number> {
-  return desk.evaluate(
-    async ({ sessionId, kind, base64 }) => {
-      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-      // Page-side code: the test project has no DOM types.
-      const { cookie } = (globalThis as unknown as { document: { cookie: string } }).document;
-      const csrf = /(?:^|;\s*)fs_csrf=([^;]*)/.exec(cookie)?.[1] ?? '';
-      const res = await fetch(`/api/sessions/${sessionId}/captures?kind=${kind}`, { method: 'POST', headers: { 'content-type': 'image/jpeg', 'x-csrf-token': decodeURIComponent(csrf) }, body: bytes });
-      return res.status;
-    },
-    { sessionId, kind, base64: image.toString('base64') },
-  );
-}
 
 beforeAll(async () => {
   stage = await startBorrowerStage({ SIP_MAX_CALL_SECONDS: '14400' });
@@ -56,8 +41,8 @@ describe('face-match assist on the desk', () => {
     await poll(() => desk.getByRole('button', { name: 'Take snapshot' }).count()).toBe(1);
 
     // The same person on the ID card and live: the socket event brings the result to the panel.
-    expect(await uploadFrom(desk, booked.sessionId, 'ID_FRONT', idCard(FACES.sample1Left))).toBe(201);
-    expect(await uploadFrom(desk, booked.sessionId, 'FACE', liveFace(FACES.sample1Left))).toBe(201);
+    expect(await uploadCaptureFrom(desk, booked.sessionId, 'ID_FRONT', idCard(FACES.sample1Left))).toBe(201);
+    expect(await uploadCaptureFrom(desk, booked.sessionId, 'FACE', liveFace(FACES.sample1Left))).toBe(201);
     const panel = desk.getByTestId('face-match');
     await poll(() => desk.getByTestId('face-match-result').textContent()).toBe('Match');
     expect(await desk.getByTestId('face-match-score').textContent()).toMatch(/^Similarity 0\.[6-9]\d$/);
@@ -76,7 +61,7 @@ describe('face-match assist on the desk', () => {
     await screenshot(desk, 'desk-face-match-zh-CN');
 
     // A group photograph as the live snapshot: said as such, with no score.
-    expect(await uploadFrom(desk, booked.sessionId, 'FACE', samplePhoto(1))).toBe(201);
+    expect(await uploadCaptureFrom(desk, booked.sessionId, 'FACE', samplePhoto(1))).toBe(201);
     await poll(() => desk.getByTestId('face-match-result').textContent()).toBe('检测到多张人脸（人脸截图）');
     expect(await desk.getByTestId('face-match-score').count()).toBe(0);
     expect(await panel.innerText()).not.toMatch(CODES);

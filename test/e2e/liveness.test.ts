@@ -6,13 +6,13 @@
 // frame's figures, in English and Chinese; then frames with no movement, said as "not seen"; then
 // both checks on the auditor's review page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
 import type { TestApp } from '../support/harness.js';
 import { stateOf } from '../support/verification.js';
 import { liveFace, POSES } from '../support/face-samples.js';
 import { startBorrowerStage, type Borrowers, type BorrowerStage, poll } from './borrower.js';
-import { acceptOffer, availableDesk, newContext, screenshot, signInThroughPage, watchPageErrors } from './browser.js';
+import { acceptOffer, availableDesk, newContext, screenshot, signInThroughPage, uploadCaptureFrom, watchPageErrors } from './browser.js';
 
 let stage: BorrowerStage;
 let app: TestApp;
@@ -20,21 +20,6 @@ let browser: Browser;
 let borrowers: Borrowers;
 const PASSWORD = 'correct horse battery staple';
 const CODES = /\b(?:PASSED|NOT_OBSERVED|NO_FACE|MULTIPLE_FACES|NOT_CHECKABLE|UNREADABLE|PENDING|DONE|FAILED|TURN_LEFT|LIVENESS_BEFORE|LIVENESS_ACTION)\b|\{\w+\}/;
-
-/** Uploads a snapshot from the desk page itself: its session cookie and its CSRF token, as the snapshot button does. */
-async function uploadFrom(desk: Page, sessionId: string, kind: 'LIVENESS_BEFORE' | 'LIVENESS_ACTION', image: Buffer): Promise<number> {
-  return desk.evaluate(
-    async ({ sessionId, kind, base64 }) => {
-      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-      // Page-side code: the test project has no DOM types.
-      const { cookie } = (globalThis as unknown as { document: { cookie: string } }).document;
-      const csrf = /(?:^|;\s*)fs_csrf=([^;]*)/.exec(cookie)?.[1] ?? '';
-      const res = await fetch(`/api/sessions/${sessionId}/captures?kind=${kind}`, { method: 'POST', headers: { 'content-type': 'image/jpeg', 'x-csrf-token': decodeURIComponent(csrf) }, body: bytes });
-      return res.status;
-    },
-    { sessionId, kind, base64: image.toString('base64') },
-  );
-}
 
 beforeAll(async () => {
   stage = await startBorrowerStage({ SIP_MAX_CALL_SECONDS: '14400' });
@@ -63,8 +48,8 @@ describe('active liveness on the desk', () => {
     expect(kinds).toEqual(expect.arrayContaining(['Liveness: before', 'Liveness: during']));
 
     // Head turned to her right, then to her left: the socket event brings the result to the panel.
-    expect(await uploadFrom(desk, booked.sessionId, 'LIVENESS_BEFORE', liveFace(POSES.turnedRight))).toBe(201);
-    expect(await uploadFrom(desk, booked.sessionId, 'LIVENESS_ACTION', liveFace(POSES.turnedRight, { mirrored: true }))).toBe(201);
+    expect(await uploadCaptureFrom(desk, booked.sessionId, 'LIVENESS_BEFORE', liveFace(POSES.turnedRight))).toBe(201);
+    expect(await uploadCaptureFrom(desk, booked.sessionId, 'LIVENESS_ACTION', liveFace(POSES.turnedRight, { mirrored: true }))).toBe(201);
     const panel = desk.getByTestId('liveness');
     await poll(() => desk.getByTestId('liveness-result').textContent()).toBe('Movement seen');
     expect(await panel.innerText()).toContain('Looked for: head turned to the party’s left');
@@ -83,8 +68,8 @@ describe('active liveness on the desk', () => {
 
     // Two identical frames: no movement.
     const still = liveFace(POSES.turnedRight);
-    expect(await uploadFrom(desk, booked.sessionId, 'LIVENESS_BEFORE', still)).toBe(201);
-    expect(await uploadFrom(desk, booked.sessionId, 'LIVENESS_ACTION', still)).toBe(201);
+    expect(await uploadCaptureFrom(desk, booked.sessionId, 'LIVENESS_BEFORE', still)).toBe(201);
+    expect(await uploadCaptureFrom(desk, booked.sessionId, 'LIVENESS_ACTION', still)).toBe(201);
     await poll(() => desk.getByTestId('liveness-result').textContent()).toBe('未观察到动作');
     expect(await panel.innerText()).not.toMatch(CODES);
     await screenshot(desk, 'desk-liveness-not-seen-zh-CN', { fullPage: false });
