@@ -20,6 +20,8 @@ import { accountCpu, canAccountCpu, type CpuAccount } from './support/machine-cp
 import type { BenchResult } from './support/report.js';
 import { eventLagMet, eventLagReport, LAG_TARGET_MS, watchEventLag } from './support/event-lag.js';
 import { loadContext, nowMs, percentile, round, sleep } from './support/stats.js';
+import { watchPoolWaits } from './support/pool-wait.js';
+import { sqlPool } from '../server/db/client.js';
 
 export interface DispatchBenchOptions {
   sessions: number;
@@ -28,6 +30,8 @@ export interface DispatchBenchOptions {
   concurrency: number;
   /** Give up waiting after this many seconds. */
   timeoutSeconds?: number;
+  /** DATABASE_POOL_SIZE of the facesign process (default 10). */
+  poolSize?: number;
 }
 
 const BUSY_NUMBER = '+8613805550120';
@@ -63,7 +67,7 @@ export async function dispatchBench(options: DispatchBenchOptions): Promise<Benc
   let proxy: TimingProxy | undefined;
   const stack = await startStack({
     // The offer timeout stays at its default (20 s): an offer whose acceptance failed goes round again.
-    env: { DIAL_RATE_PER_SECOND: '1000' },
+    env: { DIAL_RATE_PER_SECOND: '1000', ...(options.poolSize ? { DATABASE_POOL_SIZE: String(options.poolSize) } : {}) },
     livekitFront: async (simUrl) => (proxy = await startTimingProxy(simUrl)),
   });
   const clients = startClients();
@@ -95,6 +99,8 @@ export async function dispatchBench(options: DispatchBenchOptions): Promise<Benc
     const machine = canAccountCpu() ? accountCpu([...(await stack.cpuParts()), ...harness]) : undefined;
     const cpuBefore = process.cpuUsage();
     const lagWatch = watchEventLag(stack.facesign);
+    // Whether the event lanes (4 batches × 8 rooms) and the dials queue for DATABASE_POOL_SIZE connections.
+    const pool = watchPoolWaits(sqlPool(stack.facesign.db));
     console.log(`  facesign: ${options.sessions} sessions due at ${new Date(dueAt).toISOString()}; waiting for their dials`);
     const deadline = dueAt + (options.timeoutSeconds ?? 1800) * 1000;
     let lastLog = 0;
@@ -110,6 +116,7 @@ export async function dispatchBench(options: DispatchBenchOptions): Promise<Benc
     }
     const cpu = process.cpuUsage(cpuBefore);
     const account = machine?.stop();
+    const poolWaits = pool.report();
     const arrivals = await proxy!.dials();
     const rooms = new Set(arrivals.map((d) => d.room));
     const dials = arrivals.filter((d) => d.at >= dueAt);
@@ -128,7 +135,7 @@ export async function dispatchBench(options: DispatchBenchOptions): Promise<Benc
     const cpuReport = account ? machineCpuReport(account, dials.length, raw.perSecond) : undefined;
     return {
       name: 'dispatch',
-      setup: `${options.sessions} call sessions due at once, ${options.agents} agents accepting every offer over HTTP at once, dial pacing 1000/s (off), session-dial concurrency ${options.concurrency}; every call busy after 10 ms`,
+      setup: `${options.sessions} call sessions due at once, ${options.agents} agents accepting every offer over HTTP at once, dial pacing 1000/s (off), session-dial concurrency ${options.concurrency}${options.poolSize ? `, pool ${options.poolSize}` : ''}; every call busy after 10 ms`,
       facesign: {
         sessionsPerSecond: round(perSecond, 1),
         latenessP50Ms: round(percentile(lateness, 50), 0),
@@ -143,6 +150,7 @@ export async function dispatchBench(options: DispatchBenchOptions): Promise<Benc
         offersRefused: JSON.stringify(accepted?.refused ?? {}),
         serverCpuMsPerSession: round((cpu.user + cpu.system) / 1000 / Math.max(1, dials.length), 2),
         ...cpuReport?.facesign,
+        poolWaitsToLastDial: JSON.stringify(poolWaits),
         ...lag,
       },
       baseline: { what: `raw BullMQ on the same Redis: ${options.sessions} no-op jobs, addBulk + Worker concurrency ${options.concurrency}`, jobsPerSecond: round(raw.perSecond, 0), seconds: round(raw.seconds, 2), ...cpuReport?.baseline },

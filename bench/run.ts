@@ -5,11 +5,14 @@
 //
 //   npm run bench                                  # everything at the default sizes, hash at 256 MiB
 //   npm run bench -- --only webhook,answers        # a subset: dispatch, webhook, realtime, answers, hash, idle
-//   npm run bench -- --sessions 2000 --agents 100  # dispatch size; --sockets 1000 (realtime), --answer-agents 200, --answer-rounds 3
+//   npm run bench -- --sessions 2000 --agents 100  # dispatch size (--pool-size: its DATABASE_POOL_SIZE, default 10); --sockets 1000 (realtime), --answer-agents 200, --answer-rounds 3
 //   npm run bench -- --hash-size 2G                # the recording hash on a 2 GiB object
 //   npm run bench -- --seconds 10 --connections 10 # webhook load duration and concurrency
 //   npm run bench -- --only idle --idle-seconds 60 # idle api and worker nodes' CPU per second (compiled; --idle-runtime tsx)
 //   npm run bench -- --only face-match --face-comparisons 10  # CPU per face comparison
+//   npm run bench -- --only dispatch-real --real-calls 40 --real-concurrency 8 --answer-after 1 --hold 3 --real-workers 1 [--real-egress answer|livekit|none] [--real-pool-size 10]
+//                                                  # dispatch on the real livekit-server + livekit-sip + SIPp against a bare script
+//                                                  # (needs dev/real-livekit/install.sh; also BENCH_REAL_CALLS, BENCH_REAL_CONCURRENCY, …)
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dropTemplate } from './support/stack.js';
@@ -23,8 +26,11 @@ import { answersBench } from './answers.bench.js';
 import { hashBench } from './hash.run.js';
 import { idleBench } from './idle.bench.js';
 import { faceMatchBench } from './face-match.bench.js';
+import { realDispatchBench } from './dispatch-real.bench.js';
 
-const ALL = ['dispatch', 'webhook', 'realtime', 'answers', 'hash', 'face-match', 'idle'] as const;
+const ALL = ['dispatch', 'webhook', 'realtime', 'answers', 'hash', 'face-match', 'idle', 'dispatch-real'] as const;
+/** Run only when named in --only: it needs the real LiveKit servers (dev/real-livekit/install.sh). */
+const ON_REQUEST: readonly Name[] = ['dispatch-real'];
 type Name = (typeof ALL)[number];
 
 function flag(name: string): string | undefined {
@@ -32,22 +38,39 @@ function flag(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 const num = (name: string, fallback: number) => {
-  const value = Number(flag(name) ?? fallback);
+  const value = Number(flag(name) ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
   return value;
 };
 
-const only = (flag('only')?.split(',') ?? [...ALL]) as Name[];
+function realEgress(value: string): 'answer' | 'livekit' | 'none' {
+  if (value === 'answer' || value === 'livekit' || value === 'none') return value;
+  throw new Error('--real-egress must be answer, livekit or none');
+}
+
+const only = (flag('only')?.split(',') ?? ALL.filter((n) => !ON_REQUEST.includes(n))) as Name[];
 for (const n of only) if (!ALL.includes(n)) throw new Error(`--only: unknown benchmark "${n}" (${ALL.join(', ')})`);
 
 const runners: Record<Name, () => Promise<BenchResult>> = {
-  dispatch: () => dispatchBench({ sessions: num('sessions', 10_000), agents: num('agents', 200), concurrency: num('dial-concurrency', 8), timeoutSeconds: num('dispatch-timeout', 1800) }),
+  dispatch: () => dispatchBench({ sessions: num('sessions', 10_000), agents: num('agents', 200), concurrency: num('dial-concurrency', 8), timeoutSeconds: num('dispatch-timeout', 1800), ...(flag('pool-size') ? { poolSize: num('pool-size', 10) } : {}) }),
   webhook: () => webhookBench({ durationSeconds: num('seconds', 10), connections: num('connections', 10) }),
   realtime: () => realtimeBench({ sockets: num('sockets', 1000), changes: num('changes', 50) }),
   answers: () => answersBench({ agents: num('answer-agents', 200), answersPerAgent: num('answers-per-agent', 10), rounds: num('answer-rounds', 3) }),
   hash: () => hashBench({ size: flag('hash-size') ?? '256M', runs: num('hash-runs', 2) }),
   idle: () => idleBench({ warmupSeconds: num('idle-warmup', 30), windowSeconds: num('idle-seconds', 60), runtime: flag('idle-runtime') === 'tsx' ? 'tsx' : 'compiled' }),
   'face-match': () => faceMatchBench({ comparisons: num('face-comparisons', 10) }),
+  'dispatch-real': () =>
+    realDispatchBench({
+      calls: num('real-calls', 40),
+      concurrency: num('real-concurrency', 8),
+      answerAfterSeconds: num('answer-after', 1),
+      holdSeconds: num('hold', 3),
+      workers: num('real-workers', 1),
+      egress: realEgress(flag('real-egress') ?? 'answer'),
+      poolSize: num('real-pool-size', 10),
+      idleSeconds: num('real-idle-seconds', 15),
+      timeoutSeconds: num('real-timeout', 300),
+    }),
 };
 
 const started = new Date();

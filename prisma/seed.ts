@@ -5,6 +5,7 @@ import { loadConfig } from '../server/config.js';
 import { createDb, type Db } from '../server/db/client.js';
 import { createUser, type NewUser } from '../server/users/users.service.js';
 import { LoanFileService } from '../server/loan-files/loan-files.service.js';
+import { DomainEvents } from '../server/events/domain-events.js';
 
 export const DEMO_PASSWORD = 'facesign-demo';
 
@@ -64,7 +65,7 @@ export async function seedDemo(db: Db): Promise<{ createdUsers: string[] }> {
     createdUsers.push(user.email);
   }
   // The retention rules only judge maturity changes, which the seed makes none of: the defaults do.
-  const loanFiles = new LoanFileService(db, loadConfig({}).recordings.retention);
+  const loanFiles = new LoanFileService({ db, retentionRules: loadConfig({}).recordings.retention, events: new DomainEvents() });
   const caller = { actor: { type: 'SYSTEM' as const, id: 'seed' }, requestId: 'seed', scope: 'seed', roles: [] };
   for (const lf of DEMO_LOAN_FILES) {
     // Demo databases seeded before loan files carried terms get them added.

@@ -8,12 +8,13 @@
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { AppError, validationError } from '../server/http/errors.js';
+import { AppError, validationError } from '../server/shared/errors.js';
 import { rawBodyReader } from '../server/http/raw-body.js';
-import { accessExtension, defineRoute, type Authenticator, type RouteDefinition } from '../server/http/route.js';
-import { binaryBody, idParam, timestamp } from '../server/http/schemas.js';
+import { accessExtension, defineRoute, type RouteDefinition } from '../server/http/route.js';
+import type { Authenticator } from '../server/auth/authenticator.js';
+import { binaryBody, idParam, timestamp } from '../server/shared/schemas.js';
 import { requireUser, type UserPrincipal } from '../server/auth/principal.js';
-import { CAPTURE_KINDS, captureDto, type CaptureService } from './captures.js';
+import { CAPTURE_KINDS, captureDto, type CaptureService } from './captures.service.js';
 import { defineStreamingRoute, streamToClient } from './playback.routes.js';
 import { FACE_MATCH_RESULTS } from './face-matcher.js';
 

@@ -14,7 +14,7 @@ import { canonicalJson } from '../server/audit/canonical-json.js';
 import { auditEventIntact, hashAuditRow, type ExportedAuditEvent } from '../server/audit/audit.service.js';
 import { verifyEventInclusion, verifyTreeHeadSignature, type InclusionProof } from '../server/audit/tree-head.js';
 import type { Keyring } from '../server/signing/keyring.js';
-import { manifestHash } from './evidence.js';
+import { manifestHash } from './evidence.service.js';
 import { verifyManifestSignature, type ManifestSignature, type ManifestSigning } from './evidence-signature.js';
 import { verifyPdfSignature } from './pades.js';
 

@@ -2,10 +2,10 @@
 // crops (each read audited, like the snapshots they come from).
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../server/http/route.js';
-import { binaryBody, idParam, timestamp } from '../server/http/schemas.js';
+import { binaryBody, idParam, timestamp } from '../server/shared/schemas.js';
 import { requireUser } from '../server/auth/principal.js';
 import { defineStreamingRoute, streamToClient } from './playback.routes.js';
-import { faceMatchDto, type FaceMatchService } from './face-match.js';
+import { faceMatchDto, type FaceMatchService } from './face-match.service.js';
 import { FACE_MATCH_RESULTS } from './face-matcher.js';
 
 const faceMatchSchema = z

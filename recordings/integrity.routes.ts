@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../server/http/route.js';
-import { idParam, iso, timestamp } from '../server/http/schemas.js';
-import { AppError } from '../server/http/errors.js';
+import { idParam, iso, timestamp } from '../server/shared/schemas.js';
+import { AppError } from '../server/shared/errors.js';
 import { actorOf } from '../server/audit/audit.service.js';
 import type { Role } from '../server/db/generated/prisma/enums.js';
-import type { IntegrityChecker } from './integrity.js';
+import type { IntegrityChecker } from './integrity.service.js';
 
 const CHECKERS: Role[] = ['SUPERVISOR', 'ADMIN', 'AUDITOR'];
 

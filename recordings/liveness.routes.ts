@@ -1,9 +1,9 @@
 // The active-liveness assist over HTTP: the session's checks, for the desk and reviewers.
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../server/http/route.js';
-import { idParam, timestamp } from '../server/http/schemas.js';
+import { idParam, timestamp } from '../server/shared/schemas.js';
 import { requireUser } from '../server/auth/principal.js';
-import { livenessCheckDto, type LivenessService } from './liveness.js';
+import { livenessCheckDto, type LivenessService } from './liveness.service.js';
 import { LIVENESS_MOVEMENTS, LIVENESS_RESULTS } from './liveness-check.js';
 
 const frameSchema = z.object({

@@ -5,12 +5,12 @@ import type { Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { Role } from '../server/db/generated/prisma/enums.js';
-import { AppError } from '../server/http/errors.js';
+import { AppError } from '../server/shared/errors.js';
 import { defineRoute, type RouteDefinition } from '../server/http/route.js';
-import { binaryBody, idParam, timestamp } from '../server/http/schemas.js';
+import { binaryBody, idParam, timestamp } from '../server/shared/schemas.js';
 import { requireUser, type UserPrincipal } from '../server/auth/principal.js';
 import type { Logger } from '../server/logging.js';
-import { parseRange, type PlayableRecording, type PlaybackService, type RangeRequest } from './playback.js';
+import { parseRange, type PlayableRecording, type PlaybackService, type RangeRequest } from './playback.service.js';
 
 export interface StreamingRouteSpec<P extends z.ZodType> {
   path: string;

@@ -1,5 +1,6 @@
 // Applies what LiveKit reports about an egress to the Recording row, inside the caller's
-// transaction, with its audit event. Conditional on state and version: concurrent or repeated
+// transaction, with its audit event. An egress that becomes active also moves its attempt's
+// recording start to the egress's own start time. Conditional on state and version: concurrent or repeated
 // reports of the same egress converge on the furthest state.
 import type { Tx } from '../server/db/client.js';
 import { appendAudit } from '../server/audit/audit.service.js';
@@ -36,6 +37,11 @@ export async function applyEgressObservation(
       },
     });
     if (count === 0) continue; // someone else moved it first: look again
+    if (target === 'ACTIVE' && observed.startedAt) {
+      // Offsets into the recording (answers, flags, captures) count from the moment the file begins,
+      // which is when LiveKit started the egress, not when facesign asked for it.
+      await tx.attempt.update({ where: { id: rec.attemptId }, data: { recordingStartedAt: observed.startedAt } });
+    }
     await appendAudit(tx, {
       actor: { type: 'SYSTEM', id: `livekit-${source}` },
       entity: { type: 'recording', id: rec.id },

@@ -3,7 +3,7 @@
 // destroy or freeze.
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../server/http/route.js';
-import { idParam, isoOrNull, timestamp } from '../server/http/schemas.js';
+import { idParam, isoOrNull, timestamp } from '../server/shared/schemas.js';
 import { actorOf } from '../server/audit/audit.service.js';
 import type { Role } from '../server/db/generated/prisma/enums.js';
 import type { RecordingRetention, RetentionService } from './retention.service.js';

@@ -4,15 +4,25 @@
 import type { Db, Tx } from '../server/db/client.js';
 import type { Recording } from '../server/db/generated/prisma/client.js';
 import type { Logger } from '../server/logging.js';
-import { AppError } from '../server/http/errors.js';
+import { AppError } from '../server/shared/errors.js';
 import { appendAudit } from '../server/audit/audit.service.js';
 import type { AuditActor } from '../server/audit/audit.actions.js';
 import type { RecordingStore } from './object-store.js';
-import { retainUntil, type RetentionRules } from './retention.js';
-
-export type ObjectLockMode = 'COMPLIANCE' | 'GOVERNANCE';
-export type RetentionEnforcer = 'object_lock' | 'facesign';
-export type Enforcement = { enforcedBy: 'object_lock'; mode: ObjectLockMode } | { enforcedBy: 'facesign'; mode: null };
+import {
+  decideEnforcement,
+  deletionRefusal,
+  lockModeOf,
+  mirrorsLegalHold,
+  planRecompute,
+  planRetention,
+  retainUntil,
+  retentionDate,
+  type Enforcement,
+  type ObjectLockMode,
+  type RetentionEnforcer,
+  type RetentionRules,
+  type StoreAction,
+} from './retention.js';
 
 export interface RetentionSettings {
   rules: RetentionRules;
@@ -32,8 +42,6 @@ export interface RetentionFollower {
 
 /** What retention needs from the object store (RecordingStore in production). */
 export type RetentionObjectStore = Pick<RecordingStore, 'objectLockSupported' | 'getRetention' | 'applyRetention' | 'setLegalHold' | 'delete'>;
-
-export type StoreAction = { kind: 'retention'; until: Date; mode: ObjectLockMode } | { kind: 'legal-hold'; on: boolean };
 
 export type RetainResult =
   | { kind: 'retained'; retainUntil: Date; enforcedBy: RetentionEnforcer; lockMode: ObjectLockMode | null }
@@ -65,94 +73,10 @@ export interface RecordingRetention {
 type DeleteOutcome = 'deleted' | 'already-deleted' | 'locked-elsewhere' | 'not-deletable';
 
 const dateOnly = (d: Date | null): string | null => (d ? d.toISOString().slice(0, 10) : null);
-const lockModeOf = (mode: string | null): ObjectLockMode | null => (mode === 'COMPLIANCE' || mode === 'GOVERNANCE' ? mode : null);
 
 const RETENTION_ACTOR: AuditActor = { type: 'SYSTEM', id: 'facesign-retention' };
 const SWEEP_ACTOR: AuditActor = { type: 'SYSTEM', id: 'retention-sweep' };
 const MAX_ROUNDS = 5;
-
-/** Object Lock enforces retention only when the bucket has it and the operator did not turn it off. */
-export function decideEnforcement(bucketHasObjectLock: boolean, configured: ObjectLockMode | 'off'): Enforcement {
-  if (configured === 'off' || !bucketHasObjectLock) return { enforcedBy: 'facesign', mode: null };
-  return { enforcedBy: 'object_lock', mode: configured };
-}
-
-/**
- * The store calls that retaining a recording takes, and the lock mode the row then records (null
- * when the store enforces nothing for this object). Object Lock refuses a retain-until date in the
- * past, and such a recording is due anyway, so no retention is applied to it; its hold still is.
- */
-export function planRetention(input: { enforcement: Enforcement; retainUntil: Date; legalHold: boolean; now: Date }): {
-  actions: StoreAction[];
-  lockMode: ObjectLockMode | null;
-} {
-  const { enforcement } = input;
-  if (enforcement.enforcedBy === 'facesign') return { actions: [], lockMode: null };
-  const actions: StoreAction[] = [];
-  if (input.retainUntil.getTime() > input.now.getTime()) actions.push({ kind: 'retention', until: input.retainUntil, mode: enforcement.mode });
-  if (input.legalHold) actions.push({ kind: 'legal-hold', on: true });
-  return { actions, lockMode: actions.some((a) => a.kind === 'retention') ? enforcement.mode : null };
-}
-
-/**
- * The retain-until date retain() applies: the rule's, unless the store already locks the object
- * longer: a try that placed its lock and died before its row committed while the rule said a later
- * date, or the bucket's default retention stamped on upload. A lock is never shortened (S3 refuses
- * it for COMPLIANCE, so retain would fail on every sweep, and facesign never asks), so the row
- * takes the store's date and never says less than the store enforces.
- */
-export function retentionDate(rule: Date, storeLockedUntil: Date | undefined): Date {
-  return storeLockedUntil && storeLockedUntil.getTime() > rule.getTime() ? storeLockedUntil : rule;
-}
-
-/**
- * Whether a legal hold change must also be sent to the store: the object must be final (verified
- * or retained; earlier it may not exist yet, and retain() applies the hold later), and the store
- * must speak Object Lock, now or when this recording was retained.
- */
-export function mirrorsLegalHold(rec: Pick<Recording, 'state' | 'objectLockMode'>, enforcement: Enforcement): boolean {
-  if (rec.state !== 'VERIFIED' && rec.state !== 'RETAINED') return false;
-  return enforcement.enforcedBy === 'object_lock' || rec.objectLockMode !== null;
-}
-
-export interface RecomputePlan {
-  /** The retain-until the row will say. */
-  to: Date;
-  /** Sent to the store first: Object Lock set to a later date. */
-  extendLock: { until: Date; mode: ObjectLockMode } | null;
-  /** The row's objectLockMode afterwards. */
-  lockMode: ObjectLockMode | null;
-}
-
-/**
- * A retained recording's date after its loan's maturity changed. The date follows the rule, except
- * that an object lock is only ever extended: S3 refuses to shorten a COMPLIANCE lock, and facesign
- * never uses the governance bypass, so the row never claims an earlier date than the store enforces.
- * Without a lock (facesign enforces) the date may move earlier, e.g. when a loan is repaid early.
- * A recording the store did not lock because its date had passed gets a lock once the date is ahead.
- */
-export function planRecompute(input: { current: Date; rule: Date; lockMode: ObjectLockMode | null; enforcement: Enforcement; now: Date }): RecomputePlan {
-  const { current, rule, lockMode, enforcement, now } = input;
-  if (lockMode !== null) {
-    return rule.getTime() > current.getTime() ? { to: rule, extendLock: { until: rule, mode: lockMode }, lockMode } : { to: current, extendLock: null, lockMode };
-  }
-  if (enforcement.enforcedBy === 'object_lock' && rule.getTime() > now.getTime() && rule.getTime() !== current.getTime()) {
-    return { to: rule, extendLock: { until: rule, mode: enforcement.mode }, lockMode: enforcement.mode };
-  }
-  return { to: rule, extendLock: null, lockMode: null };
-}
-
-/** Why a recording may not be deleted at `now`, or null when it may. A hold outranks any date. */
-export function deletionRefusal(rec: Pick<Recording, 'state' | 'retainUntil' | 'legalHold'>, now: Date): string | null {
-  if (rec.legalHold) return 'The recording is on legal hold; it cannot be deleted until the hold is released';
-  if (rec.state !== 'RETAINED' || rec.retainUntil === null) {
-    return `Retention has not been applied to this recording (state ${rec.state}); only retained recordings can be deleted`;
-  }
-  if (rec.retainUntil.getTime() > now.getTime()) {
-    return `The recording is retained until ${rec.retainUntil.toISOString()}; it cannot be deleted before then`;
-  }
-  return null;
-}
 
 export function toRecordingRetention(rec: Recording): RecordingRetention {
   return {
@@ -208,13 +132,18 @@ export class EnforcementProbe {
 export class RetentionService {
   private readonly enforcement: EnforcementProbe;
 
-  constructor(
-    private readonly db: Db,
-    private readonly store: RetentionObjectStore,
-    private readonly settings: RetentionSettings,
-    private readonly log: Logger,
-    private readonly follower?: RetentionFollower,
-  ) {
+  private readonly db: Db;
+  private readonly store: RetentionObjectStore;
+  private readonly settings: RetentionSettings;
+  private readonly log: Logger;
+  private readonly follower: RetentionFollower | undefined;
+
+  constructor({ db, store, settings, log, follower }: { db: Db; store: RetentionObjectStore; settings: RetentionSettings; log: Logger; follower?: RetentionFollower }) {
+    this.db = db;
+    this.store = store;
+    this.settings = settings;
+    this.log = log;
+    this.follower = follower;
     this.enforcement = new EnforcementProbe(store, settings.objectLockMode, () =>
       // Not a silent fallback: the operator asked for Object Lock and should know it is not there.
       log.warn({ configured: settings.objectLockMode }, 'the bucket has no S3 Object Lock: facesign alone enforces recording retention'),

@@ -1,7 +1,9 @@
-// Retention dates as a pure rule. A recording is evidence for as long as the loan can be disputed:
-// counted from the loan's maturity (its last repayment) when the LOS told us one, otherwise from
-// the moment facesign verified the file. Calendar arithmetic is in UTC so every node and every
-// time zone agrees on the same instant.
+// Retention as pure rules: the dates, and what retaining, recomputing and deleting a recording take.
+// A recording is evidence for as long as the loan can be disputed: counted from the loan's maturity
+// (its last repayment) when the LOS told us one, otherwise from the moment facesign verified the
+// file. Calendar arithmetic is in UTC so every node and every time zone agrees on the same instant.
+// retention.service.ts applies these decisions to the rows and the object store.
+import type { RecordingState } from './recording-state.js';
 
 export interface RetentionRules {
   /** e.g. 5: keep recordings five years after the loan ends. */
@@ -117,4 +119,98 @@ export function retentionCut(input: { from: Date | null; to: Date | null; verifi
     if (!cut || before.getTime() - after.getTime() > cut.from.getTime() - cut.to.getTime()) cut = { recordings, from: before, to: after };
   }
   return cut ? { ...cut, recordings } : null;
+}
+
+// Enforcement: who keeps a recording from being deleted early, and the store calls that takes.
+
+export type ObjectLockMode = 'COMPLIANCE' | 'GOVERNANCE';
+export type RetentionEnforcer = 'object_lock' | 'facesign';
+export type Enforcement = { enforcedBy: 'object_lock'; mode: ObjectLockMode } | { enforcedBy: 'facesign'; mode: null };
+
+export type StoreAction = { kind: 'retention'; until: Date; mode: ObjectLockMode } | { kind: 'legal-hold'; on: boolean };
+
+/** The Object Lock mode a row records, or null for anything else (facesign alone enforces). */
+export const lockModeOf = (mode: string | null): ObjectLockMode | null => (mode === 'COMPLIANCE' || mode === 'GOVERNANCE' ? mode : null);
+
+/** Object Lock enforces retention only when the bucket has it and the operator did not turn it off. */
+export function decideEnforcement(bucketHasObjectLock: boolean, configured: ObjectLockMode | 'off'): Enforcement {
+  if (configured === 'off' || !bucketHasObjectLock) return { enforcedBy: 'facesign', mode: null };
+  return { enforcedBy: 'object_lock', mode: configured };
+}
+
+/**
+ * The store calls that retaining a recording takes, and the lock mode the row then records (null
+ * when the store enforces nothing for this object). Object Lock refuses a retain-until date in the
+ * past, and such a recording is due anyway, so no retention is applied to it; its hold still is.
+ */
+export function planRetention(input: { enforcement: Enforcement; retainUntil: Date; legalHold: boolean; now: Date }): {
+  actions: StoreAction[];
+  lockMode: ObjectLockMode | null;
+} {
+  const { enforcement } = input;
+  if (enforcement.enforcedBy === 'facesign') return { actions: [], lockMode: null };
+  const actions: StoreAction[] = [];
+  if (input.retainUntil.getTime() > input.now.getTime()) actions.push({ kind: 'retention', until: input.retainUntil, mode: enforcement.mode });
+  if (input.legalHold) actions.push({ kind: 'legal-hold', on: true });
+  return { actions, lockMode: actions.some((a) => a.kind === 'retention') ? enforcement.mode : null };
+}
+
+/**
+ * The retain-until date retain() applies: the rule's, unless the store already locks the object
+ * longer: a try that placed its lock and died before its row committed while the rule said a later
+ * date, or the bucket's default retention stamped on upload. A lock is never shortened (S3 refuses
+ * it for COMPLIANCE, so retain would fail on every sweep, and facesign never asks), so the row
+ * takes the store's date and never says less than the store enforces.
+ */
+export function retentionDate(rule: Date, storeLockedUntil: Date | undefined): Date {
+  return storeLockedUntil && storeLockedUntil.getTime() > rule.getTime() ? storeLockedUntil : rule;
+}
+
+/**
+ * Whether a legal hold change must also be sent to the store: the object must be final (verified
+ * or retained; earlier it may not exist yet, and retain() applies the hold later), and the store
+ * must speak Object Lock, now or when this recording was retained.
+ */
+export function mirrorsLegalHold(rec: { state: RecordingState; objectLockMode: string | null }, enforcement: Enforcement): boolean {
+  if (rec.state !== 'VERIFIED' && rec.state !== 'RETAINED') return false;
+  return enforcement.enforcedBy === 'object_lock' || rec.objectLockMode !== null;
+}
+
+export interface RecomputePlan {
+  /** The retain-until the row will say. */
+  to: Date;
+  /** Sent to the store first: Object Lock set to a later date. */
+  extendLock: { until: Date; mode: ObjectLockMode } | null;
+  /** The row's objectLockMode afterwards. */
+  lockMode: ObjectLockMode | null;
+}
+
+/**
+ * A retained recording's date after its loan's maturity changed. The date follows the rule, except
+ * that an object lock is only ever extended: S3 refuses to shorten a COMPLIANCE lock, and facesign
+ * never uses the governance bypass, so the row never claims an earlier date than the store enforces.
+ * Without a lock (facesign enforces) the date may move earlier, e.g. when a loan is repaid early.
+ * A recording the store did not lock because its date had passed gets a lock once the date is ahead.
+ */
+export function planRecompute(input: { current: Date; rule: Date; lockMode: ObjectLockMode | null; enforcement: Enforcement; now: Date }): RecomputePlan {
+  const { current, rule, lockMode, enforcement, now } = input;
+  if (lockMode !== null) {
+    return rule.getTime() > current.getTime() ? { to: rule, extendLock: { until: rule, mode: lockMode }, lockMode } : { to: current, extendLock: null, lockMode };
+  }
+  if (enforcement.enforcedBy === 'object_lock' && rule.getTime() > now.getTime() && rule.getTime() !== current.getTime()) {
+    return { to: rule, extendLock: { until: rule, mode: enforcement.mode }, lockMode: enforcement.mode };
+  }
+  return { to: rule, extendLock: null, lockMode: null };
+}
+
+/** Why a recording may not be deleted at `now`, or null when it may. A hold outranks any date. */
+export function deletionRefusal(rec: { state: RecordingState; retainUntil: Date | null; legalHold: boolean }, now: Date): string | null {
+  if (rec.legalHold) return 'The recording is on legal hold; it cannot be deleted until the hold is released';
+  if (rec.state !== 'RETAINED' || rec.retainUntil === null) {
+    return `Retention has not been applied to this recording (state ${rec.state}); only retained recordings can be deleted`;
+  }
+  if (rec.retainUntil.getTime() > now.getTime()) {
+    return `The recording is retained until ${rec.retainUntil.toISOString()}; it cannot be deleted before then`;
+  }
+  return null;
 }

@@ -150,6 +150,7 @@ export const envSchema = z.object({
   AUTOMATED_CALL_TTS_COMMAND: z.string().min(1).default('espeak-ng'),
   AUTOMATED_CALL_TTS_WORDS_PER_MINUTE: int(80, 400).default(175),
   AUTOMATED_CALL_CONCURRENCY: int(1, 200).default(4),
+  AUTOMATED_CALL_RECORDING_WAIT_SECONDS: int(1, 120).default(20),
   FACESIGN_ROLES: z
     .string()
     .regex(/^(api|worker)(,(api|worker))*$/, 'a comma-separated list of api, worker')
@@ -261,7 +262,7 @@ export interface Config {
     liveness: { enabled: boolean; thresholds: LivenessThresholds };
   };
   /** Automated confirmation calls (server/automated-calls): keypad timing and local text to speech. */
-  automatedCalls: { answerTimeoutMs: number; maxRepeats: number; tts: { command: string; wordsPerMinute: number }; concurrency: number };
+  automatedCalls: { answerTimeoutMs: number; maxRepeats: number; recordingWaitMs: number; tts: { command: string; wordsPerMinute: number }; concurrency: number };
   roles: { api: boolean; worker: boolean };
   /** GET /metrics: a bearer token for scrapers, or (unset) loopback clients only. */
   metrics: { token: string | undefined };
@@ -478,6 +479,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     automatedCalls: {
       answerTimeoutMs: e.AUTOMATED_CALL_ANSWER_TIMEOUT_SECONDS * 1000,
       maxRepeats: e.AUTOMATED_CALL_MAX_REPEATS,
+      recordingWaitMs: e.AUTOMATED_CALL_RECORDING_WAIT_SECONDS * 1000,
       tts: { command: e.AUTOMATED_CALL_TTS_COMMAND, wordsPerMinute: e.AUTOMATED_CALL_TTS_WORDS_PER_MINUTE },
       concurrency: e.AUTOMATED_CALL_CONCURRENCY,
     },

@@ -25,7 +25,7 @@ export const BENCH_BUCKET = 'facesign-bench';
 let template: string | undefined;
 
 /** One migrated template per benchmark run (named after this process, like the test runner's). */
-async function migratedTemplate(): Promise<string> {
+export async function migratedTemplate(): Promise<string> {
   if (template) return template;
   await dropStaleDatabases();
   const name = `${TEMPLATE_PREFIX}${process.pid}`;

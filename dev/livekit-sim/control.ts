@@ -9,7 +9,7 @@ import type { SimClock } from './clock.js';
 import type { EgressService, EgressSnapshot } from './egress-service.js';
 import type { EgressFault, FaultPlan, TwirpFault, WebhookFault } from './faults.js';
 import type { JoinRequest, PublishTrackInput, RoomManager } from './rooms.js';
-import type { RoomMedia } from './room-media.js';
+import type { PlayedSummary, RoomMedia } from './room-media.js';
 import { participantKindFromClaim, permissionFromGrant } from './rooms.js';
 import type { SipCallSnapshot } from './sip-call.js';
 import type { SipService } from './sip-service.js';
@@ -73,8 +73,8 @@ export class SimulatorControl {
     return this.deps.rooms.hasParticipant(room, identity);
   }
 
-  /** What each participant of a room played: total simulated seconds and the loudest RMS. */
-  audioPlayed(room: string): Record<string, { seconds: number; maxRms: number }> {
+  /** What each participant of a room played: total simulated seconds, the loudest RMS and when it began. */
+  audioPlayed(room: string): Record<string, PlayedSummary> {
     return this.deps.media.playedIn(room);
   }
 

@@ -11,9 +11,20 @@ export interface PlayedAudio {
   rms: number;
 }
 
+/** What one participant played in a room. */
+export interface PlayedSummary {
+  /** Simulated seconds in all. */
+  seconds: number;
+  maxRms: number;
+  /** When it began to play the first time (wall clock, ms since the epoch). */
+  firstAt: number;
+  /** How many times it played something. */
+  plays: number;
+}
+
 export class RoomMedia {
   private readonly dtmfListeners = new Map<string, Set<(digit: string, fromIdentity: string) => void>>();
-  private readonly played = new Map<string, PlayedAudio[]>();
+  private readonly played = new Map<string, (PlayedAudio & { at: number })[]>();
 
   constructor(private readonly clock: SimClock) {}
 
@@ -33,16 +44,17 @@ export class RoomMedia {
   /** A participant plays audio on its track; resolves after it has played (in simulated time). */
   async play(room: string, audio: PlayedAudio): Promise<void> {
     const log = this.played.get(room) ?? [];
-    log.push({ ...audio });
+    log.push({ ...audio, at: Date.now() });
     this.played.set(room, log);
     await this.clock.sleep(audio.seconds);
   }
 
-  /** What was played in a room, per participant: total seconds and the loudest RMS. */
-  playedIn(room: string): Record<string, { seconds: number; maxRms: number }> {
-    const out: Record<string, { seconds: number; maxRms: number }> = {};
+  /** What was played in a room, per participant: total seconds, the loudest RMS and when it began. */
+  playedIn(room: string): Record<string, PlayedSummary> {
+    const out: Record<string, PlayedSummary> = {};
     for (const p of this.played.get(room) ?? []) {
-      const entry = (out[p.identity] ??= { seconds: 0, maxRms: 0 });
+      const entry = (out[p.identity] ??= { seconds: 0, maxRms: 0, firstAt: p.at, plays: 0 });
+      entry.plays += 1;
       entry.seconds += p.seconds;
       entry.maxRms = Math.max(entry.maxRms, p.rms);
     }

@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type RealBinary = 'livekit-server' | 'livekit-sip' | 'versitygw';
+/** egress-standin is facesign's own audio-only stand-in for LiveKit Egress (dev/real-livekit/egress-standin). */
+export type RealBinary = 'livekit-server' | 'livekit-sip' | 'versitygw' | 'egress-standin';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -25,7 +26,7 @@ export function realStackInstalled(): boolean {
   }
 }
 
-/** `module@version` of each built server (the stamp install.sh writes), and SIPp's own version line. */
+/** `module@version` of each built server (the stamp install.sh writes; egress-standin's is a source hash), and SIPp's own version line. */
 export function realVersions(): Record<RealBinary | 'sipp', string> {
   const stamp = (name: RealBinary) => {
     const file = `${realBinary(name)}.version`;
@@ -39,11 +40,11 @@ export function realVersions(): Record<RealBinary | 'sipp', string> {
     const out = String((error as { stdout?: unknown }).stdout ?? '');
     sipp = /SIPp v\d+(\.\d+)*/.exec(out)?.[0] ?? sipp;
   }
-  return { 'livekit-server': stamp('livekit-server'), 'livekit-sip': stamp('livekit-sip'), versitygw: stamp('versitygw'), sipp };
+  return { 'livekit-server': stamp('livekit-server'), 'livekit-sip': stamp('livekit-sip'), versitygw: stamp('versitygw'), 'egress-standin': stamp('egress-standin'), sipp };
 }
 
 /** "livekit-server v1.13.5, livekit-sip v1.8.0, …" for banners and test output. */
-export function describeVersions(parts: readonly (RealBinary | 'sipp')[] = ['livekit-server', 'livekit-sip', 'versitygw', 'sipp']): string {
+export function describeVersions(parts: readonly (RealBinary | 'sipp')[] = ['livekit-server', 'livekit-sip', 'versitygw', 'egress-standin', 'sipp']): string {
   const v = realVersions();
   return parts.map((part) => (part === 'sipp' ? v.sipp : `${part} ${v[part].replace(/^.*@/, '')}`)).join(', ');
 }

@@ -4,9 +4,12 @@
 #   livekit-server  github.com/livekit/livekit-server   (pure Go)
 #   livekit-sip     github.com/livekit/sip               (cgo: Opus, Opusfile, SoX resampler)
 #   versitygw       github.com/versity/versitygw         (S3 API with versioning and Object Lock)
+#   egress-standin  dev/real-livekit/egress-standin      (ours, cgo: Opus; an audio-only stand-in for
+#                                                          LiveKit Egress, which cannot be built here)
 #   sipp            Debian's sip-tester                  (the phone livekit-sip calls)
 # Binaries go to .cache/real-livekit/bin (gitignored), each with a stamp of the version it was built
-# from; a binary whose stamp matches is kept. Idempotent: a second run changes nothing.
+# from (for egress-standin, a hash of its go.mod, go.sum and Go files); a binary whose stamp matches is
+# kept. Idempotent: a second run changes nothing.
 #
 # Usage: dev/real-livekit/install.sh [--check]   (--check only reports what is missing; exit 1 if any)
 set -euo pipefail
@@ -17,6 +20,11 @@ cd "$(dirname "$0")/../.."
 LIVEKIT_SERVER_VERSION=v1.13.5
 LIVEKIT_SIP_VERSION=v1.8.0
 VERSITYGW_VERSION=v1.7.0
+# egress-standin's own go.mod pins github.com/livekit/protocol and github.com/livekit/psrpc to the
+# versions livekit-server $LIVEKIT_SERVER_VERSION requires (its internal egress RPC must match), the
+# server-sdk-go revision livekit-sip uses and the aws-sdk-go-v2 versitygw uses: with the three servers
+# built, the Go module cache already holds nearly all of it.
+EGRESS_STANDIN_SRC=dev/real-livekit/egress-standin
 
 CACHE="${FACESIGN_REAL_LIVEKIT_CACHE:-$PWD/.cache/real-livekit}"
 BIN="$CACHE/bin"
@@ -41,6 +49,9 @@ missing_packages() {
 }
 
 stamp_of() { cat "$BIN/$1.version" 2>/dev/null || true; }
+standin_stamp() {
+  printf 'egress-standin@%s\n' "$(cat "$EGRESS_STANDIN_SRC/go.mod" "$EGRESS_STANDIN_SRC/go.sum" "$EGRESS_STANDIN_SRC"/*.go | sha256sum | cut -c1-16)"
+}
 
 if $check_only; then
   problems=0
@@ -51,6 +62,9 @@ if $check_only; then
       say "missing: $name $version (run dev/real-livekit/install.sh)"; problems=1
     fi
   done
+  if [ ! -x "$BIN/egress-standin" ] || [ "$(stamp_of egress-standin)" != "$(standin_stamp)" ]; then
+    say "missing: egress-standin built from the current $EGRESS_STANDIN_SRC (run dev/real-livekit/install.sh)"; problems=1
+  fi
   exit "$problems"
 fi
 
@@ -110,4 +124,21 @@ EOF
   say "$name $version: built in $(( $(date +%s) - started )) s"
 done
 
-say "ready in $BIN: livekit-server $LIVEKIT_SERVER_VERSION, livekit-sip $LIVEKIT_SIP_VERSION, versitygw $VERSITYGW_VERSION, $(sipp -v 2>/dev/null | grep -o 'SIPp v[0-9.]*' | head -n1)"
+# Our own source, built in place against its committed go.mod/go.sum; rebuilt when any of them changes.
+stamp=$(standin_stamp)
+if [ -x "$BIN/egress-standin" ] && [ "$(stamp_of egress-standin)" = "$stamp" ]; then
+  say "egress-standin ${stamp#*@}: already built"
+else
+  say "building egress-standin ${stamp#*@} from $EGRESS_STANDIN_SRC (go $(go env GOVERSION), cgo=1)"
+  started=$(date +%s)
+  (
+    cd "$EGRESS_STANDIN_SRC"
+    export GOFLAGS=-mod=readonly CGO_ENABLED=1 GOTOOLCHAIN=local
+    go build -trimpath -o "$BIN/egress-standin.tmp" .
+  )
+  mv "$BIN/egress-standin.tmp" "$BIN/egress-standin"
+  printf '%s\n' "$stamp" >"$BIN/egress-standin.version"
+  say "egress-standin: built in $(( $(date +%s) - started )) s"
+fi
+
+say "ready in $BIN: livekit-server $LIVEKIT_SERVER_VERSION, livekit-sip $LIVEKIT_SIP_VERSION, versitygw $VERSITYGW_VERSION, egress-standin ${stamp#*@}, $(sipp -v 2>/dev/null | grep -o 'SIPp v[0-9.]*' | head -n1)"

@@ -9,6 +9,8 @@ import { createServer } from 'node:net';
 export interface Supervised {
   name: string;
   logFile: string;
+  /** The operating-system process id (undefined if it failed to start), for CPU accounting. */
+  pid: number | undefined;
   /** Set once the process has exited, with its exit code or signal. */
   exited: string | undefined;
   stop(): Promise<void>;
@@ -28,6 +30,7 @@ export function startProcess(name: string, command: string, args: string[], opti
   const handle: Supervised = {
     name,
     logFile: options.logFile,
+    pid: child.pid,
     exited: undefined,
     async stop() {
       if (handle.exited !== undefined) return;

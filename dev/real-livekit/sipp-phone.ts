@@ -12,6 +12,8 @@ export interface SippPhoneOptions {
   pcapDir: string;
   /** Folder where the captures of rows with a keypad pattern are written (keypadPcapFile). */
   keypadPcapDir?: string;
+  /** What a number outside the test-number table does (default: DEFAULT_SCRIPT, answers after 2 s). */
+  defaultScript?: PartyScript;
 }
 
 /** The capture a row with a keypad pattern plays (written by the stack with dtmf-pcap.ts). */
@@ -150,7 +152,7 @@ export function sippPhoneScenario(options: SippPhoneOptions): string {
   </recv>
 ${dispatch}
   <nop next="row_default"/>
-  <label id="row_default"/>${branch('row_default', DEFAULT_SCRIPT, options.pcapDir, undefined)}
+  <label id="row_default"/>${branch('row_default', options.defaultScript ?? DEFAULT_SCRIPT, options.pcapDir, undefined)}
   <nop next="end"/>
 ${branches}
 

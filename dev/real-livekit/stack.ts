@@ -1,5 +1,5 @@
 // The real LiveKit stack on loopback, for the real-LiveKit test tier and the demo: a private Redis,
-// livekit-server, livekit-sip and a SIPp phone, on free ports with generated configs. LiveKit's
+// livekit-server, livekit-sip, a SIPp phone and the audio egress stand-in, on free ports with generated configs. LiveKit's
 // webhooks go through an in-process relay so a test (or the demo) can point them at facesign once it
 // listens, and can black-hole them for a while to prove the reconciler repairs what was lost.
 //
@@ -18,7 +18,7 @@ import { SipClient } from 'livekit-server-sdk';
 import { portOpen } from '../local-services.js';
 import { realBinary, realVersions, type RealBinary } from './binaries.js';
 import { freePortBlock, httpOk, startProcess, waitUntilReady, type Supervised } from './processes.js';
-import { TEST_NUMBERS } from '../livekit-sim/sip-scripts.js';
+import { TEST_NUMBERS, type PartyScript } from '../livekit-sim/sip-scripts.js';
 import { dtmfPcap, repeatedPresses } from './dtmf-pcap.js';
 import { keypadPcapFile, sippPhoneScenario } from './sipp-phone.js';
 
@@ -29,6 +29,16 @@ export interface RealLiveKitOptions {
   workDir?: string;
   /** Where SIPp's DTMF captures are (Debian: /usr/share/sip-tester). */
   sippPcapDir?: string;
+  /** What the SIPp phone does for a number outside the test-number table (default: answers after 2 s). */
+  phoneScript?: PartyScript;
+  /** How many RTP ports livekit-sip gets, which bounds its concurrent calls (default 50). */
+  sipRtpPorts?: number;
+  /**
+   * Start the audio egress stand-in (dev/real-livekit/egress-standin; default true): audio-only room
+   * composite recordings to Ogg Opus on S3, through livekit-server's real egress RPC and webhooks.
+   * Without it, StartEgress fails as on a LiveKit with no egress service. Video egress is never served.
+   */
+  egress?: boolean;
 }
 
 export interface WebhookDelivery {
@@ -155,6 +165,8 @@ export interface RealLiveKit {
   logs(lines?: number): Promise<string>;
   /** Everything livekit-server has logged so far (JSON-ish lines at info level). */
   serverLog(): Promise<string>;
+  /** The running servers' process ids by name (redis-server, livekit-server, egress-standin, livekit-sip, sipp), for CPU accounting. */
+  pids(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -169,13 +181,15 @@ const PORTS = {
   // SIPp echoes media on this port and the one two above it.
   phoneMedia: 8,
   sipRtpFirst: 12,
-  sipRtpLast: 61,
 } as const;
+
+const DEFAULT_SIP_RTP_PORTS = 50;
 
 export async function startRealLiveKit(options: RealLiveKitOptions = {}): Promise<RealLiveKit> {
   const withSip = options.sip ?? true;
   const workDir = options.workDir ? resolve(options.workDir) : await mkdtemp(join(tmpdir(), 'facesign-livekit-'));
-  const base = await freePortBlock(PORTS.sipRtpLast + 1);
+  const rtpPorts = options.sipRtpPorts ?? DEFAULT_SIP_RTP_PORTS;
+  const base = await freePortBlock(PORTS.sipRtpFirst + rtpPorts);
   const port = (key: keyof typeof PORTS) => base + PORTS[key];
   const apiKey = `APIfs${randomBytes(6).toString('hex')}`;
   const apiSecret = randomBytes(24).toString('base64url');
@@ -232,6 +246,15 @@ export async function startRealLiveKit(options: RealLiveKitOptions = {}): Promis
     const url = `http://127.0.0.1:${port('http')}`;
     await waitUntilReady(server, () => httpOk(url));
 
+    if (options.egress ?? true) {
+      const egress = startProcess('egress-standin', realBinary('egress-standin'), ['-redis', `127.0.0.1:${port('redis')}`, '-ws-url', `ws://127.0.0.1:${port('http')}`], {
+        logFile: join(workDir, 'egress-standin.log'),
+        env: { ...process.env, LIVEKIT_API_KEY: apiKey, LIVEKIT_API_SECRET: apiSecret },
+      });
+      processes.push(egress);
+      await waitUntilReady(egress, async () => (await egress.tail(5)).includes('egress stand-in ready'));
+    }
+
     let phoneAddress: string | undefined;
     if (withSip) {
       await writeFile(
@@ -244,7 +267,7 @@ export async function startRealLiveKit(options: RealLiveKitOptions = {}): Promis
           `  address: 127.0.0.1:${port('redis')}`,
           `sip_port: ${port('sip')}`,
           `sip_port_listen: ${port('sip')}`,
-          `rtp_port: ${port('sipRtpFirst')}-${port('sipRtpLast')}`,
+          `rtp_port: ${port('sipRtpFirst')}-${port('sipRtpFirst') + rtpPorts - 1}`,
           `health_port: ${port('sipHealth')}`,
           'use_external_ip: false',
           'listen_ip: 127.0.0.1',
@@ -264,7 +287,7 @@ export async function startRealLiveKit(options: RealLiveKitOptions = {}): Promis
       for (const row of TEST_NUMBERS) {
         if (row.keypad) await writeFile(join(workDir, keypadPcapFile(row.suffix)), dtmfPcap(repeatedPresses(row.keypad.digit, row.keypad)));
       }
-      await writeFile(scenario, sippPhoneScenario({ pcapDir: options.sippPcapDir ?? '/usr/share/sip-tester', keypadPcapDir: workDir }));
+      await writeFile(scenario, sippPhoneScenario({ pcapDir: options.sippPcapDir ?? '/usr/share/sip-tester', keypadPcapDir: workDir, ...(options.phoneScript ? { defaultScript: options.phoneScript } : {}) }));
       const phone = startProcess(
         'sipp',
         'sipp',
@@ -301,6 +324,7 @@ export async function startRealLiveKit(options: RealLiveKitOptions = {}): Promis
         return trunk.sipTrunkId;
       },
       serverLog: () => readFile(join(workDir, 'livekit-server.log'), 'utf8'),
+      pids: () => Object.fromEntries(processes.filter((p) => p.exited === undefined && p.pid !== undefined).map((p) => [p.name, p.pid!])),
       async logs(lines = 20) {
         const parts = await Promise.all(processes.map(async (p) => `--- ${p.name} (${p.logFile}) ---\n${await p.tail(lines)}`));
         return parts.join('\n');

@@ -1,6 +1,6 @@
 // Append-only, hash-chained audit log. Appends happen inside the caller's transaction, so the event
 // commits or rolls back with the state change it records. The append itself takes no lock: the row
-// is inserted unsealed, and the sealer (audit.sealer.ts) links committed rows into the chain one
+// is inserted unsealed, and the sealer (audit-sealer.service.ts) links committed rows into the chain one
 // batch at a time under a cluster-wide lock, so the chain never forks and audited writes never queue
 // behind each other.
 import { createHash, randomUUID } from 'node:crypto';

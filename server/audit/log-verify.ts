@@ -1,10 +1,10 @@
-// Verifies the audit log end to end: the hash chain (audit.verify.ts), then every signed tree head
+// Verifies the audit log end to end: the hash chain (chain-verify.ts), then every signed tree head
 // published in the bucket — its signature against the keyring, its RFC 3161 token, the leaves
 // published beside it, consistency with the head before it — and that the events in the database
 // reproduce each head. The bucket is the anchor: heads and leaves are read from there, and the
 // database's own head rows are only compared with them.
 import { sqlPool, type Db } from '../db/client.js';
-import { verifyAuditChain, type ChainVerdict } from './audit.verify.js';
+import { verifyAuditChain, type ChainVerdict } from './chain-verify.js';
 import { MerkleTree, verifyConsistency } from './merkle.js';
 import {
   auditLeafHash,
@@ -21,7 +21,7 @@ import {
   type SignedTreeHead,
 } from './tree-head.js';
 import { verifyTimestampToken } from './tsa.js';
-import type { TreeHeadStore } from './checkpoint.js';
+import type { TreeHeadStore } from './checkpoint.service.js';
 import type { Keyring } from '../signing/keyring.js';
 
 export interface LogVerdict {

@@ -7,7 +7,7 @@ import { ContentInfo, id_signedData, SignedData } from '@peculiar/asn1-cms';
 import { AlgorithmIdentifier, Certificate as CertificateSchema } from '@peculiar/asn1-x509';
 import { id_ct_tstInfo, MessageImprint, PKIStatus, TimeStampReq, TimeStampResp, TSTInfo } from '@peculiar/asn1-tsp';
 import { chainsToAnchor } from '../signing/certificates.js';
-import type { TimestampAuthority } from './checkpoint.js';
+import type { TimestampAuthority } from './checkpoint.service.js';
 
 const DIGESTS: Record<string, 'sha256' | 'sha384' | 'sha512'> = {
   '2.16.840.1.101.3.4.2.1': 'sha256',

@@ -1,7 +1,7 @@
 // API keys for the lender's LOS: "fsk_<prefix>_<secret>". The prefix finds the row, the secret is
 // stored only as a SHA-256 (it carries 256 bits of entropy, so a slow hash adds nothing).
 import type { Db } from '../db/client.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import { newToken, sameHash, sha256Hex } from './tokens.js';
 import { apiScopeSchema, type ApiScope, type Principal } from './principal.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
-import { idParam, iso, isoOrNull, timestamp } from '../http/schemas.js';
+import { idParam, iso, isoOrNull, timestamp } from '../shared/schemas.js';
 import { actorOf } from '../audit/audit.service.js';
 import type { Db } from '../db/client.js';
 import type { AuthService } from './auth.service.js';

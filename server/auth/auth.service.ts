@@ -2,11 +2,12 @@
 // as hashes. Guessing is throttled with backoff (backoff.ts), per account and per client address, and
 // never locks an account hard: see login().
 import type { Request } from 'express';
+import type { DomainEvents } from '../events/domain-events.js';
 import { sqlPool, type Db } from '../db/client.js';
 import type { Role } from '../db/generated/prisma/enums.js';
-import { AppError } from '../http/errors.js';
-import { parseCookies } from '../http/context.js';
-import type { Authenticator } from '../http/route.js';
+import { AppError } from '../shared/errors.js';
+import { parseCookies } from '../shared/cookies.js';
+import type { Authenticator } from './authenticator.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from './password.js';
 import { newToken, sameHash, sha256Hex } from './tokens.js';
@@ -49,18 +50,32 @@ const FAMILIAR_CLIENT_MS = 30 * 86_400_000;
 const accountKey = (email: string) => `login:account:${sha256Hex(email)}`;
 const normalEmail = (email: string) => email.trim().toLowerCase();
 
+export interface AuthServiceOptions {
+  db: Db;
+  limiter: RateLimiter;
+  apiKeys: ApiKeyService;
+  settings: AuthSettings;
+  /** Where revoked login sessions are announced (their consoles' sockets end). */
+  events: DomainEvents;
+}
+
 export class AuthService implements Authenticator {
   /** Called after login sessions were revoked (committed), to end their live connections. */
-  onSessionsEnded: (loginSessionIds: string[]) => void = () => undefined;
   private readonly accountSchedule: number[];
   private readonly clientSchedule: number[];
 
-  constructor(
-    private readonly db: Db,
-    private readonly limiter: RateLimiter,
-    private readonly apiKeys: ApiKeyService,
-    private readonly settings: AuthSettings,
-  ) {
+  private readonly db: Db;
+  private readonly limiter: RateLimiter;
+  private readonly apiKeys: ApiKeyService;
+  private readonly settings: AuthSettings;
+  private readonly events: DomainEvents;
+
+  constructor({ db, limiter, apiKeys, settings, events }: AuthServiceOptions) {
+    this.db = db;
+    this.limiter = limiter;
+    this.apiKeys = apiKeys;
+    this.settings = settings;
+    this.events = events;
     const backoff = { firstDelayMs: settings.loginBackoffMs, maxDelayMs: settings.loginBackoffMaxMs };
     this.accountSchedule = backoffSchedule({ ...backoff, freeFailures: settings.loginMaxFailures });
     this.clientSchedule = backoffSchedule({ ...backoff, freeFailures: settings.loginClientMaxFailures });
@@ -190,7 +205,7 @@ export class AuthService implements Authenticator {
       return true;
     });
     // Its sockets would otherwise stay connected: a socket authenticates once, at the handshake.
-    if (revoked) this.onSessionsEnded([sessionId]);
+    if (revoked) await this.events.publishCommitted({ type: 'login-sessions.ended', loginSessionIds: [sessionId] });
   }
 
   async authenticate(req: Request): Promise<{ principal: Principal; via: 'cookie' | 'bearer' } | null> {

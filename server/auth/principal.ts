@@ -1,6 +1,6 @@
 // Who is calling. A browser user (cookie session) or the lender's LOS (API key).
 import { z } from 'zod';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import type { Role } from '../db/generated/prisma/enums.js';
 
 export const API_SCOPES = ['loan-files:read', 'loan-files:write', 'sessions:read', 'sessions:write'] as const;

@@ -7,7 +7,7 @@
 // flagged as handed off, and the next free agent calls the party back (docs/automated-calls.md).
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logging.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { sipPartyIdentity } from '../livekit/identities.js';
 import type { VideoPlatform } from '../livekit/video-platform.js';
@@ -26,6 +26,11 @@ export interface AutomatedCallSettings {
   answerTimeoutMs: number;
   /** How often one question is spoken again (9, or a key that is not a choice) before it is UNCLEAR. */
   maxRepeats: number;
+  /**
+   * How long the bot waits, in the room, for the call's recording to run (LiveKit reported the egress
+   * active) before it says anything. No recording by then: it asks nothing and hands the party over.
+   */
+  recordingWaitMs: number;
 }
 
 export type ScriptResult = { kind: 'completed' } | { kind: 'handed-off'; reason: HandOffReason } | { kind: 'skipped' };
@@ -73,24 +78,49 @@ class Keypad {
   }
 }
 
+/** One script job per answered attempt. */
+export const automatedCallJobId = (attemptId: string): string => `automated-${attemptId}`;
+
+export interface AutomatedCallsOptions {
+  db: Db;
+  engine: SessionEngine;
+  checklists: ChecklistService;
+  queues: JobQueues;
+  media: { platform: VideoPlatform; connector: CallRoomConnector } | undefined;
+  synthesizer: SpeechSynthesizer;
+  recognizer: (() => SpeechRecognizer) | undefined;
+  settings: AutomatedCallSettings;
+  log: Logger;
+}
+
 export class AutomatedCalls {
-  constructor(
-    private readonly db: Db,
-    private readonly engine: SessionEngine,
-    private readonly checklists: ChecklistService,
-    private readonly queues: JobQueues,
-    private readonly media: { platform: VideoPlatform; connector: CallRoomConnector } | undefined,
-    private readonly synthesizer: SpeechSynthesizer,
-    private readonly recognizer: (() => SpeechRecognizer) | undefined,
-    private readonly settings: AutomatedCallSettings,
-    private readonly log: Logger,
-  ) {}
+  private readonly db: Db;
+  private readonly engine: SessionEngine;
+  private readonly checklists: ChecklistService;
+  private readonly queues: JobQueues;
+  private readonly media: { platform: VideoPlatform; connector: CallRoomConnector } | undefined;
+  private readonly synthesizer: SpeechSynthesizer;
+  private readonly recognizer: (() => SpeechRecognizer) | undefined;
+  private readonly settings: AutomatedCallSettings;
+  private readonly log: Logger;
+
+  constructor(options: AutomatedCallsOptions) {
+    this.db = options.db;
+    this.engine = options.engine;
+    this.checklists = options.checklists;
+    this.queues = options.queues;
+    this.media = options.media;
+    this.synthesizer = options.synthesizer;
+    this.recognizer = options.recognizer;
+    this.settings = options.settings;
+    this.log = options.log;
+  }
 
   /** A call was answered: if it is an automated one, its script runs on a worker. */
   async answered(sessionId: string, attemptId: string): Promise<void> {
     const session = await this.db.verificationSession.findUnique({ where: { id: sessionId }, select: { mode: true, handedOffAt: true } });
     if (session?.mode !== 'AUTOMATED_CALL' || session.handedOffAt) return;
-    await this.queues.enqueue('automated-call', { sessionId, attemptId }, { jobId: `automated-${attemptId}` });
+    await this.queues.enqueue('automated-call', { sessionId, attemptId }, { jobId: automatedCallJobId(attemptId) });
   }
 
   /** The `automated-call` job: runs the script of one answered attempt, then completes or hands off. */
@@ -114,7 +144,12 @@ export class AutomatedCalls {
     try {
       const token = await this.media.platform.agentToken({ room: ctx.roomName, identity: botIdentity(attemptId), displayName: 'automated-call', ttlSeconds: 3600 });
       room = await this.media.connector.join({ room: ctx.roomName, identity: botIdentity(attemptId), partyIdentity: sipPartyIdentity(attemptId), token });
-      result = await this.converse(room, ctx);
+      const recording = await this.whenRecording(ctx, room);
+      if (recording === 'recording') result = await this.converse(room, ctx);
+      else {
+        if (recording === 'not-recorded') this.log.error({ sessionId, attemptId }, 'automated call: the recording did not start; handing the party to a person without asking anything');
+        result = { kind: 'handed-off', reason: recording === 'hung-up' ? 'HUNG_UP' : 'NOT_RECORDED' };
+      }
     } catch (error) {
       this.log.error({ sessionId, attemptId, err: error }, 'automated call failed; handing it to a person');
       result = { kind: 'handed-off', reason: 'BOT_FAILED' };
@@ -122,12 +157,37 @@ export class AutomatedCalls {
     return this.finish(ctx, room, result);
   }
 
-  /** The job is queued just before the answer is applied: wait (briefly) for the session to be IN_PROGRESS. */
-  private async whenAnswered(sessionId: string, attemptId: string, waitMs = 15_000): Promise<CallContext | 'hung-up' | undefined> {
+  /**
+   * The job is queued just before the answer is applied: wait for the session to be IN_PROGRESS. A
+   * call still not answered after `waitMs` is left to the sweep, which hands it over if it is answered
+   * later with no script running (see sweep()).
+   */
+  private async whenAnswered(sessionId: string, attemptId: string, waitMs = 60_000): Promise<CallContext | 'hung-up' | undefined> {
     for (const until = Date.now() + waitMs; ; ) {
       const loaded = await this.load(sessionId, attemptId);
-      if (loaded !== 'not-yet' || Date.now() > until) return loaded === 'not-yet' ? undefined : loaded;
+      if (loaded !== 'not-yet') return loaded;
+      if (Date.now() > until) {
+        this.log.warn({ sessionId, attemptId, waitedMs: waitMs }, 'automated call: the answer was not applied in time; the sweep takes the call over');
+        return undefined;
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /**
+   * Waits in the room until the attempt's recording runs (LiveKit reported its egress active: from
+   * then on the recording holds what is said). The prompts and the keys are the evidence, so the bot
+   * never speaks into a call that is not being recorded.
+   */
+  private async whenRecording(ctx: CallContext, room: CallRoom): Promise<'recording' | 'not-recorded' | 'hung-up'> {
+    for (const until = Date.now() + this.settings.recordingWaitMs; ; ) {
+      if (!room.partyPresent()) return 'hung-up';
+      const recording = await this.db.recording.findUnique({ where: { attemptId: ctx.attemptId }, select: { state: true } });
+      if (recording?.state === 'ACTIVE') return 'recording';
+      // Failed, or already past active (ended before a word was said): not a recording of this script.
+      if (recording && recording.state !== 'REQUESTED') return 'not-recorded';
+      if (Date.now() > until) return 'not-recorded';
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
 
@@ -262,17 +322,30 @@ export class AutomatedCalls {
   }
 
   /**
-   * An automated call whose party hung up while no worker ran its script (the worker died) waits in
-   * WRAP_UP with nobody to finish it: hand it to a person. Runs with the session sweep.
+   * Automated calls nobody is running a script for, handed to a person. Runs with the session sweep.
+   * - In WRAP_UP: the party hung up while no worker ran the script (the worker died).
+   * - In IN_PROGRESS with no `automated-call` job waiting or running: the answer was applied by the
+   *   dial sweep after a crash, or the job was lost with Redis. The party is on the line hearing
+   *   nothing; a person calls back (BOT_FAILED), and the hand-off ends the call.
    */
   async sweep(now = new Date(), graceMs = 60_000): Promise<number> {
+    const before = new Date(now.getTime() - graceMs);
     const stranded = await this.db.verificationSession.findMany({
-      where: { mode: 'AUTOMATED_CALL', handedOffAt: null, state: 'WRAP_UP', updatedAt: { lt: new Date(now.getTime() - graceMs) } },
-      select: { id: true },
+      where: { mode: 'AUTOMATED_CALL', handedOffAt: null, state: { in: ['WRAP_UP', 'IN_PROGRESS'] }, updatedAt: { lt: before } },
+      select: { id: true, state: true, attempts: { orderBy: { number: 'desc' }, take: 1, select: { id: true } } },
       take: 200,
     });
     let handed = 0;
-    for (const { id } of stranded) if (await this.handOff(id, 'HUNG_UP')) handed += 1;
+    for (const { id, state, attempts } of stranded) {
+      if (state === 'WRAP_UP') {
+        if (await this.handOff(id, 'HUNG_UP')) handed += 1;
+        continue;
+      }
+      const attemptId = attempts[0]?.id;
+      if (attemptId && (await this.queues.isPending('automated-call', automatedCallJobId(attemptId)))) continue;
+      this.log.warn({ sessionId: id, attemptId }, 'automated call answered with no script running; handing it to a person');
+      if (await this.handOff(id, 'BOT_FAILED')) handed += 1;
+    }
     return handed;
   }
 }

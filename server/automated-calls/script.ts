@@ -12,8 +12,13 @@ export type ScriptStep =
 
 export type KeypadAnswer = 'CONFIRMED' | 'DENIED' | 'REPEAT';
 
-/** Why the automated part stopped and a person takes over (VerificationSession.handOffReason). */
-export type HandOffReason = 'DENIED' | 'UNCLEAR' | 'NO_INPUT' | 'HUNG_UP' | 'BOT_FAILED';
+/**
+ * Why the automated part stopped and a person takes over (VerificationSession.handOffReason).
+ * NOT_RECORDED: the call's recording did not start, so the bot asked nothing (its questions and the
+ * party's keys are evidence only on the recording).
+ */
+export const HAND_OFF_REASONS = ['DENIED', 'UNCLEAR', 'NO_INPUT', 'HUNG_UP', 'BOT_FAILED', 'NOT_RECORDED'] as const;
+export type HandOffReason = (typeof HAND_OFF_REASONS)[number];
 
 export const PHRASES: Record<PromptLocale, { keypad: string; invalidKey: string; handOff: string }> = {
   'zh-CN': {

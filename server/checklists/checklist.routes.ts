@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
-import { idParam, timestamp } from '../http/schemas.js';
+import { idParam, timestamp } from '../shared/schemas.js';
 import { requireUser } from '../auth/principal.js';
 import { sessionDto } from '../verification/scheduling.service.js';
 import { decisionBody, sessionSchema } from '../verification/verification.schema.js';

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Prisma, sqlPool, type Db } from '../db/client.js';
 import type { ChecklistAnswer, RiskFlag, VerificationSession } from '../db/generated/prisma/client.js';
 import type { AnswerValue, RiskFlagCode, RiskSeverity, SessionState } from '../db/generated/prisma/enums.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import { appendAudit, auditRow } from '../audit/audit.service.js';
 import type { Principal } from '../auth/principal.js';
 import type { RealtimeEmitter } from '../realtime/events.js';

@@ -3,7 +3,7 @@
 // a repeat with another body is refused. Concurrent duplicates serialise on the primary key.
 import type { Db, Tx } from './client.js';
 import { isUniqueViolation } from './client.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import { canonicalJson } from '../audit/canonical-json.js';
 import { sha256Hex } from '../auth/tokens.js';
 

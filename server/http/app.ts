@@ -5,9 +5,11 @@ import type { Duplex } from 'node:stream';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../logging.js';
 import { redactPath, requestContext } from './context.js';
-import { AppError, ERROR_CODES, toProblem, type ErrorCode } from './errors.js';
+import { AppError, ERROR_CODES, type ErrorCode } from '../shared/errors.js';
+import { toProblem } from './problem.js';
 import { API_DOCS_HTML, buildOpenApiDocument } from './openapi.js';
-import type { Authenticator, RouteDefinition } from './route.js';
+import type { RouteDefinition } from './route.js';
+import type { Authenticator } from '../auth/authenticator.js';
 
 export interface HttpAppOptions {
   log: Logger;

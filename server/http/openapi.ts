@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with.
 import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { ERROR_CODES } from './errors.js';
+import { ERROR_CODES } from '../shared/errors.js';
 import type { RouteDefinition } from './route.js';
 
 // Needed for registry.register(); schemas elsewhere name themselves with zod's own .meta({ id }).

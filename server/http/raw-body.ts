@@ -3,7 +3,7 @@
 // already compressed, and a gzip bomb stays out. Parser failures become problem+json errors that name
 // what was being sent.
 import express, { type Request, type Response } from 'express';
-import { AppError } from './errors.js';
+import { AppError } from '../shared/errors.js';
 
 interface BodyParserError {
   type?: string;

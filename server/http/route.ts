@@ -4,17 +4,13 @@
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
-import { AppError, validationError, type FieldError } from './errors.js';
+import { AppError, validationError, type FieldError } from '../shared/errors.js';
 import type { RequestContext } from './context.js';
 import { isAllowed, type Access, type Principal } from '../auth/principal.js';
+import type { Authenticator } from '../auth/authenticator.js';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 const MUTATING = new Set<Method>(['post', 'put', 'patch', 'delete']);
-
-export interface Authenticator {
-  authenticate(req: Request): Promise<{ principal: Principal; via: 'cookie' | 'bearer' } | null>;
-  checkCsrf(principal: Extract<Principal, { kind: 'user' }>, token: string | undefined): boolean;
-}
 
 export interface RouteResult {
   status: number;

@@ -155,3 +155,47 @@ export const jobCatalog = {
 export type JobName = keyof typeof jobCatalog;
 export type JobPayload<N extends JobName> = z.infer<(typeof jobCatalog)[N]['payload']>;
 export type JobHandlers = { [N in JobName]: (payload: JobPayload<N>, meta: { attempt: number; jobId: string }) => Promise<void> };
+
+/** How many jobs of each queue one worker node runs at once. */
+const JOB_CONCURRENCY = {
+  'livekit-event': 8,
+  'livekit-events': 4,
+  'livekit-reconcile': 1,
+  'session-due': 4,
+  'session-reminder': 4,
+  'session-no-show': 4,
+  'session-reconnect-grace': 4,
+  'agent-disconnect-grace': 4,
+  'session-deadline': 4,
+  'offer-timeout': 4,
+  'session-dial': 8,
+  // Replaced by AUTOMATED_CALL_CONCURRENCY (see workerPolicy).
+  'automated-call': 1,
+  'audit-checkpoint': 1,
+  'session-sweep': 1,
+  'recording-finalize': 2,
+  'recording-integrity': 2,
+  'recording-integrity-sample': 1,
+  'retention-sweep': 1,
+  'retention-recompute': 1,
+  'face-match': 1,
+  'liveness-check': 1,
+  'los-webhook': 8,
+} as const satisfies Record<JobName, number>;
+
+export interface WorkerTuning {
+  /** Automated calls one node runs at once (each holds a call room and a speech pipeline). */
+  automatedCallConcurrency: number;
+  /** Calls placed per second across every node (the trunk's pace). */
+  dialRatePerSecond: number;
+}
+
+/** Per-queue concurrency and the rate limits shared by every worker of a queue. */
+export function workerPolicy(tuning: WorkerTuning): { concurrency: Record<JobName, number>; limiter: Partial<Record<JobName, { max: number; duration: number }>> } {
+  const dialsPerWindow = Math.max(1, Math.floor(tuning.dialRatePerSecond));
+  return {
+    concurrency: { ...JOB_CONCURRENCY, 'automated-call': tuning.automatedCallConcurrency },
+    // Whole calls per window: a rate of 2.5/s is 2 calls every 800 ms.
+    limiter: { 'session-dial': { max: dialsPerWindow, duration: Math.round((1000 * dialsPerWindow) / tuning.dialRatePerSecond) } },
+  };
+}

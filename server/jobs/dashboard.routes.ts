@@ -5,8 +5,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { AppError } from '../http/errors.js';
-import type { Authenticator } from '../http/route.js';
+import { AppError } from '../shared/errors.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import { isAllowed } from '../auth/principal.js';
 import { jobCatalog, type JobName } from './catalog.js';
 import type { JobQueues } from './queues.js';

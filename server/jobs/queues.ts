@@ -74,6 +74,12 @@ export class JobQueues {
       .catch(() => undefined);
   }
 
+  /** Whether a job is waiting, delayed or being processed (false once it finished, failed or is gone). */
+  async isPending(name: JobName, jobId: string): Promise<boolean> {
+    const state = await this.queue(name).getJobState(jobId);
+    return state === 'active' || state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children';
+  }
+
   /** A repeating job; the scheduler id makes it idempotent across nodes and restarts. */
   async schedule<N extends JobName>(name: N, everyMs: number, payload: JobPayload<N>): Promise<void> {
     await this.queue(name).upsertJobScheduler(`${name}-every`, { every: everyMs }, { name, data: payload });
@@ -121,6 +127,8 @@ const MAX_STALLED_COUNT = 25;
 export const IDLE_WAIT_SECONDS = 30;
 
 export function startWorkers(settings: WorkerSettings, handlers: JobHandlers, log: Logger): { close(): Promise<void> } {
+  const missing = (Object.keys(jobCatalog) as JobName[]).filter((name) => typeof handlers[name] !== 'function');
+  if (missing.length > 0) throw new Error(`Job queues without a handler: ${missing.join(', ')}`);
   const workers = (Object.keys(jobCatalog) as JobName[]).map((name) => {
     const worker = new Worker(
       name,

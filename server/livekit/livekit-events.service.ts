@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { WebhookEvent } from 'livekit-server-sdk';
 import { sqlIn, sqlPool, sqlTransaction, type Db, type Sql, type Tx } from '../db/client.js';
 import type { Logger } from '../logging.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { MicroBatch } from '../db/micro-batch.js';
 import { insertAudit } from '../audit/audit.service.js';
@@ -48,18 +48,30 @@ interface Stored {
   queue: boolean;
 }
 
+export interface LiveKitEventIntakeOptions {
+  db: Db;
+  queues: JobQueues;
+  verifier: LiveKitWebhookVerifier;
+  log: Logger;
+}
+
 export class LiveKitEventIntake {
   // Concurrent webhooks share one insert, then one enqueue; each is answered after both. The two
   // stages overlap (one batch is being queued while the next is being stored), one batch each at a time.
   private readonly inbox = new MicroBatch<InboxRow, Stored>((rows) => this.store(rows), { maxBatch: 200, maxInFlight: 1 });
   private readonly outbox = new MicroBatch<string, void>((eventIds) => this.enqueue(eventIds), { maxBatch: 500, maxInFlight: 1 });
 
-  constructor(
-    private readonly db: Db,
-    private readonly queues: JobQueues,
-    private readonly verifier: LiveKitWebhookVerifier,
-    private readonly log: Logger,
-  ) {}
+  private readonly db: Db;
+  private readonly queues: JobQueues;
+  private readonly verifier: LiveKitWebhookVerifier;
+  private readonly log: Logger;
+
+  constructor(options: LiveKitEventIntakeOptions) {
+    this.db = options.db;
+    this.queues = options.queues;
+    this.verifier = options.verifier;
+    this.log = options.log;
+  }
 
   async receive(rawBody: string, authorization: string | undefined): Promise<{ duplicate: boolean }> {
     const receivedAt = new Date();

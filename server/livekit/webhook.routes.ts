@@ -5,7 +5,7 @@
 // Everything else about the request is as on any route: a request id, the security headers, the
 // access log line, and problem+json for every failure.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import { asAppError, sendProblem } from '../http/app.js';
 import { beginRequest, type RequestContextOptions } from '../http/context.js';
 import type { Logger } from '../logging.js';

@@ -8,7 +8,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 
 export interface ContractFetchPolicy {
   /** Host names or IP addresses, optionally `host:port`; empty: fetching is off. */

@@ -5,20 +5,19 @@
 //
 // It answers only PUT /api/loan-files/:id/contract and passes every other request on; contractRoutes
 // documents it and serves the reads.
-import { pipeline } from 'node:stream/promises';
-import express, { type Request, type Response, type Router } from 'express';
-import type { Logger } from '../logging.js';
-import type { ContractDocument } from '../db/generated/prisma/client.js';
+import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { AppError, validationError } from '../http/errors.js';
+import { AppError, validationError } from '../shared/errors.js';
 import { rawBodyReader } from '../http/raw-body.js';
-import { accessExtension, defineRoute, type Authenticator, type RouteDefinition } from '../http/route.js';
-import { binaryBody, idParam, timestamp } from '../http/schemas.js';
+import { sendInlinePdf } from '../http/pdf-response.js';
+import { accessExtension, defineRoute, type RouteDefinition } from '../http/route.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { binaryBody, idParam, timestamp } from '../shared/schemas.js';
 import { actorOf } from '../audit/audit.service.js';
 import { isAllowed, type Access } from '../auth/principal.js';
 import type { Role } from '../db/generated/prisma/enums.js';
-import { contractDto, type ContractReader, type ContractService } from './contracts.service.js';
+import { contractDto, type ContractService } from './contracts.service.js';
 
 const READERS: Role[] = ['SUPERVISOR', 'ADMIN', 'AUDITOR'];
 const UPLOAD_ACCESS: Exclude<Access, 'public'> = { roles: ['SUPERVISOR', 'ADMIN'], apiKeyScope: 'loan-files:write' };
@@ -112,7 +111,7 @@ export function contractRoutes(contracts: ContractService): RouteDefinition[] {
       async handler({ params, req, ctx }) {
         const document = await contracts.currentOr404(params.id);
         const reader = { actor: actorOf(ctx.principal), via: 'loan_file' as const, sessionId: null };
-        return { status: 200, respond: (res) => sendContractPdf(contracts, document, reader, req, res, ctx.log) };
+        return { status: 200, respond: (res) => sendInlinePdf(req, res, { ...document, name: 'contract' }, () => contracts.open(document, { ...reader, requestId: req.ctx.requestId }), ctx.log) };
       },
     }),
   ];
@@ -140,36 +139,3 @@ const uploadDocumentation: RouteDefinition = {
     });
   },
 };
-
-/**
- * Streams the stored PDF with headers that keep a browser tab from running it. A GET is audited as a
- * read by `reader` (ContractService.open); a HEAD sends no bytes, so it opens nothing.
- */
-export async function sendContractPdf(
-  contracts: ContractService,
-  document: ContractDocument,
-  reader: Omit<ContractReader, 'requestId'>,
-  req: Request,
-  res: Response,
-  log: Logger,
-): Promise<void> {
-  const body = req.method === 'HEAD' ? null : await contracts.open(document, { ...reader, requestId: req.ctx.requestId });
-  res
-    .status(200)
-    .type('application/pdf')
-    .setHeader('Content-Length', String(document.sizeBytes))
-    .setHeader('Cache-Control', 'no-store')
-    .setHeader('X-Content-SHA256', document.sha256)
-    .setHeader('Content-Disposition', `inline; filename="contract-${document.sha256.slice(0, 12)}.pdf"`)
-    // Opened directly in a tab, the document must not be able to run anything.
-    .setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-  if (!body) {
-    res.end();
-    return;
-  }
-  try {
-    await pipeline(body, res);
-  } catch (error) {
-    log.info({ err: error }, 'contract stream ended early');
-  }
-}

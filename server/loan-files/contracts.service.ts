@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Db } from '../db/client.js';
 import type { ContractDocument } from '../db/generated/prisma/client.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import type { RecordingStore } from '../../recordings/object-store.js';
 import { checkContractUrl, fetchContractBytes, type ContractFetchPolicy } from './contract-fetch.js';
@@ -59,13 +59,25 @@ export const contractDto = (d: ContractDocument) => ({
   contentUrl: `/api/loan-files/${d.loanFileId}/contract/content`,
 });
 
+export interface ContractServiceOptions {
+  db: Db;
+  store: RecordingStore;
+  settings: ContractSettings;
+  retention: ContractLocker;
+}
+
 export class ContractService {
-  constructor(
-    private readonly db: Db,
-    private readonly store: RecordingStore,
-    private readonly settings: ContractSettings,
-    private readonly retention: ContractLocker,
-  ) {}
+  private readonly db: Db;
+  private readonly store: RecordingStore;
+  private readonly settings: ContractSettings;
+  private readonly retention: ContractLocker;
+
+  constructor(options: ContractServiceOptions) {
+    this.db = options.db;
+    this.store = options.store;
+    this.settings = options.settings;
+    this.retention = options.retention;
+  }
 
   get maxBytes(): number {
     return this.settings.maxBytes;

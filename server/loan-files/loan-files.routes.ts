@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
-import { idParam } from '../http/schemas.js';
+import { idParam } from '../shared/schemas.js';
 import { actorOf } from '../audit/audit.service.js';
 import { principalScope, type Principal } from '../auth/principal.js';
 import type { Role } from '../db/generated/prisma/enums.js';

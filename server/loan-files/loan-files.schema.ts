@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { calendarDate, timestamp } from '../http/schemas.js';
+import { calendarDate, timestamp } from '../shared/schemas.js';
 import { loanTermsInput } from './loan-terms.js';
 
 const E164 = /^\+[1-9]\d{7,14}$/;

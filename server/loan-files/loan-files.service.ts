@@ -1,11 +1,12 @@
 // Loan files and their parties, as the lender's LOS sends them. Creation is idempotent by
 // externalRef and by Idempotency-Key, also under concurrent identical requests.
 import { createHash } from 'node:crypto';
+import type { DomainEvents } from '../events/domain-events.js';
 import type { Db, Tx } from '../db/client.js';
 import { Prisma } from '../db/client.js';
 import type { LoanFile, Party } from '../db/generated/prisma/client.js';
 import type { Role } from '../db/generated/prisma/enums.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import { runIdempotent, type StoredResponse } from '../db/idempotency.js';
 import type { RetentionRules } from '../../recordings/retention.js';
@@ -108,17 +109,24 @@ function decodeCursor(text: string): Cursor {
 }
 
 export class LoanFileService {
-  /**
-   * Told (after commit) when a loan file's maturity date changed: recording retention counts from
-   * it. main.ts queues the recomputation; the retention sweep also re-checks the rule before deleting.
-   */
-  onMaturityChanged: (loanFileId: string, version: number) => Promise<void> = async () => undefined;
+  private readonly db: Db;
+  private readonly retentionRules: RetentionRules;
+  private readonly events: DomainEvents;
 
-  constructor(
-    private readonly db: Db,
+  constructor(options: {
+    db: Db;
     /** The retention rules, to tell whether a maturity change shortens a recording's retention. */
-    private readonly retentionRules: RetentionRules,
-  ) {}
+    retentionRules: RetentionRules;
+    /**
+     * Told (after commit) when a loan file's maturity date changed: recording retention counts from
+     * it. The retention sweep also re-checks the rule before deleting.
+     */
+    events: DomainEvents;
+  }) {
+    this.db = options.db;
+    this.retentionRules = options.retentionRules;
+    this.events = options.events;
+  }
 
   async create(input: CreateLoanFileInput, caller: Caller, idempotencyKey: string | undefined): Promise<StoredResponse> {
     const request = idempotencyKey ? { scope: `${caller.scope}:loan-files`, key: idempotencyKey, body: input } : undefined;
@@ -310,7 +318,7 @@ export class LoanFileService {
       });
       return { dto: loanFileDto(updated), maturityChanged: maturityChanges };
     });
-    if (maturityChanged) await this.onMaturityChanged(id, dto.version);
+    if (maturityChanged) await this.events.publishCommitted({ type: 'loan-file.maturity-changed', loanFileId: id, version: dto.version });
     return dto;
   }
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
-import { idParam, iso, isoOrNull, timestamp } from '../http/schemas.js';
+import { idParam, iso, isoOrNull, timestamp } from '../shared/schemas.js';
 import type { Role } from '../db/generated/prisma/enums.js';
 import type { LosWebhookDelivery } from '../db/generated/prisma/client.js';
-import { losEventSchema, type LosWebhookService } from './los-webhooks.js';
+import { losEventSchema, type LosWebhookService } from './los-webhooks.service.js';
 import { actorOf } from '../audit/audit.service.js';
 
 const READERS: Role[] = ['SUPERVISOR', 'ADMIN', 'AUDITOR'];

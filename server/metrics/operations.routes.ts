@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
-import { calendarDate } from '../http/schemas.js';
+import { calendarDate } from '../shared/schemas.js';
 import { DIAL_OUTCOMES, ENDED_CATEGORIES, type OperationsMetrics } from './operations.service.js';
 
 /** The longest range one request may ask for: a year and a day (a leap year plus a margin). */

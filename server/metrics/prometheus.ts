@@ -8,7 +8,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import express, { type Request } from 'express';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/client.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import { ENDED_CATEGORIES, type OperationsMetrics } from './operations.service.js';
 import type { EventLag } from './event-lag.js';
 

@@ -51,6 +51,33 @@ export type PartyServerEvent = keyof typeof partyServerEvents;
 export type AgentEventPayload<E extends AgentServerEvent> = z.infer<(typeof agentServerEvents)[E]>;
 export type PartyEventPayload<E extends PartyServerEvent> = z.infer<(typeof partyServerEvents)[E]>;
 
+// socket.io's event maps, derived from the schemas above, for both ends: the server types its namespaces
+// with them (`Namespace<AgentClientToServerEvents, AgentServerToClientEvents>`) and the console its
+// sockets (`Socket<AgentServerToClientEvents, AgentClientToServerEvents>`, a type-only import).
+
+/** The acknowledgement of a client event: `ok`, with what the event answers, or a problem code. */
+export type SocketAck<Answer extends object = object> = ({ ok: true } & Answer) | { ok: false; code: string; message: string };
+// The acknowledgement is optional; a union of argument lists rather than `ack?` so socket.io-client's
+// `timeout()` still recognises it as one.
+type Acked<Payload, Answer extends object = object> = (...args: [payload: Payload] | [payload: Payload, ack: (response: SocketAck<Answer>) => void]) => void;
+type Input<S extends z.ZodType> = z.input<S>;
+
+export type AgentServerToClientEvents = { [E in AgentServerEvent]: (payload: AgentEventPayload<E>) => void };
+export type PartyServerToClientEvents = { [E in PartyServerEvent]: (payload: PartyEventPayload<E>) => void };
+
+export interface AgentClientToServerEvents {
+  'presence:set': Acked<Input<(typeof agentClientEvents)['presence:set']>>;
+  'presence:get': Acked<Input<(typeof agentClientEvents)['presence:get']>, { presence: z.infer<typeof presenceSchema> }>;
+  /** `lapsed: true` when the presence had expired: the console then sets it again. */
+  heartbeat: Acked<Input<(typeof agentClientEvents)['heartbeat']>, { lapsed: boolean }>;
+  'session:watch': Acked<Input<(typeof agentClientEvents)['session:watch']>>;
+  'contract:present': Acked<Input<(typeof agentClientEvents)['contract:present']>>;
+}
+
+export interface PartyClientToServerEvents {
+  'contract:viewing': Acked<Input<(typeof partyClientEvents)['contract:viewing']>>;
+}
+
 /**
  * Where events go. Rooms: `agent:<userId>`, `login:<loginSessionId>`, `supervisors`, `session:<id>` (agent
  * namespace), `party:<sessionId>`.

@@ -5,14 +5,24 @@
 import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { Redis } from 'ioredis';
-import { Server, type Socket } from 'socket.io';
+import { Server, type Namespace, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from '../logging.js';
-import { parseCookies } from '../http/context.js';
-import { AppError } from '../http/errors.js';
+import { parseCookies } from '../shared/cookies.js';
+import { AppError } from '../shared/errors.js';
 import { SESSION_COOKIE, type AuthService } from '../auth/auth.service.js';
 import type { Principal } from '../auth/principal.js';
-import { agentClientEvents, partyClientEvents, type ConsoleConnections, type RealtimeEmitter } from './events.js';
+import {
+  agentClientEvents,
+  partyClientEvents,
+  type AgentClientToServerEvents,
+  type AgentServerToClientEvents,
+  type ConsoleConnections,
+  type PartyClientToServerEvents,
+  type PartyServerToClientEvents,
+  type RealtimeEmitter,
+  type SocketAck,
+} from './events.js';
 import type { Presence, PresenceService } from './presence.js';
 
 type UserPrincipal = Extract<Principal, { kind: 'user' }>;
@@ -25,12 +35,19 @@ export interface RealtimeOptions {
   log: Logger;
   auth: AuthService;
   presence: PresenceService;
+  /** How long the gone mark of an agent whose consoles all went must outlive (the departure grace period). */
+  departureGraceMs: number;
+}
+
+/**
+ * What the socket events do beyond this file: handed to `attach`, so a server never serves a socket
+ * with a reaction missing. Each feature contributes its part at composition (main.ts).
+ */
+export interface RealtimeHandlers {
   /** May this user follow this session live? (assigned agent, supervisors) */
   canWatchSession(principal: UserPrincipal, sessionId: string): Promise<boolean>;
   /** Called after an agent's presence changed (e.g. to route waiting sessions or withdraw offers). */
   onPresenceChanged(userId: string, presence: Presence): Promise<void>;
-  /** How long the gone mark of an agent whose consoles all went must outlive (the departure grace period). */
-  departureGraceMs: number;
   /** The agent's last console went at `at` (epoch ms), and none came back meanwhile. */
   onAgentLeft(userId: string, at: number): Promise<void>;
   /** A console of an agent who had left came back (within the grace period). */
@@ -40,9 +57,9 @@ export interface RealtimeOptions {
   /** A borrower connected (e.g. to tell them their place in the queue). */
   onPartyConnected(sessionId: string): Promise<void>;
   /** An agent asks to show the borrower a page of the contract (the handler checks it is the assigned agent). */
-  onContractPresent?(principal: UserPrincipal, sessionId: string, page: number, requestId: string): Promise<void>;
+  onContractPresent(principal: UserPrincipal, sessionId: string, page: number, requestId: string): Promise<void>;
   /** A borrower's page reports the contract page it shows. */
-  onPartyContractPage?(sessionId: string, page: number): Promise<void>;
+  onPartyContractPage(sessionId: string, page: number): Promise<void>;
 }
 
 export interface Realtime {
@@ -51,13 +68,20 @@ export interface Realtime {
   connections: ConsoleConnections;
   /** Is a console of this user's connected to /agent now, on any node? */
   isConnected(userId: string): Promise<boolean>;
-  attach(httpServer: HttpServer): void;
+  /** Starts serving sockets on the HTTP server, with what their events do. */
+  attach(httpServer: HttpServer, handlers: RealtimeHandlers): void;
   /** Ends every console and party connection (shutdown: they reconnect to another node). */
   disconnectAll(): void;
   close(): Promise<void>;
 }
 
-type Ack = (response: { ok: true; [extra: string]: unknown } | { ok: false; code: string; message: string }) => void;
+type Ack = (response: SocketAck<Record<string, unknown>>) => void;
+/** What a handshake leaves on a socket: the signed-in user (/agent) or the borrower's session (/party). */
+interface SocketData {
+  principal: UserPrincipal;
+  sessionId: string;
+}
+type AgentSocket = Socket<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, SocketData>;
 
 export function createRealtime(options: RealtimeOptions): Realtime {
   const pub = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 });
@@ -70,8 +94,14 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   // starts the departure grace period. While this node shuts down its sockets drop, but the agents are
   // not going anywhere: they reconnect to another node, and their presence lapses if they really left.
   let closing = false;
+  let handlers: RealtimeHandlers | undefined;
+  // Sockets connect only once attach() has handed the handlers in.
+  const on = (): RealtimeHandlers => {
+    if (!handlers) throw new Error('realtime: a socket arrived before attach()');
+    return handlers;
+  };
 
-  const agents = io.of('/agent');
+  const agents: Namespace<AgentClientToServerEvents, AgentServerToClientEvents, Record<string, never>, SocketData> = io.of('/agent');
   agents.use(async (socket, next) => {
     try {
       const origin = socket.handshake.headers.origin;
@@ -89,8 +119,8 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     }
   });
 
-  agents.on('connection', (socket: Socket) => {
-    const principal = socket.data.principal as UserPrincipal;
+  agents.on('connection', (socket: AgentSocket) => {
+    const principal = socket.data.principal;
     // Kept here, not in socket.data: fetchSockets() ships socket.data to other nodes through Redis.
     const sessionToken = parseCookies(socket.handshake.headers.cookie)[SESSION_COOKIE] ?? '';
     const isAgent = principal.roles.includes('AGENT');
@@ -99,7 +129,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     if (isAgent) {
       void (async () => {
         try {
-          if (await options.presence.markBack(principal.userId)) await options.onAgentBack(principal.userId);
+          if (await options.presence.markBack(principal.userId)) await on().onAgentBack(principal.userId);
         } catch (error) {
           options.log.warn({ err: error }, 'could not record an agent coming back');
         }
@@ -136,7 +166,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       return true;
     };
 
-    const handle = <T>(event: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, allowed: boolean, run: (payload: T) => Promise<void | Record<string, unknown>>) => {
+    const handle = <T>(event: 'presence:set' | 'presence:get' | 'heartbeat', schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, allowed: boolean, run: (payload: T) => Promise<void | Record<string, unknown>>) => {
       socket.on(event, async (payload: unknown, ack?: Ack) => {
         const reply: Ack = typeof ack === 'function' ? ack : () => undefined;
         if (!(await stillValid(reply))) return;
@@ -155,7 +185,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
 
     handle('presence:set', agentClientEvents['presence:set'], isAgent, async ({ presence }) => {
       await options.presence.set(principal.userId, presence);
-      await options.onPresenceChanged(principal.userId, presence);
+      await on().onPresenceChanged(principal.userId, presence);
     });
     handle('presence:get', agentClientEvents['presence:get'], isAgent, async () => ({ presence: await options.presence.chosen(principal.userId) }));
     // The acknowledgement says `lapsed: true` when the presence had expired: the console then sets it again.
@@ -165,7 +195,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       if (!(await stillValid(reply))) return;
       const parsed = agentClientEvents['session:watch'].safeParse(payload);
       if (!parsed.success) return reply({ ok: false, code: 'VALIDATION_FAILED', message: 'invalid session:watch payload' });
-      if (!(await options.canWatchSession(principal, parsed.data.sessionId))) return reply({ ok: false, code: 'FORBIDDEN', message: 'not your session' });
+      if (!(await on().canWatchSession(principal, parsed.data.sessionId))) return reply({ ok: false, code: 'FORBIDDEN', message: 'not your session' });
       await socket.join(`session:${parsed.data.sessionId}`);
       reply({ ok: true });
     });
@@ -177,7 +207,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       const parsed = agentClientEvents['contract:present'].safeParse(payload);
       if (!parsed.success) return reply({ ok: false, code: 'VALIDATION_FAILED', message: 'invalid contract:present payload' });
       try {
-        await options.onContractPresent?.(principal, parsed.data.sessionId, parsed.data.page, randomUUID());
+        await on().onContractPresent(principal, parsed.data.sessionId, parsed.data.page, randomUUID());
         reply({ ok: true });
       } catch (error) {
         replyWithError(reply, error, 'contract:present');
@@ -193,10 +223,10 @@ export function createRealtime(options: RealtimeOptions): Realtime {
         await options.presence.markGone(principal.userId, at, options.departureGraceMs);
         const others = await agents.in(`agent:${principal.userId}`).fetchSockets();
         if (others.length > 0) {
-          if (await options.presence.markBack(principal.userId)) await options.onAgentBack(principal.userId);
+          if (await options.presence.markBack(principal.userId)) await on().onAgentBack(principal.userId);
           return;
         }
-        await options.onAgentLeft(principal.userId, at);
+        await on().onAgentLeft(principal.userId, at);
       } catch (error) {
         options.log.warn({ err: error }, 'could not record an agent leaving; their presence will lapse');
       }
@@ -204,19 +234,19 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   });
 
   // Borrowers: read-only, one room per session, authenticated by their link and party token.
-  const parties = io.of('/party');
+  const parties: Namespace<PartyClientToServerEvents, PartyServerToClientEvents, Record<string, never>, SocketData> = io.of('/party');
   parties.use(async (socket, next) => {
     try {
       const auth = socket.handshake.auth as { link?: unknown; partyToken?: unknown };
       if (typeof auth.link !== 'string' || typeof auth.partyToken !== 'string') throw new Error('missing');
-      socket.data.sessionId = await options.authenticateParty(auth.link, auth.partyToken);
+      socket.data.sessionId = await on().authenticateParty(auth.link, auth.partyToken);
       next();
     } catch {
       next(Object.assign(new Error('UNAUTHENTICATED'), { data: { code: 'UNAUTHENTICATED' } }));
     }
   });
-  parties.on('connection', async (socket: Socket) => {
-    const sessionId = socket.data.sessionId as string;
+  parties.on('connection', async (socket) => {
+    const sessionId = socket.data.sessionId;
     // Registered before anything is awaited, so an event sent right after connecting is not lost.
     // A page turns a few times a minute; a socket reporting faster than 5 a second is refused, not relayed.
     let lastReport = 0;
@@ -228,7 +258,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       if (now - lastReport < 200) return reply({ ok: false, code: 'RATE_LIMITED', message: 'too many page reports' });
       lastReport = now;
       try {
-        await options.onPartyContractPage?.(sessionId, parsed.data.page);
+        await on().onPartyContractPage(sessionId, parsed.data.page);
         reply({ ok: true });
       } catch (error) {
         replyWithError(reply, error, 'contract:viewing');
@@ -236,7 +266,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     });
     await socket.join(`party:${sessionId}`);
     try {
-      await options.onPartyConnected(sessionId);
+      await on().onPartyConnected(sessionId);
     } catch (error) {
       options.log.warn({ err: error }, 'could not greet a party socket');
     }
@@ -249,16 +279,18 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     reply({ ok: false, code: 'INTERNAL', message: 'could not handle the event' });
   };
 
+  // socket.io cannot tie a generic event name to its payload type; RealtimeEmitter's signatures do.
+  const broadcast = (operator: { emit(event: string, payload: unknown): boolean }) => operator;
   const emitter: RealtimeEmitter = {
-    toAgent: (userId, event, payload) => void agents.to(`agent:${userId}`).emit(event, payload),
-    toSupervisors: (event, payload) => void agents.to('supervisors').emit(event, payload),
+    toAgent: (userId, event, payload) => void broadcast(agents.to(`agent:${userId}`)).emit(event, payload),
+    toSupervisors: (event, payload) => void broadcast(agents.to('supervisors')).emit(event, payload),
     toSessionWatchers: (sessionId, event, payload, options) => {
       const rooms = [`session:${sessionId}`];
       if (options?.andAgent) rooms.push(`agent:${options.andAgent}`);
       if (options?.andSupervisors) rooms.push('supervisors');
-      agents.to(rooms).emit(event, payload);
+      broadcast(agents.to(rooms)).emit(event, payload);
     },
-    toParty: (sessionId, event, payload) => void parties.to(`party:${sessionId}`).emit(event, payload),
+    toParty: (sessionId, event, payload) => void broadcast(parties.to(`party:${sessionId}`)).emit(event, payload),
   };
 
   const connections: ConsoleConnections = {
@@ -273,7 +305,10 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     emitter,
     connections,
     isConnected: async (userId) => (await agents.in(`agent:${userId}`).fetchSockets()).length > 0,
-    attach: (httpServer) => io.attach(httpServer),
+    attach: (httpServer, socketHandlers) => {
+      handlers = socketHandlers;
+      io.attach(httpServer);
+    },
     disconnectAll: () => {
       // Every namespace's connections (io.disconnectSockets reaches only the main one).
       io.engine.close();

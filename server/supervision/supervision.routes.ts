@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
-import { timestamp } from '../http/schemas.js';
+import { timestamp } from '../shared/schemas.js';
 import type { SupervisionService } from './supervision.service.js';
 
 const kind = z.enum(['CALL', 'VIDEO']);

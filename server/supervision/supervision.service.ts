@@ -143,14 +143,26 @@ export function boardColumn(session: { kind: 'CALL' | 'VIDEO'; state: string; as
   }
 }
 
+export interface SupervisionServiceOptions {
+  db: Db;
+  presence: PresenceService;
+  /** Users with a console connected to /agent right now (across nodes). */
+  connectedUsers: () => Promise<Set<string>>;
+  settings?: SupervisionSettings;
+}
+
 export class SupervisionService {
-  constructor(
-    private readonly db: Db,
-    private readonly presence: PresenceService,
-    /** Users with a console connected to /agent right now (across nodes). */
-    private readonly connectedUsers: () => Promise<Set<string>>,
-    private readonly settings: SupervisionSettings = DEFAULT_SUPERVISION_SETTINGS,
-  ) {}
+  private readonly db: Db;
+  private readonly presence: PresenceService;
+  private readonly connectedUsers: () => Promise<Set<string>>;
+  private readonly settings: SupervisionSettings;
+
+  constructor(options: SupervisionServiceOptions) {
+    this.db = options.db;
+    this.presence = options.presence;
+    this.connectedUsers = options.connectedUsers;
+    this.settings = options.settings ?? DEFAULT_SUPERVISION_SETTINGS;
+  }
 
   async board(now = new Date()): Promise<BoardSnapshot> {
     const [agents, sessions, offers, alerts] = await Promise.all([

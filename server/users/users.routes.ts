@@ -1,7 +1,7 @@
 // Administrators manage console users: creating them, roles, disabling, and lifting a sign-in hold.
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
-import { idParam } from '../http/schemas.js';
+import { idParam } from '../shared/schemas.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { requireUser, roleSchema } from '../auth/principal.js';
 import { localeSchema } from '../loan-files/loan-files.schema.js';

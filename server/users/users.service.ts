@@ -4,7 +4,7 @@ import type { Role } from '../db/generated/prisma/enums.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import { hashPassword } from '../auth/password.js';
 import { isUniqueViolation } from '../db/client.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import type { ConsoleConnections } from '../realtime/events.js';
 
 export interface NewUser {

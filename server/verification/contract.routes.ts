@@ -4,14 +4,14 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
-import { AppError } from '../http/errors.js';
-import { binaryBody, idParam, timestamp } from '../http/schemas.js';
+import { sendInlinePdf } from '../http/pdf-response.js';
+import { AppError } from '../shared/errors.js';
+import { binaryBody, idParam, timestamp } from '../shared/schemas.js';
 import { requireUser } from '../auth/principal.js';
-import type { BorrowerLinks } from '../auth/borrower-links.js';
+import type { BorrowerLinks } from '../auth/borrower-links.service.js';
 import type { RateLimiter } from '../auth/rate-limiter.js';
 import type { ContractService } from '../loan-files/contracts.service.js';
-import { sendContractPdf } from '../loan-files/contracts.routes.js';
-import type { ContractPresentation } from './contract-presentation.js';
+import type { ContractPresentation } from './contract-presentation.service.js';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 export const signingSchema = z
@@ -83,7 +83,7 @@ export function sessionContractRoutes(presentation: ContractPresentation, contra
         const session = await presentation.sessionForStaff(params.id, principal);
         const document = await presentation.documentOf(session);
         const reader = { actor: { type: 'USER' as const, id: principal.userId }, via: 'session' as const, sessionId: session.id };
-        return { status: 200, respond: (res) => sendContractPdf(contracts, document, reader, req, res, ctx.log) };
+        return { status: 200, respond: (res) => sendInlinePdf(req, res, { ...document, name: 'contract' }, () => contracts.open(document, { ...reader, requestId: req.ctx.requestId }), ctx.log) };
       },
     }),
   ];
@@ -127,7 +127,7 @@ export function partyContractRoutes(links: BorrowerLinks, presentation: Contract
         const document = await presentation.documentOf(session);
         // The borrower is named by the session, as every other borrower action in the audit log.
         const reader = { actor: { type: 'BORROWER' as const, id: session.id }, via: 'join' as const, sessionId: session.id };
-        return { status: 200, respond: (res) => sendContractPdf(contracts, document, reader, req, res, ctx.log) };
+        return { status: 200, respond: (res) => sendInlinePdf(req, res, { ...document, name: 'contract' }, () => contracts.open(document, { ...reader, requestId: req.ctx.requestId }), ctx.log) };
       },
     }),
   ];

@@ -1,6 +1,6 @@
 // The desk's view of a session, as the API documents it; the service's type is derived from it.
 import { z } from 'zod';
-import { timestamp } from '../http/schemas.js';
+import { timestamp } from '../shared/schemas.js';
 
 export const deskSessionSchema = z
   .object({
@@ -17,7 +17,7 @@ export const deskSessionSchema = z
     /** How the last dial ended (BUSY, NO_ANSWER, …): why a retry-pending session was not reached. */
     lastDialOutcome: z.string().nullable(),
     mode: z.enum(['AGENT', 'AUTOMATED_CALL']),
-    /** Why the automated call handed the party to a person (DENIED, UNCLEAR, NO_INPUT, HUNG_UP, BOT_FAILED); null while it has not. */
+    /** Why the automated call handed the party to a person (DENIED, UNCLEAR, NO_INPUT, HUNG_UP, BOT_FAILED, NOT_RECORDED); null while it has not. */
     handOffReason: z.string().nullable(),
     handedOffAt: timestamp.nullable(),
     loan: z.object({ externalRef: z.string(), product: z.string(), productName: z.object({ 'zh-CN': z.string().optional(), en: z.string().optional() }).nullable().describe('The product as the lender names it to the party (what the borrower\'s page shows), when the LOS sent a name'), amount: z.string(), currency: z.string() }),

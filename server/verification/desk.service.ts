@@ -3,7 +3,7 @@
 // them today. Personal data is masked to what the conversation needs: name, phone last four, ID last four.
 import type { Db } from '../db/client.js';
 import type { Prisma } from '../db/generated/prisma/client.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import { isPresent } from '../livekit/participants.js';
 import { productNameSchema } from '../loan-files/loan-files.schema.js';
 import { localDayBounds } from './calling-hours.js';

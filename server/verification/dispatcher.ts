@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { sqlIn, sqlPool, sqlTransaction, type Db, type Sql } from '../db/client.js';
 import type { VerificationSession } from '../db/generated/prisma/client.js';
 import type { Logger } from '../logging.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import { appendAudit, insertAudit, insertAuditMany } from '../audit/audit.service.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { RealtimeEmitter } from '../realtime/events.js';
@@ -36,18 +36,40 @@ export interface JoinGrant {
   token: string;
 }
 
+export interface DispatcherOptions {
+  db: Db;
+  engine: SessionEngine;
+  presence: PresenceService;
+  queues: JobQueues;
+  realtime: RealtimeEmitter;
+  platform: VideoPlatform | undefined;
+  settings: DispatcherSettings;
+  log: Logger;
+  random?: () => number;
+}
+
 export class Dispatcher {
-  constructor(
-    private readonly db: Db,
-    private readonly engine: SessionEngine,
-    private readonly presence: PresenceService,
-    private readonly queues: JobQueues,
-    private readonly realtime: RealtimeEmitter,
-    private readonly platform: VideoPlatform | undefined,
-    private readonly settings: DispatcherSettings,
-    private readonly log: Logger,
-    private readonly random: () => number = Math.random,
-  ) {}
+  private readonly db: Db;
+  private readonly engine: SessionEngine;
+  private readonly presence: PresenceService;
+  private readonly queues: JobQueues;
+  private readonly realtime: RealtimeEmitter;
+  private readonly platform: VideoPlatform | undefined;
+  private readonly settings: DispatcherSettings;
+  private readonly log: Logger;
+  private readonly random: () => number;
+
+  constructor(options: DispatcherOptions) {
+    this.db = options.db;
+    this.engine = options.engine;
+    this.presence = options.presence;
+    this.queues = options.queues;
+    this.realtime = options.realtime;
+    this.platform = options.platform;
+    this.settings = options.settings;
+    this.log = options.log;
+    this.random = options.random ?? Math.random;
+  }
 
   private filling: Promise<number> | undefined;
   private nextFill: { now: Date | undefined; run: Promise<number> } | undefined;

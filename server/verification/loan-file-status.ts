@@ -1,29 +1,10 @@
-// A loan file's status follows its parties' verification sessions (the latest per party).
+// A loan file's status follows its parties' verification sessions (the latest per party). The rule is
+// pure (loan-file-standing.ts); this applies it to the row, with its audit event, in the caller's
+// transaction.
 import type { Sql } from '../db/client.js';
 import type { LoanFileStatus } from '../db/generated/prisma/enums.js';
 import { insertAudit, type AuditEntry } from '../audit/audit.service.js';
-
-type PartyStanding = 'PASSED' | 'FAILED' | 'PENDING' | 'NONE';
-
-/** A passed session selected for review counts only once an auditor approved it (maker-checker). */
-export function standingOf(session: { state: string; outcome: string | null; review?: { status: string } | null } | undefined): PartyStanding {
-  if (!session || session.state === 'CANCELLED') return 'NONE';
-  if (session.state === 'COMPLETED') {
-    if (session.outcome !== 'PASSED' || session.review?.status === 'REJECTED') return 'FAILED';
-    if (session.review && session.review.status !== 'APPROVED') return 'PENDING';
-    return 'PASSED';
-  }
-  if (session.state === 'EXHAUSTED' || session.state === 'EXPIRED') return 'FAILED';
-  return 'PENDING';
-}
-
-/** Pure: any party failed -> FAILED; any still going -> IN_VERIFICATION; everyone passed -> VERIFIED. */
-export function loanFileStatusFor(standings: PartyStanding[]): LoanFileStatus | undefined {
-  if (standings.length === 0 || standings.every((s) => s === 'NONE')) return 'NEW';
-  if (standings.includes('FAILED')) return 'FAILED';
-  if (standings.every((s) => s === 'PASSED')) return 'VERIFIED';
-  return 'IN_VERIFICATION';
-}
+import { loanFileStatusFor, standingOf } from './loan-file-standing.js';
 
 /** Brings the loan file's status up to date with its parties' latest sessions (in the caller's transaction). */
 export async function recomputeLoanFileStatus(sql: Sql, loanFileId: string, actor: AuditEntry['actor'], requestId?: string): Promise<void> {

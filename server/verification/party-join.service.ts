@@ -5,10 +5,10 @@
 import type { Db } from '../db/client.js';
 import type { BorrowerLink, VerificationSession } from '../db/generated/prisma/client.js';
 import type { Logger } from '../logging.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import { appendAudit } from '../audit/audit.service.js';
 import { maskName } from '../logging.js';
-import { holdsPartyToken, issueLink, type BorrowerLinks } from '../auth/borrower-links.js';
+import { holdsPartyToken, issueLink, type BorrowerLinks } from '../auth/borrower-links.service.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { partyIdentity } from '../livekit/identities.js';
 import type { VideoPlatform } from '../livekit/video-platform.js';
@@ -43,21 +43,44 @@ export interface PartyContext {
 
 const party = (sessionId: string) => ({ type: 'BORROWER' as const, id: sessionId });
 
-export class PartyJoinService {
+export interface PartyJoinServiceOptions {
+  db: Db;
+  links: BorrowerLinks;
+  engine: SessionEngine;
+  dispatcher: Dispatcher;
+  queues: JobQueues;
+  notifier: Notifier;
+  platform: VideoPlatform | undefined;
+  settings: PartyJoinSettings;
+  log: Logger;
   /** After a signing is committed (the desk shows it live). */
-  onSigned: ((session: VerificationSession) => void) | undefined;
+  onSigned: (session: VerificationSession) => void;
+}
 
-  constructor(
-    private readonly db: Db,
-    private readonly links: BorrowerLinks,
-    private readonly engine: SessionEngine,
-    private readonly dispatcher: Dispatcher,
-    private readonly queues: JobQueues,
-    private readonly notifier: Notifier,
-    private readonly platform: VideoPlatform | undefined,
-    private readonly settings: PartyJoinSettings,
-    private readonly log: Logger,
-  ) {}
+export class PartyJoinService {
+  private readonly db: Db;
+  private readonly links: BorrowerLinks;
+  private readonly engine: SessionEngine;
+  private readonly dispatcher: Dispatcher;
+  private readonly queues: JobQueues;
+  private readonly notifier: Notifier;
+  private readonly platform: VideoPlatform | undefined;
+  private readonly settings: PartyJoinSettings;
+  private readonly log: Logger;
+  private readonly onSigned: (session: VerificationSession) => void;
+
+  constructor(options: PartyJoinServiceOptions) {
+    this.db = options.db;
+    this.links = options.links;
+    this.engine = options.engine;
+    this.dispatcher = options.dispatcher;
+    this.queues = options.queues;
+    this.notifier = options.notifier;
+    this.platform = options.platform;
+    this.settings = options.settings;
+    this.log = options.log;
+    this.onSigned = options.onSigned;
+  }
 
   /**
    * What the join page shows. Before the one-time code: the appointment, the party's name masked, and
@@ -212,7 +235,7 @@ export class PartyJoinService {
       });
       return signing;
     });
-    this.onSigned?.(ctx.session);
+    this.onSigned(ctx.session);
     return committed;
   }
 

@@ -3,9 +3,9 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
-import { AppError } from '../http/errors.js';
-import { plannedTimestamp, timestamp } from '../http/schemas.js';
-import type { BorrowerLinks } from '../auth/borrower-links.js';
+import { AppError } from '../shared/errors.js';
+import { plannedTimestamp, timestamp } from '../shared/schemas.js';
+import type { BorrowerLinks } from '../auth/borrower-links.service.js';
 import type { RateLimiter } from '../auth/rate-limiter.js';
 import { promptValuesSchema, termsSnapshotSchema } from '../loan-files/loan-terms.js';
 import type { PartyJoinService } from './party-join.service.js';

@@ -3,7 +3,7 @@
 // than the party's calling hours allow, and is queued for its not-before time and its deadline.
 import { sqlIn, type Db } from '../db/client.js';
 import type { VerificationSession } from '../db/generated/prisma/client.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import { runIdempotent, type StoredResponse } from '../db/idempotency.js';
 import type { JobQueues } from '../jobs/queues.js';
@@ -69,14 +69,28 @@ export function sessionDto(s: VerificationSession & { template?: { key: string; 
   };
 }
 
+export interface SchedulingServiceOptions {
+  db: Db;
+  engine: SessionEngine;
+  queues: JobQueues;
+  settings: SchedulingSettings;
+  inviter: PartyInviter;
+}
+
 export class SchedulingService {
-  constructor(
-    private readonly db: Db,
-    private readonly engine: SessionEngine,
-    private readonly queues: JobQueues,
-    private readonly settings: SchedulingSettings,
-    private readonly inviter: PartyInviter,
-  ) {}
+  private readonly db: Db;
+  private readonly engine: SessionEngine;
+  private readonly queues: JobQueues;
+  private readonly settings: SchedulingSettings;
+  private readonly inviter: PartyInviter;
+
+  constructor(options: SchedulingServiceOptions) {
+    this.db = options.db;
+    this.engine = options.engine;
+    this.queues = options.queues;
+    this.settings = options.settings;
+    this.inviter = options.inviter;
+  }
 
   async schedule(loanFileId: string, input: ScheduleSessionInput, caller: Caller, idempotencyKey: string | undefined, now = new Date()): Promise<StoredResponse> {
     const request = idempotencyKey ? { scope: `${caller.scope}:sessions`, key: idempotencyKey, body: { loanFileId, ...input } } : undefined;

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { sqlAutocommit, sqlTransaction, type Db, type Sql } from '../db/client.js';
 import type { Attempt, VerificationSession } from '../db/generated/prisma/client.js';
 import type { Logger } from '../logging.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import { auditInsertSql, auditRowsParam, type AuditEntry } from '../audit/audit.service.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { RealtimeEmitter } from '../realtime/events.js';
@@ -18,8 +18,10 @@ import { roomNameFor } from '../livekit/identities.js';
 import type { VideoPlatform } from '../livekit/video-platform.js';
 import type { RecordingService } from '../../recordings/recording.service.js';
 import { InvalidTransition, TERMINAL_STATES, transition, type LosEventType, type SessionEffect, type SessionEvent, type Transition } from './session-state.js';
-import { recomputeLoanFileStatus, standingOf } from './loan-file-status.js';
-import type { LosEventInput } from '../loan-files/los-webhooks.js';
+import { recomputeLoanFileStatus } from './loan-file-status.js';
+import { standingOf } from './loan-file-standing.js';
+import type { DomainEvents } from '../events/domain-events.js';
+import type { LosEventInput } from '../loan-files/los-webhooks.service.js';
 
 /** Where verification results go (the LOS outbox); recorded in the transaction, sent after commit. */
 export interface LosEventSink {
@@ -48,21 +50,39 @@ export interface Applied {
   attempt: Attempt | undefined;
 }
 
-export class SessionEngine {
-  /** Set by the dispatcher: an agent became free, or a session needs one. */
-  onRoutingNeeded: () => Promise<void> = async () => undefined;
-  /** Runs inside the transaction that completes a session (review sampling, wired in main.ts). */
-  onCompletedInTx: (sql: Sql, session: VerificationSession, loanFile: { amount: string }) => Promise<void> = async () => undefined;
+export interface SessionEngineOptions {
+  db: Db;
+  queues: JobQueues;
+  realtime: RealtimeEmitter;
+  los: LosEventSink;
+  media: { platform: VideoPlatform; recordings: RecordingService } | undefined;
+  settings: EngineSettings;
+  log: Logger;
+  /** Where a completion is published in its transaction, and a need for routing after commit. */
+  events: DomainEvents;
+}
 
-  constructor(
-    private readonly db: Db,
-    private readonly queues: JobQueues,
-    private readonly realtime: RealtimeEmitter,
-    private readonly los: LosEventSink,
-    private readonly media: { platform: VideoPlatform; recordings: RecordingService } | undefined,
-    private readonly settings: EngineSettings,
-    private readonly log: Logger,
-  ) {}
+export class SessionEngine {
+
+  private readonly db: Db;
+  private readonly queues: JobQueues;
+  private readonly realtime: RealtimeEmitter;
+  private readonly los: LosEventSink;
+  private readonly media: { platform: VideoPlatform; recordings: RecordingService } | undefined;
+  private readonly settings: EngineSettings;
+  private readonly log: Logger;
+  private readonly events: DomainEvents;
+
+  constructor(options: SessionEngineOptions) {
+    this.db = options.db;
+    this.queues = options.queues;
+    this.realtime = options.realtime;
+    this.los = options.los;
+    this.media = options.media;
+    this.settings = options.settings;
+    this.log = options.log;
+    this.events = options.events;
+  }
 
   async apply(sessionId: string, event: SessionEvent, ctx: ApplyContext): Promise<Applied> {
     const after: (() => Promise<void>)[] = [];
@@ -122,7 +142,7 @@ export class SessionEngine {
       for (const effect of t.effects) {
         await this.inTransaction(sql, effect, { session, attempt, loanFile, now }, after);
       }
-      if (t.next === 'COMPLETED') await this.onCompletedInTx(sql, session, loanFile);
+      if (t.next === 'COMPLETED') await this.events.publish(sql, { type: 'session.completed', session, loanFile });
       if (recompute) await recomputeLoanFileStatus(sql, current.loanFileId, ctx.actor, ctx.requestId);
       return { session, transition: t, attempt };
     };
@@ -203,7 +223,7 @@ export class SessionEngine {
         return;
       case 'routeToAgent':
       case 'releaseAgent':
-        after.push(() => this.onRoutingNeeded());
+        after.push(() => this.events.publishCommitted({ type: 'routing.needed' }));
         return;
       case 'withdrawOffers': {
         const pending = await sql.query<{ id: string; agentId: string }>({

@@ -2,15 +2,15 @@ import { z } from 'zod';
 import type { Db } from '../db/client.js';
 import type { Role } from '../db/generated/prisma/enums.js';
 import { defineRoute, type RouteDefinition } from '../http/route.js';
-import { AppError } from '../http/errors.js';
-import { idParam, iso, isoOrNull, timestamp } from '../http/schemas.js';
+import { AppError } from '../shared/errors.js';
+import { idParam, iso, isoOrNull, timestamp } from '../shared/schemas.js';
 import { actorOf } from '../audit/audit.service.js';
 import { principalScope, requireUser, type Principal } from '../auth/principal.js';
 import { idempotencyHeaders } from '../loan-files/loan-files.schema.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { SessionEngine } from './session-engine.js';
 import { sessionDto, type Caller, type SchedulingService } from './scheduling.service.js';
-import { signingDto } from './contract-presentation.js';
+import { signingDto } from './contract-presentation.service.js';
 import { signingSchema } from './contract.routes.js';
 import { cancelBody, joinGrantSchema, offerSchema, reassignBody, rescheduleBody, scheduleSessionBody, scheduledSessionSchema, sessionSchema } from './verification.schema.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { plannedTimestamp, timestamp } from '../http/schemas.js';
+import { plannedTimestamp, timestamp } from '../shared/schemas.js';
 
 export const sessionKindSchema = z.enum(['CALL', 'VIDEO'], { message: 'must be CALL or VIDEO' });
 
@@ -29,7 +29,7 @@ export const sessionSchema = z
     partyId: z.uuid(),
     kind: sessionKindSchema,
     mode: z.enum(['AGENT', 'AUTOMATED_CALL']).describe('AUTOMATED_CALL: the checklist template opts in to automated confirmation calls (docs/automated-calls.md)'),
-    handOffReason: z.string().nullable().describe('AUTOMATED_CALL: why the automated part handed the party to a person (DENIED, UNCLEAR, NO_INPUT, HUNG_UP, BOT_FAILED); null while it has not'),
+    handOffReason: z.string().nullable().describe('AUTOMATED_CALL: why the automated part handed the party to a person (DENIED, UNCLEAR, NO_INPUT, HUNG_UP, BOT_FAILED, NOT_RECORDED); null while it has not'),
     state: z.string(),
     version: z.number().int(),
     outcome: z.enum(['PASSED', 'FAILED', 'ESCALATED']).nullable(),

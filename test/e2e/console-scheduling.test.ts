@@ -4,7 +4,7 @@
 // party whose language no agent speaks is scheduled with a warning.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { BorrowerLinks, issueLink } from '../../server/auth/borrower-links.js';
+import { BorrowerLinks, issueLink } from '../../server/auth/borrower-links.service.js';
 import { createUser } from '../../server/users/users.service.js';
 import type { TestApp } from '../support/harness.js';
 import { loanFileWithBorrower, losClient } from '../support/verification.js';

@@ -12,10 +12,10 @@ import { startTestApp, TEST_BUCKET, type TestApp } from '../support/harness.js';
 import { signingFiles, type SigningFiles } from '../support/signing.js';
 import { S3RVER_CREDENTIALS } from '../../dev/s3-server.js';
 import { appendAudit } from '../../server/audit/audit.service.js';
-import { sealAuditChain } from '../../server/audit/audit.sealer.js';
+import { sealAuditChain } from '../../server/audit/audit-sealer.service.js';
 import { verifyAuditLog } from '../../server/audit/log-verify.js';
 import { createS3Client, RecordingStore } from '../../recordings/object-store.js';
-import { AuditCheckpoints } from '../../server/audit/checkpoint.js';
+import { AuditCheckpoints } from '../../server/audit/checkpoint.service.js';
 import { Keyring } from '../../server/signing/keyring.js';
 import { SIGNING_KEYS_PATH } from '../../server/signing/signing.routes.js';
 import {
@@ -180,7 +180,7 @@ describe('key rotation', () => {
     const app = await startTestApp({ ...rotated.env, SIGNING_RETIRED_CERTS_FILE: retiredFile, AUDIT_CHECKPOINT_SECONDS: '3600' });
     const appStore = storeOf(app);
     // The old key, as the previous deployment used it.
-    const oldKey = new AuditCheckpoints(app.facesign.db, appStore, key.signer, { objectLockMode: 'off', retentionYears: 1 }, app.facesign.log);
+    const oldKey = new AuditCheckpoints({ db: app.facesign.db, store: appStore, signer: key.signer, settings: { objectLockMode: 'off', retentionYears: 1 }, log: app.facesign.log });
     // New events, then a head by `checkpoints` over them (the scheduled start-up checkpoint may take the first ones).
     const headBy = async (checkpoints: AuditCheckpoints, now?: Date) => {
       for (let attempt = 0; attempt < 3; attempt += 1) {

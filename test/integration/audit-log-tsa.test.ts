@@ -7,7 +7,7 @@ import { generateSelfSignedIdentity } from '../../server/signing/self-signed.js'
 import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
 import { startTestApp, TEST_BUCKET } from '../support/harness.js';
 import { appendAudit } from '../../server/audit/audit.service.js';
-import { sealAuditChain } from '../../server/audit/audit.sealer.js';
+import { sealAuditChain } from '../../server/audit/audit-sealer.service.js';
 import { verifyAuditLog } from '../../server/audit/log-verify.js';
 import { createS3Client, RecordingStore } from '../../recordings/object-store.js';
 

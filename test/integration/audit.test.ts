@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, TEST_BUCKET, type TestApp } from '../support/harness.js';
 import { S3RVER_CREDENTIALS } from '../../dev/s3-server.js';
-import { verifyAuditChain } from '../../server/audit/audit.verify.js';
+import { verifyAuditChain } from '../../server/audit/chain-verify.js';
 import { appendAudit } from '../../server/audit/audit.service.js';
-import { sealAuditChain } from '../../server/audit/audit.sealer.js';
+import { sealAuditChain } from '../../server/audit/audit-sealer.service.js';
 import { verifySealedChain } from '../support/audit.js';
 import { eventually } from '../support/fixtures.js';
 

@@ -1,8 +1,12 @@
 // Automated confirmation calls through the whole app on the LiveKit simulator: the session's mode comes
 // from the template, routing leaves it alone until it is handed to a person, a failed dial is retried
-// by the same policy as an agent's call, and a call whose script nobody finished is handed off by the sweep.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// by the same policy as an agent's call, the bot speaks only into a running recording, and a call whose
+// script nobody runs or finished is handed off by the sweep.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../support/api-client.js';
+import { automatedCallJobId } from '../../server/automated-calls/automated-call.service.js';
+import { botIdentity } from '../../server/automated-calls/call-room.js';
+import { sipPartyIdentity } from '../../server/livekit/identities.js';
 import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf } from '../support/verification.js';
@@ -11,11 +15,14 @@ let t: TestApp;
 let los: ApiClient;
 
 beforeAll(async () => {
-  t = await startTestApp({ ...ALWAYS_OPEN }, { livekit: true });
+  t = await startTestApp({ ...ALWAYS_OPEN, AUTOMATED_CALL_RECORDING_WAIT_SECONDS: '6' }, { livekit: true });
   los = await losClient(t);
 });
 afterAll(async () => {
   await t?.stop();
+});
+afterEach((ctx) => {
+  if (ctx.task.result?.state === 'fail') console.log(t.logs.filter((line) => /automated call|"level":(40|50)/.test(line)).slice(-40).join('\n'));
 });
 
 const cancel = (sessionId: string) => t.facesign.verification.scheduling.cancel(sessionId, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
@@ -115,6 +122,82 @@ describe('automated calls', () => {
     const handed = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
     expect({ state: handed.state, handOffReason: handed.handOffReason }).toEqual({ state: 'SCHEDULED', handOffReason: 'HUNG_UP' });
     expect(await t.facesign.automatedCalls.sweep(new Date(Date.now() + 120_000))).toBe(0);
+    await cancel(sessionId);
+  });
+
+  it('say nothing until the recording runs, and count the answers\' offsets from the moment LiveKit started it', async () => {
+    // LiveKit reports the egress active 2 s late: until then the bot is in the room and silent.
+    t.sim!.control.injectWebhookFault({ action: 'delay', event: 'egress_updated', delaySeconds: 200, count: 1 });
+    // 55501 90 rings until told: this test answers and presses the keys itself.
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550190', product: 'auto-rec-wait' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated' });
+    const attempt = await eventually(async () => t.facesign.db.attempt.findFirst({ where: { sessionId } }));
+    const call = await eventually(async () => t.sim!.control.state().calls.find((c) => c.room === attempt.roomName && c.status === 'ringing'));
+    t.sim!.control.answerCall(call.callId);
+    await stateOf(t, sessionId, 'IN_PROGRESS');
+    await eventually(async () => t.sim!.control.isPresent(attempt.roomName, botIdentity(attempt.id)) || undefined);
+    expect((await t.facesign.db.recording.findUniqueOrThrow({ where: { attemptId: attempt.id } })).state).toBe('REQUESTED');
+    expect(t.sim!.control.audioPlayed(attempt.roomName)[botIdentity(attempt.id)]).toBeUndefined();
+
+    // Once it speaks, the party presses 2 (a key pressed while a question is spoken does not count).
+    const handed = await eventually(async () => {
+      if (t.sim!.control.audioPlayed(attempt.roomName)[botIdentity(attempt.id)] && t.sim!.control.isPresent(attempt.roomName, sipPartyIdentity(attempt.id))) {
+        t.sim!.control.pressKey(attempt.roomName, sipPartyIdentity(attempt.id), '2');
+      }
+      const s = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+      return s.handOffReason ? s : undefined;
+    }, 200);
+    expect(handed.handOffReason).toBe('DENIED');
+    const changes = await t.facesign.db.auditEvent.findMany({ where: { action: 'recording.state_changed', data: { path: ['attemptId'], equals: attempt.id } }, orderBy: { seq: 'asc' } });
+    const active = changes.find((e) => (e.data as { to?: string }).to === 'ACTIVE');
+    expect(active).toBeDefined();
+    const spoke = t.sim!.control.audioPlayed(attempt.roomName)[botIdentity(attempt.id)]!;
+    expect(spoke.firstAt).toBeGreaterThanOrEqual(active!.recordedAt.getTime());
+    // The attempt's recording clock is the egress's start, so the denial's offset points into the file.
+    const recording = await t.facesign.db.recording.findUniqueOrThrow({ where: { attemptId: attempt.id } });
+    const ended = await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: attempt.id } });
+    expect(ended.recordingStartedAt?.toISOString()).toBe(recording.egressStartedAt?.toISOString());
+    const [answer] = await t.facesign.db.checklistAnswer.findMany({ where: { sessionId } });
+    expect(Math.abs(answer!.offsetMs! - (answer!.answeredAt.getTime() - recording.egressStartedAt!.getTime()))).toBeLessThanOrEqual(1);
+    await cancel(sessionId);
+  });
+
+  it('ask nothing in a call whose recording did not start, and hand the party to a person as NOT_RECORDED', async () => {
+    // Both of the engine's requests to start the egress fail: the call is up with no recording.
+    t.sim!.control.injectTwirpFault({ service: 'Egress', method: 'StartRoomCompositeEgress', count: 2 });
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550170', product: 'auto-no-rec' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated' });
+    await stateOf(t, sessionId, 'IN_PROGRESS');
+    const attempt = await t.facesign.db.attempt.findFirstOrThrow({ where: { sessionId } });
+    const handed = await eventually(async () => {
+      const s = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+      return s.handOffReason ? s : undefined;
+    }, 100);
+    expect({ state: handed.state, handOffReason: handed.handOffReason }).toEqual({ state: 'SCHEDULED', handOffReason: 'NOT_RECORDED' });
+    expect(await t.facesign.db.checklistAnswer.count({ where: { sessionId } })).toBe(0);
+    // It said only that a person will call back: one phrase, no question.
+    expect(t.sim!.control.audioPlayed(attempt.roomName)[botIdentity(attempt.id)]?.plays).toBe(1);
+    await cancel(sessionId);
+  });
+
+  it('hand an answered call with no script running (answered by the dial sweep, or its job lost) to a person, on the sweep', async () => {
+    // 55501 90 rings until told: the call is placed, and the answer is applied with no script queued,
+    // as the dial sweep does for a worker that died with the phone answered.
+    const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550190', product: 'auto-no-bot' });
+    const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated' });
+    await stateOf(t, sessionId, ['DISPATCHING', 'RINGING']);
+    const attempt = await t.facesign.db.attempt.findFirstOrThrow({ where: { sessionId } });
+    await t.facesign.db.verificationSession.update({ where: { id: sessionId }, data: { state: 'IN_PROGRESS' } });
+
+    expect(await t.facesign.automatedCalls.sweep(new Date(Date.now() + 10_000))).toBe(0); // within the grace
+    // A script job still waiting (all workers busy) is left to run.
+    await t.facesign.queues.enqueue('automated-call', { sessionId, attemptId: attempt.id }, { jobId: automatedCallJobId(attempt.id), delayMs: 3_600_000 });
+    expect(await t.facesign.automatedCalls.sweep(new Date(Date.now() + 120_000))).toBe(0);
+    await t.facesign.queues.cancel('automated-call', automatedCallJobId(attempt.id));
+    expect(await t.facesign.automatedCalls.sweep(new Date(Date.now() + 120_000))).toBe(1);
+    const handed = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+    expect({ state: handed.state, handOffReason: handed.handOffReason }).toEqual({ state: 'SCHEDULED', handOffReason: 'BOT_FAILED' });
+    expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: attempt.id } })).endedAt).not.toBeNull();
     await cancel(sessionId);
   });
 });

@@ -4,7 +4,7 @@
 // the outcome reaches the loan file and the LOS receives a signed webhook.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyLosWebhook } from '../../server/loan-files/los-webhooks.js';
+import { verifyLosWebhook } from '../../server/loan-files/los-webhooks.service.js';
 import { connectAgent, type AgentSocket } from '../support/agent-socket.js';
 import type { ApiClient } from '../support/api-client.js';
 import { eventually, LOAN_TERMS } from '../support/fixtures.js';

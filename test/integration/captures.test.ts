@@ -10,11 +10,12 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../../server/http/app.js';
 import { AuthService } from '../../server/auth/auth.service.js';
+import { DomainEvents } from '../../server/events/domain-events.js';
 import { ApiKeyService } from '../../server/auth/api-keys.service.js';
 import { RateLimiter } from '../../server/auth/rate-limiter.js';
 import type { Role, SessionState } from '../../server/db/generated/prisma/enums.js';
 import { createS3Client, RecordingStore } from '../../recordings/object-store.js';
-import { CaptureService } from '../../recordings/captures.js';
+import { CaptureService } from '../../recordings/captures.service.js';
 import { captureRoutes, captureUploadRouter } from '../../recordings/captures.routes.js';
 import { createAttempt } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
@@ -140,8 +141,8 @@ beforeAll(async () => {
   s3 = createS3Client(config.s3);
   const db = t.facesign.db;
   // The same graph main.ts builds: an AuthService over the app's database and Redis.
-  const auth = new AuthService(db, new RateLimiter(t.facesign.redis), new ApiKeyService(db), config.auth);
-  const captures = new CaptureService(db, new RecordingStore(s3, config.s3.bucket, config.recordings.sse), { maxBytes: config.recordings.captureMaxBytes });
+  const auth = new AuthService({ db: db, limiter: new RateLimiter(t.facesign.redis), apiKeys: new ApiKeyService(db), settings: config.auth, events: new DomainEvents() });
+  const captures = new CaptureService({ db, store: new RecordingStore(s3, config.s3.bucket, config.recordings.sse), settings: { maxBytes: config.recordings.captureMaxBytes } });
   const app = createHttpApp({
     log: t.facesign.log,
     routes: captureRoutes(captures),

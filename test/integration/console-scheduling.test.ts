@@ -3,7 +3,7 @@
 // supervisors schedule, reschedule and cancel (audited) while agents and auditors cannot.
 // Real app, Postgres, Redis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BorrowerLinks, issueLink } from '../../server/auth/borrower-links.js';
+import { BorrowerLinks, issueLink } from '../../server/auth/borrower-links.service.js';
 import type { ApiClient } from '../support/api-client.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { loanFileWithBorrower, losClient } from '../support/verification.js';

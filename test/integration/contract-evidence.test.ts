@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ContractRetention } from '../../recordings/contract-retention.js';
+import { ContractRetention } from '../../recordings/contract-retention.service.js';
 import { RecordingStore, createS3Client } from '../../recordings/object-store.js';
 import { addYearsUtc } from '../../recordings/retention.js';
 import type { ApiClient } from '../support/api-client.js';
@@ -228,7 +228,7 @@ describe('fetching the contract from a URL', () => {
 describe('retention of the contract', () => {
   it('is the rule from when it was stored (facesign enforces: no Object Lock here), follows the recordings of sessions that bind it, and the sweep deletes it only when no session needs it', async () => {
     const { config, log, db } = t.facesign;
-    const contracts = new ContractRetention(db, store, { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode }, log);
+    const contracts = new ContractRetention({ db, store, settings: { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode }, log });
     const { loanFile: file, session, attempt } = await createAttempt(db, { kind: 'VIDEO' });
     const uploaded = await uploadContract(los, file.id, pdf);
     expect(uploaded.status).toBe(201);

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sealAuditChain } from '../../server/audit/audit.sealer.js';
+import { sealAuditChain } from '../../server/audit/audit-sealer.service.js';
 import { createDb } from '../../server/db/client.js';
 import { APP_GROUP_ROLE } from '../../server/db/grants-policy.js';
 import { checkDatabaseRole, DatabaseRoleError, databaseRoleProblems, ensureAppLogin, grantsDrift, scramVerifier, sqlOnClient } from '../../server/db/roles.js';

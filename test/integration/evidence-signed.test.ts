@@ -16,8 +16,8 @@ import { signTreeHead, type SignedTreeHead } from '../../server/audit/tree-head.
 import { Keyring } from '../../server/signing/keyring.js';
 import { generateSelfSignedIdentity } from '../../server/signing/self-signed.js';
 import type { Signer } from '../../server/signing/signer.js';
-import { EvidenceService, manifestHash } from '../../recordings/evidence.js';
-import { renderEvidencePdf } from '../../recordings/evidence-pdf.js';
+import { EvidenceService, manifestHash } from '../../recordings/evidence.service.js';
+import { renderEvidencePdf } from '../../recordings/evidence-pdf.service.js';
 import { signManifest } from '../../recordings/evidence-signature.js';
 import { checkEvidence, verifyEvidence, type Manifest } from '../../recordings/evidence-verify.js';
 import { signPdf, verifyPdfSignature } from '../../recordings/pades.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifestHash } from '../../recordings/evidence.js';
+import { manifestHash } from '../../recordings/evidence.service.js';
 import { verifyEvidence } from '../../recordings/evidence-verify.js';
 import { renderPrompt } from '../../server/loan-files/loan-terms.js';
 import { eventually, LOAN_TERMS } from '../support/fixtures.js';

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client, RecordingStore } from '../../recordings/object-store.js';
-import { FaceMatchService } from '../../recordings/face-match.js';
+import { FaceMatchService } from '../../recordings/face-match.service.js';
 import { FaceMatcher } from '../../recordings/face-matcher.js';
 import { checkEvidence, type Manifest } from '../../recordings/evidence-verify.js';
 import type { ApiClient } from '../support/api-client.js';
@@ -208,8 +208,7 @@ describe('face-match jobs that cannot finish', () => {
     const s3 = createS3Client(t.facesign.config.s3);
     const matcher = new FaceMatcher();
     const completed: string[] = [];
-    const service = new FaceMatchService(db, new RecordingStore(s3, t.facesign.config.s3.bucket), matcher, t.facesign.config.recordings.faceMatch, async () => undefined, t.facesign.log);
-    service.onCompleted = (m) => completed.push(`${m.id}:${m.status}`);
+    const service = new FaceMatchService({ db, store: new RecordingStore(s3, t.facesign.config.s3.bucket), comparer: matcher, settings: t.facesign.config.recordings.faceMatch, enqueue: async () => undefined, log: t.facesign.log, onCompleted: (m) => completed.push(`${m.id}:${m.status}`) });
     try {
       expect(await service.sweep()).toContain(pending.id);
       await expect(service.run(pending.id, { finalTry: false })).rejects.toThrow(/missing from the store/);

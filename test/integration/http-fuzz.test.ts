@@ -5,8 +5,8 @@
 // date and date-time field gets each boundary date in an otherwise well-formed, authorised request.
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../server/http/errors.js';
-import { issueLink } from '../../server/auth/borrower-links.js';
+import { ERROR_CODES } from '../../server/shared/errors.js';
+import { issueLink } from '../../server/auth/borrower-links.service.js';
 import { verifySealedChain } from '../support/audit.js';
 import type { ApiClient } from '../support/api-client.js';
 import { startTestApp, type TestApp } from '../support/harness.js';

@@ -8,7 +8,7 @@ import { startTestApp, type TestApp } from '../support/harness.js';
 import { createDb, sqlPool, type Db } from '../../server/db/client.js';
 import { createLogger } from '../../server/logging.js';
 import { appendAudit } from '../../server/audit/audit.service.js';
-import { AuditSealer, IDLE_SEAL_MAX_MS } from '../../server/audit/audit.sealer.js';
+import { AuditSealer, IDLE_SEAL_MAX_MS } from '../../server/audit/audit-sealer.service.js';
 import { JobQueues, startWorkers } from '../../server/jobs/queues.js';
 import { jobCatalog, type JobHandlers, type JobName } from '../../server/jobs/catalog.js';
 import { eventually } from '../support/fixtures.js';

@@ -361,7 +361,7 @@ describe('reconciler', () => {
     const failed = lines.find((l) => l.msg === 'reconcile step failed; next run retries' && l.what === `attempt ${attempt.id}`);
     expect(failed?.err?.message).toBe('livekit-sim: injected fault');
     // Where it failed, not just what: an operator can follow it into the code.
-    expect(failed?.err?.stack).toMatch(/\n\s+at .*reconciler\.ts/);
+    expect(failed?.err?.stack).toMatch(/\n\s+at .*reconciler\.service\.ts/);
   });
 
   it('finishes an attempt whose room_finished webhook was dropped, and marks participants gone', async () => {

@@ -15,7 +15,7 @@ import { startTestApp, type TestApp } from '../support/harness.js';
 import { liveFace, POSES, samplePhoto } from '../support/face-samples.js';
 import { createS3Client, RecordingStore } from '../../recordings/object-store.js';
 import { FaceMatcher } from '../../recordings/face-matcher.js';
-import { LivenessService } from '../../recordings/liveness.js';
+import { LivenessService } from '../../recordings/liveness.service.js';
 
 interface Frame {
   faceCount: number | null;
@@ -168,8 +168,7 @@ describe('liveness checks that cannot finish', () => {
     const s3 = createS3Client(t.facesign.config.s3);
     const matcher = new FaceMatcher();
     const completed: string[] = [];
-    const service = new LivenessService(db, new RecordingStore(s3, t.facesign.config.s3.bucket), matcher, t.facesign.config.recordings.liveness, async () => undefined, t.facesign.log);
-    service.onCompleted = (c) => completed.push(`${c.id}:${c.status}`);
+    const service = new LivenessService({ db, store: new RecordingStore(s3, t.facesign.config.s3.bucket), finder: matcher, settings: t.facesign.config.recordings.liveness, enqueue: async () => undefined, log: t.facesign.log, onCompleted: (c) => completed.push(`${c.id}:${c.status}`) });
     try {
       expect(await service.sweep()).toContain(pending.id);
       await expect(service.run(pending.id, { finalTry: false })).rejects.toThrow(/missing from the store/);

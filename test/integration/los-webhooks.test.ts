@@ -8,11 +8,12 @@ import { Worker } from 'bullmq';
 import { sqlIn } from '../../server/db/client.js';
 import { createHttpApp } from '../../server/http/app.js';
 import { AuthService } from '../../server/auth/auth.service.js';
+import { DomainEvents } from '../../server/events/domain-events.js';
 import { ApiKeyService } from '../../server/auth/api-keys.service.js';
 import { RateLimiter } from '../../server/auth/rate-limiter.js';
 import { authRoutes } from '../../server/auth/auth.routes.js';
 import { createUser, type NewUser } from '../../server/users/users.service.js';
-import { LosWebhookService, losEventSchema, verifyLosWebhook, type LosEventType } from '../../server/loan-files/los-webhooks.js';
+import { LosWebhookService, losEventSchema, verifyLosWebhook, type LosEventType } from '../../server/loan-files/los-webhooks.service.js';
 import { losWebhookRoutes } from '../../server/loan-files/los-webhooks.routes.js';
 import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
@@ -64,7 +65,7 @@ async function startReceiver() {
 async function serveRoutes(t: TestApp, service: LosWebhookService) {
   const { db, redis, log, config } = t.facesign;
   const apiKeys = new ApiKeyService(db);
-  const auth = new AuthService(db, new RateLimiter(redis), apiKeys, config.auth);
+  const auth = new AuthService({ db: db, limiter: new RateLimiter(redis), apiKeys: apiKeys, settings: config.auth, events: new DomainEvents() });
   const app = createHttpApp({ log, authenticator: auth, publicUrl: t.url, trustProxy: 'loopback', routes: [...authRoutes(auth, apiKeys, db), ...losWebhookRoutes(service)] });
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -112,10 +113,7 @@ beforeAll(async () => {
   // Only the worker below takes 'los-webhook' jobs, whatever main.ts wires for its own.
   t = await startTestApp({ FACESIGN_ROLES: 'api' });
   receiver = await startReceiver();
-  service = new LosWebhookService(t.facesign.db, t.facesign.queues, { url: receiver.url, secret: SECRET }, t.facesign.log, {
-    schedule: [50, 50, 50],
-    timeoutMs: 2_000,
-  });
+  service = new LosWebhookService({ db: t.facesign.db, queues: t.facesign.queues, settings: { url: receiver.url, secret: SECRET }, log: t.facesign.log, schedule: [50, 50, 50], timeoutMs: 2_000 });
   // A worker for this queue alone, consuming jobs the way main.ts's does (startWorkers runs every queue).
   const redis = new URL(t.facesign.config.redis.url);
   worker = new Worker<{ deliveryId: string }>('los-webhook', async (job) => void (await service.deliver(job.data.deliveryId)), {
@@ -280,7 +278,7 @@ describe('delivery', () => {
   it('counts a timeout and a refused connection as failed attempts', async () => {
     const settings = { url: receiver.url, secret: SECRET };
     // A one-hour retry keeps the worker out of the way while the failed attempt is inspected.
-    const slow = new LosWebhookService(t.facesign.db, t.facesign.queues, settings, t.facesign.log, { schedule: [3_600_000], timeoutMs: 200 });
+    const slow = new LosWebhookService({ db: t.facesign.db, queues: t.facesign.queues, settings, log: t.facesign.log, schedule: [3_600_000], timeoutMs: 200 });
     const hung = await recordEvent();
     receiver.failNext(hung.id, 1, 'hang');
     expect(await slow.deliver(hung.id)).toBe('retry-scheduled');
@@ -293,7 +291,7 @@ describe('delivery', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/`;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const refused = new LosWebhookService(t.facesign.db, t.facesign.queues, { url: deadUrl, secret: SECRET }, t.facesign.log, { schedule: [3_600_000] });
+    const refused = new LosWebhookService({ db: t.facesign.db, queues: t.facesign.queues, settings: { url: deadUrl, secret: SECRET }, log: t.facesign.log, schedule: [3_600_000] });
     const unreachable = await recordEvent();
     expect(await refused.deliver(unreachable.id)).toBe('retry-scheduled');
     expect(await row(unreachable.id)).toMatchObject({ status: 'PENDING', attempts: 1, lastStatusCode: null, lastError: 'request failed: ECONNREFUSED' });
@@ -328,7 +326,7 @@ describe('sweep', () => {
   });
 
   it('keeps events recorded without a configured LOS, and delivers them once one is configured', async () => {
-    const unconfigured = new LosWebhookService(t.facesign.db, t.facesign.queues, undefined, t.facesign.log);
+    const unconfigured = new LosWebhookService({ db: t.facesign.db, queues: t.facesign.queues, settings: undefined, log: t.facesign.log });
     const { id } = await recordEvent({ via: unconfigured });
     await unconfigured.dispatch(id);
     expect(await unconfigured.deliver(id)).toBe('skipped');

@@ -11,12 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../../server/http/app.js';
 import type { RouteDefinition } from '../../server/http/route.js';
 import { AuthService } from '../../server/auth/auth.service.js';
+import { DomainEvents } from '../../server/events/domain-events.js';
 import { ApiKeyService } from '../../server/auth/api-keys.service.js';
 import { RateLimiter } from '../../server/auth/rate-limiter.js';
 import type { RecordingState, Role } from '../../server/db/generated/prisma/enums.js';
 import { recordingKey } from '../../server/livekit/identities.js';
 import { createS3Client, RecordingStore, type ObjectStream } from '../../recordings/object-store.js';
-import { PlaybackService, type PlaybackSettings } from '../../recordings/playback.js';
+import { PlaybackService, type PlaybackSettings } from '../../recordings/playback.service.js';
 import { playbackRoutes } from '../../recordings/playback.routes.js';
 import { createAttempt, eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
@@ -76,7 +77,7 @@ async function serve(routes: RouteDefinition[]): Promise<string> {
 }
 
 function playbackApp(settings: Partial<PlaybackSettings>, now?: () => Date): Promise<string> {
-  const service = new PlaybackService(t.facesign.db, store, { mode: 'stream', presignedTtlSeconds: 300, agentDays: AGENT_DAYS, ...settings }, now ? { now } : {});
+  const service = new PlaybackService({ db: t.facesign.db, store, settings: { mode: 'stream', presignedTtlSeconds: 300, agentDays: AGENT_DAYS, ...settings }, ...(now ? { now } : {}) });
   return serve(playbackRoutes(service));
 }
 
@@ -131,7 +132,7 @@ beforeAll(async () => {
   s3 = createS3Client(t.facesign.config.s3);
   store = new WatchedStore(s3, t.facesign.config.s3.bucket);
   // The same graph main.ts builds: an AuthService over the app's database and Redis.
-  auth = new AuthService(t.facesign.db, new RateLimiter(t.facesign.redis), new ApiKeyService(t.facesign.db), t.facesign.config.auth);
+  auth = new AuthService({ db: t.facesign.db, limiter: new RateLimiter(t.facesign.redis), apiKeys: new ApiKeyService(t.facesign.db), settings: t.facesign.config.auth, events: new DomainEvents() });
   streamUrl = await playbackApp({ mode: 'stream' });
   [auditor, supervisor, admin, runningAgent, otherAgent] = await Promise.all([
     signIn(['AUDITOR']),

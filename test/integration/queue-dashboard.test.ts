@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../server/auth/api-keys.service.js';
 import { AuthService } from '../../server/auth/auth.service.js';
+import { DomainEvents } from '../../server/events/domain-events.js';
 import { RateLimiter } from '../../server/auth/rate-limiter.js';
 import { createHttpApp } from '../../server/http/app.js';
 import { jobCatalog } from '../../server/jobs/catalog.js';
@@ -28,7 +29,7 @@ let admin: ApiClient;
 beforeAll(async () => {
   t = await startTestApp();
   const { db, redis, config, log, queues } = t.facesign;
-  const auth = new AuthService(db, new RateLimiter(redis), new ApiKeyService(db), config.auth);
+  const auth = new AuthService({ db: db, limiter: new RateLimiter(redis), apiKeys: new ApiKeyService(db), settings: config.auth, events: new DomainEvents() });
   const app = createHttpApp({
     log,
     routes: [],

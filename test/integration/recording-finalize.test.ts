@@ -11,13 +11,14 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3Server } from '../../dev/s3-server.js';
 import { createS3Client, RecordingStore } from '../../recordings/object-store.js';
-import { finalizeJobId, RecordingFinalizer } from '../../recordings/finalize.js';
+import { finalizeJobId, RecordingFinalizer } from '../../recordings/finalize.service.js';
 import { sha256OfStream } from '../../recordings/hash.js';
-import { IntegrityChecker } from '../../recordings/integrity.js';
+import { IntegrityChecker } from '../../recordings/integrity.service.js';
 import { integrityRoutes } from '../../recordings/integrity.routes.js';
 import { verifySealedChain } from '../support/audit.js';
 import { ApiKeyService } from '../../server/auth/api-keys.service.js';
 import { AuthService } from '../../server/auth/auth.service.js';
+import { DomainEvents } from '../../server/events/domain-events.js';
 import { RateLimiter } from '../../server/auth/rate-limiter.js';
 import { createHttpApp } from '../../server/http/app.js';
 import type { AgentEventPayload, RealtimeEmitter } from '../../server/realtime/events.js';
@@ -43,8 +44,8 @@ const realtime: RealtimeEmitter = {
 beforeAll(async () => {
   t = await startTestApp();
   store = new RecordingStore(createS3Client(t.facesign.config.s3), t.facesign.config.s3.bucket);
-  finalizer = new RecordingFinalizer(t.facesign.db, store, realtime, t.facesign.log);
-  integrity = new IntegrityChecker(t.facesign.db, store, realtime, t.facesign.log);
+  finalizer = new RecordingFinalizer({ db: t.facesign.db, store, realtime, log: t.facesign.log });
+  integrity = new IntegrityChecker({ db: t.facesign.db, store, realtime, log: t.facesign.log });
 });
 afterAll(async () => {
   store?.s3.destroy();
@@ -143,7 +144,7 @@ describe('finalize', () => {
     const port = await freePort();
     let s3 = await startS3Server({ directory, buckets: [TEST_BUCKET], port });
     const ownStore = new RecordingStore(createS3Client({ ...t.facesign.config.s3, endpoint: s3.endpoint }), TEST_BUCKET);
-    const ownFinalizer = new RecordingFinalizer(t.facesign.db, ownStore, realtime, t.facesign.log);
+    const ownFinalizer = new RecordingFinalizer({ db: t.facesign.db, store: ownStore, realtime, log: t.facesign.log });
     try {
       const body = objectBytes();
       const { recording, session } = await uploadedRecording(body, { into: ownStore });
@@ -282,7 +283,7 @@ describe('integrity re-check', () => {
     await finalizer.finalize(recording.id);
     // The route is not mounted by main.ts yet: serve it from an app built the same way.
     const { db, redis, config, log } = t.facesign;
-    const auth = new AuthService(db, new RateLimiter(redis), new ApiKeyService(db), config.auth);
+    const auth = new AuthService({ db: db, limiter: new RateLimiter(redis), apiKeys: new ApiKeyService(db), settings: config.auth, events: new DomainEvents() });
     const app = createHttpApp({ log, authenticator: auth, publicUrl: config.http.publicUrl, trustProxy: config.http.trustProxy, routes: integrityRoutes(integrity) });
     const server = await listen(createHttpServer(app));
     try {

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../../server/http/app.js';
 import { AuthService } from '../../server/auth/auth.service.js';
+import { DomainEvents } from '../../server/events/domain-events.js';
 import { ApiKeyService } from '../../server/auth/api-keys.service.js';
 import { RateLimiter } from '../../server/auth/rate-limiter.js';
 import { authRoutes } from '../../server/auth/auth.routes.js';
@@ -118,10 +119,10 @@ beforeAll(async () => {
   t = await startTestApp({ FACESIGN_ROLES: 'api' });
   db = t.facesign.db;
   store = new RecordingStore(createS3Client(t.facesign.config.s3), t.facesign.config.s3.bucket);
-  service = new RetentionService(db, store, { rules: RULES, objectLockMode: 'COMPLIANCE' }, t.facesign.log);
+  service = new RetentionService({ db, store, settings: { rules: RULES, objectLockMode: 'COMPLIANCE' }, log: t.facesign.log });
   const { redis, config, log } = t.facesign;
   const apiKeys = new ApiKeyService(db);
-  const auth = new AuthService(db, new RateLimiter(redis), apiKeys, config.auth);
+  const auth = new AuthService({ db: db, limiter: new RateLimiter(redis), apiKeys: apiKeys, settings: config.auth, events: new DomainEvents() });
   const app = createHttpApp({
     log,
     authenticator: auth,
@@ -226,7 +227,7 @@ describe('who enforces retention', () => {
   it('with Object Lock on the bucket, the retention and the hold reach the store before the row changes', async () => {
     const lockStore = new ObjectLockRecordingStore(store.s3, store.bucket);
     lockStore.db = db;
-    const locked = new RetentionService(db, lockStore, { rules: RULES, objectLockMode: 'COMPLIANCE' }, t.facesign.log);
+    const locked = new RetentionService({ db, store: lockStore, settings: { rules: RULES, objectLockMode: 'COMPLIANCE' }, log: t.facesign.log });
     expect(await locked.retentionStatus()).toEqual({ enforcedBy: 'object_lock', mode: 'COMPLIANCE' });
 
     const rec = await verifiedRecording({ maturityDate: '2027-03-31' });
@@ -251,7 +252,7 @@ describe('who enforces retention', () => {
 
   it('with OBJECT_LOCK_MODE=off facesign enforces without asking the store', async () => {
     const lockStore = new ObjectLockRecordingStore(store.s3, store.bucket);
-    const off = new RetentionService(db, lockStore, { rules: RULES, objectLockMode: 'off' }, t.facesign.log);
+    const off = new RetentionService({ db, store: lockStore, settings: { rules: RULES, objectLockMode: 'off' }, log: t.facesign.log });
     expect(await off.retentionStatus()).toEqual({ enforcedBy: 'facesign', mode: null });
     const rec = await verifiedRecording({ maturityDate: '2027-03-31' });
     expect(await off.retain(rec.id)).toMatchObject({ kind: 'retained', enforcedBy: 'facesign', lockMode: null });
@@ -340,7 +341,7 @@ describe('versioned Object Lock buckets', () => {
 
   it('deleting a due recording removes every version and delete marker, never just adds a marker', async () => {
     const versioned = new VersionedLockStore(store.s3, store.bucket);
-    const locked = new RetentionService(db, versioned, { rules: RULES, objectLockMode: 'COMPLIANCE' }, t.facesign.log);
+    const locked = new RetentionService({ db, store: versioned, settings: { rules: RULES, objectLockMode: 'COMPLIANCE' }, log: t.facesign.log });
     const rec = await verifiedRecording(DUE);
     // An older upload of the same key, an old delete marker, and the current version.
     versioned.addVersion(rec.objectKey);
@@ -355,7 +356,7 @@ describe('versioned Object Lock buckets', () => {
 
   it('a version the store still locks is not deleted: the sweep fails, the row stays RETAINED for the next sweep', async () => {
     const versioned = new VersionedLockStore(store.s3, store.bucket);
-    const locked = new RetentionService(db, versioned, { rules: RULES, objectLockMode: 'COMPLIANCE' }, t.facesign.log);
+    const locked = new RetentionService({ db, store: versioned, settings: { rules: RULES, objectLockMode: 'COMPLIANCE' }, log: t.facesign.log });
     const rec = await verifiedRecording(DUE);
     versioned.addVersion(rec.objectKey);
     await locked.retain(rec.id);
@@ -375,7 +376,7 @@ describe('maturity changes', () => {
   it('with Object Lock, a later maturity extends the lock first; an earlier one never shortens it', async () => {
     const lockStore = new ObjectLockRecordingStore(store.s3, store.bucket);
     lockStore.db = db;
-    const locked = new RetentionService(db, lockStore, { rules: RULES, objectLockMode: 'COMPLIANCE' }, t.facesign.log);
+    const locked = new RetentionService({ db, store: lockStore, settings: { rules: RULES, objectLockMode: 'COMPLIANCE' }, log: t.facesign.log });
     const rec = await verifiedRecording(NOT_DUE);
     await locked.retain(rec.id);
     const loanFileId = (await db.attempt.findUniqueOrThrow({ where: { id: rec.attemptId }, include: { session: true } })).session.loanFileId;

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueLink } from '../../server/auth/borrower-links.js';
+import { issueLink } from '../../server/auth/borrower-links.service.js';
 import type { Facesign } from '../../server/main.js';
 import { createUser } from '../../server/users/users.service.js';
 import type { ApiClient, ApiResponse } from '../support/api-client.js';

@@ -5,7 +5,7 @@
 import { networkInterfaces } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueLink } from '../../server/auth/borrower-links.js';
+import { issueLink } from '../../server/auth/borrower-links.service.js';
 import { createS3Client, RecordingStore } from '../../recordings/object-store.js';
 import { RetentionService } from '../../recordings/retention.service.js';
 import { addMonthsUtc } from '../../recordings/retention.js';
@@ -64,7 +64,7 @@ beforeAll(async () => {
   auditor = await t.signIn({ roles: ['AUDITOR'] });
   store = new RecordingStore(createS3Client(t.facesign.config.s3), t.facesign.config.s3.bucket);
   // Retains fixture recordings with the app's own rules; the app's workers do the recomputing.
-  retention = new RetentionService(t.facesign.db, store, { rules: t.facesign.config.recordings.retention, objectLockMode: 'COMPLIANCE' }, t.facesign.log);
+  retention = new RetentionService({ db: t.facesign.db, store, settings: { rules: t.facesign.config.recordings.retention, objectLockMode: 'COMPLIANCE' }, log: t.facesign.log });
 }, 120_000);
 afterAll(async () => {
   store?.s3.destroy();

@@ -1,8 +1,9 @@
 // Automated confirmation calls on the real stack: facesign dials the SIPp phone through real
 // livekit-sip, its server-side participant (@livekit/rtc-node) joins the room, speaks the checklist
 // with espeak-ng and reads the keys the phone presses (RFC 2833 events from a generated pcap, which
-// livekit-sip turns into SIP DTMF). Egress is simulated here, so what the recording would hold is
-// checked in the room itself: a listener subscribes to the bot's track and measures its sound.
+// livekit-sip turns into SIP DTMF). The bot speaks only once the recording runs (the stack's audio
+// egress stand-in, egress-standin.test.ts checks the file it stores); here a listener also subscribes to
+// the bot's track in the room and measures its sound.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { botIdentity } from '../../server/automated-calls/call-room.js';

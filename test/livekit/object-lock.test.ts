@@ -18,14 +18,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVersityGw, type RunningVersityGw } from '../../dev/real-livekit/versitygw.js';
 import { createS3Client, RecordingStore } from '../../recordings/object-store.js';
 import { RetentionService } from '../../recordings/retention.service.js';
-import { ContractRetention } from '../../recordings/contract-retention.js';
+import { ContractRetention } from '../../recordings/contract-retention.service.js';
 import { contractPdf, uploadContract } from '../support/contracts.js';
 import { losClient } from '../support/verification.js';
 import type { Db } from '../../server/db/client.js';
 import type { ApiClient } from '../support/api-client.js';
 import { verifiedRecording as storedRecording } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
-import { sealAuditChain } from '../../server/audit/audit.sealer.js';
+import { sealAuditChain } from '../../server/audit/audit-sealer.service.js';
 import { verifyAuditLog } from '../../server/audit/log-verify.js';
 import { treeHeadObjectKey, treeLeavesObjectKey } from '../../server/audit/tree-head.js';
 
@@ -81,7 +81,7 @@ beforeAll(async () => {
   db = t.facesign.db;
   const { config, log } = t.facesign;
   s3 = createS3Client(config.s3);
-  service = new RetentionService(db, new RecordingStore(s3, config.s3.bucket, config.recordings.sse), { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode }, log);
+  service = new RetentionService({ db, store: new RecordingStore(s3, config.s3.bucket, config.recordings.sse), settings: { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode }, log });
   admin = await t.signIn({ roles: ['ADMIN'] });
   auditor = await t.signIn({ roles: ['AUDITOR'] });
 });
@@ -260,7 +260,7 @@ describe('contract documents', () => {
     const { config, log } = t.facesign;
     const store = new RecordingStore(s3, config.s3.bucket, config.recordings.sse);
     const settings = { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode };
-    following = new RetentionService(db, store, settings, log, new ContractRetention(db, store, settings, log));
+    following = new RetentionService({ db, store, settings, log, follower: new ContractRetention({ db, store, settings, log }) });
   });
 
   it('an uploaded contract is locked COMPLIANCE until the date a recording of the loan would be, and the store refuses to delete that version', async () => {

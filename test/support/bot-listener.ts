@@ -1,6 +1,6 @@
 // Listens, through LiveKit's real-time Node SDK, to what the automated call's participant says in a
-// real LiveKit room: a test's stand-in for the recording, which egress (simulated in the tests) would
-// make of the same track.
+// real LiveKit room: the bot's own track, as the room carries it (the recording is checked apart, in
+// egress-standin.test.ts).
 import { AudioStream, Room, RoomEvent, TrackKind, type RemoteParticipant, type RemoteTrack } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import { botIdentity } from '../../server/automated-calls/call-room.js';

@@ -2,7 +2,7 @@
 // both languages (never as the code, never with a placeholder left), and kept in English on the answer.
 import { describe, expect, it } from 'vitest';
 import { automatedNoteText, type AutomatedNote } from '../../server/automated-calls/notes.js';
-import type { HandOffReason } from '../../server/automated-calls/script.js';
+import { HAND_OFF_REASONS } from '../../server/automated-calls/script.js';
 
 // The console's catalogue is compiled with the console's module settings, not the server's: load it at run
 // time and name only what this test uses.
@@ -20,7 +20,6 @@ const NOTES: AutomatedNote[] = [
   { code: 'DENIED_KEY', params: {} },
   { code: 'REPEATS_USED', params: { times: 3, lastKey: '#' } },
 ];
-const REASONS: HandOffReason[] = ['DENIED', 'UNCLEAR', 'NO_INPUT', 'HUNG_UP', 'BOT_FAILED'];
 
 describe('automated call notes', () => {
   it('keep the English wording the answer row has always carried', () => {
@@ -46,7 +45,7 @@ describe('automated call notes', () => {
 
   it.each(['en', 'zh-CN'] as const)('name every hand-off reason and the mode in %s', (locale) => {
     const labels = labelsFor(locale);
-    const words = [...REASONS.map((r) => labels.handOffReason(r)), labels.mode('AUTOMATED_CALL'), labels.mode('AGENT')];
+    const words = [...HAND_OFF_REASONS.map((r) => labels.handOffReason(r)), labels.mode('AUTOMATED_CALL'), labels.mode('AGENT')];
     expect(new Set(words).size).toBe(words.length);
     for (const word of words) expect(word).not.toMatch(/_|^[A-Z ]+$/);
     if (locale === 'zh-CN') for (const word of words) expect(word).toMatch(/[\u4e00-\u9fff]/);

@@ -1,6 +1,6 @@
 // The console words every refusal the server can give in both languages, and never shows a code.
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../server/http/errors.js';
+import { ERROR_CODES } from '../../server/shared/errors.js';
 import { PROBLEM_MESSAGES, fieldHint, problemText } from '../../agent-console/src/shared/problems.js';
 import { createLoanFileBody, partyInput } from '../../server/loan-files/loan-files.schema.js';
 import { loanTermsInput } from '../../server/loan-files/loan-terms.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkContractUrl, isPublicAddress, type ContractFetchPolicy } from '../../server/loan-files/contract-fetch.js';
-import { contractRetention } from '../../recordings/contract-retention.js';
-import { AppError } from '../../server/http/errors.js';
+import { contractRetention } from '../../recordings/contract-retention.service.js';
+import { AppError } from '../../server/shared/errors.js';
 
 const policy: ContractFetchPolicy = {
   allowedHosts: ['los.bank.example', 'files.bank.example:8443', '10.1.2.3', 'intranet.bank.example', 'legacy.bank.example'],

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AppError, ERROR_CODES, toProblem, validationError } from '../../server/http/errors.js';
+import { AppError, ERROR_CODES, validationError } from '../../server/shared/errors.js';
+import { toProblem } from '../../server/http/problem.js';
 
 describe('error codes', () => {
   it('are all documented in docs/errors.md with their status', () => {

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { redactPath } from '../../server/http/context.js';
 import { escapeLike } from '../../server/db/like-pattern.js';
-import { showsReadinessDetails, type ReadinessCaller } from '../../server/health/readiness.js';
-import { calendarDate, plannedTimestamp, timestamp } from '../../server/http/schemas.js';
+import { showsReadinessDetails, type ReadinessCaller } from '../../server/health/health.routes.js';
+import { calendarDate, plannedTimestamp, timestamp } from '../../server/shared/schemas.js';
 
 const TOKEN = 'k3Jd8sQ0vZp1xWmN5tYb7cRf2gHh4LlA9eUo6iKj0Ms';
 

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LOS_RETRY_SCHEDULE_MS, retryDelayAfter, signLosWebhook, verifyLosWebhook } from '../../server/loan-files/los-webhooks.js';
+import { DEFAULT_LOS_RETRY_SCHEDULE_MS, retryDelayAfter, signLosWebhook, verifyLosWebhook } from '../../server/loan-files/los-webhooks.service.js';
 
 const secret = 'whsec-0123456789abcdef';
 const body = '{"id":"7b0c1a52-3f0e-4f4e-9a57-3c1f2d9e8b10","type":"loan_file.verified"}';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseRange, type RangeRequest } from '../../recordings/playback.js';
+import { parseRange, type RangeRequest } from '../../recordings/playback.service.js';
 
 const whole: RangeRequest = { kind: 'whole' };
 const bytes = (start: number, end: number): RangeRequest => ({ kind: 'partial', start, end });

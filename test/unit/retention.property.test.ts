@@ -3,8 +3,7 @@
 // dates and rules, a recording can never be deleted before the rule's minimum, nor while on hold.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addMonthsUtc, addYearsUtc, retainUntil, type RetentionRules } from '../../recordings/retention.js';
-import { deletionRefusal, planRetention, type ObjectLockMode } from '../../recordings/retention.service.js';
+import { addMonthsUtc, addYearsUtc, deletionRefusal, planRetention, retainUntil, type ObjectLockMode, type RetentionRules } from '../../recordings/retention.js';
 import type { RecordingState } from '../../server/db/generated/prisma/enums.js';
 
 const date = fc.integer({ min: Date.parse('1990-01-01T00:00:00Z'), max: Date.parse('2090-12-31T23:59:59Z') }).map((t) => new Date(t));

@@ -1,15 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addMonthsUtc, addYearsUtc, retainUntil, retentionCut, type RetentionRules } from '../../recordings/retention.js';
 import {
+  addMonthsUtc,
+  addYearsUtc,
   decideEnforcement,
   deletionRefusal,
+  lockModeOf,
   mirrorsLegalHold,
   planRecompute,
   planRetention,
+  retainUntil,
+  retentionCut,
   retentionDate,
   type Enforcement,
-} from '../../recordings/retention.service.js';
+  type RetentionRules,
+} from '../../recordings/retention.js';
 
 const d = (iso: string): Date => new Date(iso);
 const rules = (yearsAfterMaturity: number, minMonthsAfterMaturity: number, yearsWithoutMaturity = 10, minMonthsAfterVerification = 0): RetentionRules => ({
@@ -278,5 +283,18 @@ describe('planRecompute', () => {
     expect(plan.to).toEqual(d(c.to));
     expect(plan.extendLock?.until ?? null).toEqual(c.extend ? d(c.extend) : null);
     expect(plan.lockMode).toBe(c.lockModeAfter);
+  });
+});
+
+describe('lockModeOf', () => {
+  it.each<[string | null, 'COMPLIANCE' | 'GOVERNANCE' | null]>([
+    ['COMPLIANCE', 'COMPLIANCE'],
+    ['GOVERNANCE', 'GOVERNANCE'],
+    [null, null],
+    // A row never holds anything else; if it did, facesign must not claim the store enforces it.
+    ['compliance', null],
+    ['LEGAL_HOLD', null],
+  ])('%s -> %s', (stored, expected) => {
+    expect(lockModeOf(stored)).toBe(expected);
   });
 });

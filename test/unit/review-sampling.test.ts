@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { reviewReason, sampleDraw } from '../../recordings/review-sampling.js';
+import { reviewReason, sampleDraw } from '../../server/reviews/review-sampling.js';
 
 const rules = { samplePercent: 10, amountThreshold: '500000.00' };
 

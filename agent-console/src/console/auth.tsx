@@ -1,16 +1,9 @@
 // Who is signed in. The session cookie is HttpOnly; the page only learns the user from /api/auth/me.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { api, ApiError } from '../shared/api';
+import { ApiError, call, client, type Schemas } from '../shared/api';
 
-export type Role = 'AGENT' | 'SUPERVISOR' | 'AUDITOR' | 'ADMIN';
-
-export interface User {
-  id: string;
-  email: string;
-  displayName: string;
-  roles: Role[];
-  locale: string;
-}
+export type User = Schemas['User'];
+export type Role = User['roles'][number];
 
 interface AuthState {
   user: User | null | undefined;
@@ -30,7 +23,7 @@ const AuthContext = createContext<AuthState>({
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<User | null | undefined>(undefined);
   useEffect(() => {
-    api<User>('GET', '/api/auth/me')
+    call(client.GET('/api/auth/me'))
       .then(setUser)
       .catch((error: unknown) => {
         if (error instanceof ApiError && error.status === 401) setUser(null);
@@ -38,17 +31,17 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       });
   }, []);
   const signIn = useCallback(async (email: string, password: string) => {
-    const result = await api<{ user: User }>('POST', '/api/auth/login', { email, password });
+    const result = await call(client.POST('/api/auth/login', { body: { email, password } }));
     setUser(result.user);
     return result.user;
   }, []);
   const signOut = useCallback(async () => {
-    await api('POST', '/api/auth/logout').catch(() => undefined);
+    await call(client.POST('/api/auth/logout')).catch(() => undefined);
     setUser(null);
   }, []);
   const refresh = useCallback(async () => {
     try {
-      const fresh = await api<User>('GET', '/api/auth/me');
+      const fresh = await call(client.GET('/api/auth/me'));
       setUser(fresh);
       return fresh;
     } catch (error) {

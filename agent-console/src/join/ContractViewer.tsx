@@ -5,7 +5,7 @@
 // screen's width is too small to read, so the borrower zooms it (the zoom stays as they set it when
 // the agent turns the page); in large-text mode it opens at a size whose body text is readable.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { Socket } from 'socket.io-client';
+import type { PartyServerToClientEvents, PartySocket } from '../shared/socket';
 import { useT } from '../shared/i18n';
 import { documentBodySize, PdfPage, usePdf } from '../shared/pdf-page';
 import { MAX_ZOOM, readableZoom, zoomIn, zoomOut } from '../shared/pdf-zoom';
@@ -15,7 +15,7 @@ import type { JoinApi, KeyTerms, PartyContract } from './join-api';
 import { useLargeTextOn } from './large-text';
 import { joinMessages } from './messages';
 
-export function ContractViewer({ api, socket, terms }: { api: JoinApi; socket: Socket | undefined; terms: KeyTerms | null }) {
+export function ContractViewer({ api, socket, terms }: { api: JoinApi; socket: PartySocket | undefined; terms: KeyTerms | null }) {
   const t = useT(joinMessages);
   const patterns = useTermPatterns(terms?.loanTerms, terms?.values);
   const [found, setFound] = useState<{ page: number; terms: FoundTerm[] }>();
@@ -51,7 +51,7 @@ export function ContractViewer({ api, socket, terms }: { api: JoinApi; socket: S
 
   useEffect(() => {
     if (!socket) return;
-    const onPresent = (p: { page: number }) => {
+    const onPresent: PartyServerToClientEvents['contract:present'] = (p) => {
       setPresented(p.page);
       setPage(p.page);
     };

@@ -2,7 +2,7 @@
 // asks the server for the room, and joins it: with real LiveKit through livekit-client, with the dev
 // simulator through its control API (then the page says plainly that media is simulated).
 import { useEffect, useRef, useState } from 'react';
-import type { Socket } from 'socket.io-client';
+import type { PartySocket } from '../shared/socket';
 import { clientConfig } from '../shared/client-config';
 import { joinMedia, type MediaConnection, type MediaMode } from '../shared/media';
 import { partySocket } from '../shared/socket';
@@ -28,7 +28,7 @@ export function LiveRoom({ api, overview, stream, refresh, onSessionChanged }: {
   const [attempt, setAttempt] = useState(0);
   const remote = useRef<HTMLDivElement>(null);
   const [remoteVideo, setRemoteVideo] = useState(false);
-  const [socket, setSocket] = useState<Socket>();
+  const [socket, setSocket] = useState<PartySocket>();
   const changed = useRef(onSessionChanged);
   changed.current = onSessionChanged;
   const refreshRef = useRef(refresh);
@@ -38,19 +38,19 @@ export function LiveRoom({ api, overview, stream, refresh, onSessionChanged }: {
   useEffect(() => {
     const token = api.token;
     if (!token) return;
-    const socket: Socket = partySocket(api.link, token);
+    const socket: PartySocket = partySocket(api.link, token);
     setSocket(socket);
     socket.on('connect', () => setLive(true));
     socket.on('disconnect', () => setLive(false));
     // A place in line can arrive late (computed before an agent took the session): show it at once,
     // then let a fresh overview confirm it.
     let confirm: ReturnType<typeof setTimeout> | undefined;
-    socket.on('waiting:position', (p: { position: number }) => {
+    socket.on('waiting:position', (p) => {
       setPosition(p.position);
       clearTimeout(confirm);
       confirm = setTimeout(() => void refreshRef.current(), 400);
     });
-    socket.on('session:changed', (p: { state: string }) => {
+    socket.on('session:changed', (p) => {
       setState(p.state);
       // The agent's attempt ended after a drop: enter again, in a new room.
       if (p.state === 'DISPATCHING') setAttempt((n) => n + 1);

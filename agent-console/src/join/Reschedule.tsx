@@ -2,7 +2,7 @@
 // party may be called (the server checks all three and names the field when it refuses; a time outside the
 // calling hours comes back with the window, which is said in the party's language).
 import { useId, useState, type FormEvent } from 'react';
-import { ApiError, fieldError } from '../shared/api';
+import { ApiError, fieldError, type Schemas } from '../shared/api';
 import { formatDateTime, useLocale, useT, type Translate } from '../shared/i18n';
 import { formatZonedReading, weekdayNames, zoneName } from '../shared/zoned-time';
 import type { JoinApi, Overview } from './join-api';
@@ -102,13 +102,8 @@ export function Reschedule({ api, overview, done, open = false }: { api: JoinApi
   );
 }
 
-interface CallingHoursWindow {
-  timeZone: string;
-  start: string;
-  end: string;
-  days: number[];
-  requestedLocal: string;
-}
+/** The party's window as OUTSIDE_CALLING_HOURS carries it. */
+type CallingHoursWindow = NonNullable<Schemas['Problem']['callingHours']>;
 
 /** A time outside the party's calling hours, in their words: the window on their own clock. */
 function outsideHours(error: unknown, t: Translate<JoinMessageKey>, locale: string): string | undefined {

@@ -5,27 +5,19 @@
 // text runs, and each match becomes boxes on the page. Pure: pdf-page.tsx supplies the text and the
 // measuring.
 
+import type { components } from './api-schema.js';
+
 export const TERM_KEYS = ['amount', 'term', 'apr', 'fees', 'repaymentMethod', 'instalment', 'dueDay', 'lenderName', 'collateral'] as const;
 export type TermKey = (typeof TERM_KEYS)[number];
 
-type Bilingual = Partial<Record<'zh-CN' | 'en', string>>;
-
-/** The session's terms snapshot as the server sends it (loanTerms). */
-export interface TermsSnapshot {
-  amount: string;
-  currency: string;
-  termMonths?: number | undefined;
-  apr?: string | undefined;
-  fees?: { name: Bilingual; amount: string; period: string }[] | undefined;
-  repaymentMethod?: string | undefined;
-  instalmentAmount?: string | undefined;
-  dueDay?: number | undefined;
-  lenderName?: Bilingual | undefined;
-  collateral?: Bilingual | null | undefined;
-}
+/**
+ * The session's terms snapshot as the server sends it (loanTerms). The document describes the decimals as
+ * the server accepts them (string or number); it sends strings, and a number would read the same.
+ */
+export type TermsSnapshot = NonNullable<components['schemas']['LoanTermsSnapshot']>;
 
 /** What each term reads as, per language (the server's `values`). */
-export type TermValues = Partial<Record<'zh-CN' | 'en', Partial<Record<string, string>>>>;
+export type TermValues = Partial<components['schemas']['PromptValues']>;
 
 export interface TermPattern {
   term: TermKey;
@@ -78,17 +70,17 @@ export function termPatterns(terms: TermsSnapshot, values: TermValues = {}): Ter
       .join('|') || undefined;
 
   add('amount', moneyPattern(terms.amount));
-  if (terms.apr !== undefined) add('apr', `${NOT_AFTER_NUMBER}${numberPattern(terms.apr)}\\s?[%％]`);
+  if (terms.apr !== undefined) add('apr', `${NOT_AFTER_NUMBER}${numberPattern(String(terms.apr))}\\s?[%％]`);
   if (terms.termMonths !== undefined) {
     const months = `${NOT_AFTER_NUMBER}${terms.termMonths}\\s?(?:个月|期|-?months?\\b)`;
     add('term', terms.termMonths % 12 === 0 ? `${months}|${NOT_AFTER_NUMBER}${terms.termMonths / 12}\\s?(?:年(?![\\d月])|-?years?\\b)` : months);
   }
-  if (terms.instalmentAmount !== undefined) add('instalment', moneyPattern(terms.instalmentAmount));
+  if (terms.instalmentAmount !== undefined) add('instalment', moneyPattern(String(terms.instalmentAmount)));
   if (terms.dueDay !== undefined) {
     const d = terms.dueDay;
     add('dueDay', `每月\\s?${d}\\s?[日号]|${NOT_AFTER_NUMBER}${d}(?:st|nd|rd|th)?\\s+(?:day\\s+)?of\\s+(?:each|every)\\s+month|day\\s+${d}\\s+of\\s+(?:each|every)\\s+month`);
   }
-  if (terms.fees && terms.fees.length > 0) add('fees', terms.fees.map((f) => moneyPattern(f.amount)).join('|'));
+  if (terms.fees && terms.fees.length > 0) add('fees', terms.fees.map((f) => moneyPattern(String(f.amount))).join('|'));
   add('repaymentMethod', wordsOf('repaymentMethod'));
   add('lenderName', wordsOf('lenderName', [terms.lenderName?.['zh-CN'], terms.lenderName?.en]));
   if (terms.collateral) add('collateral', wordsOf('collateral', [terms.collateral['zh-CN'], terms.collateral.en]));

@@ -3,6 +3,7 @@
 // code has one name everywhere, in both languages. A code this catalogue does not know yet is shown
 // in plain words (lower case, spaces), never as the code itself.
 import { useCallback, useMemo } from 'react';
+import type { components } from './api-schema';
 import { defineMessages, useLocale, type Locale } from './i18n';
 
 const labelMessages = defineMessages({
@@ -89,6 +90,7 @@ const labelMessages = defineMessages({
     handOff_NO_INPUT: 'the party pressed no key in time',
     handOff_HUNG_UP: 'the party hung up',
     handOff_BOT_FAILED: 'the automated call could not run',
+    handOff_NOT_RECORDED: 'the recording did not start, so nothing was asked',
     autoNote_NO_KEY: 'No key pressed within {seconds} s.',
     autoNote_NO_KEY_SPOKE: 'No key pressed within {seconds} s; the party spoke ({spokeSeconds} s).',
     autoNote_DENIED_KEY: 'The party pressed 2 (no).',
@@ -177,6 +179,7 @@ const labelMessages = defineMessages({
     handOff_NO_INPUT: '客户未在规定时间内按键',
     handOff_HUNG_UP: '客户挂断了电话',
     handOff_BOT_FAILED: '自动外呼无法运行',
+    handOff_NOT_RECORDED: '录音未能启动，未进行任何提问',
     autoNote_NO_KEY: '{seconds} 秒内未按键。',
     autoNote_NO_KEY_SPOKE: '{seconds} 秒内未按键；客户说了话（{spokeSeconds} 秒）。',
     autoNote_DENIED_KEY: '客户按了 2（否认）。',
@@ -197,7 +200,7 @@ function lookup(locale: Locale, key: string): string | undefined {
 }
 
 /** The lender's own name for a product, in one or both languages. */
-export type ProductName = Partial<Record<Locale, string>>;
+export type ProductName = NonNullable<components['schemas']['ProductName']>;
 
 export interface Labels {
   state(code: string): string;

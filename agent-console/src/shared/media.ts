@@ -3,11 +3,10 @@
 // to the simulator's control API, which admits the participant and publishes its tracks, so every
 // webhook, state change and recording the server sees is what a real join would cause.
 
-export interface MediaGrant {
-  livekitUrl: string;
-  token: string;
-  room: string;
-}
+import type { components } from './api-schema';
+
+/** What joining a room takes, from the agent's or the borrower's join grant. */
+export type MediaGrant = Pick<components['schemas']['JoinGrant'], 'livekitUrl' | 'token' | 'room'>;
 
 export type MediaMode = 'livekit' | 'simulated';
 

@@ -1,5 +1,5 @@
 // What a refusal from the server means, in the console's two languages: one sentence per stable problem
-// code (server/http/errors.ts holds the table; test/unit/console-problems.test.ts keeps the two in step).
+// code (server/shared/errors.ts holds the table; test/unit/console-problems.test.ts keeps the two in step).
 // A page keeps the error itself (code, fields) and words it when it renders, so a change of language
 // re-words what is on screen. An unknown code reads as the generic sentence, never as the code.
 // No imports: the unit test loads this file under Node.

@@ -3,8 +3,8 @@
 // Every change arrives as contract:changed and is read back from GET /api/sessions/:id/contract. The
 // page carries the same key-term highlights the borrower sees.
 import { useCallback, useEffect, useState } from 'react';
-import type { Socket } from 'socket.io-client';
-import { api, ApiError } from '../../shared/api';
+import type { AgentServerToClientEvents, AgentSocket, SocketAck } from '../../shared/socket';
+import { ApiError, call, client, type Schemas } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useLoad } from '../../shared/hooks';
 import { formatDateTime, formatDuration, useLocale, useT } from '../../shared/i18n';
@@ -14,42 +14,25 @@ import { KeyTermsAside, useTermPatterns } from '../../shared/KeyTermsAside';
 import { contractMessages } from './messages';
 import './contract.css';
 
-export interface Signing {
-  id: string;
-  documentHash: string;
-  recordingOffsetMs: number;
-  confirmedAt: string;
-  attemptId: string;
-}
-
-export interface SessionContract {
-  sessionId: string;
-  documentHash: string | null;
-  documentStored: boolean;
-  sizeBytes: number | null;
-  presentedPage: number | null;
-  presentedAt: string | null;
-  partyPage: number | null;
-  partyPageAt: string | null;
-  signing: Signing | null;
-}
+export type SessionContract = Schemas['SessionContract'];
+export type Signing = NonNullable<SessionContract['signing']>;
 
 /** `live`: the conversation is on (pages can be shown); `ended`: the call is over (no signing can come any more). */
-export function ContractPanel({ sessionId, socket, live, ended, terms, values }: { sessionId: string; socket: Socket | undefined; live: boolean; ended: boolean; terms?: TermsSnapshot | null | undefined; values?: TermValues | undefined }) {
+export function ContractPanel({ sessionId, socket, live, ended, terms, values }: { sessionId: string; socket: AgentSocket | undefined; live: boolean; ended: boolean; terms?: TermsSnapshot | null | undefined; values?: TermValues | undefined }) {
   const t = useT(contractMessages);
   const patterns = useTermPatterns(terms, values);
   const [found, setFound] = useState<{ page: number; terms: FoundTerm[] }>();
   const onTerms = useCallback((n: number, list: FoundTerm[]) => setFound({ page: n, terms: list }), []);
   const { locale } = useLocale();
   const [tick, setTick] = useState(0);
-  const view = useLoad((signal) => api<SessionContract>('GET', `/api/sessions/${sessionId}/contract`, undefined, { signal }), [sessionId, tick]);
+  const view = useLoad((signal) => call(client.GET('/api/sessions/{id}/contract', { params: { path: { id: sessionId } }, signal })), [sessionId, tick]);
   const [page, setPage] = useState(1);
   const [presentError, setPresentError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     if (!socket) return;
-    const onChanged = (p: { sessionId: string }) => p.sessionId === sessionId && setTick((n) => n + 1);
+    const onChanged: AgentServerToClientEvents['contract:changed'] = (p) => p.sessionId === sessionId && setTick((n) => n + 1);
     socket.on('contract:changed', onChanged);
     return () => void socket.off('contract:changed', onChanged);
   }, [socket, sessionId]);
@@ -63,9 +46,9 @@ export function ContractPanel({ sessionId, socket, live, ended, terms, values }:
     if (!socket) return;
     setBusy(true);
     setPresentError(undefined);
-    const ack = await new Promise<{ ok: boolean; code?: string; message?: string }>((resolve) => socket.timeout(10_000).emit('contract:present', { sessionId, page: shown }, (err: unknown, reply: { ok: boolean; code?: string; message?: string }) => resolve(err ? { ok: false, code: 'SERVICE_UNAVAILABLE' } : reply)));
+    const ack = await new Promise<SocketAck>((resolve) => socket.timeout(10_000).emit('contract:present', { sessionId, page: shown }, (err, reply) => resolve(err ? { ok: false, code: 'SERVICE_UNAVAILABLE', message: '' } : reply)));
     setBusy(false);
-    if (!ack.ok) setPresentError(new ApiError(0, ack.code ?? 'INTERNAL', ack.message ?? ''));
+    if (!ack.ok) setPresentError(new ApiError(0, ack.code, ack.message));
     setTick((n) => n + 1);
   };
 

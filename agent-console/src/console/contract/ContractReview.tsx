@@ -1,16 +1,16 @@
 // The signing on the review page: what was to be signed (or that nothing was), whether and when the
 // borrower signed, with the document hash, and a jump to that moment in the recording.
-import { api } from '../../shared/api';
+import { call, client } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useLoad } from '../../shared/hooks';
 import { formatDuration, useT } from '../../shared/i18n';
-import { SigningNote, type SessionContract } from './ContractPanel';
+import { SigningNote } from './ContractPanel';
 import { contractMessages } from './messages';
 import './contract.css';
 
 export function ContractReview({ sessionId, onSeek }: { sessionId: string; onSeek(attemptId: string, offsetMs: number): void }) {
   const t = useT(contractMessages);
-  const view = useLoad((signal) => api<SessionContract>('GET', `/api/sessions/${sessionId}/contract`, undefined, { signal }), [sessionId]);
+  const view = useLoad((signal) => call(client.GET('/api/sessions/{id}/contract', { params: { path: { id: sessionId } }, signal })), [sessionId]);
   const contract = view.data;
   return (
     <section className="panel stack" aria-labelledby="contract-review-title" data-testid="review-contract">

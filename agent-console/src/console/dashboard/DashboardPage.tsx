@@ -2,7 +2,7 @@
 // local days in a chosen time zone, from GET /api/dashboard/operations.
 import './dashboard.css';
 import { useMemo, useState, type FormEvent } from 'react';
-import { api } from '../../shared/api';
+import { call, client } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useLoad } from '../../shared/hooks';
 import { formatDuration, useLocale, useT } from '../../shared/i18n';
@@ -14,18 +14,6 @@ const CATEGORIES = ['PASSED', 'FAILED', 'EXHAUSTED', 'EXPIRED', 'CANCELLED'] as 
 type Category = (typeof CATEGORIES)[number];
 const COLORS: Record<Category, string> = { PASSED: '#047857', FAILED: '#b91c1c', EXHAUSTED: '#b45309', EXPIRED: '#7c3aed', CANCELLED: '#64748b' };
 const DIAL_COLORS: Record<string, string> = { ANSWERED: '#047857', BUSY: '#b45309', NO_ANSWER: '#d97706', DECLINED: '#b91c1c', INVALID_NUMBER: '#7c3aed', CARRIER_FAILURE: '#be123c', TRUNK_UNAVAILABLE: '#475569', RATE_LIMITED: '#0e7490' };
-
-interface Figures {
-  from: string;
-  to: string;
-  timeZone: string;
-  days: ({ date: string; total: number } & Record<Category, number>)[];
-  totals: { total: number } & Record<Category, number>;
-  handleTime: { conversations: number; averageSeconds: number | null };
-  queueWait: { waits: number; averageSeconds: number | null };
-  noShow: { appointments: number; noShows: number; rate: number | null };
-  dialOutcomes: { outcome: string; count: number }[];
-}
 
 const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 const ZONES = ['Asia/Shanghai', 'Asia/Hong_Kong', 'Asia/Singapore', 'UTC', 'Europe/London', 'America/New_York'];
@@ -48,7 +36,7 @@ export default function DashboardPage() {
     return { from: daysBefore(to, 13), to, timeZone };
   });
   const [range, setRange] = useState(draft);
-  const figures = useLoad((signal) => api<Figures>('GET', `/api/dashboard/operations?${new URLSearchParams(range).toString()}`, undefined, { signal }), [range.from, range.to, range.timeZone]);
+  const figures = useLoad((signal) => call(client.GET('/api/dashboard/operations', { params: { query: range }, signal })), [range.from, range.to, range.timeZone]);
 
   const apply = (event: FormEvent) => {
     event.preventDefault();

@@ -2,7 +2,7 @@
 // as saved only when the server acknowledged it. Fully usable from the keyboard (roving focus over items;
 // 1/C, 2/D, 3/U answer; N writes a note); unsent notes survive a reload in this browser.
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
-import { api } from '../../shared/api';
+import { call, client } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useT, type Locale } from '../../shared/i18n';
 import { useLabels } from '../../shared/labels';
@@ -72,7 +72,7 @@ export function ChecklistPanel({ sessionId, checklist, promptLocale, values, edi
     setPending((p) => new Map(p).set(item.id, value));
     setErrors((e) => without(e, item.id));
     try {
-      await api('PUT', `/api/sessions/${sessionId}/answers/${encodeURIComponent(item.id)}`, { value, ...(note ? { note } : {}) });
+      await call(client.PUT('/api/sessions/{id}/answers/{itemId}', { params: { path: { id: sessionId, itemId: item.id } }, body: { value, ...(note ? { note } : {}) } }));
       onSaved();
     } catch (error) {
       setErrors((e) => new Map(e).set(item.id, error));

@@ -2,8 +2,8 @@
 // comes over the /agent socket (thin events → refetch); the page survives reloads because everything it
 // shows is read back from the server (and unsent note drafts from this browser's storage).
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { Socket } from 'socket.io-client';
-import { api } from '../../shared/api';
+import type { AgentServerToClientEvents, AgentSocket } from '../../shared/socket';
+import { call, client } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useLoad, useNow } from '../../shared/hooks';
 import { formatDateTime, useLocale, useT } from '../../shared/i18n';
@@ -15,7 +15,8 @@ import { LiveSession, Submitted, type SubmitResult } from './LiveSession';
 import type { Desk, DeskSession, JoinGrant, LiveOffer, Offer } from './types';
 import './desk.css';
 
-type Presence = 'available' | 'away' | 'busy';
+/** The status an agent chooses, as the /agent socket carries it. */
+type Presence = Parameters<AgentServerToClientEvents['presence:changed']>[0]['presence'];
 const HEARTBEAT_MS = 10_000;
 
 /**
@@ -23,8 +24,8 @@ const HEARTBEAT_MS = 10_000;
  * status is the server's: read back on every (re)connect and followed when it changes elsewhere (another
  * tab, or the server after the consoles were gone too long), so the desk shows what routing goes by.
  */
-function useAgentSocket(onEvent: (event: string, payload: unknown) => void): { socket: Socket | undefined; connected: boolean; presence: Presence | undefined; setPresence(p: Presence): void } {
-  const [socket, setSocket] = useState<Socket>();
+function useAgentSocket(onEvent: (event: string, payload: unknown) => void): { socket: AgentSocket | undefined; connected: boolean; presence: Presence | undefined; setPresence(p: Presence): void } {
+  const [socket, setSocket] = useState<AgentSocket>();
   const [connected, setConnected] = useState(false);
   const [presence, setPresenceState] = useState<Presence>();
   const presenceRef = useRef<Presence | undefined>(undefined);
@@ -43,20 +44,20 @@ function useAgentSocket(onEvent: (event: string, payload: unknown) => void): { s
     setSocket(s);
     s.on('connect', () => {
       setConnected(true);
-      s.emit('presence:get', {}, (ack: { ok: boolean; presence?: Presence }) => {
-        if (ack?.ok && ack.presence) show(ack.presence);
+      s.emit('presence:get', {}, (ack) => {
+        if (ack?.ok) show(ack.presence);
       });
       onEventRef.current('reconnect', undefined);
     });
     s.on('disconnect', () => setConnected(false));
-    s.on('presence:changed', (event: { agentId?: string; presence?: Presence }) => {
-      if (event.agentId === userId && event.presence) show(event.presence);
+    s.on('presence:changed', (event) => {
+      if (event.agentId === userId) show(event.presence);
     });
     s.onAny((event: string, payload: unknown) => onEventRef.current(event, payload));
     // A lapsed presence (the laptop slept, Redis restarted) is stated again, so an online agent never stays away.
     const beat = setInterval(() => {
       if (!s.connected) return;
-      s.emit('heartbeat', {}, (ack: { ok: boolean; lapsed?: boolean }) => {
+      s.emit('heartbeat', {}, (ack) => {
         if (ack?.ok && ack.lapsed && presenceRef.current) s.emit('presence:set', { presence: presenceRef.current });
       });
     }, HEARTBEAT_MS);
@@ -81,10 +82,10 @@ function useAgentSocket(onEvent: (event: string, payload: unknown) => void): { s
 export default function DeskPage() {
   const t = useT(deskMessages);
   const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const desk = useLoad((signal) => api<Desk>('GET', `/api/agent/desk?timeZone=${encodeURIComponent(timeZone)}`, undefined, { signal }), [timeZone]);
+  const desk = useLoad((signal) => call(client.GET('/api/agent/desk', { params: { query: { timeZone } }, signal })), [timeZone]);
   // Each offer's deadline on this computer's clock: the time the server says is left, from arrival.
   const offers = useLoad(async (signal) => {
-    const { items } = await api<{ items: Offer[] }>('GET', '/api/agent/offers', undefined, { signal });
+    const { items } = await call(client.GET('/api/agent/offers', { signal }));
     const arrived = Date.now();
     return { items: items.map((o): LiveOffer => ({ ...o, deadline: arrived + o.expiresInMs })) };
   }, []);
@@ -224,8 +225,8 @@ function OffersPanel({ offers, error, onAccepted, onChanged }: { offers: LiveOff
     setBusy(offer.id);
     setActionError(undefined);
     try {
-      if (action === 'accept') onAccepted(await api<JoinGrant>('POST', `/api/offers/${offer.id}/accept`));
-      else await api('POST', `/api/offers/${offer.id}/decline`);
+      if (action === 'accept') onAccepted(await call(client.POST('/api/offers/{id}/accept', { params: { path: { id: offer.id } } })));
+      else await call(client.POST('/api/offers/{id}/decline', { params: { path: { id: offer.id } } }));
     } catch (e) {
       setActionError(e);
     } finally {

@@ -2,22 +2,13 @@
 // face, as the two crops side by side, the band and the similarity. A missing or extra face is said
 // in words, with the snapshot it was in, never shown as a low score. The agent decides.
 import { useLoad } from '../../shared/hooks';
-import { api } from '../../shared/api';
+import { call, client, type Schemas } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useT } from '../../shared/i18n';
 import { useLabels } from '../../shared/labels';
 import { deskMessages } from './messages';
 
-export interface FaceMatchView {
-  id: string;
-  status: 'PENDING' | 'DONE' | 'FAILED';
-  result: 'MATCH' | 'UNCERTAIN' | 'NO_MATCH' | 'NO_FACE' | 'MULTIPLE_FACES' | 'UNREADABLE' | null;
-  score: number | null;
-  thresholds: { matchAt: number; noMatchBelow: number };
-  model: { name: string; version: string } | null;
-  faceCounts: { id: number | null; live: number | null };
-  crops: { id: string | null; live: string | null };
-}
+export type FaceMatchView = Schemas['FaceMatch'];
 
 const BADGE: Record<NonNullable<FaceMatchView['result']>, string> = {
   MATCH: 'ok',
@@ -32,7 +23,7 @@ const BADGE: Record<NonNullable<FaceMatchView['result']>, string> = {
 export function FaceMatchPanel({ sessionId, reloadKey }: { sessionId: string; reloadKey: unknown }) {
   const t = useT(deskMessages);
   const labels = useLabels();
-  const matches = useLoad((signal) => api<{ items: FaceMatchView[] }>('GET', `/api/sessions/${sessionId}/face-matches`, undefined, { signal }), [sessionId, reloadKey]);
+  const matches = useLoad((signal) => call(client.GET('/api/sessions/{id}/face-matches', { params: { path: { id: sessionId } }, signal })), [sessionId, reloadKey]);
   const match = matches.data?.items[0];
   if (!match) return <ErrorNote error={matches.error} />;
 

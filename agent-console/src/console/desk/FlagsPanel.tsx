@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { api } from '../../shared/api';
+import { call, client } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useT } from '../../shared/i18n';
 import { useLabels } from '../../shared/labels';
@@ -19,7 +19,7 @@ export function FlagsPanel({ sessionId, flags, disabled, onRaised }: { sessionId
     setBusy(true);
     setError(undefined);
     try {
-      await api('POST', `/api/sessions/${sessionId}/risk-flags`, { code, severity, ...(note.trim() ? { note: note.trim() } : {}) });
+      await call(client.POST('/api/sessions/{id}/risk-flags', { params: { path: { id: sessionId } }, body: { code, severity, ...(note.trim() ? { note: note.trim() } : {}) } }));
       setNote('');
       onRaised();
     } catch (e) {

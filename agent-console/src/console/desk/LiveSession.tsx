@@ -1,8 +1,8 @@
 // One live session: party card, media stage, call timer, the recording indicator (driven by the
 // server's recording state, never by the page's own guess), the checklist, flags, snapshots and wrap-up.
 import { useEffect, useRef, useState } from 'react';
-import type { Socket } from 'socket.io-client';
-import { api } from '../../shared/api';
+import type { AgentSocket } from '../../shared/socket';
+import { call, client } from '../../shared/api';
 import { clientConfig } from '../../shared/client-config';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useLoad, useNow } from '../../shared/hooks';
@@ -52,14 +52,14 @@ export function Submitted({ result, onBack }: { result: SubmitResult; onBack(): 
 const MEDIA_STATES = new Set(['DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS']);
 const POLL_MS = 3000;
 
-export function LiveSession({ summary, grant, socket, changeTick, onChanged, onSubmitted }: { summary: DeskSession; grant: JoinGrant | undefined; socket: Socket | undefined; changeTick: number; onChanged(): void; onSubmitted(result: SubmitResult): void }) {
+export function LiveSession({ summary, grant, socket, changeTick, onChanged, onSubmitted }: { summary: DeskSession; grant: JoinGrant | undefined; socket: AgentSocket | undefined; changeTick: number; onChanged(): void; onSubmitted(result: SubmitResult): void }) {
   const t = useT(deskMessages);
   const labels = useLabels();
   const { locale } = useLocale();
   const { user } = useAuth();
   const [pollTick, setPollTick] = useState(0);
-  const detail = useLoad((signal) => api<DeskSession>('GET', `/api/agent/sessions/${summary.id}`, undefined, { signal }), [summary.id, changeTick, pollTick]);
-  const checklist = useLoad((signal) => api<Checklist>('GET', `/api/sessions/${summary.id}/checklist`, undefined, { signal }), [summary.id, changeTick]);
+  const detail = useLoad((signal) => call(client.GET('/api/agent/sessions/{id}', { params: { path: { id: summary.id } }, signal })), [summary.id, changeTick, pollTick]);
+  const checklist = useLoad((signal) => call(client.GET('/api/sessions/{id}/checklist', { params: { path: { id: summary.id } }, signal })), [summary.id, changeTick]);
   const session = detail.data ?? summary;
   const [promptLocale, setPromptLocale] = useState<Locale>(summary.party.locale === 'en' ? 'en' : 'zh-CN');
   const [actionError, setActionError] = useState<unknown>();
@@ -226,12 +226,12 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
         ) : null}
         <div className="row">
           {session.state === 'IN_PROGRESS' ? (
-            <button type="button" disabled={busy} onClick={() => void run(async () => void (await api('POST', `/api/sessions/${session.id}/end`)))}>
+            <button type="button" disabled={busy} onClick={() => void run(async () => void (await call(client.POST('/api/sessions/{id}/end', { params: { path: { id: session.id } } }))))}>
               {t('endConversation')}
             </button>
           ) : null}
           {session.state === 'WRAP_UP' && session.kind === 'CALL' ? (
-            <button type="button" disabled={busy} onClick={() => void run(async () => void (await api('POST', `/api/sessions/${session.id}/call-back`)))}>
+            <button type="button" disabled={busy} onClick={() => void run(async () => void (await call(client.POST('/api/sessions/{id}/call-back', { params: { path: { id: session.id } } }))))}>
               {t('callBack')}
             </button>
           ) : null}
@@ -242,10 +242,10 @@ export function LiveSession({ summary, grant, socket, changeTick, onChanged, onS
             aria-disabled={!canSubmit}
             onClick={() =>
               void run(async () => {
-                const r = await api<{ session: { outcome: string }; reasons: string[] }>('POST', `/api/sessions/${session.id}/complete`);
+                const r = await call(client.POST('/api/sessions/{id}/complete', { params: { path: { id: session.id } } }));
                 await media.connection?.leave();
                 localStorage.removeItem(`facesign.notes.${session.id}`);
-                onSubmitted({ sessionId: session.id, partyName: session.party.name, outcome: r.session.outcome, reasons: r.reasons, handOffReason: session.handOffReason });
+                onSubmitted({ sessionId: session.id, partyName: session.party.name, outcome: r.session.outcome ?? '', reasons: r.reasons, handOffReason: session.handOffReason });
               })
             }
           >
@@ -352,7 +352,7 @@ function useSessionMedia(session: DeskSession, initialGrant: JoinGrant | undefin
     (async () => {
       const config = await clientConfig();
       if (config.media === 'none') return;
-      const grant = initialGrant && initialGrant.sessionId === session.id ? initialGrant : await api<JoinGrant>('POST', `/api/sessions/${session.id}/join`);
+      const grant = initialGrant && initialGrant.sessionId === session.id ? initialGrant : await call(client.POST('/api/sessions/{id}/join', { params: { path: { id: session.id } } }));
       if (cancelled) return;
       joined = await joinMedia(grant, config.media, { audio: true, video: session.kind === 'VIDEO' }, {
         onRemoteMedia: (element) => setRemote((r) => [...r, element]),

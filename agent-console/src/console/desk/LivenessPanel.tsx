@@ -3,30 +3,15 @@
 // the thresholds. A missing or extra face is said in words; a prompt landmarks cannot show is handed
 // back to the agent. The agent decides.
 import { useLoad } from '../../shared/hooks';
-import { api } from '../../shared/api';
+import { call, client, type Schemas } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useT } from '../../shared/i18n';
 import { useLabels } from '../../shared/labels';
 import { deskMessages } from './messages';
 import './liveness.css';
 
-interface Frame {
-  faceCount: number | null;
-  measures: { yawDeg: number; pitch: number; ear: number; mouth: number } | null;
-}
-
-export interface LivenessView {
-  id: string;
-  beforeCaptureId: string;
-  actionCaptureId: string;
-  movement: string | null;
-  status: 'PENDING' | 'DONE' | 'FAILED';
-  result: 'PASSED' | 'NOT_OBSERVED' | 'NO_FACE' | 'MULTIPLE_FACES' | 'NOT_CHECKABLE' | 'UNREADABLE' | null;
-  before: Frame;
-  action: Frame;
-  thresholds: { yawChangeDeg: number; pitchChange: number; eyesClosedBelow: number; eyesOpenAt: number; mouthOpenAt: number; mouthClosedBelow: number };
-  model: { name: string; version: string } | null;
-}
+export type LivenessView = Schemas['LivenessCheck'];
+type Frame = LivenessView['before'];
 
 const BADGE: Record<NonNullable<LivenessView['result']>, string> = {
   PASSED: 'ok',
@@ -44,7 +29,7 @@ const BADGE: Record<NonNullable<LivenessView['result']>, string> = {
  */
 export function LivenessPanel({ sessionId, reloadKey, mode = 'desk' }: { sessionId: string; reloadKey: unknown; mode?: 'desk' | 'review' }) {
   const t = useT(deskMessages);
-  const checks = useLoad((signal) => api<{ items: LivenessView[] }>('GET', `/api/sessions/${sessionId}/liveness-checks`, undefined, { signal }), [sessionId, reloadKey]);
+  const checks = useLoad((signal) => call(client.GET('/api/sessions/{id}/liveness-checks', { params: { path: { id: sessionId } }, signal })), [sessionId, reloadKey]);
   const items = checks.data?.items ?? [];
   const shown = mode === 'desk' ? items.slice(0, 1) : [...items].reverse();
   if (shown.length === 0) return <ErrorNote error={checks.error} />;

@@ -2,7 +2,7 @@
 // video, so the frame is a generated, clearly labelled test picture: the upload path is still the real one.
 import { useState, type RefObject } from 'react';
 import { useLoad } from '../../shared/hooks';
-import { api } from '../../shared/api';
+import { call, client, rawBody } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useT } from '../../shared/i18n';
 import { useLabels } from '../../shared/labels';
@@ -48,14 +48,14 @@ export function SnapshotButton({ sessionId, stage, simulated, changeTick = 0 }: 
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   // Every snapshot of the session, not only the last one: the agent sees what is already on file.
-  const taken = useLoad((signal) => api<{ items: { id: string; kind: string; createdAt: string }[] }>('GET', `/api/sessions/${sessionId}/captures`, undefined, { signal }), [sessionId, saved]);
+  const taken = useLoad((signal) => call(client.GET('/api/sessions/{id}/captures', { params: { path: { id: sessionId } }, signal })), [sessionId, saved]);
   const take = async () => {
     setBusy(true);
     setError(undefined);
     try {
       const canvas = frameFrom(simulated ? null : stage.current);
       const blob = await new Promise<Blob>((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('could not encode the frame'))), 'image/png'));
-      setSaved(await api<{ sizeBytes: number; sha256: string }>('POST', `/api/sessions/${sessionId}/captures?kind=${kind}`, undefined, { rawBody: blob }));
+      setSaved(await call(client.POST('/api/sessions/{id}/captures', { params: { path: { id: sessionId }, query: { kind } }, ...rawBody(blob) })));
     } catch (e) {
       setError(e);
     } finally {

@@ -3,22 +3,16 @@
 // whether it is a PDF and computes the SHA-256; the page shows what the server stored, and a refusal
 // (not a PDF, too large) in the page's language.
 import { useEffect, useId, useState } from 'react';
-import { api, ApiError } from '../../shared/api';
+import { ApiError, call, client, rawBody, type Schemas } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { formatDateTime, useLocale, useT } from '../../shared/i18n';
 import { loanFileMessages } from './messages';
 
-export interface ContractDocument {
-  id: string;
-  sha256: string;
-  sizeBytes: number;
-  uploadedAt: string;
-  contentUrl: string;
-}
+export type ContractDocument = Schemas['ContractDocument'];
 
 /** Sends the file's bytes as a PDF: the server checks the content, whatever the file's name or type says. */
 export function uploadContract(loanFileId: string, file: File): Promise<ContractDocument> {
-  return api<ContractDocument>('PUT', `/api/loan-files/${loanFileId}/contract`, undefined, { rawBody: new Blob([file], { type: 'application/pdf' }) });
+  return call(client.PUT('/api/loan-files/{id}/contract', { params: { path: { id: loanFileId } }, ...rawBody(new Blob([file], { type: 'application/pdf' })) }));
 }
 
 /** The file input of the new-loan-file form: the chosen PDF is uploaded once the loan file exists. */
@@ -64,7 +58,7 @@ export function ContractSection({ loanFileId, initial, initialError }: { loanFil
   useEffect(() => {
     if (initial) return;
     const controller = new AbortController();
-    api<ContractDocument>('GET', `/api/loan-files/${loanFileId}/contract`, undefined, { signal: controller.signal })
+    call(client.GET('/api/loan-files/{id}/contract', { params: { path: { id: loanFileId } }, signal: controller.signal }))
       .then(setStored)
       .catch((e: unknown) => {
         if ((e as Error).name === 'AbortError' || (e instanceof ApiError && e.status === 404)) return;

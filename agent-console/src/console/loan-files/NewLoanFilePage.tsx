@@ -5,7 +5,7 @@
 // file exists (PUT /api/loan-files/:id/contract), before any session is scheduled, so the video
 // session binds it.
 import { useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { api, ApiError } from '../../shared/api';
+import { ApiError, call, client, type Schemas } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { formatDateTime, useLocale, useT, type Locale, type Translate } from '../../shared/i18n';
 import { useLabels } from '../../shared/labels';
@@ -99,6 +99,7 @@ const optional = (text: string) => (text.trim() ? text.trim() : undefined);
 const bilingual = (zh: string, en: string) => (zh.trim() || en.trim() ? { 'zh-CN': zh.trim(), en: en.trim() } : undefined);
 
 /** What the form sends: empty optional fields are left out, so the server judges only what was entered. */
+/** What was typed, as the API's shape; a value that is not valid yet (a half-typed number) is sent as typed, and the server's refusal marks its field. */
 function requestBody(d: Draft) {
   const productName = d.productNameZh.trim() || d.productNameEn.trim() ? { ...(optional(d.productNameZh) ? { 'zh-CN': d.productNameZh.trim() } : {}), ...(optional(d.productNameEn) ? { en: d.productNameEn.trim() } : {}) } : undefined;
   return {
@@ -149,7 +150,7 @@ export default function NewLoanFilePage() {
     setBusy(true);
     setError(undefined);
     try {
-      const loanFile = await api<{ id: string; externalRef: string }>('POST', '/api/loan-files', requestBody(draft));
+      const loanFile = await call(client.POST('/api/loan-files', { body: requestBody(draft) as unknown as Schemas['CreateLoanFile'] }));
       // The loan file exists even if its contract is refused: the refusal is shown with the contract, to try again.
       let contract: ContractDocument | undefined;
       let contractError: unknown;

@@ -1,69 +1,33 @@
 // One session under review: the recording player with the checklist as a timeline (each answer and
 // flag seeks the player to its offset), captures, the recording's hash and verification state with a
-// re-check, the decision, and the evidence downloads.
-import { createElement, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type SyntheticEvent } from 'react';
-import { api, ApiError } from '../../shared/api';
+// re-check, the decision, and the evidence downloads. Each panel beside the player has its own file.
+import { createElement, useCallback, useEffect, useMemo, useRef, useState, type SyntheticEvent } from 'react';
+import { call, client } from '../../shared/api';
 import { ContractReview } from '../contract/ContractReview';
 import { ErrorNote } from '../../shared/ErrorNote';
-import { problemText } from '../../shared/problems';
 import { useLoad } from '../../shared/hooks';
-import { formatDateTime, useLocale, useLocalized, useT } from '../../shared/i18n';
+import { useLocale, useLocalized, useT } from '../../shared/i18n';
 import { useLabels } from '../../shared/labels';
 import { PromptText, promptPlain, type PromptValues } from '../../shared/prompt';
 import { Link } from '../../shared/router';
 import { clientConfig, type ClientConfig } from '../../shared/client-config';
-import { useAuth } from '../auth';
 import { reviewMessages } from './messages';
 import { outcomeBadgeClass, reviewBadgeClass } from './SessionSearch';
-import type { Capture, IntegrityResult, RecordingInfo, ReviewFile } from './types';
+import type { ReviewFile } from './types';
 import { LivenessPanel } from '../desk/LivenessPanel';
-
-type Key = keyof (typeof reviewMessages)['en'];
-const PLAYABLE = new Set(['VERIFIED', 'RETAINED']);
-
-/** The file name extension a download gets from its content type. */
-function fileExtension(contentType: string | null): string {
-  const subtype = contentType?.split(';')[0]?.split('/')[1] ?? '';
-  return { ogg: 'ogg', webm: 'webm', mp4: 'mp4', mpeg: 'mp3', png: 'png', jpeg: 'jpg' }[subtype] ?? 'bin';
-}
-
-function formatMoney(amount: string, currency: string, locale: string): string {
-  try {
-    return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(Number(amount));
-  } catch {
-    return `${amount} ${currency}`;
-  }
-}
-
-/** m:ss.t — offsets are precise to a tenth of a second on the timeline. */
-export function formatOffset(ms: number): string {
-  const tenths = Math.floor(ms / 100);
-  const m = Math.floor(tenths / 600);
-  const s = Math.floor((tenths % 600) / 10);
-  return `${m}:${String(s).padStart(2, '0')}.${tenths % 10}`;
-}
-
-interface Mark {
-  key: string;
-  kind: 'answer' | 'flag' | 'signing' | 'page';
-  attemptId: string | null;
-  offsetMs: number;
-  label: string;
-  /** For answers: the prompt as written, shown with its terms, and the agent's (or the automated call's) note. */
-  prompt?: string;
-  note?: string | null;
-  byBot?: boolean;
-  detail: string;
-  tone: string;
-}
+import { CaseFacts } from './CaseFacts';
+import { Decision } from './Decision';
+import { Track } from './Track';
+import { Verification } from './Verification';
+import { fileExtension, formatMoney, formatOffset, PLAYABLE, type Key, type Mark } from './review-format';
 
 export function SessionReview({ sessionId }: { sessionId: string }) {
   const t = useT(reviewMessages);
   const labels = useLabels();
   const localized = useLocalized();
   const { locale } = useLocale();
-  const file = useLoad((signal) => api<ReviewFile>('GET', `/api/review-desk/sessions/${sessionId}`, undefined, { signal }), [sessionId]);
-  const captures = useLoad((signal) => api<{ items: Capture[] }>('GET', `/api/sessions/${sessionId}/captures`, undefined, { signal }), [sessionId]);
+  const file = useLoad((signal) => call(client.GET('/api/review-desk/sessions/{id}', { params: { path: { id: sessionId } }, signal })), [sessionId]);
+  const captures = useLoad((signal) => call(client.GET('/api/sessions/{id}/captures', { params: { path: { id: sessionId } }, signal })), [sessionId]);
   const [config, setConfig] = useState<ClientConfig>();
   useEffect(() => {
     clientConfig().then(setConfig, () => undefined);
@@ -306,222 +270,5 @@ export function SessionReview({ sessionId }: { sessionId: string }) {
         </div>
       </div>
     </div>
-  );
-}
-
-/** The recording as a bar: where the playhead is and where each answer and flag sits. */
-function Track({ marks, seconds, position, onSeek }: { marks: Mark[]; seconds: number; position: number; onSeek: (m: Mark) => void }) {
-  const pct = (s: number) => `${Math.min(100, Math.max(0, (s / seconds) * 100))}%`;
-  return (
-    // The list below offers the same seeks to the keyboard and screen readers.
-    <div className="review-track" aria-hidden="true">
-      <div className="playhead" style={{ left: pct(position) }} />
-      {marks.map((m) => (
-        <button key={m.key} type="button" tabIndex={-1} className={`marker ${m.kind} ${m.tone}`} style={{ left: pct(m.offsetMs / 1000) }} title={`${formatOffset(m.offsetMs)} ${m.label}`} onClick={() => onSeek(m)} />
-      ))}
-    </div>
-  );
-}
-
-function Verification({ recording, onChecked }: { recording: RecordingInfo; onChecked: () => void }) {
-  const t = useT(reviewMessages);
-  const { locale } = useLocale();
-  const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<IntegrityResult>();
-  const [error, setError] = useState<unknown>();
-  const verified = PLAYABLE.has(recording.state);
-  const recheck = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      setResult(await api<IntegrityResult>('POST', `/api/recordings/${recording.id}/integrity-check`));
-      onChecked();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const stateText = recording.state === 'VERIFIED' || recording.state === 'RETAINED' || recording.state === 'FAILED' ? t(`state${recording.state}` as Key) : t('statePending', { state: t(`recording${recording.state}` as Key) });
-  return (
-    <section className="panel" aria-labelledby="verification-title">
-      <h2 id="verification-title">{t('verification')}</h2>
-      <dl className="review-facts">
-        <dt>{t('hashState')}</dt>
-        <dd>
-          <span className={`badge ${verified ? 'ok' : recording.state === 'FAILED' ? 'bad' : 'warn'}`} data-testid="hash-badge">
-            {verified ? '✓ ' : '✗ '}
-            {stateText}
-          </span>
-          {recording.failureReason ? <div className="hint">{recording.failureReason}</div> : null}
-        </dd>
-        <dt>{t('sha256')}</dt>
-        <dd>
-          <code className="review-hash" data-testid="recording-sha256">
-            {recording.sha256 ?? '—'}
-          </code>
-        </dd>
-        <dt>{t('size')}</dt>
-        <dd>{recording.sizeBytes ? `${Number(recording.sizeBytes).toLocaleString(locale)} B` : '—'}</dd>
-        <dt>{t('verifiedAt')}</dt>
-        <dd>{recording.verifiedAt ? formatDateTime(recording.verifiedAt, locale) : '—'}</dd>
-        <dt>{t('lastCheck')}</dt>
-        <dd>{recording.lastIntegrityCheckAt ? formatDateTime(recording.lastIntegrityCheckAt, locale, { dateStyle: 'medium', timeStyle: 'medium' }) : t('never')}</dd>
-        <dt>{t('retainUntil')}</dt>
-        <dd>
-          {recording.retainUntil ? formatDateTime(recording.retainUntil, locale, { dateStyle: 'medium' }) : '—'}
-          {recording.legalHold ? <span className="badge warn"> {t('legalHold')}</span> : null}
-        </dd>
-      </dl>
-      {verified ? (
-        <button type="button" onClick={() => void recheck()} disabled={busy}>
-          {busy ? t('rechecking') : t('recheck')}
-        </button>
-      ) : null}
-      <div aria-live="polite">
-        {result ? (
-          <div className={`alert ${result.result === 'ok' ? 'ok' : 'error'}`} role={result.result === 'ok' ? 'status' : 'alert'} data-testid="integrity-result">
-            {result.result === 'ok' ? `✓ ${t('checkOk')}` : result.result === 'mismatch' ? t('checkMismatch') : t('checkMissing')}
-          </div>
-        ) : null}
-      </div>
-      <ErrorNote error={error} />
-    </section>
-  );
-}
-
-/** Why the outcome is what it is: the outcome rules' findings and the supervisor's decision note. */
-function CaseFacts({ file, values }: { file: ReviewFile; values: PromptValues }) {
-  const t = useT(reviewMessages);
-  const labels = useLabels();
-  const localized = useLocalized();
-  const { locale } = useLocale();
-  const { session } = file;
-  // Once the checklist is submitted, the session's end reason holds the outcome rules' findings (a cancelled session's says why it was cancelled).
-  const findings = session.outcome && session.endReason && !session.endReason.startsWith('cancelled') ? session.endReason.split(',').filter((r) => r.includes(':')) : [];
-  const promptOf = (itemId: string) => {
-    const item = file.items.find((i) => i.id === itemId);
-    return item ? promptPlain(localized(item.prompt), values, locale) : undefined;
-  };
-  if (findings.length === 0 && !session.decisionNote) return null;
-  return (
-    <section className="panel" aria-labelledby="case-title" data-testid="case-facts">
-      <h2 id="case-title">{t('caseTitle')}</h2>
-      {findings.length > 0 ? (
-        <>
-          <h3>{t('findings')}</h3>
-          <ul data-testid="case-findings">
-            {findings.map((r) => (
-              <li key={r}>{labels.reason(r, promptOf)}</li>
-            ))}
-          </ul>
-        </>
-      ) : null}
-      {session.decisionNote ? (
-        <>
-          <h3>{t('supervisorNote')}</h3>
-          <p className="review-note" data-testid="supervisor-note">
-            “{session.decisionNote}”
-          </p>
-        </>
-      ) : null}
-    </section>
-  );
-}
-
-function Decision({ file, onDecided }: { file: ReviewFile; onDecided: () => void }) {
-  const t = useT(reviewMessages);
-  const { locale } = useLocale();
-  const { user } = useAuth();
-  // Nothing is chosen for the auditor: a decision is made, never accepted by default.
-  const [decision, setDecision] = useState<'APPROVE' | 'RECAPTURE' | 'REJECT'>();
-  const [note, setNote] = useState('');
-  const [noteError, setNoteError] = useState<string>();
-  const [choiceError, setChoiceError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const [done, setDone] = useState<string>();
-  const review = file.review;
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (!review) return;
-    setChoiceError(decision ? undefined : t('choiceRequired'));
-    setNoteError(note.trim() ? undefined : t('noteRequired'));
-    if (!decision || !note.trim()) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      const decided = await api<{ status: string }>('POST', `/api/reviews/${review.id}/decision`, { decision, note: note.trim() });
-      setDone(t('submitted', { status: t(`review${decided.status}` as Key) }));
-      onDecided();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const refusal =
-    error instanceof ApiError && error.status === 403 && /maker-checker/i.test(error.detail) ? (
-      <div className="alert error" role="alert" data-testid="decision-refused">
-        {t('makerChecker')}
-      </div>
-    ) : error instanceof ApiError ? (
-      <div className="alert error" role="alert" data-testid="decision-refused" data-code={error.code}>
-        {t('refused', { detail: problemText(error.code, locale) })}
-      </div>
-    ) : (
-      <ErrorNote error={error} />
-    );
-
-  return (
-    <section className="panel" aria-labelledby="decision-title">
-      <h2 id="decision-title">{t('decision')}</h2>
-      {done ? (
-        <div className="alert ok" role="status">
-          {done}
-        </div>
-      ) : null}
-      {!review ? <p className="hint">{t('noReviewHere')}</p> : null}
-      {review && review.status !== 'PENDING' ? (
-        <p>
-          <span className={`badge ${reviewBadgeClass(review.status)}`}>{t(`review${review.status}` as Key)}</span>{' '}
-          {t('decided', { status: t(`review${review.status}` as Key), reviewer: review.reviewerName ?? '—', when: review.decidedAt ? formatDateTime(review.decidedAt, locale) : '—' })}
-          {review.note ? <span className="review-note">“{review.note}”</span> : null}
-        </p>
-      ) : null}
-      {review && review.status === 'PENDING' && !user?.roles.includes('AUDITOR') ? <p className="hint">{t('auditorsOnly')}</p> : null}
-      {review && review.status === 'PENDING' && user?.roles.includes('AUDITOR') ? (
-        <form onSubmit={(e) => void submit(e)} noValidate>
-          {file.viewerRanSession ? <div className="alert warn">{t('makerChecker')}</div> : null}
-          <fieldset className="review-choices" aria-describedby="choice-error">
-            <legend>{t('decisionChoice')}</legend>
-            {(['APPROVE', 'RECAPTURE', 'REJECT'] as const).map((d) => (
-              <label key={d} className={`choice ${d.toLowerCase()}`}>
-                <input type="radio" name="decision" value={d} checked={decision === d} onChange={() => setDecision(d)} /> {t(d)}
-              </label>
-            ))}
-            <span id="choice-error" className="field-error">
-              {choiceError}
-            </span>
-          </fieldset>
-          <label className="field">
-            {t('note')}
-            <textarea value={note} onChange={(e) => setNote(e.target.value)} maxLength={2000} required aria-invalid={noteError ? true : undefined} aria-describedby="note-hint note-error" />
-            <span id="note-hint" className="hint">
-              {t('noteHint')}
-            </span>
-            <span id="note-error" className="field-error">
-              {noteError}
-            </span>
-          </label>
-          {refusal}
-          <button type="submit" className={decision === 'APPROVE' ? 'ok' : decision === 'REJECT' ? 'danger' : 'primary'} disabled={busy}>
-            {busy ? t('submitting') : t('submit')}
-          </button>
-        </form>
-      ) : null}
-    </section>
   );
 }

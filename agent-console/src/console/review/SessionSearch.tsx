@@ -1,13 +1,13 @@
 // The review queue (pending reviews, oldest first) and a session search, both from the review desk API.
 import { useState, type FormEvent } from 'react';
-import { api } from '../../shared/api';
+import { call, client, type QueryOf } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { useLoad } from '../../shared/hooks';
 import { formatDateTime, useLocale, useT } from '../../shared/i18n';
 import { useLabels } from '../../shared/labels';
 import { Link } from '../../shared/router';
 import { reviewMessages } from './messages';
-import type { SearchPage, SessionRow } from './types';
+import type { SessionRow } from './types';
 
 type Key = keyof (typeof reviewMessages)['en'];
 export const SESSION_STATES = ['SCHEDULED', 'DISPATCHING', 'RINGING', 'WAITING', 'IN_PROGRESS', 'RETRY_PENDING', 'WRAP_UP', 'ESCALATED', 'COMPLETED', 'EXHAUSTED', 'CANCELLED', 'EXPIRED'] as const;
@@ -30,36 +30,38 @@ interface Filters {
   from: string;
   to: string;
 }
+type SearchQuery = QueryOf<'/api/review-desk/sessions'>;
 const EMPTY: Filters = { loanRef: '', state: '', outcome: '', reviewStatus: '', from: '', to: '' };
 
 /** Local calendar dates from the date inputs become instants in the browser's time zone. */
-function searchQuery(f: Filters, cursor?: string): string {
-  const q = new URLSearchParams({ limit: '20' });
-  if (f.loanRef.trim()) q.set('loanRef', f.loanRef.trim());
-  if (f.state) q.set('state', f.state);
-  if (f.outcome) q.set('outcome', f.outcome);
-  if (f.reviewStatus) q.set('reviewStatus', f.reviewStatus);
-  if (f.from) q.set('from', new Date(`${f.from}T00:00:00`).toISOString());
+function searchQuery(f: Filters, cursor?: string): SearchQuery {
+  const q: SearchQuery = { limit: 20 };
+  if (f.loanRef.trim()) q.loanRef = f.loanRef.trim();
+  // The selects offer only the values the API takes.
+  if (f.state) q.state = f.state as SearchQuery['state'];
+  if (f.outcome) q.outcome = f.outcome as SearchQuery['outcome'];
+  if (f.reviewStatus) q.reviewStatus = f.reviewStatus as SearchQuery['reviewStatus'];
+  if (f.from) q.from = new Date(`${f.from}T00:00:00`).toISOString();
   if (f.to) {
     const end = new Date(`${f.to}T00:00:00`);
     end.setDate(end.getDate() + 1);
-    q.set('to', end.toISOString());
+    q.to = end.toISOString();
   }
-  if (cursor) q.set('cursor', cursor);
-  return q.toString();
+  if (cursor) q.cursor = cursor;
+  return q;
 }
 
 export function SessionSearch() {
   const t = useT(reviewMessages);
   const { locale } = useLocale();
-  const queue = useLoad((signal) => api<SearchPage>('GET', '/api/review-desk/sessions?reviewStatus=PENDING&order=oldest&limit=50', undefined, { signal }), []);
+  const queue = useLoad((signal) => call(client.GET('/api/review-desk/sessions', { params: { query: { reviewStatus: 'PENDING', order: 'oldest', limit: 50 } }, signal })), []);
 
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [applied, setApplied] = useState<Filters>(EMPTY);
   const [extra, setExtra] = useState<{ rows: SessionRow[]; cursor: string | null; error: unknown }>({ rows: [], cursor: null, error: undefined });
   const results = useLoad(
     async (signal) => {
-      const page = await api<SearchPage>('GET', `/api/review-desk/sessions?${searchQuery(applied)}`, undefined, { signal });
+      const page = await call(client.GET('/api/review-desk/sessions', { params: { query: searchQuery(applied) }, signal }));
       setExtra({ rows: [], cursor: page.nextCursor, error: undefined });
       return page;
     },
@@ -74,7 +76,7 @@ export function SessionSearch() {
   const loadMore = async () => {
     if (!extra.cursor) return;
     try {
-      const page = await api<SearchPage>('GET', `/api/review-desk/sessions?${searchQuery(applied, extra.cursor)}`);
+      const page = await call(client.GET('/api/review-desk/sessions', { params: { query: searchQuery(applied, extra.cursor) } }));
       setExtra((e) => ({ rows: [...e.rows, ...page.items], cursor: page.nextCursor, error: undefined }));
     } catch (error) {
       setExtra((e) => ({ ...e, error }));

@@ -2,28 +2,22 @@
 // its note, and the decision form (outcome + a required note). Everything works from the keyboard:
 // the outcome is a radio group, the note a textarea, Enter on the button records it.
 import { useId, useRef, useState, type FormEvent } from 'react';
-import { api, ApiError, fieldError } from '../../shared/api';
+import { ApiError, call, client, fieldError, type BodyOf } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
-import { formatDuration, useLocale, useLocalized, useT, type Locale } from '../../shared/i18n';
+import { formatDuration, useLocale, useLocalized, useT } from '../../shared/i18n';
 import { useLoad } from '../../shared/hooks';
 import { useLabels } from '../../shared/labels';
 import { PromptText, promptPlain, type PromptValues } from '../../shared/prompt';
 import type { BoardSession } from './board';
 import { supervisorMessages, type SupervisorKey } from './messages';
 
-interface Checklist {
-  items: { id: string; required: boolean; prompt: Partial<Record<Locale, string>>; answer: { value: string; note: string | null; offsetMs: number | null; answeredBy: 'AGENT' | 'AUTOMATED_CALL'; noteCode: string | null; noteParams: Record<string, string | number> | null } | null }[];
-  flags: { id: string; code: string; severity: 'LOW' | 'MEDIUM' | 'HIGH'; note: string | null; offsetMs: number | null }[];
-  values: Record<Locale, Record<string, string>>;
-}
-
-type Outcome = 'PASSED' | 'FAILED';
+type Outcome = BodyOf<'/api/sessions/{id}/decision'>['outcome'];
 
 export function EscalationCase({ session, canDecide, onDecided }: { session: BoardSession; canDecide: boolean; onDecided(outcome: Outcome): void }) {
   const t = useT(supervisorMessages);
   const labels = useLabels();
   const localized = useLocalized();
-  const { data, error } = useLoad((signal) => api<Checklist>('GET', `/api/sessions/${session.id}/checklist`, undefined, { signal }), [session.id]);
+  const { data, error } = useLoad((signal) => call(client.GET('/api/sessions/{id}/checklist', { params: { path: { id: session.id } }, signal })), [session.id]);
   const { locale } = useLocale();
   // What the board knows of the terms the prompts name; the rest is marked as such.
   const values: PromptValues = { agentName: session.assignedAgent?.displayName, product: labels.productNamed(session.product, session.productName), ...data?.values[locale] };
@@ -102,7 +96,7 @@ function DecisionForm({ session, onDecided }: { session: BoardSession; onDecided
     setBusy(true);
     setError(undefined);
     try {
-      await api('POST', `/api/sessions/${session.id}/decision`, { outcome, note: note.trim() });
+      await call(client.POST('/api/sessions/{id}/decision', { params: { path: { id: session.id } }, body: { outcome: outcome!, note: note.trim() } }));
       onDecided(outcome!);
     } catch (e) {
       setError(e);

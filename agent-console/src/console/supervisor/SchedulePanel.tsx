@@ -2,7 +2,7 @@
 // the party's own time zone, move it, or cancel it with a reason. A refused time is explained in words (the
 // party's calling hours in their zone), never as a code.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, ApiError } from '../../shared/api';
+import { ApiError, call, client, type Schemas } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { problemText } from '../../shared/problems';
 import { useLocale, useT, type Locale, type Translate } from '../../shared/i18n';
@@ -13,43 +13,13 @@ import { supervisorMessages, type SupervisorKey } from './messages';
 import { formatZonedReading, fromZonedInput, toZonedInput, weekdayNames } from '../../shared/zoned-time';
 
 type T = Translate<ScheduleKey>;
-type Kind = 'CALL' | 'VIDEO';
 
-interface Party {
-  id: string;
-  loanFileId: string;
-  role: string;
-  fullName: string;
-  timeZone: string;
-  locale: string;
-}
-
-interface LoanFile {
-  id: string;
-  externalRef: string;
-  product: string;
-  productName?: Partial<Record<Locale, string>> | null;
-  parties: Party[];
-}
-
-interface SessionRow {
-  id: string;
-  kind: Kind;
-  state: string;
-  notBefore: string;
-}
-
-interface Verification {
-  parties: { partyId: string; sessions: SessionRow[] }[];
-}
-
-interface CallingHoursProblem {
-  timeZone: string;
-  start: string;
-  end: string;
-  days: number[];
-  requestedLocal: string;
-}
+type LoanFile = Schemas['LoanFile'];
+type Party = LoanFile['parties'][number];
+type Verification = Schemas['LoanFileVerification'];
+type SessionRow = Verification['parties'][number]['sessions'][number];
+type Kind = SessionRow['kind'];
+type CallingHoursProblem = NonNullable<Schemas['Problem']['callingHours']>;
 
 const CLOSED = new Set(['COMPLETED', 'EXHAUSTED', 'CANCELLED', 'EXPIRED']);
 
@@ -68,7 +38,7 @@ export function SchedulePanel({ onChanged, initialRef }: { onChanged(): void; in
   const input = useRef<HTMLInputElement>(null);
 
   const load = async (id: string) => {
-    const [loanFile, verification] = await Promise.all([api<LoanFile>('GET', `/api/loan-files/${id}`), api<Verification>('GET', `/api/loan-files/${id}/verification`)]);
+    const [loanFile, verification] = await Promise.all([call(client.GET('/api/loan-files/{id}', { params: { path: { id } } })), call(client.GET('/api/loan-files/{id}/verification', { params: { path: { id } } }))]);
     setFile(loanFile);
     setSessions(verification);
   };
@@ -83,7 +53,7 @@ export function SchedulePanel({ onChanged, initialRef }: { onChanged(): void; in
       return;
     }
     try {
-      const page = await api<{ items: LoanFile[] }>('GET', `/api/loan-files?externalRef=${encodeURIComponent(wanted)}&limit=1`);
+      const page = await call(client.GET('/api/loan-files', { params: { query: { externalRef: wanted, limit: 1 } } }));
       const found = page.items.find((f) => f.externalRef === wanted);
       if (!found) {
         setFile(undefined);
@@ -162,7 +132,7 @@ function PartyScheduler({ party, sessions, t, onChanged }: { party: Party; sessi
     setError(undefined);
     setNotices([]);
     try {
-      const created = await api<SessionRow & { warnings: string[] }>('POST', `/api/loan-files/${party.loanFileId}/sessions`, { partyId: party.id, kind, ...(time ? { notBefore: fromZonedInput(time, zone) } : {}) });
+      const created = await call(client.POST('/api/loan-files/{id}/sessions', { params: { path: { id: party.loanFileId } }, body: { partyId: party.id, kind, ...(time ? { notBefore: fromZonedInput(time, zone) } : {}) } }));
       const next: Notice[] = [{ tone: 'ok', text: (tr, _named, shownIn) => tr('scheduled', { kind: tr(`kind_${kind}`), name: party.fullName, time: formatZonedReading(toZonedInput(created.notBefore, zone), shownIn), zone }) }];
       if (created.warnings.includes('NO_AGENT_FOR_LANGUAGE')) next.push({ tone: 'warn', text: (tr, named) => tr('warnNoAgent', { language: named.language(party.locale) }) });
       setNotices(next);
@@ -257,11 +227,11 @@ function OpenSession({ session, party, label, t, onStart, onDone }: { session: S
     setError(undefined);
     try {
       if (mode === 'cancel') {
-        await api('POST', `/api/sessions/${session.id}/cancel`, { reason: reason.trim() });
+        await call(client.POST('/api/sessions/{id}/cancel', { params: { path: { id: session.id } }, body: { reason: reason.trim() } }));
         setMode('idle');
         onDone({ tone: 'ok', text: (tr) => tr('cancelled', { kind: kind(tr), name: party.fullName }) });
       } else {
-        const moved = await api<SessionRow>('POST', `/api/sessions/${session.id}/reschedule`, { notBefore: fromZonedInput(time, party.timeZone) });
+        const moved = await call(client.POST('/api/sessions/{id}/reschedule', { params: { path: { id: session.id } }, body: { notBefore: fromZonedInput(time, party.timeZone) } }));
         const reading = toZonedInput(moved.notBefore, party.timeZone);
         setMode('idle');
         onDone({ tone: 'ok', text: (tr, _named, shownIn) => tr('rescheduled', { kind: kind(tr), name: party.fullName, time: formatZonedReading(reading, shownIn), zone: party.timeZone }) });

@@ -2,7 +2,7 @@
 // queue with decisions, and alerts. Loaded over HTTP, kept current by the /agent socket, and honest
 // when the socket drops ("live updates interrupted" until it is back and the board is reloaded).
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api } from '../../shared/api';
+import { call, client } from '../../shared/api';
 import { ErrorNote } from '../../shared/ErrorNote';
 import { formatDateTime, formatDuration, useLocale, useT, type Translate } from '../../shared/i18n';
 import { useNow } from '../../shared/hooks';
@@ -268,7 +268,7 @@ function ReassignForm({ session, agents, t, onClose }: { session: BoardSession; 
     setBusy(true);
     setError(undefined);
     try {
-      await api('POST', `/api/sessions/${session.id}/reassign`, { agentId });
+      await call(client.POST('/api/sessions/{id}/reassign', { params: { path: { id: session.id } }, body: { agentId } }));
       const name = agents.find((a) => a.id === agentId)?.displayName ?? '';
       onClose((tr) => tr('reassignDone', { loan: session.loanFileRef, name }));
     } catch (e) {

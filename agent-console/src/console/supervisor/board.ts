@@ -1,83 +1,24 @@
 // The board's data: an HTTP snapshot, loaded again whenever the /agent socket says something changed
 // (presence, a session, an offer, an alert: events are thin), and again after a reconnect, since events sent while disconnected are lost.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api } from '../../shared/api';
+import { call, client, type Schemas } from '../../shared/api';
 import { agentSocket } from '../../shared/socket';
-import type { ProductName } from '../../shared/labels';
 import { useAuth } from '../auth';
 
-export type Presence = 'available' | 'busy' | 'away' | 'offline' | 'in_session' | 'offered';
-export type Column = 'waiting' | 'offered' | 'dialling' | 'retry_pending' | 'in_progress' | 'wrap_up' | 'escalated';
+export type BoardSnapshot = Schemas['SupervisorBoard'];
+export type BoardAgent = BoardSnapshot['agents'][number];
+export type BoardSession = BoardSnapshot['sessions'][number];
+export type Presence = BoardAgent['presence'];
+export type Column = BoardSession['column'];
 export const COLUMNS: readonly Column[] = ['waiting', 'offered', 'dialling', 'retry_pending', 'in_progress', 'wrap_up', 'escalated'];
 
-export interface BoardAgent {
-  id: string;
-  displayName: string;
-  presence: Presence;
-  languages: string[];
-  skills: string[];
-  current: { sessionId: string; kind: 'CALL' | 'VIDEO'; state: string; since: string; loanFileRef: string } | null;
-  offer: { sessionId: string; expiresAt: string } | null;
-}
-
-export interface BoardSession {
-  id: string;
-  kind: 'CALL' | 'VIDEO';
-  state: string;
-  column: Column;
-  version: number;
-  loanFileRef: string;
-  product: string;
-  productName: ProductName | null;
-  partyRole: string;
-  language: string;
-  priority: number;
-  assignedAgent: { id: string; displayName: string } | null;
-  offer: { agentId: string; agentName: string; expiresAt: string } | null;
-  createdAt: string;
-  notBefore: string;
-  since: string;
-  attemptCount: number;
-  maxAttempts: number;
-  lastDialOutcome: string | null;
-  mode: 'AGENT' | 'AUTOMATED_CALL';
-  /** Why the automated call handed the party to a person; null when it did not. */
-  handOffReason: string | null;
-  nextAttemptAt: string | null;
-  recaptureRequired: boolean;
-  reasons: string[];
-  /** The assigned agent is offline while the session still needs them. */
-  agentOffline: boolean;
-}
-
-export interface BoardAlert {
-  id: string;
-  kind: string;
-  sessionId: string | null;
-  loanFileRef: string | null;
-  at: string;
-  detail: string | null;
-  /** For an agent who left a session: who. */
-  agentName: string | null;
-  /** Only for alerts heard on the socket that the snapshot does not list (e.g. a recording that never started). */
-  message?: string;
-}
-
-export interface BoardSnapshot {
-  generatedAt: string;
-  agents: BoardAgent[];
-  sessions: BoardSession[];
-  alerts: BoardAlert[];
-}
+/**
+ * An alert as the board lists it: the snapshot's, or one heard on the socket that the snapshot does not
+ * list (e.g. a recording that never started), whose kind is any the server sends and which has its message.
+ */
+export type BoardAlert = Omit<BoardSnapshot['alerts'][number], 'kind'> & { kind: string; message?: string };
 
 export type LiveState = 'connecting' | 'live' | 'interrupted';
-
-interface AlertEvent {
-  v: 1;
-  kind: string;
-  sessionId?: string;
-  message: string;
-}
 
 export interface Board {
   snapshot: BoardSnapshot | undefined;
@@ -103,7 +44,7 @@ export function useBoard(): Board {
   const load = useCallback(async () => {
     const ticket = ++latest.current;
     try {
-      const next = await api<BoardSnapshot>('GET', '/api/supervision/board');
+      const next = await call(client.GET('/api/supervision/board'));
       // A slower, older answer must not overwrite a newer one.
       if (ticket !== latest.current) return;
       setSnapshot(next);
@@ -132,7 +73,7 @@ export function useBoard(): Board {
     socket.on('presence:changed', reload);
     socket.on('session:changed', reload);
     socket.on('offer:changed', reload);
-    socket.on('alert', (event: AlertEvent) => {
+    socket.on('alert', (event) => {
       const at = new Date().toISOString();
       setLiveAlerts((list) => [{ id: `live:${event.kind}:${event.sessionId ?? ''}:${at}`, kind: event.kind, sessionId: event.sessionId ?? null, loanFileRef: null, at, detail: null, agentName: null, message: event.message }, ...list].slice(0, 50));
       reload();

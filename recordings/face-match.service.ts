@@ -1,0 +1,235 @@
+// The face-match assist around captures. When the agent has taken both an ID_FRONT and a FACE
+// snapshot, the capture's transaction also writes a PENDING FaceMatch row for the newest pair; a
+// `face-match` job then runs the model (in its worker thread, face-matcher.ts), stores the two face
+// crops next to the snapshots, completes the row and audits the result, and the desk is told over
+// the socket. Postgres holds the request: a job lost with Redis is queued again by the session sweep.
+// The result is an assist: the agent looks at the crops and decides.
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Db, Tx } from '../server/db/client.js';
+import type { Capture, FaceMatch } from '../server/db/generated/prisma/client.js';
+import { AppError } from '../server/shared/errors.js';
+import { actorOf, appendAudit } from '../server/audit/audit.service.js';
+import type { UserPrincipal } from '../server/auth/principal.js';
+import type { Logger } from '../server/logging.js';
+import type { RecordingStore } from './object-store.js';
+import { canReadSessionMedia, faceMatchVerdict } from './captures.service.js';
+import { classify, type FaceComparison, type FaceMatchThresholds } from './face-matcher.js';
+
+export interface FaceMatchSettings {
+  enabled: boolean;
+  thresholds: FaceMatchThresholds;
+}
+
+/** What compares two images; FaceMatcher in production and tests. */
+export interface FaceComparer {
+  compare(idImage: Uint8Array, liveImage: Uint8Array): Promise<FaceComparison>;
+}
+
+export type FaceMatchSide = 'id' | 'live';
+
+export const faceMatchJobId = (faceMatchId: string) => `face-match-${faceMatchId}`;
+
+/** How long a PENDING match may wait before the sweep queues it again (its job may have been lost). */
+const STALE_PENDING_MS = 2 * 60_000;
+
+export const faceMatchDto = (m: FaceMatch) => ({
+  ...faceMatchVerdict(m),
+  sessionId: m.sessionId,
+  idCaptureId: m.idCaptureId,
+  liveCaptureId: m.liveCaptureId,
+  faceCounts: { id: m.idFaceCount, live: m.liveFaceCount },
+  crops: {
+    id: m.idCropKey ? `/api/face-matches/${m.id}/crops/id` : null,
+    live: m.liveCropKey ? `/api/face-matches/${m.id}/crops/live` : null,
+  },
+  createdAt: m.createdAt.toISOString(),
+  completedAt: m.completedAt?.toISOString() ?? null,
+});
+
+export interface FaceMatchServiceOptions {
+  db: Db;
+  store: RecordingStore;
+  comparer: FaceComparer;
+  settings: FaceMatchSettings;
+  enqueue: (faceMatchId: string, jobId: string) => Promise<void>;
+  log: Logger;
+  /** A match reached DONE or FAILED (the desk is told). */
+  onCompleted: (match: FaceMatch) => void;
+}
+
+export class FaceMatchService {
+  /** Told after a match completed (the socket event). */
+
+  private readonly db: Db;
+  private readonly store: RecordingStore;
+  private readonly comparer: FaceComparer;
+  private readonly settings: FaceMatchSettings;
+  private readonly enqueue: (faceMatchId: string, jobId: string) => Promise<void>;
+  private readonly log: Logger;
+  private readonly onCompleted: (match: FaceMatch) => void;
+
+  constructor(options: FaceMatchServiceOptions) {
+    this.db = options.db;
+    this.store = options.store;
+    this.comparer = options.comparer;
+    this.settings = options.settings;
+    this.enqueue = options.enqueue;
+    this.log = options.log;
+    this.onCompleted = options.onCompleted;
+  }
+
+  /**
+   * In the capture's transaction: a new ID_FRONT or FACE is paired with the newest capture of the
+   * other kind in the session. Returns the new match's id, for queueing after commit.
+   */
+  async pairInTransaction(tx: Tx, capture: Capture): Promise<string | undefined> {
+    if (!this.settings.enabled || (capture.kind !== 'ID_FRONT' && capture.kind !== 'FACE')) return undefined;
+    const other = await tx.capture.findFirst({
+      where: { sessionId: capture.sessionId, kind: capture.kind === 'FACE' ? 'ID_FRONT' : 'FACE' },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    });
+    if (!other) return undefined;
+    const [idCapture, liveCapture] = capture.kind === 'ID_FRONT' ? [capture, other] : [other, capture];
+    const match = await tx.faceMatch.create({
+      data: {
+        sessionId: capture.sessionId,
+        idCaptureId: idCapture.id,
+        liveCaptureId: liveCapture.id,
+        matchThreshold: this.settings.thresholds.matchAt,
+        noMatchThreshold: this.settings.thresholds.noMatchBelow,
+      },
+    });
+    return match.id;
+  }
+
+  /** After commit. If Redis refuses, the row stays PENDING and the sweep queues it later. */
+  async queue(faceMatchId: string): Promise<void> {
+    try {
+      await this.enqueue(faceMatchId, faceMatchJobId(faceMatchId));
+    } catch (error) {
+      this.log.error({ faceMatchId, err: error }, 'could not queue the face match; the session sweep will');
+    }
+  }
+
+  /** PENDING matches whose job may have been lost; the caller queues each under a fresh job id. */
+  async sweep(now = new Date()): Promise<string[]> {
+    const rows = await this.db.faceMatch.findMany({ where: { status: 'PENDING', createdAt: { lt: new Date(now.getTime() - STALE_PENDING_MS) } }, select: { id: true }, take: 100, orderBy: { createdAt: 'asc' } });
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * The job. Idempotent: a match that is no longer PENDING is left alone, and completion is a
+   * conditional update. On the job's final try a failure is recorded as FAILED instead of thrown.
+   */
+  async run(faceMatchId: string, options: { finalTry: boolean }): Promise<void> {
+    const match = await this.db.faceMatch.findUnique({ where: { id: faceMatchId }, include: { idCapture: true, liveCapture: true } });
+    if (!match || match.status !== 'PENDING') return;
+    try {
+      const [idImage, liveImage] = await Promise.all([this.image(match.idCapture), this.image(match.liveCapture)]);
+      const comparison = await this.comparer.compare(idImage, liveImage);
+      const { result, score } = classify(comparison, { matchAt: match.matchThreshold, noMatchBelow: match.noMatchThreshold });
+      const crops = await this.storeCrops(match, comparison);
+      await this.complete(match, {
+        status: 'DONE',
+        result,
+        score,
+        modelName: comparison.model.name,
+        modelVersion: comparison.model.version,
+        idFaceCount: comparison.id.faceCount,
+        liveFaceCount: comparison.live.faceCount,
+        ...crops,
+        failure: comparison.id.unreadable ?? comparison.live.unreadable ?? null,
+      });
+    } catch (error) {
+      if (!options.finalTry) throw error;
+      this.log.error({ faceMatchId, err: error }, 'face match failed on its last try');
+      await this.complete(match, { status: 'FAILED', failure: (error instanceof Error ? error.message : String(error)).slice(0, 500) });
+    }
+  }
+
+  private async image(capture: Capture): Promise<Buffer> {
+    const bytes = await this.store.getBytes(capture.objectKey);
+    if (!bytes) throw new Error(`capture ${capture.id}: its object is missing from the store`);
+    return bytes;
+  }
+
+  /** Next to the snapshots: `captures/<loan file>/<session>/face-match-<id>-{id,live}.jpg`. */
+  private async storeCrops(match: FaceMatch & { idCapture: Capture }, comparison: FaceComparison) {
+    const folder = posix.dirname(match.idCapture.objectKey);
+    const stored: { idCropKey?: string; idCropSha256?: string; liveCropKey?: string; liveCropSha256?: string } = {};
+    for (const side of ['id', 'live'] as const) {
+      const crop = comparison[side].crop;
+      if (!crop) continue;
+      const key = `${folder}/face-match-${match.id}-${side}.jpg`;
+      const bytes = Buffer.from(crop);
+      await this.store.put(key, bytes, 'image/jpeg');
+      stored[`${side}CropKey`] = key;
+      stored[`${side}CropSha256`] = createHash('sha256').update(bytes).digest('hex');
+    }
+    return stored;
+  }
+
+  private async complete(
+    match: FaceMatch,
+    data: { status: 'DONE' | 'FAILED'; result?: FaceMatch['result']; score?: number | null; modelName?: string; modelVersion?: string; idFaceCount?: number; liveFaceCount?: number; idCropKey?: string; idCropSha256?: string; liveCropKey?: string; liveCropSha256?: string; failure?: string | null },
+  ): Promise<void> {
+    const completed = await this.db.$transaction(async (tx) => {
+      const { count } = await tx.faceMatch.updateMany({ where: { id: match.id, status: 'PENDING' }, data: { ...data, completedAt: new Date() } });
+      if (count === 0) return undefined;
+      await appendAudit(tx, {
+        actor: { type: 'SYSTEM', id: 'face-match' },
+        entity: { type: 'face_match', id: match.id },
+        event: {
+          action: 'face_match.completed',
+          v: 1,
+          data: {
+            sessionId: match.sessionId,
+            idCaptureId: match.idCaptureId,
+            liveCaptureId: match.liveCaptureId,
+            status: data.status,
+            result: data.result ?? null,
+            score: data.score ?? null,
+            matchThreshold: match.matchThreshold,
+            noMatchThreshold: match.noMatchThreshold,
+            model: data.modelName && data.modelVersion ? `${data.modelName}; ${data.modelVersion}` : null,
+          },
+        },
+        requestId: `face-match-${match.id}`,
+      });
+      return tx.faceMatch.findUniqueOrThrow({ where: { id: match.id } });
+    });
+    if (completed) this.onCompleted(completed);
+  }
+
+  /** The session's matches, newest first (assigned agent, supervisors, admins, auditors). */
+  async list(sessionId: string, principal: UserPrincipal): Promise<FaceMatch[]> {
+    const session = await this.db.verificationSession.findUnique({ where: { id: sessionId }, select: { assignedAgentId: true } });
+    if (!session || !canReadSessionMedia(principal, session)) throw new AppError('NOT_FOUND', `No session ${sessionId}`);
+    return this.db.faceMatch.findMany({ where: { sessionId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+  }
+
+  async authorizeCrop(faceMatchId: string, side: FaceMatchSide, principal: UserPrincipal): Promise<{ match: FaceMatch; key: string }> {
+    const match = await this.db.faceMatch.findUnique({ where: { id: faceMatchId }, include: { idCapture: { include: { session: { select: { assignedAgentId: true } } } } } });
+    if (!match || !canReadSessionMedia(principal, match.idCapture.session)) throw new AppError('NOT_FOUND', `No face match ${faceMatchId}`);
+    const key = side === 'id' ? match.idCropKey : match.liveCropKey;
+    if (!key) throw new AppError('NOT_FOUND', `Face match ${faceMatchId} has no ${side} crop`);
+    const { idCapture: _idCapture, ...row } = match;
+    return { match: row, key };
+  }
+
+  /** Opens a crop and audits the read before returning it, as for the snapshots themselves. */
+  async openCrop(match: FaceMatch, side: FaceMatchSide, key: string, principal: UserPrincipal, requestId: string): Promise<{ body: Readable; contentLength: number }> {
+    const object = await this.store.read(key);
+    try {
+      await this.db.$transaction((tx) =>
+        appendAudit(tx, { actor: actorOf(principal), entity: { type: 'face_match', id: match.id }, event: { action: 'face_match.crop_accessed', v: 1, data: { sessionId: match.sessionId, side } }, requestId }),
+      );
+    } catch (error) {
+      object.body.destroy();
+      throw error;
+    }
+    return { body: object.body, contentLength: object.contentLength };
+  }
+}
