@@ -12,8 +12,7 @@ import type { Capture, FaceMatch } from '../server/db/generated/prisma/client.js
 import { AppError } from '../server/shared/errors.js';
 import { actorOf, appendAudit } from '../server/audit/audit.service.js';
 import type { UserPrincipal } from '../server/auth/principal.js';
-import type { Logger } from '../server/logging.js';
-import type { RecordingStore } from './object-store.js';
+import { CaptureAssistJob, type CaptureAssistOptions } from './capture-assist.js';
 import { canReadSessionMedia, faceMatchVerdict } from './captures.service.js';
 import { classify, type FaceComparison, type FaceMatchThresholds } from './face-matcher.js';
 
@@ -31,9 +30,6 @@ export type FaceMatchSide = 'id' | 'live';
 
 export const faceMatchJobId = (faceMatchId: string) => `face-match-${faceMatchId}`;
 
-/** How long a PENDING match may wait before the sweep queues it again (its job may have been lost). */
-const STALE_PENDING_MS = 2 * 60_000;
-
 export const faceMatchDto = (m: FaceMatch) => ({
   ...faceMatchVerdict(m),
   sessionId: m.sessionId,
@@ -48,35 +44,29 @@ export const faceMatchDto = (m: FaceMatch) => ({
   completedAt: m.completedAt?.toISOString() ?? null,
 });
 
-export interface FaceMatchServiceOptions {
+/** store, enqueue (a match's id and job id) and log: as for every capture assist. */
+export interface FaceMatchServiceOptions extends Pick<CaptureAssistOptions, 'store' | 'enqueue' | 'log'> {
   db: Db;
-  store: RecordingStore;
   comparer: FaceComparer;
   settings: FaceMatchSettings;
-  enqueue: (faceMatchId: string, jobId: string) => Promise<void>;
-  log: Logger;
   /** A match reached DONE or FAILED (the desk is told). */
   onCompleted: (match: FaceMatch) => void;
 }
 
-export class FaceMatchService {
-  /** Told after a match completed (the socket event). */
+type PendingMatch = FaceMatch & { idCapture: Capture; liveCapture: Capture };
 
+export class FaceMatchService extends CaptureAssistJob<PendingMatch> {
   private readonly db: Db;
-  private readonly store: RecordingStore;
   private readonly comparer: FaceComparer;
   private readonly settings: FaceMatchSettings;
-  private readonly enqueue: (faceMatchId: string, jobId: string) => Promise<void>;
-  private readonly log: Logger;
+  /** Told after a match completed (the socket event). */
   private readonly onCompleted: (match: FaceMatch) => void;
 
   constructor(options: FaceMatchServiceOptions) {
+    super({ name: 'face match', jobIdOf: faceMatchJobId, store: options.store, enqueue: options.enqueue, log: options.log });
     this.db = options.db;
-    this.store = options.store;
     this.comparer = options.comparer;
     this.settings = options.settings;
-    this.enqueue = options.enqueue;
-    this.log = options.log;
     this.onCompleted = options.onCompleted;
   }
 
@@ -104,55 +94,35 @@ export class FaceMatchService {
     return match.id;
   }
 
-  /** After commit. If Redis refuses, the row stays PENDING and the sweep queues it later. */
-  async queue(faceMatchId: string): Promise<void> {
-    try {
-      await this.enqueue(faceMatchId, faceMatchJobId(faceMatchId));
-    } catch (error) {
-      this.log.error({ faceMatchId, err: error }, 'could not queue the face match; the session sweep will');
-    }
-  }
-
-  /** PENDING matches whose job may have been lost; the caller queues each under a fresh job id. */
-  async sweep(now = new Date()): Promise<string[]> {
-    const rows = await this.db.faceMatch.findMany({ where: { status: 'PENDING', createdAt: { lt: new Date(now.getTime() - STALE_PENDING_MS) } }, select: { id: true }, take: 100, orderBy: { createdAt: 'asc' } });
+  protected async pendingSince(before: Date): Promise<string[]> {
+    const rows = await this.db.faceMatch.findMany({ where: { status: 'PENDING', createdAt: { lt: before } }, select: { id: true }, take: 100, orderBy: { createdAt: 'asc' } });
     return rows.map((r) => r.id);
   }
 
-  /**
-   * The job. Idempotent: a match that is no longer PENDING is left alone, and completion is a
-   * conditional update. On the job's final try a failure is recorded as FAILED instead of thrown.
-   */
-  async run(faceMatchId: string, options: { finalTry: boolean }): Promise<void> {
-    const match = await this.db.faceMatch.findUnique({ where: { id: faceMatchId }, include: { idCapture: true, liveCapture: true } });
-    if (!match || match.status !== 'PENDING') return;
-    try {
-      const [idImage, liveImage] = await Promise.all([this.image(match.idCapture), this.image(match.liveCapture)]);
-      const comparison = await this.comparer.compare(idImage, liveImage);
-      const { result, score } = classify(comparison, { matchAt: match.matchThreshold, noMatchBelow: match.noMatchThreshold });
-      const crops = await this.storeCrops(match, comparison);
-      await this.complete(match, {
-        status: 'DONE',
-        result,
-        score,
-        modelName: comparison.model.name,
-        modelVersion: comparison.model.version,
-        idFaceCount: comparison.id.faceCount,
-        liveFaceCount: comparison.live.faceCount,
-        ...crops,
-        failure: comparison.id.unreadable ?? comparison.live.unreadable ?? null,
-      });
-    } catch (error) {
-      if (!options.finalTry) throw error;
-      this.log.error({ faceMatchId, err: error }, 'face match failed on its last try');
-      await this.complete(match, { status: 'FAILED', failure: (error instanceof Error ? error.message : String(error)).slice(0, 500) });
-    }
+  protected load(faceMatchId: string): Promise<PendingMatch | null> {
+    return this.db.faceMatch.findUnique({ where: { id: faceMatchId }, include: { idCapture: true, liveCapture: true } });
   }
 
-  private async image(capture: Capture): Promise<Buffer> {
-    const bytes = await this.store.getBytes(capture.objectKey);
-    if (!bytes) throw new Error(`capture ${capture.id}: its object is missing from the store`);
-    return bytes;
+  protected async fail(match: PendingMatch, failure: string): Promise<void> {
+    await this.complete(match, { status: 'FAILED', failure });
+  }
+
+  protected async check(match: PendingMatch): Promise<void> {
+    const [idImage, liveImage] = await Promise.all([this.image(match.idCapture), this.image(match.liveCapture)]);
+    const comparison = await this.comparer.compare(idImage, liveImage);
+    const { result, score } = classify(comparison, { matchAt: match.matchThreshold, noMatchBelow: match.noMatchThreshold });
+    const crops = await this.storeCrops(match, comparison);
+    await this.complete(match, {
+      status: 'DONE',
+      result,
+      score,
+      modelName: comparison.model.name,
+      modelVersion: comparison.model.version,
+      idFaceCount: comparison.id.faceCount,
+      liveFaceCount: comparison.live.faceCount,
+      ...crops,
+      failure: comparison.id.unreadable ?? comparison.live.unreadable ?? null,
+    });
   }
 
   /** Next to the snapshots: `captures/<loan file>/<session>/face-match-<id>-{id,live}.jpg`. */

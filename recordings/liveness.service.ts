@@ -10,9 +10,8 @@ import type { Capture, LivenessCheck } from '../server/db/generated/prisma/clien
 import { AppError } from '../server/shared/errors.js';
 import { appendAudit } from '../server/audit/audit.service.js';
 import type { UserPrincipal } from '../server/auth/principal.js';
-import type { Logger } from '../server/logging.js';
 import { templateDocumentSchema } from '../server/checklists/template.schema.js';
-import type { RecordingStore } from './object-store.js';
+import { CaptureAssistJob, type CaptureAssistOptions } from './capture-assist.js';
 import { canReadSessionMedia } from './captures.service.js';
 import type { LivenessObservation } from './face-matcher.js';
 import { judgeLiveness, movementOf, type FaceMeasures, type LivenessThresholds } from './liveness-check.js';
@@ -28,9 +27,6 @@ export interface LandmarkFinder {
 }
 
 export const livenessJobId = (livenessCheckId: string) => `liveness-check-${livenessCheckId}`;
-
-/** How long a PENDING check may wait before the sweep queues it again (its job may have been lost). */
-const STALE_PENDING_MS = 2 * 60_000;
 
 const thresholdsOf = (c: LivenessCheck): LivenessThresholds => ({
   yawChangeDeg: c.yawChangeDeg,
@@ -70,35 +66,29 @@ const measured = (side: 'before' | 'action', m: FaceMeasures | null) =>
     ? { beforeYawDeg: m?.yawDeg ?? null, beforePitch: m?.pitch ?? null, beforeEar: m?.ear ?? null, beforeMouth: m?.mouth ?? null }
     : { actionYawDeg: m?.yawDeg ?? null, actionPitch: m?.pitch ?? null, actionEar: m?.ear ?? null, actionMouth: m?.mouth ?? null };
 
-export interface LivenessServiceOptions {
+/** store, enqueue (a check's id and job id) and log: as for every capture assist. */
+export interface LivenessServiceOptions extends Pick<CaptureAssistOptions, 'store' | 'enqueue' | 'log'> {
   db: Db;
-  store: RecordingStore;
   finder: LandmarkFinder;
   settings: LivenessSettings;
-  enqueue: (livenessCheckId: string, jobId: string) => Promise<void>;
-  log: Logger;
   /** A check reached DONE or FAILED (the desk is told). */
   onCompleted: (check: LivenessCheck) => void;
 }
 
-export class LivenessService {
-  /** Told after a check completed (the socket event). */
+type PendingCheck = LivenessCheck & { beforeCapture: Capture; actionCapture: Capture };
 
+export class LivenessService extends CaptureAssistJob<PendingCheck> {
   private readonly db: Db;
-  private readonly store: RecordingStore;
   private readonly finder: LandmarkFinder;
   private readonly settings: LivenessSettings;
-  private readonly enqueue: (livenessCheckId: string, jobId: string) => Promise<void>;
-  private readonly log: Logger;
+  /** Told after a check completed (the socket event). */
   private readonly onCompleted: (check: LivenessCheck) => void;
 
   constructor(options: LivenessServiceOptions) {
+    super({ name: 'liveness check', jobIdOf: livenessJobId, store: options.store, enqueue: options.enqueue, log: options.log });
     this.db = options.db;
-    this.store = options.store;
     this.finder = options.finder;
     this.settings = options.settings;
-    this.enqueue = options.enqueue;
-    this.log = options.log;
     this.onCompleted = options.onCompleted;
   }
 
@@ -127,55 +117,35 @@ export class LivenessService {
     return check.id;
   }
 
-  /** After commit. If Redis refuses, the row stays PENDING and the sweep queues it later. */
-  async queue(livenessCheckId: string): Promise<void> {
-    try {
-      await this.enqueue(livenessCheckId, livenessJobId(livenessCheckId));
-    } catch (error) {
-      this.log.error({ livenessCheckId, err: error }, 'could not queue the liveness check; the session sweep will');
-    }
-  }
-
-  /** PENDING checks whose job may have been lost; the caller queues each under a fresh job id. */
-  async sweep(now = new Date()): Promise<string[]> {
-    const rows = await this.db.livenessCheck.findMany({ where: { status: 'PENDING', createdAt: { lt: new Date(now.getTime() - STALE_PENDING_MS) } }, select: { id: true }, take: 100, orderBy: { createdAt: 'asc' } });
+  protected async pendingSince(before: Date): Promise<string[]> {
+    const rows = await this.db.livenessCheck.findMany({ where: { status: 'PENDING', createdAt: { lt: before } }, select: { id: true }, take: 100, orderBy: { createdAt: 'asc' } });
     return rows.map((r) => r.id);
   }
 
-  /**
-   * The job. Idempotent: a check that is no longer PENDING is left alone, and completion is a
-   * conditional update. On the job's final try a failure is recorded as FAILED instead of thrown.
-   */
-  async run(livenessCheckId: string, options: { finalTry: boolean }): Promise<void> {
-    const check = await this.db.livenessCheck.findUnique({ where: { id: livenessCheckId }, include: { beforeCapture: true, actionCapture: true } });
-    if (!check || check.status !== 'PENDING') return;
-    try {
-      const [beforeImage, actionImage] = await Promise.all([this.image(check.beforeCapture), this.image(check.actionCapture)]);
-      const seen = await this.finder.landmarks(beforeImage, actionImage);
-      const movement = check.movement as Parameters<typeof judgeLiveness>[0];
-      const verdict = judgeLiveness(movement, seen.before, seen.action, thresholdsOf(check));
-      await this.complete(check, {
-        status: 'DONE',
-        result: verdict.result,
-        beforeFaceCount: seen.before.faceCount,
-        actionFaceCount: seen.action.faceCount,
-        ...measured('before', verdict.before),
-        ...measured('action', verdict.action),
-        modelName: seen.model.name,
-        modelVersion: seen.model.version,
-        failure: seen.before.unreadable ?? seen.action.unreadable ?? null,
-      });
-    } catch (error) {
-      if (!options.finalTry) throw error;
-      this.log.error({ livenessCheckId, err: error }, 'liveness check failed on its last try');
-      await this.complete(check, { status: 'FAILED', failure: (error instanceof Error ? error.message : String(error)).slice(0, 500) });
-    }
+  protected load(livenessCheckId: string): Promise<PendingCheck | null> {
+    return this.db.livenessCheck.findUnique({ where: { id: livenessCheckId }, include: { beforeCapture: true, actionCapture: true } });
   }
 
-  private async image(capture: Capture): Promise<Buffer> {
-    const bytes = await this.store.getBytes(capture.objectKey);
-    if (!bytes) throw new Error(`capture ${capture.id}: its object is missing from the store`);
-    return bytes;
+  protected async fail(check: PendingCheck, failure: string): Promise<void> {
+    await this.complete(check, { status: 'FAILED', failure });
+  }
+
+  protected async check(check: PendingCheck): Promise<void> {
+    const [beforeImage, actionImage] = await Promise.all([this.image(check.beforeCapture), this.image(check.actionCapture)]);
+    const seen = await this.finder.landmarks(beforeImage, actionImage);
+    const movement = check.movement as Parameters<typeof judgeLiveness>[0];
+    const verdict = judgeLiveness(movement, seen.before, seen.action, thresholdsOf(check));
+    await this.complete(check, {
+      status: 'DONE',
+      result: verdict.result,
+      beforeFaceCount: seen.before.faceCount,
+      actionFaceCount: seen.action.faceCount,
+      ...measured('before', verdict.before),
+      ...measured('action', verdict.action),
+      modelName: seen.model.name,
+      modelVersion: seen.model.version,
+      failure: seen.before.unreadable ?? seen.action.unreadable ?? null,
+    });
   }
 
   private async complete(check: LivenessCheck, data: Partial<Pick<LivenessCheck, 'result' | 'beforeFaceCount' | 'actionFaceCount' | 'beforeYawDeg' | 'actionYawDeg' | 'beforePitch' | 'actionPitch' | 'beforeEar' | 'actionEar' | 'beforeMouth' | 'actionMouth' | 'modelName' | 'modelVersion' | 'failure'>> & { status: 'DONE' | 'FAILED' }): Promise<void> {

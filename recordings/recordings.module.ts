@@ -87,12 +87,8 @@ export function recordingsModule(ctx: FeatureContext, { auth }: { auth: AuthServ
   jobs.handle('liveness-check', ({ livenessCheckId }, { attempt }) => liveness.run(livenessCheckId, { finalTry: attempt >= jobCatalog['liveness-check'].attempts }));
   jobs.sweep('recordings', async (now) => {
     const bucket = Math.floor(now.getTime() / SWEEP_BUCKET_MS);
-    for (const faceMatchId of await faceMatches.sweep()) {
-      await queues.enqueue('face-match', { faceMatchId }, { jobId: `face-match-${faceMatchId}-sweep-${bucket}` });
-    }
-    for (const livenessCheckId of await liveness.sweep()) {
-      await queues.enqueue('liveness-check', { livenessCheckId }, { jobId: `liveness-check-${livenessCheckId}-sweep-${bucket}` });
-    }
+    await faceMatches.requeueStale(now, bucket);
+    await liveness.requeueStale(now, bucket);
     for (const recordingId of await finalizer.sweep()) {
       await queues.enqueue('recording-finalize', { recordingId }, { jobId: `${finalizeJobId(recordingId)}-sweep-${bucket}` });
     }

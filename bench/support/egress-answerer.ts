@@ -5,10 +5,10 @@
 // accepted the request (EGRESS_STARTING), records nothing and sends no egress webhooks, so the dispatch
 // bench measures placing calls, not recording them. It runs in a process of its own so its work is not
 // counted as facesign's.
-import { createServer, request, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { startReadyChild } from './child.js';
+import { bodyOf, forward, listenOnLoopback } from './proxy.js';
 
 export interface EgressAnswerer {
   url: string;
@@ -18,14 +18,6 @@ export interface EgressAnswerer {
 
 const EGRESS_PREFIX = '/twirp/livekit.Egress/';
 
-function bodyOf(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
-}
 
 function egressAnswer(method: string, body: Record<string, unknown>, n: number): unknown {
   const egressId = typeof body.egressId === 'string' ? body.egressId : `EG_answerer${n.toString(36)}`;
@@ -53,21 +45,12 @@ async function serve(target: string): Promise<string> {
           res.end(JSON.stringify(egressAnswer(req.url.slice(EGRESS_PREFIX.length), parsed, started)));
           return;
         }
-        const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        });
-        forward.once('error', () => {
-          if (!res.headersSent) res.writeHead(502);
-          res.end();
-        });
-        forward.end(body);
+        forward(upstream, req, res, body);
       },
       () => res.destroy(),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return listenOnLoopback(server);
 }
 
 /** Starts the answerer in a child process in front of `target` (livekit-server's URL). */

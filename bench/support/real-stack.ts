@@ -13,15 +13,11 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Env } from '../../server/config.js';
 import { createFacesign, type Facesign } from '../../server/main.js';
 import { sqlPool } from '../../server/db/client.js';
-import { hashPassword } from '../../server/auth/password.js';
-import { newToken, sha256Hex } from '../../server/auth/tokens.js';
-import { SESSION_COOKIE } from '../../server/auth/auth.service.js';
-import type { Role } from '../../server/db/generated/prisma/enums.js';
 import { startS3Server, S3RVER_CREDENTIALS } from '../../dev/s3-server.js';
 import { startRealLiveKit, type RealLiveKit } from '../../dev/real-livekit/stack.js';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../../test/reliability/support/infra.js';
 import { cloneDatabase } from '../../test/support/databases.js';
-import { migratedTemplate, BENCH_BUCKET, type BenchUser } from './stack.js';
+import { benchUsers, migratedTemplate, BENCH_BUCKET, type BenchUser, type BenchUserInput } from './stack.js';
 import { startWorkerNode, type WorkerNode } from './worker-nodes.js';
 import { watchPoolWaits } from './pool-wait.js';
 import { startEgressAnswerer, type EgressAnswerer } from './egress-answerer.js';
@@ -55,7 +51,7 @@ export interface RealBenchStack {
   databaseName: string;
   databaseUrl: string;
   errors: string[];
-  users(count: number, input: { roles: Role[]; languages?: string[]; skills?: string[] }): Promise<BenchUser[]>;
+  users(count: number, input: BenchUserInput): Promise<BenchUser[]>;
   stop(): Promise<void>;
 }
 
@@ -125,8 +121,6 @@ export async function startRealBenchStack(options: RealBenchStackOptions): Promi
       workers.push(worker);
       cleanups.push(() => worker.stop());
     }
-    let passwordHash: string | undefined;
-    let created = 0;
     return {
       real,
       sipTrunkId,
@@ -139,19 +133,7 @@ export async function startRealBenchStack(options: RealBenchStackOptions): Promi
       databaseName: database.name,
       databaseUrl: database.appUrl,
       errors,
-      async users(count, input) {
-        passwordHash ??= await hashPassword('bench password, never used to sign in');
-        const rows = Array.from({ length: count }, () => {
-          created += 1;
-          return { id: randomUUID(), email: `bench${created}-${randomUUID().slice(0, 6)}@bank.test`, displayName: `Bench User ${created}`, passwordHash: passwordHash!, roles: input.roles, languages: input.languages ?? [], skills: input.skills ?? [] };
-        });
-        await api.db.user.createMany({ data: rows });
-        const sessions = rows.map((r) => ({ userId: r.id, token: newToken(), csrf: newToken() }));
-        await api.db.loginSession.createMany({
-          data: sessions.map((s) => ({ userId: s.userId, tokenHash: sha256Hex(s.token), csrfTokenHash: sha256Hex(s.csrf), expiresAt: new Date(Date.now() + 12 * 3_600_000) })),
-        });
-        return sessions.map((s) => ({ id: s.userId, cookie: `${SESSION_COOKIE}=${s.token}`, csrfToken: s.csrf }));
-      },
+      users: benchUsers(api.db),
       stop,
     };
   } catch (error) {

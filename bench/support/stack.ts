@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { SipClient } from 'livekit-server-sdk';
 import { loadConfig, type Env } from '../../server/config.js';
 import { createFacesign, type Facesign } from '../../server/main.js';
+import type { Db } from '../../server/db/client.js';
 import { hashPassword } from '../../server/auth/password.js';
 import { newToken, sha256Hex } from '../../server/auth/tokens.js';
 import { SESSION_COOKIE } from '../../server/auth/auth.service.js';
@@ -46,6 +47,32 @@ export interface BenchUser {
   csrfToken: string;
 }
 
+export interface BenchUserInput {
+  roles: Role[];
+  languages?: string[];
+  skills?: string[];
+}
+
+/** Creates console users with a login session each, straight in the database. */
+export function benchUsers(db: Db): (count: number, input: BenchUserInput) => Promise<BenchUser[]> {
+  let passwordHash: string | undefined;
+  let created = 0;
+  return async (count, input) => {
+    passwordHash ??= await hashPassword('bench password, never used to sign in');
+    const hash = passwordHash;
+    const rows = Array.from({ length: count }, () => {
+      created += 1;
+      return { id: randomUUID(), email: `bench${created}-${randomUUID().slice(0, 6)}@bank.test`, displayName: `Bench User ${created}`, passwordHash: hash, roles: input.roles, languages: input.languages ?? [], skills: input.skills ?? [] };
+    });
+    await db.user.createMany({ data: rows });
+    const sessions = rows.map((r) => ({ userId: r.id, token: newToken(), csrf: newToken() }));
+    await db.loginSession.createMany({
+      data: sessions.map((s) => ({ userId: s.userId, tokenHash: sha256Hex(s.token), csrfTokenHash: sha256Hex(s.csrf), expiresAt: new Date(Date.now() + 12 * 3_600_000) })),
+    });
+    return sessions.map((s) => ({ id: s.userId, cookie: `${SESSION_COOKIE}=${s.token}`, csrfToken: s.csrf }));
+  };
+}
+
 /** The LiveKit simulator, in a process of its own so that its work is not counted as facesign's. */
 export interface BenchSimulator {
   url: string;
@@ -62,7 +89,7 @@ export interface BenchStack {
   sipTrunkId: string;
   /** Error log lines the server wrote (the first 100). */
   errors: string[];
-  users(count: number, input: { roles: Role[]; languages?: string[]; skills?: string[] }): Promise<BenchUser[]>;
+  users(count: number, input: BenchUserInput): Promise<BenchUser[]>;
   /** The stack's processes for CPU accounting: this process (facesign), PostgreSQL and Redis when local, the simulator. */
   cpuParts(): Promise<CpuPart[]>;
   /** Starts a worker-only facesign node on the same database and Redis (stopped with the stack). */
@@ -125,8 +152,6 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
   });
   const facesign = await createFacesign(config, { logDestination: discard });
   const url = await facesign.listen();
-  let passwordHash: string | undefined;
-  let created = 0;
   const workerNodes: Facesign[] = [];
 
   return {
@@ -135,19 +160,7 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
     sim,
     sipTrunkId,
     errors,
-    async users(count, input) {
-      passwordHash ??= await hashPassword('bench password, never used to sign in');
-      const rows = Array.from({ length: count }, () => {
-        created += 1;
-        return { id: randomUUID(), email: `bench${created}-${randomUUID().slice(0, 6)}@bank.test`, displayName: `Bench User ${created}`, passwordHash: passwordHash!, roles: input.roles, languages: input.languages ?? [], skills: input.skills ?? [] };
-      });
-      await facesign.db.user.createMany({ data: rows });
-      const sessions = rows.map((r) => ({ userId: r.id, token: newToken(), csrf: newToken() }));
-      await facesign.db.loginSession.createMany({
-        data: sessions.map((s) => ({ userId: s.userId, tokenHash: sha256Hex(s.token), csrfTokenHash: sha256Hex(s.csrf), expiresAt: new Date(Date.now() + 12 * 3_600_000) })),
-      });
-      return sessions.map((s) => ({ id: s.userId, cookie: `${SESSION_COOKIE}=${s.token}`, csrfToken: s.csrf }));
-    },
+    users: benchUsers(facesign.db),
     async cpuParts() {
       const [{ pid }] = await facesign.db.$queryRaw<[{ pid: number }]>`SELECT pg_backend_pid() AS pid`;
       const parts: (CpuPart | undefined)[] = [

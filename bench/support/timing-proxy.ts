@@ -2,10 +2,10 @@
 // (a dial) arrives, and for which room: "the dial request reached LiveKit". It runs in a process of
 // its own (like the simulator), so that forwarding facesign's LiveKit calls is not counted as
 // facesign's work; the bench reads what it noted over `GET /_timing/dials`.
-import { createServer, request, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { startReadyChild } from './child.js';
+import { bodyOf, forward, listenOnLoopback } from './proxy.js';
 import { nowMs } from './stats.js';
 
 export interface DialArrival {
@@ -27,14 +27,6 @@ const DIAL_PATH = '/twirp/livekit.SIP/CreateSIPParticipant';
 const DIALS_PATH = '/_timing/dials';
 const ROOMS_PATH = '/_timing/rooms';
 
-function bodyOf(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
-}
 
 async function serve(target: string): Promise<string> {
   const upstream = new URL(target);
@@ -55,21 +47,12 @@ async function serve(target: string): Promise<string> {
           dials.push({ room, at });
           rooms.add(room);
         }
-        const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        });
-        forward.once('error', () => {
-          if (!res.headersSent) res.writeHead(502);
-          res.end();
-        });
-        forward.end(body);
+        forward(upstream, req, res, body);
       },
       () => res.destroy(),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return listenOnLoopback(server);
 }
 
 /** Starts the proxy in a child process in front of `target` (the simulator's URL). */
