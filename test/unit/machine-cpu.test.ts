@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { accountCpu, canAccountCpu, threadSchedule } from '../../bench/support/machine-cpu.js';
 
 const BURN_MS = 400;
-const burner = `const t = Date.now(); while (Date.now() - t < ${BURN_MS}) {} console.log('burnt');`;
+// Burns BURN_MS of its own CPU time, however long a loaded machine makes that take on the wall clock.
+const burner = `const t = process.cpuUsage(); for (let u = t; u.user + u.system < ${BURN_MS * 1000}; u = process.cpuUsage(t)) {} console.log('burnt');`;
 
 /** Resolves when the process printed `line`; it stays alive until its stdin closes. */
 async function printed(child: ChildProcess, line: string): Promise<void> {
@@ -56,9 +57,12 @@ describe.runIf(canAccountCpu())('machine CPU accounting', () => {
     const other = spawn(process.execPath, ['-e', `${burner} process.stdin.resume();`], { stdio: ['pipe', 'pipe', 'inherit'] });
     const before = threadSchedule()!;
     const wall = performance.now();
-    const t = Date.now();
-    while (Date.now() - t < BURN_MS) {
-      // spin on this thread
+    // Spin until this thread has run for half the burn, whatever the competition for the cores.
+    while (threadSchedule()!.ranMs - before.ranMs < BURN_MS / 2) {
+      const t = Date.now();
+      while (Date.now() - t < 2) {
+        // spin on this thread
+      }
     }
     const elapsed = performance.now() - wall;
     const after = threadSchedule()!;
