@@ -8,7 +8,8 @@ import { sqlPool, type Db } from '../db/client.js';
 import { GENESIS_HASH, hashAuditRow } from './audit.service.js';
 import { onAuditAppended } from './audit-appended.js';
 
-const AUDIT_CHAIN_LOCK = 7_241_001;
+/** The advisory lock one sealer at a time holds (transaction-scoped) while it links rows. */
+export const AUDIT_CHAIN_LOCK = 7_241_001;
 const BATCH = 500;
 
 /**

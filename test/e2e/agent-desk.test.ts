@@ -4,18 +4,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
+import type { ApiClient } from '../support/api-client.js';
 import type { TestApp } from '../support/harness.js';
+import { answersOf, itemOrderOf } from '../support/reads.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, publishCallTemplateWithItemId, scheduleCall, stateOf } from '../support/verification.js';
 import { goAvailableOnDesk, launchChromium, newContext, screenshot, startE2eApp, unlabelledControls, watchPageErrors } from './browser.js';
 
 let app: TestApp;
 let browser: Browser;
+/** Reads answers and the item order as a supervisor would. */
+let staff: ApiClient;
 const PASSWORD = 'correct horse battery staple';
 
 beforeAll(async () => {
   // The simulator runs 100x faster than real time: allow the longest call, so a slow machine cannot run out of it.
   app = await startE2eApp({ ...ALWAYS_OPEN, DIAL_RATE_PER_SECOND: '50', SIP_MAX_CALL_SECONDS: '14400' });
   browser = await launchChromium();
+  staff = await app.signIn({ roles: ['SUPERVISOR'] });
   await createUser(app.facesign.db, { email: 'li.agent@bank.test', password: PASSWORD, displayName: 'Li Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['consumer-loan'] });
   await createUser(app.facesign.db, { email: 'wen.agent@bank.test', password: PASSWORD, displayName: 'Wen Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['inherited-ids'] });
 });
@@ -48,7 +53,7 @@ describe('agent desk', () => {
     await expect.poll(() => page.getByTestId('recording-indicator').getAttribute('data-state'), { timeout: 20_000 }).toBe('ACTIVE');
     await expect.poll(() => page.getByTestId('call-timer').textContent()).not.toBe('0:00');
 
-    const checklist = await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId }, select: { itemOrder: true } });
+    const checklist = { itemOrder: await itemOrderOf(staff, sessionId) };
     const items = page.locator('ol.checklist > li');
     await expect.poll(() => items.count()).toBe(checklist.itemOrder.length);
     // The page shows the items in the session's randomised order.
@@ -64,7 +69,7 @@ describe('agent desk', () => {
     await page.keyboard.type('Said her own name clearly');
     await page.keyboard.press('Escape');
     await page.keyboard.press('c');
-    await expect.poll(async () => (await app.facesign.db.checklistAnswer.findFirst({ where: { sessionId, itemId: checklist.itemOrder[1] } }))?.note).toBe('Said her own name clearly');
+    await expect.poll(async () => (await answersOf(staff, sessionId)).get(checklist.itemOrder[1]!)?.note).toBe('Said her own name clearly');
     // A note typed on the third item but not yet sent.
     await page.keyboard.press('n');
     await page.keyboard.type('Hesitated before answering');
@@ -97,15 +102,15 @@ describe('agent desk', () => {
     await expect.poll(() => items.nth(0).getByRole('button', { name: /Confirmed/ }).getAttribute('aria-pressed')).toBe('true');
     await expect.poll(() => items.nth(1).getByRole('textbox').inputValue()).toBe('Said her own name clearly');
     await expect.poll(() => items.nth(2).getByRole('textbox').inputValue()).toBe('Hesitated before answering');
-    expect(await app.facesign.db.checklistAnswer.count({ where: { sessionId } })).toBe(2);
+    expect((await answersOf(staff, sessionId)).size).toBe(2);
 
     // The rest by mouse, all CONFIRMED; the drafted note goes with its item's answer.
     const count = checklist.itemOrder.length;
     for (let i = 2; i < count; i++) {
       await items.nth(i).getByRole('button', { name: /Confirmed/ }).click();
     }
-    await expect.poll(async () => app.facesign.db.checklistAnswer.count({ where: { sessionId } })).toBe(count);
-    expect((await app.facesign.db.checklistAnswer.findFirst({ where: { sessionId, itemId: checklist.itemOrder[2] } }))?.note).toBe('Hesitated before answering');
+    await expect.poll(async () => (await answersOf(staff, sessionId)).size).toBe(count);
+    expect((await answersOf(staff, sessionId)).get(checklist.itemOrder[2]!)?.note).toBe('Hesitated before answering');
     await expect.poll(() => submit.isEnabled()).toBe(true);
     await page.getByRole('button', { name: 'End conversation' }).click();
     await stateOf(app, sessionId, 'WRAP_UP');
@@ -144,9 +149,9 @@ describe('agent desk', () => {
     expect(await item.getByRole('textbox').inputValue()).toBe('');
     await item.getByRole('textbox').fill('Asked twice, then answered');
     await confirm.click();
-    await expect.poll(async () => (await app.facesign.db.checklistAnswer.findFirst({ where: { sessionId, itemId: 'constructor' } }))?.value).toBe('CONFIRMED');
+    await expect.poll(async () => (await answersOf(staff, sessionId)).get('constructor')?.value).toBe('CONFIRMED');
     await expect.poll(() => confirm.getAttribute('aria-pressed')).toBe('true');
-    expect((await app.facesign.db.checklistAnswer.findFirstOrThrow({ where: { sessionId, itemId: 'constructor' } })).note).toBe('Asked twice, then answered');
+    expect((await answersOf(staff, sessionId)).get('constructor')?.note).toBe('Asked twice, then answered');
 
     // Its note draft survives a reload, read back from this browser under the same id.
     await item.getByRole('textbox').fill('Asked twice, then answered clearly');

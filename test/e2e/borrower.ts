@@ -8,6 +8,7 @@ import type { ApiClient } from '../support/api-client.js';
 import { eventually } from '../support/fixtures.js';
 import type { TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
+import { loanFileOf } from '../support/reads.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient } from '../support/verification.js';
 import { launchChromium, newContext, startE2eApp, watchPageErrors } from './browser.js';
 
@@ -64,7 +65,7 @@ export class Borrowers {
   }
 
   async bookVideo(options: { phone: string; product: string; locale?: 'zh-CN' | 'en'; notBefore?: Date }) {
-    const { app, los } = this.deps;
+    const { los } = this.deps;
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: options.phone, product: options.product, locale: options.locale });
     const res = await los.post<{ id: string }>(`/api/loan-files/${loanFileId}/sessions`, {
       partyId,
@@ -75,8 +76,8 @@ export class Borrowers {
     expect(res.status).toBe(201);
     const invitation = await this.nextSms(options.phone, 'invitation');
     const link = /\/join\/([A-Za-z0-9_-]{43})/.exec(invitation.text)![1]!;
-    const loanFile = await app.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } });
-    return { sessionId: res.body.id, link, loanReference: loanFile.externalRef };
+    const loanFile = await loanFileOf(los, loanFileId);
+    return { loanFileId, sessionId: res.body.id, link, loanReference: loanFile.externalRef };
   }
 
   /** A phone-sized page; each borrower comes from their own address (through the loopback proxy). */

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BorrowerLinks, issueLink } from '../../server/auth/borrower-links.service.js';
 import { createUser } from '../../server/users/users.service.js';
+import type { ApiClient } from '../support/api-client.js';
 import type { TestApp } from '../support/harness.js';
+import { auditEventsOf, loanFileOf, partySessions, sessionOf as readSession } from '../support/reads.js';
 import { loanFileWithBorrower, losClient } from '../support/verification.js';
 import { launchChromium, newContext, screenshot, signInThroughPage, startE2eApp, unlabelledControls, watchPageErrors } from './browser.js';
 
@@ -19,6 +21,7 @@ let errors: string[];
 let loanFileId: string;
 let partyId: string;
 let loanRef: string;
+let los: ApiClient;
 
 /** A Shanghai (UTC+8, no DST) clock reading `days` days from now at hh:mm, and the instant it names. */
 function shanghai(days: number, hh: number, mm: number): { local: string; instant: string } {
@@ -33,14 +36,18 @@ const setLanguage = async (locale: 'en' | 'zh-CN') => {
   await poll(() => page.evaluate('document.documentElement.lang')).toBe(locale);
 };
 const partyCard = () => page.getByTestId(`schedule-party-${partyId}`);
-const sessionOf = async () => app.facesign.db.verificationSession.findFirst({ where: { partyId }, orderBy: { createdAt: 'desc' } });
+/** The party's newest session, its appointment as a Date. */
+const sessionOf = async () => {
+  const [newest] = await partySessions(los, loanFileId, partyId);
+  return newest ? { ...newest, notBefore: new Date(newest.notBefore) } : null;
+};
 
 beforeAll(async () => {
   app = await startE2eApp({ CALLING_HOURS: '09:00-20:00', CALLING_DAYS: 'MON,TUE,WED,THU,FRI,SAT,SUN' });
   browser = await launchChromium();
-  const los = await losClient(app);
+  los = await losClient(app);
   ({ loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805552101', product: 'consumer-loan' }));
-  loanRef = (await app.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).externalRef;
+  loanRef = (await loanFileOf(los, loanFileId)).externalRef;
   await createUser(app.facesign.db, { email: 'agent-zh@bank.test', password: PASSWORD, displayName: 'Zhou Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['consumer-loan'] });
   await createUser(app.facesign.db, { email: 'sched-sup@bank.test', password: PASSWORD, displayName: 'Mei Supervisor', roles: ['SUPERVISOR'] });
   context = await newContext(browser, app);
@@ -126,10 +133,12 @@ describe('scheduling from the console', () => {
     await poll(async () => (await sessionOf())!.state).toBe('CANCELLED');
     await poll(() => partyCard().textContent()).toContain('No open sessions.');
     expect(await partyCard().getByTestId('schedule-done').textContent()).toBe('Video face-signing for 赵敏 was cancelled.');
-    const me = await app.facesign.db.user.findUniqueOrThrow({ where: { email: 'sched-sup@bank.test' } });
-    const audit = await app.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: session.id, action: 'session.transitioned' }, orderBy: { occurredAt: 'desc' } });
+    const supervisor = app.client();
+    expect((await supervisor.login('sched-sup@bank.test', PASSWORD)).status).toBe(200);
+    const me = (await supervisor.get<{ id: string }>('/api/auth/me')).body;
+    const audit = (await auditEventsOf(supervisor, session.id)).filter((e) => e.entityId === session.id && e.action === 'session.transitioned').at(-1);
     expect(audit).toMatchObject({ actorType: 'USER', actorId: me.id });
-    expect(audit.data).toMatchObject({ to: 'CANCELLED', detail: 'Borrower will sign at the branch' });
+    expect(audit?.data).toMatchObject({ to: 'CANCELLED', detail: 'Borrower will sign at the branch' });
     await setLanguage('zh-CN');
     await poll(() => partyCard().textContent()).toContain('没有未结束的会话。');
     await screenshot(page, 'console-scheduling-cancelled-zh-CN');
@@ -137,9 +146,8 @@ describe('scheduling from the console', () => {
   });
 
   it('says at scheduling when no agent speaks the party\'s language', async () => {
-    const los = await losClient(app);
     const english = await loanFileWithBorrower(los, { phone: '+8613805552102', product: 'consumer-loan', locale: 'en' });
-    const ref = (await app.facesign.db.loanFile.findUniqueOrThrow({ where: { id: english.loanFileId } })).externalRef;
+    const ref = (await loanFileOf(los, english.loanFileId)).externalRef;
     const panel = page.getByTestId('schedule-panel');
     await panel.getByLabel('Loan reference').fill(ref);
     await panel.getByRole('button', { name: 'Find' }).click();
@@ -154,7 +162,7 @@ describe('scheduling from the console', () => {
     await warning.scrollIntoViewIfNeeded();
     await screenshot(page, 'console-scheduling-no-agent-zh-CN');
     await setLanguage('en');
-    const session = await app.facesign.db.verificationSession.findFirstOrThrow({ where: { partyId: english.partyId, state: 'SCHEDULED' } });
+    const session = (await partySessions(los, english.loanFileId, english.partyId)).find((s) => s.state === 'SCHEDULED')!;
 
     // Once the party is in the waiting room, the board says why nobody takes the session.
     await app.facesign.db.verificationSession.update({ where: { id: session.id }, data: { state: 'WAITING' } });
@@ -169,12 +177,12 @@ describe('scheduling from the console', () => {
 
 describe('the party reschedules from the join page', () => {
   it('is told, in their language, the hours a new time must fall in', async () => {
-    const los = await losClient(app);
     const party = await loanFileWithBorrower(los, { phone: '+8613805552103', product: 'consumer-loan' });
     const booked = await los.post<{ id: string }>(`/api/loan-files/${party.loanFileId}/sessions`, { partyId: party.partyId, kind: 'VIDEO', notBefore: shanghai(1, 10, 0).instant });
     expect(booked.status).toBe(201);
     // The link and the token its one-time code gives (the code's SMS is tested with the join page), and the consents.
     const token = await app.facesign.db.$transaction((tx) => issueLink(tx, booked.body.id, 86_400_000));
+    // storage: the party token is issued from the stored link, standing in for the one-time code
     const link = await app.facesign.db.borrowerLink.findFirstOrThrow({ where: { sessionId: booked.body.id }, orderBy: { createdAt: 'desc' } });
     const partyToken = await new BorrowerLinks(app.facesign.db, app.facesign.config.verification.otp).issuePartyToken(link);
     expect((await app.client().post(`/api/join/${token}/consent`, { recording: true, dataProcessing: true, locale: 'zh-CN' }, { 'x-party-token': partyToken })).status).toBe(204);
@@ -197,11 +205,11 @@ describe('the party reschedules from the join page', () => {
     // The refusal is kept as the server's code and window, so the other language words it too.
     await join.locator('.lang-switch select').first().selectOption('en');
     await poll(() => refusal.textContent()).toMatch(/^.*9:30\sPM is outside the hours we may call you\. Please pick a time between 09:00 and 20:00 \(any day, China Standard Time\)\.$/);
-    expect((await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: booked.body.id } })).notBefore.toISOString()).toBe(shanghai(1, 10, 0).instant);
+    expect(new Date((await readSession(los, booked.body.id)).notBefore).toISOString()).toBe(shanghai(1, 10, 0).instant);
 
     await join.getByLabel('New date and time').fill(shanghai(1, 11, 15).local);
     await join.getByRole('button', { name: 'Move my appointment' }).click();
-    await poll(async () => (await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: booked.body.id } })).notBefore.toISOString()).toBe(shanghai(1, 11, 15).instant);
+    await poll(async () => new Date((await readSession(los, booked.body.id)).notBefore).toISOString()).toBe(shanghai(1, 11, 15).instant);
     expect(joinErrors).toEqual([]);
     await phone.close();
   });

@@ -28,7 +28,7 @@ export async function borrowerInContractCall(stage: BorrowerStage, options: { ph
   await stateOf(app, booked.body.id, 'IN_PROGRESS');
   await visible(borrower.page, 'in-call');
   await poll(() => borrower.page.locator(BORROWER_CANVAS).getAttribute('data-rendered-page')).toBe('1');
-  return { sessionId: booked.body.id, documentHash, borrower, agent };
+  return { loanFileId, sessionId: booked.body.id, documentHash, borrower, agent };
 }
 
 /**

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
 import { eventually } from '../support/fixtures.js';
+import { answersOf, reviewFileOf, verifiedSessionOf } from '../support/reads.js';
 import { stateOf } from '../support/verification.js';
 import { codeIn, poll, startBorrowerStage, visible, type BorrowerStage } from './borrower.js';
 import { newContext, screenshot, signInThroughPage, watchPageErrors } from './browser.js';
@@ -24,10 +25,11 @@ const SUPERVISOR = 'contract.supervisor@bank.test';
 const PRODUCT_NAME = { 'zh-CN': '安心贷', en: 'Peace-of-mind Loan' };
 const PRODUCT = 'e2e-contract';
 let stage: BorrowerStage;
+let agentId: string;
 
 beforeAll(async () => {
   stage = await startBorrowerStage({ SIP_MAX_CALL_SECONDS: '14400' });
-  await createUser(stage.app.facesign.db, { email: AGENT, password: PASSWORD, displayName: 'Lin Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: [PRODUCT] });
+  agentId = (await createUser(stage.app.facesign.db, { email: AGENT, password: PASSWORD, displayName: 'Lin Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: [PRODUCT] })).id;
   await createUser(stage.app.facesign.db, { email: AUDITOR, password: PASSWORD, displayName: 'Qian Auditor', roles: ['AUDITOR'] });
   await createUser(stage.app.facesign.db, { email: SUPERVISOR, password: PASSWORD, displayName: 'Zhou Supervisor', roles: ['SUPERVISOR'] });
 });
@@ -61,7 +63,7 @@ describe('the contract in the call', () => {
     const phone = '+8613900000901';
     // The LOS uploads the contract and books the session; the borrower, on a phone in Chinese, reaches
     // the waiting room; the agent takes the session on the desk (English).
-    const { sessionId, documentHash, borrower, agent } = await borrowerInContractCall(stage, {
+    const { loanFileId, sessionId, documentHash, borrower, agent } = await borrowerInContractCall(stage, {
       phone,
       product: PRODUCT,
       productName: PRODUCT_NAME,
@@ -121,8 +123,7 @@ describe('the contract in the call', () => {
     await signInThroughPage(board, SUPERVISOR, PASSWORD);
     await board.waitForURL(/\/supervisor$/);
     await poll(() => board.getByTestId(`session-${sessionId}`).getByTestId('board-product').textContent()).toBe(PRODUCT_NAME.en);
-    const agentRow = await stage.app.facesign.db.user.findUniqueOrThrow({ where: { email: AGENT } });
-    await poll(() => board.getByTestId(`agent-${agentRow.id}`).getByTestId('presence').textContent()).toBe('In a session');
+    await poll(() => board.getByTestId(`agent-${agentId}`).getByTestId('presence').textContent()).toBe('In a session');
     expect(boardErrors).toEqual([]);
     await supervisorContext.close();
     await poll(() => panel.getByTestId('party-page').getAttribute('data-page')).toBe('1');
@@ -178,7 +179,7 @@ describe('the contract in the call', () => {
     await screenshot(borrower.page, 'contract-borrower-signed-en');
 
     // The desk shows the signature live: time, offset into the recording, document hash.
-    const signing = await app.facesign.db.signingConfirmation.findFirstOrThrow({ where: { sessionId: sessionId } });
+    const signing = (await verifiedSessionOf(stage.los, loanFileId, sessionId)).signing!;
     expect(signing.documentHash).toBe(documentHash);
     const signed = panel.getByTestId('contract-signed');
     await signed.waitFor({ timeout: 20_000 });
@@ -194,11 +195,13 @@ describe('the contract in the call', () => {
     await setConsoleLanguage(desk, 'en');
 
     // Now "signed with the code" can be confirmed; the agent finishes the checklist and submits.
+    const auditor = app.client();
+    expect((await auditor.login(AUDITOR, PASSWORD)).status).toBe(200);
     const items = desk.locator('ol.checklist > li');
     const count = await items.count();
     for (let i = 0; i < count; i++) {
       await items.nth(i).locator('button.confirmed').click();
-      await poll(async () => app.facesign.db.checklistAnswer.count({ where: { sessionId: sessionId } })).toBe(i + 1);
+      await poll(async () => (await answersOf(auditor, sessionId)).size).toBe(i + 1);
     }
     await desk.getByRole('button', { name: 'End conversation' }).click();
     await stateOf(app, sessionId, 'WRAP_UP');
@@ -223,8 +226,9 @@ describe('the contract in the call', () => {
     // The review page names the product as the borrower saw it.
     expect(await review.locator('.review-page header .hint').first().textContent()).toContain(PRODUCT_NAME.en);
     // The timeline carries the page presented and the signing at their offsets, and plays from them.
-    const presentedEvent = await app.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: sessionId, action: 'contract.page_presented' } });
-    const presentedOffset = (presentedEvent.data as { recordingOffsetMs: number }).recordingOffsetMs;
+    const [presented] = (await reviewFileOf(auditor, sessionId)).pagesPresented;
+    expect(presented?.page).toBe(2);
+    const presentedOffset = presented!.offsetMs;
     const timeline = review.getByTestId('timeline');
     const signingMark = timeline.getByTestId('seek-signing');
     expect(await signingMark.getAttribute('data-offset-ms')).toBe(String(signing.recordingOffsetMs));
@@ -234,8 +238,7 @@ describe('the contract in the call', () => {
     expect(await timeline.locator('li', { has: review.getByTestId('seek-page-0') }).textContent()).toContain('Contract page 2 shown to the borrower');
     expect(presentedOffset).toBeLessThan(signing.recordingOffsetMs);
     // The marks on the recording's bar, in the order they happened.
-    const attempt = await app.facesign.db.attempt.findFirstOrThrow({ where: { sessionId: sessionId } });
-    await eventually(async () => ['VERIFIED', 'RETAINED'].includes((await app.facesign.db.recording.findUnique({ where: { attemptId: attempt.id } }))?.state ?? ''));
+    await eventually(async () => ['VERIFIED', 'RETAINED'].includes((await verifiedSessionOf(stage.los, loanFileId, sessionId)).attempts[0]?.recording?.state ?? ''));
     await review.reload();
     const player = review.getByTestId('review-player');
     await poll(() => player.evaluate((el) => (el as unknown as { readyState: number }).readyState)).toBeGreaterThanOrEqual(1);

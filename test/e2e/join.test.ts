@@ -9,17 +9,21 @@ import type { Page } from 'playwright-core';
 import type { ApiClient } from '../support/api-client.js';
 import { eventually } from '../support/fixtures.js';
 import type { TestApp } from '../support/harness.js';
+import { evidenceOf, sessionOf, verifiedSessionOf } from '../support/reads.js';
 import { answerAllRequired, onlineAgent, stateOf, takeOffer } from '../support/verification.js';
 import { screenshot } from './browser.js';
 import { CONTRACT_HASH, codeIn, expectVisibleFocus, focusedName, poll, startBorrowerStage, tabTo, visible, type Borrowers, type BorrowerStage, type Sms } from './borrower.js';
 
 let app: TestApp;
 let los: ApiClient;
+/** Reads what the API shows staff: evidence (consents), the desk's view of the room. */
+let staff: ApiClient;
 
 let stage: BorrowerStage;
 beforeAll(async () => {
   stage = await startBorrowerStage();
   ({ app, los, kit } = stage);
+  staff = await app.signIn({ roles: ['SUPERVISOR'] });
 });
 afterAll(async () => stage?.stop());
 
@@ -86,7 +90,7 @@ describe('borrower join page', () => {
     await page.getByRole('button', { name: /^(Agree and continue|同意并继续)$/ }).click();
 
     await visible(page, 'step-devices');
-    const consents = await app.facesign.db.consent.findMany({ where: { sessionId: booked.sessionId } });
+    const { consents } = (await evidenceOf(staff, booked.sessionId)) as { consents: { kind: string; locale: string }[] };
     expect(consents.map((c) => `${c.kind}:${c.locale}`).sort()).toEqual(['DATA_PROCESSING:zh-CN', 'RECORDING:zh-CN']);
     await photograph(page, 'devices');
     await page.getByRole('button', { name: /^(Turn on camera and microphone|开启摄像头和麦克风)$/ }).click();
@@ -101,7 +105,7 @@ describe('borrower join page', () => {
     await visible(page, 'simulated-media');
     await poll(() => page.getByTestId('live-updates').textContent()).toMatch(/已连接|Connected/);
     // The page itself joined the room (through the simulator's control API).
-    await eventually(async () => app.facesign.db.attemptParticipant.findFirst({ where: { kind: 'PARTY', attempt: { sessionId: booked.sessionId } } }));
+    await eventually(async () => (await staff.get<{ attempt: { partyConnected: boolean } | null }>(`/api/agent/sessions/${booked.sessionId}`)).body.attempt?.partyConnected || undefined);
     await photograph(page, 'waiting');
 
     // An agent comes online, takes the offer (as the console would), and the page says they are coming.
@@ -123,8 +127,8 @@ describe('borrower join page', () => {
     await page.getByLabel(/^(Signing code|签署验证码)/).fill(signCode);
     await page.getByRole('button', { name: /^(I agree and sign|我同意并签署)$/ }).click();
     await visible(page, 'signed');
-    const signing = await app.facesign.db.signingConfirmation.findFirstOrThrow({ where: { sessionId: booked.sessionId } });
-    expect(signing.documentHash).toBe(CONTRACT_HASH);
+    const signing = (await verifiedSessionOf(los, booked.loanFileId, booked.sessionId)).signing;
+    expect(signing?.documentHash).toBe(CONTRACT_HASH);
     await photograph(page, 'signed');
 
     // The agent completes: the borrower sees the end.
@@ -225,7 +229,8 @@ describe('borrower join page', () => {
     await tabTo(page, 'Agree and continue');
     await page.keyboard.press('Enter');
     await visible(page, 'step-devices');
-    expect(await app.facesign.db.consent.count({ where: { sessionId: booked.sessionId, locale: 'en' } })).toBe(2);
+    const { consents } = (await evidenceOf(staff, booked.sessionId)) as { consents: { locale: string }[] };
+    expect(consents.filter((c) => c.locale === 'en')).toHaveLength(2);
     expect(errors).toEqual([]);
     await context.close();
   });
@@ -293,8 +298,8 @@ describe('borrower join page', () => {
     await page.getByLabel('新的日期和时间').fill(local);
     await page.getByRole('button', { name: '改约' }).click();
     await poll(() => page.getByRole('status').first().textContent()).toContain('您的预约已改为');
-    const session = await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: booked.sessionId } });
-    expect(session.notBefore.getTime()).toBe(later.getTime());
+    const session = await sessionOf(los, booked.sessionId);
+    expect(new Date(session.notBefore).getTime()).toBe(later.getTime());
     await photograph(page, 'rescheduled');
     expect(errors).toEqual([]);
     await context.close();

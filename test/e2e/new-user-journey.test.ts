@@ -22,6 +22,7 @@ import type { Page } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
 import type { ApiClient } from '../support/api-client.js';
 import { contractPdf } from '../support/contracts.js';
+import { answersOf, loanFileOf, partySessions, reviewFileOf, sessionOf, verifiedSessionOf } from '../support/reads.js';
 import { loanFileWithBorrower, stateOf } from '../support/verification.js';
 import { codeIn, poll, startBorrowerStage, visible, type BorrowerStage } from './borrower.js';
 import { acceptOffer, availableDesk, newContext, screenshot, signInThroughPage, unlabelledControls, watchPageErrors } from './browser.js';
@@ -84,7 +85,7 @@ afterAll(async () => {
 
 describe('a new user journey', () => {
   it('from the first administrator to a contract signed in the call and an approved review', { timeout: 420_000 }, async () => {
-    const { app, browser, kit } = stage;
+    const { app, browser, kit, los } = stage;
 
     // 1. The first administrator, from the command line an operator runs once.
     const cli = await run('npx', ['tsx', 'server/users/create-admin-cli.ts', '--email', ADMIN, '--name', 'First Admin', '--locale', 'en'], {
@@ -174,9 +175,11 @@ describe('a new user journey', () => {
     await poll(() => sup.locator('#lf-contract-hint').textContent()).toBe('Chosen: contract.pdf (860 B).');
     await sup.getByRole('button', { name: 'Create the loan file' }).click();
     await visible(sup, 'loan-file-created');
-    const loanFile = await app.facesign.db.loanFile.findUniqueOrThrow({ where: { externalRef: REF }, include: { parties: true } });
+    const listed = await los.get<{ items: { id: string }[] }>(`/api/loan-files?externalRef=${REF}`);
+    expect(listed.body.items).toHaveLength(1);
+    const loanFile = await loanFileOf(los, listed.body.items[0]!.id);
     expect(loanFile).toMatchObject({ product: 'consumer-loan', currency: 'CNY', productName: { 'zh-CN': '安居消费贷', en: 'Home Consumer Loan' } });
-    expect(loanFile.amount.toFixed(2)).toBe('88000.00');
+    expect(loanFile.amount).toBe('88000.00');
     expect(loanFile.terms).toMatchObject({ termMonths: 24, apr: '4.35', repaymentMethod: 'EQUAL_INSTALMENTS', dueDay: 15, collateral: null, fees: [{ name: { 'zh-CN': '担保费', en: 'guarantee fee' }, amount: '1200.00', period: 'ONCE' }] });
     expect(loanFile.parties).toMatchObject([{ fullName: '赵敏', phoneE164: PHONE, role: 'BORROWER', timeZone: 'Asia/Shanghai', locale: 'zh-CN' }]);
     const party = loanFile.parties[0]!;
@@ -202,7 +205,7 @@ describe('a new user journey', () => {
     expect(await seriousViolations(sup)).toEqual([]);
     await contract.screenshot({ path: 'test-artifacts/e2e/journey-contract-too-large-zh-CN.png' });
     await setLanguage(sup, 'en');
-    expect(await app.facesign.db.contractDocument.count({ where: { loanFileId: loanFile.id } })).toBe(0);
+    expect((await los.get(`/api/loan-files/${loanFile.id}/contract`)).status).toBe(404);
 
     const pdf = await contractPdf(['借款金额：人民币 88,000.00 元。借款期限：24 个月。年化利率（单利）：4.35%。', '还款方式：等额本息，每月 15 日还款，每期 3,851.25 元。担保费 1,200.00 元。']);
     const documentHash = createHash('sha256').update(pdf).digest('hex');
@@ -219,7 +222,7 @@ describe('a new user journey', () => {
     expect(await contract.getByTestId('contract-uploaded-at').textContent()).toMatch(/\d/);
     expect(await contractRefusal.count()).toBe(0);
     expect(await contract.getByRole('button', { name: 'Replace the contract' }).isDisabled()).toBe(true);
-    expect(await app.facesign.db.contractDocument.findFirstOrThrow({ where: { loanFileId: loanFile.id } })).toMatchObject({ sha256: documentHash, sizeBytes: pdf.length });
+    expect((await los.get(`/api/loan-files/${loanFile.id}/contract`)).body).toMatchObject({ sha256: documentHash, sizeBytes: pdf.length });
     expect(await unlabelledControls(sup)).toEqual([]);
     expect(await rawCodes(sup)).toEqual([]);
     expect(await seriousViolations(sup)).toEqual([]);
@@ -240,7 +243,9 @@ describe('a new user journey', () => {
     await card.getByRole('button', { name: 'Schedule' }).click();
     await poll(() => card.getByTestId('schedule-done').textContent()).toMatch(/^Video face-signing scheduled for 赵敏/);
     await screenshot(sup, 'journey-scheduled-en');
-    const session = await app.facesign.db.verificationSession.findFirstOrThrow({ where: { partyId: party.id } });
+    const [session, ...more] = await partySessions(los, loanFile.id, party.id);
+    expect(more).toEqual([]);
+    if (!session) throw new Error('no session scheduled');
     // Scheduled after the upload, the session binds the contract the borrower will sign.
     expect(session).toMatchObject({ kind: 'VIDEO', state: 'SCHEDULED', contractDocumentHash: documentHash });
 
@@ -291,7 +296,7 @@ describe('a new user journey', () => {
     const signedOnDesk = desk.getByTestId('contract-panel').getByTestId('contract-signed');
     await signedOnDesk.waitFor({ timeout: 20_000 });
     expect(await signedOnDesk.getByTestId('signed-hash').textContent()).toBe(documentHash);
-    expect(await app.facesign.db.signingConfirmation.findFirstOrThrow({ where: { sessionId: session.id } })).toMatchObject({ documentHash });
+    expect((await verifiedSessionOf(los, loanFile.id, session.id)).signing).toMatchObject({ documentHash });
 
     // Every item is confirmed, "signed with the code" too, since the borrower really signed.
     const items = desk.locator('ol.checklist > li');
@@ -300,9 +305,9 @@ describe('a new user journey', () => {
     expect(await desk.getByTestId('item-contract_signing_otp').count()).toBe(1);
     for (let i = 0; i < count; i++) {
       await items.nth(i).locator('button.confirmed').click();
-      await poll(async () => app.facesign.db.checklistAnswer.count({ where: { sessionId: session.id } })).toBe(i + 1);
+      await poll(async () => (await answersOf(admin, session.id)).size).toBe(i + 1);
     }
-    expect(await app.facesign.db.checklistAnswer.findFirstOrThrow({ where: { sessionId: session.id, itemId: 'contract_signing_otp' } })).toMatchObject({ value: 'CONFIRMED' });
+    expect((await answersOf(admin, session.id)).get('contract_signing_otp')).toMatchObject({ value: 'CONFIRMED' });
     expect(await rawCodes(desk)).toEqual([]);
     await screenshot(desk, 'journey-desk-en');
     await desk.getByRole('button', { name: 'End conversation' }).click();
@@ -333,7 +338,9 @@ describe('a new user journey', () => {
     await readmeShot(review, 'review-zh-CN');
     await review.getByRole('radio', { name: '批准' }).check();
     await review.getByRole('button', { name: '提交决定' }).click();
-    await poll(() => app.facesign.db.review.count({ where: { sessionId: session.id } })).toBe(1);
+    const auditor = app.client();
+    expect((await auditor.login(AUDITOR, PASSWORD)).status).toBe(200);
+    await poll(async () => (await reviewFileOf(auditor, session.id)).review).not.toBeNull();
     await screenshot(review, 'journey-review-decided-zh-CN');
 
     expect(supErrors).toEqual([]);
@@ -356,7 +363,9 @@ describe('a new user journey', () => {
     const booked = await los.post<{ id: string }>(`/api/loan-files/${loanFileId}/sessions`, { partyId, kind: 'VIDEO', notBefore: new Date().toISOString() });
     expect(booked.status).toBe(201);
     const sessionId = booked.body.id;
-    expect(await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } })).toMatchObject({ contractDocumentHash: null });
+    expect(await sessionOf(los, sessionId)).toMatchObject({ contractDocumentHash: null });
+    const supervisor = app.client();
+    expect((await supervisor.login(supervisorEmail, PASSWORD)).status).toBe(200);
 
     const invitation = await kit.nextSms(phone, 'invitation');
     const link = /\/join\/([A-Za-z0-9_-]{43})/.exec(invitation.text)![1]!;
@@ -377,7 +386,7 @@ describe('a new user journey', () => {
       if ((await item.getAttribute('data-testid')) === 'item-contract_signing_otp') continue;
       await item.locator('button.confirmed').click();
       answered += 1;
-      await poll(async () => app.facesign.db.checklistAnswer.count({ where: { sessionId } })).toBe(answered);
+      await poll(async () => (await answersOf(supervisor, sessionId)).size).toBe(answered);
     }
     // No contract was supplied, so there is nothing to sign: "signed with the code" cannot be confirmed. The
     // refusal is worded on the desk, and a change of language re-words it where it stands.
@@ -391,12 +400,12 @@ describe('a new user journey', () => {
     await screenshot(desk, 'journey-desk-refusal-zh-CN', { fullPage: false });
     await setLanguage(desk, 'en');
     await signingItem.locator('button.unclear').click();
-    await poll(async () => (await app.facesign.db.checklistAnswer.findFirst({ where: { sessionId, itemId: 'contract_signing_otp' } }))?.value).toBe('UNCLEAR');
+    await poll(async () => (await answersOf(supervisor, sessionId)).get('contract_signing_otp')?.value).toBe('UNCLEAR');
     await poll(() => signingItem.getAttribute('class')).toBe('answered');
     await signingItem.getByRole('textbox').fill('No contract was supplied for this loan; nothing to sign in the call.');
     await signingItem.getByRole('textbox').press('Tab');
-    await poll(async () => (await app.facesign.db.checklistAnswer.findFirst({ where: { sessionId, itemId: 'contract_signing_otp' } }))?.note ?? '').toContain('No contract');
-    expect(await app.facesign.db.checklistAnswer.count({ where: { sessionId } })).toBe(count);
+    await poll(async () => (await answersOf(supervisor, sessionId)).get('contract_signing_otp')?.note ?? '').toContain('No contract');
+    expect((await answersOf(supervisor, sessionId)).size).toBe(count);
     await desk.getByRole('button', { name: 'End conversation' }).click();
     await stateOf(app, sessionId, 'WRAP_UP');
     await desk.getByRole('button', { name: 'Submit checklist' }).click();

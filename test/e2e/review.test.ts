@@ -10,6 +10,7 @@ import type { ApiClient } from '../support/api-client.js';
 import { connectAgent } from '../support/agent-socket.js';
 import { eventually } from '../support/fixtures.js';
 import type { TestApp } from '../support/harness.js';
+import { auditEventsOf, loanFileOf, reviewFileOf, verifiedSessionOf } from '../support/reads.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf, takeOffer, type OnlineAgent } from '../support/verification.js';
 import { launchChromium, newContext, screenshot, signInThroughPage, startE2eApp, watchPageErrors } from './browser.js';
 
@@ -17,12 +18,15 @@ const PASSWORD = 'correct horse battery staple';
 let app: TestApp;
 let browser: Browser;
 let los: ApiClient;
+/** Reads review files as a user who ran none of the sessions. */
+let reader: ApiClient;
 
 beforeAll(async () => {
   // Loans of 80 000 are all reviewed (threshold 70 000).
   app = await startE2eApp({ ...ALWAYS_OPEN, REVIEW_AMOUNT_THRESHOLD: '70000' });
   browser = await launchChromium();
   los = await losClient(app);
+  reader = await app.signIn({ roles: ['AUDITOR'] });
   await createUser(app.facesign.db, { email: 'auditor@bank.test', password: PASSWORD, displayName: 'Lin Auditor', roles: ['AUDITOR'] });
 }, 60_000);
 afterAll(async () => {
@@ -55,10 +59,9 @@ async function passedCall(agent: OnlineAgent, product: string) {
   expect(flag.status).toBe(201);
   for (const itemId of rest) await answer(itemId);
   expect((await agent.client.post(`/api/sessions/${sessionId}/complete`)).status).toBe(200);
-  const attempt = await app.facesign.db.attempt.findFirstOrThrow({ where: { sessionId } });
-  await eventually(async () => (await app.facesign.db.recording.findUnique({ where: { attemptId: attempt.id } }))?.state === 'RETAINED');
-  const loanFile = await app.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } });
-  const review = await app.facesign.db.review.findUniqueOrThrow({ where: { sessionId } });
+  await eventually(async () => (await verifiedSessionOf(los, loanFileId, sessionId)).attempts[0]?.recording?.state === 'RETAINED');
+  const loanFile = await loanFileOf(los, loanFileId);
+  const review = (await reviewFileOf(reader, sessionId)).review!;
   return { sessionId, loanFileId, ref: loanFile.externalRef, reviewId: review.id, earlyItem, lateItem, flagId: flag.body.id };
 }
 
@@ -104,7 +107,8 @@ describe('auditor review', () => {
     const landing = (offsetMs: number) => Math.min(offsetMs / 1000, duration);
 
     // The stored offsets are where the player must land.
-    const answers = await app.facesign.db.checklistAnswer.findMany({ where: { sessionId: call.sessionId } });
+    const file = await reviewFileOf(reader, call.sessionId);
+    const answers = file.items.flatMap((i) => (i.answer ? [{ itemId: i.id, ...i.answer }] : []));
     const late = answers.find((a) => a.itemId === call.lateItem)!;
     const early = answers.find((a) => a.itemId === call.earlyItem)!;
     expect(early.offsetMs!).toBeLessThan(late.offsetMs!);
@@ -119,19 +123,19 @@ describe('auditor review', () => {
     await page.keyboard.press('Enter');
     await expect.poll(() => currentTime(page)).toBeCloseTo(early.offsetMs! / 1000, 1);
     // A risk flag seeks too.
-    const flag = await app.facesign.db.riskFlag.findUniqueOrThrow({ where: { id: call.flagId } });
+    const flag = file.flags.find((f) => f.id === call.flagId)!;
     const flagButton = page.getByTestId(`seek-flag-${call.flagId}`);
     expect(await flagButton.getAttribute('aria-label')).toContain('Risk flag: Nervous (low)');
     await flagButton.click();
     await expect.poll(() => currentTime(page)).toBeCloseTo(landing(flag.offsetMs!), 1);
 
     // The hash badge, and a fresh integrity check.
-    const recording = await app.facesign.db.recording.findFirstOrThrow({ where: { attempt: { sessionId: call.sessionId } } });
+    const recording = file.attempts.flatMap((a) => (a.recording ? [a.recording] : []))[0]!;
     await expect.poll(() => page.getByTestId('recording-sha256').textContent()).toBe(recording.sha256);
     expect(await page.getByTestId('hash-badge').textContent()).toContain('Verified and retained');
     await page.getByRole('button', { name: 'Re-check integrity' }).click();
     await expect.poll(() => page.getByTestId('integrity-result').textContent()).toContain('Integrity check passed');
-    await expect.poll(async () => (await app.facesign.db.recording.findUniqueOrThrow({ where: { id: recording.id } })).lastIntegrityCheckAt).not.toBeNull();
+    await expect.poll(async () => (await reviewFileOf(reader, call.sessionId)).attempts.find((a) => a.recording?.id === recording.id)?.recording?.lastIntegrityCheckAt ?? null).not.toBeNull();
     await page.getByTestId(`seek-item-${call.lateItem}`).click();
     await screenshot(page, 'review-session-en');
 
@@ -140,14 +144,14 @@ describe('auditor review', () => {
     await page.getByRole('button', { name: 'Submit decision' }).click();
     await expect.poll(() => page.locator('#choice-error').textContent()).toBe('Choose approve, recapture or reject.');
     await expect.poll(() => page.locator('#note-error').textContent()).toBe('Write a note before deciding.');
-    expect((await app.facesign.db.review.findUniqueOrThrow({ where: { id: call.reviewId } })).status).toBe('PENDING');
+    expect((await reviewFileOf(reader, call.sessionId)).review).toMatchObject({ id: call.reviewId, status: 'PENDING' });
     await page.getByRole('radio', { name: 'Approve' }).check();
     await page.getByLabel('Note (required)').fill('Identity, purpose and fees confirmed on the recording.');
     await page.getByRole('button', { name: 'Submit decision' }).click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Decision recorded' }).textContent()).toContain('Approved');
     await expect.poll(() => page.getByTestId('loan-status').textContent()).toContain('Loan file status: Verified');
-    expect(await app.facesign.db.review.findUniqueOrThrow({ where: { id: call.reviewId } })).toMatchObject({ status: 'APPROVED', note: 'Identity, purpose and fees confirmed on the recording.' });
-    expect((await app.facesign.db.loanFile.findUniqueOrThrow({ where: { id: call.loanFileId } })).status).toBe('VERIFIED');
+    expect((await reviewFileOf(reader, call.sessionId)).review).toMatchObject({ id: call.reviewId, status: 'APPROVED', note: 'Identity, purpose and fees confirmed on the recording.' });
+    expect((await loanFileOf(los, call.loanFileId)).status).toBe('VERIFIED');
     await screenshot(page, 'review-decided-en');
 
     // Back on the queue: nothing waits any more.
@@ -165,7 +169,7 @@ describe('auditor review', () => {
     expect(downloaded).toBe(recording.sha256);
     // The agent's note is on the timeline, not only in the collapsed list.
     await expect.poll(() => page.getByTestId('timeline').textContent()).toContain("Agent's note: repeated the fee clearly");
-    expect(await app.facesign.db.auditEvent.count({ where: { action: 'recording.accessed' } })).toBeGreaterThan(0);
+    expect((await auditEventsOf(reader, call.sessionId)).filter((e) => e.action === 'recording.accessed' && e.entityId === recording.id).length).toBeGreaterThan(0);
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);
@@ -197,7 +201,7 @@ describe('auditor review', () => {
     await page.getByLabel('备注（必填）').fill('自己看过了');
     await page.getByRole('button', { name: '提交决定' }).click();
     await expect.poll(() => page.getByTestId('decision-refused').textContent()).toContain('须由另一位质检员决定');
-    expect((await app.facesign.db.review.findUniqueOrThrow({ where: { id: call.reviewId } })).status).toBe('PENDING');
+    expect((await reviewFileOf(reader, call.sessionId)).review).toMatchObject({ id: call.reviewId, status: 'PENDING' });
     await screenshot(page, 'review-refused-zh-CN');
     expect(errors).toEqual([]);
     await context.close();

@@ -9,6 +9,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
 import type { ApiClient } from '../support/api-client.js';
 import type { TestApp } from '../support/harness.js';
+import { auditEventsOf, loanFileOf, sessionOf, verifiedSessionOf } from '../support/reads.js';
 import { ALWAYS_OPEN, answerAllRequired, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf, takeOffer, type OnlineAgent } from '../support/verification.js';
 import { connectAgent } from '../support/agent-socket.js';
 import { goAvailableOnDesk, launchChromium, newContext, screenshot, signInThroughPage, startE2eApp, watchPageErrors } from './browser.js';
@@ -50,6 +51,7 @@ const focusedValue = () => page.evaluate('document.activeElement?.value');
 
 let liveSessionId: string;
 let liveLoanRef: string;
+let liveLoanFileId: string;
 let first: OnlineAgent;
 let second: OnlineAgent;
 
@@ -72,7 +74,8 @@ describe('the live board', () => {
     // A call that answers after 9 s: offered, dialling, then in progress, each seen live.
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550109', product: 'e2e-board' });
     liveSessionId = await scheduleCall(los, loanFileId, partyId);
-    liveLoanRef = (await app.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).externalRef;
+    liveLoanFileId = loanFileId;
+    liveLoanRef = (await loanFileOf(los, loanFileId)).externalRef;
     await poll(() => columnOf(liveSessionId)).toBe('column-offered');
     await poll(() => card(liveSessionId).textContent()).toContain('Offered to Li Agent');
     await takeOffer(first, liveSessionId);
@@ -90,7 +93,7 @@ describe('the live board', () => {
   it('reassigns the call in progress to another agent', async () => {
     second = await onlineAgent(app, 'e2e-board');
     agents.push(second);
-    const name = (await app.facesign.db.user.findUniqueOrThrow({ where: { id: second.userId } })).displayName;
+    const name = (await second.client.get<{ displayName: string }>('/api/auth/me')).body.displayName;
     await poll(() => agentRow(second.userId).getByTestId('presence').textContent()).toBe('Available');
 
     await card(liveSessionId).getByRole('button', { name: `Reassign ${liveLoanRef}` }).click();
@@ -103,8 +106,10 @@ describe('the live board', () => {
     await form.getByRole('button', { name: 'Reassign' }).click();
     await poll(() => page.getByRole('status').filter({ hasText: 'was given to' }).textContent()).toContain(`${liveLoanRef} was given to ${name}.`);
     await poll(() => card(liveSessionId).textContent()).toContain(`Agent: ${name}`);
-    expect((await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: liveSessionId } })).assignedAgentId).toBe(second.userId);
-    const handover = await app.facesign.db.auditEvent.findFirst({ where: { entityId: liveSessionId, action: 'session.reassigned' } });
+    expect((await sessionOf(los, liveSessionId)).assignedAgentId).toBe(second.userId);
+    const supervisor = app.client();
+    expect((await supervisor.login('sup@bank.test', PASSWORD)).status).toBe(200);
+    const handover = (await auditEventsOf(supervisor, liveSessionId)).find((e) => e.entityId === liveSessionId && e.action === 'session.reassigned');
     expect(handover?.data).toMatchObject({ fromAgentId: first.userId, toAgentId: second.userId });
   });
 
@@ -152,7 +157,7 @@ describe('the live board', () => {
     await page.locator('.lang-switch select').first().selectOption('en');
     await poll(() => entry.count()).toBe(0);
     expect(await queue.textContent()).toContain('Nothing is waiting for a decision.');
-    const decided = await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: liveSessionId } });
+    const decided = await verifiedSessionOf(los, liveLoanFileId, liveSessionId);
     expect(decided).toMatchObject({ state: 'COMPLETED', outcome: 'PASSED', decisionNote: 'Identity confirmed by a call back to the registered number' });
     expect(await columnOf(liveSessionId)).toBeUndefined();
   });
@@ -166,7 +171,7 @@ describe('the live board', () => {
     const failing = await scheduleCall(los, call.loanFileId, call.partyId);
     app.sim!.control.injectEgressFault({ kind: 'fail', error: 'encoder crashed', afterSeconds: 1 });
     await takeOffer(egressAgent, failing);
-    const failedRef = (await app.facesign.db.loanFile.findUniqueOrThrow({ where: { id: call.loanFileId } })).externalRef;
+    const failedRef = (await loanFileOf(los, call.loanFileId)).externalRef;
     await poll(() => alerts.getByTestId('alert-item').filter({ hasText: 'Recording failed' }).count(), { timeout: 20_000 }).toBe(1);
     await poll(() => alerts.textContent()).toContain(`A recording of ${failedRef} failed (encoder crashed)`);
 
@@ -176,7 +181,7 @@ describe('the live board', () => {
     const invalid = await loanFileWithBorrower(los, { phone: '+8613805550130', product: 'e2e-invalid' });
     const exhausted = await scheduleCall(los, invalid.loanFileId, invalid.partyId);
     await takeOffer(invalidAgent, exhausted);
-    const exhaustedRef = (await app.facesign.db.loanFile.findUniqueOrThrow({ where: { id: invalid.loanFileId } })).externalRef;
+    const exhaustedRef = (await loanFileOf(los, invalid.loanFileId)).externalRef;
     await poll(() => alerts.getByTestId('alert-item').first().getAttribute('data-kind'), { timeout: 20_000 }).toBe('retries_exhausted');
     await poll(() => alerts.getByTestId('alert-item').first().textContent()).toContain(`${exhaustedRef} failed (Number not in service)`);
     await screenshot(page, 'supervisor-alerts-en');
@@ -198,8 +203,7 @@ describe('the live board', () => {
   });
 
   it("follows an agent's real state: the same status after a reload, in a session on a call, an alert when the tab closes mid-call", async () => {
-    await createUser(app.facesign.db, { email: 'zhao.agent@bank.test', password: PASSWORD, displayName: 'Zhao Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['e2e-presence'] });
-    const agentId = (await app.facesign.db.user.findFirstOrThrow({ where: { email: 'zhao.agent@bank.test' } })).id;
+    const agentId = (await createUser(app.facesign.db, { email: 'zhao.agent@bank.test', password: PASSWORD, displayName: 'Zhao Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['e2e-presence'] })).id;
     const deskContext = await newContext(browser, app);
     const desk = await deskContext.newPage();
     await goAvailableOnDesk(desk, app, 'zhao.agent@bank.test', PASSWORD);
@@ -220,7 +224,7 @@ describe('the live board', () => {
     // In a call with the status left on Available: the board says what the agent is doing.
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613900008801', product: 'e2e-presence' });
     const sessionId = await scheduleCall(los, loanFileId, partyId);
-    const loanRef = (await app.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).externalRef;
+    const loanRef = (await loanFileOf(los, loanFileId)).externalRef;
     await desk.getByTestId('offer').getByRole('button', { name: 'Accept' }).click();
     await stateOf(app, sessionId, 'IN_PROGRESS');
     await poll(() => agentRow(agentId).getByTestId('presence').textContent()).toBe('In a session');
@@ -237,7 +241,7 @@ describe('the live board', () => {
     const alert = page.getByTestId('alert-item').filter({ hasText: loanRef });
     await poll(() => alert.textContent()).toContain(`Agent left a session`);
     expect(await alert.textContent()).toContain(`Zhao Agent closed the console during ${loanRef}`);
-    expect((await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } })).state).toBe('IN_PROGRESS');
+    expect((await sessionOf(los, sessionId)).state).toBe('IN_PROGRESS');
     await screenshot(page, 'supervisor-agent-left-en');
     await page.getByLabel('Language / 语言').selectOption('zh-CN');
     await poll(() => alert.textContent()).toContain(`Zhao Agent 在处理 ${loanRef}`);

@@ -96,6 +96,7 @@ describe('calls that have not reached the party', () => {
       await takeOffer(ringer, ringing);
       await stateOf(t, ringing, 'RINGING');
       // The phone's participant joined the room when it was dialled; it is not the party on the line.
+      // storage: the room's participants are not exposed; the API shows only whether the party is connected
       await eventually(async () => (await t.facesign.db.attemptParticipant.count({ where: { attempt: { sessionId: ringing }, kind: 'PARTY', joinedAt: { not: null } } })) > 0);
       const r = await ringer.client.get<Desk>('/api/agent/desk?timeZone=Asia/Shanghai');
       expect(r.body.active.find((a) => a.id === ringing)).toMatchObject({ state: 'RINGING', attempt: { partyConnected: false } });

@@ -10,12 +10,15 @@ import type { ApiClient } from '../support/api-client.js';
 import { eventually, LOAN_TERMS } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
+import { answersOf, auditEventsOf, reviewFileOf, sessionOf, verifiedSessionOf } from '../support/reads.js';
 import { verifySealedChain } from '../support/audit.js';
 
 const LOS_SECRET = 'los-webhook-secret-for-tests';
 let t: TestApp;
 let los: ApiClient;
 let agent: ApiClient;
+/** Reads the session as a compliance auditor would. */
+let auditor: ApiClient;
 let agentSocket: AgentSocket;
 let losSink: HttpSink;
 
@@ -33,6 +36,7 @@ beforeAll(async () => {
   const key = await admin.post<{ key: string }>('/api/api-keys', { name: 'LOS', scopes: ['loan-files:read', 'loan-files:write', 'sessions:read', 'sessions:write'] });
   los = t.client().withApiKey(key.body.key);
   agent = await t.signIn({ roles: ['AGENT'], languages: ['zh-CN'], skills: ['consumer-loan'] });
+  auditor = await t.signIn({ roles: ['AUDITOR'] });
   agentSocket = await connectAgent(t.url, agent);
   expect(await agentSocket.emit('presence:set', { presence: 'available' })).toEqual({ ok: true });
 });
@@ -73,11 +77,12 @@ describe('confirmation call happy path', () => {
     await eventually(async () => (await t.facesign.queues.queue('offer-timeout').getJob(`offer-${String(offer.offerId)}`)) === undefined);
 
     // The dial job calls the party; the scripted number answers at once.
-    await eventually(async () => (await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } })).state === 'IN_PROGRESS');
-    const attempt = await t.facesign.db.attempt.findFirstOrThrow({ where: { sessionId } });
+    await eventually(async () => (await sessionOf(los, sessionId)).state === 'IN_PROGRESS');
+    const [attempt, ...others] = (await reviewFileOf(auditor, sessionId)).attempts;
+    expect(others).toEqual([]);
     expect(attempt).toMatchObject({ number: 1, dialOutcome: 'ANSWERED' });
-    expect(attempt.recordingStartedAt).not.toBeNull();
-    expect(t.sim!.control.state().calls.filter((c) => c.room === attempt.roomName)).toHaveLength(1);
+    expect(attempt!.recordingStartedAt).not.toBeNull();
+    expect(t.sim!.control.state().calls.filter((c) => c.room === accepted.body.room)).toHaveLength(1);
 
     // The agent follows the session live and walks the checklist, one acknowledged answer at a time.
     expect(await agentSocket.emit('session:watch', { sessionId })).toEqual({ ok: true });
@@ -101,18 +106,19 @@ describe('confirmation call happy path', () => {
     expect(changed.body).toMatchObject({ value: 'UNCLEAR', revision: 2, note: 'asked again' });
     const back = await agent.request<{ value: string; revision: number }>('PUT', `/api/sessions/${sessionId}/answers/${first.id}`, { value: 'CONFIRMED' });
     expect(back.body).toMatchObject({ value: 'CONFIRMED', revision: 3 });
-    const answered = await t.facesign.db.auditEvent.findMany({ where: { entityId: sessionId, action: 'checklist.answered' }, orderBy: { seq: 'asc' } });
+    // Checked before the evidence export below, which appends its own audit event.
+    expect(await verifySealedChain(t.facesign.db)).toMatchObject({ ok: true, unsealed: 0 });
+    const answered = (await auditEventsOf(auditor, sessionId)).filter((e) => e.entityId === sessionId && e.action === 'checklist.answered');
     expect(answered.filter((e) => (e.data as { itemId: string }).itemId === first.id).map((e) => e.data)).toEqual([
       expect.objectContaining({ value: 'CONFIRMED', revision: 1, noted: false }),
       expect.objectContaining({ value: 'UNCLEAR', revision: 2, noted: true }),
       expect.objectContaining({ value: 'CONFIRMED', revision: 3, noted: false }),
     ]);
     expect(answered.every((e) => e.actorId !== null && e.requestId !== null)).toBe(true);
-    expect(await verifySealedChain(t.facesign.db)).toMatchObject({ ok: true, unsealed: 0 });
 
     // The write itself checks the session: an answer racing a change to it waits for that change and
     // is then refused like any answer to a session that is not the agent's (here, unassigned and back).
-    const { assignedAgentId } = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+    const { assignedAgentId } = await sessionOf(los, sessionId);
     const other = new pg.Client({ connectionString: t.facesign.config.database.url });
     await other.connect();
     try {
@@ -128,7 +134,7 @@ describe('confirmation call happy path', () => {
     } finally {
       await other.end();
     }
-    expect((await t.facesign.db.checklistAnswer.findUniqueOrThrow({ where: { sessionId_itemId: { sessionId, itemId: first.id } } })).value).toBe('CONFIRMED');
+    expect((await answersOf(auditor, sessionId)).get(first.id)?.value).toBe('CONFIRMED');
 
     const ended = await agent.post<{ state: string }>(`/api/sessions/${sessionId}/end`);
     expect(ended.body.state).toBe('WRAP_UP');
@@ -148,12 +154,14 @@ describe('confirmation call happy path', () => {
 
     // The call was recorded to S3, verified (size and SHA-256) and put under retention.
     const recording = await eventually(async () => {
-      const r = await t.facesign.db.recording.findUnique({ where: { attemptId: attempt.id } });
+      const r = (await reviewFileOf(auditor, sessionId)).attempts.find((a) => a.id === attempt!.id)?.recording;
       return r?.state === 'RETAINED' ? r : undefined;
     });
+    const reported = (await verifiedSessionOf(los, loanFileId, sessionId)).attempts.find((a) => a.id === attempt!.id)?.recording;
     expect(recording.audioOnly).toBe(true);
     expect(recording.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(recording.sizeBytes).toBe(recording.reportedSize);
-    expect(recording.retainUntil!.getTime()).toBeGreaterThan(Date.now() + 9 * 365 * 86_400_000);
+    expect(recording.sizeBytes).not.toBeNull();
+    expect(recording.sizeBytes).toBe(reported?.reportedSize);
+    expect(new Date(recording.retainUntil!).getTime()).toBeGreaterThan(Date.now() + 9 * 365 * 86_400_000);
   });
 });

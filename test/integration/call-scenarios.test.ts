@@ -6,18 +6,22 @@ import type { ApiClient } from '../support/api-client.js';
 import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
+import { auditEventsOf, loanFileOf, pendingOffersOf, reviewFileOf, verifiedSessionOf } from '../support/reads.js';
 import { ALWAYS_OPEN, answerAllRequired, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf, takeOffer } from '../support/verification.js';
 import { isWithinCallingHours } from '../../server/verification/calling-hours.js';
 
 let t: TestApp;
 let los: ApiClient;
 let losSink: HttpSink;
+/** Reads evidence (with the session's audit events) and review files. */
+let reader: ApiClient;
 const MINUTE = 60_000;
 
 beforeAll(async () => {
   losSink = await HttpSink.start();
   t = await startTestApp({ ...ALWAYS_OPEN, LOS_WEBHOOK_URL: losSink.url, LOS_WEBHOOK_SECRET: 'scenario-secret-0123456789' }, { livekit: true });
   los = await losClient(t);
+  reader = await t.signIn({ roles: ['AUDITOR'] });
 });
 afterAll(async () => {
   await t?.stop();
@@ -38,9 +42,10 @@ describe('retries', () => {
     // Busy: the first retry waits 10 minutes.
     expect(retrying.nextAttemptAt!.getTime()).toBeGreaterThanOrEqual(before + 10 * MINUTE);
     expect(retrying.nextAttemptAt!.getTime()).toBeLessThan(Date.now() + 10 * MINUTE + 1000);
-    const attempt = await t.facesign.db.attempt.findFirstOrThrow({ where: { sessionId } });
+    const [attempt, ...more] = (await verifiedSessionOf(los, loanFileId, sessionId)).attempts;
+    expect(more).toEqual([]);
     expect(attempt).toMatchObject({ dialOutcome: 'BUSY', endReason: 'dial_failed' });
-    expect(attempt.endedAt).not.toBeNull();
+    expect(attempt!.endedAt).not.toBeNull();
     agent.socket.close();
   });
 
@@ -57,11 +62,11 @@ describe('retries', () => {
     await takeOffer(agent, sessionId);
     const exhausted = await stateOf(t, sessionId, 'EXHAUSTED');
     expect(exhausted.attemptCount).toBe(2);
-    const attempts = await t.facesign.db.attempt.findMany({ where: { sessionId }, orderBy: { number: 'asc' } });
+    const attempts = (await verifiedSessionOf(los, loanFileId, sessionId)).attempts.sort((a, b) => a.number - b.number);
     expect(attempts.map((a) => a.dialOutcome)).toEqual(['NO_ANSWER', 'NO_ANSWER']);
     const hook = await losSink.until((r) => r.body.includes(sessionId) && r.body.includes('verification.exhausted'));
     expect(JSON.parse(hook.body)).toMatchObject({ type: 'verification.exhausted', loanFileId });
-    expect((await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).status).toBe('FAILED');
+    expect((await loanFileOf(los, loanFileId)).status).toBe('FAILED');
     agent.socket.close();
   });
 
@@ -83,7 +88,10 @@ describe('agents and offers', () => {
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550190', product: 'offer-skill' });
     const sessionId = await scheduleCall(los, loanFileId, partyId);
     const offers = await eventually(async () => {
-      const o = await t.facesign.db.sessionOffer.findMany({ where: { sessionId } });
+      const o = [
+        ...(await pendingOffersOf(first.client, sessionId)).map((offer) => ({ ...offer, agentId: first.userId })),
+        ...(await pendingOffersOf(second.client, sessionId)).map((offer) => ({ ...offer, agentId: second.userId })),
+      ];
       return o.length === 1 ? o : undefined;
     });
     const lapsed = offers[0]!;
@@ -91,7 +99,9 @@ describe('agents and offers', () => {
     // The offer's time runs out (the offer-timeout job fires).
     await t.facesign.db.sessionOffer.update({ where: { id: lapsed.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
     await t.facesign.verification.dispatcher.expire(lapsed.id);
-    expect((await t.facesign.db.sessionOffer.findUniqueOrThrow({ where: { id: lapsed.id } })).status).toBe('EXPIRED');
+    expect(await pendingOffersOf(lapsed.agentId === first.userId ? first.client : second.client, sessionId)).toEqual([]);
+    const resolved = (await auditEventsOf(reader, sessionId)).filter((e) => e.action === 'offer.resolved');
+    expect(resolved.map((e) => e.data)).toEqual([expect.objectContaining({ agentId: lapsed.agentId, status: 'EXPIRED' })]);
     const next = await other.socket.next('offer:new', (p) => p.sessionId === sessionId);
     expect(next.offerId).not.toBe(lapsed.id);
     const late = lapsed.agentId === first.userId ? first : second;
@@ -105,9 +115,11 @@ describe('agents and offers', () => {
     const agent = await onlineAgent(t, 'away-skill');
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550190', product: 'away-skill' });
     const sessionId = await scheduleCall(los, loanFileId, partyId);
-    const offer = await agent.socket.next('offer:new', (p) => p.sessionId === sessionId);
+    await agent.socket.next('offer:new', (p) => p.sessionId === sessionId);
     agent.socket.close();
-    await eventually(async () => (await t.facesign.db.sessionOffer.findUniqueOrThrow({ where: { id: String(offer.offerId) } })).status === 'WITHDRAWN');
+    await eventually(async () => (await pendingOffersOf(agent.client, sessionId)).length === 0);
+    const resolved = (await auditEventsOf(reader, sessionId)).filter((e) => e.action === 'offer.resolved');
+    expect(resolved.map((e) => e.data)).toEqual([expect.objectContaining({ agentId: agent.userId, status: 'WITHDRAWN' })]);
     await t.facesign.verification.scheduling.cancel(sessionId, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
   });
 
@@ -143,9 +155,10 @@ describe('supervisor reassignment', () => {
     await second.socket.next('session:changed', (p) => p.sessionId === sessionId);
     expect((await second.client.request('PUT', `/api/sessions/${sessionId}/answers/consent_recording`, { value: 'CONFIRMED' })).status).toBe(200);
     expect((await first.client.request('PUT', `/api/sessions/${sessionId}/answers/identity_name`, { value: 'CONFIRMED' })).status).toBe(404);
-    const audit = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: sessionId, action: 'session.reassigned' } });
-    expect(audit.data).toEqual({ fromAgentId: first.userId, toAgentId: second.userId });
-    expect((await supervisor.post<{ errors: { field: string }[] }>(`/api/sessions/${sessionId}/reassign`, { agentId: (await t.facesign.db.user.findFirstOrThrow({ where: { roles: { has: 'ADMIN' } } })).id })).body.errors[0]!.field).toBe('agentId');
+    const audit = (await auditEventsOf(reader, sessionId)).find((e) => e.entityId === sessionId && e.action === 'session.reassigned');
+    expect(audit?.data).toEqual({ fromAgentId: first.userId, toAgentId: second.userId });
+    const admin = (await (await t.signIn({ roles: ['ADMIN'] })).get<{ id: string }>('/api/auth/me')).body;
+    expect((await supervisor.post<{ errors: { field: string }[] }>(`/api/sessions/${sessionId}/reassign`, { agentId: admin.id })).body.errors[0]!.field).toBe('agentId');
     await second.client.post(`/api/sessions/${sessionId}/end`);
     first.socket.close();
     second.socket.close();
@@ -179,19 +192,19 @@ describe('escalation', () => {
     expect(done.body.session).toMatchObject({ state: 'ESCALATED', outcome: 'ESCALATED' });
     expect(done.body.reasons).toEqual(['required_unclear:loan_purpose']);
     await losSink.until((r) => r.body.includes(sessionId) && r.body.includes('verification.escalated'));
-    expect((await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).status).toBe('IN_VERIFICATION');
+    expect((await loanFileOf(los, loanFileId)).status).toBe('IN_VERIFICATION');
 
     expect((await agent.client.post(`/api/sessions/${sessionId}/decision`, { outcome: 'PASSED', note: 'ok' })).status).toBe(403);
     const supervisor = await t.signIn({ roles: ['SUPERVISOR'] });
     const decided = await supervisor.post<{ state: string; outcome: string }>(`/api/sessions/${sessionId}/decision`, { outcome: 'PASSED', note: 'Purpose confirmed by documents on file' });
     expect(decided.body).toMatchObject({ state: 'COMPLETED', outcome: 'PASSED' });
     // Every escalated session goes to compliance review: not VERIFIED until an auditor approves.
-    expect((await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).status).toBe('IN_VERIFICATION');
-    const review = await t.facesign.db.review.findUniqueOrThrow({ where: { sessionId } });
+    expect((await loanFileOf(los, loanFileId)).status).toBe('IN_VERIFICATION');
+    const review = (await reviewFileOf(reader, sessionId)).review!;
     expect(review).toMatchObject({ reason: 'ESCALATED', status: 'PENDING' });
     const auditor = await t.signIn({ roles: ['AUDITOR'] });
     expect((await auditor.post(`/api/reviews/${review.id}/decision`, { decision: 'APPROVE', note: 'Recording and documents consistent' })).status).toBe(200);
-    expect((await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).status).toBe('VERIFIED');
+    expect((await loanFileOf(los, loanFileId)).status).toBe('VERIFIED');
     expect((await supervisor.post<{ code: string }>(`/api/sessions/${sessionId}/decision`, { outcome: 'FAILED', note: 'again' })).body.code).toBe('SESSION_STATE_CONFLICT');
     agent.socket.close();
   });
@@ -206,7 +219,7 @@ describe('escalation', () => {
     const done = await agent.client.post<{ session: { outcome: string }; reasons: string[] }>(`/api/sessions/${sessionId}/complete`);
     expect(done.body.session.outcome).toBe('FAILED');
     expect(done.body.reasons[0]).toBe('required_denied:willingness_self_applied');
-    expect((await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).status).toBe('FAILED');
+    expect((await loanFileOf(los, loanFileId)).status).toBe('FAILED');
     agent.socket.close();
   });
 });
@@ -218,14 +231,19 @@ describe('races', () => {
     const sessionId = await scheduleCall(los, loanFileId, partyId);
     // The due job delivered five times at once: one offer.
     await Promise.all(Array.from({ length: 5 }, () => t.facesign.verification.jobs.due(sessionId)));
-    expect(await t.facesign.db.sessionOffer.count({ where: { sessionId } })).toBe(1);
+    expect(await eventually(async () => {
+      const pending = await pendingOffersOf(agent.client, sessionId);
+      return pending.length > 0 ? pending : undefined;
+    })).toHaveLength(1);
+    expect((await auditEventsOf(reader, sessionId)).filter((e) => e.action === 'offer.created')).toHaveLength(1);
     const { room } = await takeOffer(agent, sessionId);
-    const attempt = await t.facesign.db.attempt.findFirstOrThrow({ where: { sessionId } });
+    const [attempt] = (await verifiedSessionOf(los, loanFileId, sessionId)).attempts;
+    if (!attempt) throw new Error('no attempt after the offer was taken');
     // The real dial job plus four duplicates on "other workers", all at once.
     await Promise.all(Array.from({ length: 4 }, () => t.facesign.verification.jobs.dial(sessionId, attempt.id)));
     await stateOf(t, sessionId, 'IN_PROGRESS');
     expect(callsIn(room)).toBe(1);
-    expect(await t.facesign.db.attempt.count({ where: { sessionId } })).toBe(1);
+    expect((await verifiedSessionOf(los, loanFileId, sessionId)).attempts).toHaveLength(1);
     // A late duplicate after the call is up changes nothing either.
     await t.facesign.verification.jobs.dial(sessionId, attempt.id);
     expect(callsIn(room)).toBe(1);
@@ -280,13 +298,15 @@ describe('calling hours', () => {
       // Even if the session were due now (a clock skew, a manual change), the due job defers it.
       await closed.facesign.db.verificationSession.update({ where: { id: res.body.id }, data: { notBefore: new Date(Date.now() - MINUTE) } });
       await closed.facesign.verification.jobs.due(res.body.id);
-      const deferred = await closed.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: res.body.id } });
+      const deferred = await verifiedSessionOf(closedLos, loanFileId, res.body.id);
       expect(deferred.state).toBe('SCHEDULED');
-      expect(deferred.notBefore.getTime()).toBe(notBefore.getTime());
-      expect(await closed.facesign.db.sessionOffer.count({ where: { sessionId: res.body.id } })).toBe(0);
-      expect(await closed.facesign.db.attempt.count({ where: { sessionId: res.body.id } })).toBe(0);
-      const audit = await closed.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: res.body.id, action: 'session.deferred' } });
-      expect(audit.data).toMatchObject({ reason: 'outside_calling_hours' });
+      expect(new Date(deferred.notBefore).getTime()).toBe(notBefore.getTime());
+      expect(await pendingOffersOf(agent.client, res.body.id)).toEqual([]);
+      expect(deferred.attempts).toHaveLength(0);
+      const events = await auditEventsOf(await closed.signIn({ roles: ['AUDITOR'] }), res.body.id);
+      expect(events.filter((e) => e.action === 'offer.created')).toHaveLength(0);
+      const audit = events.find((e) => e.entityId === res.body.id && e.action === 'session.deferred');
+      expect(audit?.data).toMatchObject({ reason: 'outside_calling_hours' });
       expect(closed.sim!.control.state().calls).toHaveLength(0);
       agent.socket.close();
     } finally {

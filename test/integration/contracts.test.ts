@@ -16,6 +16,7 @@ import { contractPdf, uploadContract } from '../support/contracts.js';
 import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
+import { auditEventsOf, verificationOf } from '../support/reads.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, onlineAgent, stateOf, takeOffer } from '../support/verification.js';
 
 let t: TestApp;
@@ -58,6 +59,7 @@ describe('uploading the contract document', () => {
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ loanFileId, sha256: sha(pdf), sizeBytes: pdf.length, contentUrl: `/api/loan-files/${loanFileId}/contract/content` });
     // The object store holds exactly these bytes, named by their hash.
+    // storage: the object key is where the bytes live, which no API names
     const stored = await t.facesign.db.contractDocument.findFirstOrThrow({ where: { loanFileId } });
     expect(stored.objectKey).toBe(`contracts/${loanFileId}/${sha(pdf)}.pdf`);
     const content = await fetch(`${t.url}/api/loan-files/${loanFileId}/contract/content`, { headers: { authorization: `Bearer ${los.bearer!}` } });
@@ -68,11 +70,13 @@ describe('uploading the contract document', () => {
     const again = await uploadContract(los, loanFileId, pdf);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
+    // storage: no API lists every document uploaded for a loan file, only the current one
     expect(await t.facesign.db.contractDocument.count({ where: { loanFileId } })).toBe(1);
 
     const second = await uploadContract(los, loanFileId, pdfV2);
     expect(second.status).toBe(201);
     expect((await los.get<{ sha256: string }>(`/api/loan-files/${loanFileId}/contract`)).body.sha256).toBe(sha(pdfV2));
+    // storage: no API reads a loan file's audit events
     const audited = await t.facesign.db.auditEvent.findMany({ where: { entityType: 'loan_file', entityId: loanFileId, action: 'contract.document_stored' } });
     expect(audited.map((e) => (e.data as { sha256: string }).sha256)).toEqual([sha(pdf), sha(pdfV2)]);
   });
@@ -90,8 +94,8 @@ describe('uploading the contract document', () => {
     expect(tooLarge.contentType).toContain('application/problem+json');
     expect(await uploadContract(los, '00000000-0000-4000-8000-000000000000', pdf)).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
     expect(await uploadContract(los, 'not-a-uuid', pdf)).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
-    expect(await t.facesign.db.contractDocument.count({ where: { loanFileId } })).toBe(0);
-    expect((await los.get(`/api/loan-files/${loanFileId}/contract`)).body).toMatchObject({ code: 'NOT_FOUND' });
+    // Any stored document would be the current one.
+    expect(await los.get(`/api/loan-files/${loanFileId}/contract`)).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
   });
 
   it('is for the LOS (loan-files:write), supervisors and admins; auditors only read; agents and the anonymous neither', async () => {
@@ -108,7 +112,7 @@ describe('uploading the contract document', () => {
     expect(await uploadContract(agent, loanFileId, pdf)).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
     expect(await uploadContract(auditor, loanFileId, pdf)).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
     expect(await uploadContract(supervisor, loanFileId, pdf, 'application/pdf', { csrf: false })).toMatchObject({ status: 403, body: { code: 'CSRF_TOKEN_INVALID' } });
-    expect(await t.facesign.db.contractDocument.count({ where: { loanFileId } })).toBe(0);
+    expect(await los.get(`/api/loan-files/${loanFileId}/contract`)).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
     expect((await uploadContract(supervisor, loanFileId, pdf)).status).toBe(201);
     expect((await uploadContract(admin, loanFileId, pdfV2)).status).toBe(201);
 
@@ -133,7 +137,7 @@ describe('binding the contract when a video session is scheduled', () => {
     expect(refused.status).toBe(422);
     expect(refused.body.code).toBe('CONTRACT_HASH_MISMATCH');
     expect(refused.body.errors).toEqual([expect.objectContaining({ field: 'contractDocumentHash' })]);
-    expect(await t.facesign.db.verificationSession.count({ where: { loanFileId: withDoc.loanFileId } })).toBe(0);
+    expect((await verificationOf(los, withDoc.loanFileId)).parties.flatMap((p) => p.sessions)).toEqual([]);
 
     const bound = await schedule(withDoc.loanFileId, withDoc.partyId);
     expect(bound.status).toBe(201);
@@ -196,6 +200,7 @@ describe('the contract in the call', () => {
     const doc = await fetch(`${t.url}/api/join/${link}/contract/content`, { headers });
     expect(Buffer.from(await doc.arrayBuffer()).equals(pdf)).toBe(true);
     // The borrower's read is audited once, naming the borrower by the session (the refused read is not).
+    // storage: no API reads a loan file's audit events
     const reads = await t.facesign.db.auditEvent.findMany({ where: { entityType: 'loan_file', entityId: loanFileId, action: 'contract.document_accessed' } });
     expect(reads).toEqual([expect.objectContaining({ actorType: 'BORROWER', actorId: sessionId, data: { loanFileId, sha256: sha(pdf), via: 'join', sessionId } })]);
     expect((await party.get(`/api/join/${link}/contract`, headers)).body).toMatchObject({ documentHash: sha(pdf), documentStored: true, presentedPage: null, signedAt: null });
@@ -224,8 +229,8 @@ describe('the contract in the call', () => {
       await eventually(async () => borrower.heard.find((h) => h.event === 'contract:present'));
       expect(borrower.heard.filter((h) => h.event === 'contract:present').map((h) => h.payload)).toEqual([{ v: 1, page: 2 }]);
       await agent.socket.next('contract:changed', (p) => p.sessionId === sessionId && p.reason === 'presented');
-      const presented = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: sessionId, action: 'contract.page_presented' } });
-      expect(presented.data).toMatchObject({ documentHash: sha(pdf), page: 2 });
+      const presented = (await auditEventsOf(await t.signIn({ roles: ['AUDITOR'] }), sessionId)).find((e) => e.entityId === sessionId && e.action === 'contract.page_presented');
+      expect(presented?.data).toMatchObject({ documentHash: sha(pdf), page: 2 });
 
       // The borrower's page reports the page it shows; the desk hears it and reads it back.
       expect(await new Promise((resolve) => borrower.socket.emit('contract:viewing', { page: 2 }, resolve))).toEqual({ ok: true });

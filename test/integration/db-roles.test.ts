@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sealAuditChain } from '../../server/audit/audit-sealer.service.js';
+import { AUDIT_CHAIN_LOCK, sealAuditChain } from '../../server/audit/audit-sealer.service.js';
 import { createDb } from '../../server/db/client.js';
 import { APP_GROUP_ROLE } from '../../server/db/grants-policy.js';
 import { checkDatabaseRole, DatabaseRoleError, databaseRoleProblems, ensureAppLogin, grantsDrift, scramVerifier, sqlOnClient } from '../../server/db/roles.js';
@@ -103,9 +103,15 @@ describe("the application's database role", () => {
   });
 
   it('still seals new audit events: the chain columns of unsealed rows are the one update it may make', async () => {
-    await t.signIn({ roles: ['AGENT'] });
-    const unsealed = Number((await admin.query(`SELECT count(*) FROM "AuditEvent" WHERE "chainSeq" IS NULL`)).rows[0].count);
-    expect(unsealed).toBeGreaterThan(0);
+    // The app's own sealer wakes on every append: hold the chain's lock so the new events wait unsealed.
+    await admin.query('SELECT pg_advisory_lock($1)', [AUDIT_CHAIN_LOCK]);
+    try {
+      await t.signIn({ roles: ['AGENT'] });
+      const unsealed = Number((await admin.query(`SELECT count(*) FROM "AuditEvent" WHERE "chainSeq" IS NULL`)).rows[0].count);
+      expect(unsealed).toBeGreaterThan(0);
+    } finally {
+      await admin.query('SELECT pg_advisory_unlock($1)', [AUDIT_CHAIN_LOCK]);
+    }
     await sealAuditChain(t.facesign.db, { wait: true });
     expect(Number((await admin.query(`SELECT count(*) FROM "AuditEvent" WHERE "chainSeq" IS NULL`)).rows[0].count)).toBe(0);
   });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { createAttempt, eventually } from '../support/fixtures.js';
 import type { ApiClient } from '../support/api-client.js';
+import { auditEventsOf, loanFileOf, type RecordingRetentionView as RecordingRetention } from '../support/reads.js';
 
 interface LoanFile {
   id: string;
@@ -40,6 +41,7 @@ describe('creating loan files', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ externalRef: 'LF-1', amount: '50000.00', status: 'NEW' });
     expect(res.body.parties[0]).toMatchObject({ phoneE164: '+8613812345678', idNumberLast4: '123X', version: 0 });
+    // storage: no API reads a loan file's own audit events (a session's come with its evidence)
     const audit = await t.facesign.db.auditEvent.findMany({ where: { requestId: res.headers.get('x-request-id')! }, orderBy: { seq: 'asc' } });
     expect(audit.map((a) => [a.action, a.actorType])).toEqual([
       ['loan_file.created', 'API_KEY'],
@@ -63,8 +65,9 @@ describe('creating loan files', () => {
     const results = await Promise.all(Array.from({ length: 12 }, () => los.post<LoanFile>('/api/loan-files', loan('LF-RACE', { parties: [borrower] }))));
     expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
-    expect(await t.facesign.db.loanFile.count({ where: { externalRef: 'LF-RACE' } })).toBe(1);
-    expect(await t.facesign.db.party.count({ where: { loanFile: { externalRef: 'LF-RACE' } } })).toBe(1);
+    const listed = await los.get<{ items: LoanFile[] }>('/api/loan-files?externalRef=LF-RACE');
+    expect(listed.body.items.map((lf) => lf.id)).toEqual([results[0]!.body.id]);
+    expect((await loanFileOf(los, results[0]!.body.id)).parties).toHaveLength(1);
   });
 
   it('replays an Idempotency-Key, also under concurrency, and refuses its reuse with another body', async () => {
@@ -77,7 +80,7 @@ describe('creating loan files', () => {
     const reuse = await los.post<Problem>('/api/loan-files', loan('LF-OTHER'), key);
     expect(reuse.status).toBe(422);
     expect(reuse.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
-    expect(await t.facesign.db.loanFile.count({ where: { externalRef: 'LF-OTHER' } })).toBe(0);
+    expect((await los.get<{ items: LoanFile[] }>('/api/loan-files?externalRef=LF-OTHER')).body.items).toEqual([]);
   });
 
   it('gives each invalid field its own error entry', async () => {
@@ -185,6 +188,7 @@ describe('parties', () => {
     expect(stale.body.code).toBe('VERSION_CONFLICT');
     expect((await supervisor.patch<Problem>(path, { version: 1 })).status).toBe(400);
     expect((await supervisor.patch<Problem>(path, { phoneE164: 'call me' })).body.errors![0]!.field).toBe('phoneE164');
+    // storage: no API reads a party's audit events
     const audit = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: added.body.id, action: 'party.updated' } });
     expect(audit.data).toEqual({ loanFileId: lf.body.id, fields: ['phoneE164'], version: 1 });
   });
@@ -201,6 +205,7 @@ describe('maturity date', () => {
     expect(res.status).toBe(201);
     expect(res.body.maturityDate).toBe('2031-06-30');
     expect((await los.get<LoanFile>(`/api/loan-files/${res.body.id}`)).body.maturityDate).toBe('2031-06-30');
+    // storage: no API reads a loan file's audit events
     const created = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: res.body.id, action: 'loan_file.created' } });
     expect(created.data).toMatchObject({ maturityDate: '2031-06-30' });
     const bad = await los.post<Problem>('/api/loan-files', loan('LF-MAT-2', { maturityDate: '2031-02-30' }));
@@ -239,20 +244,23 @@ describe('maturity date', () => {
     expect(stale.status).toBe(409);
     expect(stale.body.code).toBe('VERSION_CONFLICT');
     expect((await supervisor.patch<Problem>(path, { maturityDate: 'soon' })).body.errors![0]!.field).toBe('maturityDate');
+    // storage: no API reads a loan file's audit events
     const audit = await db.auditEvent.findFirstOrThrow({ where: { entityId: lf.body.id, action: 'loan_file.updated' } });
     expect(audit.data).toEqual({ fields: ['maturityDate'], maturityDate: '2031-06-30', version: lf.body.version + 1 });
 
     // The worker recomputes: maturity + 5 years (s3rver has no Object Lock, so facesign enforces it).
+    const auditor = await t.signIn({ roles: ['AUDITOR'] });
     const recomputed = await eventually(async () => {
-      const row = await db.recording.findUniqueOrThrow({ where: { id: rec.id } });
-      return row.retainUntil?.toISOString() === '2036-06-30T00:00:00.000Z' ? row : undefined;
+      const retention = (await auditor.get<RecordingRetention>(`/api/recordings/${rec.id}/retention`)).body;
+      return retention.retainUntil === '2036-06-30T00:00:00.000Z' ? retention : undefined;
     });
-    expect(recomputed.objectLockMode).toBeNull();
-    const event = await db.auditEvent.findFirstOrThrow({ where: { entityId: rec.id, action: 'recording.retention_changed' } });
-    expect(event.data).toEqual({ from: '2036-01-15T08:00:00.000Z', to: '2036-06-30T00:00:00.000Z', maturityDate: '2031-06-30', enforcedBy: 'facesign', lockMode: null, lockExtended: false });
+    expect(recomputed).toMatchObject({ objectLockMode: null, enforcedBy: 'facesign' });
+    const event = (await auditEventsOf(auditor, attempt.sessionId)).find((e) => e.entityId === rec.id && e.action === 'recording.retention_changed');
+    expect(event?.data).toEqual({ from: '2036-01-15T08:00:00.000Z', to: '2036-06-30T00:00:00.000Z', maturityDate: '2031-06-30', enforcedBy: 'facesign', lockMode: null, lockExtended: false });
 
     // Setting the same date again changes nothing and audits nothing.
     expect((await los.patch<LoanFile>(path, { maturityDate: '2031-06-30' })).body.version).toBe(lf.body.version + 1);
+    // storage: no API reads a loan file's audit events
     expect(await db.auditEvent.count({ where: { entityId: lf.body.id, action: 'loan_file.updated' } })).toBe(1);
   });
 });

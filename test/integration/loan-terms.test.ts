@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { auditEventsOf, verificationOf } from '../support/reads.js';
 import { LOAN_TERMS } from '../support/fixtures.js';
 import { ALWAYS_OPEN, losClient } from '../support/verification.js';
 import type { ApiClient } from '../support/api-client.js';
@@ -52,6 +53,7 @@ describe('loan terms on the loan file', () => {
     expect(res.status).toBe(201);
     expect(res.body.terms).toEqual({ ...LOAN_TERMS, apr: '4.35', instalmentAmount: '7507.27' });
     expect((await los.get<LoanFile>(`/api/loan-files/${res.body.id}`)).body.terms).toEqual(res.body.terms);
+    // storage: no API reads a loan file's audit events
     const created = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: res.body.id, action: 'loan_file.created' } });
     expect(created.data).toMatchObject({ termsSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
@@ -95,6 +97,7 @@ describe('loan terms on the loan file', () => {
     expect({ status: stale.status, code: stale.body.code }).toEqual({ status: 409, code: 'VERSION_CONFLICT' });
     const same = await los.patch<LoanFile>(path, { terms: LOAN_TERMS });
     expect(same.body.version).toBe(updated.body.version);
+    // storage: no API reads a loan file's audit events
     const events = await t.facesign.db.auditEvent.findMany({ where: { entityId: lf.body.id, action: 'loan_file.updated' } });
     expect(events.map((e) => e.data)).toEqual([expect.objectContaining({ fields: ['terms'], version: updated.body.version, termsSha256: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
     const empty = await los.patch<Problem>(path, {});
@@ -120,7 +123,7 @@ describe('scheduling with loan terms', () => {
     for (const name of ['term', 'apr', 'fees', 'repaymentMethod', 'instalment', 'dueDay', 'lenderName', 'collateral']) expect(refused.body.detail).toContain(name);
     expect(refused.body.detail).not.toMatch(/\bamount\b/);
     expect(refused.body.errors).toEqual([{ in: 'body', field: 'templateKey', message: expect.stringContaining('apr') }]);
-    expect(await t.facesign.db.verificationSession.count({ where: { loanFileId: bare.body.id } })).toBe(0);
+    expect((await verificationOf(los, bare.body.id)).parties.flatMap((p) => p.sessions)).toEqual([]);
 
     // The call script names no collateral: a loan file without it can have a call, but not without fees.
     const { fees: _fees, collateral: _collateral, ...partial } = LOAN_TERMS;
@@ -153,8 +156,8 @@ describe('scheduling with loan terms', () => {
     const next = await los.post<{ id: string }>(`/api/loan-files/${lf.body.id}/sessions`, { partyId: second!.id, kind: 'VIDEO' });
     const nextChecklist = await supervisor.get<Checklist>(`/api/sessions/${next.body.id}/checklist`);
     expect(nextChecklist.body.values.en).toMatchObject({ apr: '5.50%', dueDay: '1', collateral: 'a car' });
-    const scheduledEvent = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: scheduled.body.id, action: 'session.scheduled' } });
-    expect(scheduledEvent.data).toMatchObject({ loanTermsSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const scheduledEvent = (await auditEventsOf(supervisor, scheduled.body.id)).find((e) => e.entityId === scheduled.body.id && e.action === 'session.scheduled');
+    expect(scheduledEvent?.data).toMatchObject({ loanTermsSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
   it('serves every placeholder formatted for each language, leaving none of the loan terms unfilled', async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../support/api-client.js';
 import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { pendingOffersOf, sessionOf } from '../support/reads.js';
 import { HttpSink } from '../support/http-sink.js';
 import { connectAgent, type AgentSocket } from '../support/agent-socket.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, scheduleCall } from '../support/verification.js';
@@ -49,9 +50,8 @@ async function timedAgent(skill: string): Promise<{ client: ApiClient; socket: A
 
 /** The agent closes the desk; their pending offers are withdrawn before the next test. */
 async function leave(agent: { client: ApiClient; socket: AgentSocket }): Promise<void> {
-  const me = await agent.client.get<{ id: string }>('/api/auth/me');
   agent.socket.close();
-  await eventually(async () => (await t.facesign.db.sessionOffer.count({ where: { agentId: me.body.id, status: 'PENDING' } })) === 0);
+  await eventually(async () => (await agent.client.get<{ items: unknown[] }>('/api/agent/offers')).body.items.length === 0);
 }
 
 async function arrivalOf(agent: { arrivals: Arrival[] }, sessionId: string): Promise<Arrival> {
@@ -60,6 +60,7 @@ async function arrivalOf(agent: { arrivals: Arrival[] }, sessionId: string): Pro
 
 /** Time left at receipt, and the window the offer row itself states. */
 async function measured(arrival: Arrival) {
+  // storage: the row's own timestamps, read whatever became of the offer since
   const row = await t.facesign.db.sessionOffer.findUniqueOrThrow({ where: { id: arrival.offerId } });
   return { left: Date.parse(arrival.expiresAt) - arrival.receivedAt, window: row.expiresAt.getTime() - row.offeredAt.getTime(), expiresAt: row.expiresAt.toISOString() };
 }
@@ -178,8 +179,9 @@ describe('a routing round that races a cancellation', () => {
       await other.query('DROP TRIGGER hold_offers ON "SessionOffer"; DROP FUNCTION hold_offers()');
       await other.end();
     }
-    expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } })).state).toBe('CANCELLED');
-    expect(await t.facesign.db.sessionOffer.count({ where: { sessionId, status: 'PENDING' } })).toBe(0);
+    expect((await sessionOf(los, sessionId)).state).toBe('CANCELLED');
+    // The only agent with the skill: nobody else could hold an offer of it.
+    expect(await pendingOffersOf(agent.client, sessionId)).toEqual([]);
     await leave(agent);
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../support/api-client.js';
 import { eventually, LOAN_TERMS } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { loanFileOf, sessionOf } from '../support/reads.js';
 import { HttpSink } from '../support/http-sink.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, onlineAgent, takeOffer } from '../support/verification.js';
 
@@ -48,7 +49,7 @@ async function book(phone: string, product: string) {
   expect(res.status).toBe(201);
   const invitation = await smsTo(phone, 'invitation');
   const link = /\/join\/([A-Za-z0-9_-]{43})/.exec(invitation.text)![1]!;
-  const loanFile = await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } });
+  const loanFile = await loanFileOf(los, loanFileId);
   return { link, sessionId: res.body.id, externalRef: loanFile.externalRef };
 }
 
@@ -103,7 +104,7 @@ describe('the join page overview', () => {
     expect((await party.post(`/api/join/${link}/ready`, undefined, { 'x-party-token': token })).status).toBe(200);
     const waiting = await party.get<Overview>(`/api/join/${link}`, { 'x-party-token': token });
     expect(waiting.body).toMatchObject({ state: 'WAITING', canReschedule: false, position: 1 });
-    expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } })).state).toBe('WAITING');
+    expect((await sessionOf(los, sessionId)).state).toBe('WAITING');
 
     // Once an agent takes the session the party is out of the line: position 0, an agent is coming.
     const agent = await onlineAgent(t, 'overview-terms');

@@ -3,7 +3,7 @@
 // not a stand-in for infrastructure).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, get, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -350,7 +350,34 @@ describe('sha256OfStream', () => {
     }
     await expect(sha256OfStream(Readable.from(brokenOff()))).rejects.toThrow('socket hang up');
   });
+
+  it('frees each chunk of an HTTP response body once hashed, and leaves the chunks of other streams alone', async () => {
+    const bytes = randomBytes(4 * 1024 * 1024);
+    const server = await listen(createHttpServer((_req, res) => res.end(bytes)));
+    try {
+      const body = await new Promise<IncomingMessage>((resolve, reject) => get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, resolve).once('error', reject));
+      // Every chunk the HTTP client hands over from now on (some may be buffered already).
+      const handedOver: Buffer[] = [];
+      const push = body.push.bind(body);
+      body.push = (chunk: Buffer | null) => {
+        if (chunk) handedOver.push(chunk);
+        return push(chunk);
+      };
+      expect(await sha256OfStream(body)).toEqual({ sha256: sha256(bytes), bytes: BigInt(bytes.length) });
+      expect(handedOver.length).toBeGreaterThan(0);
+      expect(handedOver.filter((chunk) => !detached(chunk))).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+
+    const chunks = [randomBytes(65_536), randomBytes(65_536)];
+    await sha256OfStream(Readable.from(chunks));
+    expect(chunks.map(detached)).toEqual([false, false]);
+    expect(Buffer.concat(chunks)).toHaveLength(131_072);
+  });
 });
+
+const detached = (chunk: Buffer) => chunk.buffer instanceof ArrayBuffer && chunk.buffer.detached;
 
 async function freePort(): Promise<number> {
   const server = await listen(createNetServer());

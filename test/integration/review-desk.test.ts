@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../support/api-client.js';
 import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { evidenceOf, loanFileOf, verifiedSessionOf } from '../support/reads.js';
 import { ALWAYS_OPEN, answerAllRequired, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf, takeOffer, type OnlineAgent } from '../support/verification.js';
 
 interface SearchPage {
@@ -26,7 +27,12 @@ let t: TestApp;
 let los: ApiClient;
 let agent: OnlineAgent;
 let auditor: ApiClient;
-const sessions: { id: string; ref: string }[] = [];
+interface Booked {
+  id: string;
+  loanFileId: string;
+  ref: string;
+}
+const sessions: Booked[] = [];
 
 beforeAll(async () => {
   // Every loan of 80 000 is reviewed (threshold 70 000).
@@ -41,13 +47,13 @@ beforeAll(async () => {
     await stateOf(t, id, 'IN_PROGRESS');
     await answerAllRequired(agent, id);
     expect((await agent.client.post(`/api/sessions/${id}/complete`)).status).toBe(200);
-    sessions.push({ id, ref: (await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).externalRef });
+    sessions.push({ id, loanFileId, ref: (await loanFileOf(los, loanFileId)).externalRef });
   }
   // A third, still scheduled (nobody takes it).
   await agent.socket.emit('presence:set', { presence: 'away' });
   const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550100', product: 'desk' });
   const open = await scheduleCall(los, loanFileId, partyId);
-  sessions.push({ id: open, ref: (await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).externalRef });
+  sessions.push({ id: open, loanFileId, ref: (await loanFileOf(los, loanFileId)).externalRef });
 }, 120_000);
 afterAll(async () => {
   agent?.socket.close();
@@ -56,7 +62,7 @@ afterAll(async () => {
 
 describe('GET /api/review-desk/sessions', () => {
   it('finds by loan reference prefix, state, outcome and review status', async () => {
-    const [first, second, open] = sessions as [{ id: string; ref: string }, { id: string; ref: string }, { id: string; ref: string }];
+    const [first, second, open] = sessions as [Booked, Booked, Booked];
     const byRef = await auditor.get<SearchPage>(`/api/review-desk/sessions?loanRef=${encodeURIComponent(first.ref.slice(0, 10).toLowerCase())}`);
     expect(byRef.status).toBe(200);
     expect(byRef.body.items.map((s) => s.id)).toEqual([first.id]);
@@ -101,11 +107,15 @@ describe('GET /api/review-desk/sessions', () => {
 
 describe('GET /api/review-desk/sessions/:id', () => {
   it('gives the checklist with offsets, the verified recording and the review, personal data masked', async () => {
-    const { id } = sessions[0]!;
-    const recording = await eventually(async () => {
-      const r = await t.facesign.db.recording.findFirst({ where: { attempt: { sessionId: id } } });
+    const { id, loanFileId } = sessions[0]!;
+    // Cross-checked against what the LOS result and the evidence manifest say.
+    const reported = await eventually(async () => {
+      const r = (await verifiedSessionOf(los, loanFileId, id)).attempts[0]?.recording;
       return r?.state === 'RETAINED' ? r : undefined;
     });
+    const manifest = (await evidenceOf(auditor, id)) as { recordings: { id: string; sha256: string | null }[] };
+    const recording = manifest.recordings.find((r) => r.id === reported.id)!;
+    expect(recording.sha256).toMatch(/^[0-9a-f]{64}$/);
     const res = await auditor.get<ReviewFile>(`/api/review-desk/sessions/${id}`);
     expect(res.status).toBe(200);
     const file = res.body;
@@ -123,7 +133,7 @@ describe('GET /api/review-desk/sessions/:id', () => {
       expect(item.answer).toMatchObject({ value: 'CONFIRMED', attemptId: attempt.id });
       expect(item.answer!.offsetMs).toBeGreaterThanOrEqual(0);
     }
-    const stored = await t.facesign.db.checklistAnswer.findMany({ where: { sessionId: id } });
+    const stored = (await verifiedSessionOf(los, loanFileId, id)).answers;
     expect(Object.fromEntries(required.map((i) => [i.id, i.answer!.offsetMs]))).toEqual(Object.fromEntries(stored.map((a) => [a.itemId, a.offsetMs])));
   });
 

@@ -4,15 +4,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../support/api-client.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { auditEventsOf, loanFileOf, partySessions, reviewFileOf } from '../support/reads.js';
 import { ALWAYS_OPEN, answerAllRequired, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf, takeOffer, type OnlineAgent } from '../support/verification.js';
 
 let t: TestApp;
 let los: ApiClient;
+/** An auditor who ran none of the sessions, to read review files and evidence. */
+let reader: ApiClient;
 
 beforeAll(async () => {
   // Every session above 70 000 is reviewed; nothing is sampled at random.
   t = await startTestApp({ ...ALWAYS_OPEN, REVIEW_AMOUNT_THRESHOLD: '70000', REVIEW_SAMPLE_PERCENT: '0' }, { livekit: true });
   los = await losClient(t);
+  reader = await t.signIn({ roles: ['AUDITOR'] });
 });
 afterAll(async () => t?.stop());
 
@@ -31,9 +35,9 @@ describe('review gate', () => {
   it('keeps the loan file from VERIFIED until the sampled review is approved', async () => {
     const agent = await onlineAgent(t, 'review-gate');
     const { loanFileId, sessionId } = await passedCall(agent, 'review-gate');
-    const review = await t.facesign.db.review.findUniqueOrThrow({ where: { sessionId } });
+    const review = (await reviewFileOf(reader, sessionId)).review!;
     expect(review).toMatchObject({ reason: 'AMOUNT', status: 'PENDING' });
-    expect((await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).status).toBe('IN_VERIFICATION');
+    expect((await loanFileOf(los, loanFileId)).status).toBe('IN_VERIFICATION');
 
     const auditor = await t.signIn({ roles: ['AUDITOR'] });
     const queue = await auditor.get<{ items: { id: string }[] }>('/api/reviews?status=PENDING');
@@ -42,9 +46,9 @@ describe('review gate', () => {
 
     const approved = await auditor.post<{ status: string; reviewerId: string }>(`/api/reviews/${review.id}/decision`, { decision: 'APPROVE', note: 'fine' });
     expect(approved.body.status).toBe('APPROVED');
-    expect((await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).status).toBe('VERIFIED');
+    expect((await loanFileOf(los, loanFileId)).status).toBe('VERIFIED');
     expect((await auditor.post<{ code: string }>(`/api/reviews/${review.id}/decision`, { decision: 'REJECT', note: 'changed my mind' })).body.code).toBe('SESSION_STATE_CONFLICT');
-    const audit = await t.facesign.db.auditEvent.findMany({ where: { entityId: sessionId, action: { in: ['review.selected', 'review.decided'] } }, orderBy: { seq: 'asc' } });
+    const audit = (await auditEventsOf(reader, sessionId)).filter((e) => e.entityId === sessionId && ['review.selected', 'review.decided'].includes(e.action));
     expect(audit.map((a) => a.action)).toEqual(['review.selected', 'review.decided']);
     agent.socket.close();
   });
@@ -57,11 +61,11 @@ describe('review gate', () => {
     const me = await client.get<{ id: string }>('/api/auth/me');
     const agent: OnlineAgent = { client, socket, userId: me.body.id, seenOffers: new Set() };
     const { sessionId } = await passedCall(agent, 'review-self');
-    const review = await t.facesign.db.review.findUniqueOrThrow({ where: { sessionId } });
+    const review = (await reviewFileOf(reader, sessionId)).review!;
     const own = await client.post<{ code: string; detail: string }>(`/api/reviews/${review.id}/decision`, { decision: 'APPROVE', note: 'looks good to me' });
     expect(own.status).toBe(403);
     expect(own.body.detail).toMatch(/maker-checker/);
-    expect((await t.facesign.db.review.findUniqueOrThrow({ where: { id: review.id } })).status).toBe('PENDING');
+    expect((await reviewFileOf(reader, sessionId)).review).toMatchObject({ id: review.id, status: 'PENDING' });
     socket.close();
   });
 
@@ -69,19 +73,19 @@ describe('review gate', () => {
     const agent = await onlineAgent(t, 'review-recapture');
     const { loanFileId, partyId, sessionId } = await passedCall(agent, 'review-recapture');
     const auditor = await t.signIn({ roles: ['AUDITOR'] });
-    const review = await t.facesign.db.review.findUniqueOrThrow({ where: { sessionId } });
+    const review = (await reviewFileOf(reader, sessionId)).review!;
     await auditor.post(`/api/reviews/${review.id}/decision`, { decision: 'RECAPTURE', note: 'audio unclear at the fee disclosure' });
-    const sessions = await t.facesign.db.verificationSession.findMany({ where: { partyId }, orderBy: { createdAt: 'asc' } });
+    const sessions = (await partySessions(los, loanFileId, partyId)).reverse();
     expect(sessions).toHaveLength(2);
     expect(sessions[1]).toMatchObject({ kind: 'CALL', templateKey: 'call-default' });
     expect(['SCHEDULED', 'DISPATCHING', 'RINGING', 'IN_PROGRESS']).toContain(sessions[1]!.state);
-    expect((await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } })).status).toBe('IN_VERIFICATION');
+    expect((await loanFileOf(los, loanFileId)).status).toBe('IN_VERIFICATION');
     await t.facesign.verification.scheduling.cancel(sessions[1]!.id, 'test over', { actor: { type: 'SYSTEM' }, requestId: 't', scope: 't' });
 
     const second = await passedCall(agent, 'review-recapture');
-    const r2 = await t.facesign.db.review.findUniqueOrThrow({ where: { sessionId: second.sessionId } });
+    const r2 = (await reviewFileOf(reader, second.sessionId)).review!;
     await auditor.post(`/api/reviews/${r2.id}/decision`, { decision: 'REJECT', note: 'party was prompted' });
-    expect((await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: second.loanFileId } })).status).toBe('FAILED');
+    expect((await loanFileOf(los, second.loanFileId)).status).toBe('FAILED');
     agent.socket.close();
   });
 });

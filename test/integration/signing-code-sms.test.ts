@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../support/api-client.js';
 import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { loanFileOf } from '../support/reads.js';
 import { HttpSink } from '../support/http-sink.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, onlineAgent, stateOf, takeOffer } from '../support/verification.js';
 
@@ -58,7 +59,7 @@ async function inCall(phone: string, locale: 'zh-CN' | 'en', product: string) {
   await stateOf(t, booked.body.id, 'IN_PROGRESS');
   expect((await party.post(`/api/join/${link}/otp`, { purpose: 'sign' }, headers)).status).toBe(202);
   const signing = (await nextSms(phone, 3))[2]!;
-  const loanFile = await t.facesign.db.loanFile.findUniqueOrThrow({ where: { id: loanFileId } });
+  const loanFile = await loanFileOf(los, loanFileId);
   // The signing code works for signing, so the message carries the code that was sent.
   const signed = await party.post(`/api/join/${link}/sign`, { code: codeIn(signing) }, headers);
   expect(signed.status).toBe(201);

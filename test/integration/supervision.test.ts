@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../support/api-client.js';
 import { connectAgent, type AgentSocket } from '../support/agent-socket.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { sessionOf, verifiedSessionOf } from '../support/reads.js';
 import { ALWAYS_OPEN, answerAllRequired, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf, takeOffer } from '../support/verification.js';
 import type { BoardSnapshot } from '../../server/supervision/supervision.service.js';
 
@@ -145,7 +146,7 @@ describe('alerts', () => {
     const alert = await supervisorSocket.next('alert', (p) => p.sessionId === sessionId);
     expect(alert).toMatchObject({ v: 1, kind: 'retries_exhausted', sessionId, message: expect.stringContaining('INVALID_NUMBER') });
     // Emitted after the commit: whoever reacts to it already reads the exhausted session.
-    expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } })).state).toBe('EXHAUSTED');
+    expect((await sessionOf(los, sessionId)).state).toBe('EXHAUSTED');
     expect(supervisorSocket.events.filter((e) => e.event === 'alert' && e.payload.sessionId === sessionId)).toHaveLength(1);
 
     const snapshot = await board();
@@ -163,8 +164,9 @@ describe('alerts', () => {
     await takeOffer(agent, sessionId);
     const alert = await supervisorSocket.next('alert', (p) => p.sessionId === sessionId);
     expect(alert).toMatchObject({ v: 1, kind: 'recording_failed', sessionId });
-    const recording = await t.facesign.db.recording.findFirstOrThrow({ where: { attempt: { sessionId } } });
-    expect(recording.state).toBe('FAILED');
+    const recording = (await verifiedSessionOf(los, loanFileId, sessionId)).attempts[0]?.recording;
+    expect(recording?.state).toBe('FAILED');
+    if (!recording) throw new Error('no recording');
 
     const snapshot = await board();
     const listed = snapshot.alerts.find((a) => a.id === `recording_failed:${recording.id}`);
