@@ -4,13 +4,12 @@
 // connection and a PostgreSQL connection open. Each node runs in a process of its own; its CPU is
 // read from /proc/<pid>/stat over the window, after a warm-up, together with the PostgreSQL
 // transactions their database saw.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { SipClient } from 'livekit-server-sdk';
@@ -18,6 +17,7 @@ import { startS3Server, S3RVER_CREDENTIALS } from '../dev/s3-server.js';
 import { freePort } from '../test/reliability/support/infra.js';
 import { adminSql, cloneDatabase, createMigratedTemplate, dropStaleDatabases, TEMPLATE_PREFIX } from '../test/support/databases.js';
 import { startReadyChild } from './support/child.js';
+import { compileServer } from './support/compiled-node.js';
 import type { BenchResult } from './support/report.js';
 import { loadContext, round, sleep } from './support/stats.js';
 
@@ -31,15 +31,6 @@ export interface IdleBenchOptions {
 export const IDLE_TARGET_MS_PER_S = 5;
 
 const REPO = new URL('../', import.meta.url).pathname;
-const run = promisify(execFile);
-
-/** What `npm run build` puts in dist/server and dist/recordings, into `outDir` (no console, no prisma CLI files). */
-export async function compileServer(outDir: string): Promise<void> {
-  await run(join(REPO, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: REPO, maxBuffer: 64 * 1024 * 1024 });
-  for (const folder of ['server', 'recordings']) {
-    cpSync(join(REPO, folder), join(outDir, folder), { recursive: true, filter: (source) => !['.ts', '.md'].includes(extname(source)) });
-  }
-}
 
 function cpuMs(pid: number): number {
   const text = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -7,6 +7,9 @@
 //   npm run bench -- --only webhook,answers        # a subset: dispatch, webhook, realtime, answers, hash, idle
 //   npm run bench -- --sessions 2000 --agents 100  # dispatch size (--pool-size: its DATABASE_POOL_SIZE, default 10); --sockets 1000 (realtime), --answer-agents 200, --answer-rounds 3
 //   npm run bench -- --hash-size 2G                # the recording hash on a 2 GiB object
+//   npm run bench -- --only hash --hash-store s3rver  # its store: versitygw (default when built) or s3rver
+//   npm run bench -- --only answers --answers-profile /tmp/p  # answers on the compiled build, with a CPU profile of its server
+//   npm run bench -- --only answers --answers-runtime in-process  # answers on the sources in the bench process (tsx)
 //   npm run bench -- --seconds 10 --connections 10 # webhook load duration and concurrency
 //   npm run bench -- --only idle --idle-seconds 60 # idle api and worker nodes' CPU per second (compiled; --idle-runtime tsx)
 //   npm run bench -- --only face-match --face-comparisons 10  # CPU per face comparison
@@ -43,6 +46,11 @@ const num = (name: string, fallback: number) => {
   return value;
 };
 
+function answersRuntime(value: string): 'compiled' | 'in-process' {
+  if (value === 'compiled' || value === 'in-process') return value;
+  throw new Error('--answers-runtime must be compiled or in-process');
+}
+
 function realEgress(value: string): 'answer' | 'livekit' | 'none' {
   if (value === 'answer' || value === 'livekit' || value === 'none') return value;
   throw new Error('--real-egress must be answer, livekit or none');
@@ -55,8 +63,15 @@ const runners: Record<Name, () => Promise<BenchResult>> = {
   dispatch: () => dispatchBench({ sessions: num('sessions', 10_000), agents: num('agents', 200), concurrency: num('dial-concurrency', 8), timeoutSeconds: num('dispatch-timeout', 1800), ...(flag('pool-size') ? { poolSize: num('pool-size', 10) } : {}) }),
   webhook: () => webhookBench({ durationSeconds: num('seconds', 10), connections: num('connections', 10) }),
   realtime: () => realtimeBench({ sockets: num('sockets', 1000), changes: num('changes', 50) }),
-  answers: () => answersBench({ agents: num('answer-agents', 200), answersPerAgent: num('answers-per-agent', 10), rounds: num('answer-rounds', 3) }),
-  hash: () => hashBench({ size: flag('hash-size') ?? '256M', runs: num('hash-runs', 2) }),
+  answers: () =>
+    answersBench({
+      agents: num('answer-agents', 200),
+      answersPerAgent: num('answers-per-agent', 10),
+      rounds: num('answer-rounds', 3),
+      runtime: answersRuntime(flag('answers-runtime') ?? 'compiled'),
+      ...(flag('answers-profile') ? { profileDir: flag('answers-profile')! } : {}),
+    }),
+  hash: () => hashBench({ size: flag('hash-size') ?? '256M', runs: num('hash-runs', 2), ...(flag('hash-store') ? { store: flag('hash-store')! } : {}) }),
   idle: () => idleBench({ warmupSeconds: num('idle-warmup', 30), windowSeconds: num('idle-seconds', 60), runtime: flag('idle-runtime') === 'tsx' ? 'tsx' : 'compiled' }),
   'face-match': () => faceMatchBench({ comparisons: num('face-comparisons', 10) }),
   'dispatch-real': () =>

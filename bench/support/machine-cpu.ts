@@ -13,6 +13,13 @@ export interface CpuPart {
   withReapedChildren?: boolean;
   /** Also every live child of these processes (PostgreSQL's backends). */
   withChildren?: boolean;
+  /**
+   * Only the children whose command line contains this text, not the processes themselves: the
+   * backends of one PostgreSQL database ("postgres: user database host(port) state") on a server
+   * other work shares. They are sampled every second, so a child that starts during the window counts
+   * whole and one that exits (a pool closing an idle connection) keeps what it had used.
+   */
+  childrenMatching?: string;
 }
 
 export interface CpuAccount {
@@ -63,6 +70,24 @@ function childrenOf(parents: ReadonlySet<number>): number[] {
   return out;
 }
 
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}
+
+/** Each matching child's CPU ticks now. */
+function matchingChildrenTicks(part: CpuPart, text: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const child of childrenOf(new Set(part.pids))) {
+    const f = commandLine(child).includes(text) ? statFields(child) : undefined;
+    if (f) out.set(child, Number(f[UTIME]) + Number(f[STIME]));
+  }
+  return out;
+}
+
 function partTicks(part: CpuPart): number {
   const pids = new Set(part.pids);
   if (part.withChildren) for (const child of childrenOf(pids)) pids.add(child);
@@ -91,13 +116,29 @@ export function canAccountCpu(): boolean {
 export function accountCpu(parts: CpuPart[]): { stop(): CpuAccount } {
   const started = performance.now();
   const machine0 = machineTicks();
-  const before = parts.map(partTicks);
+  // Parts counted by their matching children: ticks at the start, and the latest seen of each child.
+  const sampled = parts.map((part) => {
+    if (part.childrenMatching === undefined) return undefined;
+    const first = matchingChildrenTicks(part, part.childrenMatching);
+    return { text: part.childrenMatching, first, latest: new Map(first) };
+  });
+  const sample = () =>
+    parts.forEach((part, i) => {
+      const s = sampled[i];
+      if (s) for (const [pid, ticks] of matchingChildrenTicks(part, s.text)) s.latest.set(pid, ticks);
+    });
+  const sampler = sampled.some(Boolean) ? setInterval(sample, 1000).unref() : undefined;
+  const before = parts.map((part, i) => (sampled[i] ? 0 : partTicks(part)));
   return {
     stop() {
+      clearInterval(sampler);
+      if (sampler) sample();
       const tick = msPerTick();
       const byPart: Record<string, number> = {};
       parts.forEach((part, i) => {
-        byPart[part.name] = (byPart[part.name] ?? 0) + Math.max(0, partTicks(part) - before[i]!) * tick;
+        const s = sampled[i];
+        const ticks = s ? [...s.latest].reduce((sum, [pid, latest]) => sum + latest - (s.first.get(pid) ?? 0), 0) : partTicks(part) - before[i]!;
+        byPart[part.name] = (byPart[part.name] ?? 0) + Math.max(0, ticks) * tick;
       });
       return { byPart, machineMs: (machineTicks() - machine0) * tick, wallMs: performance.now() - started, cores: cpus().length };
     },

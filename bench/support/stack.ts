@@ -89,6 +89,8 @@ export interface BenchStack {
   sipTrunkId: string;
   /** Error log lines the server wrote (the first 100). */
   errors: string[];
+  /** The environment facesign was configured from, for starting another node (e.g. the compiled build) on the same stack. */
+  env: Readonly<Record<string, string>>;
   users(count: number, input: BenchUserInput): Promise<BenchUser[]>;
   /** The stack's processes for CPU accounting: this process (facesign), PostgreSQL and Redis when local, the simulator. */
   cpuParts(): Promise<CpuPart[]>;
@@ -125,7 +127,7 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
       done();
     },
   });
-  const config = loadConfig({
+  const env: Record<string, string> = {
     NODE_ENV: 'test',
     PORT: String(port),
     LOG_LEVEL: 'info',
@@ -149,7 +151,8 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
     LIVEKIT_API_SECRET: sim.apiSecret,
     LIVEKIT_SIP_TRUNK_ID: sipTrunkId,
     ...options.env,
-  });
+  };
+  const config = loadConfig(env);
   const facesign = await createFacesign(config, { logDestination: discard });
   const url = await facesign.listen();
   const workerNodes: Facesign[] = [];
@@ -160,6 +163,7 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
     sim,
     sipTrunkId,
     errors,
+    env,
     users: benchUsers(facesign.db),
     async cpuParts() {
       const [{ pid }] = await facesign.db.$queryRaw<[{ pid: number }]>`SELECT pg_backend_pid() AS pid`;

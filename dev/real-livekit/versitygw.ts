@@ -36,6 +36,8 @@ export interface RunningVersityGw {
   accessKeyId: string;
   secretAccessKey: string;
   workDir: string;
+  /** The gateway's process id, for CPU accounting (benches). */
+  pid: number | undefined;
   /** The gateway's last log lines, for error messages. */
   logs(lines?: number): Promise<string>;
   stop(): Promise<void>;
@@ -91,6 +93,7 @@ export async function startVersityGw(options: VersityGwOptions): Promise<Running
       accessKeyId,
       secretAccessKey,
       workDir,
+      pid: proc.pid,
       logs: (lines) => proc.tail(lines),
       stop,
     };
