@@ -13,11 +13,11 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Env } from '../../server/config.js';
 import { createFacesign, type Facesign } from '../../server/main.js';
 import { sqlPool } from '../../server/db/client.js';
-import { startS3Server, S3RVER_CREDENTIALS } from '../../dev/s3-server.js';
+import { startS3Server } from '../../dev/s3-server.js';
 import { startRealLiveKit, type RealLiveKit } from '../../dev/real-livekit/stack.js';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../../test/reliability/support/infra.js';
 import { cloneDatabase } from '../../test/support/databases.js';
-import { benchUsers, migratedTemplate, BENCH_BUCKET, type BenchUser, type BenchUserInput } from './stack.js';
+import { benchEnv, benchUsers, migratedTemplate, BENCH_BUCKET, type BenchUser, type BenchUserInput } from './stack.js';
 import { startWorkerNode, type WorkerNode } from './worker-nodes.js';
 import { watchPoolWaits } from './pool-wait.js';
 import { startEgressAnswerer, type EgressAnswerer } from './egress-answerer.js';
@@ -82,21 +82,7 @@ export async function startRealBenchStack(options: RealBenchStackOptions): Promi
     const env: Partial<Record<keyof Env, string>> = {
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
-      DATABASE_URL: database.appUrl,
-      DATABASE_POOL_SIZE: '10',
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: `bench-${randomUUID().slice(0, 12)}`,
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: BENCH_BUCKET,
-      S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      S3_FORCE_PATH_STYLE: 'true',
-      SHUTDOWN_GRACE_MS: '2000',
-      RECONCILE_INTERVAL_SECONDS: '3600',
-      REVIEW_SAMPLE_PERCENT: '0',
-      LOGIN_RATE_PER_MINUTE: '10000',
-      CALLING_HOURS: '00:00-24:00',
-      CALLING_DAYS: 'MON,TUE,WED,THU,FRI,SAT,SUN',
+      ...benchEnv({ databaseUrl: database.appUrl, redisUrl: redis.url, redisPrefix: `bench-${randomUUID().slice(0, 12)}`, s3Endpoint: s3.endpoint }),
       LIVEKIT_URL: egressAnswerer?.url ?? real.url,
       LIVEKIT_API_KEY: real.apiKey,
       LIVEKIT_API_SECRET: real.apiSecret,

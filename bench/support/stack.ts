@@ -40,6 +40,30 @@ export async function dropTemplate(): Promise<void> {
   template = undefined;
 }
 
+/**
+ * The settings every bench's facesign shares: its database, Redis and s3rver, no review sampling, no
+ * reconciler in the way, calling hours always open and logins never throttled.
+ */
+export function benchEnv(input: { databaseUrl: string; redisUrl: string; redisPrefix: string; s3Endpoint: string }): Record<string, string> {
+  return {
+    DATABASE_URL: input.databaseUrl,
+    DATABASE_POOL_SIZE: '10',
+    REDIS_URL: input.redisUrl,
+    REDIS_PREFIX: input.redisPrefix,
+    S3_ENDPOINT: input.s3Endpoint,
+    S3_BUCKET: BENCH_BUCKET,
+    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    S3_FORCE_PATH_STYLE: 'true',
+    SHUTDOWN_GRACE_MS: '2000',
+    RECONCILE_INTERVAL_SECONDS: '3600',
+    REVIEW_SAMPLE_PERCENT: '0',
+    LOGIN_RATE_PER_MINUTE: '10000',
+    CALLING_HOURS: '00:00-24:00',
+    CALLING_DAYS: 'MON,TUE,WED,THU,FRI,SAT,SUN',
+  };
+}
+
 /** A signed-in console user, without going through the login route (its scrypt is not under test). */
 export interface BenchUser {
   id: string;
@@ -131,21 +155,7 @@ export async function startStack(options: StackOptions = {}): Promise<BenchStack
     NODE_ENV: 'test',
     PORT: String(port),
     LOG_LEVEL: 'info',
-    DATABASE_URL: database.appUrl,
-    DATABASE_POOL_SIZE: '10',
-    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    REDIS_PREFIX: prefix,
-    S3_ENDPOINT: s3.endpoint,
-    S3_BUCKET: BENCH_BUCKET,
-    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    S3_FORCE_PATH_STYLE: 'true',
-    SHUTDOWN_GRACE_MS: '2000',
-    RECONCILE_INTERVAL_SECONDS: '3600',
-    REVIEW_SAMPLE_PERCENT: '0',
-    LOGIN_RATE_PER_MINUTE: '10000',
-    CALLING_HOURS: '00:00-24:00',
-    CALLING_DAYS: 'MON,TUE,WED,THU,FRI,SAT,SUN',
+    ...benchEnv({ databaseUrl: database.appUrl, redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', redisPrefix: prefix, s3Endpoint: s3.endpoint }),
     LIVEKIT_URL: front?.url ?? sim.url,
     LIVEKIT_API_KEY: sim.apiKey,
     LIVEKIT_API_SECRET: sim.apiSecret,
