@@ -2,6 +2,7 @@
 // for unsealed events and the BullMQ workers' trips to Redis. Both wait for work instead of polling
 // for it, and still pick it up at once (bench/idle.bench.ts measures the CPU this saves).
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/harness.js';
@@ -76,16 +77,16 @@ describe('an idle node', () => {
     try {
       // Every worker has asked for a job once and is waiting; count what they send from here on.
       await new Promise((r) => setTimeout(r, 2_000));
-      const seen: string[] = [];
-      const feed = await monitor.monitor();
-      feed.on('monitor', (_time: string, args: string[]) => {
-        if (args.some((a) => a.startsWith(`${prefix}:`))) seen.push(args[0]!.toLowerCase());
-      });
+      const feed = await watchCommands(REDIS_URL, prefix);
       // BullMQ's default (a new fetch every 5 s per queue) sends at least one fetch per queue in 6 s.
       await new Promise((r) => setTimeout(r, 6_000));
+      // A command under the prefix is seen, so an empty count means quiet workers, not a deaf watcher.
+      await monitor.get(`${prefix}:probe`);
+      await new Promise((r) => setTimeout(r, 200));
+      const seen = feed.stop();
+      expect(seen).toContain('get');
       const fetches = seen.filter((c) => c === 'evalsha' || c === 'eval' || c === 'bzpopmin').length;
       expect(fetches).toBeLessThan(Object.keys(jobCatalog).length);
-      feed.disconnect();
 
       const addedAt = Date.now();
       await queues.enqueue('session-sweep', {}, { jobId: `idle-${randomUUID()}` });
@@ -112,3 +113,39 @@ describe('an idle node', () => {
     }
   }, 30_000);
 });
+
+/**
+ * The commands Redis runs that name a key under `prefix`, from MONITOR on a plain socket of its own:
+ * other test files share this Redis, and a client library's monitor mode can trip over their replies
+ * still arriving as it leaves.
+ */
+async function watchCommands(redisUrl: string, prefix: string): Promise<{ stop(): string[] }> {
+  const url = new URL(redisUrl);
+  const socket = connect({ host: url.hostname, port: Number(url.port || 6379) });
+  const seen: string[] = [];
+  let pending = '';
+  socket.setEncoding('utf8');
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  socket.on('data', (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split('\r\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      // +<time> [<db> <client>] "<command>" "<arg>" ...
+      const args = Array.from(line.matchAll(/"((?:[^"\\]|\\.)*)"/g), (m) => m[1]!);
+      if (args.length > 0 && args.some((a) => a.startsWith(`${prefix}:`))) seen.push(args[0]!.toLowerCase());
+    }
+  });
+  socket.write('MONITOR\r\n');
+  await new Promise((r) => setTimeout(r, 100));
+  return {
+    stop() {
+      socket.destroy();
+      return seen;
+    },
+  };
+}
