@@ -33,13 +33,13 @@ const FEATURE = '^(server/(?:audit|auth|automated-calls|checklists|health|liveki
 
 /**
  * A feature's public modules, which other features may import: its services (*.service.ts), its
- * composition (*.module.ts), its contracts (*.schema.ts, *.actions.ts), its pure rules, and the
- * plain-named modules listed here (ports other features are handed, and helpers that run in the
- * caller's transaction). Everything else — routes, job handlers, adapters' internals, CLIs — is private
+ * repositories (*.repository.ts, the one writer of its tables), its composition (*.module.ts), its
+ * contracts (*.schema.ts, *.actions.ts), its pure rules, and the plain-named modules listed here (ports
+ * other features are handed, and helpers that run in the caller's transaction). Everything else — routes, job handlers, adapters' internals, CLIs — is private
  * to its folder.
  */
 const PUBLIC = [
-  '\\.(service|module|schema|actions)\\.ts$',
+  '\\.(service|repository|module|schema|actions)\\.ts$',
   PURE_PATH,
   '^server/verification/(session-engine|loan-file-status)\\.ts$',
   '^server/livekit/(video-platform|participants)\\.ts$',
@@ -125,6 +125,6 @@ export default {
     doNotFollow: { path: ['node_modules', GENERATED] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs'], conditionNames: ['import', 'require', 'node', 'default'] },
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs'], conditionNames: ['import', 'require', 'node', 'default'], exportsFields: ['exports'] },
   },
 };

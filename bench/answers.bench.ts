@@ -25,7 +25,7 @@ import { serverErrors, startStack } from './support/stack.js';
 import { freePort } from '../test/reliability/support/infra.js';
 import { ownerDatabaseUrl } from '../test/support/databases.js';
 import { compiledBuild, startCompiledNode, threadScheduleOf, type CompiledNode } from './support/compiled-node.js';
-import { summariseCpuProfiles } from './support/cpu-profile.js';
+import { attributeCpuProfiles, summariseCpuProfiles, type ProfileBucket } from './support/cpu-profile.js';
 import { bulkCallSessions } from './support/sessions.js';
 import { runJsonChild } from './support/child.js';
 import type { ClosedLoopReport } from './support/closed-loop.js';
@@ -48,6 +48,19 @@ export interface AnswersBenchOptions {
 
 export const ANSWERS_CPU_TARGET = 1.3;
 export const ANSWERS_P99_TARGET = 1.5;
+
+/** Where the server's time goes on an answer, for the profile's account of a missed target (inclusive shares: they overlap). */
+const ANSWER_COST_BUCKETS: readonly ProfileBucket[] = [
+  { name: 'socket writes (the kernel\'s loopback send, any socket)', frame: /^(writev|writeBuffer|writeString|writeUtf8String|writeLatin1String) $/ },
+  { name: 'PostgreSQL client (statements sent, rows read)', frame: /^\S* node_modules\/(pg|pg-pool|pg-protocol)\// },
+  { name: 'HTTP responses', frame: /^send node_modules\/express\/lib\/response\.js|^end node:_http_outgoing/ },
+  { name: 'socket events through Redis (the socket.io adapter: publishing, and receiving its own message back)', frame: /node_modules\/@socket\.io\/redis-adapter\/|^toSessionWatchers / },
+  { name: 'logging', frame: /node_modules\/(pino|sonic-boom)\/|server\/logging\.js/ },
+  { name: 'login sessions', frame: /server\/auth\// },
+  { name: 'validation (zod)', frame: /node_modules\/zod\// },
+  { name: 'audit sealer and tree heads (background)', frame: /server\/audit\/(audit-sealer|checkpoint)/ },
+  { name: 'start-up (loading modules)', frame: /^(compileSourceTextModule|wrapSafe|loadCJSModuleWithModuleLoad) / },
+];
 
 /** The bench process's part of the machine: the baseline route, and facesign too when it runs in-process. */
 const BENCH_PART = 'bench';
@@ -122,6 +135,22 @@ function cpuPerAnswer(account: CpuAccount | undefined, run: ClosedLoopReport, se
     stack: parts + run.cpuMsPerRequest,
     machine: account.machineMs / n,
   };
+}
+
+/**
+ * The profile's account of a missed target: where facesign's server spends its time on an answer,
+ * what it does that the baseline does not, and what would change that.
+ */
+function whatWouldMoveIt(shares: { name: string; percent: number }[], rounds: PacedRound[]): string {
+  const pct = (name: string) => shares.find((s) => s.name.startsWith(name))?.percent ?? 0;
+  const tx = median(rounds.map((r) => r.transactionsPerAnswer));
+  const rawTx = median(rounds.map((r) => r.baselineTransactionsPerAnswer));
+  return [
+    `round trips are the cost: ${pct('socket writes')} % of the server's busy time is the kernel sending on loopback sockets (PostgreSQL client ${pct('PostgreSQL')} %, HTTP responses ${pct('HTTP')} %, as the baseline's one query and one response)`,
+    `PostgreSQL runs ${round(tx, 2)} transactions per answer against the baseline's ${round(rawTx, 2)}: the answer, its row lock on the session and its audit event are one statement; the rest are login-session refreshes (LOGIN_SESSION_CACHE_SECONDS) and lastSeenAt touches, and the audit sealer's batches (background ${pct('audit sealer')} % of the server). Each answer writes more rows than the upsert: the answer, a lock on the session row, an AuditEvent row under every index of that table, and the sealer's update of it, which changes indexed columns (hash, chainSeq) and so writes every index again: fewer AuditEvent indexes, or the chain links kept apart from the event row, would move PostgreSQL's share`,
+    `the checklist:changed socket event is one Redis PUBLISH per answer, which every node, this one too, receives and decodes (${pct('socket events')} %): a sharded adapter subscribed per room (Redis 7 SPUBLISH, subscriptionMode 'dynamic') would spare the nodes where nobody watches`,
+    `logging ${pct('logging')} %, validation ${pct('validation')} %, login sessions ${pct('login sessions')} %; start-up ${pct('start-up')} % of the profile is not per answer`,
+  ].join('; ');
 }
 
 export async function answersBench(options: AnswersBenchOptions): Promise<BenchResult> {
@@ -253,14 +282,18 @@ export async function answersBench(options: AnswersBenchOptions): Promise<BenchR
       const rawC = rawCpu.find((c) => c !== undefined);
       if (fsC && rawC) {
         notes.push(
-          `missed: per answer (first round) facesign's server process ${round(fsC.server, 2)} ms against the baseline route's ${round(rawC.server, 2)} ms, PostgreSQL ${round(fsC.postgres, 2)} against ${round(rawC.postgres, 2)} ms, Redis ${round(fsC.redis, 2)} against ${round(rawC.redis, 2)} ms` +
-            `: the difference is the server's own work${options.profileDir ? '' : ' (profile it with --answers-profile <dir>)'}`,
+          `missed: per answer (first round) facesign's server process ${round(fsC.server, 2)} ms against the baseline route's ${round(rawC.server, 2)} ms, PostgreSQL ${round(fsC.postgres, 2)} against ${round(rawC.postgres, 2)} ms ` +
+            `(${pacedRounds.map((r) => round(r.transactionsPerAnswer, 2)).join(' / ')} transactions per answer against ${pacedRounds.map((r) => round(r.baselineTransactionsPerAnswer, 2)).join(' / ')}), Redis ${round(fsC.redis, 2)} against ${round(rawC.redis, 2)} ms` +
+            `${options.profileDir ? ': see the profile\'s account below' : ' (profile it with --answers-profile <dir>)'}`,
         );
       }
     }
     if (options.profileDir && compiled) {
       await compiled.stop(); // the profile is written when the process exits
       for (const line of await summariseCpuProfiles(options.profileDir, 15)) notes.push(`cpu profile: ${line}`);
+      const shares = await attributeCpuProfiles(options.profileDir, ANSWER_COST_BUCKETS);
+      notes.push(`cpu profile: the server's busy time by what it was doing (inclusive, overlapping): ${shares.map((b) => `${b.name} ${b.percent} %`).join(', ')}`);
+      if (!cpuMet || !p99Met) notes.push(`what would move it: ${whatWouldMoveIt(shares, pacedRounds)}`);
     }
     return {
       name: 'checklist answers',

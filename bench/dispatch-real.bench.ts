@@ -16,7 +16,8 @@
 // Recording starts are answered at once by bench/support/egress-answerer.ts, as an egress that accepted
 // them would, so that both sides place calls and neither records (--real-egress livekit sends them to
 // the real stack's audio egress stand-in, which records; --real-egress none leaves them to a
-// livekit-server with no egress, which holds each for the SDK's 10 s).
+// livekit-server with no egress, which holds each for the SDK's 10 s: a 'recording-start' job's slot,
+// not a dial's).
 //
 //   npm run bench -- --only dispatch-real --real-calls 40 --real-concurrency 8 --answer-after 1 --hold 3 --real-workers 1
 import { createServer } from 'node:http';
@@ -437,7 +438,7 @@ function whatWouldMoveIt(input: { ratio: number; rate: number; busyPercent: numb
   const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / Math.max(1, v.length);
   const slotsCould = (FACESIGN_DIAL_CONCURRENCY * input.workers * 1000) / Math.max(1, p50(input.inDial));
   if (input.rate < 0.6 * slotsCould && mean(input.queued) > mean(input.inDial)) {
-    parts.push(`The dial slots could place ${round(slotsCould, 1)} calls/s at this dial time but placed ${round(input.rate, 2)}/s, and calls waited for a slot longer than they took: each slot is held after the answer, by the work the dial job does once CreateSIPParticipant returns (the answered transition and the recording start, which waits for LiveKit egress; see the server's errors). Moving that work off the dial slot moves it.`);
+    parts.push(`The dial slots could place ${round(slotsCould, 1)} calls/s at this dial time but placed ${round(input.rate, 2)}/s, and calls waited for a slot longer than they took: each slot is held after the answer, by the work the dial job does once CreateSIPParticipant returns (the answered transition, its audit row and the queueing of the 'recording-start' job, which no longer waits for LiveKit egress; see the server's warnings and the pool waits below).`);
   } else if (input.busyPercent >= 85) parts.push(`The machine was ${input.busyPercent}% busy: CPU is the limit; see cpuMsPerCallByProcess for the process to make cheaper.`);
   else if (p50(input.queued) > p50(input.inDial)) parts.push('Calls waited for a dial slot longer than they took: more session-dial concurrency (or worker nodes) moves it.');
   else if (p50(input.toAttempt) > p50(input.inDial)) parts.push('Offers and acceptances took longer than the calls: the dispatcher path (session-due → offer → accept) moves it.');

@@ -3,10 +3,10 @@
 // since the last run of the same benchmark at the same setup. Each benchmark measures its own
 // baseline in the same run.
 //
-//   npm run bench                                  # everything at the default sizes, hash at 256 MiB
+//   npm run bench                                  # everything at the default sizes, hash at 256 MiB and 2 GiB
 //   npm run bench -- --only webhook,answers        # a subset: dispatch, webhook, realtime, answers, hash, idle
 //   npm run bench -- --sessions 2000 --agents 100  # dispatch size (--pool-size: its DATABASE_POOL_SIZE, default 10); --sockets 1000 (realtime), --answer-agents 200, --answer-rounds 3
-//   npm run bench -- --hash-size 2G                # the recording hash on a 2 GiB object
+//   npm run bench -- --hash-size 2G                # the recording hash on a 2 GiB object only (sizes: 256M,2G)
 //   npm run bench -- --only hash --hash-store s3rver  # its store: versitygw (default when built) or s3rver
 //   npm run bench -- --only answers --answers-profile /tmp/p  # answers on the compiled build, with a CPU profile of its server
 //   npm run bench -- --only answers --answers-runtime in-process  # answers on the sources in the bench process (tsx)
@@ -71,7 +71,7 @@ const runners: Record<Name, () => Promise<BenchResult>> = {
       runtime: answersRuntime(flag('answers-runtime') ?? 'compiled'),
       ...(flag('answers-profile') ? { profileDir: flag('answers-profile')! } : {}),
     }),
-  hash: () => hashBench({ size: flag('hash-size') ?? '256M', runs: num('hash-runs', 2), ...(flag('hash-store') ? { store: flag('hash-store')! } : {}) }),
+  hash: () => hashBench({ sizes: (flag('hash-size') ?? '256M,2G').split(','), runs: num('hash-runs', 2), ...(flag('hash-store') ? { store: flag('hash-store')! } : {}) }),
   idle: () => idleBench({ warmupSeconds: num('idle-warmup', 30), windowSeconds: num('idle-seconds', 60), runtime: flag('idle-runtime') === 'tsx' ? 'tsx' : 'compiled' }),
   'face-match': () => faceMatchBench({ comparisons: num('face-comparisons', 10) }),
   'dispatch-real': () =>

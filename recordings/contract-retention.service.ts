@@ -5,13 +5,15 @@
 // same mode; facesign alone enforces where it has none, exactly as for recordings). The retention
 // sweep deletes a contract's object only when its date has passed and no session still needs it: no
 // binding session is open, and every recording of a binding session is gone.
-import type { Db, Tx } from '../server/db/client.js';
+import { sqlAutocommit, type Db, type Tx } from '../server/db/client.js';
+import { build, rows } from '../server/db/typed-sql.js';
 import type { ContractDocument } from '../server/db/generated/prisma/client.js';
 import type { Logger } from '../server/logging.js';
 import { appendAudit } from '../server/audit/audit.service.js';
 import type { AuditActor } from '../server/audit/audit.actions.js';
 import { retainUntil, retentionDate, type ObjectLockMode, type RetentionRules } from './retention.js';
 import { EnforcementProbe, type RetentionObjectStore } from './retention.service.js';
+import { followContractRetention, lockContractObject, markContractDeleted } from '../server/loan-files/loan-files.repository.js';
 
 const RETENTION_ACTOR: AuditActor = { type: 'SYSTEM', id: 'facesign-retention' };
 const SWEEP_ACTOR: AuditActor = { type: 'SYSTEM', id: 'retention-sweep' };
@@ -109,19 +111,49 @@ export class ContractRetention {
   async sweep(now: Date = new Date()): Promise<{ followed: number; deleted: number; failed: number }> {
     const limit = this.settings.sweepBatchSize ?? 500;
     const counts = { followed: 0, deleted: 0, failed: 0 };
-    const lagging = await this.db.$queryRaw<{ loanFileId: string }[]>`
-      SELECT DISTINCT c."loanFileId"::text AS "loanFileId" FROM "ContractDocument" c
-      JOIN "VerificationSession" s ON s."loanFileId" = c."loanFileId" AND s."contractDocumentHash" = c.sha256
-      JOIN "Attempt" a ON a."sessionId" = s.id
-      JOIN "Recording" r ON r."attemptId" = a.id
-      WHERE c."deletedAt" IS NULL AND r.state NOT IN ('DELETED', 'FAILED')
-        AND ((r."retainUntil" IS NOT NULL AND (c."retainUntil" IS NULL OR r."retainUntil" > c."retainUntil")) OR (r."legalHold" AND NOT c."legalHold"))
-      UNION
-      SELECT DISTINCT c."loanFileId"::text FROM "ContractDocument" c
-      WHERE c."deletedAt" IS NULL AND c."legalHold" AND NOT EXISTS (
-        SELECT 1 FROM "VerificationSession" s JOIN "Attempt" a ON a."sessionId" = s.id JOIN "Recording" r ON r."attemptId" = a.id
-        WHERE s."loanFileId" = c."loanFileId" AND s."contractDocumentHash" = c.sha256 AND r."legalHold")
-      LIMIT ${limit}`;
+    // Contracts whose date or hold is behind a live recording of a session that presented them, and
+    // held contracts that no such recording holds any more.
+    const lagging = await rows(
+      sqlAutocommit(this.db),
+      build
+        .selectFrom('ContractDocument as c')
+        .innerJoin('VerificationSession as s', (join) => join.onRef('s.loanFileId', '=', 'c.loanFileId').onRef('s.contractDocumentHash', '=', 'c.sha256'))
+        .innerJoin('Attempt as a', 'a.sessionId', 's.id')
+        .innerJoin('Recording as r', 'r.attemptId', 'a.id')
+        .select('c.loanFileId')
+        .distinct()
+        .where('c.deletedAt', 'is', null)
+        .where('r.state', 'not in', ['DELETED', 'FAILED'])
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('r.retainUntil', 'is not', null), eb.or([eb('c.retainUntil', 'is', null), eb('r.retainUntil', '>', eb.ref('c.retainUntil'))])]),
+            eb.and([eb.ref('r.legalHold'), eb.not(eb.ref('c.legalHold'))]),
+          ]),
+        )
+        .union(
+          build
+            .selectFrom('ContractDocument as c')
+            .select('c.loanFileId')
+            .distinct()
+            .where('c.deletedAt', 'is', null)
+            .where((eb) => eb.ref('c.legalHold'))
+            .where((eb) =>
+              eb.not(
+                eb.exists(
+                  eb
+                    .selectFrom('VerificationSession as s')
+                    .innerJoin('Attempt as a', 'a.sessionId', 's.id')
+                    .innerJoin('Recording as r', 'r.attemptId', 'a.id')
+                    .select(eb.lit(1).as('one'))
+                    .whereRef('s.loanFileId', '=', 'c.loanFileId')
+                    .whereRef('s.contractDocumentHash', '=', 'c.sha256')
+                    .where((eb) => eb.ref('r.legalHold')),
+                ),
+              ),
+            ),
+        )
+        .limit(limit),
+    );
     for (const { loanFileId } of lagging) {
       try {
         counts.followed += await this.followLoanFile(loanFileId);
@@ -180,11 +212,8 @@ export class ContractRetention {
     if (locks && document.legalHold !== next.legalHold) await this.store.setLegalHold(document.objectKey, next.legalHold);
 
     return this.db.$transaction(async (tx) => {
-      const { count } = await tx.contractDocument.updateMany({
-        where: { id: document.id, deletedAt: null, retainUntil: document.retainUntil, legalHold: document.legalHold },
-        data: { retainUntil: next.retainUntil, legalHold: next.legalHold, objectLockMode: lockMode },
-      });
-      if (count === 0) return false; // another follow got there first; it wrote the same or later
+      // Another follow may have got there first; it wrote the same or later.
+      if (!(await followContractRetention(tx, document, { retainUntil: next.retainUntil, legalHold: next.legalHold, objectLockMode: lockMode }))) return false;
       await appendAudit(tx, {
         actor: RETENTION_ACTOR,
         entity: { type: 'loan_file', id: document.loanFileId },
@@ -206,10 +235,10 @@ export class ContractRetention {
   private async deleteIfDue(objectKey: string, now: Date): Promise<boolean> {
     return this.db.$transaction(
       async (tx) => {
-        const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id::text FROM "ContractDocument" WHERE "objectKey" = ${objectKey} AND "deletedAt" IS NULL FOR UPDATE SKIP LOCKED`;
-        if (locked.length === 0) return false;
+        const locked = await lockContractObject(tx, objectKey);
+        if (locked === 0) return false;
         const rows = await tx.contractDocument.findMany({ where: { objectKey, deletedAt: null }, include: { loanFile: { select: { maturityDate: true } } } });
-        if (rows.length !== locked.length) return false; // another sweeper holds some of them
+        if (rows.length !== locked) return false; // another sweeper holds some of them
         for (const row of rows) {
           if (row.legalHold || !row.retainUntil || row.retainUntil.getTime() > now.getTime()) return false;
           const rule = retainUntil({ verifiedAt: row.createdAt, maturityDate: row.loanFile.maturityDate, rules: this.settings.rules });
@@ -219,7 +248,7 @@ export class ContractRetention {
         }
         await this.store.delete(objectKey);
         for (const row of rows) {
-          await tx.contractDocument.updateMany({ where: { id: row.id, deletedAt: null }, data: { deletedAt: now } });
+          await markContractDeleted(tx, row.id, now);
           await appendAudit(tx, {
             actor: SWEEP_ACTOR,
             entity: { type: 'loan_file', id: row.loanFileId },

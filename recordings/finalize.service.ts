@@ -9,6 +9,8 @@
 import type { Db, Tx } from '../server/db/client.js';
 import type { Recording } from '../server/db/generated/prisma/client.js';
 import { appendAudit } from '../server/audit/audit.service.js';
+import { requireRecapture } from '../server/verification/verification.repository.js';
+import { countFinalizeAttempt, writeFinalizeVerdict } from './recording.repository.js';
 import type { Logger } from '../server/logging.js';
 import type { RealtimeEmitter } from '../server/realtime/events.js';
 import { sha256OfStream } from './hash.js';
@@ -55,7 +57,7 @@ export class RecordingFinalizer {
     if (rec?.state !== 'UPLOADED') return { outcome: 'skipped', recording: rec };
     // Counted before the store is touched, so tries that crash the worker mid-hash count too. Not a
     // state change: the version stays, and a concurrent finalizer is not made to lose by it.
-    await this.db.recording.updateMany({ where: { id: rec.id, state: 'UPLOADED' }, data: { finalizeAttempts: { increment: 1 } } });
+    await countFinalizeAttempt(this.db, rec.id);
 
     let verdict: Verdict;
     try {
@@ -113,14 +115,7 @@ export class RecordingFinalizer {
 
   private async apply(tx: Tx, rec: Recording, verdict: Verdict) {
     const to = verdict.kind === 'verified' ? 'VERIFIED' : 'FAILED';
-    const { count } = await tx.recording.updateMany({
-      where: { id: rec.id, state: 'UPLOADED', version: rec.version },
-      data:
-        verdict.kind === 'verified'
-          ? { state: to, version: { increment: 1 }, sha256: verdict.sha256, sizeBytes: verdict.sizeBytes, contentType: verdict.contentType, verifiedAt: new Date() }
-          : { state: to, version: { increment: 1 }, failureReason: verdict.reason },
-    });
-    if (count === 0) return undefined;
+    if (!(await writeFinalizeVerdict(tx, rec, verdict.kind === 'verified' ? { ...verdict, at: new Date() } : verdict))) return undefined;
     const attempt = await tx.attempt.findUniqueOrThrow({ where: { id: rec.attemptId }, select: { sessionId: true, number: true } });
     const reason = verdict.kind === 'failed' ? { reason: verdict.reason } : {};
     await appendAudit(tx, {
@@ -137,7 +132,7 @@ export class RecordingFinalizer {
     } else {
       // A failed recording is no evidence: the session must be recorded again. A flag, not a session
       // state change, so the session's version stays and its own transitions are not disturbed.
-      await tx.verificationSession.update({ where: { id: attempt.sessionId }, data: { recaptureRequired: true } });
+      await requireRecapture(tx, attempt.sessionId);
     }
     return { recording: await tx.recording.findUniqueOrThrow({ where: { id: rec.id } }), sessionId: attempt.sessionId, attemptNumber: attempt.number };
   }

@@ -2,7 +2,7 @@
 // then. A check never repairs or re-hashes the record (the hash taken at finalize is the evidence);
 // it writes down that it looked and what it saw, and alerts supervisors when the object is gone or
 // differs.
-import type { Db } from '../server/db/client.js';
+import { sqlAutocommit, type Db } from '../server/db/client.js';
 import type { AuditActor } from '../server/audit/audit.actions.js';
 import { appendAudit } from '../server/audit/audit.service.js';
 import type { Logger } from '../server/logging.js';
@@ -10,9 +10,7 @@ import type { RealtimeEmitter } from '../server/realtime/events.js';
 import { sha256OfStream } from './hash.js';
 import type { RecordingStore } from './object-store.js';
 import type { RecordingState } from './recording-state.js';
-
-/** The states in which facesign holds a hash of a stored object. */
-const STORED: RecordingState[] = ['VERIFIED', 'RETAINED'];
+import { leastRecentlyChecked, markIntegrityChecked, STORED_STATES as STORED } from './recording.repository.js';
 
 export type IntegrityResult =
   | {
@@ -67,8 +65,7 @@ export class IntegrityChecker {
     const recorded = await this.db.$transaction(async (tx) => {
       // Conditional on still being stored: retention may have deleted the object while we hashed,
       // and that is not a missing recording.
-      const { count } = await tx.recording.updateMany({ where: { id: rec.id, state: { in: STORED } }, data: { lastIntegrityCheckAt: checkedAt } });
-      if (count === 0) return false;
+      if (!(await markIntegrityChecked(tx, rec.id, checkedAt))) return false;
       await appendAudit(tx, {
         actor: request.actor ?? { type: 'SYSTEM', id: 'recording-integrity' },
         entity: { type: 'recording', id: rec.id },
@@ -104,12 +101,8 @@ export class IntegrityChecker {
     if (n <= 0) return [];
     const seed = random().toString();
     // Ties (above all the never-checked) are broken by a seeded shuffle, not by id order.
-    const pool = await this.db.$queryRaw<{ id: string }[]>`
-      SELECT id::text AS id FROM "Recording"
-      WHERE state IN ('VERIFIED', 'RETAINED') AND sha256 IS NOT NULL
-      ORDER BY "lastIntegrityCheckAt" ASC NULLS FIRST, md5(id::text || ${seed})
-      LIMIT ${n * 4}`;
-    const picked = pickRandom(pool.map((r) => r.id), n, random);
+    const pool = await leastRecentlyChecked(sqlAutocommit(this.db), n * 4, seed);
+    const picked = pickRandom(pool, n, random);
 
     const results: IntegrityResult[] = [];
     const errors: unknown[] = [];

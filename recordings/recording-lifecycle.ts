@@ -2,10 +2,12 @@
 // transaction, with its audit event. An egress that becomes active also moves its attempt's
 // recording start to the egress's own start time. Conditional on state and version: concurrent or repeated
 // reports of the same egress converge on the furthest state.
-import type { Tx } from '../server/db/client.js';
+import { sqlIn, type Tx } from '../server/db/client.js';
+import { moveRecordingStart } from '../server/verification/verification.repository.js';
 import { appendAudit } from '../server/audit/audit.service.js';
 import type { ObservedEgress } from '../server/livekit/observations.js';
 import { advances, recordingStateForEgress, type RecordingState } from './recording-state.js';
+import { advanceFromEgress } from './recording.repository.js';
 
 export type EgressApplication =
   | { kind: 'advanced'; recordingId: string; attemptId: string; from: RecordingState; to: RecordingState }
@@ -23,24 +25,19 @@ export async function applyEgressObservation(
     if (!rec) return { kind: 'unknown-egress' };
     if (!advances(rec.state, target)) return { kind: 'stale', recordingId: rec.id, state: rec.state };
     const reason = target === 'FAILED' ? (observed.error ?? `egress ${observed.status.toLowerCase()}`).slice(0, 500) : undefined;
-    const { count } = await tx.recording.updateMany({
-      where: { id: rec.id, state: rec.state, version: rec.version },
-      data: {
-        state: target,
-        version: { increment: 1 },
-        ...(observed.startedAt ? { egressStartedAt: observed.startedAt } : {}),
-        ...(observed.endedAt ? { egressEndedAt: observed.endedAt } : {}),
-        ...(observed.file && target === 'UPLOADED'
-          ? { reportedSize: observed.file.size, reportedDurationMs: observed.file.durationMs, location: observed.file.location.slice(0, 1024), objectKey: observed.file.key }
-          : {}),
-        ...(reason ? { failureReason: reason } : {}),
-      },
+    const advanced = await advanceFromEgress(tx, rec, target, {
+      ...(observed.startedAt ? { egressStartedAt: observed.startedAt } : {}),
+      ...(observed.endedAt ? { egressEndedAt: observed.endedAt } : {}),
+      ...(observed.file && target === 'UPLOADED'
+        ? { reportedSize: observed.file.size, reportedDurationMs: observed.file.durationMs, location: observed.file.location.slice(0, 1024), objectKey: observed.file.key }
+        : {}),
+      ...(reason ? { failureReason: reason } : {}),
     });
-    if (count === 0) continue; // someone else moved it first: look again
+    if (!advanced) continue; // someone else moved it first: look again
     if (target === 'ACTIVE' && observed.startedAt) {
       // Offsets into the recording (answers, flags, captures) count from the moment the file begins,
       // which is when LiveKit started the egress, not when facesign asked for it.
-      await tx.attempt.update({ where: { id: rec.attemptId }, data: { recordingStartedAt: observed.startedAt } });
+      await moveRecordingStart(sqlIn(tx), rec.attemptId, observed.startedAt);
     }
     await appendAudit(tx, {
       actor: { type: 'SYSTEM', id: `livekit-${source}` },

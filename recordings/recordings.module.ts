@@ -15,12 +15,17 @@ import { finalizeJobId, RecordingFinalizer } from './finalize.service.js';
 import { IntegrityChecker } from './integrity.service.js';
 import { LivenessService } from './liveness.service.js';
 import { PlaybackService } from './playback.service.js';
+import { recordingStartJobId, type RecordingService } from './recording.service.js';
 import { RetentionService } from './retention.service.js';
 
 /** Sweep job ids change this often, so a sweep job that failed never blocks a later one. */
 const SWEEP_BUCKET_MS = 600_000;
 
-export function recordingsModule(ctx: FeatureContext, { auth }: { auth: AuthService }) {
+/** A recording asked for this long ago with no egress yet, and no start job known, is asked for again. */
+const START_LOST_AFTER_MS = 60_000;
+
+/** `recorder` starts attempts' recordings (LiveKit's egress); absent when LiveKit is not configured. */
+export function recordingsModule(ctx: FeatureContext, { auth, recorder }: { auth: AuthService; recorder: RecordingService | undefined }) {
   const { config, log, db, store, queues, realtime, signing, auditCheckpoints, jobs, events, signals } = ctx;
   const retentionSettings = { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode };
   const contractRetention = new ContractRetention({ db, store, settings: retentionSettings, log });
@@ -65,6 +70,18 @@ export function recordingsModule(ctx: FeatureContext, { auth }: { auth: AuthServ
     }
   });
 
+  // Queued by the session engine after the transition that answers a call or begins a video.
+  jobs.handle('recording-start', async ({ sessionId, attemptId }, { attempt }) => {
+    if (!recorder) return;
+    try {
+      await recorder.startForAttempt(attemptId, { ifLive: true });
+    } catch (error) {
+      if (attempt >= jobCatalog['recording-start'].attempts) {
+        realtime.emitter.toSupervisors('alert', { v: 1, kind: 'recording_not_started', sessionId, message: 'The recording could not be started' });
+      }
+      throw error;
+    }
+  });
   jobs.handle('recording-finalize', async ({ recordingId }) => {
     const result = await finalizer.finalize(recordingId);
     if (result.recording?.state === 'VERIFIED') await retention.retain(recordingId);
@@ -91,6 +108,11 @@ export function recordingsModule(ctx: FeatureContext, { auth }: { auth: AuthServ
     await liveness.requeueStale(now, bucket);
     for (const recordingId of await finalizer.sweep()) {
       await queues.enqueue('recording-finalize', { recordingId }, { jobId: `${finalizeJobId(recordingId)}-sweep-${bucket}` });
+    }
+    // A start job lost between commit and enqueue (or with Redis) is queued again under its own id:
+    // one still waiting, running, done or failed (and alerted) is left as it is.
+    for (const { sessionId, attemptId } of recorder ? await recorder.awaitingStart(new Date(now.getTime() - START_LOST_AFTER_MS)) : []) {
+      await queues.enqueue('recording-start', { sessionId, attemptId }, { jobId: recordingStartJobId(attemptId) });
     }
   });
 

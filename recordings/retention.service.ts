@@ -8,6 +8,7 @@ import { AppError } from '../server/shared/errors.js';
 import { appendAudit } from '../server/audit/audit.service.js';
 import type { AuditActor } from '../server/audit/audit.actions.js';
 import type { RecordingStore } from './object-store.js';
+import { changeRetention, lockForDeletion, markDeleted, markRetained, writeHold } from './recording.repository.js';
 import {
   decideEnforcement,
   deletionRefusal,
@@ -204,16 +205,8 @@ export class RetentionService {
       const enforcedBy: RetentionEnforcer = plan.lockMode ? 'object_lock' : 'facesign';
 
       const won = await this.db.$transaction(async (tx) => {
-        // The maturity this date was computed from must still be the loan file's: FOR SHARE makes a
-        // concurrent maturity change wait for this commit (its recomputation then sees RETAINED), or
-        // this pass notices the change and computes again.
-        const [current] = await tx.$queryRaw<{ maturity: string | null }[]>`SELECT "maturityDate"::text AS maturity FROM "LoanFile" WHERE id = ${loanFile.id}::uuid FOR SHARE`;
-        if ((current?.maturity ?? null) !== dateOnly(loanFile.maturityDate)) return false;
-        const { count } = await tx.recording.updateMany({
-          where: { id: rec.id, state: 'VERIFIED', version: rec.version },
-          data: { state: 'RETAINED', retainUntil: until, objectLockMode: plan.lockMode, version: { increment: 1 } },
-        });
-        if (count === 0) return false;
+        // Only while the maturity this date was computed from is still the loan file's (see markRetained).
+        if (!(await markRetained(tx, rec, { loanFileId: loanFile.id, maturity: dateOnly(loanFile.maturityDate) }, { until, lockMode: plan.lockMode }))) return false;
         await this.auditStateChange(tx, rec, 'VERIFIED', 'RETAINED', RETENTION_ACTOR);
         await appendAudit(tx, {
           actor: RETENTION_ACTOR,
@@ -374,11 +367,7 @@ export class RetentionService {
       if (plan.extendLock) await this.store.applyRetention(rec.objectKey, plan.extendLock.until, plan.extendLock.mode);
       const from = rec.retainUntil;
       const won = await this.db.$transaction(async (tx) => {
-        const { count } = await tx.recording.updateMany({
-          where: { id: rec.id, state: 'RETAINED', version: rec.version },
-          data: { retainUntil: plan.to, objectLockMode: plan.lockMode, version: { increment: 1 } },
-        });
-        if (count === 0) return false;
+        if (!(await changeRetention(tx, rec, { until: plan.to, lockMode: plan.lockMode }))) return false;
         await appendAudit(tx, {
           actor: RETENTION_ACTOR,
           entity: { type: 'recording', id: rec.id },
@@ -428,11 +417,7 @@ export class RetentionService {
       }
       if (rec.legalHold === hold && rec.legalHoldReason === nextReason) return rec;
       const updated = await this.db.$transaction(async (tx) => {
-        const { count } = await tx.recording.updateMany({
-          where: { id: rec.id, version: rec.version, state: { not: 'DELETED' } },
-          data: { legalHold: hold, legalHoldReason: nextReason, version: { increment: 1 } },
-        });
-        if (count === 0) return undefined;
+        if (!(await writeHold(tx, rec, { on: hold, reason: nextReason }))) return undefined;
         await appendAudit(tx, {
           actor,
           requestId,
@@ -462,11 +447,7 @@ export class RetentionService {
   ): Promise<DeleteOutcome> {
     return this.db.$transaction(
       async (tx) => {
-        const locked =
-          lock === 'skip'
-            ? await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Recording" WHERE id = ${recordingId}::uuid FOR UPDATE SKIP LOCKED`
-            : await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Recording" WHERE id = ${recordingId}::uuid FOR UPDATE`;
-        if (locked.length === 0) {
+        if (!(await lockForDeletion(tx, recordingId, lock))) {
           if (lock === 'skip') return 'locked-elsewhere';
           throw new AppError('NOT_FOUND', `No recording ${recordingId}`);
         }
@@ -488,11 +469,7 @@ export class RetentionService {
         }
         const retainedUntil = rec.retainUntil;
         await this.store.delete(rec.objectKey);
-        const { count } = await tx.recording.updateMany({
-          where: { id: rec.id, state: 'RETAINED', legalHold: false, version: rec.version },
-          data: { state: 'DELETED', deletedAt: now, version: { increment: 1 } },
-        });
-        if (count !== 1) throw new Error(`recording ${rec.id} changed while locked for deletion`);
+        if (!(await markDeleted(tx, rec, now))) throw new Error(`recording ${rec.id} changed while locked for deletion`);
         await this.auditStateChange(tx, rec, 'RETAINED', 'DELETED', actor, requestId);
         await appendAudit(tx, {
           actor,

@@ -34,7 +34,9 @@ export const envSchema = z.object({
   // The application's login role (a member of facesign_app); migrations connect as the owner instead.
   DATABASE_URL: url.default('postgresql://facesign_api@127.0.0.1:5432/facesign'),
   MIGRATION_DATABASE_URL: url.optional(),
-  DATABASE_POOL_SIZE: int(1, 200).default(10),
+  // A worker's LiveKit event lanes want up to 32 connections beside its jobs, an api node's burst of
+  // acceptances one each: with 10, both queued (docs/operations.md, "Connection pools").
+  DATABASE_POOL_SIZE: int(1, 200).default(20),
   REDIS_URL: url.default('redis://127.0.0.1:6379'),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only').default('facesign'),
 
@@ -164,6 +166,8 @@ export const envSchema = z.object({
   // The longest wait the login backoff reaches (the name is older than the backoff).
   LOGIN_LOCKOUT_MINUTES: int(1, 24 * 60).default(15),
   LOGIN_RATE_PER_MINUTE: int(1, 10_000).default(30),
+  LOGIN_SESSION_CACHE_SECONDS: int(0, 300).default(30),
+  LOGIN_SESSION_CACHE_SIZE: int(0, 1_000_000).default(10_000),
   SHUTDOWN_GRACE_MS: int(0, 120_000).default(10_000),
 });
 
@@ -282,6 +286,8 @@ export interface Config {
     loginBackoffMs: number;
     loginBackoffMaxMs: number;
     loginRatePerMinute: number;
+    /** Login sessions kept in each process (0 turns the cache off) and for how long at most (revocations reach every node at once over Redis). */
+    sessionCache: { maxEntries: number; ttlMs: number };
   };
 }
 
@@ -498,6 +504,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       loginBackoffMs: e.LOGIN_BACKOFF_SECONDS * 1000,
       loginBackoffMaxMs: e.LOGIN_LOCKOUT_MINUTES * 60_000,
       loginRatePerMinute: e.LOGIN_RATE_PER_MINUTE,
+      sessionCache: { maxEntries: e.LOGIN_SESSION_CACHE_SIZE, ttlMs: e.LOGIN_SESSION_CACHE_SECONDS * 1000 },
     },
   };
 }

@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { createLogger, type Logger } from './logging.js';
 import { AuditSealer } from './audit/audit-sealer.service.js';
 import { AuditCheckpoints } from './audit/checkpoint.service.js';
+import { AuditLog } from './audit/audit-log.service.js';
 import { HttpTimestampAuthority } from './audit/tsa.js';
 import { createDb, type Db } from './db/client.js';
 import { checkDatabaseRole } from './db/roles.js';
@@ -35,6 +36,8 @@ export interface Infrastructure {
   /** Present when LiveKit is configured. */
   platform: VideoPlatform | undefined;
   auditCheckpoints: AuditCheckpoints;
+  /** Reads the audit log for auditors (GET /api/audit-events). */
+  auditLog: AuditLog;
   eventLag: EventLag;
   presence: PresenceService;
   events: DomainEvents;
@@ -99,6 +102,7 @@ export async function createInfrastructure(config: Config, options: { logDestina
     queues,
     platform,
     auditCheckpoints,
+    auditLog: new AuditLog(db),
     eventLag: new EventLag(),
     presence: new PresenceService(redis),
     events: new DomainEvents(),

@@ -92,12 +92,12 @@ export interface Facesign {
 
 export async function createFacesign(config: Config, options: FacesignOptions = {}): Promise<Facesign> {
   const infra = await createInfrastructure(config, options);
-  const { log, db, queues, eventLag, events, jobs } = infra;
-  const { auth, apiKeys, limiter, links } = authModule(infra);
+  const { log, db, queues, eventLag, events, jobs, auditLog } = infra;
+  const { auth, apiKeys, limiter, links, close: closeAuth } = authModule(infra);
   const realtime = realtimeModule(infra, auth);
   const ctx = { ...infra, realtime };
   const { livekit, intake } = livekitModule(infra);
-  const recordings = recordingsModule(ctx, { auth });
+  const recordings = recordingsModule(ctx, { auth, recorder: livekit?.recordings });
   const loanFiles = loanFilesModule(infra, { auth, contractRetention: recordings.contractRetention });
   const verification = verificationModule(ctx, { livekit, los: loanFiles.los, contracts: loanFiles.contracts, links });
   const checklists = await checklistsModule(ctx, verification);
@@ -110,9 +110,9 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
   const contributions = [recordings.contribution, loanFiles.contribution];
   const checks = [...infra.checks, ...contributions.flatMap((c) => c.checks ?? [])];
   const routes = apiRoutes({
-    ...recordings, ...loanFiles, ...verification, ...supervision, checklists, reviews, reviewDesk, auth, apiKeys, limiter, links, db, checks,
+    ...recordings, ...loanFiles, ...verification, ...supervision, checklists, reviews, reviewDesk, auth, apiKeys, limiter, links, db, checks, auditLog,
     readinessPolicy: { env: config.env, metricsToken: config.metrics.token },
-    users: new UserAdmin(db, realtime.connections),
+    users: new UserAdmin(db, realtime.connections, events),
     consoleSettings: consoleSettingsOf(config),
     keyring: infra.signing.keyring,
   });
@@ -151,6 +151,7 @@ export async function createFacesign(config: Config, options: FacesignOptions = 
         await workers?.close();
         for (const contribution of contributions) await contribution.stop?.();
         await realtime.close();
+        await closeAuth();
         await infra.close();
         log.info('stopped');
       })()),

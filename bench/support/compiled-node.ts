@@ -3,7 +3,7 @@
 // compiled files resolve node_modules as dist/ does, and started on plain Node in a process of its own.
 import { execFile, spawn } from 'node:child_process';
 import { cpSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -20,6 +20,7 @@ export async function compileServer(outDir: string): Promise<void> {
 
 /** A compiled build in bench/results/ (gitignored), removed by `remove()`. */
 export async function compiledBuild(): Promise<{ dir: string; remove(): Promise<void> }> {
+  await mkdir(join(REPO, 'bench/results'), { recursive: true }); // gitignored: absent in a fresh checkout
   const dir = await mkdtemp(join(REPO, 'bench/results/build-'));
   try {
     await compileServer(dir);

@@ -52,3 +52,46 @@ export async function summariseCpuProfiles(dir: string, top: number): Promise<st
   }
   return lines;
 }
+
+/** A named share of a profile: samples with a frame on their stack whose function and file match `frame`. */
+export interface ProfileBucket {
+  name: string;
+  frame: RegExp;
+}
+
+/**
+ * For each bucket, the share of the busy samples of the .cpuprofile files in `dir` that have a
+ * matching frame anywhere on their stack (inclusive time: buckets may overlap). Frames are matched
+ * as `<function> <file>`, the file relative to node_modules/, server/ or recordings/.
+ */
+export async function attributeCpuProfiles(dir: string, buckets: readonly ProfileBucket[]): Promise<{ name: string; percent: number }[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  const hits = buckets.map(() => 0);
+  let busy = 0;
+  for (const file of files) {
+    const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile & { nodes: (ProfileNode & { children?: number[] })[] };
+    const parentOf = new Map<number, number>();
+    for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+    const label = new Map(profile.nodes.map((n) => [n.id, `${n.callFrame.functionName} ${n.callFrame.url.replace(/^.*\/(node_modules|server|recordings)\//, '$1/')}`]));
+    // Which buckets each node's stack falls in, computed once per node.
+    const memo = new Map<number, boolean[]>();
+    const bucketsOf = (id: number): boolean[] => {
+      const known = memo.get(id);
+      if (known) return known;
+      const parent = parentOf.get(id);
+      const inherited = parent === undefined ? buckets.map(() => false) : bucketsOf(parent);
+      const own = label.get(id) ?? '';
+      const result = inherited.map((hit, i) => hit || buckets[i]!.frame.test(own));
+      memo.set(id, result);
+      return result;
+    };
+    for (const id of profile.samples) {
+      if (label.get(id)?.startsWith('(idle) ')) continue;
+      busy += 1;
+      bucketsOf(id).forEach((hit, i) => {
+        if (hit) hits[i]! += 1;
+      });
+    }
+  }
+  return buckets.map((b, i) => ({ name: b.name, percent: busy === 0 ? 0 : Math.round((1000 * hits[i]!) / busy) / 10 }));
+}

@@ -39,6 +39,7 @@ const schemas = {
   }),
   twirpFault: z.object({
     code: z.enum(TWIRP_FAULT_CODES).optional(),
+    delaySeconds: z.number().nonnegative().optional(),
     count: z.number().int().positive().optional(),
     service: z.enum(['RoomService', 'Egress', 'SIP']).optional(),
     method: name.optional(),

@@ -37,6 +37,11 @@ export const TWIRP_FAULT_CODES = ['unavailable', 'internal', 'resource_exhausted
 export interface TwirpFault {
   /** Twirp code of the injected error (default `unavailable`, HTTP 503). */
   code?: (typeof TWIRP_FAULT_CODES)[number];
+  /**
+   * When set, the call is not failed but held this many simulated seconds and then served as usual: a
+   * slow node, or an egress start that waits for an egress worker.
+   */
+  delaySeconds?: number;
   /** Number of calls to fail; omitted = every call until the faults are cleared. */
   count?: number;
   /** Only calls to this service, e.g. `SIP`. */

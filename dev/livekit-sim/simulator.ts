@@ -59,7 +59,7 @@ export async function startLiveKitSimulator(options: LiveKitSimulatorOptions = {
     }
     allowCors(request, response);
     if (url.pathname.startsWith('/twirp/')) {
-      await handleTwirp(request, response, url, { keys, services, faults });
+      await handleTwirp(request, response, url, { keys, services, faults, clock });
     } else if (url.pathname.startsWith('/_sim/')) {
       await handleControl(request, response, url, control);
     } else if (url.pathname === '/') {

@@ -1,10 +1,11 @@
 // One Twirp request, in the order livekit-server handles it: the API-key middleware (plain-text 401 for a
 // bad token), then the generated Twirp server (POST only, route, Content-Type, body decoding), then the
 // service method (grant check first). Injected `unavailable` faults answer before anything else, as an
-// overloaded node or a load balancer would.
+// overloaded node or a load balancer would; injected delays hold the call first and then serve it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiKeyPair, Claims } from './auth.js';
 import { AuthRejection, authenticateRequest } from './auth.js';
+import type { SimClock } from './clock.js';
 import type { FaultPlan } from './faults.js';
 import { BodyTooLarge, readBody, writeText } from './http-util.js';
 import type { TwirpService } from './twirp-services.js';
@@ -15,6 +16,7 @@ export interface TwirpHandlerDependencies {
   keys: ApiKeyPair;
   services: ReadonlyMap<string, TwirpService>;
   faults: FaultPlan;
+  clock: SimClock;
 }
 
 const PREFIX = '/twirp';
@@ -23,13 +25,15 @@ export async function handleTwirp(
   request: IncomingMessage,
   response: ServerResponse,
   url: URL,
-  { keys, services, faults }: TwirpHandlerDependencies,
+  { keys, services, faults, clock }: TwirpHandlerDependencies,
 ): Promise<void> {
   const path = url.pathname;
   const { serviceName, methodName } = parseTwirpPath(path);
 
   const fault = faults.takeTwirpFault(serviceName, methodName);
-  if (fault !== undefined) {
+  if (fault?.delaySeconds !== undefined) {
+    await clock.sleep(fault.delaySeconds);
+  } else if (fault !== undefined) {
     writeTwirpError(response, new TwirpError(fault.code ?? 'unavailable', 'livekit-sim: injected fault'));
     return;
   }

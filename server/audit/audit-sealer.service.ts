@@ -4,7 +4,9 @@
 // the links in one statement. A row that commits late, after rows inserted after it were sealed,
 // simply joins the chain later: the chain's order is chainSeq, and it never forks.
 import type { Logger } from 'pino';
-import { sqlPool, type Db } from '../db/client.js';
+import { sql as fragment } from 'kysely';
+import { sqlAutocommit, sqlIn, type Db } from '../db/client.js';
+import { build, first, rows } from '../db/typed-sql.js';
 import { GENESIS_HASH, hashAuditRow } from './audit.service.js';
 import { onAuditAppended } from './audit-appended.js';
 
@@ -49,10 +51,15 @@ export async function sealAuditChain(db: Db, options: { wait?: boolean } = {}): 
         positions.push(position.toString());
         prevHash = hash;
       }
-      await tx.$executeRaw`
-        UPDATE "AuditEvent" AS a SET "prevHash" = u.prev, "hash" = u.hash, "chainSeq" = u.pos
-        FROM unnest(${seqs}::bigint[], ${prevs}::text[], ${hashes}::text[], ${positions}::bigint[]) AS u(seq, prev, hash, pos)
-        WHERE a.seq = u.seq`;
+      const links = fragment<{ seq: string; prev: string; hash: string; pos: string }>`unnest(${seqs}::bigint[], ${prevs}::text[], ${hashes}::text[], ${positions}::bigint[])`;
+      await rows(
+        sqlIn(tx),
+        build
+          .updateTable('AuditEvent as a')
+          .from(links.as<'u'>(fragment`u(seq, prev, hash, pos)`))
+          .set((eb) => ({ prevHash: eb.ref('u.prev'), hash: eb.ref('u.hash'), chainSeq: eb.ref('u.pos') }))
+          .whereRef('a.seq', '=', 'u.seq'),
+      );
       return pending.length;
     });
     sealed += batch;
@@ -61,11 +68,12 @@ export async function sealAuditChain(db: Db, options: { wait?: boolean } = {}): 
 }
 
 async function anythingUnsealed(db: Db): Promise<boolean> {
-  const { rows } = await sqlPool(db).query<{ pending: boolean }>({
-    name: 'audit-anything-unsealed',
-    text: `SELECT EXISTS (SELECT 1 FROM "AuditEvent" WHERE "chainSeq" IS NULL) AS "pending"`,
-  });
-  return rows[0]?.pending === true;
+  const found = await first(
+    sqlAutocommit(db),
+    build.selectNoFrom((eb) => eb.exists(eb.selectFrom('AuditEvent').select(eb.lit(1).as('one')).where('chainSeq', 'is', null)).$castTo<boolean>().as('pending')),
+    'audit-anything-unsealed',
+  );
+  return found?.pending === true;
 }
 
 /**

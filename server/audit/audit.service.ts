@@ -4,7 +4,9 @@
 // batch at a time under a cluster-wide lock, so the chain never forks and audited writes never queue
 // behind each other.
 import { createHash, randomUUID } from 'node:crypto';
+import { sql as fragment, type Expression } from 'kysely';
 import { sqlIn, type Sql, type Tx } from '../db/client.js';
+import { build, rows, type DB } from '../db/typed-sql.js';
 import { canonicalJson } from './canonical-json.js';
 import { auditAppended } from './audit-appended.js';
 import { auditActionSchema, type AuditAction, type AuditActor } from './audit.actions.js';
@@ -86,29 +88,41 @@ export async function insertAudit(sql: Sql, entry: AuditEntry): Promise<{ id: st
 export async function insertAuditMany(sql: Sql, entries: readonly AuditEntry[]): Promise<string[]> {
   if (entries.length === 0) return [];
   const { ids, json } = auditRowsParam(entries);
-  await sql.query({ name: 'audit-insert', text: auditInsertSql(1), values: [json] });
+  await rows(sql, auditInsert(json), 'audit-insert');
   return ids;
 }
 
-/** Events as the one JSON parameter `auditInsertSql` reads (validated), and their ids. */
+/** Events as the one JSON parameter `auditInsert` reads (validated), and their ids. */
 export function auditRowsParam(entries: readonly AuditEntry[], now = new Date()): { ids: string[]; json: string } {
   const rows = entries.map((entry) => auditRow(entry, now));
   return { ids: rows.map((row) => row.id), json: JSON.stringify(rows) };
 }
 
+/** The columns an event is inserted with, in the order `auditRow` builds them. */
+const AUDIT_COLUMNS = ['id', 'occurredAt', 'recordedAt', 'actorType', 'actorId', 'action', 'actionVersion', 'entityType', 'entityId', 'requestId', 'data'] as const satisfies readonly (keyof DB['AuditEvent'])[];
+const AUDIT_RECORD = 'r("id" uuid, "occurredAt" timestamptz, "recordedAt" timestamptz, "actorType" "AuditActorType", "actorId" text, "action" text, "actionVersion" int, "entityType" text, "entityId" text, "requestId" text, "data" jsonb)';
+
 /**
- * The insert of the events in parameter `$param` (from `auditRowsParam`), in their order, for use on
- * its own or as a CTE of a larger statement; `onlyIf` is an SQL condition that must hold (e.g. that
- * the statement's conditional update matched a row).
+ * The insert of one event whose columns are SQL expressions over `source` (a CTE of the caller's
+ * statement), for the one statement whose event data joins what that statement wrote (the answer
+ * write: its revision and offset). `columns` must give every column, so a new one is not left out.
  */
-export function auditInsertSql(param: number, onlyIf?: string): string {
-  return `INSERT INTO "AuditEvent" ("id", "occurredAt", "recordedAt", "actorType", "actorId", "action", "actionVersion", "entityType", "entityId", "requestId", "data")
-      SELECT r."id", r."occurredAt", r."recordedAt", r."actorType", r."actorId", r."action", r."actionVersion", r."entityType", r."entityId", r."requestId", r."data"
-      FROM jsonb_array_elements($${param}::jsonb) WITH ORDINALITY AS e(v, n),
-        jsonb_to_record(e.v) AS r("id" uuid, "occurredAt" timestamptz, "recordedAt" timestamptz, "actorType" "AuditActorType", "actorId" text, "action" text,
-          "actionVersion" int, "entityType" text, "entityId" text, "requestId" text, "data" jsonb)${onlyIf ? `
-      WHERE ${onlyIf}` : ''}
-      ORDER BY e.n`;
+export function auditInsertFromSql(source: string, columns: Record<(typeof AUDIT_COLUMNS)[number], string>): string {
+  return `INSERT INTO "AuditEvent" (${AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ')})
+        SELECT ${AUDIT_COLUMNS.map((c) => columns[c]).join(', ')} FROM ${source}`;
+}
+
+/**
+ * The insert of the events in `json` (from `auditRowsParam`), in their order, for use on its own or
+ * as a CTE of a larger statement; `onlyIf` is a condition that must hold (e.g. that the statement's
+ * conditional update matched a row).
+ */
+export function auditInsert(json: string, onlyIf?: Expression<boolean>) {
+  const values = fragment.join(AUDIT_COLUMNS.map((c) => fragment.ref(`r.${c}`)));
+  return build.insertInto('AuditEvent').columns(AUDIT_COLUMNS).expression(
+    fragment`SELECT ${values} FROM jsonb_array_elements(${json}::jsonb) WITH ORDINALITY AS e(v, n), jsonb_to_record(e.v) AS ${fragment.raw(AUDIT_RECORD)}
+      ${onlyIf ? fragment`WHERE ${onlyIf}` : fragment``} ORDER BY e.n`,
+  );
 }
 
 /** The row an event is stored as (validated), for writers that insert it themselves in a larger statement. */

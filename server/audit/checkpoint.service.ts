@@ -4,7 +4,8 @@
 // it in the database. The bucket's copy is the anchor: a database superuser who rewrites events and
 // head rows cannot rewrite a locked object, and audit:verify reads heads from the bucket.
 import type { Logger } from 'pino';
-import { sqlPool, type Db } from '../db/client.js';
+import { sqlAutocommit, sqlPool, type Db } from '../db/client.js';
+import { build, rows as all } from '../db/typed-sql.js';
 import { MerkleFrontier, MerkleTree } from './merkle.js';
 import {
   auditLeafHash,
@@ -269,11 +270,18 @@ export class AuditCheckpoints {
   }
 
   private async leavesAfter(size: number, limit: number): Promise<{ chainSeq: number; hash: string }[]> {
-    const { rows } = await sqlPool(this.db).query<{ position: string; hash: string }>({
-      name: 'audit-leaves-after',
-      text: `SELECT a."chainSeq"::text AS "position", a."hash" FROM "AuditEvent" a WHERE a."chainSeq" > $1 ORDER BY a."chainSeq" LIMIT $2`,
-      values: [size, limit],
-    });
+    const rows = await all(
+      sqlAutocommit(this.db),
+      build
+        .selectFrom('AuditEvent as a')
+        .select(['a.chainSeq as position', 'a.hash'])
+        .where('a.chainSeq', '>', String(size))
+        .orderBy('a.chainSeq')
+        .limit(limit)
+        // The sealer sets a row's position and hash together.
+        .$narrowType<{ position: string; hash: string }>(),
+      'audit-leaves-after',
+    );
     return rows.map((row) => ({ chainSeq: Number(row.position), hash: row.hash }));
   }
 

@@ -3,7 +3,8 @@
 // published beside it, consistency with the head before it — and that the events in the database
 // reproduce each head. The bucket is the anchor: heads and leaves are read from there, and the
 // database's own head rows are only compared with them.
-import { sqlPool, type Db } from '../db/client.js';
+import { sqlAutocommit, type Db } from '../db/client.js';
+import { build, rows as all } from '../db/typed-sql.js';
 import { verifyAuditChain, type ChainVerdict } from './chain-verify.js';
 import { MerkleTree, verifyConsistency } from './merkle.js';
 import {
@@ -153,10 +154,17 @@ async function readLeaves(db: Db): Promise<LeafRow[]> {
   const out: LeafRow[] = [];
   let after = 0;
   for (;;) {
-    const { rows } = await sqlPool(db).query<{ position: string; seq: string; id: string; hash: string }>({
-      text: `SELECT a."chainSeq"::text AS "position", a."seq"::text AS "seq", a."id"::text AS "id", a."hash" FROM "AuditEvent" a WHERE a."chainSeq" > $1 ORDER BY a."chainSeq" LIMIT 10000`,
-      values: [after],
-    });
+    const rows = await all(
+      sqlAutocommit(db),
+      build
+        .selectFrom('AuditEvent as a')
+        .select(['a.chainSeq as position', 'a.seq', 'a.id', 'a.hash'])
+        .where('a.chainSeq', '>', String(after))
+        .orderBy('a.chainSeq')
+        .limit(10_000)
+        // The sealer sets a row's position and hash together.
+        .$narrowType<{ position: string; hash: string }>(),
+    );
     for (const row of rows) out.push({ chainSeq: Number(row.position), seq: row.seq, id: row.id, hash: row.hash });
     if (rows.length < 10_000) return out;
     after = out[out.length - 1]!.chainSeq;

@@ -3,7 +3,9 @@
 // never locks an account hard: see login().
 import type { Request } from 'express';
 import type { DomainEvents } from '../events/domain-events.js';
-import { sqlPool, type Db } from '../db/client.js';
+import { sql as fragment } from 'kysely';
+import { sqlAutocommit, type Db, type Tx } from '../db/client.js';
+import { build, first, rows } from '../db/typed-sql.js';
 import type { Role } from '../db/generated/prisma/enums.js';
 import { AppError } from '../shared/errors.js';
 import { parseCookies } from '../shared/cookies.js';
@@ -15,6 +17,7 @@ import type { Principal } from './principal.js';
 import type { RateLimiter, ThrottleBucket } from './rate-limiter.js';
 import type { ApiKeyService } from './api-keys.service.js';
 import { backoffSchedule } from './backoff.js';
+import type { CachedLoginSession, LoginSessionCache } from './login-session-cache.js';
 
 export const SESSION_COOKIE = 'fs_session';
 export const CSRF_COOKIE = 'fs_csrf';
@@ -47,6 +50,7 @@ const CLIENT_FAILURE_WINDOW_MS = 3_600_000;
 /** A client address its owner signed in from within this time is familiar (see login()). */
 const FAMILIAR_CLIENT_MS = 30 * 86_400_000;
 
+const sessionEnded = () => new AppError('UNAUTHENTICATED', 'Your session has ended; sign in again');
 const accountKey = (email: string) => `login:account:${sha256Hex(email)}`;
 const normalEmail = (email: string) => email.trim().toLowerCase();
 
@@ -57,6 +61,8 @@ export interface AuthServiceOptions {
   settings: AuthSettings;
   /** Where revoked login sessions are announced (their consoles' sockets end). */
   events: DomainEvents;
+  /** Login sessions kept in this process for HTTP requests; without it every request reads the database. */
+  sessions?: LoginSessionCache | undefined;
 }
 
 export class AuthService implements Authenticator {
@@ -69,9 +75,11 @@ export class AuthService implements Authenticator {
   private readonly apiKeys: ApiKeyService;
   private readonly settings: AuthSettings;
   private readonly events: DomainEvents;
+  private readonly sessions: LoginSessionCache | undefined;
 
-  constructor({ db, limiter, apiKeys, settings, events }: AuthServiceOptions) {
+  constructor({ db, limiter, apiKeys, settings, events, sessions }: AuthServiceOptions) {
     this.db = db;
+    this.sessions = sessions;
     this.limiter = limiter;
     this.apiKeys = apiKeys;
     this.settings = settings;
@@ -218,30 +226,57 @@ export class AuthService implements Authenticator {
     }
     const token = parseCookies(req.get('cookie'))[SESSION_COOKIE];
     if (!token) return null;
-    return { principal: await this.authenticateSessionToken(token), via: 'cookie' };
+    return { principal: await this.authenticateSessionToken(token, { cached: true }), via: 'cookie' };
   }
 
-  /** Resolves a session cookie's token (HTTP requests and socket handshakes alike). */
-  async authenticateSessionToken(token: string): Promise<Extract<Principal, { kind: 'user' }>> {
-    // Every console request and socket handshake runs this: one named statement on the shared pool.
-    const { rows } = await sqlPool(this.db).query<{ id: string; revokedAt: Date | null; expiresAt: Date; lastSeenAt: Date; csrfTokenHash: string; userId: string; roles: Role[]; disabledAt: Date | null }>({
-      name: 'login-session-by-token',
-      text: `SELECT s."id", s."revokedAt", s."expiresAt", s."lastSeenAt", s."csrfTokenHash", u."id" AS "userId", u."roles"::text[] AS "roles", u."disabledAt"
-        FROM "LoginSession" s JOIN "User" u ON u."id" = s."userId" WHERE s."tokenHash" = $1`,
-      values: [sha256Hex(token)],
-    });
-    const session = rows[0];
-    const now = new Date();
-    if (!session || session.revokedAt || session.expiresAt <= now || session.disabledAt) {
-      throw new AppError('UNAUTHENTICATED', 'Your session has ended; sign in again');
+  /**
+   * Resolves a session cookie's token (HTTP requests and socket handshakes alike). `cached`: an HTTP
+   * request may be answered from this process's cache of login sessions, which every revocation
+   * clears on every node (login-session-cache.ts); sockets re-read the database on each event, as
+   * their defence against a missed disconnect.
+   */
+  async authenticateSessionToken(token: string, options: { cached?: boolean } = {}): Promise<Extract<Principal, { kind: 'user' }>> {
+    const tokenHash = sha256Hex(token);
+    const cache = options.cached && this.sessions?.enabled ? this.sessions : undefined;
+    let session = await cache?.get(tokenHash);
+    if (!session) {
+      const generation = cache?.mark();
+      session = await this.readSession(tokenHash);
+      if (cache && generation !== undefined) cache.put(tokenHash, session, generation);
     }
+    const now = new Date();
+    if (session.expiresAt <= now) throw sessionEnded();
     if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
-      await this.db.loginSession.updateMany({
-        where: { id: session.id, lastSeenAt: { lt: new Date(now.getTime() - TOUCH_INTERVAL_MS) } },
-        data: { lastSeenAt: now },
-      });
+      // At most once a minute per session, and only by the first request to see it due (on any node).
+      await rows(
+        sqlAutocommit(this.db),
+        build
+          .updateTable('LoginSession')
+          .set({ lastSeenAt: now })
+          .where('id', '=', session.id)
+          .where('lastSeenAt', '<', new Date(now.getTime() - TOUCH_INTERVAL_MS)),
+        'login-session-touch',
+      );
+      session.lastSeenAt = now;
     }
     return { kind: 'user', userId: session.userId, roles: session.roles, loginSessionId: session.id, csrfTokenHash: session.csrfTokenHash };
+  }
+
+  /** A live session from the database (one named statement on the shared pool), or UNAUTHENTICATED. */
+  private async readSession(tokenHash: string): Promise<CachedLoginSession> {
+    const row = await first(
+      sqlAutocommit(this.db),
+      build
+        .selectFrom('LoginSession as s')
+        .innerJoin('User as u', 'u.id', 's.userId')
+        // An enum array comes back as its literal text unless cast to text[].
+        .select((eb) => ['s.id', 's.revokedAt', 's.expiresAt', 's.lastSeenAt', 's.csrfTokenHash', 'u.id as userId', fragment<Role[]>`${eb.ref('u.roles')}::text[]`.as('roles'), 'u.disabledAt'])
+        .where('s.tokenHash', '=', tokenHash),
+      'login-session-by-token',
+    );
+    if (!row || row.revokedAt || row.expiresAt <= new Date() || row.disabledAt) throw sessionEnded();
+    const { id, userId, roles, csrfTokenHash, expiresAt, lastSeenAt } = row;
+    return { id, userId, roles, csrfTokenHash, expiresAt, lastSeenAt };
   }
 
   checkCsrf(principal: Extract<Principal, { kind: 'user' }>, token: string | undefined): boolean {
@@ -257,4 +292,13 @@ export class AuthService implements Authenticator {
     const common = `Path=/; SameSite=Strict; Expires=Thu, 01 Jan 1970 00:00:00 GMT${this.settings.cookieSecure ? '; Secure' : ''}`;
     return [`${SESSION_COOKIE}=; HttpOnly; ${common}`, `${CSRF_COOKIE}=; ${common}`];
   }
+}
+
+/**
+ * Revokes every live login session of a user (in the caller's transaction, e.g. the one disabling the
+ * account); returns how many were revoked. This module writes LoginSession; other features call this.
+ */
+export async function revokeUserSessions(tx: Tx, userId: string, at: Date): Promise<number> {
+  const { count } = await tx.loginSession.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: at } });
+  return count;
 }

@@ -3,7 +3,8 @@
 // tries per link, however many codes are sent, then locked); a verified code yields a party token, also
 // stored only as a hash.
 import { randomInt } from 'node:crypto';
-import type { Db, Tx } from '../db/client.js';
+import { sqlAutocommit, type Db, type Tx } from '../db/client.js';
+import { build, first, rows } from '../db/typed-sql.js';
 import type { BorrowerLink, VerificationSession } from '../db/generated/prisma/client.js';
 import { AppError } from '../shared/errors.js';
 import { newToken, sameHash, sha256Hex } from './tokens.js';
@@ -55,16 +56,24 @@ export class BorrowerLinks {
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const resendBefore = new Date(now.getTime() - RESEND_AFTER_MS);
     // Conditional on the lock and the resend rule, so a parallel request cannot slip past either.
-    const stored = await this.db.$executeRaw`
-      UPDATE "BorrowerLink"
-         SET "otpHash" = ${otpHashOf(link.id, purpose, code)}, "otpPurpose" = ${purpose}, "otpSentAt" = ${now}::timestamptz,
-             "otpExpiresAt" = ${new Date(now.getTime() + this.otp.ttlMs)}::timestamptz,
-             "otpAttempts" = CASE WHEN "otpLockedUntil" IS NULL THEN "otpAttempts" ELSE 0 END,
-             "otpLockedUntil" = NULL
-       WHERE id = ${link.id}::uuid
-         AND ("otpLockedUntil" IS NULL OR "otpLockedUntil" <= ${now}::timestamptz)
-         AND ("otpSentAt" IS NULL OR "otpPurpose" IS DISTINCT FROM ${purpose}::text OR "otpSentAt" <= ${resendBefore}::timestamptz)`;
-    if (stored === 0) {
+    const stored = await rows(
+      sqlAutocommit(this.db),
+      build
+        .updateTable('BorrowerLink')
+        .set((eb) => ({
+          otpHash: otpHashOf(link.id, purpose, code),
+          otpPurpose: purpose,
+          otpSentAt: now,
+          otpExpiresAt: new Date(now.getTime() + this.otp.ttlMs),
+          otpAttempts: eb.case().when('otpLockedUntil', 'is', null).then(eb.ref('otpAttempts')).else(0).end(),
+          otpLockedUntil: null,
+        }))
+        .where('id', '=', link.id)
+        .where((eb) => eb.or([eb('otpLockedUntil', 'is', null), eb('otpLockedUntil', '<=', now)]))
+        .where((eb) => eb.or([eb('otpSentAt', 'is', null), eb('otpPurpose', 'is distinct from', purpose), eb('otpSentAt', '<=', resendBefore)]))
+        .returning('id'),
+    );
+    if (stored.length === 0) {
       const current = await this.db.borrowerLink.findUniqueOrThrow({ where: { id: link.id } });
       this.assertNotLocked(current, now);
       this.assertResendAllowed(current, purpose, now);
@@ -95,14 +104,24 @@ export class BorrowerLinks {
     if (!link.otpHash || link.otpPurpose !== purpose || !link.otpExpiresAt || link.otpExpiresAt <= now) throw new AppError('OTP_EXPIRED');
     const wrong = !/^\d{6}$/.test(code) || !sameHash(otpHashOf(link.id, purpose, code), link.otpHash);
     const lockedUntil = new Date(now.getTime() + this.otp.lockMs);
-    const [counted] = await this.db.$queryRaw<{ otpAttempts: number; locked: boolean }[]>`
-      UPDATE "BorrowerLink"
-         SET "otpAttempts" = "otpAttempts" + 1,
-             "otpLockedUntil" = CASE WHEN ${wrong}::boolean AND "otpAttempts" + 1 >= ${this.otp.maxAttempts}::int THEN ${lockedUntil}::timestamptz ELSE "otpLockedUntil" END,
-             "otpHash" = CASE WHEN ${wrong}::boolean AND "otpAttempts" + 1 >= ${this.otp.maxAttempts}::int THEN NULL ELSE "otpHash" END
-       WHERE id = ${link.id}::uuid AND "otpHash" = ${link.otpHash} AND "otpAttempts" < ${this.otp.maxAttempts}::int
-         AND ("otpLockedUntil" IS NULL OR "otpLockedUntil" <= ${now}::timestamptz)
-   RETURNING "otpAttempts", "otpHash" IS NULL AS locked`;
+    const counted = await first(
+      sqlAutocommit(this.db),
+      build
+        .updateTable('BorrowerLink')
+        .set((eb) => {
+          const locks = eb.and([eb.cast<boolean>(eb.val(wrong), 'boolean'), eb(eb('otpAttempts', '+', 1), '>=', eb.cast<number>(eb.val(this.otp.maxAttempts), 'integer'))]);
+          return {
+            otpAttempts: eb('otpAttempts', '+', 1),
+            otpLockedUntil: eb.case().when(locks).then(eb.cast<Date>(eb.val(lockedUntil), 'timestamptz')).else(eb.ref('otpLockedUntil')).end(),
+            otpHash: eb.case().when(locks).then(null).else(eb.ref('otpHash')).end(),
+          };
+        })
+        .where('id', '=', link.id)
+        .where('otpHash', '=', link.otpHash)
+        .where('otpAttempts', '<', this.otp.maxAttempts)
+        .where((eb) => eb.or([eb('otpLockedUntil', 'is', null), eb('otpLockedUntil', '<=', now)]))
+        .returning((eb) => ['otpAttempts', eb('otpHash', 'is', null).$castTo<boolean>().as('locked')]),
+    );
     if (!counted) {
       // Someone else got there first: a lock, or a newer code replacing this one.
       const current = await this.db.borrowerLink.findUniqueOrThrow({ where: { id: link.id } });

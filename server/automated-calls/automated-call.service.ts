@@ -8,6 +8,7 @@
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../shared/errors.js';
+import { markHandedOff } from '../verification/verification.repository.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { sipPartyIdentity } from '../livekit/identities.js';
 import type { VideoPlatform } from '../livekit/video-platform.js';
@@ -307,11 +308,7 @@ export class AutomatedCalls {
         actor: AUTOMATED_CALL_ACTOR,
         inTx: async (sql, current) => {
           if (current.mode !== 'AUTOMATED_CALL' || current.handedOffAt) throw new AppError('SESSION_STATE_CONFLICT', 'Not an automated call awaiting hand-off');
-          await sql.query({
-            name: 'automated-call-hand-off',
-            text: `UPDATE "VerificationSession" SET "handedOffAt" = now(), "handOffReason" = $2 WHERE "id" = $1::uuid AND "version" = $3::int`,
-            values: [sessionId, reason, current.version],
-          });
+          await markHandedOff(sql, sessionId, current.version, reason, new Date());
         },
       });
       return true;

@@ -6,7 +6,7 @@ import { Prisma, sqlPool, type Db } from '../db/client.js';
 import type { ChecklistAnswer, RiskFlag, VerificationSession } from '../db/generated/prisma/client.js';
 import type { AnswerValue, RiskFlagCode, RiskSeverity, SessionState } from '../db/generated/prisma/enums.js';
 import { AppError } from '../shared/errors.js';
-import { appendAudit, auditRow } from '../audit/audit.service.js';
+import { appendAudit, auditInsertFromSql, auditRow } from '../audit/audit.service.js';
 import type { Principal } from '../auth/principal.js';
 import type { RealtimeEmitter } from '../realtime/events.js';
 import type { SessionEngine } from '../verification/session-engine.js';
@@ -23,6 +23,20 @@ export const AUTOMATED_CALL_ACTOR = { type: 'SYSTEM', id: 'automated-call' } as 
 const ANSWERABLE: ReadonlySet<string> = new Set<SessionState>(['IN_PROGRESS', 'WRAP_UP']);
 /** Items that record the party's code-confirmed signing of the contract (SigningConfirmation). */
 export const SIGNING_ITEM_IDS: ReadonlySet<string> = new Set(['contract_signing_otp']);
+/** The answer's audit event: its data joins the saved answer's attempt, offset and revision. */
+const ANSWER_AUDIT_INSERT = auditInsertFromSql('saved', {
+  id: '$7::uuid',
+  occurredAt: '$8',
+  recordedAt: '$9',
+  actorType: '$10::"AuditActorType"',
+  actorId: '$11',
+  action: '$12',
+  actionVersion: '$13',
+  entityType: '$14',
+  entityId: '$15',
+  requestId: '$16',
+  data: `$17::jsonb || jsonb_build_object('attemptId', saved."attemptId", 'offsetMs', saved."offsetMs", 'revision', saved."revision")`,
+});
 const answersClosed = (state: string) => new AppError('SESSION_STATE_CONFLICT', `Answers are recorded during the conversation or wrap-up, not while ${state}`);
 const answerRefused = () => new AppError('SESSION_STATE_CONFLICT', 'The session left the conversation or was reassigned while the answer was being saved');
 
@@ -240,10 +254,7 @@ export class ChecklistService {
           "noteCode" = NULL, "noteParams" = NULL
         RETURNING *
       ), audited AS (
-        INSERT INTO "AuditEvent" ("id", "occurredAt", "recordedAt", "actorType", "actorId", "action", "actionVersion", "entityType", "entityId", "requestId", "data")
-        SELECT $7::uuid, $8, $9, $10::"AuditActorType", $11, $12, $13, $14, $15, $16,
-          $17::jsonb || jsonb_build_object('attemptId', saved."attemptId", 'offsetMs', saved."offsetMs", 'revision', saved."revision")
-        FROM saved
+        ${ANSWER_AUDIT_INSERT}
       )
       SELECT * FROM saved`,
       values: [

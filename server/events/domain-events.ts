@@ -24,6 +24,8 @@ export type CommittedEvent =
   | { type: 'review.recapture-requested'; session: VerificationSession; requestId: string }
   /** Login sessions were revoked: their consoles' sockets must end. */
   | { type: 'login-sessions.ended'; loginSessionIds: string[] }
+  /** A user was disabled or their roles changed: what their login sessions carry is out of date. */
+  | { type: 'user.access-changed'; userId: string }
   /** A call was answered, just before CALL_ANSWERED is applied (an automated call queues its script). */
   | { type: 'call.answered'; sessionId: string; attemptId: string };
 
@@ -31,7 +33,7 @@ export type DomainEvent = InTxEvent | CommittedEvent;
 
 /** Every event type, for the start-up check that each has a subscriber. */
 export const IN_TX_EVENT_TYPES = ['session.completed'] as const satisfies readonly InTxEvent['type'][];
-export const COMMITTED_EVENT_TYPES = ['routing.needed', 'loan-file.maturity-changed', 'review.recapture-requested', 'login-sessions.ended', 'call.answered'] as const satisfies readonly CommittedEvent['type'][];
+export const COMMITTED_EVENT_TYPES = ['routing.needed', 'loan-file.maturity-changed', 'review.recapture-requested', 'login-sessions.ended', 'user.access-changed', 'call.answered'] as const satisfies readonly CommittedEvent['type'][];
 
 // A new event type that is missing from the lists above fails to compile here.
 const everyTypeListed: [Exclude<DomainEvent['type'], (typeof IN_TX_EVENT_TYPES)[number] | (typeof COMMITTED_EVENT_TYPES)[number]>] extends [never] ? true : false = true;

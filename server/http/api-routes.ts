@@ -56,6 +56,8 @@ import { supervisionRoutes } from '../supervision/supervision.routes.js';
 import type { SupervisionService } from '../supervision/supervision.service.js';
 import { signingRoutes } from '../signing/signing.routes.js';
 import type { Keyring } from '../signing/keyring.js';
+import { auditRoutes } from '../audit/audit.routes.js';
+import type { AuditLog } from '../audit/audit-log.service.js';
 
 export interface ApiRouteServices {
   checks: DependencyCheck[];
@@ -90,6 +92,7 @@ export interface ApiRouteServices {
   operations: OperationsMetrics;
   supervision: SupervisionService;
   keyring: Keyring;
+  auditLog: AuditLog;
 }
 
 export function apiRoutes(s: ApiRouteServices): RouteDefinition[] {
@@ -119,5 +122,6 @@ export function apiRoutes(s: ApiRouteServices): RouteDefinition[] {
     ...operationsRoutes(s.operations),
     ...supervisionRoutes(s.supervision),
     ...signingRoutes(s.keyring),
+    ...auditRoutes(s.auditLog),
   ];
 }

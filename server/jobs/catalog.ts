@@ -69,6 +69,16 @@ export const jobCatalog = {
     backoff: { type: 'exponential', delay: 2_000 },
   },
   /**
+   * Asks LiveKit to record an attempt whose call was answered or whose video began. A job of its own,
+   * not part of the dial: an egress slow to start (the SDK waits up to 10 s) must not hold a dial
+   * slot. Tried twice; after the second failure supervisors are alerted.
+   */
+  'recording-start': {
+    payload: z.object({ sessionId: z.uuid(), attemptId: z.uuid() }),
+    attempts: 2,
+    backoff: { type: 'fixed', delay: 1_000 },
+  },
+  /**
    * Runs an answered automated confirmation call's script (server/automated-calls). Never retried: a
    * script cannot resume halfway through a call, so a failure hands the party to a person instead.
    */
@@ -169,6 +179,8 @@ const JOB_CONCURRENCY = {
   'session-deadline': 4,
   'offer-timeout': 4,
   'session-dial': 8,
+  // Each start mostly waits on LiveKit (up to the SDK's 10 s when no egress answers).
+  'recording-start': 16,
   // Replaced by AUTOMATED_CALL_CONCURRENCY (see workerPolicy).
   'automated-call': 1,
   'audit-checkpoint': 1,

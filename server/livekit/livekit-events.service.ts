@@ -4,7 +4,10 @@
 // nothing twice.
 import { randomUUID } from 'node:crypto';
 import { WebhookEvent } from 'livekit-server-sdk';
-import { sqlIn, sqlPool, sqlTransaction, type Db, type Sql, type Tx } from '../db/client.js';
+import { sql as fragment } from 'kysely';
+import { sqlAutocommit, sqlIn, sqlTransaction, type Db, type Sql, type Tx } from '../db/client.js';
+import { build, first, rows as rowsOf } from '../db/typed-sql.js';
+import type { DialOutcome, SessionKind, SessionState } from '../db/generated/kysely/types.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../shared/errors.js';
 import type { JobQueues } from '../jobs/queues.js';
@@ -13,7 +16,8 @@ import { insertAudit } from '../audit/audit.service.js';
 import { applyEgressObservation, type EgressApplication } from '../../recordings/recording-lifecycle.js';
 import { attemptIdFromRoom, roleOfIdentity } from './identities.js';
 import { observeEgress, observeParticipant } from './observations.js';
-import { isPresent, mergeParticipant, mergeParticipantStatement, type ParticipantFact, type ParticipantRow } from './participants.js';
+import { everyoneLeft, isPresent, mergeParticipant, mergeParticipantStatement, type ParticipantFact, type ParticipantRow } from './participants.js';
+import { endAttemptWithRoom } from '../verification/verification.repository.js';
 import type { LiveKitWebhookVerifier } from './webhook-verifier.js';
 import type { EventLag } from '../metrics/event-lag.js';
 
@@ -124,20 +128,33 @@ export class LiveKitEventIntake {
     // One JSON parameter for the whole batch (one statement shape whatever the size, planned once):
     // the bodies go in as the verified JSON text they are, nothing escaped or re-serialised on the way.
     const batch = `[${fresh.map((r) => `{"id":${JSON.stringify(r.id)},"event":${JSON.stringify(r.event)},"roomName":${JSON.stringify(r.roomName)},"egressId":${JSON.stringify(r.egressId)},"occurredAt":"${r.occurredAt.toISOString()}","receivedAt":"${r.receivedAt.toISOString()}","body":${r.body}}`).join(',')}]`;
-    const stored = await sqlPool(this.db).query<{ id: string }>({
-      name: 'livekit-event-intake',
-      text: `INSERT INTO "LiveKitEvent" ("id", "event", "roomName", "egressId", "occurredAt", "receivedAt", "body")
-        SELECT e."id", e."event", e."roomName", e."egressId", e."occurredAt", e."receivedAt", e."body"
-        FROM jsonb_to_recordset($1::jsonb) AS e("id" text, "event" text, "roomName" text, "egressId" text, "occurredAt" timestamptz, "receivedAt" timestamptz, "body" jsonb)
-        ON CONFLICT ("id") DO NOTHING
-        RETURNING "id"`,
-      values: [batch],
-    });
-    const inserted = new Set(stored.rows.map((r) => r.id));
+    const records = fragment<InboxRecord>`jsonb_to_recordset(${batch}::jsonb)`.as<'e'>(
+      fragment`e("id" text, "event" text, "roomName" text, "egressId" text, "occurredAt" timestamptz, "receivedAt" timestamptz, "body" jsonb)`,
+    );
+    const stored = await rowsOf(
+      sqlAutocommit(this.db),
+      build
+        .insertInto('LiveKitEvent')
+        .columns(['id', 'event', 'roomName', 'egressId', 'occurredAt', 'receivedAt', 'body'])
+        .expression(build.selectFrom(records).select(['e.id', 'e.event', 'e.roomName', 'e.egressId', 'e.occurredAt', 'e.receivedAt', 'e.body']))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returning('id'),
+      'livekit-event-intake',
+    );
+    const inserted = new Set(stored.map((r) => r.id));
     const seenBefore = [...firsts.keys()].filter((id) => !inserted.has(id));
     const stillOpen = new Set(
       seenBefore.length
-        ? (await this.db.$queryRaw<{ id: string }[]>`SELECT "id" FROM "LiveKitEvent" WHERE "id" = ANY(${seenBefore}::text[]) AND "processedAt" IS NULL`).map((r) => r.id)
+        ? (
+            await rowsOf(
+              sqlAutocommit(this.db),
+              build
+                .selectFrom('LiveKitEvent')
+                .select('id')
+                .where((eb) => eb('id', '=', eb.fn.any(eb.val(seenBefore))))
+                .where('processedAt', 'is', null),
+            )
+          ).map((r) => r.id)
         : [],
     );
     const claimed = new Set<string>();
@@ -157,6 +174,9 @@ export class LiveKitEventIntake {
     return eventIds.map(() => undefined);
   }
 }
+
+/** An event of an intake batch as the insert reads it from the batch's JSON (the body as JSON, not text). */
+type InboxRecord = Omit<InboxRow, 'body'> & { body: unknown };
 
 /** A stored event as processing reads it. */
 interface StoredEvent {
@@ -194,17 +214,21 @@ export class LiveKitEventProcessor {
    * skipping the events already processed).
    */
   async processBatch(eventIds: string[], retryAlone: (eventId: string) => Promise<void>): Promise<void> {
-    const { rows } = await sqlPool(this.db).query<StoredEvent & { event: string; roomName: string | null; egressId: string | null }>({
-      name: 'livekit-event-read-batch',
-      text: `SELECT "id", "event", "roomName", "egressId", "body", "occurredAt", "receivedAt" FROM "LiveKitEvent" WHERE "id" = ANY($1::text[]) AND "processedAt" IS NULL`,
-      values: [eventIds],
-    });
+    const rows = await rowsOf(
+      sqlAutocommit(this.db),
+      build
+        .selectFrom('LiveKitEvent')
+        .select(['id', 'event', 'roomName', 'egressId', 'body', 'occurredAt', 'receivedAt'])
+        .where((eb) => eb('id', '=', eb.fn.any(eb.val(eventIds))))
+        .where('processedAt', 'is', null),
+      'livekit-event-read-batch',
+    );
     const byId = new Map(rows.map((row) => [row.id, row]));
     const open = [...new Set(eventIds)].flatMap((id) => byId.get(id) ?? []);
     const attemptIds = [...new Set(open.flatMap((row) => attemptIdFromRoom(row.roomName ?? '') ?? []))];
     const known = new Set(
       attemptIds.length > 0
-        ? (await sqlPool(this.db).query<{ id: string }>({ name: 'livekit-batch-attempts', text: `SELECT "id"::text AS "id" FROM "Attempt" WHERE "id" = ANY($1::uuid[])`, values: [attemptIds] })).rows.map((r) => r.id)
+        ? (await rowsOf(sqlAutocommit(this.db), build.selectFrom('Attempt').select('id').where((eb) => eb('id', '=', eb.fn.any(eb.val(attemptIds)))), 'livekit-batch-attempts')).map((r) => r.id)
         : [],
     );
     const ignored: { id: string; outcome: string; receivedAt: Date }[] = [];
@@ -241,17 +265,22 @@ export class LiveKitEventProcessor {
 
   /** Concludes events that change nothing, in one statement (an event concluded meanwhile keeps its outcome). */
   private async concludeIgnored(events: { id: string; outcome: string; receivedAt: Date }[]): Promise<void> {
-    const { rows } = await sqlPool(this.db).query<{ id: string }>({
-      name: 'livekit-event-conclude-ignored',
-      // Rows locked in id order: a duplicate delivery may put the same events in another node's batch.
-      text: `WITH o AS (SELECT * FROM unnest($1::text[], $2::text[]) AS o("id", "outcome")),
-        target AS (SELECT e."id" FROM "LiveKitEvent" e JOIN o ON o."id" = e."id" WHERE e."processedAt" IS NULL ORDER BY e."id" FOR UPDATE OF e)
-        UPDATE "LiveKitEvent" e SET "processedAt" = now(), "outcome" = o."outcome"
-        FROM target JOIN o ON o."id" = target."id"
-        WHERE e."id" = target."id" AND e."processedAt" IS NULL
-        RETURNING e."id"`,
-      values: [events.map((e) => e.id), events.map((e) => e.outcome.slice(0, 200))],
-    });
+    const outcomes = fragment<{ id: string; outcome: string }>`unnest(${events.map((e) => e.id)}::text[], ${events.map((e) => e.outcome.slice(0, 200))}::text[])`;
+    const rows = await rowsOf(
+      sqlAutocommit(this.db),
+      build
+        .with('o', (db) => db.selectFrom(outcomes.as<'o'>(fragment`o("id", "outcome")`)).selectAll())
+        // Rows locked in id order: a duplicate delivery may put the same events in another node's batch.
+        .with('target', (db) => db.selectFrom('LiveKitEvent as e').innerJoin('o', 'o.id', 'e.id').select('e.id').where('e.processedAt', 'is', null).orderBy('e.id').forUpdate('e'))
+        .updateTable('LiveKitEvent as e')
+        .from('target')
+        .innerJoin('o', 'o.id', 'target.id')
+        .set((eb) => ({ processedAt: fragment<Date>`now()`, outcome: eb.ref('o.outcome') }))
+        .whereRef('e.id', '=', 'target.id')
+        .where('e.processedAt', 'is', null)
+        .returning('e.id'),
+      'livekit-event-conclude-ignored',
+    );
     const at = Date.now();
     const concluded = new Set(rows.map((r) => r.id));
     for (const event of events) if (concluded.has(event.id)) this.lag?.observe({ eventId: event.id, stage: 'applied', receivedAt: event.receivedAt.getTime(), at });
@@ -259,12 +288,11 @@ export class LiveKitEventProcessor {
 
   /** Processes one stored event exactly once; returns what it concluded (for logs and tests). */
   async process(eventId: string): Promise<string> {
-    const { rows } = await sqlPool(this.db).query<StoredEvent & { processedAt: Date | null; outcome: string | null }>({
-      name: 'livekit-event-read',
-      text: `SELECT "id", "body", "occurredAt", "receivedAt", "processedAt", "outcome" FROM "LiveKitEvent" WHERE "id" = $1`,
-      values: [eventId],
-    });
-    const row = rows[0];
+    const row = await first(
+      sqlAutocommit(this.db),
+      build.selectFrom('LiveKitEvent').select(['id', 'body', 'occurredAt', 'receivedAt', 'processedAt', 'outcome']).where('id', '=', eventId),
+      'livekit-event-read',
+    );
     if (!row) return 'missing';
     if (row.processedAt) return row.outcome ?? 'already processed';
     return this.applyStored(row, false);
@@ -282,11 +310,7 @@ export class LiveKitEventProcessor {
     // participants and room) through SQL on the pool.
     const run = async (sql: Sql, apply: () => Promise<{ outcome: string; signals: LiveKitSignal[] }>) => {
       const applied = await apply();
-      const concluded = await sql.query({
-        name: 'livekit-event-conclude',
-        text: `UPDATE "LiveKitEvent" SET "processedAt" = now(), "outcome" = $2 WHERE "id" = $1 AND "processedAt" IS NULL RETURNING 1`,
-        values: [eventId, applied.outcome.slice(0, 200)],
-      });
+      const concluded = await rowsOf(sql, concludeEvent(eventId, applied.outcome), 'livekit-event-conclude');
       if (concluded.length === 0) throw new ConcludedElsewhere();
       return applied;
     };
@@ -307,11 +331,14 @@ export class LiveKitEventProcessor {
       return result.outcome;
     } catch (error) {
       if (error instanceof ConcludedElsewhere) return 'already processed';
-      await sqlPool(this.db).query({
-        name: 'livekit-event-failed',
-        text: `UPDATE "LiveKitEvent" SET "failures" = "failures" + 1, "lastError" = $2 WHERE "id" = $1`,
-        values: [eventId, String((error as Error).message).slice(0, 1000)],
-      });
+      await rowsOf(
+        sqlAutocommit(this.db),
+        build
+          .updateTable('LiveKitEvent')
+          .set((eb) => ({ failures: eb('failures', '+', 1), lastError: String((error as Error).message).slice(0, 1000) }))
+          .where('id', '=', eventId),
+        'livekit-event-failed',
+      );
       throw error;
     }
   }
@@ -322,15 +349,16 @@ export class LiveKitEventProcessor {
    * waits for that one's commit) changes nothing by having merged again, and signals nothing.
    */
   private async mergeAndConclude(eventId: string, outcome: string, fact: ParticipantFact): Promise<{ outcome: string; signals: LiveKitSignal[] }> {
-    const merge = mergeParticipantStatement(fact);
-    const { rows } = await sqlPool(this.db).query<ParticipantRow & { concluded: boolean }>({
-      name: 'livekit-participant-event',
-      text: `WITH merged AS (${merge.text}),
-        concluded AS (UPDATE "LiveKitEvent" SET "processedAt" = now(), "outcome" = $11 WHERE "id" = $10 AND "processedAt" IS NULL RETURNING 1)
-        SELECT merged.*, EXISTS (SELECT 1 FROM concluded) AS "concluded" FROM merged`,
-      values: [...merge.values, eventId, outcome.slice(0, 200)],
-    });
-    const row = rows[0];
+    const row = await first(
+      sqlAutocommit(this.db),
+      build
+        .with('merged', () => mergeParticipantStatement(fact))
+        .with('concluded', () => concludeEvent(eventId, outcome))
+        .selectFrom('merged')
+        .selectAll('merged')
+        .select((eb) => eb.exists(eb.selectFrom('concluded').selectAll()).$castTo<boolean>().as('concluded')),
+      'livekit-participant-event',
+    );
     if (!row) throw new Error('participant merge returned nothing');
     if (!row.concluded) throw new ConcludedElsewhere();
     return { outcome, signals: [participantSignal(fact.attemptId, row)] };
@@ -352,7 +380,7 @@ export class LiveKitEventProcessor {
     const roomName = event.room?.name || '';
     const attemptId = attemptIdFromRoom(roomName);
     // Attempts are never deleted: one the batch found needs no second look.
-    const known = attemptKnown ? [1] : attemptId ? await sql.query({ name: 'attempt-exists', text: `SELECT 1 FROM "Attempt" WHERE "id" = $1::uuid`, values: [attemptId] }) : [];
+    const known = attemptKnown ? [1] : attemptId ? await rowsOf(sql, build.selectFrom('Attempt').select('id').where('id', '=', attemptId), 'attempt-exists') : [];
     if (!attemptId || known.length === 0) {
       return { outcome: `ignored: ${roomName || 'no room'} is not a facesign attempt room`, signals: [] };
     }
@@ -420,32 +448,41 @@ export function egressSignals(applied: EgressApplication): LiveKitSignal[] {
   return applied.kind === 'advanced' ? [{ kind: 'recording', recordingId: applied.recordingId, attemptId: applied.attemptId, state: applied.to }] : [];
 }
 
+/** Concludes an open event with its outcome; returns its id, or nothing when it was already concluded. */
+function concludeEvent(eventId: string, outcome: string) {
+  return build
+    .updateTable('LiveKitEvent')
+    .set({ processedAt: fragment<Date>`now()`, outcome: outcome.slice(0, 200) })
+    .where('id', '=', eventId)
+    .where('processedAt', 'is', null)
+    .returning('id');
+}
+
 /** The room is gone: the attempt ended, and everyone in it left. Idempotent. */
 export async function finishRoom(sql: Sql, attemptId: string, at: Date, source: 'webhook' | 'reconciler') {
   // A call's room that is gone before any dial owns the attempt — a worker died after creating it and
   // the sweep released the attempt to be dialled again — does not end the attempt: ending it would
   // leave the session waiting for a dial that can no longer claim it. The new dial creates the room again.
-  const [attempt] = await sql.query<{ dialClaimedAt: Date | null; dialOutcome: string | null; kind: string; state: string }>({
-    name: 'room-finish-attempt',
-    text: `SELECT a."dialClaimedAt", a."dialOutcome"::text AS "dialOutcome", s."kind"::text AS "kind", s."state"::text AS "state"
-      FROM "Attempt" a JOIN "VerificationSession" s ON s."id" = a."sessionId" WHERE a."id" = $1::uuid`,
-    values: [attemptId],
-  });
+  const attempt = await first(
+    sql,
+    build
+      .selectFrom('Attempt as a')
+      .innerJoin('VerificationSession as s', 's.id', 'a.sessionId')
+      .select((eb) => [
+        'a.dialClaimedAt',
+        fragment<DialOutcome | null>`${eb.ref('a.dialOutcome')}::text`.as('dialOutcome'),
+        fragment<SessionKind>`${eb.ref('s.kind')}::text`.as('kind'),
+        fragment<SessionState>`${eb.ref('s.state')}::text`.as('state'),
+      ])
+      .where('a.id', '=', attemptId),
+    'room-finish-attempt',
+  );
   if (attempt?.kind === 'CALL' && attempt.state === 'DISPATCHING' && !attempt.dialClaimedAt && !attempt.dialOutcome) {
     return { outcome: 'room gone before the dial; the attempt waits for its dial', signals: [] as LiveKitSignal[] };
   }
-  const ended = await sql.query({
-    name: 'room-finish-end',
-    text: `UPDATE "Attempt" SET "endedAt" = $2::timestamptz WHERE "id" = $1::uuid AND "endedAt" IS NULL RETURNING 1`,
-    values: [attemptId, at.toISOString()],
-  });
-  await sql.query({
-    name: 'room-finish-leave',
-    text: `UPDATE "AttemptParticipant" SET "leftAt" = $2::timestamptz, "updatedAt" = now()
-      WHERE "attemptId" = $1::uuid AND ("leftAt" IS NULL OR "leftAt" < $2::timestamptz) AND "joinedAt" < $2::timestamptz`,
-    values: [attemptId, at.toISOString()],
-  });
-  if (ended.length === 0) return { outcome: 'room already finished', signals: [] as LiveKitSignal[] };
+  const ended = await endAttemptWithRoom(sql, attemptId, at);
+  await everyoneLeft(sql, attemptId, at);
+  if (!ended) return { outcome: 'room already finished', signals: [] as LiveKitSignal[] };
   await insertAudit(sql, { actor: { type: 'SYSTEM', id: `livekit-${source}` }, entity: { type: 'attempt', id: attemptId }, event: { action: 'attempt.room_finished', v: 1, data: { source } } });
   return { outcome: 'room finished', signals: [{ kind: 'room-finished', attemptId }] as LiveKitSignal[] };
 }

@@ -8,7 +8,9 @@
 // commutative, so duplicated, reordered or replayed observations from webhooks and the reconciler
 // converge to the same row.
 import { randomUUID } from 'node:crypto';
+import { sql as fragment, type Expression } from 'kysely';
 import type { Sql } from '../db/client.js';
+import { build, first, rows } from '../db/typed-sql.js';
 import type { ParticipantRole } from './identities.js';
 import type { SipCallStatus } from './observations.js';
 
@@ -49,42 +51,89 @@ function sessionOf(fact: ParticipantFact): { sid: string | null; joinedAt: Date 
   return { sid: fact.sid ?? null, joinedAt: fact.joinedAt, leftAt: fact.leftAt ?? null };
 }
 
-const ROW = '"AttemptParticipant"';
-const SAME_SESSION = `(EXCLUDED.sid IS NOT NULL AND EXCLUDED.sid IS NOT DISTINCT FROM ${ROW}.sid)`;
-const NEWER_SESSION = `(NOT ${SAME_SESSION} AND EXCLUDED."joinedAt" IS NOT NULL AND (${ROW}."joinedAt" IS NULL OR EXCLUDED."joinedAt" > ${ROW}."joinedAt"))`;
+/** SIP call statuses in the order they happen; a status never goes back. */
+const SIP_ORDER = fragment`ARRAY['dialing','ringing','automation','active','hangup']`;
 
 /**
- * The merge as one statement with parameters $1..$9 that returns the merged row, for use on its own or
- * as a CTE of a larger statement.
+ * The merge as one statement that returns the merged row, for use on its own or as a CTE of a larger
+ * statement.
  */
-export function mergeParticipantStatement(fact: ParticipantFact): { text: string; values: unknown[] } {
+export function mergeParticipantStatement(fact: ParticipantFact) {
   const session = sessionOf(fact);
-  return {
-    text: `INSERT INTO ${ROW} (id, "attemptId", identity, kind, sid, "sipCallStatus", "joinedAt", "leftAt", tracks, "updatedAt")
-    VALUES ($1::uuid, $2::uuid, $3, $4::"ParticipantKind", $5, $6, $7::timestamptz, $8::timestamptz, $9::text[], now())
-    ON CONFLICT ("attemptId", identity) DO UPDATE SET
-      sid = CASE WHEN ${NEWER_SESSION} THEN EXCLUDED.sid ELSE ${ROW}.sid END,
-      "joinedAt" = CASE WHEN ${SAME_SESSION} THEN GREATEST(${ROW}."joinedAt", EXCLUDED."joinedAt")
-        WHEN ${NEWER_SESSION} THEN EXCLUDED."joinedAt" ELSE ${ROW}."joinedAt" END,
-      "leftAt" = CASE WHEN ${SAME_SESSION} THEN GREATEST(${ROW}."leftAt", EXCLUDED."leftAt")
-        WHEN ${NEWER_SESSION} THEN EXCLUDED."leftAt" ELSE ${ROW}."leftAt" END,
-      "sipCallStatus" = CASE
-        WHEN array_position(ARRAY['dialing','ringing','automation','active','hangup'], EXCLUDED."sipCallStatus")
-           > COALESCE(array_position(ARRAY['dialing','ringing','automation','active','hangup'], ${ROW}."sipCallStatus"), 0)
-        THEN EXCLUDED."sipCallStatus" ELSE ${ROW}."sipCallStatus" END,
-      tracks = ARRAY(SELECT DISTINCT unnest(${ROW}.tracks || EXCLUDED.tracks) ORDER BY 1),
-      "updatedAt" = now()
-    RETURNING identity, kind::text AS kind, "sipCallStatus", "joinedAt", "leftAt"`,
-    values: [
-      randomUUID(), fact.attemptId, fact.identity, fact.role, session.sid, fact.sipCallStatus ?? null,
-      session.joinedAt?.toISOString() ?? null, session.leftAt?.toISOString() ?? null, fact.tracks ?? [],
-    ],
-  };
+  return build
+    .insertInto('AttemptParticipant')
+    .values({
+      id: randomUUID(),
+      attemptId: fact.attemptId,
+      identity: fact.identity,
+      kind: fact.role,
+      sid: session.sid,
+      sipCallStatus: fact.sipCallStatus ?? null,
+      joinedAt: session.joinedAt,
+      leftAt: session.leftAt,
+      tracks: fact.tracks ?? [],
+      updatedAt: fragment<Date>`now()`,
+    })
+    .onConflict((oc) =>
+      oc.columns(['attemptId', 'identity']).doUpdateSet((eb) => {
+        // Inside ON CONFLICT … DO UPDATE the table's name stands for the row already there (EXCLUDED
+        // for the one proposed). The same LiveKit session merges (each timestamp the later one); a
+        // session that joined later replaces the row; a fact about an older one changes nothing.
+        const sameSession = eb.and([eb('excluded.sid', 'is not', null), eb('excluded.sid', 'is not distinct from', eb.ref('AttemptParticipant.sid'))]);
+        const newerSession = eb.and([
+          eb.not(sameSession),
+          eb('excluded.joinedAt', 'is not', null),
+          eb.or([eb('AttemptParticipant.joinedAt', 'is', null), eb('excluded.joinedAt', '>', eb.ref('AttemptParticipant.joinedAt'))]),
+        ]);
+        const sipRank = (status: Expression<string | null>) => fragment<number | null>`array_position(${SIP_ORDER}, ${status})`;
+        return {
+          sid: eb.case().when(newerSession).then(eb.ref('excluded.sid')).else(eb.ref('AttemptParticipant.sid')).end(),
+          joinedAt: eb
+            .case()
+            .when(sameSession)
+            .then(eb.fn<Date | null>('greatest', ['AttemptParticipant.joinedAt', 'excluded.joinedAt']))
+            .when(newerSession)
+            .then(eb.ref('excluded.joinedAt'))
+            .else(eb.ref('AttemptParticipant.joinedAt'))
+            .end(),
+          leftAt: eb
+            .case()
+            .when(sameSession)
+            .then(eb.fn<Date | null>('greatest', ['AttemptParticipant.leftAt', 'excluded.leftAt']))
+            .when(newerSession)
+            .then(eb.ref('excluded.leftAt'))
+            .else(eb.ref('AttemptParticipant.leftAt'))
+            .end(),
+          sipCallStatus: eb
+            .case()
+            .when(sipRank(eb.ref('excluded.sipCallStatus')), '>', eb.fn.coalesce(sipRank(eb.ref('AttemptParticipant.sipCallStatus')), eb.lit(0)))
+            .then(eb.ref('excluded.sipCallStatus'))
+            .else(eb.ref('AttemptParticipant.sipCallStatus'))
+            .end(),
+          tracks: fragment<string[]>`ARRAY(SELECT DISTINCT unnest(${eb.ref('AttemptParticipant.tracks')} || ${eb.ref('excluded.tracks')}) ORDER BY 1)`,
+          updatedAt: fragment<Date>`now()`,
+        };
+      }),
+    )
+    .returning((eb) => ['identity', fragment<ParticipantRole>`${eb.ref('kind')}::text`.as('kind'), 'sipCallStatus', 'joinedAt', 'leftAt']);
 }
 
 export async function mergeParticipant(sql: Sql, fact: ParticipantFact): Promise<ParticipantRow> {
-  const rows = await sql.query<ParticipantRow>({ name: 'participant-merge', ...mergeParticipantStatement(fact) });
-  const row = rows[0];
+  const row = await first(sql, mergeParticipantStatement(fact), 'participant-merge');
   if (!row) throw new Error('participant merge returned nothing');
   return row;
+}
+
+/** The room closed at `at`: everyone still in it (as far as we know) left then. */
+export async function everyoneLeft(sql: Sql, attemptId: string, at: Date): Promise<void> {
+  await rows(
+    sql,
+    build
+      .updateTable('AttemptParticipant')
+      .set({ leftAt: at, updatedAt: fragment<Date>`now()` })
+      .where('attemptId', '=', attemptId)
+      .where((eb) => eb.or([eb('leftAt', 'is', null), eb('leftAt', '<', at)]))
+      .where('joinedAt', '<', at),
+    'room-finish-leave',
+  );
 }

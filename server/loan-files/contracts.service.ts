@@ -11,6 +11,7 @@ import { AppError } from '../shared/errors.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import type { RecordingStore } from '../../recordings/object-store.js';
 import { checkContractUrl, fetchContractBytes, type ContractFetchPolicy } from './contract-fetch.js';
+import { insertContract } from './loan-files.repository.js';
 
 const PDF_HEADER = Buffer.from('%PDF-');
 const PDF_EOF = Buffer.from('%%EOF');
@@ -112,18 +113,16 @@ export class ContractService {
     const lock = await this.retention.lockStored(loanFileId, objectKey, storedAt);
     const id = randomUUID();
     const document = await this.db.$transaction(async (tx) => {
-      const row = await tx.contractDocument.create({
-        data: {
-          id,
-          loanFileId,
-          sha256,
-          sizeBytes: bytes.length,
-          objectKey,
-          uploadedBy: caller.actor.id ? `${caller.actor.type}:${caller.actor.id}` : caller.actor.type,
-          createdAt: storedAt,
-          retainUntil: lock.retainUntil,
-          objectLockMode: lock.lockMode,
-        },
+      const row = await insertContract(tx, {
+        id,
+        loanFileId,
+        sha256,
+        sizeBytes: bytes.length,
+        objectKey,
+        uploadedBy: caller.actor.id ? `${caller.actor.type}:${caller.actor.id}` : caller.actor.type,
+        createdAt: storedAt,
+        retainUntil: lock.retainUntil,
+        objectLockMode: lock.lockMode,
       });
       await appendAudit(tx, {
         actor: caller.actor,

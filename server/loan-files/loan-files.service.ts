@@ -14,6 +14,7 @@ import { productNameSchema, type CreateLoanFileInput, type LoanFileDto, type Par
 import { canonicalJson } from '../audit/canonical-json.js';
 import { loanTermsInput, type LoanTerms } from './loan-terms.js';
 import { decideMaturityChange, maturityBeforeCreation, utcDay, type MaturityDecision } from './maturity-change.js';
+import { insertLoanFile, insertParty, updateLoanFileAt, updateParty } from './loan-files.repository.js';
 
 export interface Caller {
   actor: AuditEntry['actor'];
@@ -139,16 +140,14 @@ export class LoanFileService {
   }
 
   private async insert(tx: Tx, input: CreateLoanFileInput, caller: Caller) {
-    const loanFile = await tx.loanFile.create({
-      data: {
-        externalRef: input.externalRef,
-        product: input.product,
-        amount: new Prisma.Decimal(input.amount),
-        currency: input.currency,
-        maturityDate: input.maturityDate ? new Date(input.maturityDate) : null,
-        ...(input.terms ? { terms: input.terms as Prisma.InputJsonObject } : {}),
-        ...(input.productName ? { productName: input.productName as Prisma.InputJsonObject } : {}),
-      },
+    const loanFile = await insertLoanFile(tx, {
+      externalRef: input.externalRef,
+      product: input.product,
+      amount: new Prisma.Decimal(input.amount),
+      currency: input.currency,
+      maturityDate: input.maturityDate ? new Date(input.maturityDate) : null,
+      ...(input.terms ? { terms: input.terms as Prisma.InputJsonObject } : {}),
+      ...(input.productName ? { productName: input.productName as Prisma.InputJsonObject } : {}),
     });
     // Checked against the row's own creation time, as PATCH does; throwing rolls the insert back.
     if (loanFile.maturityDate && maturityBeforeCreation(loanFile.maturityDate, loanFile.createdAt)) throw maturityFieldError(utcDay(loanFile.createdAt));
@@ -192,16 +191,14 @@ export class LoanFileService {
   }
 
   private async insertParty(tx: Tx, loanFileId: string, input: PartyInput, caller: Caller): Promise<Party> {
-    const party = await tx.party.create({
-      data: {
-        loanFileId,
-        role: input.role,
-        fullName: input.fullName,
-        phoneE164: input.phoneE164,
-        timeZone: input.timeZone,
-        locale: input.locale,
-        idNumberLast4: input.idNumberLast4 ?? null,
-      },
+    const party = await insertParty(tx, {
+      loanFileId,
+      role: input.role,
+      fullName: input.fullName,
+      phoneE164: input.phoneE164,
+      timeZone: input.timeZone,
+      locale: input.locale,
+      idNumberLast4: input.idNumberLast4 ?? null,
     });
     await appendAudit(tx, {
       actor: caller.actor,
@@ -289,15 +286,11 @@ export class LoanFileService {
         if (decision.kind !== 'allowed') throw refusal(decision, current.maturityDate, maturityDate);
         cut = decision.cut;
       }
-      const { count } = await tx.loanFile.updateMany({
-        where: { id, version: current.version },
-        data: {
-          ...(maturityChanges ? { maturityDate } : {}),
-          ...(termsChange ? { terms: patch.terms as Prisma.InputJsonObject } : {}),
-          version: { increment: 1 },
-        },
+      const changed = await updateLoanFileAt(tx, id, current.version, {
+        ...(maturityChanges ? { maturityDate } : {}),
+        ...(termsChange ? { terms: patch.terms as Prisma.InputJsonObject } : {}),
       });
-      if (count === 0) throw new AppError('VERSION_CONFLICT', 'The loan file was changed by someone else; fetch it and try again');
+      if (!changed) throw new AppError('VERSION_CONFLICT', 'The loan file was changed by someone else; fetch it and try again');
       const updated = await tx.loanFile.findUniqueOrThrow({ where: { id }, include: { parties: true } });
       await appendAudit(tx, {
         actor: caller.actor,
@@ -334,11 +327,7 @@ export class LoanFileService {
     const { version, ...changes } = patch;
     const fields = Object.keys(changes).filter((k) => changes[k as keyof typeof changes] !== undefined);
     return this.db.$transaction(async (tx) => {
-      const { count } = await tx.party.updateMany({
-        where: { id: partyId, loanFileId, ...(version !== undefined ? { version } : {}) },
-        data: { ...changes, version: { increment: 1 } },
-      });
-      if (count === 0) {
+      if (!(await updateParty(tx, { id: partyId, loanFileId, version }, changes))) {
         const exists = await tx.party.findFirst({ where: { id: partyId, loanFileId }, select: { version: true } });
         if (!exists) throw new AppError('NOT_FOUND', `No party ${partyId} on loan file ${loanFileId}`);
         throw new AppError('VERSION_CONFLICT', `The party is at version ${exists.version}, not ${version}`);

@@ -18,6 +18,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Db, Prisma, Sql } from '../db/client.js';
+import { build, rows } from '../db/typed-sql.js';
 import type { LosWebhookDelivery } from '../db/generated/prisma/client.js';
 import { AppError } from '../shared/errors.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
@@ -203,11 +204,13 @@ export class LosWebhookService {
     const payload = { id, type: event.type, createdAt, loanFileId: event.loanFileId, externalRef: event.externalRef, data: event.data };
     losEventSchema.parse(payload);
     // Due at once: if dispatch never runs (crash after commit, Redis down), the sweep delivers it.
-    await sql.query({
-      name: 'los-delivery-insert',
-      text: `INSERT INTO "LosWebhookDelivery" ("id", "eventType", "loanFileId", "payload", "nextAttemptAt", "createdAt") VALUES ($1::uuid, $2, $3::uuid, $4::jsonb, $5::timestamptz, $5::timestamptz)`,
-      values: [id, event.type, event.loanFileId, JSON.stringify(payload), createdAt],
-    });
+    await rows(
+      sql,
+      build
+        .insertInto('LosWebhookDelivery')
+        .values({ id, eventType: event.type, loanFileId: event.loanFileId, payload: JSON.stringify(payload), nextAttemptAt: createdAt, createdAt }),
+      'los-delivery-insert',
+    );
     return id;
   }
 

@@ -11,9 +11,10 @@
 // - no-show rate: video appointments the borrower missed (NO_SHOW transitions in the audit log) over
 //   those plus the appointments they came to (video attempts opened).
 // - dial outcomes: call attempts by their dial outcome (the day the attempt started).
-import type { Db } from '../db/client.js';
-import { Prisma } from '../db/client.js';
+import { sql as fragment } from 'kysely';
+import { sqlAutocommit, type Db } from '../db/client.js';
 import type { DialOutcome } from '../db/generated/prisma/enums.js';
+import { build, rows } from '../db/typed-sql.js';
 
 export const ENDED_CATEGORIES = ['PASSED', 'FAILED', 'EXHAUSTED', 'EXPIRED', 'CANCELLED'] as const;
 export type EndedCategory = (typeof ENDED_CATEGORIES)[number];
@@ -55,37 +56,67 @@ export class OperationsMetrics {
   async figures(range: DayRange): Promise<OperationsFigures> {
     const tz = range.timeZone;
     // [start, end) as instants: local midnight of the first day to local midnight after the last.
-    const start = Prisma.sql`(${range.from}::date::timestamp AT TIME ZONE ${tz})`;
-    const end = Prisma.sql`((${range.to}::date + 1)::timestamp AT TIME ZONE ${tz})`;
+    const start = fragment<Date>`(${range.from}::date::timestamp AT TIME ZONE ${tz}::text)`;
+    const end = fragment<Date>`((${range.to}::date + 1)::timestamp AT TIME ZONE ${tz}::text)`;
+    const sql = sqlAutocommit(this.db);
     const [ended, attempts, noShows, dials] = await Promise.all([
-      this.db.$queryRaw<{ day: string; category: string; n: number }[]>`
-        SELECT to_char(("completedAt" AT TIME ZONE ${tz})::date, 'YYYY-MM-DD') AS day,
-               CASE WHEN state = 'COMPLETED' THEN outcome::text ELSE state::text END AS category,
-               count(*)::int AS n
-          FROM "VerificationSession"
-         WHERE "completedAt" >= ${start} AND "completedAt" < ${end}
-           AND state IN ('COMPLETED', 'EXHAUSTED', 'EXPIRED', 'CANCELLED')
-         GROUP BY 1, 2`,
+      rows(
+        sql,
+        build
+          .selectFrom('VerificationSession')
+          .select((eb) => [
+            fragment<string>`to_char((${eb.ref('completedAt')} AT TIME ZONE ${tz}::text)::date, 'YYYY-MM-DD')`.as('day'),
+            eb.case().when('state', '=', 'COMPLETED').then(fragment<string>`${eb.ref('outcome')}::text`).else(fragment<string>`${eb.ref('state')}::text`).end().as('category'),
+            eb.cast<number>(eb.fn.countAll(), 'integer').as('n'),
+          ])
+          .where('completedAt', '>=', start)
+          .where('completedAt', '<', end)
+          .where('state', 'in', ['COMPLETED', 'EXHAUSTED', 'EXPIRED', 'CANCELLED'])
+          .groupBy([fragment`1`, fragment`2`]),
+      ),
       // One pass over the range's attempts with their session's kind.
-      this.db.$queryRaw<{ conversations: number; handle: number | null; videoAttempts: number; waits: number; wait: number | null }[]>`
-        SELECT count(*) FILTER (WHERE a."recordingStartedAt" IS NOT NULL AND a."endedAt" IS NOT NULL)::int AS conversations,
-               (avg(extract(epoch FROM (a."endedAt" - a."recordingStartedAt"))) FILTER (WHERE a."recordingStartedAt" IS NOT NULL AND a."endedAt" IS NOT NULL))::float8 AS handle,
-               count(*) FILTER (WHERE s.kind = 'VIDEO')::int AS "videoAttempts",
-               count(*) FILTER (WHERE s.kind = 'VIDEO' AND a."recordingStartedAt" IS NOT NULL)::int AS waits,
-               (avg(extract(epoch FROM (a."recordingStartedAt" - a."startedAt"))) FILTER (WHERE s.kind = 'VIDEO' AND a."recordingStartedAt" IS NOT NULL))::float8 AS wait
-          FROM "Attempt" a JOIN "VerificationSession" s ON s.id = a."sessionId"
-         WHERE a."startedAt" >= ${start} AND a."startedAt" < ${end}`,
-      this.db.$queryRaw<{ n: number }[]>`
-        SELECT count(*)::int AS n
-          FROM "AuditEvent"
-         WHERE action = 'session.transitioned' AND "occurredAt" >= ${start} AND "occurredAt" < ${end}
-           AND data->>'event' = 'NO_SHOW'`,
+      rows(
+        sql,
+        build
+          .selectFrom('Attempt as a')
+          .innerJoin('VerificationSession as s', 's.id', 'a.sessionId')
+          .select((eb) => {
+            const conversation = eb.and([eb('a.recordingStartedAt', 'is not', null), eb('a.endedAt', 'is not', null)]);
+            const video = eb('s.kind', '=', 'VIDEO');
+            const videoWait = eb.and([eb('s.kind', '=', 'VIDEO'), eb('a.recordingStartedAt', 'is not', null)]);
+            const seconds = (from: 'a.recordingStartedAt' | 'a.startedAt', to: 'a.endedAt' | 'a.recordingStartedAt') => fragment<number>`extract(epoch FROM (${eb.ref(to)} - ${eb.ref(from)}))`;
+            return [
+              eb.cast<number>(eb.fn.countAll().filterWhere(conversation), 'integer').as('conversations'),
+              eb.cast<number | null>(eb.fn.avg(seconds('a.recordingStartedAt', 'a.endedAt')).filterWhere(conversation), 'float8').as('handle'),
+              eb.cast<number>(eb.fn.countAll().filterWhere(video), 'integer').as('videoAttempts'),
+              eb.cast<number>(eb.fn.countAll().filterWhere(videoWait), 'integer').as('waits'),
+              eb.cast<number | null>(eb.fn.avg(seconds('a.startedAt', 'a.recordingStartedAt')).filterWhere(videoWait), 'float8').as('wait'),
+            ];
+          })
+          .where('a.startedAt', '>=', start)
+          .where('a.startedAt', '<', end),
+      ),
+      rows(
+        sql,
+        build
+          .selectFrom('AuditEvent')
+          .select((eb) => eb.cast<number>(eb.fn.countAll(), 'integer').as('n'))
+          .where('action', '=', 'session.transitioned')
+          .where('occurredAt', '>=', start)
+          .where('occurredAt', '<', end)
+          .where((eb) => eb(fragment<string>`${eb.ref('data')}->>'event'`, '=', 'NO_SHOW')),
+      ),
       // Only the dial job sets a dial outcome, and only call attempts are dialled.
-      this.db.$queryRaw<{ outcome: DialOutcome; n: number }[]>`
-        SELECT "dialOutcome" AS outcome, count(*)::int AS n
-          FROM "Attempt"
-         WHERE "startedAt" >= ${start} AND "startedAt" < ${end} AND "dialOutcome" IS NOT NULL
-         GROUP BY 1`,
+      rows(
+        sql,
+        build
+          .selectFrom('Attempt')
+          .select((eb) => ['dialOutcome as outcome', eb.cast<number>(eb.fn.countAll(), 'integer').as('n')])
+          .where('startedAt', '>=', start)
+          .where('startedAt', '<', end)
+          .where('dialOutcome', 'is not', null)
+          .groupBy(fragment`1`),
+      ),
     ]);
     const stats = attempts[0];
 

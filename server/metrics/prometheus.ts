@@ -7,7 +7,8 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import express, { type Request } from 'express';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Db } from '../db/client.js';
+import { sqlAutocommit, type Db } from '../db/client.js';
+import { build, first } from '../db/typed-sql.js';
 import { AppError } from '../shared/errors.js';
 import { ENDED_CATEGORIES, type OperationsMetrics } from './operations.service.js';
 import type { EventLag } from './event-lag.js';
@@ -105,8 +106,15 @@ export function metricsRegistry(db: Db, operations: OperationsMetrics, options: 
   const unprocessed = () =>
     (backlog ??= (async () => {
       try {
-        const [row] = await db.$queryRaw<[{ count: bigint; oldest: Date | null }]>`SELECT count(*) AS "count", min("receivedAt") AS "oldest" FROM "LiveKitEvent" WHERE "processedAt" IS NULL`;
-        return { count: Number(row.count), oldest: row.oldest };
+        const row = await first(
+          sqlAutocommit(db),
+          build
+            .selectFrom('LiveKitEvent')
+            .select((eb) => [eb.fn.countAll().as('count'), eb.fn.min<Date | null>('receivedAt').as('oldest')])
+            .where('processedAt', 'is', null),
+        );
+        // count(*) is an int8, which comes back as a string.
+        return { count: Number(row?.count ?? 0), oldest: row?.oldest ?? null };
       } finally {
         setTimeout(() => (backlog = undefined), 0);
       }

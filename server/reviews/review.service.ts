@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DomainEvents } from '../events/domain-events.js';
 import { sqlIn, type Db, type Sql } from '../db/client.js';
+import { build, rows } from '../db/typed-sql.js';
 import type { Review, VerificationSession } from '../db/generated/prisma/client.js';
 import { AppError } from '../shared/errors.js';
 import { appendAudit, insertAudit } from '../audit/audit.service.js';
@@ -37,12 +38,15 @@ export class ReviewService {
   async selectOnCompletion(sql: Sql, session: Pick<VerificationSession, 'id' | 'loanFileId' | 'decidedById'>, amount: string): Promise<boolean> {
     const reason = reviewReason({ sessionId: session.id, escalated: session.decidedById !== null, amount, rules: this.rules });
     if (!reason) return false;
-    const created = await sql.query({
-      name: 'review-select',
-      text: `INSERT INTO "Review" ("id", "sessionId", "loanFileId", "reason", "createdAt") VALUES ($1::uuid, $2::uuid, $3::uuid, $4::"ReviewReason", $5::timestamptz)
-        ON CONFLICT ("sessionId") DO NOTHING RETURNING 1`,
-      values: [randomUUID(), session.id, session.loanFileId, reason, new Date().toISOString()],
-    });
+    const created = await rows(
+      sql,
+      build
+        .insertInto('Review')
+        .values({ id: randomUUID(), sessionId: session.id, loanFileId: session.loanFileId, reason, createdAt: new Date() })
+        .onConflict((oc) => oc.column('sessionId').doNothing())
+        .returning('id'),
+      'review-select',
+    );
     if (created.length === 0) return true; // selected before
     await insertAudit(sql, {
       actor: { type: 'SYSTEM', id: 'review-sampling' },

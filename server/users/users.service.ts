@@ -3,9 +3,11 @@ import type { Db } from '../db/client.js';
 import type { Role } from '../db/generated/prisma/enums.js';
 import { appendAudit, type AuditEntry } from '../audit/audit.service.js';
 import { hashPassword } from '../auth/password.js';
+import { revokeUserSessions } from '../auth/auth.service.js';
 import { isUniqueViolation } from '../db/client.js';
 import { AppError } from '../shared/errors.js';
 import type { ConsoleConnections } from '../realtime/events.js';
+import type { DomainEvents } from '../events/domain-events.js';
 
 export interface NewUser {
   email: string;
@@ -69,6 +71,7 @@ export class UserAdmin {
   constructor(
     private readonly db: Db,
     private readonly connections: ConsoleConnections,
+    private readonly events: DomainEvents,
   ) {}
 
   async list(): Promise<UserAccount[]> {
@@ -111,13 +114,17 @@ export class UserAdmin {
       const audit = (event: AuditEntry['event']) => appendAudit(tx, { actor, entity: { type: 'user', id: userId }, event, requestId });
       if (rolesChanged) await audit({ action: 'user.roles_changed', v: 1, data: { from: user.roles, to: roles } });
       if (disable) {
-        const revoked = await tx.loginSession.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now } });
-        await audit({ action: 'user.disabled', v: 1, data: { revokedSessions: revoked.count } });
+        const revokedSessions = await revokeUserSessions(tx, userId, now);
+        await audit({ action: 'user.disabled', v: 1, data: { revokedSessions } });
       }
       if (enable) await audit({ action: 'user.enabled', v: 1, data: {} });
       return tx.user.findUniqueOrThrow({ where: { id: userId } });
     });
-    if (rolesChanged || disable) this.connections.endUserConnections(userId);
+    if (rolesChanged || disable) {
+      // Before the answer: the user's next request, on any node, is judged on the new roles or refused.
+      await this.events.publishCommitted({ type: 'user.access-changed', userId });
+      this.connections.endUserConnections(userId);
+    }
     return accountOf(updated);
   }
 }

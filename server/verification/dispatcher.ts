@@ -4,7 +4,9 @@
 // accepts within the offer timeout or it goes to the next one. Routing runs under one advisory lock,
 // so two nodes never offer the same session or give one agent two offers.
 import { randomUUID } from 'node:crypto';
-import { sqlIn, sqlPool, sqlTransaction, type Db, type Sql } from '../db/client.js';
+import { sql as fragment } from 'kysely';
+import { sqlAutocommit, sqlIn, sqlTransaction, type Db, type Sql } from '../db/client.js';
+import { build, first, rows } from '../db/typed-sql.js';
 import type { VerificationSession } from '../db/generated/prisma/client.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../shared/errors.js';
@@ -17,6 +19,7 @@ import type { VideoPlatform } from '../livekit/video-platform.js';
 import { selectAgent, type AgentCandidate } from './agent-selection.js';
 import { isWithinCallingHours, type CallingHours } from './calling-hours.js';
 import type { SessionEngine } from './session-engine.js';
+import { acceptOffer, assignAgent, closeOffer, createOffer, insertOffers, withdrawPendingOffers } from './verification.repository.js';
 
 const ROUTING_LOCK = 7_241_002;
 /** Sessions in which an agent is occupied. */
@@ -118,30 +121,48 @@ export class Dispatcher {
     const offers = await sqlTransaction(this.db, async (sql) => {
       await sql.query({ name: 'routing-lock', text: 'SELECT pg_advisory_xact_lock($1::bigint)', values: [ROUTING_LOCK] });
       // What routing needs of each routable session without a pending offer, and who let it go before.
-      const waiting = await sql.query<{ id: string; kind: 'CALL' | 'VIDEO'; language: string; productSkill: string; timeZone: string; refusedBy: string[] }>({
-        name: 'routing-waiting',
-        text: `SELECT s."id", s."kind"::text AS "kind", s."language", s."productSkill", p."timeZone",
-            ARRAY(SELECT o."agentId"::text FROM "SessionOffer" o WHERE o."sessionId" = s."id" AND o."status" IN ('DECLINED', 'EXPIRED')) AS "refusedBy"
-          FROM "VerificationSession" s JOIN "Party" p ON p."id" = s."partyId"
-          WHERE ((s."kind" = 'CALL' AND s."state" = 'SCHEDULED' AND s."notBefore" <= $1::timestamptz AND (s."mode" = 'AGENT' OR s."handedOffAt" IS NOT NULL)) OR (s."kind" = 'VIDEO' AND s."state" = 'WAITING' AND s."assignedAgentId" IS NULL))
-            AND NOT EXISTS (SELECT 1 FROM "SessionOffer" o WHERE o."sessionId" = s."id" AND o."status" = 'PENDING')
-          ORDER BY s."priority" DESC, s."notBefore" ASC
-          LIMIT 100`,
-        values: [now.toISOString()],
-      });
+      const waiting = await rows(
+        sql,
+        build
+          .selectFrom('VerificationSession as s')
+          .innerJoin('Party as p', 'p.id', 's.partyId')
+          .select(['s.id', 's.kind', 's.language', 's.productSkill', 'p.timeZone'])
+          .select((eb) =>
+            fragment<string[]>`ARRAY(${eb
+              .selectFrom('SessionOffer as o')
+              .select((o) => fragment<string>`${o.ref('o.agentId')}::text`.as('agentId'))
+              .whereRef('o.sessionId', '=', 's.id')
+              .where('o.status', 'in', ['DECLINED', 'EXPIRED'])})`.as('refusedBy'),
+          )
+          .where((eb) =>
+            eb.or([
+              eb.and([eb('s.kind', '=', 'CALL'), eb('s.state', '=', 'SCHEDULED'), eb('s.notBefore', '<=', now), eb.or([eb('s.mode', '=', 'AGENT'), eb('s.handedOffAt', 'is not', null)])]),
+              eb.and([eb('s.kind', '=', 'VIDEO'), eb('s.state', '=', 'WAITING'), eb('s.assignedAgentId', 'is', null)]),
+            ]),
+          )
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('SessionOffer as o').select('o.id').whereRef('o.sessionId', '=', 's.id').where('o.status', '=', 'PENDING'))))
+          .orderBy('s.priority', 'desc')
+          .orderBy('s.notBefore', 'asc')
+          .limit(100),
+        'routing-waiting',
+      );
       if (waiting.length === 0) return [];
 
       // Available agents with nothing on hand: no session in which they are busy and no pending offer.
-      const candidates = await sql.query<AgentCandidate>({
-        name: 'routing-free-agents',
-        text: `SELECT u."id" AS "userId", u."languages", u."skills", 'available' AS "presence", 0 AS "activeSessions"
-          FROM "User" u
-          WHERE u."id" = ANY($1::uuid[]) AND 'AGENT' = ANY(u."roles") AND u."disabledAt" IS NULL
-            AND NOT EXISTS (SELECT 1 FROM "VerificationSession" s WHERE s."assignedAgentId" = u."id" AND s."state"::text = ANY($2::text[]))
-            AND NOT EXISTS (SELECT 1 FROM "SessionOffer" o WHERE o."agentId" = u."id" AND o."status" = 'PENDING')
-          ORDER BY u."id"`,
-        values: [available, [...AGENT_BUSY_STATES]],
-      });
+      const free = await rows(
+        sql,
+        build
+          .selectFrom('User as u')
+          .select(['u.id as userId', 'u.languages', 'u.skills'])
+          .where((eb) => eb('u.id', '=', eb.fn.any(eb.val(available))))
+          .where((eb) => fragment<boolean>`'AGENT' = ANY(${eb.ref('u.roles')})`)
+          .where('u.disabledAt', 'is', null)
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('VerificationSession as s').select('s.id').whereRef('s.assignedAgentId', '=', 'u.id').where('s.state', 'in', AGENT_BUSY_STATES))))
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('SessionOffer as o').select('o.id').whereRef('o.agentId', '=', 'u.id').where('o.status', '=', 'PENDING'))))
+          .orderBy('u.id'),
+        'routing-free-agents',
+      );
+      const candidates: AgentCandidate[] = free.map((agent) => ({ ...agent, presence: 'available', activeSessions: 0 }));
 
       const picks: { sessionId: string; agentId: string; kind: 'CALL' | 'VIDEO' }[] = [];
       for (const session of waiting) {
@@ -160,13 +181,22 @@ export class Dispatcher {
       // A session may have changed since it was read (cancelled, the party gone): offer only those still
       // routable, locked as they are, so a change that comes now waits for this round and withdraws the
       // offer. An offer on a cancelled session would hold its agent for the whole window.
-      const routable = await sql.query<{ id: string }>({
-        name: 'routing-picks-lock',
-        text: `SELECT s."id" FROM "VerificationSession" s
-          WHERE s."id" = ANY($1::uuid[]) AND ((s."kind" = 'CALL' AND s."state" = 'SCHEDULED') OR (s."kind" = 'VIDEO' AND s."state" = 'WAITING' AND s."assignedAgentId" IS NULL))
-          ORDER BY s."id" FOR SHARE`,
-        values: [picks.map((p) => p.sessionId)],
-      });
+      const routable = await rows(
+        sql,
+        build
+          .selectFrom('VerificationSession as s')
+          .select('s.id')
+          .where((eb) => eb('s.id', '=', eb.fn.any(eb.val(picks.map((p) => p.sessionId)))))
+          .where((eb) =>
+            eb.or([
+              eb.and([eb('s.kind', '=', 'CALL'), eb('s.state', '=', 'SCHEDULED')]),
+              eb.and([eb('s.kind', '=', 'VIDEO'), eb('s.state', '=', 'WAITING'), eb('s.assignedAgentId', 'is', null)]),
+            ]),
+          )
+          .orderBy('s.id')
+          .forShare(),
+        'routing-picks-lock',
+      );
       const stillRoutable = new Set(routable.map((r) => r.id));
       const kept = picks.filter((p) => stillRoutable.has(p.sessionId));
       if (kept.length === 0) return [];
@@ -176,12 +206,7 @@ export class Dispatcher {
       const offeredAt = new Date();
       const expiresAt = new Date(offeredAt.getTime() + this.settings.offerTimeoutMs);
       const made = kept.map((p) => ({ ...p, id: randomUUID(), expiresAt }));
-      await sql.query({
-        name: 'routing-offers-insert',
-        text: `INSERT INTO "SessionOffer" ("id", "sessionId", "agentId", "offeredAt", "expiresAt")
-          SELECT o."id", o."sessionId", o."agentId", $4::timestamptz, $5::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS o("id", "sessionId", "agentId")`,
-        values: [made.map((o) => o.id), made.map((o) => o.sessionId), made.map((o) => o.agentId), offeredAt.toISOString(), expiresAt.toISOString()],
-      });
+      await insertOffers(sql, made, offeredAt, expiresAt);
       await insertAuditMany(
         sql,
         made.map((p) => ({
@@ -208,12 +233,21 @@ export class Dispatcher {
   /** Video parties waiting for an agent, in the order they will be served. */
   private async waitingQueue(): Promise<string[]> {
     // Read after every routing round, so SQL on the pool.
-    const { rows } = await sqlPool(this.db).query<{ id: string }>({
-      name: 'routing-waiting-queue',
-      text: `SELECT "id" FROM "VerificationSession" WHERE "kind" = 'VIDEO' AND "state" = 'WAITING' AND "assignedAgentId" IS NULL
-        ORDER BY "priority" DESC, "notBefore" ASC, "id" ASC LIMIT 1000`,
-    });
-    return rows.map((w) => w.id);
+    const waiting = await rows(
+      sqlAutocommit(this.db),
+      build
+        .selectFrom('VerificationSession')
+        .select('id')
+        .where('kind', '=', 'VIDEO')
+        .where('state', '=', 'WAITING')
+        .where('assignedAgentId', 'is', null)
+        .orderBy('priority', 'desc')
+        .orderBy('notBefore', 'asc')
+        .orderBy('id', 'asc')
+        .limit(1000),
+      'routing-waiting-queue',
+    );
+    return waiting.map((w) => w.id);
   }
 
   /** 1 = next in line; 0 = not waiting (an agent is on the way or it is under way). */
@@ -230,25 +264,20 @@ export class Dispatcher {
   /** The agent takes the session: calls are dialled now, video agents join the waiting party. */
   async accept(offerId: string, agentId: string, requestId?: string): Promise<JoinGrant> {
     // The offer, its session's kind and the agent's name (for the join grant), in one statement.
-    const [offer] = (
-      await sqlPool(this.db).query<{ sessionId: string; kind: 'CALL' | 'VIDEO'; displayName: string }>({
-        name: 'offer-for-accept',
-        text: `SELECT o."sessionId", s."kind"::text AS "kind", u."displayName"
-          FROM "SessionOffer" o JOIN "VerificationSession" s ON s."id" = o."sessionId" JOIN "User" u ON u."id" = o."agentId"
-          WHERE o."id" = $1::uuid AND o."agentId" = $2::uuid`,
-        values: [offerId, agentId],
-      })
-    ).rows;
+    const offer = await first(
+      sqlAutocommit(this.db),
+      build
+        .selectFrom('SessionOffer as o')
+        .innerJoin('VerificationSession as s', 's.id', 'o.sessionId')
+        .innerJoin('User as u', 'u.id', 'o.agentId')
+        .select(['o.sessionId', 's.kind', 'u.displayName'])
+        .where('o.id', '=', offerId)
+        .where('o.agentId', '=', agentId),
+      'offer-for-accept',
+    );
     if (!offer) throw new AppError('NOT_FOUND', 'No such offer for you');
     const claim = async (sql: Sql) => {
-      const now = new Date().toISOString();
-      const claimed = await sql.query({
-        name: 'offer-claim',
-        text: `UPDATE "SessionOffer" SET "status" = 'ACCEPTED', "resolvedAt" = $3::timestamptz
-          WHERE "id" = $1::uuid AND "agentId" = $2::uuid AND "status" = 'PENDING' AND "expiresAt" > $3::timestamptz RETURNING 1`,
-        values: [offerId, agentId, now],
-      });
-      if (claimed.length === 0) throw new AppError('OFFER_NOT_AVAILABLE');
+      if (!(await acceptOffer(sql, offerId, agentId, new Date()))) throw new AppError('OFFER_NOT_AVAILABLE');
       await insertAudit(sql, {
         actor: { type: 'USER', id: agentId },
         entity: { type: 'session', id: offer.sessionId },
@@ -269,14 +298,9 @@ export class Dispatcher {
     } else {
       room = await this.db.$transaction(async (tx) => {
         await claim(sqlIn(tx));
-        const { count } = await tx.verificationSession.updateMany({
-          where: { id: offer.sessionId, state: 'WAITING', assignedAgentId: null },
-          data: { assignedAgentId: agentId, version: { increment: 1 } },
-        });
-        if (count === 0) throw new AppError('OFFER_NOT_AVAILABLE', 'The party is no longer waiting');
-        await tx.attempt.updateMany({ where: { sessionId: offer.sessionId, endedAt: null }, data: { agentId } });
-        const attempt = await tx.attempt.findFirstOrThrow({ where: { sessionId: offer.sessionId }, orderBy: { number: 'desc' } });
-        return attempt.roomName;
+        const roomName = await assignAgent(tx, offer.sessionId, agentId, { waitingVideo: true });
+        if (roomName === undefined) throw new AppError('OFFER_NOT_AVAILABLE', 'The party is no longer waiting');
+        return roomName;
       });
       const session = await this.db.verificationSession.findUniqueOrThrow({ where: { id: offer.sessionId } });
       this.engine.announce(session);
@@ -310,14 +334,13 @@ export class Dispatcher {
       if (['COMPLETED', 'EXHAUSTED', 'CANCELLED', 'EXPIRED', 'ESCALATED'].includes(current.state)) {
         throw new AppError('SESSION_STATE_CONFLICT', `A ${current.state} session cannot be reassigned`);
       }
-      const withdrawn = await tx.sessionOffer.findMany({ where: { sessionId, status: 'PENDING' } });
-      await tx.sessionOffer.updateMany({ where: { sessionId, status: 'PENDING' }, data: { status: 'WITHDRAWN', resolvedAt: now } });
+      const withdrawn = await withdrawPendingOffers(sqlIn(tx), sessionId, now);
       const unstarted = (current.kind === 'CALL' && current.state === 'SCHEDULED') || (current.kind === 'VIDEO' && current.state === 'WAITING' && !current.assignedAgentId);
       if (unstarted) {
         // The window starts once the routing lock is held, as in a routing round.
         const offeredAt = new Date();
         const expiresAt = new Date(offeredAt.getTime() + this.settings.offerTimeoutMs);
-        const offer = await tx.sessionOffer.create({ data: { sessionId, agentId, offeredAt, expiresAt } });
+        const offer = await createOffer(tx, { sessionId, agentId, offeredAt, expiresAt });
         await appendAudit(tx, {
           actor: { type: 'USER', id: supervisorId },
           entity: { type: 'session', id: sessionId },
@@ -326,9 +349,7 @@ export class Dispatcher {
         });
         return { session: current, offer, withdrawn };
       }
-      const { count } = await tx.verificationSession.updateMany({ where: { id: sessionId, version: current.version }, data: { assignedAgentId: agentId, version: { increment: 1 } } });
-      if (count === 0) throw new AppError('SESSION_STATE_CONFLICT', 'The session changed meanwhile; retry');
-      await tx.attempt.updateMany({ where: { sessionId, endedAt: null }, data: { agentId } });
+      if ((await assignAgent(tx, sessionId, agentId, { version: current.version })) === undefined) throw new AppError('SESSION_STATE_CONFLICT', 'The session changed meanwhile; retry');
       await appendAudit(tx, {
         actor: { type: 'USER', id: supervisorId },
         entity: { type: 'session', id: sessionId },
@@ -377,12 +398,8 @@ export class Dispatcher {
 
   private async close(offerId: string, status: 'DECLINED' | 'EXPIRED' | 'WITHDRAWN', opts: { agentId?: string; requestId?: string | undefined; dueBy?: Date }): Promise<boolean> {
     const closed = await this.db.$transaction(async (tx) => {
-      const { count } = await tx.sessionOffer.updateMany({
-        where: { id: offerId, status: 'PENDING', ...(opts.agentId ? { agentId: opts.agentId } : {}), ...(opts.dueBy ? { expiresAt: { lte: opts.dueBy } } : {}) },
-        data: { status, resolvedAt: new Date() },
-      });
-      if (count === 0) return undefined;
-      const offer = await tx.sessionOffer.findUniqueOrThrow({ where: { id: offerId } });
+      const offer = await closeOffer(tx, offerId, status, { ...(opts.agentId ? { agentId: opts.agentId } : {}), ...(opts.dueBy ? { dueBy: opts.dueBy } : {}) });
+      if (!offer) return undefined;
       await appendAudit(tx, {
         actor: opts.agentId ? { type: 'USER', id: opts.agentId } : { type: 'SYSTEM', id: 'dispatcher' },
         entity: { type: 'session', id: offer.sessionId },

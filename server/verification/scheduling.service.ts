@@ -12,6 +12,7 @@ import { pickLivenessPrompt, sessionItemOrder } from '../checklists/randomize.js
 import { isWithinCallingHours, nextAllowedInstant, type CallingHours } from './calling-hours.js';
 import { languagesMatch } from './agent-selection.js';
 import { recomputeLoanFileStatus } from './loan-file-status.js';
+import { createSession } from './verification.repository.js';
 import { TERMINAL_STATES } from './session-state.js';
 import type { SessionEngine } from './session-engine.js';
 import type { ScheduleSessionInput, ScheduleWarning, SessionDto } from './verification.schema.js';
@@ -138,27 +139,25 @@ export class SchedulingService {
           });
         }
         const contractDocumentHash = input.kind === 'VIDEO' ? await bindContract(tx, loanFileId, input.contractDocumentHash) : null;
-        const session = await tx.verificationSession.create({
-          data: {
-            id,
-            loanFileId,
-            partyId: party.id,
-            kind: input.kind,
-            mode: doc.automatedCall === true ? 'AUTOMATED_CALL' : 'AGENT',
-            templateId: template.id,
-            templateKey: template.key,
-            templateVersion: template.version,
-            itemOrder: sessionItemOrder(doc, id),
-            livenessPromptId: input.kind === 'VIDEO' ? (pickLivenessPrompt(doc, id) ?? null) : null,
-            priority: input.priority,
-            notBefore,
-            deadline,
-            maxAttempts: input.maxAttempts ?? this.settings.maxDialAttempts,
-            contractDocumentHash,
-            loanTerms: loanTerms as Prisma.InputJsonObject,
-            productSkill: loanFile.product,
-            language: party.locale,
-          },
+        const session = await createSession(tx, {
+          id,
+          loanFileId,
+          partyId: party.id,
+          kind: input.kind,
+          mode: doc.automatedCall === true ? 'AUTOMATED_CALL' : 'AGENT',
+          templateId: template.id,
+          templateKey: template.key,
+          templateVersion: template.version,
+          itemOrder: sessionItemOrder(doc, id),
+          livenessPromptId: input.kind === 'VIDEO' ? (pickLivenessPrompt(doc, id) ?? null) : null,
+          priority: input.priority,
+          notBefore,
+          deadline,
+          maxAttempts: input.maxAttempts ?? this.settings.maxDialAttempts,
+          contractDocumentHash,
+          loanTerms: loanTerms as Prisma.InputJsonObject,
+          productSkill: loanFile.product,
+          language: party.locale,
         });
         await appendAudit(tx, {
           actor: caller.actor,

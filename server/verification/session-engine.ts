@@ -8,17 +8,16 @@
 // (see `sqlTransaction`), not Prisma.
 import { randomUUID } from 'node:crypto';
 import { sqlAutocommit, sqlTransaction, type Db, type Sql } from '../db/client.js';
-import type { Attempt, VerificationSession } from '../db/generated/prisma/client.js';
 import type { Logger } from '../logging.js';
 import { AppError } from '../shared/errors.js';
-import { auditInsertSql, auditRowsParam, type AuditEntry } from '../audit/audit.service.js';
+import type { AuditEntry } from '../audit/audit.service.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { RealtimeEmitter } from '../realtime/events.js';
-import { roomNameFor } from '../livekit/identities.js';
 import type { VideoPlatform } from '../livekit/video-platform.js';
-import type { RecordingService } from '../../recordings/recording.service.js';
+import { recordingStartJobId, type RecordingService } from '../../recordings/recording.service.js';
 import { InvalidTransition, TERMINAL_STATES, transition, type LosEventType, type SessionEffect, type SessionEvent, type Transition } from './session-state.js';
 import { recomputeLoanFileStatus } from './loan-file-status.js';
+import { markRecordingRequested, readForTransition, withdrawPendingOffers, writeTransition, type Attempt, type Session } from './verification.repository.js';
 import { standingOf } from './loan-file-standing.js';
 import type { DomainEvents } from '../events/domain-events.js';
 import type { LosEventInput } from '../loan-files/los-webhooks.service.js';
@@ -39,13 +38,13 @@ export interface ApplyContext {
   /** Refuse unless the session is still at this version (a stale job or a concurrent click). */
   expectVersion?: number;
   /** Extra session fields written with the transition (e.g. the assigned agent, the decision note). */
-  data?: Partial<Pick<VerificationSession, 'assignedAgentId' | 'decidedById' | 'decisionNote' | 'endReason' | 'lastDialOutcome' | 'notBefore'>>;
+  data?: Partial<Pick<Session, 'assignedAgentId' | 'decidedById' | 'decisionNote' | 'endReason' | 'lastDialOutcome' | 'notBefore'>>;
   /** Runs inside the transaction before the state changes (e.g. claiming the offer being accepted). */
-  inTx?: (sql: Sql, session: VerificationSession) => Promise<void>;
+  inTx?: (sql: Sql, session: Session) => Promise<void>;
 }
 
 export interface Applied {
-  session: VerificationSession;
+  session: Session;
   transition: Transition;
   attempt: Attempt | undefined;
 }
@@ -165,7 +164,7 @@ export class SessionEngine {
   }
 
   /** Tells everyone following the session that it changed (they refetch over HTTP). */
-  announce(session: Pick<VerificationSession, 'id' | 'state' | 'version' | 'assignedAgentId'>): void {
+  announce(session: Pick<Session, 'id' | 'state' | 'version' | 'assignedAgentId'>): void {
     const payload = { v: 1 as const, sessionId: session.id, state: session.state, version: session.version };
     // Watchers, supervisors and the assigned agent in one broadcast (a socket in several gets it once).
     this.realtime.toSessionWatchers(session.id, 'session:changed', payload, { andSupervisors: true, ...(session.assignedAgentId ? { andAgent: session.assignedAgentId } : {}) });
@@ -175,7 +174,7 @@ export class SessionEngine {
   private async inTransaction(
     sql: Sql,
     effect: SessionEffect,
-    ctx: { session: VerificationSession; attempt: Attempt | undefined; loanFile: { id: string; externalRef: string }; now: Date },
+    ctx: { session: Session; attempt: Attempt | undefined; loanFile: { id: string; externalRef: string }; now: Date },
     after: (() => Promise<void>)[],
   ): Promise<void> {
     const { session, attempt, now } = ctx;
@@ -188,11 +187,7 @@ export class SessionEngine {
         return;
       case 'startRecording':
         if (!attempt) return;
-        await sql.query({
-          name: 'engine-attempt-recording',
-          text: `UPDATE "Attempt" SET "recordingStartedAt" = $2::timestamptz, "answeredAt" = CASE WHEN $3::boolean THEN $2::timestamptz ELSE "answeredAt" END WHERE "id" = $1::uuid`,
-          values: [attempt.id, now.toISOString(), session.kind === 'CALL'],
-        });
+        await markRecordingRequested(sql, attempt.id, now, session.kind === 'CALL');
         after.push(() => this.startRecording(session.id, attempt.id));
         return;
       case 'stopRecording':
@@ -226,11 +221,7 @@ export class SessionEngine {
         after.push(() => this.events.publishCommitted({ type: 'routing.needed' }));
         return;
       case 'withdrawOffers': {
-        const pending = await sql.query<{ id: string; agentId: string }>({
-          name: 'engine-offers-withdraw',
-          text: `UPDATE "SessionOffer" SET "status" = 'WITHDRAWN', "resolvedAt" = $2::timestamptz WHERE "sessionId" = $1::uuid AND "status" = 'PENDING' RETURNING "id", "agentId"`,
-          values: [session.id, now.toISOString()],
-        });
+        const pending = await withdrawPendingOffers(sql, session.id, now);
         after.push(async () => {
           for (const offer of pending) this.realtime.toAgent(offer.agentId, 'offer:closed', { v: 1, offerId: offer.id, status: 'WITHDRAWN' });
         });
@@ -249,97 +240,21 @@ export class SessionEngine {
     }
   }
 
+  /**
+   * Queues the recording's start (the 'recording-start' job retries it and alerts supervisors): the
+   * caller, often a dial job, must not wait for LiveKit's egress. A job lost before it reached Redis
+   * is queued again by the recordings' sweep, which finds the attempt's `recordingStartedAt` set.
+   */
   private async startRecording(sessionId: string, attemptId: string): Promise<void> {
     if (!this.media) return;
-    try {
-      await this.media.recordings.startForAttempt(attemptId);
-    } catch (firstError) {
-      try {
-        await this.media.recordings.startForAttempt(attemptId);
-      } catch {
-        this.realtime.toSupervisors('alert', { v: 1, kind: 'recording_not_started', sessionId, message: 'The recording could not be started' });
-        throw firstError;
-      }
-    }
+    await this.queues.enqueue('recording-start', { sessionId, attemptId }, { jobId: recordingStartJobId(attemptId) });
   }
 }
 
 /** Effects that write with statements of their own (so the transition runs in a transaction). */
 const EFFECTS_WITH_STATEMENTS: ReadonlySet<SessionEffect['type']> = new Set(['startRecording', 'withdrawOffers', 'notifyLos']);
 
-/** The Attempt columns that are timestamps (a row read as JSON carries them as strings). */
-const ATTEMPT_TIMES = ['startedAt', 'answeredAt', 'endedAt', 'dialClaimedAt', 'recordingStartedAt'] as const satisfies readonly (keyof Attempt)[];
-
-function attemptFromJson(json: Record<string, unknown> | null): Attempt | undefined {
-  if (!json) return undefined;
-  const attempt = { ...json } as Record<string, unknown>;
-  for (const key of ATTEMPT_TIMES) attempt[key] = typeof json[key] === 'string' ? new Date(json[key]) : null;
-  return attempt as unknown as Attempt;
-}
-
-/** What a transition needs, in one statement: the session, its loan file and its latest attempt. */
-async function readForTransition(sql: Sql, sessionId: string) {
-  const [found] = await sql.query<VerificationSession & { loanFileStatus: string; loanFileRef: string; loanFileAmount: string; latestAttempt: Record<string, unknown> | null }>({
-    name: 'engine-read',
-    text: `SELECT s.*, lf."status"::text AS "loanFileStatus", lf."externalRef" AS "loanFileRef", round(lf."amount", 2)::text AS "loanFileAmount",
-        (SELECT to_jsonb(a) FROM "Attempt" a WHERE a."sessionId" = s."id" ORDER BY a."number" DESC LIMIT 1) AS "latestAttempt"
-      FROM "VerificationSession" s JOIN "LoanFile" lf ON lf."id" = s."loanFileId" WHERE s."id" = $1::uuid`,
-    values: [sessionId],
-  });
-  if (!found) return undefined;
-  const { loanFileStatus, loanFileRef, loanFileAmount, latestAttempt, ...current } = found;
-  return { current: current as VerificationSession, loanFile: { id: current.loanFileId, externalRef: loanFileRef, status: loanFileStatus, amount: loanFileAmount }, latest: attemptFromJson(latestAttempt) };
-}
-
-/** The session columns a transition writes (names from this list only: they are spliced into SQL). */
-const WRITABLE = ['state', 'attemptCount', 'outcome', 'completedAt', 'notBefore', 'nextAttemptAt', 'assignedAgentId', 'decidedById', 'decisionNote', 'endReason', 'lastDialOutcome'] as const;
-type SessionWrite = Partial<Pick<VerificationSession, (typeof WRITABLE)[number]>>;
-
-/**
- * A transition's writes as one statement: the conditional update on (state, version) and, only when
- * it matched, the attempt it opens or ends and its audit event. Nothing is written (undefined) when
- * someone else moved the session first.
- */
-export async function writeTransition(
-  sql: Sql,
-  input: {
-    current: Pick<VerificationSession, 'id' | 'state' | 'version'>;
-    write: SessionWrite;
-    now: Date;
-    open: { id: string; number: number; agentId: string | null } | undefined;
-    end: { attemptId: string; reason: string } | undefined;
-    audit: AuditEntry;
-  },
-): Promise<{ session: VerificationSession; opened: Attempt | undefined } | undefined> {
-  const { current, write, now, open, end } = input;
-  const values: unknown[] = [current.id, current.state, current.version, now.toISOString(), auditRowsParam([input.audit], now).json];
-  const param = (value: unknown) => `$${values.push(value instanceof Date ? value.toISOString() : value)}`;
-  const columns = WRITABLE.filter((c) => write[c] !== undefined);
-  const set = columns.map((c) => `"${c}" = ${param(write[c])}`);
-  const ctes = [
-    `updated AS (UPDATE "VerificationSession" SET ${[...set, '"version" = "version" + 1', '"updatedAt" = $4::timestamptz'].join(', ')}
-      WHERE "id" = $1::uuid AND "state"::text = $2 AND "version" = $3::int RETURNING *)`,
-    `audited AS (${auditInsertSql(5, 'EXISTS (SELECT 1 FROM updated)')})`,
-  ];
-  if (open) {
-    ctes.push(`opened AS (INSERT INTO "Attempt" ("id", "sessionId", "number", "roomName", "agentId")
-      SELECT ${param(open.id)}::uuid, updated."id", ${param(open.number)}::int, ${param(roomNameFor(open.id))}, ${param(open.agentId)}::uuid FROM updated RETURNING *)`);
-  }
-  if (end) {
-    ctes.push(`ended AS (UPDATE "Attempt" SET "endedAt" = $4::timestamptz, "endReason" = ${param(end.reason)}
-      WHERE "id" = ${param(end.attemptId)}::uuid AND "endedAt" IS NULL AND EXISTS (SELECT 1 FROM updated))`);
-  }
-  const [row] = await sql.query<VerificationSession & { openedAttempt: Record<string, unknown> | null }>({
-    text: `WITH ${ctes.join(',\n    ')}
-    SELECT updated.*, ${open ? '(SELECT to_jsonb(opened) FROM opened)' : 'NULL::jsonb'} AS "openedAttempt" FROM updated`,
-    values,
-  });
-  if (!row) return undefined;
-  const { openedAttempt, ...session } = row;
-  return { session: session as VerificationSession, opened: attemptFromJson(openedAttempt) };
-}
-
-function scheduleFields(effects: SessionEffect[], event: SessionEvent): Partial<VerificationSession> {
+function scheduleFields(effects: SessionEffect[], event: SessionEvent): Partial<Session> {
   const due = effects.find((e): e is Extract<SessionEffect, { type: 'scheduleDue' }> => e.type === 'scheduleDue');
   if (!due) return event.type === 'RETRY_DUE' ? { nextAttemptAt: null } : {};
   return event.type === 'RESCHEDULED' ? { notBefore: due.at, nextAttemptAt: null } : { nextAttemptAt: due.at };
@@ -360,7 +275,7 @@ function detailOf(event: SessionEvent): { detail?: string } {
   }
 }
 
-function losData(event: LosEventType, session: VerificationSession): LosEventInput['data'] {
+function losData(event: LosEventType, session: Session): LosEventInput['data'] {
   return {
     sessionId: session.id,
     partyId: session.partyId,

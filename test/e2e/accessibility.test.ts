@@ -8,6 +8,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
 import type { ApiClient } from '../support/api-client.js';
 import type { TestApp } from '../support/harness.js';
+import { evidenceOf } from '../support/reads.js';
 import { loanFileWithBorrower, scheduleCall, stateOf } from '../support/verification.js';
 import { codeIn, focusedName, poll, startBorrowerStage, tabTo, visible, type Borrowers, type BorrowerStage } from './borrower.js';
 import { goAvailableOnDesk, newContext, screenshot, signInThroughPage, watchPageErrors } from './browser.js';
@@ -215,7 +216,8 @@ describe('join page on a phone', () => {
     await page.keyboard.press('Enter');
 
     await visible(page, 'step-devices');
-    expect(await app.facesign.db.consent.count({ where: { sessionId: booked.sessionId } })).toBe(2);
+    const { consents } = (await evidenceOf(await app.signIn({ roles: ['AUDITOR'] }), booked.sessionId)) as { consents: unknown[] };
+    expect(consents).toHaveLength(2);
     expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
     await expectUsable(page.getByRole('button', { name: 'Turn on camera and microphone' }));
     await tabTo(page, 'Turn on camera and microphone');

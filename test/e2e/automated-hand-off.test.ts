@@ -8,6 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
 import type { TestApp } from '../support/harness.js';
 import { eventually } from '../support/fixtures.js';
+import { reviewFileOf, sessionOf } from '../support/reads.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, scheduleCall, stateOf } from '../support/verification.js';
 import { goAvailableOnDesk, launchChromium, newContext, screenshot, signInThroughPage, startE2eApp, unlabelledControls, watchPageErrors } from './browser.js';
 
@@ -51,7 +52,7 @@ describe('a call handed over by the automated confirmation call', () => {
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550171', product: PRODUCT });
     const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated' });
     const handed = await eventually(async () => {
-      const s = await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+      const s = await sessionOf(los, sessionId);
       return s.handOffReason ? s : undefined;
     });
     expect(handed.handOffReason).toBe('DENIED');
@@ -88,8 +89,8 @@ describe('a call handed over by the automated confirmation call', () => {
     await screenshot(page, 'automated-hand-off-desk-zh');
 
     // The stored note stays readable English for the evidence package and the LOS.
-    const stored = await app.facesign.db.checklistAnswer.findFirstOrThrow({ where: { sessionId, itemId: 'consent_recording' } });
-    expect({ note: stored.note, noteCode: stored.noteCode, answeredById: stored.answeredById }).toEqual({ note: 'automated call: the party pressed 2', noteCode: 'DENIED_KEY', answeredById: null });
+    const stored = (await reviewFileOf(await app.signIn({ roles: ['AUDITOR'] }), sessionId)).items.find((i) => i.id === 'consent_recording')?.answer;
+    expect({ note: stored?.note, noteCode: stored?.noteCode, answeredBy: stored?.answeredBy }).toEqual({ note: 'automated call: the party pressed 2', noteCode: 'DENIED_KEY', answeredBy: 'AUTOMATED_CALL' });
     expect(errors).toEqual([]);
     await context.close();
 

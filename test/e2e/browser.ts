@@ -141,6 +141,7 @@ export async function goAvailableOnDesk(page: Page, app: TestApp, email: string,
   await signInThroughPage(page, email, password);
   await page.waitForURL(/\/desk$/);
   await page.getByRole('radio', { name: 'Available' }).check();
+  // storage: the user's id, to read the presence the server holds for it in Redis
   const user = await app.facesign.db.user.findFirstOrThrow({ where: { email } });
   await expect.poll(() => app.facesign.redis.hget('presence', user.id)).toBe('available');
 }

@@ -164,7 +164,7 @@ describe('scheduling from the console', () => {
     await setLanguage('en');
     const session = (await partySessions(los, english.loanFileId, english.partyId)).find((s) => s.state === 'SCHEDULED')!;
 
-    // Once the party is in the waiting room, the board says why nobody takes the session.
+    // Once the party is in the waiting room, the board says why nobody takes the session (fixture: no party joins here).
     await app.facesign.db.verificationSession.update({ where: { id: session.id }, data: { state: 'WAITING' } });
     await page.reload();
     const flag = page.getByTestId(`session-${session.id}`).getByTestId('no-agent-language');
@@ -182,9 +182,8 @@ describe('the party reschedules from the join page', () => {
     expect(booked.status).toBe(201);
     // The link and the token its one-time code gives (the code's SMS is tested with the join page), and the consents.
     const token = await app.facesign.db.$transaction((tx) => issueLink(tx, booked.body.id, 86_400_000));
-    // storage: the party token is issued from the stored link, standing in for the one-time code
-    const link = await app.facesign.db.borrowerLink.findFirstOrThrow({ where: { sessionId: booked.body.id }, orderBy: { createdAt: 'desc' } });
-    const partyToken = await new BorrowerLinks(app.facesign.db, app.facesign.config.verification.otp).issuePartyToken(link);
+    const links = new BorrowerLinks(app.facesign.db, app.facesign.config.verification.otp);
+    const partyToken = await links.issuePartyToken((await links.resolve(token)).link);
     expect((await app.client().post(`/api/join/${token}/consent`, { recording: true, dataProcessing: true, locale: 'zh-CN' }, { 'x-party-token': partyToken })).status).toBe(204);
 
     // A phone in Shanghai: the date and time it enters are read on the party's clock.

@@ -129,7 +129,7 @@ describe('the words people read', () => {
     await new Promise((r) => setTimeout(r, 4000));
     expect(await page.getByTestId('not-reached').isVisible()).toBe(true);
     expect(await page.getByTestId('not-reached-reason').textContent()).toBe('Reason: Line busy');
-    const nextAt = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' }).format(pending.nextAttemptAt!);
+    const nextAt = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(pending.nextAttemptAt!));
     expect(await page.getByTestId('not-reached-next').textContent()).toBe(`Next attempt (2 of 3): ${nextAt}. It will be offered again then.`);
     expect(await page.getByText('No live session').count()).toBe(0);
     await scanBothLanguages(page, 'words-desk-not-reached', async (locale) => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { createUser } from '../../server/users/users.service.js';
 import type { TestApp } from '../support/harness.js';
+import { answersOf } from '../support/reads.js';
 import { stateOf } from '../support/verification.js';
 import { startBorrowerStage, type Borrowers, type BorrowerStage, codeIn, poll, visible } from './borrower.js';
 import { acceptOffer, availableDesk, screenshot, unlabelledControls } from './browser.js';
@@ -29,6 +30,7 @@ describe('video face-signing, borrower page and agent desk together', () => {
   it('goes from the waiting room to PASSED with a snapshot and a signature', { timeout: 240_000 }, async () => {
     const phone = '+8613900000301';
     const booked = await borrowers.bookVideo({ phone, product: 'e2e-video' });
+    const auditor = await app.signIn({ roles: ['AUDITOR'] });
 
     // The borrower reaches the waiting room.
     const borrower = await borrowers.toWaitingRoom(booked.link, phone);
@@ -48,7 +50,9 @@ describe('video face-signing, borrower page and agent desk together', () => {
     await desk.getByLabel('Snapshot of').selectOption('FACE');
     await desk.getByRole('button', { name: 'Take snapshot' }).click();
     await poll(() => desk.getByText(/Snapshot saved/).count()).toBe(1);
-    const capture = await app.facesign.db.capture.findFirstOrThrow({ where: { sessionId: booked.sessionId } });
+    const captures = await auditor.get<{ items: { kind: string; contentType: string; sha256: string }[] }>(`/api/sessions/${booked.sessionId}/captures`);
+    expect(captures.body.items).toHaveLength(1);
+    const capture = captures.body.items[0]!;
     expect(capture).toMatchObject({ kind: 'FACE', contentType: 'image/png' });
     expect(await desk.getByText(/Snapshot saved/).textContent()).toContain(capture.sha256.slice(0, 12));
     // A second snapshot joins the first: the desk lists every snapshot on file, not only the last.
@@ -70,7 +74,7 @@ describe('video face-signing, borrower page and agent desk together', () => {
     await items.first().focus();
     for (let i = 0; i < count; i++) {
       await desk.keyboard.press('1');
-      await poll(async () => app.facesign.db.checklistAnswer.count({ where: { sessionId: booked.sessionId } })).toBe(i + 1);
+      await poll(async () => (await answersOf(auditor, booked.sessionId)).size).toBe(i + 1);
     }
     await screenshot(desk, 'desk-live-video-en');
     await screenshot(borrower.page, 'join-in-call-with-desk-zh-CN');

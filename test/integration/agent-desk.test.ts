@@ -120,7 +120,7 @@ describe('calls that have not reached the party', () => {
       // In one place: still to come, not "handled today".
       expect(res.body.today.find((s) => s.id === busy)).toBeUndefined();
       const listed = res.body.upcoming.find((s) => s.id === busy);
-      expect(listed).toMatchObject({ state: 'RETRY_PENDING', lastDialOutcome: 'BUSY', nextAttemptAt: pending.nextAttemptAt!.toISOString() });
+      expect(listed).toMatchObject({ state: 'RETRY_PENDING', lastDialOutcome: 'BUSY', nextAttemptAt: pending.nextAttemptAt });
       expect(Date.parse(listed!.nextAttemptAt!)).toBeGreaterThan(Date.now());
       await t.facesign.verification.scheduling.cancel(busy, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
     } finally {

@@ -1,6 +1,7 @@
 // Signed tree heads over the audit log: published to the bucket and the database by one node at a
 // time, skipped when nothing new was sealed, proofs that verify offline, audit:verify over it all,
-// and key rotation.
+// and key rotation. The audit log's storage is what these tests are about: they read the events, their
+// chain positions and the tree-head rows straight from the database (marked `storage:` below).
 import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,7 @@ afterAll(async () => t?.stop());
 const storeOf = (app: TestApp) => new RecordingStore(createS3Client(app.facesign.config.s3), TEST_BUCKET);
 const store = () => storeOf(t);
 
+// fixture: events appended and sealed directly, as any audited change would
 async function addEvents(n: number, tag = 'e'): Promise<void> {
   for (let i = 0; i < n; i += 1) {
     await t.facesign.db.$transaction((tx) =>
@@ -60,6 +62,7 @@ async function publishHead(): Promise<SignedTreeHead> {
 }
 
 async function sealedCount(): Promise<number> {
+  // storage: how many events the sealer has chained
   return t.facesign.db.auditEvent.count({ where: { chainSeq: { not: null } } });
 }
 
@@ -87,15 +90,18 @@ describe('signed tree heads', () => {
     const size = await sealedCount();
     expect(head).toMatchObject({ treeSize: size, keyId: key.signer.keyId, algorithm: 'ES256' });
     expect(await bucketHead(size)).toEqual(head);
+    // storage: the head's row in the database next to its copy in the bucket
     const row = await t.facesign.db.auditTreeHead.findUniqueOrThrow({ where: { treeSize: BigInt(size) } });
     expect(row).toMatchObject({ rootHash: head!.rootHash, signature: head!.signature, objectKey: treeHeadObjectKey(size) });
     expect(verifyTreeHeadSignature(head, Keyring.fromTrustedPem(key.certificatePem))).toMatchObject({ ok: true });
     // Its root is the Merkle root of the sealed events' chain hashes in chain order.
+    // storage: the sealed rows in chain order, as the checkpoint reads them
     const events = await t.facesign.db.auditEvent.findMany({ where: { chainSeq: { not: null } }, orderBy: { chainSeq: 'asc' } });
     expect(Buffer.from(new MerkleTree(events.map((e) => auditLeafHash(e.hash!))).root()).toString('hex')).toBe(head!.rootHash);
   });
 
   it('skips a checkpoint when nothing new was sealed, and lets one node at a time publish', async () => {
+    // storage: heads recorded in the database (and below, in the bucket)
     const before = await t.facesign.db.auditTreeHead.count();
     expect(await t.facesign.auditCheckpoints.checkpoint({ wait: true })).toBeUndefined();
     await addEvents(3);
@@ -103,6 +109,7 @@ describe('signed tree heads', () => {
     const checkpoints = t.facesign.auditCheckpoints;
     const results = await Promise.all([checkpoints.checkpoint({ wait: true }), checkpoints.checkpoint(), checkpoints.checkpoint({ wait: true }), checkpoints.checkpoint()]);
     expect(results.filter(Boolean).length).toBeLessThanOrEqual(1);
+    // storage: one tree-head row, however many checkpoints raced for the lock
     expect(await t.facesign.db.auditTreeHead.count()).toBe(before + 1);
     expect((await store().listKeys(TREE_HEADS_PREFIX)).length).toBe(before + 1);
     expect((await checkpoints.latest())!.treeSize).toBe(await sealedCount());
@@ -110,6 +117,7 @@ describe('signed tree heads', () => {
 
   it('proves inclusion of any sealed event under a head, checkable offline, and heads are consistent', async () => {
     await addEvents(4, 'proof');
+    // storage: the sealed rows in chain order, as the checkpoint reads them
     const events = await t.facesign.db.auditEvent.findMany({ where: { chainSeq: { not: null } }, orderBy: { chainSeq: 'asc' } });
     const chosen = [events[0]!, events[Math.floor(events.length / 2)]!, events[events.length - 1]!];
     // The newest event is not covered by any head yet: proving publishes one.
@@ -165,6 +173,7 @@ describe('signed tree heads', () => {
     await addEvents(1, 'shutdown');
     const size = await sealedCount();
     await t.restart();
+    // storage: the shutdown recorded the head in the database as well as the bucket
     expect(await t.facesign.db.auditTreeHead.findUnique({ where: { treeSize: BigInt(size) } })).not.toBeNull();
     expect(await bucketHead(size)).toMatchObject({ treeSize: size });
   });
@@ -198,6 +207,7 @@ describe('key rotation', () => {
       expect(newHead.keyId).toBe(rotated.signer.keyId);
 
       expect(app.facesign.signing.keyring.document().keys.map((k) => [k.keyId, k.status])).toEqual([[rotated.signer.keyId, 'current'], [key.signer.keyId, 'retired']]);
+      // storage: every head recorded, which audit:verify must have checked
       const heads = await app.facesign.db.auditTreeHead.count();
       expect(await verifyAuditLog({ db: app.facesign.db, store: appStore, keyring: app.facesign.signing.keyring })).toMatchObject({ ok: true, heads, problems: [] });
       // Without the retired certificate, the old key's head is unverifiable.
@@ -240,6 +250,7 @@ describe('the checkpoint and the bucket', () => {
       const orphan = (await checkpoints.checkpoint({ wait: true }))!;
       await asSuperuser(`DELETE FROM "AuditTreeHead" WHERE "treeSize" = ${orphan.treeSize}`);
       expect(await checkpoints.checkpoint({ wait: true })).toEqual(orphan);
+      // storage: the missing row is recorded again
       expect(await app.facesign.db.auditTreeHead.count({ where: { treeSize: BigInt(orphan.treeSize) } })).toBe(1);
       // Again, with events sealed meanwhile: the next head repeats the orphan's leaves, and audit:verify accepts both.
       await asSuperuser(`DELETE FROM "AuditTreeHead" WHERE "treeSize" = ${orphan.treeSize}`);

@@ -74,11 +74,13 @@ describe('time-stamped tree heads', () => {
       expect(head.timestampToken).toMatch(/^[A-Za-z0-9+/]+=*$/);
       const stamp = verifyTimestampToken(Buffer.from(head.timestampToken!, 'base64'), Buffer.from(head.signature, 'base64url'), [tsa.caPem]);
       expect(stamp).toMatchObject({ ok: true });
+      // storage: the stored tree head keeps its token, which is what audit:verify reads back
       expect((await app.facesign.db.auditTreeHead.findUniqueOrThrow({ where: { treeSize: BigInt(head.treeSize) } })).timestampToken).not.toBeNull();
 
       await add('b');
       const second = await publish();
       const keyring = app.facesign.signing.keyring;
+      // storage: how many heads are stored, each of which audit:verify must have checked
       const heads = await app.facesign.db.auditTreeHead.count();
       expect(heads).toBeGreaterThanOrEqual(2);
       expect(await verifyAuditLog({ db: app.facesign.db, store, keyring, tsaTrustPem: [tsa.caPem] })).toMatchObject({ ok: true, heads, notes: [] });

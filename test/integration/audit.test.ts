@@ -12,6 +12,7 @@ import { appendAudit } from '../../server/audit/audit.service.js';
 import { sealAuditChain } from '../../server/audit/audit-sealer.service.js';
 import { verifySealedChain } from '../support/audit.js';
 import { eventually } from '../support/fixtures.js';
+import { auditEventOf } from '../support/reads.js';
 
 const run = promisify(execFile);
 let t: TestApp;
@@ -72,10 +73,16 @@ describe('audit chain', () => {
   });
 
   it('seals committed events by itself, shortly after they commit', async () => {
+    // fixture: an event appended as any audited change appends one
     const { id } = await t.facesign.db.$transaction((tx) =>
       appendAudit(tx, { actor: { type: 'SYSTEM' }, entity: { type: 'test', id: 'self-sealed' }, event: { action: 'auth.logged_out', v: 1, data: { loginSessionId: '00000000-0000-4000-8000-000000000001' } } }),
     );
-    await eventually(async () => (await t.facesign.db.auditEvent.findUniqueOrThrow({ where: { id } })).chainSeq !== null);
+    const auditor = await t.signIn({ roles: ['AUDITOR'] });
+    const sealed = await eventually(async () => {
+      const event = await auditEventOf(auditor, { entityType: 'test', entityId: 'self-sealed' });
+      return event.chainSeq !== null ? event : undefined;
+    });
+    expect(sealed.id).toBe(id);
     expect(await verifyAuditChain(t.facesign.db)).toMatchObject({ ok: true });
   });
 
@@ -97,6 +104,7 @@ describe('audit chain', () => {
       await sealAuditChain(t.facesign.db, { wait: true });
       await early.query('COMMIT');
       await sealAuditChain(t.facesign.db, { wait: true });
+      // storage: where the sealer put the late row in the chain
       const late = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { seq: BigInt(inserted.rows[0]!.seq) } });
       const head = await t.facesign.db.auditEvent.findFirstOrThrow({ orderBy: { chainSeq: 'desc' } });
       expect(late.id).toBe(head.id); // joined at the end of the chain, after the rows with higher seq

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { createUser } from '../../server/users/users.service.js';
+import { auditLogOf } from '../support/reads.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -50,7 +51,7 @@ describe('login', () => {
     expect((await admin.post(`/api/users/${user.id}/unlock`)).status).toBe(204);
     expect((await t.client().login('locky@bank.test', 'right-password')).status).toBe(200);
 
-    const events = await t.facesign.db.auditEvent.findMany({ where: { entityId: user.id }, orderBy: { seq: 'asc' } });
+    const events = await auditLogOf(admin, { entityType: 'user', entityId: user.id });
     expect(events.map((e) => e.action)).toEqual([
       'user.created',
       'auth.login_failed',
@@ -128,7 +129,7 @@ describe('roles and CSRF', () => {
     expect(missing.body).toMatchObject({ code: 'CSRF_TOKEN_INVALID' });
     const wrong = await admin.post('/api/api-keys', body, { 'x-csrf-token': 'forged-token' });
     expect(wrong.status).toBe(403);
-    expect(await t.facesign.db.apiKey.count({ where: { name: 'los' } })).toBe(0);
+    expect((await admin.get<{ items: { name: string }[] }>('/api/api-keys')).body.items.filter((k) => k.name === 'los')).toEqual([]);
     const right = await admin.post('/api/api-keys', body);
     expect(right.status).toBe(201);
   });
@@ -140,16 +141,18 @@ describe('API keys', () => {
     const created = await admin.post<{ id: string; key: string; prefix: string }>('/api/api-keys', { name: 'LOS prod', scopes: ['loan-files:read', 'loan-files:write'] });
     expect(created.status).toBe(201);
     expect(created.body.key).toMatch(/^fsk_[a-z0-9]{16}_[A-Za-z0-9_-]{43}$/);
+    // storage: only a hash of the secret is kept
     const stored = await t.facesign.db.apiKey.findUniqueOrThrow({ where: { id: created.body.id } });
     const secret = created.body.key.slice('fsk_'.length + 16 + 1);
     expect(stored.secretHash).toBe(createHash('sha256').update(secret).digest('hex'));
     expect(JSON.stringify(stored)).not.toContain(secret);
-    expect(stored.lastUsedAt).toBeNull();
+    const listed = async () => (await admin.get<{ items: { id: string; lastUsedAt: string | null }[] }>('/api/api-keys')).body.items.find((k) => k.id === created.body.id)!;
+    expect((await listed()).lastUsedAt).toBeNull();
 
     const los = t.client().withApiKey(created.body.key);
     const list = await los.get('/api/loan-files');
     expect(list.status).toBe(200);
-    expect((await t.facesign.db.apiKey.findUniqueOrThrow({ where: { id: created.body.id } })).lastUsedAt).not.toBeNull();
+    expect((await listed()).lastUsedAt).not.toBeNull();
     // API keys need no CSRF token: they are not ambient credentials.
     expect((await los.post('/api/loan-files', { externalRef: 'K-1', product: 'p', amount: '1.00', currency: 'CNY' })).status).toBe(201);
     // A key never reaches user-only endpoints.

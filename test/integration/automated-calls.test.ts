@@ -6,17 +6,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../support/api-client.js';
 import { automatedCallJobId } from '../../server/automated-calls/automated-call.service.js';
 import { botIdentity } from '../../server/automated-calls/call-room.js';
-import { sipPartyIdentity } from '../../server/livekit/identities.js';
+import { roomNameFor, sipPartyIdentity } from '../../server/livekit/identities.js';
 import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { answersOf, attemptOf, entityAuditEventsOf, pendingOffersOf, reviewFileOf, sessionOf, verifiedSessionOf } from '../support/reads.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf } from '../support/verification.js';
 
 let t: TestApp;
 let los: ApiClient;
+let auditor: ApiClient;
 
 beforeAll(async () => {
   t = await startTestApp({ ...ALWAYS_OPEN, AUTOMATED_CALL_RECORDING_WAIT_SECONDS: '6' }, { livekit: true });
   los = await losClient(t);
+  auditor = await t.signIn({ roles: ['AUDITOR'] });
 });
 afterAll(async () => {
   await t?.stop();
@@ -24,6 +27,18 @@ afterAll(async () => {
 afterEach((ctx) => {
   if (ctx.task.result?.state === 'fail') console.log(t.logs.filter((line) => /automated call|"level":(40|50)/.test(line)).slice(-40).join('\n'));
 });
+
+/** The session's first attempt, as the loan file's verification shows it, and its room. */
+const firstAttempt = async (loanFileId: string, sessionId: string) => {
+  const attempt = (await verifiedSessionOf(los, loanFileId, sessionId)).attempts.find((a) => a.number === 1);
+  return attempt ? { ...attempt, roomName: roomNameFor(attempt.id) } : undefined;
+};
+/** The session once the automated call has handed the party to a person. */
+const handedOff = (sessionId: string, intervalMs?: number) =>
+  eventually(async () => {
+    const s = await sessionOf(los, sessionId);
+    return s.handOffReason ? s : undefined;
+  }, intervalMs);
 
 const cancel = (sessionId: string) => t.facesign.verification.scheduling.cancel(sessionId, 'test over', { actor: { type: 'SYSTEM' }, requestId: 'test', scope: 'test' });
 
@@ -43,13 +58,17 @@ describe('automated calls', () => {
     try {
       const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550120', product: 'auto-busy' });
       const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated', maxAttempts: 2 });
-      const session = await stateOf(t, sessionId, 'RETRY_PENDING');
+      await stateOf(t, sessionId, 'RETRY_PENDING');
+      const session = await sessionOf(los, sessionId);
       expect(session.lastDialOutcome).toBe('BUSY');
-      const attempt = await t.facesign.db.attempt.findFirstOrThrow({ where: { sessionId } });
-      expect({ agentId: attempt.agentId, dialOutcome: attempt.dialOutcome }).toEqual({ agentId: null, dialOutcome: 'BUSY' });
-      expect(Math.round((session.nextAttemptAt!.getTime() - attempt.dialClaimedAt!.getTime()) / 60_000)).toBe(10);
+      const attempt = (await firstAttempt(loanFileId, sessionId))!;
+      expect(attempt.dialOutcome).toBe('BUSY');
+      // storage: which agent the attempt went to, and when its dial was claimed: neither is in the API
+      const row = await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: attempt.id }, select: { agentId: true, dialClaimedAt: true } });
+      expect(row.agentId).toBeNull();
+      expect(Math.round((new Date(session.nextAttemptAt!).getTime() - row.dialClaimedAt!.getTime()) / 60_000)).toBe(10);
       await t.facesign.verification.dispatcher.fill();
-      expect(await t.facesign.db.sessionOffer.count({ where: { sessionId } })).toBe(0);
+      expect(await pendingOffersOf(agent.client, sessionId)).toEqual([]);
       await cancel(sessionId);
     } finally {
       agent.socket.close();
@@ -60,10 +79,7 @@ describe('automated calls', () => {
     // 55501 10 answers after 1 s and hangs up at once: before or just as the script begins.
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550110', product: 'auto-hangup' });
     const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated' });
-    const handed = await eventually(async () => {
-      const s = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
-      return s.handOffReason ? s : undefined;
-    });
+    const handed = await handedOff(sessionId);
     expect({ state: handed.state, handOffReason: handed.handOffReason }).toEqual({ state: 'SCHEDULED', handOffReason: 'HUNG_UP' });
     await cancel(sessionId);
   });
@@ -116,10 +132,11 @@ describe('automated calls', () => {
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550192', product: 'auto-sweep' });
     const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated', notBefore: new Date(Date.now() + 3_600_000).toISOString() });
     // What a dead worker leaves behind: the party's hang-up moved the call to WRAP_UP, and no script hands it off.
+    // fixture: the state the dead worker left
     await t.facesign.db.verificationSession.update({ where: { id: sessionId }, data: { state: 'WRAP_UP' } });
     expect(await t.facesign.automatedCalls.sweep(new Date(Date.now() + 10_000))).toBe(0); // within the grace
     expect(await t.facesign.automatedCalls.sweep(new Date(Date.now() + 120_000))).toBe(1);
-    const handed = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+    const handed = await sessionOf(los, sessionId);
     expect({ state: handed.state, handOffReason: handed.handOffReason }).toEqual({ state: 'SCHEDULED', handOffReason: 'HUNG_UP' });
     expect(await t.facesign.automatedCalls.sweep(new Date(Date.now() + 120_000))).toBe(0);
     await cancel(sessionId);
@@ -131,12 +148,13 @@ describe('automated calls', () => {
     // 55501 90 rings until told: this test answers and presses the keys itself.
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550190', product: 'auto-rec-wait' });
     const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated' });
-    const attempt = await eventually(async () => t.facesign.db.attempt.findFirst({ where: { sessionId } }));
+    const attempt = await eventually(async () => firstAttempt(loanFileId, sessionId));
     const call = await eventually(async () => t.sim!.control.state().calls.find((c) => c.room === attempt.roomName && c.status === 'ringing'));
     t.sim!.control.answerCall(call.callId);
     await stateOf(t, sessionId, 'IN_PROGRESS');
     await eventually(async () => t.sim!.control.isPresent(attempt.roomName, botIdentity(attempt.id)) || undefined);
-    expect((await t.facesign.db.recording.findUniqueOrThrow({ where: { attemptId: attempt.id } })).state).toBe('REQUESTED');
+    // The recording is asked for by a job of its own, which may run just after the bot joins.
+    expect((await eventually(async () => (await attemptOf(los, loanFileId, sessionId, attempt.id)).recording)).state).toBe('REQUESTED');
     expect(t.sim!.control.audioPlayed(attempt.roomName)[botIdentity(attempt.id)]).toBeUndefined();
 
     // Once it speaks, the party presses 2 (a key pressed while a question is spoken does not count).
@@ -144,21 +162,24 @@ describe('automated calls', () => {
       if (t.sim!.control.audioPlayed(attempt.roomName)[botIdentity(attempt.id)] && t.sim!.control.isPresent(attempt.roomName, sipPartyIdentity(attempt.id))) {
         t.sim!.control.pressKey(attempt.roomName, sipPartyIdentity(attempt.id), '2');
       }
-      const s = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+      const s = await sessionOf(los, sessionId);
       return s.handOffReason ? s : undefined;
     }, 200);
     expect(handed.handOffReason).toBe('DENIED');
-    const changes = await t.facesign.db.auditEvent.findMany({ where: { action: 'recording.state_changed', data: { path: ['attemptId'], equals: attempt.id } }, orderBy: { seq: 'asc' } });
-    const active = changes.find((e) => (e.data as { to?: string }).to === 'ACTIVE');
+    const recordingId = (await attemptOf(los, loanFileId, sessionId, attempt.id)).recording!.id;
+    const changes = (await entityAuditEventsOf(auditor, sessionId, recordingId)).filter((e) => e.action === 'recording.state_changed' && e.data.attemptId === attempt.id);
+    const active = changes.find((e) => e.data.to === 'ACTIVE');
     expect(active).toBeDefined();
     const spoke = t.sim!.control.audioPlayed(attempt.roomName)[botIdentity(attempt.id)]!;
-    expect(spoke.firstAt).toBeGreaterThanOrEqual(active!.recordedAt.getTime());
+    expect(spoke.firstAt).toBeGreaterThanOrEqual(new Date(active!.recordedAt).getTime());
     // The attempt's recording clock is the egress's start, so the denial's offset points into the file.
-    const recording = await t.facesign.db.recording.findUniqueOrThrow({ where: { attemptId: attempt.id } });
-    const ended = await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: attempt.id } });
-    expect(ended.recordingStartedAt?.toISOString()).toBe(recording.egressStartedAt?.toISOString());
-    const [answer] = await t.facesign.db.checklistAnswer.findMany({ where: { sessionId } });
-    expect(Math.abs(answer!.offsetMs! - (answer!.answeredAt.getTime() - recording.egressStartedAt!.getTime()))).toBeLessThanOrEqual(1);
+    // storage: when LiveKit started the egress, which the API shows only as the attempt's recording start checked here
+    const recording = await t.facesign.db.recording.findUniqueOrThrow({ where: { attemptId: attempt.id }, select: { egressStartedAt: true } });
+    const file = await reviewFileOf(auditor, sessionId);
+    const ended = file.attempts.find((a) => a.id === attempt.id)!;
+    expect(ended.recordingStartedAt).toBe(recording.egressStartedAt?.toISOString() ?? null);
+    const [answer] = file.items.flatMap((i) => (i.answer ? [i.answer] : []));
+    expect(Math.abs(answer!.offsetMs! - (new Date(answer!.answeredAt).getTime() - recording.egressStartedAt!.getTime()))).toBeLessThanOrEqual(1);
     await cancel(sessionId);
   });
 
@@ -168,13 +189,10 @@ describe('automated calls', () => {
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550170', product: 'auto-no-rec' });
     const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated' });
     await stateOf(t, sessionId, 'IN_PROGRESS');
-    const attempt = await t.facesign.db.attempt.findFirstOrThrow({ where: { sessionId } });
-    const handed = await eventually(async () => {
-      const s = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
-      return s.handOffReason ? s : undefined;
-    }, 100);
+    const attempt = (await firstAttempt(loanFileId, sessionId))!;
+    const handed = await handedOff(sessionId, 100);
     expect({ state: handed.state, handOffReason: handed.handOffReason }).toEqual({ state: 'SCHEDULED', handOffReason: 'NOT_RECORDED' });
-    expect(await t.facesign.db.checklistAnswer.count({ where: { sessionId } })).toBe(0);
+    expect((await answersOf(auditor, sessionId)).size).toBe(0);
     // It said only that a person will call back: one phrase, no question.
     expect(t.sim!.control.audioPlayed(attempt.roomName)[botIdentity(attempt.id)]?.plays).toBe(1);
     await cancel(sessionId);
@@ -186,7 +204,8 @@ describe('automated calls', () => {
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550190', product: 'auto-no-bot' });
     const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated' });
     await stateOf(t, sessionId, ['DISPATCHING', 'RINGING']);
-    const attempt = await t.facesign.db.attempt.findFirstOrThrow({ where: { sessionId } });
+    const attempt = (await firstAttempt(loanFileId, sessionId))!;
+    // fixture: the answer applied, with no script queued
     await t.facesign.db.verificationSession.update({ where: { id: sessionId }, data: { state: 'IN_PROGRESS' } });
 
     expect(await t.facesign.automatedCalls.sweep(new Date(Date.now() + 10_000))).toBe(0); // within the grace
@@ -195,9 +214,9 @@ describe('automated calls', () => {
     expect(await t.facesign.automatedCalls.sweep(new Date(Date.now() + 120_000))).toBe(0);
     await t.facesign.queues.cancel('automated-call', automatedCallJobId(attempt.id));
     expect(await t.facesign.automatedCalls.sweep(new Date(Date.now() + 120_000))).toBe(1);
-    const handed = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+    const handed = await sessionOf(los, sessionId);
     expect({ state: handed.state, handOffReason: handed.handOffReason }).toEqual({ state: 'SCHEDULED', handOffReason: 'BOT_FAILED' });
-    expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: attempt.id } })).endedAt).not.toBeNull();
+    expect((await attemptOf(los, loanFileId, sessionId, attempt.id)).endedAt).not.toBeNull();
     await cancel(sessionId);
   });
 });

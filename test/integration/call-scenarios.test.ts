@@ -40,8 +40,8 @@ describe('retries', () => {
     const retrying = await stateOf(t, sessionId, 'RETRY_PENDING');
     expect(retrying.lastDialOutcome).toBe('BUSY');
     // Busy: the first retry waits 10 minutes.
-    expect(retrying.nextAttemptAt!.getTime()).toBeGreaterThanOrEqual(before + 10 * MINUTE);
-    expect(retrying.nextAttemptAt!.getTime()).toBeLessThan(Date.now() + 10 * MINUTE + 1000);
+    expect(Date.parse(retrying.nextAttemptAt!)).toBeGreaterThanOrEqual(before + 10 * MINUTE);
+    expect(Date.parse(retrying.nextAttemptAt!)).toBeLessThan(Date.now() + 10 * MINUTE + 1000);
     const [attempt, ...more] = (await verifiedSessionOf(los, loanFileId, sessionId)).attempts;
     expect(more).toEqual([]);
     expect(attempt).toMatchObject({ dialOutcome: 'BUSY', endReason: 'dial_failed' });
@@ -58,7 +58,7 @@ describe('retries', () => {
     expect(first.lastDialOutcome).toBe('NO_ANSWER');
 
     // Time passes: the retry comes due (the job runs with "now" past nextAttemptAt).
-    await t.facesign.verification.jobs.due(sessionId, new Date(first.nextAttemptAt!.getTime() + 1000));
+    await t.facesign.verification.jobs.due(sessionId, new Date(Date.parse(first.nextAttemptAt!) + 1000));
     await takeOffer(agent, sessionId);
     const exhausted = await stateOf(t, sessionId, 'EXHAUSTED');
     expect(exhausted.attemptCount).toBe(2);

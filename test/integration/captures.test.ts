@@ -19,6 +19,8 @@ import { CaptureService } from '../../recordings/captures.service.js';
 import { captureRoutes, captureUploadRouter } from '../../recordings/captures.routes.js';
 import { createAttempt } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import type { ApiClient } from '../support/api-client.js';
+import { auditLogOf } from '../support/reads.js';
 
 const MAX_BYTES = 4096;
 
@@ -93,6 +95,8 @@ let otherAgent: Caller;
 let supervisor: Caller;
 let auditor: Caller;
 let admin: Caller;
+/** Reads the audit log on the app itself (this file's own server has the capture routes only). */
+let reader: ApiClient;
 
 async function signIn(roles: Role[]): Promise<Caller> {
   const email = `${randomUUID()}@bank.test`;
@@ -119,6 +123,7 @@ const get = (path: string, as: Caller | undefined) => fetch(`${base}${path}`, { 
 async function liveSession(options: { state?: SessionState; recordingStartedAt?: Date | null } = {}) {
   const db = t.facesign.db;
   const { loanFile, session, attempt } = await createAttempt(db, { kind: 'VIDEO' });
+  // fixture: the call under way without LiveKit (this file's app serves only the capture routes)
   await db.verificationSession.update({ where: { id: session.id }, data: { assignedAgentId: agent.userId, state: options.state ?? 'IN_PROGRESS' } });
   const recordingStartedAt = options.recordingStartedAt === undefined ? new Date(Date.now() - 5000) : options.recordingStartedAt;
   await db.attempt.update({ where: { id: attempt.id }, data: { recordingStartedAt } });
@@ -159,6 +164,7 @@ beforeAll(async () => {
       server.closeAllConnections();
       server.close(() => resolve());
     });
+  reader = await t.signIn({ roles: ['AUDITOR'] });
   [agent, otherAgent, supervisor, auditor, admin] = await Promise.all([signIn(['AGENT']), signIn(['AGENT']), signIn(['SUPERVISOR']), signIn(['AUDITOR']), signIn(['ADMIN'])]);
 });
 afterAll(async () => {
@@ -184,8 +190,7 @@ describe('uploading', () => {
     // storage: the object key is where the bytes live, which no API names
     expect(await t.facesign.db.capture.findUniqueOrThrow({ where: { id: capture.id } })).toMatchObject({ objectKey: key, sha256: sha256(image) });
 
-    // storage: every audit event one request wrote, which no API lists by request
-    const audit = await t.facesign.db.auditEvent.findMany({ where: { requestId: res.headers.get('x-request-id')! } });
+    const audit = await auditLogOf(reader, { requestId: res.headers.get('x-request-id')! });
     expect(audit.map((a) => [a.action, a.actorId, a.entityType, a.entityId])).toEqual([['capture.stored', agent.userId, 'capture', capture.id]]);
     expect(audit[0]?.data).toEqual({ sessionId, kind: 'ID_FRONT', sha256: sha256(image), sizeBytes: image.length, offsetMs: capture.offsetMs });
   });
@@ -350,8 +355,7 @@ describe('listing and reading', () => {
       const body = Buffer.from(await res.arrayBuffer());
       expect(sha256(body)).toBe(sha256(image));
 
-      // storage: every audit event one request wrote, which no API lists by request
-    const audit = await t.facesign.db.auditEvent.findMany({ where: { requestId: res.headers.get('x-request-id')! } });
+      const audit = await auditLogOf(reader, { requestId: res.headers.get('x-request-id')! });
       expect(audit.map((a) => [a.action, a.actorId, a.entityId, a.data])).toEqual([['capture.accessed', auditor.userId, capture.id, { sessionId }]]);
     }
   });

@@ -45,6 +45,7 @@ async function rowsFor(key: string) {
 describe('publishing checklist templates', () => {
   it('publishes the shipped templates at start-up, with their content hash and the document as definition', async () => {
     // The app published them when it booted; publishing into an empty database inserts them all.
+    // storage: the published rows, their stored hash and the jsonb round trip are what this test is about
     const rows = await t.facesign.db.checklistTemplate.findMany({ where: { key: { in: ['call-automated', 'call-default', 'video-default'] } }, orderBy: [{ key: 'asc' }, { version: 'asc' }] });
     const shippedRows = [
       ['call-automated', 1, 'CALL'],
@@ -60,6 +61,7 @@ describe('publishing checklist templates', () => {
     const inserted = await publishTemplates(t.facesign.db, shipped);
     expect(inserted.map((r) => [r.key, r.version, r.kind])).toEqual(shippedRows);
     for (const doc of shipped) {
+      // storage: the published rows and their content hash survive the jsonb round trip
       const row = await t.facesign.db.checklistTemplate.findUniqueOrThrow({ where: { key_version: { key: doc.key, version: doc.version } } });
       expect(row.contentHash).toBe(templateHash(doc));
       // jsonb reorders keys; the canonical hash must survive the round trip.
@@ -145,6 +147,7 @@ describe('publishing checklist templates', () => {
     );
     await expect(sql.query(`UPDATE "ChecklistTemplate" SET definition = '{}'::jsonb`)).rejects.toThrow(/immutable/);
     await expect(sql.query(`DELETE FROM "ChecklistTemplate" WHERE key = 'video-default'`)).rejects.toThrow(/immutable/);
+    // storage: the database's own guard, through the app's client too
     await expect(t.facesign.db.checklistTemplate.deleteMany({ where: { key: 'call-default' } })).rejects.toThrow(/immutable/);
     expect(await rowsFor('call-default')).toEqual(publishedRows('call-default'));
     expect(await rowsFor('video-default')).toEqual(publishedRows('video-default'));

@@ -90,9 +90,8 @@ describe('times outside the party\'s calling hours are refused at scheduling', (
     expect(booked.status).toBe(201);
     // The party's link and the token its one-time code would give (the code itself is tested in video-flow).
     const token = await t.facesign.db.$transaction((tx) => issueLink(tx, booked.body.id, 86_400_000));
-    // storage: the party token is issued from the stored link, standing in for the one-time code
-    const link = await t.facesign.db.borrowerLink.findFirstOrThrow({ where: { sessionId: booked.body.id }, orderBy: { createdAt: 'desc' } });
-    const partyToken = await new BorrowerLinks(t.facesign.db, t.facesign.config.verification.otp).issuePartyToken(link);
+    const links = new BorrowerLinks(t.facesign.db, t.facesign.config.verification.otp);
+    const partyToken = await links.issuePartyToken((await links.resolve(token)).link);
     const party = t.client();
     const night = shanghai(1, 21, 30);
     const refused = await party.post<Problem>(`/api/join/${token}/reschedule`, { notBefore: night.toISOString() }, { 'x-party-token': partyToken });

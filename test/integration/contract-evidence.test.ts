@@ -16,6 +16,7 @@ import { contractPdf, uploadContract } from '../support/contracts.js';
 import { createAttempt } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { losClient } from '../support/verification.js';
+import { auditEventOf, auditLogOf } from '../support/reads.js';
 
 const MAX_BYTES = 64 * 1024;
 const FETCH_TIMEOUT_MS = 1_500;
@@ -23,6 +24,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let t: TestApp;
 let los: ApiClient;
+let reader: ApiClient;
 let pdf: Buffer;
 let origin: Server;
 let port: number;
@@ -77,6 +79,7 @@ beforeAll(async () => {
     CONTRACT_FETCH_TIMEOUT_MS: String(FETCH_TIMEOUT_MS),
   });
   los = await losClient(t);
+  reader = await t.signIn({ roles: ['AUDITOR'] });
   store = new RecordingStore(createS3Client(t.facesign.config.s3), t.facesign.config.s3.bucket, t.facesign.config.recordings.sse);
 });
 afterAll(async () => {
@@ -92,13 +95,13 @@ async function loanFile(): Promise<string> {
   return created.body.id;
 }
 
-const accessRows = (loanFileId: string) => t.facesign.db.auditEvent.findMany({ where: { entityType: 'loan_file', entityId: loanFileId, action: 'contract.document_accessed' }, orderBy: { occurredAt: 'asc' } });
+const accessRows = (loanFileId: string) => auditLogOf(reader, { entityType: 'loan_file', entityId: loanFileId, action: 'contract.document_accessed' });
 
 async function staff(role: 'AUDITOR' | 'SUPERVISOR' | 'AGENT' | 'ADMIN'): Promise<{ client: ApiClient; userId: string }> {
-  const email = `${role.toLowerCase()}-${Math.random().toString(36).slice(2, 10)}@bank.test`;
-  const client = await t.signIn({ roles: [role], email });
-  const user = await t.facesign.db.user.findUniqueOrThrow({ where: { email } });
-  return { client, userId: user.id };
+  const client = await t.signIn({ roles: [role] });
+  const me = await client.get<{ id: string }>('/api/auth/me');
+  expect(me.status).toBe(200);
+  return { client, userId: me.body.id };
 }
 
 const read = (client: ApiClient, path: string, method: 'GET' | 'HEAD' = 'GET') =>
@@ -129,6 +132,7 @@ describe('reads of the contract are audited', () => {
   it("a read of a session's contract names the session; a role that may not read gets 403 or 404 and leaves no audit row", async () => {
     const { loanFile: file, session } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
     expect((await uploadContract(los, file.id, pdf)).status).toBe(201);
+    // fixture: the session binds the contract, as scheduling a video session with one does
     await t.facesign.db.verificationSession.update({ where: { id: session.id }, data: { contractDocumentHash: sha(pdf) } });
     const supervisor = await staff('SUPERVISOR');
     const agent = await staff('AGENT');
@@ -150,6 +154,7 @@ describe('reads of the contract are audited', () => {
 
 describe('fetching the contract from a URL', () => {
   const fetchContract = (loanFileId: string, body: Record<string, unknown>) => los.post<ContractBody & Problem>(`/api/loan-files/${loanFileId}/contract/fetch`, body);
+  // storage: nothing stored means no row at all, not only no current document (which GET .../contract shows)
   const stored = (loanFileId: string) => t.facesign.db.contractDocument.count({ where: { loanFileId } });
 
   it('fetches the PDF, checks the hash the LOS sent, and stores it as an upload does; a same-origin redirect is followed', async () => {
@@ -159,7 +164,7 @@ describe('fetching the contract from a URL', () => {
     expect(res.body).toMatchObject({ sha256: sha(pdf), sizeBytes: pdf.length });
     const content = await read(los, `/api/loan-files/${loanFileId}/contract/content`);
     expect(Buffer.from(await content.arrayBuffer()).equals(pdf)).toBe(true);
-    const storedEvent = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: loanFileId, action: 'contract.document_stored' } });
+    const storedEvent = await auditEventOf(reader, { entityType: 'loan_file', entityId: loanFileId, action: 'contract.document_stored' });
     // The origin only: a URL's path or query may carry a token.
     expect(storedEvent.data).toEqual({ loanFileId, sha256: sha(pdf), sizeBytes: pdf.length, fetchedFrom: `http://127.0.0.1:${port}` });
 
@@ -227,6 +232,7 @@ describe('fetching the contract from a URL', () => {
 
 describe('retention of the contract', () => {
   it('is the rule from when it was stored (facesign enforces: no Object Lock here), follows the recordings of sessions that bind it, and the sweep deletes it only when no session needs it', async () => {
+    // storage: no API shows a contract's retention, hold or deletion; the sweep's effect on its row is the point
     const { config, log, db } = t.facesign;
     const contracts = new ContractRetention({ db, store, settings: { rules: config.recordings.retention, objectLockMode: config.recordings.objectLockMode }, log });
     const { loanFile: file, session, attempt } = await createAttempt(db, { kind: 'VIDEO' });
@@ -245,7 +251,7 @@ describe('retention of the contract', () => {
     });
     await contracts.sweep();
     expect(await db.contractDocument.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({ retainUntil: recordingUntil, legalHold: true, deletedAt: null });
-    const applied = await db.auditEvent.findMany({ where: { entityId: file.id, action: 'contract.retention_applied' }, orderBy: { occurredAt: 'asc' } });
+    const applied = await auditLogOf(reader, { entityType: 'loan_file', entityId: file.id, action: 'contract.retention_applied' });
     expect(applied.map((e) => e.data)).toEqual([
       { sha256: sha(pdf), retainUntil: row.retainUntil!.toISOString(), enforcedBy: 'facesign', lockMode: null, legalHold: false },
       { sha256: sha(pdf), retainUntil: recordingUntil.toISOString(), enforcedBy: 'facesign', lockMode: null, legalHold: true },
@@ -270,7 +276,7 @@ describe('retention of the contract', () => {
     expect(await contracts.sweep(after)).toMatchObject({ failed: 0 });
     expect(await store.head(row.objectKey)).toBeUndefined();
     expect((await db.contractDocument.findUniqueOrThrow({ where: { id: row.id } })).deletedAt).toEqual(after);
-    expect(await db.auditEvent.count({ where: { entityId: file.id, action: 'contract.deleted' } })).toBe(1);
+    expect(await auditLogOf(reader, { entityType: 'loan_file', entityId: file.id, action: 'contract.deleted' })).toHaveLength(1);
     const gone = await read(los, `/api/loan-files/${file.id}/contract/content`);
     expect(gone.status).toBe(404);
     expect(((await gone.json()) as Problem).detail).toContain('after its retention ended');

@@ -16,11 +16,12 @@ import { contractPdf, uploadContract } from '../support/contracts.js';
 import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
-import { auditEventsOf, verificationOf } from '../support/reads.js';
+import { auditEventsOf, auditLogOf, verificationOf } from '../support/reads.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, onlineAgent, stateOf, takeOffer } from '../support/verification.js';
 
 let t: TestApp;
 let los: ApiClient;
+let reader: ApiClient;
 let sms: HttpSink;
 let pdf: Buffer;
 let pdfV2: Buffer;
@@ -31,6 +32,7 @@ beforeAll(async () => {
   sms = await HttpSink.start();
   t = await startTestApp({ ...ALWAYS_OPEN, NOTIFIER: 'http', NOTIFIER_URL: `${sms.url}/sms`, CONTRACT_MAX_BYTES: String(MAX_BYTES) }, { livekit: true });
   los = await losClient(t);
+  reader = await t.signIn({ roles: ['AUDITOR'] });
   pdf = await contractPdf(['借款金额：人民币 80,000.00 元', '年化利率（单利）：4.35%', '还款方式：等额本息'], '合同 v1');
   pdfV2 = await contractPdf(['借款金额：人民币 80,000.00 元', '年化利率（单利）：3.95%'], '合同 v2');
 });
@@ -76,8 +78,7 @@ describe('uploading the contract document', () => {
     const second = await uploadContract(los, loanFileId, pdfV2);
     expect(second.status).toBe(201);
     expect((await los.get<{ sha256: string }>(`/api/loan-files/${loanFileId}/contract`)).body.sha256).toBe(sha(pdfV2));
-    // storage: no API reads a loan file's audit events
-    const audited = await t.facesign.db.auditEvent.findMany({ where: { entityType: 'loan_file', entityId: loanFileId, action: 'contract.document_stored' } });
+    const audited = await auditLogOf(reader, { entityType: 'loan_file', entityId: loanFileId, action: 'contract.document_stored' });
     expect(audited.map((e) => (e.data as { sha256: string }).sha256)).toEqual([sha(pdf), sha(pdfV2)]);
   });
 
@@ -200,8 +201,7 @@ describe('the contract in the call', () => {
     const doc = await fetch(`${t.url}/api/join/${link}/contract/content`, { headers });
     expect(Buffer.from(await doc.arrayBuffer()).equals(pdf)).toBe(true);
     // The borrower's read is audited once, naming the borrower by the session (the refused read is not).
-    // storage: no API reads a loan file's audit events
-    const reads = await t.facesign.db.auditEvent.findMany({ where: { entityType: 'loan_file', entityId: loanFileId, action: 'contract.document_accessed' } });
+    const reads = await auditLogOf(reader, { entityType: 'loan_file', entityId: loanFileId, action: 'contract.document_accessed' });
     expect(reads).toEqual([expect.objectContaining({ actorType: 'BORROWER', actorId: sessionId, data: { loanFileId, sha256: sha(pdf), via: 'join', sessionId } })]);
     expect((await party.get(`/api/join/${link}/contract`, headers)).body).toMatchObject({ documentHash: sha(pdf), documentStored: true, presentedPage: null, signedAt: null });
 

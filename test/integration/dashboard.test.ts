@@ -107,6 +107,9 @@ beforeAll(async () => {
   await takeOffer(videoAgent, attended.body.id);
   await t.sim!.control.join((await videoAgent.client.post<{ token: string }>(`/api/sessions/${attended.body.id}/join`)).body.token);
   await stateOf(t, attended.body.id, 'IN_PROGRESS');
+  // The recording starts in a job of its own, and its start moves to the egress's own once LiveKit
+  // reports it active: the queue wait is read after that, not while it may still move.
+  await eventually(async () => (await reviewFileOf(auditor, attended.body.id)).attempts[0]?.recording?.state === 'ACTIVE');
   attendedSessionId = attended.body.id;
 
   for (const id of [a.loanFileId, b.loanFileId, c.loanFileId, d.loanFileId, e.loanFileId]) refs.push((await loanFileOf(los, id)).externalRef);

@@ -18,6 +18,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
+// storage: which connection sees the row, and when, is what the dispatcher's transaction tests are about
 const selectedFor = (sessionId: string) => t.facesign.db.auditEvent.count({ where: { entityId: sessionId, action: 'review.selected' } });
 
 function completed(sessionId: string) {

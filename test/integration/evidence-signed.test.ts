@@ -23,6 +23,7 @@ import { checkEvidence, verifyEvidence, type Manifest } from '../../recordings/e
 import { signPdf, verifyPdfSignature } from '../../recordings/pades.js';
 import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { verifiedSessionOf } from '../support/reads.js';
 import { ALWAYS_OPEN, answerAllRequired, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf, takeOffer } from '../support/verification.js';
 
 const run = promisify(execFile);
@@ -108,11 +109,11 @@ beforeAll(async () => {
   expect(capture.status).toBe(201);
   await agent.client.post(`/api/sessions/${sessionId}/complete`);
   agent.socket.close();
-  await eventually(async () => (await t.facesign.db.recording.findFirst({ where: { attempt: { sessionId } } }))?.state === 'RETAINED');
+  await eventually(async () => (await verifiedSessionOf(los, loanFileId, sessionId)).attempts.some((a) => a.recording?.state === 'RETAINED'));
 
   const email = `${randomUUID()}@bank.test`;
   const auditor = await t.signIn({ roles: ['AUDITOR'], email });
-  auditorId = (await t.facesign.db.user.findUniqueOrThrow({ where: { email } })).id;
+  auditorId = (await auditor.get<{ id: string }>('/api/auth/me')).body.id;
   const res = await auditor.get<Package>(`/api/sessions/${sessionId}/evidence`);
   expect(res.status).toBe(200);
   manifest = res.body;

@@ -13,6 +13,7 @@ import { verifyEvidence } from '../../recordings/evidence-verify.js';
 import { renderPrompt } from '../../server/loan-files/loan-terms.js';
 import { eventually, LOAN_TERMS } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { auditEventOf, auditLogOf, reviewFileOf } from '../support/reads.js';
 import { ALWAYS_OPEN, answerAllRequired, loanFileWithBorrower, losClient, onlineAgent, scheduleCall, stateOf, takeOffer } from '../support/verification.js';
 
 const run = promisify(execFile);
@@ -40,9 +41,8 @@ beforeAll(async () => {
   await agent.client.request('PUT', `/api/sessions/${sessionId}/answers/loan_purpose`, { value: 'CONFIRMED', note: 'home renovation' });
   await agent.client.post(`/api/sessions/${sessionId}/complete`);
   agent.socket.close();
-  await eventually(async () => (await t.facesign.db.recording.findFirst({ where: { attempt: { sessionId } } }))?.state === 'RETAINED');
-
   auditor = await t.signIn({ roles: ['AUDITOR'] });
+  await eventually(async () => (await reviewFileOf(auditor, sessionId)).attempts.some((a) => a.recording?.state === 'RETAINED'));
   const res = await auditor.get<Manifest>(`/api/sessions/${sessionId}/evidence`);
   expect(res.status).toBe(200);
   manifest = res.body;
@@ -120,7 +120,7 @@ describe('evidence package', () => {
     const agent = await t.signIn({ roles: ['AGENT'] });
     const sessionId = (manifest as unknown as { session: { id: string } }).session.id;
     expect((await agent.get(`/api/sessions/${sessionId}/evidence`)).status).toBe(403);
-    const exported = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: sessionId, action: 'evidence.exported' } });
+    const exported = await auditEventOf(auditor, { entityType: 'session', entityId: sessionId, action: 'evidence.exported' });
     expect(exported.data).toMatchObject({ format: 'json', manifestSha256: manifest.manifestSha256 });
   });
 });
@@ -198,7 +198,7 @@ describe('evidence PDF', () => {
     const attached = JSON.parse(await readFile(join(out, `evidence-${sessionId()}.json`), 'utf8')) as Manifest & { manifestSha256: string };
     expect(attached.manifestSha256).toBe(sealedHash);
     expect(await verifyEvidence(attached, dir, keyring)).toEqual([]);
-    const exported = await t.facesign.db.auditEvent.findMany({ where: { entityId: sessionId(), action: 'evidence.exported' } });
+    const exported = await auditLogOf(auditor, { entityType: 'session', entityId: sessionId(), action: 'evidence.exported' });
     expect(exported.map((e) => e.data)).toContainEqual(expect.objectContaining({ format: 'pdf', manifestSha256: sealedHash }));
   });
 
@@ -234,7 +234,7 @@ describe('evidence PDF without its font', () => {
       expect(pdf.body.detail).toContain('EVIDENCE_PDF_FONT');
       expect(pdf.body.detail).not.toContain('/nonexistent');
       expect((await who.get<{ code: string }>(`/api/sessions/${missing}/evidence`)).body.code).toBe('NOT_FOUND');
-      expect(await bare.facesign.db.auditEvent.count({ where: { action: 'evidence.exported' } })).toBe(0);
+      expect(await auditLogOf(who, { action: 'evidence.exported' })).toHaveLength(0);
     } finally {
       await bare.stop();
     }

@@ -15,8 +15,9 @@ import { FaceMatcher } from '../../recordings/face-matcher.js';
 import { checkEvidence, type Manifest } from '../../recordings/evidence-verify.js';
 import type { ApiClient } from '../support/api-client.js';
 import { connectAgent, type AgentSocket } from '../support/agent-socket.js';
-import { createAttempt } from '../support/fixtures.js';
+import { createAttempt, eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { entityAuditEventsOf, evidenceOf, faceMatchesOf } from '../support/reads.js';
 import { FACES, idCard, liveFace, samplePhoto } from '../support/face-samples.js';
 
 interface FaceMatchView {
@@ -39,6 +40,7 @@ interface CaptureView {
 
 let t: TestApp;
 let agent: ApiClient;
+let auditor: ApiClient;
 let socket: AgentSocket;
 let sessionId: string;
 let loanFileId: string;
@@ -66,7 +68,7 @@ async function matchOf(idImage: Buffer | undefined, liveImage: Buffer): Promise<
   const seen = socket.events.length;
   if (idImage) await upload('ID_FRONT', idImage);
   const liveId = await upload('FACE', liveImage);
-  const row = await t.facesign.db.faceMatch.findFirstOrThrow({ where: { liveCaptureId: liveId } });
+  const row = await eventually(async () => (await faceMatchesOf(agent, sessionId)).find((m) => m.liveCaptureId === liveId));
   const event = await socket.next('face-match:changed', (p) => p.faceMatchId === row.id);
   expect(event).toEqual({ v: 1, sessionId, faceMatchId: row.id, status: 'DONE' });
   expect(socket.events.length).toBeGreaterThan(seen);
@@ -82,8 +84,10 @@ beforeAll(async () => {
   t = await startTestApp({ FACE_MATCH_MATCH_AT: '0.58', FACE_MATCH_NO_MATCH_BELOW: '0.42' });
   const email = `face-match-agent-${Date.now()}@bank.test`;
   agent = await t.signIn({ roles: ['AGENT'], email });
-  agentId = (await t.facesign.db.user.findUniqueOrThrow({ where: { email } })).id;
+  auditor = await t.signIn({ roles: ['AUDITOR'] });
+  agentId = (await agent.get<{ id: string }>('/api/auth/me')).body.id;
   const db = t.facesign.db;
+  // fixture: a video session in progress with this agent, its recording running
   const created = await createAttempt(db, { kind: 'VIDEO' });
   sessionId = created.session.id;
   loanFileId = created.loanFile.id;
@@ -97,6 +101,12 @@ afterAll(async () => {
   socket?.close();
   await t?.stop();
 }, 120_000);
+
+/** The SHA-256 of a match's crops, as the evidence manifest records them. */
+function cropHashesOf(manifest: Record<string, unknown>, matchId: string): Record<'id' | 'live', string | undefined> {
+  const crops = (manifest as { faceMatches: { id: string; crops: Record<'id' | 'live', { sha256: string } | null> }[] }).faceMatches.find((m) => m.id === matchId)?.crops;
+  return { id: crops?.id?.sha256, live: crops?.live?.sha256 };
+}
 
 describe('face-match assist through the capture API', () => {
   let match: FaceMatchView;
@@ -116,7 +126,7 @@ describe('face-match assist through the capture API', () => {
   }, 120_000);
 
   it('stores the crops next to the snapshots and serves them audited', async () => {
-    const row = await t.facesign.db.faceMatch.findUniqueOrThrow({ where: { id: match.id } });
+    const row = cropHashesOf(await evidenceOf(auditor, sessionId), match.id);
     const prefix = `captures/${loanFileId}/${sessionId}/`;
     const s3 = createS3Client(t.facesign.config.s3);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: t.facesign.config.s3.bucket, Prefix: prefix }));
@@ -129,9 +139,9 @@ describe('face-match assist through the capture API', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('image/jpeg');
       const bytes = Buffer.from(await res.arrayBuffer());
-      expect(sha256(bytes)).toBe(side === 'id' ? row.idCropSha256 : row.liveCropSha256);
+      expect(sha256(bytes)).toBe(row[side]);
     }
-    const audited = await t.facesign.db.auditEvent.findMany({ where: { entityId: match.id }, orderBy: { seq: 'asc' } });
+    const audited = await entityAuditEventsOf(auditor, sessionId, match.id);
     expect(audited.map((a) => [a.action, (a.data as { side?: string }).side ?? null])).toEqual([
       ['face_match.completed', null],
       ['face_match.crop_accessed', 'id'],
@@ -153,10 +163,11 @@ describe('face-match assist through the capture API', () => {
   }, 120_000);
 
   it('the evidence package carries each result with its model, thresholds and crops', async () => {
-    const auditor = await t.signIn({ roles: ['AUDITOR'] });
     const res = await auditor.get<{ faceMatches: (Omit<FaceMatchView, 'crops'> & { crops: Record<'id' | 'live', { file: string; sha256: string } | null> })[]; auditChain: { events: { action: string; entityId: string }[] } }>(`/api/sessions/${sessionId}/evidence`);
     expect(res.status).toBe(200);
-    const row = await t.facesign.db.faceMatch.findUniqueOrThrow({ where: { id: match.id } });
+    // The crops' hashes are those of the bytes the API serves.
+    const served = async (side: 'id' | 'live') => sha256(Buffer.from(await (await fetch(`${t.url}/api/face-matches/${match.id}/crops/${side}`, { headers: { cookie: auditor.cookieHeader() } })).arrayBuffer()));
+    const row = { idCropSha256: await served('id'), liveCropSha256: await served('live') };
     expect(res.body.faceMatches).toHaveLength(2);
     expect(res.body.faceMatches[0]).toMatchObject({
       id: match.id,
@@ -198,6 +209,7 @@ describe('face-match jobs that cannot finish', () => {
   it('a lost job is found by the sweep; a failure is thrown for a retry, and recorded as FAILED on the last try', async () => {
     const db = t.facesign.db;
     // Two captures whose objects are not in the bucket, and a PENDING match nobody queued (as if Redis lost its job).
+    // fixture: the rows a lost job leaves
     const missing = await Promise.all(
       (['ID_FRONT', 'FACE'] as const).map((kind) =>
         db.capture.create({ data: { sessionId, attemptId, kind, objectKey: `captures/${loanFileId}/${sessionId}/missing-${kind}.jpg`, contentType: 'image/jpeg', sizeBytes: 1, sha256: '0'.repeat(64), capturedById: agentId, createdAt: new Date(0) } }),
@@ -212,16 +224,18 @@ describe('face-match jobs that cannot finish', () => {
     try {
       expect(await service.sweep()).toContain(pending.id);
       await expect(service.run(pending.id, { finalTry: false })).rejects.toThrow(/missing from the store/);
-      expect((await db.faceMatch.findUniqueOrThrow({ where: { id: pending.id } })).status).toBe('PENDING');
+      const matchNow = async () => (await faceMatchesOf(agent, sessionId)).find((m) => m.id === pending.id)!;
+      expect((await matchNow()).status).toBe('PENDING');
       await service.run(pending.id, { finalTry: true });
-      const failed = await db.faceMatch.findUniqueOrThrow({ where: { id: pending.id } });
-      expect(failed).toMatchObject({ status: 'FAILED', result: null, score: null });
-      expect(failed.failure).toMatch(/missing from the store/);
+      expect(await matchNow()).toMatchObject({ status: 'FAILED', result: null, score: null });
+      // The desk's API does not say why; the evidence manifest does.
+      const failed = ((await evidenceOf(auditor, sessionId)) as { faceMatches: { id: string; failure: string | null }[] }).faceMatches.find((m) => m.id === pending.id);
+      expect(failed?.failure).toMatch(/missing from the store/);
       expect(completed).toEqual([`${pending.id}:FAILED`]);
       expect(await service.sweep()).not.toContain(pending.id);
       // Idempotent: a late duplicate of the job changes nothing.
       await service.run(pending.id, { finalTry: true });
-      const audited = await db.auditEvent.findMany({ where: { entityId: pending.id } });
+      const audited = await entityAuditEventsOf(auditor, sessionId, pending.id);
       expect(audited.map((a) => [a.action, (a.data as { status: string }).status])).toEqual([['face_match.completed', 'FAILED']]);
     } finally {
       await matcher.close();

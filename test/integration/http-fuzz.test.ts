@@ -381,6 +381,7 @@ describe('HTTP fuzzing from the OpenAPI document', () => {
 
     // And the server is still whole: healthy, its tables there, its audit chain intact.
     expect((await t.client().get('/healthz')).status).toBe(200);
+    // storage: the tables themselves survived the injection strings
     expect(await t.facesign.db.loanFile.count()).toBeGreaterThan(0);
     expect(await verifySealedChain(t.facesign.db)).toMatchObject({ ok: true });
   }, 900_000);

@@ -58,6 +58,7 @@ describe('an idle node', () => {
       );
       await eventually(async () => looks() > idleLooks);
       expect(Date.now() - appendedAt).toBeLessThan(800);
+      // storage: the sealer linking the row into the chain is what it was woken for
       await eventually(async () => (await t.facesign.db.auditEvent.findUniqueOrThrow({ where: { id } })).chainSeq !== null);
     } finally {
       await sealer.stop();

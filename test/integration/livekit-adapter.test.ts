@@ -7,14 +7,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../recordings/object-store.js';
 import { agentIdentity, partyIdentity, roomNameFor, sipPartyIdentity } from '../../server/livekit/identities.js';
 import { LiveKitPlatform, type VideoPlatform } from '../../server/livekit/video-platform.js';
+import type { ApiClient } from '../support/api-client.js';
 import { createAttempt, eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { attemptOf, entityAuditEventsOf } from '../support/reads.js';
+import { losClient } from '../support/verification.js';
 
 let t: TestApp;
 let platform: VideoPlatform;
+let los: ApiClient;
+let auditor: ApiClient;
 beforeAll(async () => {
   t = await startTestApp({}, { livekit: true });
   platform = t.facesign.livekit!.platform;
+  los = await losClient(t);
+  auditor = await t.signIn({ roles: ['AUDITOR'] });
 });
 afterAll(async () => t?.stop());
 
@@ -45,6 +52,7 @@ describe('rooms and tokens', () => {
     await platform.removeParticipant(room, partyIdentity(attempt.id));
     await platform.removeParticipant(room, partyIdentity(attempt.id)); // already gone: fine
     expect((await platform.listParticipants(room))!.map((p) => p.identity)).toEqual(['agent-u9']);
+    // storage: the participants projection; the API shows only whether the party is connected
     const agentRow = await eventually(() => t.facesign.db.attemptParticipant.findUnique({ where: { attemptId_identity: { attemptId: attempt.id, identity: 'agent-u9' } } }));
     expect(agentRow.kind).toBe('AGENT');
   });
@@ -194,19 +202,21 @@ describe('recording', () => {
 
     await recordings.stopForAttempt(attempt.id);
     await t.sim!.control.settled();
+    // storage: the webhooks of the room are all applied (the inbox), and the participants projection kept no recorder
     await eventually(async () => (await t.facesign.db.liveKitEvent.count({ where: { roomName: room, processedAt: null } })) === 0);
     expect(t.sim!.control.webhookDeliveries().some((d) => d.event === 'participant_joined' && d.room === room && d.status === 'delivered')).toBe(true);
     const people = await t.facesign.db.attemptParticipant.findMany({ where: { attemptId: attempt.id } });
     expect(people.map((p) => p.identity)).toEqual([partyIdentity(attempt.id)]);
     const uploaded = await eventually(async () => {
-      const r = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: started.id } });
-      return ['UPLOADED', 'VERIFIED', 'RETAINED'].includes(r.state) ? r : undefined;
+      const r = (await attemptOf(los, loanFile.id, session.id, attempt.id)).recording;
+      return r && ['UPLOADED', 'VERIFIED', 'RETAINED'].includes(r.state) ? r : undefined;
     });
     const head = await createS3Client(t.facesign.config.s3).send(new HeadObjectCommand({ Bucket: t.facesign.config.s3.bucket, Key: uploaded.objectKey }));
-    expect(BigInt(head.ContentLength!)).toBe(uploaded.reportedSize);
+    expect(String(head.ContentLength)).toBe(uploaded.reportedSize);
     expect(uploaded.reportedDurationMs).toBeGreaterThan(0);
-    expect(uploaded.location).toContain(uploaded.objectKey);
-    const transitions = await t.facesign.db.auditEvent.findMany({ where: { entityId: started.id }, orderBy: { seq: 'asc' } });
+    // storage: the location egress reported, which no API shows
+    expect((await t.facesign.db.recording.findUniqueOrThrow({ where: { id: started.id } })).location).toContain(uploaded.objectKey);
+    const transitions = await entityAuditEventsOf(auditor, session.id, started.id);
     expect(transitions.map((e) => (e.data as { to: string }).to)).toEqual(expect.arrayContaining(['ENDING', 'UPLOADED']));
   });
 

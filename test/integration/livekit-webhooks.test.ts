@@ -7,20 +7,29 @@ import { partyIdentity, sipPartyIdentity } from '../../server/livekit/identities
 import { WebhookEvent } from 'livekit-server-sdk';
 import { isPresent } from '../../server/livekit/participants.js';
 import type { LiveKitSignal } from '../../server/livekit/livekit-events.service.js';
+import type { ApiClient } from '../support/api-client.js';
 import { createAttempt, eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { attemptOf, entityAuditEventsOf } from '../support/reads.js';
+import { losClient } from '../support/verification.js';
 import { bodyOf, expiredSignature, participantEvent, postWebhook, signWebhook } from '../support/webhooks.js';
 
 let t: TestApp;
+let los: ApiClient;
+let auditor: ApiClient;
 const signals: LiveKitSignal[] = [];
 beforeAll(async () => {
   t = await startTestApp({}, { livekit: true });
   t.facesign.onLiveKitSignals(async (s) => void signals.push(...s));
+  los = await losClient(t);
+  auditor = await t.signIn({ roles: ['AUDITOR'] });
 });
 afterAll(async () => t?.stop());
 
 const key = () => t.sim!.apiKey;
 const secret = () => t.sim!.apiSecret;
+// storage: the participants projection the webhooks maintain (exact join and leave times, SIP call status);
+// the API shows only whether the party is connected.
 const participant = (attemptId: string, identity: string) =>
   t.facesign.db.attemptParticipant.findUnique({ where: { attemptId_identity: { attemptId, identity } } });
 
@@ -37,6 +46,7 @@ describe('intake', () => {
       expect(res.contentType).toContain('application/problem+json');
       expect(res.body.code).toBe('WEBHOOK_SIGNATURE_INVALID');
     }
+    // storage: the LiveKit event inbox is what intake writes
     expect(await t.facesign.db.liveKitEvent.count({ where: { id: 'EV_forged' } })).toBe(0);
     expect(await participant(attempt.id, partyIdentity(attempt.id))).toBeNull();
   });
@@ -48,6 +58,7 @@ describe('intake', () => {
     const [first, second] = [await postWebhook(t.url, body, auth), await postWebhook(t.url, body, auth)];
     expect(first).toMatchObject({ status: 200, body: { received: true, duplicate: false } });
     expect(second).toMatchObject({ status: 200, body: { received: true, duplicate: true } });
+    // storage: the inbox row's outcome and failures are what processing records
     const row = await eventually(async () => {
       const e = await t.facesign.db.liveKitEvent.findUnique({ where: { id: 'EV_dupe_1' } });
       return e?.processedAt ? e : undefined;
@@ -77,6 +88,7 @@ describe('intake', () => {
     // A forged delivery in the same burst is refused on its own, without failing its neighbours.
     const forged = await postWebhook(t.url, bodies[0]!, await signWebhook(bodies[0]!, key(), 'some-other-secret'));
     expect(forged.status).toBe(401);
+    // storage: every event stored once in the inbox, and processed without failures
     expect(await t.facesign.db.liveKitEvent.count({ where: { id: { startsWith: 'EV_burst_' } } })).toBe(40);
     await eventually(async () => (await t.facesign.db.liveKitEvent.count({ where: { id: { startsWith: 'EV_burst_' }, processedAt: null } })) === 0);
     expect((await t.facesign.db.liveKitEvent.findMany({ where: { id: { startsWith: 'EV_burst_' } } })).every((e) => e.failures === 0)).toBe(true);
@@ -109,6 +121,7 @@ describe('intake', () => {
     const get = await fetch(`${t.url}/livekit/webhook`);
     expect(get.status).toBe(404);
     expect(((await get.json()) as { code: string }).code).toBe('ROUTE_NOT_FOUND');
+    // storage: a refused delivery leaves nothing in the inbox
     expect(await t.facesign.db.liveKitEvent.count({ where: { id: 'EV_shape_1' } })).toBe(0);
 
     // The same delivery, well formed (with a trailing slash and the caller's request id), is taken.
@@ -116,6 +129,7 @@ describe('intake', () => {
     expect(ok.status).toBe(200);
     expect(ok.headers.get('x-request-id')).toBe('lk-delivery-0001');
     expect(await ok.json()).toEqual({ received: true, duplicate: false });
+    // storage: the accepted delivery is stored and processed
     await eventually(async () => (await t.facesign.db.liveKitEvent.findUnique({ where: { id: 'EV_shape_1' } }))?.processedAt);
   });
 
@@ -128,8 +142,10 @@ describe('intake', () => {
     const others = Array.from({ length: 6 }, (_, i) => bodyOf(participantEvent('participant_joined', room, `observer-batch-${i}`, 1_800_000_000 + i, `EV_batchmate_${i}`)));
     const deliveries = await Promise.all([orphan, ...others].map(async (body) => postWebhook(t.url, body, await signWebhook(body, key(), secret()))));
     expect(deliveries.map((d) => d.status)).toEqual(Array(7).fill(200));
+    // storage: the inbox rows record which events were processed and how often one failed
     await eventually(async () => (await t.facesign.db.liveKitEvent.count({ where: { id: { startsWith: 'EV_batchmate_' }, processedAt: { not: null } } })) === 6);
     // The orphan failed in the batch, then again on its own job (retried with backoff), and is still open.
+    // storage: the inbox row's failure count and last error
     const row = await eventually(async () => {
       const e = await t.facesign.db.liveKitEvent.findUnique({ where: { id: 'EV_orphan_egress' } });
       return e && e.failures >= 2 ? e : undefined;
@@ -176,6 +192,7 @@ describe('intake', () => {
   it('marks events for rooms that are not facesign attempts as ignored', async () => {
     const body = bodyOf(participantEvent('participant_joined', 'someone-elses-room', 'bob', 1_800_000_000, 'EV_foreign'));
     await postWebhook(t.url, body, await signWebhook(body, key(), secret()));
+    // storage: the inbox row's outcome is what processing records
     const row = await eventually(async () => (await t.facesign.db.liveKitEvent.findUnique({ where: { id: 'EV_foreign' } }))?.processedAt && t.facesign.db.liveKitEvent.findUnique({ where: { id: 'EV_foreign' } }));
     expect(row!.outcome).toMatch(/^ignored/);
   });
@@ -184,6 +201,7 @@ describe('intake', () => {
 describe('processing', () => {
   /** Stores events as intake does, without queueing them: the test runs the batch itself. */
   const store = async (events: WebhookEvent[]) => {
+    // fixture: events in the inbox as intake stores them
     await t.facesign.db.liveKitEvent.createMany({
       data: events.map((e) => ({ id: e.id, event: e.event, roomName: e.room?.name ?? null, occurredAt: new Date(Number(e.createdAt) * 1000), body: JSON.parse(bodyOf(e)) as object })),
     });
@@ -212,6 +230,7 @@ describe('processing', () => {
     // Each room's signals in the order its events arrived.
     expect(participantSignals(a.attempt.id)).toEqual(['observer-1 in', 'observer-1 out', 'observer-2 in', 'observer-2 out']);
     expect(participantSignals(b.attempt.id)).toEqual(['observer-1 in', 'observer-1 out']);
+    // storage: each inbox row's outcome is what processing records
     const rows = new Map((await t.facesign.db.liveKitEvent.findMany({ where: { id: { in: ids } } })).map((e) => [e.id, e]));
     expect([...rows.values()].every((e) => e.processedAt !== null && e.failures === 0)).toBe(true);
     expect(rows.get('EV_lane_a_started')!.outcome).toBe('ignored: room_started');
@@ -243,6 +262,7 @@ describe('processing', () => {
     // Every event concluded by exactly one of the four, and a participant change signalled once.
     expect(applied.sort()).toEqual([...ids].sort());
     expect(participantSignals(attempt.id)).toHaveLength(12);
+    // storage: the inbox rows and the participants projection, each written once however many nodes processed
     const rows = await t.facesign.db.liveKitEvent.findMany({ where: { id: { in: ids } } });
     expect(rows.every((e) => e.processedAt !== null && e.failures === 0)).toBe(true);
     expect(await t.facesign.db.attemptParticipant.count({ where: { attemptId: attempt.id } })).toBe(6);
@@ -259,6 +279,7 @@ describe('processing', () => {
     const answered = Date.now();
     await eventually(async () => lag.some((s) => s.eventId === 'EV_lag_1' && s.stage === 'delivered'));
     stop();
+    // storage: the arrival time the inbox row keeps is what the lag is measured from
     const row = await t.facesign.db.liveKitEvent.findUniqueOrThrow({ where: { id: 'EV_lag_1' } });
     // The arrival, not the (earlier) time LiveKit stamped on the event.
     expect(row.receivedAt.getTime()).toBeGreaterThanOrEqual(sent - 1);
@@ -274,10 +295,12 @@ describe('processing', () => {
     expect(metric(text, 'facesign_livekit_event_lag_seconds_count{stage="applied"}')).toBeGreaterThanOrEqual(1);
     expect(metric(text, 'facesign_livekit_event_lag_seconds_count{stage="delivered"}')).toBeGreaterThanOrEqual(1);
     // An event stored and not applied yet is the backlog, with its age.
+    // fixture: an event stored 90 s ago whose job never ran
     await t.facesign.db.liveKitEvent.create({ data: { id: 'EV_lag_open', event: 'room_started', roomName: room, occurredAt: new Date(), receivedAt: new Date(Date.now() - 90_000), body: JSON.parse(bodyOf(roomStarted(room, 'EV_lag_open'))) as object } });
     // Other tests' events may come and go meanwhile: the gauge matches the table once it holds still.
     const after = await eventually(async () => {
       const text = await scrape();
+      // storage: the gauge is the count of unprocessed inbox rows
       const open = await t.facesign.db.liveKitEvent.count({ where: { processedAt: null } });
       return open >= 1 && metric(text, 'facesign_livekit_events_unprocessed') === open ? text : undefined;
     });
@@ -327,22 +350,24 @@ describe('reconciler', () => {
     const rec = await t.facesign.livekit!.recordings.startForAttempt(attempt.id);
     // Stopped once it records: a stop while egress is still starting aborts it (a failed recording),
     // which a busy machine's late timers would otherwise make of this test.
-    await eventually(async () => (await t.facesign.db.recording.findUniqueOrThrow({ where: { id: rec.id } })).state === 'ACTIVE');
+    const recordingOf = async () => (await attemptOf(los, session.loanFileId, session.id, attempt.id)).recording;
+    await eventually(async () => (await recordingOf())?.state === 'ACTIVE');
     await t.facesign.livekit!.recordings.stopForAttempt(attempt.id);
     await t.sim!.control.settled();
+    // storage: the inbox holds no unprocessed event of this egress (those that were delivered are applied)
     await eventually(async () => (await t.facesign.db.liveKitEvent.count({ where: { egressId: rec.egressId, processedAt: null } })) === 0);
-    const before = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: rec.id } });
-    expect(before.state).toBe('ENDING');
+    const before = await recordingOf();
+    expect(before?.state).toBe('ENDING');
     const ended = t.sim!.control.webhookDeliveries().filter((d) => d.event === 'egress_ended' && d.room === room);
     expect(ended.map((d) => d.status)).toEqual(['dropped']);
 
     const report = await t.facesign.livekit!.reconciler.runOnce();
     expect(report.recordingsRepaired).toBeGreaterThanOrEqual(1);
-    const after = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: rec.id } });
+    const after = (await recordingOf())!;
     // Repaired to UPLOADED, from where the pipeline carries it on (finalize, retention).
     expect(['UPLOADED', 'VERIFIED', 'RETAINED']).toContain(after.state);
-    expect(after.reportedSize).toBeGreaterThan(0n);
-    const transitions = await t.facesign.db.auditEvent.findMany({ where: { entityId: rec.id, action: 'recording.state_changed' }, orderBy: { seq: 'asc' } });
+    expect(BigInt(after.reportedSize ?? 0)).toBeGreaterThan(0n);
+    const transitions = (await entityAuditEventsOf(auditor, session.id, rec.id)).filter((e) => e.action === 'recording.state_changed');
     expect(transitions.map((a) => a.data)).toContainEqual(expect.objectContaining({ to: 'UPLOADED', source: 'reconciler' }));
   });
 
@@ -373,11 +398,11 @@ describe('reconciler', () => {
     t.sim!.control.injectWebhookFault({ action: 'drop', event: '*', room, count: 10 });
     await platform.deleteRoom(room);
     await t.sim!.control.settled();
-    expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: attempt.id } })).endedAt).toBeNull();
+    expect((await attemptOf(los, session.loanFileId, session.id, attempt.id)).endedAt).toBeNull();
 
     const report = await t.facesign.livekit!.reconciler.runOnce();
     expect(report.roomsFinished).toBeGreaterThanOrEqual(1);
-    expect((await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: attempt.id } })).endedAt).not.toBeNull();
+    expect((await attemptOf(los, session.loanFileId, session.id, attempt.id)).endedAt).not.toBeNull();
     expect(isPresent((await participant(attempt.id, partyIdentity(attempt.id)))!)).toBe(false);
     expect(signals).toContainEqual({ kind: 'room-finished', attemptId: attempt.id });
   });
@@ -397,11 +422,13 @@ describe('reconciler', () => {
   it('processes inbox events whose job never ran (e.g. Redis was down at intake)', async () => {
     const { room, attempt } = await createAttempt(t.facesign.db, { kind: 'VIDEO' });
     const event = participantEvent('participant_joined', room, partyIdentity(attempt.id), 1_800_000_000, 'EV_stuck');
+    // fixture: an event stored a minute ago whose job never ran
     await t.facesign.db.liveKitEvent.create({
       data: { id: 'EV_stuck', event: 'participant_joined', roomName: room, occurredAt: new Date(), receivedAt: new Date(Date.now() - 60_000), body: event.toJson() as object },
     });
     const report = await t.facesign.livekit!.reconciler.runOnce();
     expect(report.inboxEventsProcessed).toBeGreaterThanOrEqual(1);
+    // storage: the stuck inbox row is what the reconciler repairs
     const stored = await t.facesign.db.liveKitEvent.findUniqueOrThrow({ where: { id: 'EV_stuck' } });
     expect(stored.processedAt).not.toBeNull();
     expect(stored.outcome).toBe(`participant_joined ${partyIdentity(attempt.id)}`);
@@ -414,9 +441,11 @@ describe('reconciler', () => {
     await platform.createRoom({ name: room, maxParticipants: 3, metadata: { sessionId: session.id, attemptId: attempt.id } });
     const key = `recordings/${session.loanFileId}/${session.id}/${attempt.id}.ogg`;
     // The row was written, LiveKit started the egress, and the process died before saving its id.
+    // fixture: the recording row as the crash left it
     const rec = await t.facesign.db.recording.create({ data: { attemptId: attempt.id, audioOnly: true, objectKey: key, createdAt: new Date(Date.now() - 60_000) } });
     const egress = await platform.startRecording({ room, audioOnly: true, objectKey: key });
     await t.facesign.livekit!.reconciler.runOnce();
+    // storage: the egress id bound to the row the crash left behind, which no API shows
     const bound = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: rec.id } });
     expect(bound.egressId).toBe(egress.egressId);
   });

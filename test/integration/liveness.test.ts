@@ -10,8 +10,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../support/api-client.js';
 import { connectAgent, type AgentSocket } from '../support/agent-socket.js';
-import { createAttempt } from '../support/fixtures.js';
+import { createAttempt, eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { entityAuditEventsOf, faceMatchesOf, livenessChecksOf } from '../support/reads.js';
 import { liveFace, POSES, samplePhoto } from '../support/face-samples.js';
 import { createS3Client, RecordingStore } from '../../recordings/object-store.js';
 import { FaceMatcher } from '../../recordings/face-matcher.js';
@@ -37,6 +38,7 @@ interface LivenessView {
 
 let t: TestApp;
 let agent: ApiClient;
+let auditor: ApiClient;
 let socket: AgentSocket;
 let sessionId: string;
 let loanFileId: string;
@@ -58,7 +60,7 @@ async function upload(kind: 'LIVENESS_BEFORE' | 'LIVENESS_ACTION', body: Buffer)
 async function checkOf(before: Buffer | undefined, action: Buffer): Promise<LivenessView> {
   if (before) await upload('LIVENESS_BEFORE', before);
   const actionId = await upload('LIVENESS_ACTION', action);
-  const row = await t.facesign.db.livenessCheck.findFirstOrThrow({ where: { actionCaptureId: actionId } });
+  const row = await eventually(async () => (await livenessChecksOf(agent, sessionId)).find((c) => c.actionCaptureId === actionId));
   expect(await socket.next('liveness:changed', (p) => p.livenessCheckId === row.id)).toEqual({ v: 1, sessionId, livenessCheckId: row.id, status: 'DONE' });
   const list = await agent.get<{ items: LivenessView[] }>(`/api/sessions/${sessionId}/liveness-checks`);
   expect(list.status).toBe(200);
@@ -66,6 +68,7 @@ async function checkOf(before: Buffer | undefined, action: Buffer): Promise<Live
   return list.body.items[0]!;
 }
 
+// fixture: the prompt the session drew
 const drawPrompt = (livenessPromptId: string) => t.facesign.db.verificationSession.update({ where: { id: sessionId }, data: { livenessPromptId } });
 
 beforeAll(async () => {
@@ -73,8 +76,10 @@ beforeAll(async () => {
   t = await startTestApp({ LIVENESS_YAW_CHANGE_DEGREES: '25' });
   const email = `liveness-agent-${Date.now()}@bank.test`;
   agent = await t.signIn({ roles: ['AGENT'], email });
-  agentId = (await t.facesign.db.user.findUniqueOrThrow({ where: { email } })).id;
+  auditor = await t.signIn({ roles: ['AUDITOR'] });
+  agentId = (await agent.get<{ id: string }>('/api/auth/me')).body.id;
   const db = t.facesign.db;
+  // fixture: a video session in progress with this agent, its recording running
   const created = await createAttempt(db, { kind: 'VIDEO' });
   sessionId = created.session.id;
   loanFileId = created.loanFile.id;
@@ -94,8 +99,8 @@ describe('active liveness through the capture API', () => {
 
   it('a LIVENESS_BEFORE alone starts nothing', async () => {
     await upload('LIVENESS_BEFORE', images.turnedRight);
-    expect(await t.facesign.db.livenessCheck.count({ where: { sessionId } })).toBe(0);
-    expect(await t.facesign.db.faceMatch.count({ where: { sessionId } })).toBe(0);
+    expect(await livenessChecksOf(agent, sessionId)).toEqual([]);
+    expect(await faceMatchesOf(agent, sessionId)).toEqual([]);
   });
 
   it('"turn your head to the left": the head turned from her right to her left, PASSED with the figures', async () => {
@@ -105,7 +110,7 @@ describe('active liveness through the capture API', () => {
     expect(passed.before.measures!.yawDeg).toBeLessThan(-25);
     expect(passed.action.measures!.yawDeg).toBeGreaterThan(25);
     expect(passed.model?.version).toContain('@vladmandic/face-api 1.7.15');
-    const audited = await t.facesign.db.auditEvent.findMany({ where: { entityId: passed.id } });
+    const audited = await entityAuditEventsOf(auditor, sessionId, passed.id);
     expect(audited.map((a) => [a.action, a.actorType, (a.data as { result: string }).result])).toEqual([['liveness_check.completed', 'SYSTEM', 'PASSED']]);
   }, 120_000);
 
@@ -157,6 +162,7 @@ describe('liveness checks that cannot finish', () => {
   it('a lost job is found by the sweep; a failure is thrown for a retry, and recorded as FAILED on the last try', async () => {
     const db = t.facesign.db;
     // Two captures whose objects are not in the bucket, and a PENDING check nobody queued (as if Redis lost its job).
+    // fixture: the rows a lost job leaves
     const [before, action] = await Promise.all(
       (['LIVENESS_BEFORE', 'LIVENESS_ACTION'] as const).map((kind) =>
         db.capture.create({ data: { sessionId, attemptId, kind, objectKey: `captures/${loanFileId}/${sessionId}/missing-${kind}.jpg`, contentType: 'image/jpeg', sizeBytes: 1, sha256: '0'.repeat(64), capturedById: agentId, createdAt: new Date(0) } }),
@@ -172,16 +178,17 @@ describe('liveness checks that cannot finish', () => {
     try {
       expect(await service.sweep()).toContain(pending.id);
       await expect(service.run(pending.id, { finalTry: false })).rejects.toThrow(/missing from the store/);
-      expect((await db.livenessCheck.findUniqueOrThrow({ where: { id: pending.id } })).status).toBe('PENDING');
+      const checkOf = async () => (await livenessChecksOf(agent, sessionId)).find((c) => c.id === pending.id)!;
+      expect((await checkOf()).status).toBe('PENDING');
       await service.run(pending.id, { finalTry: true });
-      const failed = await db.livenessCheck.findUniqueOrThrow({ where: { id: pending.id } });
-      expect(failed).toMatchObject({ status: 'FAILED', result: null, beforeEar: null });
+      const failed = await checkOf();
+      expect(failed).toMatchObject({ status: 'FAILED', result: null, before: { measures: null } });
       expect(failed.failure).toMatch(/missing from the store/);
       expect(completed).toEqual([`${pending.id}:FAILED`]);
       expect(await service.sweep()).not.toContain(pending.id);
       // Idempotent: a late duplicate of the job changes nothing.
       await service.run(pending.id, { finalTry: true });
-      const audited = await db.auditEvent.findMany({ where: { entityId: pending.id } });
+      const audited = await entityAuditEventsOf(auditor, sessionId, pending.id);
       expect(audited.map((a) => [a.action, (a.data as { status: string }).status])).toEqual([['liveness_check.completed', 'FAILED']]);
     } finally {
       await matcher.close();

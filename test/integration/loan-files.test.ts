@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { createAttempt, eventually } from '../support/fixtures.js';
 import type { ApiClient } from '../support/api-client.js';
-import { auditEventsOf, loanFileOf, type RecordingRetentionView as RecordingRetention } from '../support/reads.js';
+import { auditEventOf, auditEventsOf, auditLogOf, loanFileOf, type RecordingRetentionView as RecordingRetention } from '../support/reads.js';
 
 interface LoanFile {
   id: string;
@@ -41,8 +41,7 @@ describe('creating loan files', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ externalRef: 'LF-1', amount: '50000.00', status: 'NEW' });
     expect(res.body.parties[0]).toMatchObject({ phoneE164: '+8613812345678', idNumberLast4: '123X', version: 0 });
-    // storage: no API reads a loan file's own audit events (a session's come with its evidence)
-    const audit = await t.facesign.db.auditEvent.findMany({ where: { requestId: res.headers.get('x-request-id')! }, orderBy: { seq: 'asc' } });
+    const audit = await auditLogOf(supervisor, { requestId: res.headers.get('x-request-id')! });
     expect(audit.map((a) => [a.action, a.actorType])).toEqual([
       ['loan_file.created', 'API_KEY'],
       ['party.added', 'API_KEY'],
@@ -188,8 +187,7 @@ describe('parties', () => {
     expect(stale.body.code).toBe('VERSION_CONFLICT');
     expect((await supervisor.patch<Problem>(path, { version: 1 })).status).toBe(400);
     expect((await supervisor.patch<Problem>(path, { phoneE164: 'call me' })).body.errors![0]!.field).toBe('phoneE164');
-    // storage: no API reads a party's audit events
-    const audit = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: added.body.id, action: 'party.updated' } });
+    const audit = await auditEventOf(supervisor, { entityType: 'party', entityId: added.body.id, action: 'party.updated' });
     expect(audit.data).toEqual({ loanFileId: lf.body.id, fields: ['phoneE164'], version: 1 });
   });
 
@@ -205,8 +203,7 @@ describe('maturity date', () => {
     expect(res.status).toBe(201);
     expect(res.body.maturityDate).toBe('2031-06-30');
     expect((await los.get<LoanFile>(`/api/loan-files/${res.body.id}`)).body.maturityDate).toBe('2031-06-30');
-    // storage: no API reads a loan file's audit events
-    const created = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: res.body.id, action: 'loan_file.created' } });
+    const created = await auditEventOf(supervisor, { entityType: 'loan_file', entityId: res.body.id, action: 'loan_file.created' });
     expect(created.data).toMatchObject({ maturityDate: '2031-06-30' });
     const bad = await los.post<Problem>('/api/loan-files', loan('LF-MAT-2', { maturityDate: '2031-02-30' }));
     expect(bad.status).toBe(400);
@@ -222,6 +219,7 @@ describe('maturity date', () => {
     const lf = await los.get<LoanFile>(`/api/loan-files/${loanFile.id}`);
     expect(lf.body.maturityDate).toBeNull();
     // A recording retained while the maturity was unknown: verification + 10 years.
+    // fixture: recordings come only from LiveKit egress, which this test does not run
     const rec = await db.recording.create({
       data: {
         attemptId: attempt.id,
@@ -244,8 +242,7 @@ describe('maturity date', () => {
     expect(stale.status).toBe(409);
     expect(stale.body.code).toBe('VERSION_CONFLICT');
     expect((await supervisor.patch<Problem>(path, { maturityDate: 'soon' })).body.errors![0]!.field).toBe('maturityDate');
-    // storage: no API reads a loan file's audit events
-    const audit = await db.auditEvent.findFirstOrThrow({ where: { entityId: lf.body.id, action: 'loan_file.updated' } });
+    const audit = await auditEventOf(supervisor, { entityType: 'loan_file', entityId: lf.body.id, action: 'loan_file.updated' });
     expect(audit.data).toEqual({ fields: ['maturityDate'], maturityDate: '2031-06-30', version: lf.body.version + 1 });
 
     // The worker recomputes: maturity + 5 years (s3rver has no Object Lock, so facesign enforces it).
@@ -260,8 +257,7 @@ describe('maturity date', () => {
 
     // Setting the same date again changes nothing and audits nothing.
     expect((await los.patch<LoanFile>(path, { maturityDate: '2031-06-30' })).body.version).toBe(lf.body.version + 1);
-    // storage: no API reads a loan file's audit events
-    expect(await db.auditEvent.count({ where: { entityId: lf.body.id, action: 'loan_file.updated' } })).toBe(1);
+    expect(await auditLogOf(supervisor, { entityType: 'loan_file', entityId: lf.body.id, action: 'loan_file.updated' })).toHaveLength(1);
   });
 });
 

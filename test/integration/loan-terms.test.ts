@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/harness.js';
-import { auditEventsOf, verificationOf } from '../support/reads.js';
+import { auditEventOf, auditEventsOf, auditLogOf, verificationOf } from '../support/reads.js';
 import { LOAN_TERMS } from '../support/fixtures.js';
 import { ALWAYS_OPEN, losClient } from '../support/verification.js';
 import type { ApiClient } from '../support/api-client.js';
@@ -53,8 +53,7 @@ describe('loan terms on the loan file', () => {
     expect(res.status).toBe(201);
     expect(res.body.terms).toEqual({ ...LOAN_TERMS, apr: '4.35', instalmentAmount: '7507.27' });
     expect((await los.get<LoanFile>(`/api/loan-files/${res.body.id}`)).body.terms).toEqual(res.body.terms);
-    // storage: no API reads a loan file's audit events
-    const created = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: res.body.id, action: 'loan_file.created' } });
+    const created = await auditEventOf(supervisor, { entityType: 'loan_file', entityId: res.body.id, action: 'loan_file.created' });
     expect(created.data).toMatchObject({ termsSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
@@ -97,8 +96,7 @@ describe('loan terms on the loan file', () => {
     expect({ status: stale.status, code: stale.body.code }).toEqual({ status: 409, code: 'VERSION_CONFLICT' });
     const same = await los.patch<LoanFile>(path, { terms: LOAN_TERMS });
     expect(same.body.version).toBe(updated.body.version);
-    // storage: no API reads a loan file's audit events
-    const events = await t.facesign.db.auditEvent.findMany({ where: { entityId: lf.body.id, action: 'loan_file.updated' } });
+    const events = await auditLogOf(supervisor, { entityType: 'loan_file', entityId: lf.body.id, action: 'loan_file.updated' });
     expect(events.map((e) => e.data)).toEqual([expect.objectContaining({ fields: ['terms'], version: updated.body.version, termsSha256: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
     const empty = await los.patch<Problem>(path, {});
     expect({ status: empty.status, code: empty.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });

@@ -18,6 +18,7 @@ import { losWebhookRoutes } from '../../server/loan-files/los-webhooks.routes.js
 import { eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { ApiClient } from '../support/api-client.js';
+import { auditEventOf } from '../support/reads.js';
 
 const SECRET = 'los-webhook-test-secret-0123456789';
 
@@ -96,6 +97,7 @@ interface DeliveryView {
   attempts: number;
   lastStatusCode: number | null;
   lastError: string | null;
+  nextAttemptAt: string | null;
   deliveredAt: string | null;
   payload?: unknown;
 }
@@ -106,6 +108,7 @@ interface Problem {
 let t: TestApp;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let routes: Awaited<ReturnType<typeof serveRoutes>>;
+let reader: ApiClient;
 let service: LosWebhookService;
 let worker: Worker;
 
@@ -128,6 +131,7 @@ beforeAll(async () => {
     concurrency: 4,
   });
   routes = await serveRoutes(t, service);
+  reader = await t.signIn({ roles: ['AUDITOR'] });
 });
 afterAll(async () => {
   await worker?.close();
@@ -136,6 +140,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
+// fixture: a bare loan file (this file's app serves only the delivery routes of its own service)
 async function newLoanFile() {
   return t.facesign.db.loanFile.create({
     data: { externalRef: `LF-${randomUUID().slice(0, 8)}`, product: 'consumer-loan', amount: '50000.00', currency: 'CNY' },
@@ -154,10 +159,20 @@ async function recordEvent(options: { via?: LosWebhookService; loanFile?: { id: 
       data: { sessionId, outcome: 'PASSED' },
     }),
   );
+  loanFileOfDelivery.set(id, loanFile.id);
   return { id, loanFile, sessionId };
 }
 
-const row = (id: string) => t.facesign.db.losWebhookDelivery.findUniqueOrThrow({ where: { id } });
+const loanFileOfDelivery = new Map<string, string>();
+
+/** A delivery as its loan file's delivery log shows it (`GET /api/loan-files/:id/webhook-deliveries`). */
+async function row(id: string): Promise<DeliveryView> {
+  const res = await reader.get<{ items: DeliveryView[] }>(`/api/loan-files/${loanFileOfDelivery.get(id)!}/webhook-deliveries?limit=200`);
+  expect(res.status).toBe(200);
+  const delivery = res.body.items.find((d) => d.id === id);
+  expect(delivery, `delivery ${id}`).toBeDefined();
+  return delivery!;
+}
 const settled = (id: string, status: 'DELIVERED' | 'FAILED') =>
   eventually(async () => {
     const r = await row(id);
@@ -172,7 +187,7 @@ describe('delivery', () => {
     await service.dispatch(id);
     const delivered = await settled(id, 'DELIVERED');
     expect(delivered).toMatchObject({ attempts: 1, lastStatusCode: 200, lastError: null, nextAttemptAt: null });
-    expect(delivered.deliveredAt).toBeInstanceOf(Date);
+    expect(Date.parse(delivered.deliveredAt!)).not.toBeNaN();
 
     const [request, ...more] = receiver.requestsFor(id);
     expect(more).toHaveLength(0);
@@ -241,7 +256,7 @@ describe('delivery', () => {
     expect(accepted.body).not.toHaveProperty('payload');
     const delivered = await settled(id, 'DELIVERED');
     expect(delivered).toMatchObject({ attempts: 1, lastStatusCode: 200 });
-    const audit = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: id, action: 'los_webhook.redelivery_requested' } });
+    const audit = await auditEventOf(reader, { entityType: 'los_webhook_delivery', entityId: id, action: 'los_webhook.redelivery_requested' });
     expect(audit).toMatchObject({ actorType: 'USER', data: { previousStatus: 'FAILED', eventType: expect.any(String) } });
 
     const requests = receiver.requestsFor(id);
@@ -255,12 +270,13 @@ describe('delivery', () => {
   it('leaves a delivery that is already pending as it is, so a double click sends nothing extra', async () => {
     const { id } = await recordEvent();
     const later = new Date(Date.now() + 3_600_000);
+    // fixture: a delivery that failed twice and waits for its next attempt
     await t.facesign.db.losWebhookDelivery.update({ where: { id }, data: { attempts: 2, nextAttemptAt: later } });
     const admin = await routes.signIn(['ADMIN']);
     const res = await admin.post<DeliveryView & { nextAttemptAt: string }>(`/api/webhook-deliveries/${id}/redeliver`);
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ status: 'PENDING', attempts: 2, nextAttemptAt: later.toISOString() });
-    expect(await row(id)).toMatchObject({ status: 'PENDING', attempts: 2, nextAttemptAt: later });
+    expect(await row(id)).toMatchObject({ status: 'PENDING', attempts: 2, nextAttemptAt: later.toISOString() });
     // A stray job for it (a duplicate, or the sweep's) does not jump the schedule either.
     expect(await service.deliver(id)).toBe('skipped');
     expect(receiver.requestsFor(id)).toHaveLength(0);
@@ -285,7 +301,7 @@ describe('delivery', () => {
     expect(receiver.requestsFor(hung.id)).toHaveLength(1);
     const afterTimeout = await row(hung.id);
     expect(afterTimeout).toMatchObject({ status: 'PENDING', attempts: 1, lastStatusCode: null, lastError: 'timed out after 200 ms' });
-    expect(afterTimeout.nextAttemptAt!.getTime()).toBeGreaterThan(Date.now());
+    expect(Date.parse(afterTimeout.nextAttemptAt!)).toBeGreaterThan(Date.now());
 
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -319,6 +335,7 @@ describe('sweep', () => {
   it('re-enqueues a pending delivery whose job was lost', async () => {
     // Recorded, committed, but never dispatched: the process died, or Redis lost the job.
     const { id } = await recordEvent();
+    // fixture: its attempt is five minutes overdue
     await t.facesign.db.losWebhookDelivery.update({ where: { id }, data: { nextAttemptAt: new Date(Date.now() - 5 * 60_000) } });
     expect(await service.sweep()).toBeGreaterThanOrEqual(1);
     await settled(id, 'DELIVERED');

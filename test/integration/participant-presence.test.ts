@@ -32,6 +32,7 @@ async function everyOrder(observations: Observation[]) {
   for (const [n, order] of orders.entries()) {
     for (const o of order) await mergeParticipant(sql, { attemptId: attempt.id, identity: `party-order-${n}`, role: 'PARTY', ...o });
   }
+  // storage: the participants projection the merge writes is what these tests are about
   const rows = await t.facesign.db.attemptParticipant.findMany({ where: { attemptId: attempt.id }, orderBy: { identity: 'asc' } });
   expect(rows).toHaveLength(orders.length);
   return rows;
@@ -105,6 +106,7 @@ describe('through the webhook endpoint', () => {
       const body = bodyOf(WebhookEvent.fromJson({ id: `EV_reload_${attempt.id}_${n}`, event: e.event, createdAt: String(e.createdAt), room: { name: room, sid: 'RM_test' }, participant: e.participant, ...(e.track ? { track: e.track } : {}) }));
       expect((await postWebhook(t.url, body, await signWebhook(body, t.sim!.apiKey, t.sim!.apiSecret))).status).toBe(200);
     }
+    // storage: every event stored and applied (the inbox), then the participants projection they produced
     await eventually(async () => (await t.facesign.db.liveKitEvent.count({ where: { roomName: room, processedAt: null } })) === 0 && (await t.facesign.db.liveKitEvent.count({ where: { roomName: room } })) === events.length);
     const row = await t.facesign.db.attemptParticipant.findUniqueOrThrow({ where: { attemptId_identity: { attemptId: attempt.id, identity } } });
     expect(row).toMatchObject({ sid: 'PA_new', joinedAt: new Date(second * 1000 + 105) });
@@ -117,6 +119,7 @@ describe('through the webhook endpoint', () => {
     const identity = `sip-${attempt.id}`;
     const body = bodyOf(WebhookEvent.fromJson({ id: `EV_track_first_${attempt.id}`, event: 'track_published', createdAt: String(Math.floor(Date.now() / 1000)), room: { name: room, sid: 'RM_test' }, participant: { sid: 'PA_phone', identity }, track: { sid: 'TR_phone_audio', type: 'AUDIO' } }));
     expect((await postWebhook(t.url, body, await signWebhook(body, t.sim!.apiKey, t.sim!.apiSecret))).status).toBe(200);
+    // storage: the participants projection (session id, tracks), which the API shows only as connected or not
     const row = await eventually(async () => (await t.facesign.db.attemptParticipant.findUnique({ where: { attemptId_identity: { attemptId: attempt.id, identity } } })) ?? undefined);
     expect(row).toMatchObject({ sid: 'PA_phone', tracks: ['TR_phone_audio'] });
     expect(isPresent(row)).toBe(true);

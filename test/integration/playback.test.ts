@@ -21,6 +21,8 @@ import { PlaybackService, type PlaybackSettings } from '../../recordings/playbac
 import { playbackRoutes } from '../../recordings/playback.routes.js';
 import { createAttempt, eventually } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import type { ApiClient } from '../support/api-client.js';
+import { auditLogOf } from '../support/reads.js';
 
 const AGENT_DAYS = 7;
 const DAY_MS = 86_400_000;
@@ -61,6 +63,8 @@ let supervisor: Caller;
 let admin: Caller;
 let runningAgent: Caller;
 let otherAgent: Caller;
+/** Reads the audit log on the app itself (this file's own servers have the playback routes only). */
+let reader: ApiClient;
 
 async function serve(routes: RouteDefinition[]): Promise<string> {
   const app = createHttpApp({ log: t.facesign.log, routes, authenticator: auth, publicUrl: t.url, trustProxy: 'loopback' });
@@ -84,8 +88,9 @@ function playbackApp(settings: Partial<PlaybackSettings>, now?: () => Date): Pro
 async function signIn(roles: Role[]): Promise<Caller> {
   const email = `${randomUUID()}@bank.test`;
   const client = await t.signIn({ roles, email });
-  const user = await t.facesign.db.user.findUniqueOrThrow({ where: { email } });
-  return { userId: user.id, cookie: client.cookieHeader() };
+  const me = await client.get<{ id: string }>('/api/auth/me');
+  expect(me.status).toBe(200);
+  return { userId: me.body.id, cookie: client.cookieHeader() };
 }
 
 const play = (base: string, recordingId: string, as: Caller | undefined, headers: Record<string, string> = {}, init: RequestInit = {}) =>
@@ -95,6 +100,7 @@ async function recording(
   bytes: Buffer,
   options: { agent?: Caller; completedAt?: Date | null; state?: RecordingState; contentType?: string } = {},
 ) {
+  // fixture: a session and its verified recording, without LiveKit (this file's app serves only playback)
   const db = t.facesign.db;
   const { loanFile, session, attempt } = await createAttempt(db, { kind: 'VIDEO' });
   const completedAt = options.completedAt ?? null;
@@ -118,13 +124,12 @@ async function recording(
   });
 }
 
-const accessesOf = (recordingId: string) =>
-  t.facesign.db.auditEvent.findMany({ where: { action: 'recording.accessed', entityType: 'recording', entityId: recordingId }, orderBy: { seq: 'asc' } });
+const accessesOf = (recordingId: string) => auditLogOf(reader, { action: 'recording.accessed', entityType: 'recording', entityId: recordingId });
 
 async function auditOf(res: Response) {
   const requestId = res.headers.get('x-request-id');
   expect(requestId).toBeTruthy();
-  return t.facesign.db.auditEvent.findMany({ where: { requestId: requestId!, action: 'recording.accessed' } });
+  return auditLogOf(reader, { requestId: requestId!, action: 'recording.accessed' });
 }
 
 beforeAll(async () => {
@@ -134,6 +139,7 @@ beforeAll(async () => {
   // The same graph main.ts builds: an AuthService over the app's database and Redis.
   auth = new AuthService({ db: t.facesign.db, limiter: new RateLimiter(t.facesign.redis), apiKeys: new ApiKeyService(t.facesign.db), settings: t.facesign.config.auth, events: new DomainEvents() });
   streamUrl = await playbackApp({ mode: 'stream' });
+  reader = await t.signIn({ roles: ['AUDITOR'] });
   [auditor, supervisor, admin, runningAgent, otherAgent] = await Promise.all([
     signIn(['AUDITOR']),
     signIn(['SUPERVISOR']),
@@ -283,6 +289,7 @@ describe('who may play', () => {
     const rec = await recording(source, { agent: runningAgent, completedAt: null });
     expect((await play(streamUrl, rec.id, runningAgent)).status).toBe(200);
 
+    // fixture: days pass after the session completed
     const setCompletedAt = (completedAt: Date) =>
       t.facesign.db.verificationSession.updateMany({ where: { attempts: { some: { id: rec.attemptId } } }, data: { completedAt, state: 'COMPLETED' } });
     await setCompletedAt(new Date(Date.now() - (AGENT_DAYS - 1) * DAY_MS));

@@ -22,8 +22,10 @@ import { DomainEvents } from '../../server/events/domain-events.js';
 import { RateLimiter } from '../../server/auth/rate-limiter.js';
 import { createHttpApp } from '../../server/http/app.js';
 import type { AgentEventPayload, RealtimeEmitter } from '../../server/realtime/events.js';
+import type { ApiClient } from '../support/api-client.js';
 import { createAttempt } from '../support/fixtures.js';
 import { startTestApp, TEST_BUCKET, type TestApp } from '../support/harness.js';
+import { entityAuditEventsOf, reviewedRecordingOf, reviewFileOf } from '../support/reads.js';
 
 type Alert = AgentEventPayload<'alert'>;
 
@@ -31,6 +33,7 @@ let t: TestApp;
 let store: RecordingStore;
 let finalizer: RecordingFinalizer;
 let integrity: IntegrityChecker;
+let auditor: ApiClient;
 const alerts: Alert[] = [];
 const realtime: RealtimeEmitter = {
   toAgent: () => undefined,
@@ -46,6 +49,7 @@ beforeAll(async () => {
   store = new RecordingStore(createS3Client(t.facesign.config.s3), t.facesign.config.s3.bucket);
   finalizer = new RecordingFinalizer({ db: t.facesign.db, store, realtime, log: t.facesign.log });
   integrity = new IntegrityChecker({ db: t.facesign.db, store, realtime, log: t.facesign.log });
+  auditor = await t.signIn({ roles: ['AUDITOR'] });
 });
 afterAll(async () => {
   store?.s3.destroy();
@@ -54,8 +58,14 @@ afterAll(async () => {
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const alertsFor = (sessionId: string) => alerts.filter((a) => a.sessionId === sessionId);
-const auditOf = (recordingId: string) =>
-  t.facesign.db.auditEvent.findMany({ where: { entityType: 'recording', entityId: recordingId }, orderBy: { seq: 'asc' } });
+/** The recording's audit events, as the session's evidence manifest carries them. */
+const auditOf = (recording: { id: string; sessionId: string }) => entityAuditEventsOf(auditor, recording.sessionId, recording.id);
+/** The recording as an auditor's review file shows it. */
+const recordingOf = (recording: { id: string; sessionId: string }) => reviewedRecordingOf(auditor, recording.sessionId, recording.id);
+const recaptureRequired = async (sessionId: string) => (await reviewFileOf(auditor, sessionId)).session.recaptureRequired;
+// storage: the finalizer's own bookkeeping (the row's version, finalize attempts, last update), which no API shows
+const bookkeepingOf = (recordingId: string) =>
+  t.facesign.db.recording.findUniqueOrThrow({ where: { id: recordingId }, select: { version: true, finalizeAttempts: true, updatedAt: true } });
 
 /** A recording that LiveKit reported as uploaded, with `body` in the bucket (none: nothing stored). */
 async function uploadedRecording(body: Buffer | undefined, options: { reportedSize?: bigint; into?: RecordingStore } = {}) {
@@ -73,7 +83,7 @@ async function uploadedRecording(body: Buffer | undefined, options: { reportedSi
       reportedDurationMs: 61_000,
     },
   });
-  return { recording, session, objectKey };
+  return { recording: { ...recording, sessionId: session.id }, session, objectKey };
 }
 
 /** Several MiB, so the hash runs over many chunks of the HTTP body; odd-sized on purpose. */
@@ -87,15 +97,16 @@ describe('finalize', () => {
     const result = await finalizer.finalize(recording.id);
 
     expect(result.outcome).toBe('verified');
-    const row = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: recording.id } });
-    expect(row).toMatchObject({ state: 'VERIFIED', sha256: sha256(body), sizeBytes: BigInt(body.length), contentType: 'video/mp4', version: recording.version + 1, failureReason: null });
-    expect(row.verifiedAt).toBeInstanceOf(Date);
-    const audit = await auditOf(recording.id);
+    const row = await recordingOf(recording);
+    expect(row).toMatchObject({ state: 'VERIFIED', sha256: sha256(body), sizeBytes: String(body.length), contentType: 'video/mp4', failureReason: null });
+    expect((await bookkeepingOf(recording.id)).version).toBe(recording.version + 1);
+    expect(row.verifiedAt).toEqual(expect.any(String));
+    const audit = await auditOf(recording);
     expect(audit.map((e) => e.action)).toEqual(['recording.state_changed', 'recording.verified']);
     expect(audit[0]?.data).toMatchObject({ from: 'UPLOADED', to: 'VERIFIED', source: 'facesign', attemptId: recording.attemptId });
     expect(audit[1]?.data).toMatchObject({ sha256: sha256(body), sizeBytes: String(body.length), contentType: 'video/mp4' });
     expect(alertsFor(session.id)).toEqual([]);
-    expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: session.id } })).recaptureRequired).toBe(false);
+    expect(await recaptureRequired(session.id)).toBe(false);
     expect(await verifySealedChain(t.facesign.db)).toMatchObject({ ok: true });
   });
 
@@ -106,11 +117,10 @@ describe('finalize', () => {
     const result = await finalizer.finalize(recording.id);
 
     expect(result).toMatchObject({ outcome: 'failed', reason: 'size_mismatch: stored 1000, reported 1200' });
-    const row = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: recording.id } });
-    expect(row).toMatchObject({ state: 'FAILED', failureReason: 'size_mismatch: stored 1000, reported 1200', sha256: null, verifiedAt: null });
-    expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: session.id } })).recaptureRequired).toBe(true);
+    expect(await recordingOf(recording)).toMatchObject({ state: 'FAILED', failureReason: 'size_mismatch: stored 1000, reported 1200', sha256: null, verifiedAt: null });
+    expect(await recaptureRequired(session.id)).toBe(true);
     expect(alertsFor(session.id)).toEqual([{ v: 1, kind: 'recording_failed', sessionId: session.id, message: expect.stringContaining('size_mismatch') }]);
-    const audit = await auditOf(recording.id);
+    const audit = await auditOf(recording);
     expect(audit.map((e) => [e.action, e.data])).toEqual([
       ['recording.state_changed', expect.objectContaining({ from: 'UPLOADED', to: 'FAILED', reason: 'size_mismatch: stored 1000, reported 1200' })],
     ]);
@@ -122,20 +132,22 @@ describe('finalize', () => {
     const result = await finalizer.finalize(recording.id);
 
     expect(result).toMatchObject({ outcome: 'failed', reason: 'object_missing' });
-    expect(await t.facesign.db.recording.findUniqueOrThrow({ where: { id: recording.id } })).toMatchObject({ state: 'FAILED', failureReason: 'object_missing' });
-    expect((await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: session.id } })).recaptureRequired).toBe(true);
+    expect(await recordingOf(recording)).toMatchObject({ state: 'FAILED', failureReason: 'object_missing' });
+    expect(await recaptureRequired(session.id)).toBe(true);
     expect(alertsFor(session.id).map((a) => a.kind)).toEqual(['recording_failed']);
   });
 
   it('leaves recordings that are not UPLOADED alone', async () => {
     const { recording } = await uploadedRecording(undefined);
+    // fixture: a recording whose egress is still ending
     await t.facesign.db.recording.update({ where: { id: recording.id }, data: { state: 'ENDING' } });
 
     const result = await finalizer.finalize(recording.id);
 
     expect(result).toMatchObject({ outcome: 'skipped', recording: { id: recording.id, state: 'ENDING' } });
-    expect(await t.facesign.db.recording.findUniqueOrThrow({ where: { id: recording.id } })).toMatchObject({ state: 'ENDING', finalizeAttempts: 0 });
-    expect(await auditOf(recording.id)).toEqual([]);
+    expect((await recordingOf(recording)).state).toBe('ENDING');
+    expect((await bookkeepingOf(recording.id)).finalizeAttempts).toBe(0);
+    expect(await auditOf(recording)).toEqual([]);
   });
 
   it('throws while the object store is down, counts the attempt, and verifies once the store is back', async () => {
@@ -151,9 +163,10 @@ describe('finalize', () => {
       await s3.stop();
 
       await expect(ownFinalizer.finalize(recording.id)).rejects.toThrow();
-      const during = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: recording.id } });
-      expect(during).toMatchObject({ state: 'UPLOADED', finalizeAttempts: 1, version: recording.version, failureReason: null });
-      expect(await auditOf(recording.id)).toEqual([]);
+      expect(await recordingOf(recording)).toMatchObject({ state: 'UPLOADED', failureReason: null });
+      const during = await bookkeepingOf(recording.id);
+      expect(during).toMatchObject({ finalizeAttempts: 1, version: recording.version });
+      expect(await auditOf(recording)).toEqual([]);
       expect(alertsFor(session.id)).toEqual([]);
       expect(await finalizer.sweep(new Date(during.updatedAt.getTime() + 61_000))).toContain(recording.id);
 
@@ -161,12 +174,8 @@ describe('finalize', () => {
       const result = await ownFinalizer.finalize(recording.id);
 
       expect(result.outcome).toBe('verified');
-      expect(await t.facesign.db.recording.findUniqueOrThrow({ where: { id: recording.id } })).toMatchObject({
-        state: 'VERIFIED',
-        sha256: sha256(body),
-        sizeBytes: BigInt(body.length),
-        finalizeAttempts: 2,
-      });
+      expect(await recordingOf(recording)).toMatchObject({ state: 'VERIFIED', sha256: sha256(body), sizeBytes: String(body.length) });
+      expect((await bookkeepingOf(recording.id)).finalizeAttempts).toBe(2);
       expect(alertsFor(session.id)).toEqual([]);
     } finally {
       ownStore.s3.destroy();
@@ -183,8 +192,9 @@ describe('finalize', () => {
 
     expect(results.map((r) => r.outcome).sort()).toEqual(['skipped', 'skipped', 'verified']);
     expect(results.every((r) => r.recording?.state === 'VERIFIED')).toBe(true);
-    expect((await auditOf(recording.id)).map((e) => e.action)).toEqual(['recording.state_changed', 'recording.verified']);
-    expect(await t.facesign.db.recording.findUniqueOrThrow({ where: { id: recording.id } })).toMatchObject({ version: recording.version + 1, sha256: sha256(body) });
+    expect((await auditOf(recording)).map((e) => e.action)).toEqual(['recording.state_changed', 'recording.verified']);
+    expect((await recordingOf(recording)).sha256).toBe(sha256(body));
+    expect((await bookkeepingOf(recording.id)).version).toBe(recording.version + 1);
   });
 
   it('fails once and alerts once when concurrent finalizers find the same bad object', async () => {
@@ -194,7 +204,7 @@ describe('finalize', () => {
 
     expect(results.map((r) => r.outcome).sort()).toEqual(['failed', 'skipped']);
     expect(alertsFor(session.id)).toHaveLength(1);
-    expect((await auditOf(recording.id)).map((e) => e.action)).toEqual(['recording.state_changed']);
+    expect((await auditOf(recording)).map((e) => e.action)).toEqual(['recording.state_changed']);
   });
 
   it('sweeps UPLOADED recordings whose finalize job may have been lost, under one job id per recording', async () => {
@@ -215,11 +225,11 @@ describe('integrity re-check', () => {
     const body = objectBytes();
     const { recording, session, objectKey } = await uploadedRecording(body);
     await finalizer.finalize(recording.id);
-    const verified = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: recording.id } });
+    const verified = await bookkeepingOf(recording.id);
 
     const intact = await integrity.recheck(recording.id);
     expect(intact).toMatchObject({ result: 'ok', expectedSha256: sha256(body), actualSha256: sha256(body), actualBytes: BigInt(body.length) });
-    expect((await t.facesign.db.recording.findUniqueOrThrow({ where: { id: recording.id } })).lastIntegrityCheckAt).toBeInstanceOf(Date);
+    expect((await recordingOf(recording)).lastIntegrityCheckAt).toEqual(expect.any(String));
     expect(alertsFor(session.id)).toEqual([]);
 
     const tampered = Buffer.from(body);
@@ -229,9 +239,9 @@ describe('integrity re-check', () => {
 
     expect(changed).toMatchObject({ result: 'mismatch', expectedSha256: sha256(body), actualSha256: sha256(tampered) });
     expect(alertsFor(session.id)).toEqual([{ v: 1, kind: 'recording_integrity', sessionId: session.id, message: expect.any(String) }]);
-    const after = await t.facesign.db.recording.findUniqueOrThrow({ where: { id: recording.id } });
-    expect(after).toMatchObject({ state: 'VERIFIED', sha256: sha256(body), sizeBytes: BigInt(body.length), version: verified.version });
-    const checks = (await auditOf(recording.id)).filter((e) => e.action === 'recording.integrity_checked').map((e) => e.data);
+    expect(await recordingOf(recording)).toMatchObject({ state: 'VERIFIED', sha256: sha256(body), sizeBytes: String(body.length) });
+    expect((await bookkeepingOf(recording.id)).version).toBe(verified.version);
+    const checks = (await auditOf(recording)).filter((e) => e.action === 'recording.integrity_checked').map((e) => e.data);
     expect(checks).toEqual([
       { result: 'ok', sha256: sha256(body) },
       { result: 'mismatch', sha256: sha256(tampered) },
@@ -247,14 +257,14 @@ describe('integrity re-check', () => {
 
     expect(result).toMatchObject({ result: 'missing', actualSha256: null });
     expect(alertsFor(session.id).map((a) => a.kind)).toEqual(['recording_integrity']);
-    expect(await t.facesign.db.recording.findUniqueOrThrow({ where: { id: recording.id } })).toMatchObject({ state: 'VERIFIED', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(await recordingOf(recording)).toMatchObject({ state: 'VERIFIED', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
   it('does not check recordings that hold no verified object', async () => {
     const { recording } = await uploadedRecording(randomBytes(16));
 
     expect(await integrity.recheck(recording.id)).toEqual({ recordingId: recording.id, result: 'not_stored', state: 'UPLOADED' });
-    expect(await auditOf(recording.id)).toEqual([]);
+    expect(await auditOf(recording)).toEqual([]);
   });
 
   it('samples from the least recently checked recordings', async () => {
@@ -265,6 +275,7 @@ describe('integrity re-check', () => {
       fresh.push(recording.id);
     }
     // Everything else was checked just now; with n = 1 the pool is the 4 never-checked recordings.
+    // fixture: when each recording was last checked
     await t.facesign.db.recording.updateMany({ where: { id: { notIn: fresh } }, data: { lastIntegrityCheckAt: new Date() } });
 
     for (const r of [0, 0.3, 0.6, 0.99]) {
@@ -297,7 +308,7 @@ describe('integrity re-check', () => {
 
       const ok = await post(auditor, recording.id);
       expect(ok).toMatchObject({ status: 200, body: { recordingId: recording.id, result: 'ok', actualSha256: sha256(body), actualBytes: String(body.length) } });
-      const check = (await auditOf(recording.id)).find((e) => e.action === 'recording.integrity_checked');
+      const check = (await auditOf(recording)).find((e) => e.action === 'recording.integrity_checked');
       expect(check).toMatchObject({ actorType: 'USER', requestId: expect.any(String) });
 
       expect((await post(agent, recording.id)).status).toBe(403);

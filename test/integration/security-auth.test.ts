@@ -15,6 +15,7 @@ import { createAttempt, eventually } from '../support/fixtures.js';
 import { startSecondNode, startTestApp, type TestApp } from '../support/harness.js';
 import { HttpSink } from '../support/http-sink.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient } from '../support/verification.js';
+import { auditLogOf } from '../support/reads.js';
 
 const BACKOFF_SECONDS = 3;
 const PASSWORD = 'the-right-password';
@@ -72,6 +73,7 @@ describe('M2: the one-time-code limit holds across resends', () => {
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone, product: 'sec-otp' });
     const session = await los.post<{ id: string }>(`/api/loan-files/${loanFileId}/sessions`, { partyId, kind: 'VIDEO', notBefore: new Date(Date.now() + 86_400_000).toISOString() });
     expect(session.status).toBe(201);
+    // fixture: the link the invitation SMS will carry once the session comes due
     const token = await t.facesign.db.$transaction((tx) => issueLink(tx, session.body.id, 86_400_000));
     return { token, tokenHash: createHash('sha256').update(token).digest('hex') };
   }
@@ -107,6 +109,7 @@ describe('M2: the one-time-code limit holds across resends', () => {
     await thirtySecondsPass(tokenHash);
     expect((await party.post<Problem>(`/api/join/${token}/otp`, { purpose: 'join' })).body.code).toBe('OTP_LOCKED');
     expect(codesTo(phone)).toHaveLength(2);
+    // storage: the stored count and that no party token was ever stored; the page shows only "0 tries left"
     const link = await t.facesign.db.borrowerLink.findUniqueOrThrow({ where: { tokenHash } });
     expect(link.otpAttempts).toBe(5);
     expect(link.otpLockedUntil!.getTime()).toBeGreaterThan(Date.now());
@@ -132,6 +135,7 @@ describe('M2: the one-time-code limit holds across resends', () => {
     expect((await verify(wrongFor(second))).body.code).toBe('OTP_INVALID');
     const verified = await verify(second);
     expect(verified.status).toBe(200);
+    // storage: the stored count is cleared, which the page no longer shows once the code is used
     expect((await t.facesign.db.borrowerLink.findUniqueOrThrow({ where: { tokenHash } })).otpAttempts).toBe(0);
   });
 });
@@ -173,7 +177,7 @@ describe('M4: login throttling without a lockout anyone can trigger, and without
     for (let i = 0; i < 6; i += 1) statuses.push((await login('owner@bank.test', `home-guess-${i}`, home)).status);
     expect(statuses).toEqual([401, 401, 401, 401, 401, 423]);
 
-    const failures = await t.facesign.db.auditEvent.findMany({ where: { entityId: owner.id, action: 'auth.login_failed' }, orderBy: { seq: 'asc' } });
+    const failures = await auditLogOf(admin, { entityType: 'user', entityId: owner.id, action: 'auth.login_failed' });
     expect(failures.map((e) => e.data)).toContainEqual({ failedCount: 5, locked: true });
   });
 
@@ -218,7 +222,7 @@ describe('M4: login throttling without a lockout anyone can trigger, and without
     expect((await admin.post(`/api/users/${victim.id}/unlock`)).status).toBe(204);
     expect((await login('held@bank.test', PASSWORD)).status).toBe(200);
     const adminId = (await admin.get<{ id: string }>('/api/auth/me')).body.id;
-    const unlocked = await t.facesign.db.auditEvent.findMany({ where: { entityId: victim.id, action: 'user.unlocked' } });
+    const unlocked = await auditLogOf(admin, { entityType: 'user', entityId: victim.id, action: 'user.unlocked' });
     expect(unlocked).toHaveLength(1);
     expect(unlocked[0]).toMatchObject({ actorType: 'USER', actorId: adminId });
   });
@@ -319,8 +323,9 @@ describe('M5: a console socket ends with the credential behind it, on every node
       expect(await ended).toBe('io server disconnect');
       expect((await agent.get('/api/auth/me')).status).toBe(401);
       expect(await connectError(urlB, agent)).toBe('UNAUTHENTICATED');
+      // storage: every login session of theirs is revoked, not only this client's; nobody else can list them
       expect(await t.facesign.db.loginSession.count({ where: { userId, revokedAt: null } })).toBe(0);
-      const audit = await t.facesign.db.auditEvent.findMany({ where: { entityId: userId, action: 'user.disabled' } });
+      const audit = await auditLogOf(admin, { entityType: 'user', entityId: userId, action: 'user.disabled' });
       expect(audit).toHaveLength(1);
       expect(audit[0]!.data).toEqual({ revokedSessions: 1 });
     } finally {
@@ -348,7 +353,7 @@ describe('M5: a console socket ends with the credential behind it, on every node
       expect((await admin.patch(`/api/users/${userId}`, { roles: ['AUDITOR'] })).status).toBe(200);
       expect(await endedAgain).toBe('io server disconnect');
       expect(await connectError(urlB, staffer)).toBe('FORBIDDEN');
-      const audit = await t.facesign.db.auditEvent.findMany({ where: { entityId: userId, action: 'user.roles_changed' }, orderBy: { seq: 'asc' } });
+      const audit = await auditLogOf(admin, { entityType: 'user', entityId: userId, action: 'user.roles_changed' });
       expect(audit.map((e) => e.data)).toEqual([
         { from: ['AGENT', 'SUPERVISOR'], to: ['AGENT'] },
         { from: ['AGENT'], to: ['AUDITOR'] },
@@ -365,7 +370,7 @@ describe('M5: a console socket ends with the credential behind it, on every node
     const socket = await connectAgent(urlB, agent);
     try {
       expect(await socket.emit('heartbeat', {})).toMatchObject({ ok: true });
-      // The session's lifetime (SESSION_TTL_HOURS) passes while the console stays open.
+      // The session's lifetime (SESSION_TTL_HOURS) passes while the console stays open (fixture: time passes).
       await t.facesign.db.loginSession.updateMany({ where: { userId }, data: { expiresAt: new Date(Date.now() - 1000) } });
       const ended = endedWithin(socket);
       expect(await socket.emit('presence:set', { presence: 'available' })).toMatchObject({ ok: false, code: 'UNAUTHENTICATED' });
@@ -383,6 +388,7 @@ describe('L2: another agent\'s session is as invisible as one that does not exis
   it('GET /api/agent/sessions/:id answers 404, with the same problem, for both', async () => {
     const owner = await t.signIn({ roles: ['AGENT'] });
     const { session } = await createAttempt(t.facesign.db, { kind: 'CALL' });
+    // fixture: the session is the owner's, as taking its offer would make it
     await t.facesign.db.verificationSession.update({ where: { id: session.id }, data: { assignedAgentId: (await owner.get<{ id: string }>('/api/auth/me')).body.id } });
     expect((await owner.get(`/api/agent/sessions/${session.id}`)).status).toBe(200);
 

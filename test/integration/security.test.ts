@@ -17,6 +17,7 @@ import { createAttempt, eventually, LOAN_TERMS } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { Rng, SchemaValues, operationsOf, type OpenApiDocument, type Operation } from '../support/openapi-fuzz.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, scheduleCall } from '../support/verification.js';
+import { auditLogOf } from '../support/reads.js';
 import { bodyOf, expiredSignature, participantEvent, postWebhook, signWebhook } from '../support/webhooks.js';
 
 const ROLES = ['ADMIN', 'SUPERVISOR', 'AGENT', 'AUDITOR'] as const;
@@ -173,9 +174,9 @@ describe('role and scope escalation on every operation', () => {
 
 describe('CSRF on every cookie-authenticated change', () => {
   it('a missing, wrong or other session\'s token is 403 CSRF_TOKEN_INVALID on every mutating operation, and nothing changes', async () => {
-    const auditBefore = await t.facesign.db.auditEvent.count();
+    const auditBefore = (await auditLogOf(staff.ADMIN, {})).length;
     const other = await t.signIn({ roles: ['ADMIN'] });
-    const auditAfterSignIn = await t.facesign.db.auditEvent.count();
+    const auditAfterSignIn = (await auditLogOf(staff.ADMIN, {})).length;
     const mutating = operationsOf(doc).filter((op) => op.method !== 'GET' && op.op.security?.some((s) => 'cookieSession' in s));
     expect(mutating.length).toBeGreaterThan(25);
     for (const [i, op] of mutating.entries()) {
@@ -187,7 +188,7 @@ describe('CSRF on every cookie-authenticated change', () => {
       expectProblem(await send(client, op, i, { 'x-csrf-token': other.csrfToken! }), 403, 'CSRF_TOKEN_INVALID', `another session's token ${op.method} ${op.path}`);
     }
     // Not one of those requests left a trace: no change was made, so nothing was audited.
-    expect(await t.facesign.db.auditEvent.count()).toBe(auditAfterSignIn);
+    expect(await auditLogOf(staff.ADMIN, {})).toHaveLength(auditAfterSignIn);
     expect(auditAfterSignIn).toBeGreaterThan(auditBefore);
     // Login itself needs no token (there is no session yet) but accepts JSON only, which a cross-site form cannot send.
     const form = await t.client().request('POST', '/api/auth/login', undefined, { 'content-type': 'text/plain' }, { raw: '{"email":"a@b.c","password":"x"}' });
@@ -278,6 +279,7 @@ describe('socket namespaces', () => {
     const party = async (phone: string) => {
       const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone, product: 'sec-party' });
       const session = await los.post<{ id: string }>(`/api/loan-files/${loanFileId}/sessions`, { partyId, kind: 'VIDEO', notBefore: new Date(Date.now() + 86_400_000).toISOString() });
+      // fixture: the link the invitation SMS will carry once the session comes due
       const token = await t.facesign.db.$transaction((tx) => issueLink(tx, session.body.id, 86_400_000));
       const { link } = await links.resolve(token);
       return { sessionId: session.body.id, link: token, partyToken: await links.issuePartyToken(link) };
@@ -334,6 +336,7 @@ describe('guessing borrower links and one-time codes', () => {
     expect(codes.slice(0, 60).every((c) => c === 'BORROWER_LINK_INVALID')).toBe(true);
     expect(codes.slice(60)).toEqual(Array(6).fill('RATE_LIMITED'));
     // Even a real link is refused to that address now, on every join endpoint; elsewhere it works.
+    // fixture: a link as the invitation SMS carries it
     const real = await t.facesign.db.$transaction(async (tx) => issueLink(tx, (await scheduleVideo()).sessionId, 86_400_000));
     for (const [method, path] of [['GET', ''], ['POST', '/otp'], ['POST', '/otp/verify'], ['POST', '/consent'], ['POST', '/ready'], ['POST', '/reschedule'], ['POST', '/sign']] as const) {
       const body = method === 'POST' ? (path === '/consent' ? { recording: true, dataProcessing: true, locale: 'en' } : path === '/reschedule' ? { notBefore: new Date(Date.now() + 86_400_000).toISOString() } : { code: '123456' }) : undefined;
@@ -345,6 +348,7 @@ describe('guessing borrower links and one-time codes', () => {
 
   it('parallel code guesses count atomically: at most five are judged, then the link is locked even for the right code', async () => {
     const { sessionId } = await scheduleVideo();
+    // fixture: a link as the invitation SMS carries it
     const token = await t.facesign.db.$transaction((tx) => issueLink(tx, sessionId, 86_400_000));
     const links = new BorrowerLinks(t.facesign.db, t.facesign.config.verification.otp);
     const code = await links.createCode((await links.resolve(token)).link, 'join');
@@ -353,6 +357,7 @@ describe('guessing borrower links and one-time codes', () => {
     const byCode = answers.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.body.code]: (acc[r.body.code] ?? 0) + 1 }), {});
     expect(byCode.OTP_INVALID ?? 0).toBeLessThanOrEqual(4);
     expect((byCode.OTP_INVALID ?? 0) + (byCode.OTP_LOCKED ?? 0)).toBe(30);
+    // storage: the stored count is the atomicity under test; the page shows only "0 tries left"
     const link = await t.facesign.db.borrowerLink.findUniqueOrThrow({ where: { tokenHash: createHash('sha256').update(token).digest('hex') } });
     expect(link.otpAttempts).toBeLessThanOrEqual(5);
     expect(link.otpLockedUntil!.getTime()).toBeGreaterThan(Date.now());
@@ -401,11 +406,13 @@ describe('replayed LiveKit webhooks', () => {
     const altered = bodyOf(participantEvent('participant_left', room, who, 1_800_000_500, 'EV_replay_1'));
     expect((await postWebhook(t.url, altered, await signWebhook(altered, key(), secret()))).body.duplicate).toBe(true);
 
+    // storage: the intake's once-only store of LiveKit events and the participants projection, which no API shows
     const row = await eventually(async () => {
       const e = await t.facesign.db.liveKitEvent.findUnique({ where: { id: 'EV_replay_1' } });
       return e?.processedAt ? e : undefined;
     });
     expect(row.event).toBe('participant_joined');
+    // storage: the replayed webhook is stored once in the inbox, and the participant row is unchanged
     expect(await t.facesign.db.liveKitEvent.count({ where: { id: 'EV_replay_1' } })).toBe(1);
     const participant = await t.facesign.db.attemptParticipant.findUniqueOrThrow({ where: { attemptId_identity: { attemptId: attempt.id, identity: who } } });
     expect(participant.leftAt).toBeNull();
@@ -422,6 +429,7 @@ describe('replayed LiveKit webhooks', () => {
       expect(res.contentType).toMatch(/^application\/problem\+json/);
       expect(res.body.code).toBe('WEBHOOK_SIGNATURE_INVALID');
     }
+    // storage: "stores nothing" is about the intake's store of LiveKit events
     expect(await t.facesign.db.liveKitEvent.count({ where: { id: 'EV_replay_stale' } })).toBe(0);
   });
 });
@@ -469,6 +477,7 @@ describe('SQL and HTML injection strings', () => {
     expect(reflected.contentType).toMatch(/^application\/problem\+json/);
     expect(reflected.headers.get('x-content-type-options')).toBe('nosniff');
 
+    // storage: the injected SQL dropped or emptied nothing
     const tables = await t.facesign.db.$queryRaw<{ name: string | null }[]>`SELECT to_regclass('"LoanFile"')::text AS name UNION ALL SELECT to_regclass('"User"')::text UNION ALL SELECT to_regclass('"AuditEvent"')::text`;
     expect(tables.map((r) => r.name)).toEqual(['"LoanFile"', '"User"', '"AuditEvent"']);
     expect(await t.facesign.db.user.count()).toBeGreaterThanOrEqual(4);

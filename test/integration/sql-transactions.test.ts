@@ -23,6 +23,7 @@ const event = (entityId: string, n: number) => ({
   event: { action: 'session.deferred' as const, v: 1 as const, data: { from: new Date(0).toISOString(), to: new Date(n * 1000).toISOString(), reason: `step ${n}` } },
 });
 
+// storage: whether the rows were committed is what the SQL layer's tests are about
 async function eventsOf(entityId: string) {
   return t.facesign.db.auditEvent.findMany({ where: { entityId }, orderBy: { seq: 'asc' } });
 }
@@ -68,6 +69,7 @@ describe('sqlTransaction', () => {
     const error = await sqlTransaction(t.facesign.db, async (sql) => {
       await insertAuditMany(sql, [event(entity, 1)]);
       const [own] = await sql.query<{ pid: number }>({ text: 'SELECT pg_backend_pid() AS pid' });
+      // fixture: the fault, the server dropping this transaction's connection
       await t.facesign.db.$queryRawUnsafe('SELECT pg_terminate_backend($1)', own!.pid);
       // The client hears of it while idle, between statements.
       await new Promise((resolve) => setTimeout(resolve, 300));

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../support/api-client.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { auditEventOf } from '../support/reads.js';
 
 const run = promisify(execFile);
 type Problem = { code: string; status: number; errors?: { field: string; message: string }[] };
@@ -43,8 +44,7 @@ describe('POST /api/users', () => {
     expect((await user.login('new.agent@bank.test', 'initial-password-1')).status).toBe(200);
     expect((await user.get<{ roles: string[] }>('/api/auth/me')).body.roles).toEqual(['AGENT', 'SUPERVISOR']);
 
-    // storage: no API reads a user's audit events
-    const audit = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { entityId: res.body.id, action: 'user.created' } });
+    const audit = await auditEventOf(admin, { entityType: 'user', entityId: res.body.id, action: 'user.created' });
     expect(audit).toMatchObject({ actorType: 'USER', actorId: me.body.id });
     expect(JSON.stringify(audit.data)).not.toContain('initial-password-1');
 
@@ -113,9 +113,8 @@ describe('npm run users:create-admin', () => {
     const admin = t.client();
     expect((await admin.login('root@bank.test', 'first-admin-password')).status).toBe(200);
     expect((await admin.get<{ roles: string[] }>('/api/auth/me')).body.roles).toEqual(['ADMIN']);
-    // storage: no API reads a user's audit events
-    const audit = await t.facesign.db.auditEvent.findFirstOrThrow({ where: { action: 'user.created', data: { path: ['roles'], equals: ['ADMIN'] }, actorType: 'SYSTEM' }, orderBy: { seq: 'desc' } });
-    expect(audit.entityId).toBe((await admin.get<{ id: string }>('/api/auth/me')).body.id);
+    const adminId = (await admin.get<{ id: string }>('/api/auth/me')).body.id;
+    expect(await auditEventOf(admin, { entityType: 'user', entityId: adminId, action: 'user.created' })).toMatchObject({ actorType: 'SYSTEM', data: { roles: ['ADMIN'] } });
 
     const again = await cli(['--email', 'root@bank.test', '--name', 'Someone Else'], { FACESIGN_ADMIN_PASSWORD: 'another-password-2' });
     expect(again.code).toBe(1);

@@ -139,7 +139,7 @@ describe('video face-signing', () => {
     // The no-show timer fires with nobody in the waiting room.
     await t.facesign.verification.jobs.noShow(sessionId, dispatching.version);
     const retry = await stateOf(t, sessionId, 'RETRY_PENDING');
-    expect(retry.nextAttemptAt!.getTime()).toBeGreaterThan(Date.now() + 29 * 60_000);
+    expect(Date.parse(retry.nextAttemptAt!)).toBeGreaterThan(Date.now() + 29 * 60_000);
     const missed = await nextSms(phone, 'missed');
     expect(linkIn(missed)).toMatch(/^[A-Za-z0-9_-]{43}$/);
     // A stale no-show job (the party had come after all) changes nothing.
@@ -196,6 +196,7 @@ describe('borrower links and codes', () => {
   it('explains expired, unknown and malformed links', async () => {
     const { link } = await bookVideo('video-links', '+8613900000004');
     const hash = createHash('sha256').update(link).digest('hex');
+    // fixture: the link's time runs out
     await t.facesign.db.borrowerLink.update({ where: { tokenHash: hash }, data: { expiresAt: new Date(Date.now() - 1000) } });
     const expired = await t.client().get<{ code: string; status: number }>(`/api/join/${link}`);
     expect(expired.body).toMatchObject({ code: 'BORROWER_LINK_EXPIRED', status: 410 });

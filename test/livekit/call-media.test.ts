@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { DataPacket } from '@livekit/protocol';
 import { RoomServiceClient } from 'livekit-server-sdk';
-import { agentIdentity, sipPartyIdentity } from '../../server/livekit/identities.js';
+import { agentIdentity, roomNameFor, sipPartyIdentity } from '../../server/livekit/identities.js';
 import { createUser } from '../../server/users/users.service.js';
 import type { ApiClient } from '../support/api-client.js';
 import type { TestApp } from '../support/harness.js';
+import { verifiedSessionOf } from '../support/reads.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, scheduleCall, stateOf } from '../support/verification.js';
 import { poll } from '../e2e/borrower.js';
 import { acceptOffer, availableDesk, dataMessages, inboundMedia, launchChromium, screenshot, startE2eApp } from '../e2e/browser.js';
@@ -18,6 +19,7 @@ import { acceptOffer, availableDesk, dataMessages, inboundMedia, launchChromium,
 let app: TestApp;
 let browser: Browser;
 let los: ApiClient;
+let agentUserId: string;
 const PASSWORD = 'correct horse battery staple';
 const AGENT = 'qian.agent@bank.test';
 
@@ -25,7 +27,7 @@ beforeAll(async () => {
   app = await startE2eApp({ ...ALWAYS_OPEN }, { livekit: 'real' });
   browser = await launchChromium();
   los = await losClient(app);
-  await createUser(app.facesign.db, { email: AGENT, password: PASSWORD, displayName: 'Qian Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['real-call'] });
+  agentUserId = (await createUser(app.facesign.db, { email: AGENT, password: PASSWORD, displayName: 'Qian Agent', roles: ['AGENT'], languages: ['zh-CN'], skills: ['real-call'] })).id;
 });
 afterAll(async () => {
   await browser?.close();
@@ -41,10 +43,12 @@ describe('a confirmation call on the real LiveKit', () => {
     expect(await acceptOffer(desk)).toContain('Confirmation call');
     await stateOf(app, sessionId, 'IN_PROGRESS');
 
-    const attempt = await app.facesign.db.attempt.findFirstOrThrow({ where: { sessionId } });
+    const [first] = (await verifiedSessionOf(los, loanFileId, sessionId)).attempts;
+    const attempt = { ...first!, roomName: roomNameFor(first!.id) };
     expect(attempt.dialOutcome).toBe('ANSWERED');
-    expect(attempt.sipCallId).toMatch(/^SCL_/);
-    const agentUser = await app.facesign.db.user.findFirstOrThrow({ where: { email: AGENT } });
+    // storage: LiveKit's SIP call id, which no API shows
+    expect((await app.facesign.db.attempt.findUniqueOrThrow({ where: { id: attempt.id }, select: { sipCallId: true } })).sipCallId).toMatch(/^SCL_/);
+    const agentUser = { id: agentUserId };
     const real = app.real!;
     const rooms = new RoomServiceClient(real.url, real.apiKey, real.apiSecret);
     await poll(async () => (await rooms.listParticipants(attempt.roomName)).map((p) => `${p.identity}:${p.attributes['sip.callStatus'] ?? '-'}`).sort()).toEqual(

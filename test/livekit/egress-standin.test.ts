@@ -7,17 +7,21 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../recordings/object-store.js';
+import { roomNameFor } from '../../server/livekit/identities.js';
 import { createAttempt, eventually } from '../support/fixtures.js';
 import type { ApiClient } from '../support/api-client.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { entityAuditEventsOf, reviewedRecordingOf, sessionOf, verifiedSessionOf } from '../support/reads.js';
 import { ALWAYS_OPEN, loanFileWithBorrower, losClient, scheduleCall, stateOf } from '../support/verification.js';
 
 let app: TestApp;
 let los: ApiClient;
+let auditor: ApiClient;
 
 beforeAll(async () => {
   app = await startTestApp({ ...ALWAYS_OPEN, AUTOMATED_CALL_ANSWER_TIMEOUT_SECONDS: '4', AUTOMATED_CALL_TTS_WORDS_PER_MINUTE: '260' }, { livekit: 'real' });
   los = await losClient(app);
+  auditor = await app.signIn({ roles: ['AUDITOR'] });
 });
 afterAll(async () => {
   await app?.stop();
@@ -70,25 +74,30 @@ describe('a call recorded through the egress stand-in on the real livekit-server
     const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: '+8613805550101', product: 'egress-standin', locale: 'en' });
     const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated' });
     await stateOf(app, sessionId, 'IN_PROGRESS');
-    const attempt = await app.facesign.db.attempt.findFirstOrThrow({ where: { sessionId }, orderBy: { number: 'desc' } });
+    const attemptNow = async () => (await verifiedSessionOf(los, loanFileId, sessionId)).attempts.reduce((a, b) => (b.number > a.number ? b : a));
+    const attempt = { ...(await attemptNow()), roomName: roomNameFor((await attemptNow()).id) };
 
     const handedOff = await eventually(async () => {
-      const s = await app.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+      const s = await sessionOf(los, sessionId);
       return s.handOffReason ? s : undefined;
     }, 200);
     // NO_INPUT: the first question was asked (NOT_RECORDED would mean the recording never became active).
     expect(handedOff.handOffReason).toBe('NO_INPUT');
 
+    const recordingId = (await eventually(async () => (await attemptNow()).recording, 200)).id;
     const recording = await eventually(async () => {
-      const r = await app.facesign.db.recording.findUniqueOrThrow({ where: { attemptId: attempt.id } });
+      const r = await reviewedRecordingOf(auditor, sessionId, recordingId);
       return r.state === 'VERIFIED' || r.state === 'RETAINED' || r.state === 'FAILED' ? r : undefined;
     }, 200);
     // Retention may already have moved it on (RETAINED): it was verified first.
     expect({ verified: ['VERIFIED', 'RETAINED'].includes(recording.state), failureReason: recording.failureReason }).toEqual({ verified: true, failureReason: null });
-    expect(recording.egressId).toMatch(/^EG_/);
+    const { objectKey } = (await attemptNow()).recording!;
+    // storage: the egress and when LiveKit said it started and ended, which no API shows
+    const egress = await app.facesign.db.recording.findUniqueOrThrow({ where: { id: recordingId }, select: { egressId: true, egressStartedAt: true, egressEndedAt: true } });
+    expect(egress.egressId).toMatch(/^EG_/);
 
     // The path, from the audit log: active and uploaded as LiveKit's webhooks said, verified by facesign.
-    const changes = await app.facesign.db.auditEvent.findMany({ where: { entityId: recording.id, action: 'recording.state_changed' }, orderBy: { seq: 'asc' } });
+    const changes = (await entityAuditEventsOf(auditor, sessionId, recordingId)).filter((e) => e.action === 'recording.state_changed');
     const path = changes.map((e) => e.data as { from: string; to: string; source: string });
     const untilVerified = path.slice(0, path.findIndex((p) => p.to === 'VERIFIED') + 1);
     expect(untilVerified.filter((p) => p.to !== 'ENDING').map((p) => `${p.from}->${p.to} (${p.source})`)).toEqual([
@@ -103,16 +112,16 @@ describe('a call recorded through the egress stand-in on the real livekit-server
 
     // The stored object: Ogg Opus, as long as the egress ran, and not silence.
     const s3 = createS3Client(app.facesign.config.s3);
-    const object = await s3.send(new GetObjectCommand({ Bucket: app.facesign.config.s3.bucket, Key: recording.objectKey }));
+    const object = await s3.send(new GetObjectCommand({ Bucket: app.facesign.config.s3.bucket, Key: objectKey }));
     const file = Buffer.from(await object.Body!.transformToByteArray());
     expect(file.subarray(0, 4).toString('latin1')).toBe('OggS');
-    expect(BigInt(file.length)).toBe(recording.sizeBytes);
+    expect(String(file.length)).toBe(recording.sizeBytes);
     expect(object.ContentType).toBe('audio/ogg');
     const ogg = parseOggOpus(file);
     expect(ogg.endOfStream).toBe(true);
     const durationMs = (Number(ogg.lastGranule) - ogg.preSkip) / 48;
-    expect(Math.abs(durationMs - Number(recording.reportedDurationMs))).toBeLessThan(100);
-    const egressMs = recording.egressEndedAt!.getTime() - recording.egressStartedAt!.getTime();
+    expect(Math.abs(durationMs - Number(recording.durationMs))).toBeLessThan(100);
+    const egressMs = egress.egressEndedAt!.getTime() - egress.egressStartedAt!.getTime();
     expect(Math.abs(durationMs - egressMs)).toBeLessThan(1_000);
     // The question, the 4 s wait for a key and the goodbye.
     expect(durationMs).toBeGreaterThan(5_000);

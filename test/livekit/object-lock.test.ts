@@ -25,6 +25,7 @@ import type { Db } from '../../server/db/client.js';
 import type { ApiClient } from '../support/api-client.js';
 import { verifiedRecording as storedRecording } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
+import { retentionOf } from '../support/reads.js';
 import { sealAuditChain } from '../../server/audit/audit-sealer.service.js';
 import { verifyAuditLog } from '../../server/audit/log-verify.js';
 import { treeHeadObjectKey, treeLeavesObjectKey } from '../../server/audit/tree-head.js';
@@ -106,7 +107,8 @@ async function verifiedRecording(options: { maturityDate: string; verifiedAt?: D
   );
 }
 
-const row = (id: string) => db.recording.findUniqueOrThrow({ where: { id } });
+/** The recording's retention as auditors read it. */
+const row = (id: string) => retentionOf(auditor, id);
 
 /** Every version and delete marker the store keeps for exactly this key, newest first. */
 async function versionsOf(key: string): Promise<{ versions: string[]; deleteMarkers: string[] }> {
@@ -174,7 +176,7 @@ describe('COMPLIANCE lock', () => {
     expect(view.body).toMatchObject({ state: 'RETAINED', retainUntil: NOT_DUE.retainUntil, objectLockMode: 'COMPLIANCE', enforcedBy: 'object_lock' });
 
     const version = await currentVersion(rec.objectKey);
-    expect(await storeRetention(rec.objectKey, version)).toEqual({ mode: after.objectLockMode, until: after.retainUntil?.toISOString() });
+    expect(await storeRetention(rec.objectKey, version)).toEqual({ mode: after.objectLockMode, until: after.retainUntil });
     expect(await storeRetention(rec.objectKey)).toEqual({ mode: 'COMPLIANCE', until: NOT_DUE.retainUntil });
   });
 
@@ -266,6 +268,7 @@ describe('contract documents', () => {
   it('an uploaded contract is locked COMPLIANCE until the date a recording of the loan would be, and the store refuses to delete that version', async () => {
     const { loanFileId } = await verifiedRecording({ maturityDate: NOT_DUE.maturityDate });
     expect((await uploadContract(los, loanFileId, await newContract())).status).toBe(201);
+    // storage: the contract's retain-until, lock mode and hold, which the contract's API does not show
     const doc = await db.contractDocument.findFirstOrThrow({ where: { loanFileId } });
     expect(doc).toMatchObject({ retainUntil: new Date(NOT_DUE.retainUntil), objectLockMode: 'COMPLIANCE', legalHold: false });
 
@@ -280,7 +283,9 @@ describe('contract documents', () => {
     const rec = await verifiedRecording({ maturityDate: NOT_DUE.maturityDate });
     const pdf = await newContract();
     expect((await uploadContract(los, rec.loanFileId, pdf)).status).toBe(201);
+    // storage: the contract's retain-until, lock mode and hold (read again below), which the contract's API does not show
     const doc = await db.contractDocument.findFirstOrThrow({ where: { loanFileId: rec.loanFileId } });
+    // fixture: a session of the loan file that binds this contract
     const attempt = await db.attempt.findUniqueOrThrow({ where: { id: rec.attemptId } });
     await db.verificationSession.update({ where: { id: attempt.sessionId }, data: { contractDocumentHash: doc.sha256 } });
     // The loan now ends a year later: the recording, retained now, is kept until 2036-06-30, and so must the contract be.
@@ -311,12 +316,12 @@ describe('maturity changes', () => {
     await setMaturity(rec.loanFileId, '2032-06-30');
     expect(await service.recomputeForLoanFile(rec.loanFileId)).toEqual({ changed: 1, unchanged: 0 });
     expect(await storeRetention(rec.objectKey)).toEqual({ mode: 'COMPLIANCE', until: '2037-06-30T00:00:00.000Z' });
-    expect((await row(rec.id)).retainUntil).toEqual(new Date('2037-06-30T00:00:00.000Z'));
+    expect((await row(rec.id)).retainUntil).toBe('2037-06-30T00:00:00.000Z');
 
     await setMaturity(rec.loanFileId, '2028-01-31');
     expect(await service.recomputeForLoanFile(rec.loanFileId)).toEqual({ changed: 0, unchanged: 1 });
     expect(await storeRetention(rec.objectKey)).toEqual({ mode: 'COMPLIANCE', until: '2037-06-30T00:00:00.000Z' });
-    expect((await row(rec.id)).retainUntil).toEqual(new Date('2037-06-30T00:00:00.000Z'));
+    expect((await row(rec.id)).retainUntil).toBe('2037-06-30T00:00:00.000Z');
 
     // The store refuses to turn the COMPLIANCE lock into a weaker GOVERNANCE one with an earlier date.
     const weaker = s3.send(
@@ -335,7 +340,7 @@ describe('maturity changes', () => {
 
     expect(await service.retain(rec.id)).toEqual({ kind: 'retained', retainUntil: new Date('2037-06-30T00:00:00.000Z'), enforcedBy: 'object_lock', lockMode: 'COMPLIANCE' });
     expect(await storeRetention(rec.objectKey)).toEqual({ mode: 'COMPLIANCE', until: '2037-06-30T00:00:00.000Z' });
-    expect(await row(rec.id)).toMatchObject({ state: 'RETAINED', retainUntil: new Date('2037-06-30T00:00:00.000Z'), objectLockMode: 'COMPLIANCE' });
+    expect(await row(rec.id)).toMatchObject({ state: 'RETAINED', retainUntil: '2037-06-30T00:00:00.000Z', objectLockMode: 'COMPLIANCE' });
   });
 });
 

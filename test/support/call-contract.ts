@@ -7,9 +7,11 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { SIPTransport, type SIPOutboundTrunkInfo } from '@livekit/protocol';
 import { SipClient } from 'livekit-server-sdk';
+import { roomNameFor } from '../../server/livekit/identities.js';
 import type { ApiClient } from './api-client.js';
 import type { TestApp } from './harness.js';
 import { eventually } from './fixtures.js';
+import { auditLogOf, checklistOf, sessionOf, verifiedSessionOf } from './reads.js';
 import { loanFileWithBorrower, onlineAgent, scheduleCall, stateOf, takeOffer } from './verification.js';
 
 export type TrunkFault = 'dead-udp-port' | 'dead-tcp-port' | 'unresolvable-host' | 'sip-service-down';
@@ -104,6 +106,18 @@ export function trunkFaults(t: TestApp, sipService: { down(): Promise<void>; up(
   };
 }
 
+const auditors = new WeakMap<TestApp, Promise<ApiClient>>();
+
+/** An auditor who reads the scenarios' audit events and answers: one per app (sign-ins are rate limited). */
+function auditorOf(t: TestApp): Promise<ApiClient> {
+  let auditor = auditors.get(t);
+  if (!auditor) {
+    auditor = t.signIn({ roles: ['AUDITOR'], displayName: 'Contract Reader' });
+    auditors.set(t, auditor);
+  }
+  return auditor;
+}
+
 /** Schedules a call to the scenario's number, lets an agent take it, and reads what facesign concluded. */
 export async function runCallScenario(t: TestApp, los: ApiClient, scenario: CallScenario, skill: string): Promise<CallOutcome> {
   const agent = await onlineAgent(t, skill);
@@ -112,14 +126,16 @@ export async function runCallScenario(t: TestApp, los: ApiClient, scenario: Call
     const sessionId = await scheduleCall(los, loanFileId, partyId, { maxAttempts: scenario.maxAttempts });
     await takeOffer(agent, sessionId);
     const session = await stateOf(t, sessionId, ['IN_PROGRESS', 'RETRY_PENDING', 'EXHAUSTED']);
-    const attempt = await t.facesign.db.attempt.findFirstOrThrow({ where: { sessionId }, orderBy: { number: 'desc' } });
-    const transitions = await t.facesign.db.auditEvent.findMany({ where: { entityType: 'session', entityId: sessionId, action: 'session.transitioned' } });
+    const attempt = (await verifiedSessionOf(los, loanFileId, sessionId)).attempts.reduce((a, b) => (b.number > a.number ? b : a));
+    // storage: when the dial was claimed, the moment the retry delay counts from, which no API shows
+    const { dialClaimedAt } = await t.facesign.db.attempt.findUniqueOrThrow({ where: { id: attempt.id }, select: { dialClaimedAt: true } });
+    const transitions = await auditLogOf(await auditorOf(t), { entityType: 'session', entityId: sessionId, action: 'session.transitioned' });
     const outcome: CallOutcome = {
       dialOutcome: attempt.dialOutcome,
       state: session.state,
       retryInMinutes:
-        session.state === 'RETRY_PENDING' && session.nextAttemptAt && attempt.dialClaimedAt
-          ? Math.round((session.nextAttemptAt.getTime() - attempt.dialClaimedAt.getTime()) / 60_000)
+        session.state === 'RETRY_PENDING' && session.nextAttemptAt && dialClaimedAt
+          ? Math.round((Date.parse(session.nextAttemptAt) - dialClaimedAt.getTime()) / 60_000)
           : null,
       ...('rang' in scenario.expected ? { rang: transitions.some((e) => (e.data as { to?: string }).to === 'RINGING') } : {}),
     };
@@ -186,18 +202,20 @@ function summariseAnswers(answers: { itemId: string; value: string }[]): string 
 /**
  * Schedules an automated call to the scenario's number (the shipped call-automated template), waits
  * until it completed or was handed to a person, and reads what facesign stored. `botSpoke` tells how
- * the backend shows the bot's audio: the real room is listened to by the caller, the simulator keeps it.
+ * the backend shows the bot's audio: the real room is listened to by the caller (once `answered`), the simulator keeps it.
  */
-export async function runAutomatedScenario(t: TestApp, los: ApiClient, scenario: AutomatedScenario, product: string, botSpoke: (roomName: string, attemptId: string) => Promise<boolean>): Promise<AutomatedOutcome> {
+export async function runAutomatedScenario(t: TestApp, los: ApiClient, scenario: AutomatedScenario, product: string, botSpoke: (roomName: string, attemptId: string, answered: () => Promise<boolean>) => Promise<boolean>): Promise<AutomatedOutcome> {
   const { loanFileId, partyId } = await loanFileWithBorrower(los, { phone: scenario.phone, product });
   const sessionId = await scheduleCall(los, loanFileId, partyId, { templateKey: 'call-automated' });
-  const attempt = await eventually(() => t.facesign.db.attempt.findFirst({ where: { sessionId } }), 100);
-  const spoke = botSpoke(attempt.roomName, attempt.id);
+  const attempt = await eventually(async () => (await verifiedSessionOf(los, loanFileId, sessionId)).attempts.find((a) => a.number === 1), 100);
+  const answered = async () => (await verifiedSessionOf(los, loanFileId, sessionId)).attempts.find((a) => a.id === attempt.id)?.answeredAt != null;
+  const spoke = botSpoke(roomNameFor(attempt.id), attempt.id, answered);
   const session = await eventually(async () => {
-    const s = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+    const s = await sessionOf(los, sessionId);
     return s.state === 'COMPLETED' || s.handOffReason !== null || s.state === 'EXHAUSTED' ? s : undefined;
   }, 200);
-  const answers = await t.facesign.db.checklistAnswer.findMany({ where: { sessionId }, orderBy: { answeredAt: 'asc' } });
+  const items = (await checklistOf(await auditorOf(t), sessionId)).items;
+  const answers = items.flatMap((i) => (i.answer ? [{ itemId: i.id, ...i.answer }] : [])).sort((a, b) => a.answeredAt.localeCompare(b.answeredAt));
   const outcome: AutomatedOutcome = { state: session.state, outcome: session.outcome, handOffReason: session.handOffReason, answers: summariseAnswers(answers), botSpoke: await spoke };
   if (session.state !== 'COMPLETED' && session.state !== 'EXHAUSTED') {
     await t.facesign.verification.scheduling.cancel(sessionId, 'scenario over', { actor: { type: 'SYSTEM' }, requestId: 'contract', scope: 'test' });

@@ -1,6 +1,8 @@
 // Domain rows for tests that start below the scheduling API: a loan file, a party, a session and
 // an attempt, created the way the services would.
 import { createHash, randomUUID } from 'node:crypto';
+import type { TemplateDocument } from '../../server/checklists/template.schema.js';
+import { templateHash } from '../../server/checklists/templates.js';
 import type { Db } from '../../server/db/client.js';
 import { recordingKey, roomNameFor } from '../../server/livekit/identities.js';
 
@@ -19,12 +21,23 @@ export const LOAN_TERMS = {
   collateral: null,
 } as const;
 
-/** A minimal published template to pin (the real ones come from server/checklists/templates). */
+/**
+ * A minimal published template to pin (the real ones come from server/checklists/templates): one optional
+ * statement, a document the services read like any published one, so the API can show a fixture session.
+ */
 async function fixtureTemplate(db: Db, kind: 'CALL' | 'VIDEO') {
   const key = `fixture-${kind.toLowerCase()}`;
+  const text = (words: string) => ({ 'zh-CN': words, en: words });
+  const definition: TemplateDocument = {
+    key,
+    version: 1,
+    kind,
+    title: text('Fixture'),
+    sections: [{ id: 'fixture', title: text('Fixture'), randomize: false, items: [{ id: 'fixture_statement', kind: 'statement', required: false, prompt: text('Fixture statement') }] }],
+  };
   return (
     (await db.checklistTemplate.findUnique({ where: { key_version: { key, version: 1 } } })) ??
-    (await db.checklistTemplate.create({ data: { key, version: 1, kind, definition: { sections: [] }, contentHash: '0'.repeat(64) } }))
+    (await db.checklistTemplate.create({ data: { key, version: 1, kind, definition, contentHash: templateHash(definition) } }))
   );
 }
 

@@ -1,7 +1,7 @@
 // Reads through the public API, for tests that check what a user of facesign would see rather than
 // how it is stored. Each helper expects a 200 and returns the body typed by the OpenAPI document.
 import { expect } from 'vitest';
-import type { components } from '../../agent-console/src/shared/api-schema.js';
+import type { components, paths } from '../../agent-console/src/shared/api-schema.js';
 import type { ApiClient } from './api-client.js';
 
 type Schemas = components['schemas'];
@@ -86,3 +86,68 @@ export async function pendingOffersOf(agent: ApiClient, sessionId: string): Prom
   const offers = await read<{ items: Schemas['SessionOffer'][] }>(agent, '/api/agent/offers');
   return offers.items.filter((o) => o.sessionId === sessionId);
 }
+
+// Attempts and recordings, for the LiveKit, recording and call tests.
+
+export type AttemptView = VerificationSessionView['attempts'][number];
+export type ReviewedRecordingView = NonNullable<ReviewFileView['attempts'][number]['recording']>;
+
+/** One attempt of a session, as the loan file's verification shows it (with its recording's state and reported size). */
+export async function attemptOf(client: ApiClient, loanFileId: string, sessionId: string, attemptId: string): Promise<AttemptView> {
+  const attempt = (await verifiedSessionOf(client, loanFileId, sessionId)).attempts.find((a) => a.id === attemptId);
+  expect(attempt, `attempt ${attemptId} of session ${sessionId}`).toBeDefined();
+  return attempt!;
+}
+
+/** A recording as an auditor's review file shows it: state, hash, size, failure, integrity check, retention. */
+export async function reviewedRecordingOf(auditor: ApiClient, sessionId: string, recordingId: string): Promise<ReviewedRecordingView> {
+  const recording = (await reviewFileOf(auditor, sessionId)).attempts.flatMap((a) => (a.recording ? [a.recording] : [])).find((r) => r.id === recordingId);
+  expect(recording, `recording ${recordingId} of session ${sessionId}`).toBeDefined();
+  return recording!;
+}
+
+/** An audit event as the evidence manifest exports it, with when it was recorded (`occurredAt` is the business time). */
+export type ChainedAuditEvent = EvidenceAuditEvent & { seq: string; recordedAt: string };
+
+/** `GET /api/recordings/:id/retention`: state, retain-until, legal hold, lock mode, who enforces them. */
+export const retentionOf = (client: ApiClient, recordingId: string) => read<RecordingRetentionView>(client, `/api/recordings/${recordingId}/retention`);
+
+/** The audit events the evidence manifest carries for one entity of the session (e.g. a recording), in chain order. */
+export async function entityAuditEventsOf(client: ApiClient, sessionId: string, entityId: string): Promise<ChainedAuditEvent[]> {
+  return ((await auditEventsOf(client, sessionId)) as ChainedAuditEvent[]).filter((e) => e.entityId === entityId);
+}
+
+export type AuditEventView = Schemas['AuditEventPage']['items'][number];
+export type AuditEventFilter = Omit<NonNullable<paths['/api/audit-events']['get']['parameters']['query']>, 'after' | 'limit'>;
+
+/**
+ * `GET /api/audit-events` (auditors, supervisors, administrators; reading is not audited): every event
+ * that matches, oldest first, through all pages.
+ */
+export async function auditLogOf(client: ApiClient, filter: AuditEventFilter): Promise<AuditEventView[]> {
+  const events: AuditEventView[] = [];
+  let after: string | null = null;
+  do {
+    const query = new URLSearchParams({ ...filter, limit: '500', ...(after ? { after } : {}) });
+    const page: Schemas['AuditEventPage'] = await read(client, `/api/audit-events?${query}`);
+    events.push(...page.items);
+    after = page.nextAfter;
+  } while (after);
+  return events;
+}
+
+/** The first audit event that matches; fails when there is none. */
+export async function auditEventOf(client: ApiClient, filter: AuditEventFilter): Promise<AuditEventView> {
+  const [first] = await auditLogOf(client, filter);
+  expect(first, `an audit event ${JSON.stringify(filter)}`).toBeDefined();
+  return first!;
+}
+
+export type LivenessCheckView = Schemas['LivenessCheck'];
+export type FaceMatchView = Schemas['FaceMatch'];
+
+/** `GET /api/sessions/:id/liveness-checks`, newest first. */
+export const livenessChecksOf = async (client: ApiClient, sessionId: string) => (await read<{ items: LivenessCheckView[] }>(client, `/api/sessions/${sessionId}/liveness-checks`)).items;
+
+/** `GET /api/sessions/:id/face-matches`, newest first. */
+export const faceMatchesOf = async (client: ApiClient, sessionId: string) => (await read<{ items: FaceMatchView[] }>(client, `/api/sessions/${sessionId}/face-matches`)).items;

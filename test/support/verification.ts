@@ -8,6 +8,7 @@ import type { ApiClient } from './api-client.js';
 import { connectAgent, type AgentSocket } from './agent-socket.js';
 import { eventually, LOAN_TERMS } from './fixtures.js';
 import type { TestApp } from './harness.js';
+import { sessionOf, type SessionView } from './reads.js';
 
 export const ALWAYS_OPEN = { CALLING_HOURS: '00:00-24:00', CALLING_DAYS: 'MON,TUE,WED,THU,FRI,SAT,SUN' } as const;
 
@@ -62,10 +63,24 @@ export async function takeOffer(agent: OnlineAgent, sessionId: string) {
   return { offerId: String(offer.offerId), room: accepted.body.room };
 }
 
-export async function stateOf(t: TestApp, sessionId: string, wanted: string | string[]) {
+const sessionReaders = new WeakMap<TestApp, Promise<ApiClient>>();
+
+/** An auditor who reads sessions for the helpers here: one per app, signed in on first use. */
+function sessionReader(t: TestApp): Promise<ApiClient> {
+  let reader = sessionReaders.get(t);
+  if (!reader) {
+    reader = t.signIn({ roles: ['AUDITOR'], displayName: 'Session Reader' });
+    sessionReaders.set(t, reader);
+  }
+  return reader;
+}
+
+/** Waits until the session is in one of the wanted states, and returns it as `GET /api/sessions/:id` shows it. */
+export async function stateOf(t: TestApp, sessionId: string, wanted: string | string[]): Promise<SessionView> {
   const states = Array.isArray(wanted) ? wanted : [wanted];
+  const reader = await sessionReader(t);
   return eventually(async () => {
-    const s = await t.facesign.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } });
+    const s = await sessionOf(reader, sessionId);
     return states.includes(s.state) ? s : undefined;
   });
 }

@@ -93,6 +93,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ FACESIGN_ROLES: 'api,cron' })).toThrow(/FACESIGN_ROLES/);
   });
 
+  it('opens up to 20 database connections per process unless DATABASE_POOL_SIZE says otherwise', () => {
+    expect(loadConfig({ FACESIGN_ROLES: 'worker' }).database.poolSize).toBe(20);
+    expect(loadConfig({ FACESIGN_ROLES: 'api' }).database.poolSize).toBe(20);
+    expect(loadConfig({ FACESIGN_ROLES: 'worker', DATABASE_POOL_SIZE: '32' }).database.poolSize).toBe(32);
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ PORT: '', S3_ENDPOINT: '' }).http.port).toBe(3000);
   });

@@ -80,10 +80,11 @@ describe('DomainEvents', () => {
     const events = new DomainEvents();
     events.subscribe('session.completed', async () => undefined);
     events.subscribeCommitted('routing.needed', async () => undefined);
-    expect(() => events.assertSubscribed()).toThrow(/loan-file\.maturity-changed.*review\.recapture-requested.*login-sessions\.ended.*call\.answered/);
+    expect(() => events.assertSubscribed()).toThrow(/loan-file\.maturity-changed.*review\.recapture-requested.*login-sessions\.ended.*user\.access-changed.*call\.answered/);
     events.subscribeCommitted('loan-file.maturity-changed', async () => undefined);
     events.subscribeCommitted('review.recapture-requested', async () => undefined);
     events.subscribeCommitted('login-sessions.ended', async () => undefined);
+    events.subscribeCommitted('user.access-changed', async () => undefined);
     events.subscribeCommitted('call.answered', async () => undefined);
     expect(() => events.assertSubscribed()).not.toThrow();
   });

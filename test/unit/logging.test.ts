@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, maskName, maskPhone, scrubText } from '../../server/logging.js';
@@ -97,5 +97,41 @@ describe('errors', () => {
     expect(line).toMatchObject({ level: 'fatal', msg: 'unhandled promise rejection', err: { message: 'boom for +86*********78' } });
     expect(line.err.stack).toContain('Error: boom for +86*********78');
     expect(stdout).not.toContain('13812345678');
+  });
+});
+
+describe('standard output', () => {
+  it('is written in batches of up to 100 ms, and what is held is written when the process exits', async () => {
+    // One line every 5 ms for 40 lines, then one more and an immediate exit.
+    const program = [
+      "import { createLogger } from './server/logging.ts';",
+      'const log = createLogger({ level: "info" });',
+      'const started = Date.now();',
+      'let n = 0;',
+      'const timer = setInterval(() => {',
+      '  log.info({ n: n++ }, "line");',
+      '  if (n < 40) return;',
+      '  clearInterval(timer);',
+      '  process.stderr.write(String(Date.now() - started));',
+      '  log.info({ n: 40 }, "last");',
+      '  process.exit(0);',
+      '}, 5);',
+    ].join('\n');
+    const { chunks, stderr, code } = await new Promise<{ chunks: string[]; stderr: string; code: number | null }>((resolve) => {
+      const child = spawn('npx', ['tsx', '--input-type=module', '-e', program], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const out: string[] = [];
+      let err = '';
+      child.stdout.on('data', (chunk: Buffer) => out.push(chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      child.on('close', (exitCode) => resolve({ chunks: out, stderr: err, code: exitCode }));
+    });
+    expect(code).toBe(0);
+    const lines = chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { n: number; msg: string });
+    expect(lines.map((l) => l.n)).toEqual([...Array(41).keys()]);
+    expect(lines.at(-1)?.msg).toBe('last');
+    // Written a line at a time, 41 lines would be about 41 writes; in batches, one per 100 ms (and one at exit).
+    const elapsedMs = Number(/\d+/.exec(stderr)?.[0]);
+    expect(chunks.length).toBeLessThanOrEqual(Math.ceil(elapsedMs / 100) + 2);
+    expect(chunks.length).toBeLessThan(20);
   });
 });

@@ -365,6 +365,64 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit events by entity, action or request, oldest first, a page at a time (reading is not audited)
+         * @description Allowed for users with role AUDITOR or SUPERVISOR or ADMIN.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    action?: "auth.login_succeeded" | "auth.login_failed" | "auth.logged_out" | "auth.session_revoked" | "user.created" | "user.roles_changed" | "user.disabled" | "user.enabled" | "user.unlocked" | "api_key.created" | "api_key.revoked" | "loan_file.created" | "loan_file.updated" | "party.added" | "party.updated" | "recording.state_changed" | "attempt.room_finished" | "session.scheduled" | "session.transitioned" | "session.deferred" | "session.reassigned" | "session.agent_disconnected" | "offer.created" | "offer.resolved" | "checklist.answered" | "risk_flag.raised" | "los_webhook.redelivery_requested" | "consent.given" | "contract.document_stored" | "contract.document_accessed" | "contract.retention_applied" | "contract.deleted" | "contract.page_presented" | "contract.signing_confirmed" | "recording.verified" | "recording.integrity_checked" | "recording.retention_applied" | "recording.retention_changed" | "recording.legal_hold_changed" | "recording.deleted" | "recording.accessed" | "capture.stored" | "capture.accessed" | "face_match.completed" | "face_match.crop_accessed" | "liveness_check.completed" | "review.selected" | "review.decided" | "evidence.exported" | "loan_file.status_changed";
+                    /** @description nextAfter of the previous page: only events written after that one */
+                    after?: string;
+                    /** @description Needs entityType */
+                    entityId?: string;
+                    entityType?: string;
+                    limit?: number;
+                    /** @description The X-Request-Id of the request that wrote the events */
+                    requestId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One page; pass nextAfter back as after for the next */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditEventPage"];
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -4035,6 +4093,35 @@ export type components = {
             /** Format: date-time */
             revokedAt: string | null;
             scopes: ("loan-files:read" | "loan-files:write" | "sessions:read" | "sessions:write")[];
+        };
+        AuditEventPage: {
+            items: {
+                action: string;
+                actionVersion: number;
+                actorId: string | null;
+                /** @enum {string} */
+                actorType: "USER" | "API_KEY" | "BORROWER" | "SYSTEM";
+                /** @description Position in the hash chain; null until the sealer links the event */
+                chainSeq: string | null;
+                data: {
+                    [key: string]: unknown;
+                };
+                entityId: string;
+                entityType: string;
+                hash: string | null;
+                /** Format: uuid */
+                id: string;
+                /** Format: date-time */
+                occurredAt: string;
+                prevHash: string | null;
+                /** Format: date-time */
+                recordedAt: string;
+                requestId: string | null;
+                /** @description Position in the order events were written; pages follow it */
+                seq: string;
+            }[];
+            /** @description Pass as after for the next page; null on the last page */
+            nextAfter: string | null;
         };
         Capture: {
             /** Format: uuid */

@@ -1,7 +1,9 @@
 // How a dial that did not connect is written down and what it means for the session: the attempt's
 // outcome first (a crash before the transition leaves it for the sweep to apply), then DIAL_FAILED
 // with the retry policy's decision, moved into the party's calling hours.
-import { sqlPool } from '../../db/client.js';
+import { sqlAutocommit } from '../../db/client.js';
+import { build, rows } from '../../db/typed-sql.js';
+import { recordDialOutcome as writeDialOutcome, setLastDialOutcome } from '../verification.repository.js';
 import type { DialOutcome } from '../../db/generated/prisma/enums.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, retryInCallingHours, type AttemptFailure, type RetryDecision } from '../retry-policy.js';
 import { tryApply, type SessionJobContext } from './context.js';
@@ -22,11 +24,7 @@ export interface DialledSession {
 export async function recordDialOutcome(ctx: SessionJobContext, attemptId: string, data: { dialOutcome: DialOutcome; sipCallId?: string | null }, until: Date): Promise<void> {
   for (let delayMs = 200; ; delayMs = Math.min(delayMs * 2, 2_000)) {
     try {
-      await sqlPool(ctx.db).query({
-        name: 'attempt-dial-outcome',
-        text: `UPDATE "Attempt" SET "dialOutcome" = $2::"DialOutcome", "sipCallId" = COALESCE($3, "sipCallId") WHERE "id" = $1::uuid`,
-        values: [attemptId, data.dialOutcome, data.sipCallId ?? null],
-      });
+      await writeDialOutcome(sqlAutocommit(ctx.db), attemptId, data.dialOutcome, data.sipCallId ?? null);
       return;
     } catch (error) {
       if (Date.now() + delayMs >= until.getTime()) throw error;
@@ -41,17 +39,13 @@ export async function failDial(ctx: SessionJobContext, session: DialledSession, 
   await recordDialOutcome(ctx, attemptId, { dialOutcome: failure }, recordBy);
   const retry = await retryDecision(ctx, session, failure, now);
   if (!(await tryApply(ctx, session.id, { type: 'DIAL_FAILED', retry }, undefined, { lastDialOutcome: failure }))) {
-    await ctx.db.verificationSession.update({ where: { id: session.id }, data: { lastDialOutcome: failure } });
+    await setLastDialOutcome(ctx.db, session.id, failure);
   }
 }
 
 /** The retry policy's decision, moved into the party's calling hours and checked against the deadline. */
 export async function retryDecision(ctx: SessionJobContext, session: DialledSession, failure: AttemptFailure, now: Date): Promise<RetryDecision> {
-  const { rows: attempts } = await sqlPool(ctx.db).query<{ dialOutcome: string | null; endReason: string | null }>({
-    name: 'attempt-outcomes',
-    text: `SELECT "dialOutcome"::text AS "dialOutcome", "endReason" FROM "Attempt" WHERE "sessionId" = $1::uuid`,
-    values: [session.id],
-  });
+  const attempts = await rows(sqlAutocommit(ctx.db), build.selectFrom('Attempt').select(['dialOutcome', 'endReason']).where('sessionId', '=', session.id), 'attempt-outcomes');
   const kindOf = (a: { dialOutcome: string | null; endReason: string | null }): string | null => (a.endReason === 'no_show' ? 'NO_SHOW' : a.endReason === 'party_disconnected' ? 'DISCONNECTED' : a.dialOutcome);
   const sameKind = attempts.filter((a) => kindOf(a) === failure).length + (failure === 'NO_SHOW' || failure === 'DISCONNECTED' ? 1 : 0);
   const counted =

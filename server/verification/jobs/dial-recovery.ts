@@ -2,6 +2,7 @@
 import type { AttemptFailure } from '../retry-policy.js';
 import { orphanedAfterMs, tryApply, type SessionJobContext } from './context.js';
 import { failDial } from './dial-outcome.js';
+import { recordAnsweredIfUnknown, releaseDialClaim } from '../verification.repository.js';
 
 /**
  * A worker that died while dialling leaves its attempt claimed and the session waiting for an
@@ -38,8 +39,7 @@ export async function recoverInterruptedDials(ctx: SessionJobContext, now = new 
       const liveParty = live?.find((p) => p.role === 'PARTY');
       const statuses = [...attempt.participants.map((p) => p.sipCallStatus), liveParty?.sipCallStatus];
       if (statuses.some((st) => st === 'active' || st === 'hangup')) {
-        const { count } = await ctx.db.attempt.updateMany({ where: { id: attempt.id, dialOutcome: null }, data: { dialOutcome: 'ANSWERED' } });
-        if (count > 0 && (await tryApply(ctx, session.id, { type: 'CALL_ANSWERED' }, session.version))) recovered += 1;
+        if ((await recordAnsweredIfUnknown(ctx.db, attempt.id)) && (await tryApply(ctx, session.id, { type: 'CALL_ANSWERED' }, session.version))) recovered += 1;
       } else if (liveParty) {
         continue; // still ringing: LiveKit ends it at the ringing timeout
       } else if (attempt.participants.length > 0) {
@@ -48,11 +48,7 @@ export async function recoverInterruptedDials(ctx: SessionJobContext, now = new 
         await failDial(ctx, session, attempt.id, 'NO_ANSWER', now);
         recovered += 1;
       } else {
-        const released = await ctx.db.attempt.updateMany({
-          where: { id: attempt.id, dialClaimedAt: attempt.dialClaimedAt, dialOutcome: null },
-          data: { dialClaimedAt: null, endedAt: null },
-        });
-        if (released.count === 0) continue;
+        if (!attempt.dialClaimedAt || !(await releaseDialClaim(ctx.db, attempt.id, attempt.dialClaimedAt, true))) continue;
         ctx.log.warn({ sessionId: session.id, attemptId: attempt.id }, 'a dial was interrupted before the call was placed; dialling again');
         await ctx.queues.enqueue('session-dial', { sessionId: session.id, attemptId: attempt.id }, { jobId: `dial-${attempt.id}-recover-${attempt.dialClaimedAt!.getTime()}` });
         recovered += 1;

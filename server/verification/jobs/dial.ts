@@ -1,7 +1,8 @@
 // 'session-dial': places the call of an accepted session, exactly once per attempt. The attempt is
 // claimed with a conditional update before LiveKit is called: one dial per attempt, however many
 // workers receive the job.
-import { sqlPool } from '../../db/client.js';
+import { sqlAutocommit } from '../../db/client.js';
+import { claimDial, releaseDialClaim } from '../verification.repository.js';
 import { sipPartyIdentity } from '../../livekit/identities.js';
 import type { VideoPlatform } from '../../livekit/video-platform.js';
 import { isWithinCallingHours, nextAllowedInstant } from '../calling-hours.js';
@@ -11,17 +12,7 @@ import { failDial, recordDialOutcome } from './dial-outcome.js';
 
 export async function dial(ctx: SessionJobContext, sessionId: string, attemptId: string, now = new Date(), opts: { finalTry?: boolean } = {}): Promise<void> {
   // The claim and what the dial needs, in one statement on the pool.
-  const { rows } = await sqlPool(ctx.db).query<{ roomName: string; id: string; state: string; deadline: Date; maxAttempts: number; timeZone: string; phoneE164: string }>({
-    name: 'attempt-dial-claim',
-    text: `WITH claimed AS (
-        UPDATE "Attempt" SET "dialClaimedAt" = $3::timestamptz
-        WHERE "id" = $1::uuid AND "sessionId" = $2::uuid AND "dialClaimedAt" IS NULL AND "endedAt" IS NULL RETURNING "roomName"
-      )
-      SELECT c."roomName", s."id", s."state"::text AS "state", s."deadline", s."maxAttempts", p."timeZone", p."phoneE164"
-      FROM claimed c, "VerificationSession" s JOIN "Party" p ON p."id" = s."partyId" WHERE s."id" = $2::uuid`,
-    values: [attemptId, sessionId, now.toISOString()],
-  });
-  const claimed = rows[0];
+  const claimed = await claimDial(sqlAutocommit(ctx.db), attemptId, sessionId, now);
   if (!claimed) return; // another worker has it, or it is over
   const session = { id: claimed.id, state: claimed.state, deadline: claimed.deadline, maxAttempts: claimed.maxAttempts, party: { timeZone: claimed.timeZone, phoneE164: claimed.phoneE164 } };
   if (session.state !== 'DISPATCHING') return;
@@ -49,7 +40,7 @@ export async function dial(ctx: SessionJobContext, sessionId: string, attemptId:
       await failDial(ctx, session, attemptId, 'TRUNK_UNAVAILABLE', now);
       return;
     }
-    await ctx.db.attempt.updateMany({ where: { id: attemptId, dialClaimedAt: now, dialOutcome: null }, data: { dialClaimedAt: null } });
+    await releaseDialClaim(ctx.db, attemptId, now);
     throw error;
   }
   // From here the call may have been placed: what it came to is written even through a database outage.
@@ -76,8 +67,9 @@ export async function dial(ctx: SessionJobContext, sessionId: string, attemptId:
   await ringing;
   if (result.outcome === 'ANSWERED') {
     await recordDialOutcome(ctx, attemptId, { dialOutcome: 'ANSWERED', sipCallId: result.sipCallId }, recordBy);
-    // Told first: an automated call's script must not wait for the answer's after-commit effects
-    // (starting the recording can take seconds); it waits for the state change itself.
+    // Told first: an automated call's script waits for the state change itself, not for the
+    // answer's after-commit effects. The recording starts in a job of its own ('recording-start'),
+    // so the dial slot is free once the answer is applied.
     await ctx.events.publishCommitted({ type: 'call.answered', sessionId, attemptId });
     await tryApply(ctx, sessionId, { type: 'CALL_ANSWERED' });
     return;

@@ -1,17 +1,20 @@
 // 'session-due': a session reached its not-before (or retry) time. A video session's appointment
 // opens; a call is offered to an agent (or dialled, when automated) inside the party's calling hours,
 // or moved to the next window.
-import { sqlPool } from '../../db/client.js';
+import { sqlAutocommit } from '../../db/client.js';
+import { build, first } from '../../db/typed-sql.js';
 import { appendAudit } from '../../audit/audit.service.js';
 import { isWithinCallingHours, nextAllowedInstant } from '../calling-hours.js';
 import { SYSTEM, tryApply, type SessionJobContext } from './context.js';
+import { deferNotBefore } from '../verification.repository.js';
+import type { SessionKind, SessionState } from '../../db/generated/prisma/enums.js';
 
 interface DueView {
   id: string;
-  kind: 'CALL' | 'VIDEO';
+  kind: SessionKind;
   /** AUTOMATED_CALL with no hand-off yet: dialled with no agent. */
   automated: boolean;
-  state: string;
+  state: SessionState;
   version: number;
   notBefore: Date;
   nextAttemptAt: Date | null;
@@ -22,15 +25,18 @@ interface DueView {
 
 /** What the due job needs of a session (SQL on the pool: every session falls due at least once). */
 async function dueView(ctx: SessionJobContext, sessionId: string): Promise<DueView | undefined> {
-  const { rows } = await sqlPool(ctx.db).query<Omit<DueView, 'party'> & { timeZone: string }>({
-    name: 'session-due-view',
-    text: `SELECT s."id", s."kind"::text AS "kind", s."state"::text AS "state", s."version", s."notBefore", s."nextAttemptAt", s."deadline", s."maxAttempts", p."timeZone",
-        (s."mode" = 'AUTOMATED_CALL' AND s."handedOffAt" IS NULL) AS "automated"
-      FROM "VerificationSession" s JOIN "Party" p ON p."id" = s."partyId" WHERE s."id" = $1::uuid`,
-    values: [sessionId],
-  });
-  if (!rows[0]) return undefined;
-  const { timeZone, ...session } = rows[0];
+  const row = await first(
+    sqlAutocommit(ctx.db),
+    build
+      .selectFrom('VerificationSession as s')
+      .innerJoin('Party as p', 'p.id', 's.partyId')
+      .select(['s.id', 's.kind', 's.state', 's.version', 's.notBefore', 's.nextAttemptAt', 's.deadline', 's.maxAttempts', 'p.timeZone'])
+      .select((eb) => eb.and([eb('s.mode', '=', 'AUTOMATED_CALL'), eb('s.handedOffAt', 'is', null)]).$castTo<boolean>().as('automated'))
+      .where('s.id', '=', sessionId),
+    'session-due-view',
+  );
+  if (!row) return undefined;
+  const { timeZone, ...session } = row;
   return { ...session, party: { timeZone } };
 }
 
@@ -74,8 +80,7 @@ async function requeueDue(ctx: SessionJobContext, sessionId: string, version: nu
 /** Moves a call's not-before to the party's next calling window (no state change). */
 async function defer(ctx: SessionJobContext, sessionId: string, version: number, from: Date, to: Date, reason: string): Promise<void> {
   const moved = await ctx.db.$transaction(async (tx) => {
-    const { count } = await tx.verificationSession.updateMany({ where: { id: sessionId, state: 'SCHEDULED', version }, data: { notBefore: to, version: { increment: 1 } } });
-    if (count === 0) return false;
+    if (!(await deferNotBefore(tx, sessionId, version, to))) return false;
     await appendAudit(tx, {
       actor: SYSTEM,
       entity: { type: 'session', id: sessionId },

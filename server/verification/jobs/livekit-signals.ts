@@ -1,6 +1,7 @@
 // What LiveKit reported (participants, rooms), turned into session events; a video party who left
 // gets the reconnect grace period through its job.
-import { sqlPool } from '../../db/client.js';
+import { sqlAutocommit } from '../../db/client.js';
+import { build, first } from '../../db/typed-sql.js';
 import type { LiveKitSignal } from '../../livekit/livekit-events.service.js';
 import { tryApply, type SessionJobContext } from './context.js';
 
@@ -8,15 +9,16 @@ import { tryApply, type SessionJobContext } from './context.js';
 export async function onLiveKitSignals(ctx: SessionJobContext, signals: LiveKitSignal[]): Promise<void> {
   for (const signal of signals) {
     // Several signals per call: the attempt's session and whether it is the latest, in one statement.
-    const [session] = (
-      await sqlPool(ctx.db).query<{ id: string; kind: 'CALL' | 'VIDEO'; state: string; version: number; assignedAgentId: string | null; latest: boolean }>({
-        name: 'signal-attempt-session',
-        text: `SELECT s."id", s."kind"::text AS "kind", s."state"::text AS "state", s."version", s."assignedAgentId",
-            a."number" = (SELECT max(l."number") FROM "Attempt" l WHERE l."sessionId" = s."id") AS "latest"
-          FROM "Attempt" a JOIN "VerificationSession" s ON s."id" = a."sessionId" WHERE a."id" = $1::uuid`,
-        values: [signal.attemptId],
-      })
-    ).rows;
+    const session = await first(
+      sqlAutocommit(ctx.db),
+      build
+        .selectFrom('Attempt as a')
+        .innerJoin('VerificationSession as s', 's.id', 'a.sessionId')
+        .select(['s.id', 's.kind', 's.state', 's.version', 's.assignedAgentId'])
+        .select((eb) => eb('a.number', '=', eb.selectFrom('Attempt as l').select((l) => l.fn.max('l.number').as('n')).whereRef('l.sessionId', '=', 's.id')).as('latest'))
+        .where('a.id', '=', signal.attemptId),
+      'signal-attempt-session',
+    );
     if (!session?.latest) continue; // news about an earlier attempt changes nothing
 
     if (signal.kind === 'room-finished') {
