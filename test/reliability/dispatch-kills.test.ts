@@ -59,6 +59,7 @@ describe('dispatch workers killed at random', () => {
 
     // Every scheduled session ends this phase dialled and waiting for its retry.
     await until('every session to be dialled and concluded', 120_000, async () => {
+      // storage: every session's stored state after the killed dispatchers, counted at once
       const open = await cluster.db.verificationSession.count({ where: { id: { in: calls.map((c) => c.sessionId) }, state: { not: 'RETRY_PENDING' } } });
       return open === 0;
     }, 1_000).catch(() => undefined);
@@ -67,6 +68,7 @@ describe('dispatch workers killed at random', () => {
     for (const call of cluster.sim.control.state().calls) dialled.set(call.phoneNumber, (dialled.get(call.phoneNumber) ?? 0) + 1);
     const duplicates = calls.reduce((n, c) => n + Math.max(0, (dialled.get(c.phone) ?? 0) - 1), 0);
     const missed = calls.filter((c) => !dialled.has(c.phone)).length;
+    // storage: every session's stored state after the kills, read at once
     const sessions = await cluster.db.verificationSession.findMany({ where: { id: { in: calls.map((c) => c.sessionId) } }, select: { id: true, state: true, attemptCount: true } });
     const unresolved = sessions.filter((s) => s.state !== 'RETRY_PENDING');
     const recovered = cluster.workers.flatMap((w) => w.logs).filter((l) => l.includes('interrupted')).length;
@@ -79,6 +81,7 @@ describe('dispatch workers killed at random', () => {
     record('dispatch-kills', { scenario: 'dispatch workers', fault: '(same run)', injected: 0, checked: `${SESSIONS} due calls: missed dials`, losses: missed + unresolved.length, seed: rng.seed, note: `${recovered} interrupted dials recovered` });
 
     if (unresolved.length > 0 || missed > 0) {
+      // storage: the stored rows of what went wrong, for the failure message
       const detail = await cluster.db.verificationSession.findMany({
         where: { id: { in: [...unresolved.map((u) => u.id), ...calls.filter((c) => !dialled.has(c.phone)).map((c) => c.sessionId)] } },
         include: { attempts: true, offers: true },

@@ -35,6 +35,7 @@ async function schedule(count: number, row: string, notBefore?: Date): Promise<S
 
 async function allIn(calls: ScheduledCall[], state: string, timeoutMs: number): Promise<void> {
   await until(`${calls.length} sessions to reach ${state}`, timeoutMs, async () =>
+    // storage: every call, counted at once while the infrastructure fails under them
     (await cluster.db.verificationSession.count({ where: { id: { in: calls.map((c) => c.sessionId) }, state: { not: state as never } } })) === 0, 500);
 }
 
@@ -67,6 +68,7 @@ describe('infrastructure faults', () => {
     await new Promise((r) => setTimeout(r, rng.between(2_000, 5_000)));
     cluster.sim.control.clearFaults();
     await allIn(calls, 'RETRY_PENDING', 120_000);
+    // storage: what the outage left stored for every call
     const sessions = await cluster.db.verificationSession.findMany({ where: { id: { in: calls.map((c) => c.sessionId) } } });
     // Sessions whose dial outlived the job's retries wait for a retry that does not count against them.
     const outage = sessions.filter((s) => s.lastDialOutcome === 'TRUNK_UNAVAILABLE');
@@ -94,6 +96,7 @@ describe('infrastructure faults', () => {
     // Answers at once; the call ends at SIP_MAX_CALL_SECONDS (18 real seconds at the simulator's pace).
     const [call] = await schedule(1, '00');
     const recording = await until('the recording to be uploaded and a finalize to have failed', 120_000, async () => {
+      // storage: the recording row the storage outage left behind
       const attempt = await cluster.db.attempt.findFirst({ where: { sessionId: call!.sessionId }, include: { recording: true } });
       const rec = attempt?.recording;
       return rec && rec.state === 'UPLOADED' && rec.finalizeAttempts > 0 ? rec : undefined;
@@ -101,6 +104,7 @@ describe('infrastructure faults', () => {
     await new Promise((r) => setTimeout(r, rng.between(500, 2_000)));
     await cluster.s3Proxy.up();
     const verified = await until('the recording to be verified', 150_000, async () => {
+      // storage: the stored state finalize reaches once the store is back
       const rec = await cluster.db.recording.findUniqueOrThrow({ where: { id: recording.id } });
       return rec.state === 'VERIFIED' || rec.state === 'RETAINED' ? rec : undefined;
     }, 1_000);

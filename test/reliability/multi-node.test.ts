@@ -70,12 +70,14 @@ describe('two API nodes and two workers', () => {
     const half = CALLS / 2;
     const calls = [...(await scheduleCalls(los1, half, { row: '20' })), ...(await scheduleCalls(los2, half, { row: '20', offset: half }))];
     await until('every call to be dialled and concluded', 180_000, async () =>
+      // storage: every call across the nodes, counted at once
       (await cluster.db.verificationSession.count({ where: { id: { in: calls.map((c) => c.sessionId) }, state: { not: 'RETRY_PENDING' } } })) === 0, 500);
 
     const dialled = new Map<string, number>();
     for (const call of cluster.sim.control.state().calls) dialled.set(call.phoneNumber, (dialled.get(call.phoneNumber) ?? 0) + 1);
     const duplicates = calls.reduce((n, c) => n + Math.max(0, (dialled.get(c.phone) ?? 0) - 1), 0);
     const missed = calls.filter((c) => !dialled.has(c.phone)).length;
+    // storage: one dial per attempt across the nodes, and each event stored once, are what this test checks
     const attempts = await cluster.db.attempt.findMany({ where: { sessionId: { in: calls.map((c) => c.sessionId) } }, select: { dialClaimedAt: true } });
     const claims = attempts.map((a) => a.dialClaimedAt!.getTime()).sort((a, b) => a - b);
     const spanS = (claims[claims.length - 1]! - claims[0]!) / 1000;
@@ -87,6 +89,7 @@ describe('two API nodes and two workers', () => {
     const all = cluster.sim.control.webhookDeliveries();
     const deliveries = all.filter((d) => d.status === 'delivered');
     const deliveredIds = new Set(deliveries.map((d) => d.id));
+    // storage: each delivered webhook stored once in the inbox, whichever node received it
     const storedIds = new Set((await cluster.db.liveKitEvent.findMany({ select: { id: true } })).map((e) => e.id));
     const stored = storedIds.size;
     console.log(

@@ -28,6 +28,7 @@ describe('API server killed mid-checklist', () => {
     const los = await cluster.los(api);
     const [call] = await scheduleCalls(los, 1, { row: '00' });
     const sessionId = call!.sessionId;
+    // storage: read from the database while the api nodes are being killed
     await until('the call to be answered', 90_000, async () => (await cluster.db.verificationSession.findUniqueOrThrow({ where: { id: sessionId } })).state === 'IN_PROGRESS');
     const checklist = await agent.client.get<{ items: { id: string }[] }>(`/api/sessions/${sessionId}/checklist`);
     const items = checklist.body.items.map((i) => i.id);
@@ -69,6 +70,7 @@ describe('API server killed mid-checklist', () => {
     writing = false;
     await writer;
 
+    // storage: no acknowledged answer or flag lost across the kills, row for row
     const answers = await cluster.db.checklistAnswer.findMany({ where: { sessionId } });
     const flags = await cluster.db.riskFlag.findMany({ where: { sessionId } });
     const seqOf = (note: string | null) => Number(/^seq-(\d+)$/.exec(note ?? '')?.[1] ?? -1);

@@ -57,10 +57,12 @@ describe('webhook faults', () => {
     });
 
     await until('every conversation to end and every recording to be verified', 240_000, async () => {
+      // storage: after lost, duplicated and replayed webhooks, what was stored for every call at once is what this fault test checks
       const sessions = await cluster.db.verificationSession.count({ where: { id: { in: ids }, state: 'WRAP_UP' } });
       const recordings = await cluster.db.recording.count({ where: { attempt: { sessionId: { in: ids } }, state: { in: ['VERIFIED', 'RETAINED'] } } });
       return sessions === CALLS && recordings === CALLS;
     }, 1_000);
+    // storage: every attempt's room finished, across all the calls at once
     await until('every attempt room to be finished', 60_000, async () => (await cluster.db.attempt.count({ where: { sessionId: { in: ids }, endedAt: null } })) === 0, 500);
 
     const deliveries = control.webhookDeliveries();
@@ -68,9 +70,11 @@ describe('webhook faults', () => {
       dropped: deliveries.filter((d) => d.status === 'dropped' && d.reason === 'fault').length,
       duplicated: deliveries.filter((d) => d.copy === 2).length,
     };
+    // storage: the inbox and the participant rows are what the webhook faults could have corrupted
     const participants = await cluster.db.attemptParticipant.findMany({ where: { attempt: { sessionId: { in: ids } }, kind: 'PARTY' } });
     const stillPresent = participants.filter((p) => p.leftAt === null || (p.joinedAt !== null && p.joinedAt > p.leftAt)).length;
     const unprocessed = await cluster.db.liveKitEvent.count({ where: { processedAt: null } });
+    // storage: nothing left unprocessed in the inbox, and the expired replay never stored
     const expiredStored = await cluster.db.liveKitEvent.count({ where: { id: 'EV_expired_replay' } });
     const losses = stillPresent + unprocessed + expiredStored + (late.status === 401 ? 0 : 1);
     console.log(`[reliability] webhook-faults: ${injected.dropped} dropped, ${injected.duplicated} duplicated, 3 reordered, 2 delayed, 1 expired; ${CALLS} calls converged; ${stillPresent} parties still shown present, ${unprocessed} events unprocessed`);

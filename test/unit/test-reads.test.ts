@@ -1,7 +1,7 @@
 // Tests assert through the API, the evidence manifest or a feature's repository, so a schema change
 // breaks only the tests that are about the storage itself. A test that does read the database says
-// why, in a `// storage: <why>` comment on the line or just above it; this fails on a read without one.
-// Writes that set up a fault or a fixture are not reads and are left alone.
+// why, in a `// storage: <why>` comment on the line or just above it (`// fixture: <why>` for raw SQL
+// that sets up a fault); this fails on a read without one. Writes are not reads and are left alone.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 const TEST = join(import.meta.dirname, '..');
 /** A Prisma read through the app's client (`t.facesign.db.x.findMany(`, `cluster.db.x.count(`) or raw SQL. */
 const READ = /\.db\.\w+\.(?:findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findMany|count|aggregate|groupBy)\(|\.db\.\$queryRaw/;
-const REASON = /\/\/ storage: \S/;
+const REASON = /\/\/ (?:storage|fixture): \S/;
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
