@@ -12,7 +12,7 @@ import type { ApiClient } from './api-client.js';
 import type { TestApp } from './harness.js';
 import { eventually } from './fixtures.js';
 import { auditLogOf, checklistOf, sessionOf, verifiedSessionOf } from './reads.js';
-import { loanFileWithBorrower, onlineAgent, scheduleCall, stateOf, takeOffer } from './verification.js';
+import { auditorOf, loanFileWithBorrower, onlineAgent, scheduleCall, stateOf, takeOffer } from './verification.js';
 
 export type TrunkFault = 'dead-udp-port' | 'dead-tcp-port' | 'unresolvable-host' | 'sip-service-down';
 
@@ -104,18 +104,6 @@ export function trunkFaults(t: TestApp, sipService: { down(): Promise<void>; up(
     broken.transport = fault === 'dead-tcp-port' ? SIPTransport.SIP_TRANSPORT_TCP : SIPTransport.SIP_TRANSPORT_UDP;
     await sip.updateSipOutboundTrunk(trunkId, broken);
   };
-}
-
-const auditors = new WeakMap<TestApp, Promise<ApiClient>>();
-
-/** An auditor who reads the scenarios' audit events and answers: one per app (sign-ins are rate limited). */
-function auditorOf(t: TestApp): Promise<ApiClient> {
-  let auditor = auditors.get(t);
-  if (!auditor) {
-    auditor = t.signIn({ roles: ['AUDITOR'], displayName: 'Contract Reader' });
-    auditors.set(t, auditor);
-  }
-  return auditor;
 }
 
 /** Schedules a call to the scenario's number, lets an agent take it, and reads what facesign concluded. */

@@ -63,22 +63,22 @@ export async function takeOffer(agent: OnlineAgent, sessionId: string) {
   return { offerId: String(offer.offerId), room: accepted.body.room };
 }
 
-const sessionReaders = new WeakMap<TestApp, Promise<ApiClient>>();
+const auditors = new WeakMap<TestApp, Promise<ApiClient>>();
 
-/** An auditor who reads sessions for the helpers here: one per app, signed in on first use. */
-function sessionReader(t: TestApp): Promise<ApiClient> {
-  let reader = sessionReaders.get(t);
-  if (!reader) {
-    reader = t.signIn({ roles: ['AUDITOR'], displayName: 'Session Reader' });
-    sessionReaders.set(t, reader);
+/** An auditor who reads sessions, answers and audit events for test helpers: one per app (sign-ins are rate limited), signed in on first use. */
+export function auditorOf(t: TestApp): Promise<ApiClient> {
+  let auditor = auditors.get(t);
+  if (!auditor) {
+    auditor = t.signIn({ roles: ['AUDITOR'], displayName: 'Test Reader' });
+    auditors.set(t, auditor);
   }
-  return reader;
+  return auditor;
 }
 
 /** Waits until the session is in one of the wanted states, and returns it as `GET /api/sessions/:id` shows it. */
 export async function stateOf(t: TestApp, sessionId: string, wanted: string | string[]): Promise<SessionView> {
   const states = Array.isArray(wanted) ? wanted : [wanted];
-  const reader = await sessionReader(t);
+  const reader = await auditorOf(t);
   return eventually(async () => {
     const s = await sessionOf(reader, sessionId);
     return states.includes(s.state) ? s : undefined;
