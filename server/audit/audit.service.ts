@@ -103,13 +103,12 @@ const AUDIT_COLUMNS = ['id', 'occurredAt', 'recordedAt', 'actorType', 'actorId',
 const AUDIT_RECORD = 'r("id" uuid, "occurredAt" timestamptz, "recordedAt" timestamptz, "actorType" "AuditActorType", "actorId" text, "action" text, "actionVersion" int, "entityType" text, "entityId" text, "requestId" text, "data" jsonb)';
 
 /**
- * The insert of one event whose columns are SQL expressions over `source` (a CTE of the caller's
- * statement), for the one statement whose event data joins what that statement wrote (the answer
- * write: its revision and offset). `columns` must give every column, so a new one is not left out.
+ * The insert of one event per row of `select`, which names every column (`id`, `occurredAt`, …,
+ * `data`), as a CTE of the caller's statement: for the one write whose event data joins what that
+ * statement wrote (the answer: its attempt, offset and revision).
  */
-export function auditInsertFromSql(source: string, columns: Record<(typeof AUDIT_COLUMNS)[number], string>): string {
-  return `INSERT INTO "AuditEvent" (${AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ')})
-        SELECT ${AUDIT_COLUMNS.map((c) => columns[c]).join(', ')} FROM ${source}`;
+export function auditInsertSelect(select: Expression<Record<(typeof AUDIT_COLUMNS)[number], unknown>>) {
+  return build.insertInto('AuditEvent').columns(AUDIT_COLUMNS).expression(select);
 }
 
 /**

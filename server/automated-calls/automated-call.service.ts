@@ -94,6 +94,9 @@ export interface AutomatedCallsOptions {
   log: Logger;
 }
 
+/** How often a hand-off is tried when the session keeps changing under it (each try reads it afresh). */
+const HAND_OFF_TRIES = 3;
+
 export class AutomatedCalls {
   private readonly db: Db;
   private readonly engine: SessionEngine;
@@ -300,21 +303,27 @@ export class AutomatedCalls {
 
   /**
    * Hands the party to a person: the session goes back to SCHEDULED, marked handed off, and routing
-   * offers it to the next free agent at once (calling hours permitting). false: it had moved on.
+   * offers it to the next free agent at once (calling hours permitting). false: it had moved on. A
+   * hand-off that loses a race with another change of the session (the party's hang-up moving it to
+   * wrap-up as the script ends) is tried again on the session as it now is, so the party is not left
+   * for the sweep.
    */
   async handOff(sessionId: string, reason: HandOffReason): Promise<boolean> {
-    try {
-      await this.engine.apply(sessionId, { type: 'HANDED_TO_PERSON', reason }, {
-        actor: AUTOMATED_CALL_ACTOR,
-        inTx: async (sql, current) => {
-          if (current.mode !== 'AUTOMATED_CALL' || current.handedOffAt) throw new AppError('SESSION_STATE_CONFLICT', 'Not an automated call awaiting hand-off');
-          await markHandedOff(sql, sessionId, current.version, reason, new Date());
-        },
-      });
-      return true;
-    } catch (error) {
-      if (error instanceof AppError && (error.code === 'SESSION_STATE_CONFLICT' || error.code === 'NOT_FOUND')) return false;
-      throw error;
+    for (let tries = 1; ; tries += 1) {
+      try {
+        await this.engine.apply(sessionId, { type: 'HANDED_TO_PERSON', reason }, {
+          actor: AUTOMATED_CALL_ACTOR,
+          inTx: async (sql, current) => {
+            if (current.mode !== 'AUTOMATED_CALL' || current.handedOffAt) throw new AppError('NOT_FOUND', 'Not an automated call awaiting hand-off');
+            await markHandedOff(sql, sessionId, current.version, reason, new Date());
+          },
+        });
+        return true;
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'SESSION_STATE_CONFLICT' && tries < HAND_OFF_TRIES) continue;
+        if (error instanceof AppError && (error.code === 'SESSION_STATE_CONFLICT' || error.code === 'NOT_FOUND')) return false;
+        throw error;
+      }
     }
   }
 

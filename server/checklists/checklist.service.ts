@@ -2,11 +2,13 @@
 // offset into the recording, and acknowledged only after it committed. Completing applies the
 // outcome rules; an escalation waits for a supervisor's decision.
 import { randomUUID } from 'node:crypto';
-import { Prisma, sqlPool, type Db } from '../db/client.js';
+import { sql as fragment, type Selectable } from 'kysely';
+import { Prisma, sqlAutocommit, sqlPool, type Db } from '../db/client.js';
+import { build, prepared, type DB } from '../db/typed-sql.js';
 import type { ChecklistAnswer, RiskFlag, VerificationSession } from '../db/generated/prisma/client.js';
 import type { AnswerValue, RiskFlagCode, RiskSeverity, SessionState } from '../db/generated/prisma/enums.js';
 import { AppError } from '../shared/errors.js';
-import { appendAudit, auditInsertFromSql, auditRow } from '../audit/audit.service.js';
+import { appendAudit, auditInsertSelect, auditRow } from '../audit/audit.service.js';
 import type { Principal } from '../auth/principal.js';
 import type { RealtimeEmitter } from '../realtime/events.js';
 import type { SessionEngine } from '../verification/session-engine.js';
@@ -23,20 +25,109 @@ export const AUTOMATED_CALL_ACTOR = { type: 'SYSTEM', id: 'automated-call' } as 
 const ANSWERABLE: ReadonlySet<string> = new Set<SessionState>(['IN_PROGRESS', 'WRAP_UP']);
 /** Items that record the party's code-confirmed signing of the contract (SigningConfirmation). */
 export const SIGNING_ITEM_IDS: ReadonlySet<string> = new Set(['contract_signing_otp']);
-/** The answer's audit event: its data joins the saved answer's attempt, offset and revision. */
-const ANSWER_AUDIT_INSERT = auditInsertFromSql('saved', {
-  id: '$7::uuid',
-  occurredAt: '$8',
-  recordedAt: '$9',
-  actorType: '$10::"AuditActorType"',
-  actorId: '$11',
-  action: '$12',
-  actionVersion: '$13',
-  entityType: '$14',
-  entityId: '$15',
-  requestId: '$16',
-  data: `$17::jsonb || jsonb_build_object('attemptId', saved."attemptId", 'offsetMs', saved."offsetMs", 'revision', saved."revision")`,
-});
+/** What the answer write is given (its row and its audit event, less what the statement fills in). */
+interface AnswerWrite extends Record<string, unknown> {
+  id: string;
+  sessionId: string;
+  itemId: string;
+  value: AnswerValue;
+  note: string | null;
+  agentId: string;
+  answeredAt: Date;
+  states: string[];
+  templateIds: string[];
+  eventId: string;
+  recordedAt: Date;
+  actorType: string;
+  actorId: string | null;
+  action: string;
+  actionVersion: number;
+  entityType: string;
+  entityId: string;
+  requestId: string | null;
+  eventData: string;
+}
+
+/**
+ * The answer and its audit event in one statement, built once (the busiest write in the product):
+ * the session must be assigned to the agent, open for answers and on one of the templates; FOR SHARE
+ * holds it until the statement commits, so a concurrent transition is waited for and re-checked. The
+ * event records the attempt, the recording offset and the revision the write produced.
+ */
+const writeAnswerStatement = prepared<AnswerWrite, Selectable<DB['ChecklistAnswer']>>(
+  'checklist-answer-write',
+  ['id', 'sessionId', 'itemId', 'value', 'note', 'agentId', 'answeredAt', 'states', 'templateIds', 'eventId', 'recordedAt', 'actorType', 'actorId', 'action', 'actionVersion', 'entityType', 'entityId', 'requestId', 'eventData'],
+  (p) =>
+    build
+      .with('target', (db) =>
+        db
+          .selectFrom('VerificationSession as s')
+          .innerJoinLateral((eb) => eb.selectFrom('Attempt').select(['Attempt.id', 'Attempt.recordingStartedAt']).whereRef('Attempt.sessionId', '=', 's.id').orderBy('Attempt.number', 'desc').limit(1).as('a'), (join) => join.onTrue())
+          .select((eb) => [
+            's.id',
+            'a.id as attemptId',
+            fragment<number | null>`CASE WHEN ${eb.ref('a.recordingStartedAt')} IS NULL THEN NULL ELSE GREATEST(0, floor(extract(epoch FROM (${p.answeredAt}::timestamptz - ${eb.ref('a.recordingStartedAt')})) * 1000))::int END`.as('offsetMs'),
+          ])
+          .where('s.id', '=', p.sessionId)
+          .where('s.assignedAgentId', '=', p.agentId)
+          .where((eb) => fragment<boolean>`${eb.ref('s.state')}::text = ANY(${p.states}::text[])`)
+          .where((eb) => eb('s.templateId', '=', eb.fn.any(eb.val(p.templateIds))))
+          .forShare('s'),
+      )
+      .with('saved', (db) =>
+        db
+          .insertInto('ChecklistAnswer')
+          .columns(['id', 'sessionId', 'attemptId', 'itemId', 'value', 'note', 'offsetMs', 'answeredById', 'answeredAt', 'revision'])
+          .expression(
+            db.selectFrom('target').select((eb) => [
+              eb.cast<string>(eb.val(p.id), 'uuid').as('id'),
+              'target.id as sessionId',
+              'target.attemptId',
+              eb.cast<string>(eb.val(p.itemId), 'text').as('itemId'),
+              eb.cast<AnswerValue>(eb.val(p.value), fragment`"AnswerValue"`).as('value'),
+              eb.cast<string | null>(eb.val(p.note), 'text').as('note'),
+              'target.offsetMs',
+              eb.cast<string>(eb.val(p.agentId), 'uuid').as('answeredById'),
+              eb.cast<Date>(eb.val(p.answeredAt), 'timestamptz').as('answeredAt'),
+              eb.lit(1).as('revision'),
+            ]),
+          )
+          .onConflict((oc) =>
+            oc.columns(['sessionId', 'itemId']).doUpdateSet((eb) => ({
+              attemptId: eb.ref('excluded.attemptId'),
+              value: eb.ref('excluded.value'),
+              note: eb.ref('excluded.note'),
+              offsetMs: eb.ref('excluded.offsetMs'),
+              answeredById: eb.ref('excluded.answeredById'),
+              answeredAt: eb.ref('excluded.answeredAt'),
+              revision: eb('ChecklistAnswer.revision', '+', eb.lit(1)),
+              noteCode: fragment<null>`NULL`,
+              noteParams: fragment<null>`NULL`,
+            })),
+          )
+          .returningAll(),
+      )
+      .with('audited', (db) =>
+        auditInsertSelect(
+          db.selectFrom('saved').select((eb) => [
+            eb.cast<string>(eb.val(p.eventId), 'uuid').as('id'),
+            eb.cast<Date>(eb.val(p.answeredAt), 'timestamptz').as('occurredAt'),
+            eb.cast<Date>(eb.val(p.recordedAt), 'timestamptz').as('recordedAt'),
+            eb.cast<string>(eb.val(p.actorType), fragment`"AuditActorType"`).as('actorType'),
+            eb.cast<string | null>(eb.val(p.actorId), 'text').as('actorId'),
+            eb.cast<string>(eb.val(p.action), 'text').as('action'),
+            eb.cast<number>(eb.val(p.actionVersion), 'integer').as('actionVersion'),
+            eb.cast<string>(eb.val(p.entityType), 'text').as('entityType'),
+            eb.cast<string>(eb.val(p.entityId), 'text').as('entityId'),
+            eb.cast<string | null>(eb.val(p.requestId), 'text').as('requestId'),
+            fragment<unknown>`${p.eventData}::jsonb || jsonb_build_object('attemptId', ${eb.ref('saved.attemptId')}, 'offsetMs', ${eb.ref('saved.offsetMs')}, 'revision', ${eb.ref('saved.revision')})`.as('data'),
+          ]),
+        ),
+      )
+      .selectFrom('saved')
+      .selectAll(),
+);
+
 const answersClosed = (state: string) => new AppError('SESSION_STATE_CONFLICT', `Answers are recorded during the conversation or wrap-up, not while ${state}`);
 const answerRefused = () => new AppError('SESSION_STATE_CONFLICT', 'The session left the conversation or was reassigned while the answer was being saved');
 
@@ -236,34 +327,28 @@ export class ChecklistService {
       occurredAt: answeredAt,
       requestId,
     });
-    // The busiest write in the product: a named statement on the shared pool (planned once per connection).
-    const { rows } = await sqlPool(this.db).query<ChecklistAnswer>({
-      name: 'checklist-answer-write',
-      text: `WITH target AS (
-        SELECT s."id", a."id" AS "attemptId",
-          CASE WHEN a."recordingStartedAt" IS NULL THEN NULL ELSE GREATEST(0, floor(extract(epoch FROM ($8::timestamptz - a."recordingStartedAt")) * 1000))::int END AS "offsetMs"
-        FROM "VerificationSession" s
-        JOIN LATERAL (SELECT "id", "recordingStartedAt" FROM "Attempt" WHERE "sessionId" = s."id" ORDER BY "number" DESC LIMIT 1) a ON true
-        WHERE s."id" = $2::uuid AND s."assignedAgentId" = $6::uuid AND s."state"::text = ANY($18::text[]) AND s."templateId" = ANY($19::uuid[])
-        FOR SHARE OF s
-      ), saved AS (
-        INSERT INTO "ChecklistAnswer" ("id", "sessionId", "attemptId", "itemId", "value", "note", "offsetMs", "answeredById", "answeredAt", "revision")
-        SELECT $1::uuid, target."id", target."attemptId", $3, $4::"AnswerValue", $5, target."offsetMs", $6::uuid, $8, 1 FROM target
-        ON CONFLICT ("sessionId", "itemId") DO UPDATE SET "attemptId" = EXCLUDED."attemptId", "value" = EXCLUDED."value", "note" = EXCLUDED."note",
-          "offsetMs" = EXCLUDED."offsetMs", "answeredById" = EXCLUDED."answeredById", "answeredAt" = EXCLUDED."answeredAt", "revision" = "ChecklistAnswer"."revision" + 1,
-          "noteCode" = NULL, "noteParams" = NULL
-        RETURNING *
-      ), audited AS (
-        ${ANSWER_AUDIT_INSERT}
-      )
-      SELECT * FROM saved`,
-      values: [
-        randomUUID(), sessionId, itemId, input.value, input.note ?? null, principal.userId,
-        event.id, answeredAt, event.recordedAt, event.actorType, event.actorId, event.action, event.actionVersion, event.entityType, event.entityId, event.requestId,
-        JSON.stringify(event.data), [...ANSWERABLE], templateIds,
-      ],
+    const [saved] = await writeAnswerStatement(sqlAutocommit(this.db), {
+      id: randomUUID(),
+      sessionId,
+      itemId,
+      value: input.value,
+      note: input.note ?? null,
+      agentId: principal.userId,
+      answeredAt,
+      states: [...ANSWERABLE],
+      templateIds,
+      eventId: event.id,
+      recordedAt: event.recordedAt,
+      actorType: event.actorType,
+      actorId: event.actorId,
+      action: event.action,
+      actionVersion: event.actionVersion,
+      entityType: event.entityType,
+      entityId: event.entityId,
+      requestId: event.requestId,
+      eventData: JSON.stringify(event.data),
     });
-    return rows[0];
+    return saved;
   }
 
   async raiseFlag(sessionId: string, input: { code: RiskFlagCode; severity: RiskSeverity; note?: string | undefined }, principal: UserPrincipal, requestId: string) {

@@ -41,3 +41,23 @@ export async function rows<O>(sql: Sql, statement: Compilable<O> | RawBuilder<O>
 export async function first<O>(sql: Sql, statement: Compilable<O> | RawBuilder<O>, name?: string): Promise<O | undefined> {
   return (await rows(sql, statement, name))[0];
 }
+
+/**
+ * A statement built and compiled once, for the busiest writes: `shape` builds it from named
+ * parameters (placeholders while it is built), and each run fills in the values in the compiled order
+ * (no building or compiling per call). Each parameter must reach the statement as one value (a
+ * comparison, `eb.val`, a `set`), never spread into a list (`in`), which would make the statement's
+ * shape depend on the value; values the shape writes itself (a `1`, a `null`) stay as they were.
+ */
+export function prepared<P extends Record<string, unknown>, O>(name: string, keys: readonly (keyof P & string)[], shape: (p: P) => Compilable<O>): (sql: Sql, params: P) => Promise<O[]> {
+  const marks = new Map<string, keyof P & string>(keys.map((key) => [`\u0000${name}:${key}`, key]));
+  // Placeholders stand in for the values while the statement is built; only their positions are kept.
+  const placeholders = Object.fromEntries([...marks].map(([mark, key]) => [key, mark])) as P;
+  const compiled = shape(placeholders).compile();
+  type Slot = { key: keyof P & string } | { value: unknown };
+  const slots = compiled.parameters.map((value): Slot => (typeof value === 'string' && marks.has(value) ? { key: marks.get(value)! } : { value }));
+  const unused = keys.filter((key) => !slots.some((slot) => 'key' in slot && slot.key === key));
+  if (unused.length > 0) throw new Error(`prepared statement ${name}: ${unused.join(', ')} never reached the statement`);
+  const param = (value: unknown) => (value instanceof Date ? value.toISOString() : value);
+  return (sql, params) => sql.query<O>({ name, text: compiled.sql, values: slots.map((slot) => param('key' in slot ? params[slot.key] : slot.value)) });
+}
