@@ -26,7 +26,7 @@ const ANSWERABLE: ReadonlySet<string> = new Set<SessionState>(['IN_PROGRESS', 'W
 /** Items that record the party's code-confirmed signing of the contract (SigningConfirmation). */
 export const SIGNING_ITEM_IDS: ReadonlySet<string> = new Set(['contract_signing_otp']);
 /** What the answer write is given (its row and its audit event, less what the statement fills in). */
-interface AnswerWrite extends Record<string, unknown> {
+interface AnswerWrite extends Record<string, unknown>, Pick<ReturnType<typeof auditRow>, 'recordedAt' | 'actorType' | 'actorId' | 'action' | 'actionVersion' | 'entityType' | 'entityId' | 'requestId'> {
   id: string;
   sessionId: string;
   itemId: string;
@@ -37,14 +37,6 @@ interface AnswerWrite extends Record<string, unknown> {
   states: string[];
   templateIds: string[];
   eventId: string;
-  recordedAt: Date;
-  actorType: string;
-  actorId: string | null;
-  action: string;
-  actionVersion: number;
-  entityType: string;
-  entityId: string;
-  requestId: string | null;
   eventData: string;
 }
 
@@ -327,7 +319,9 @@ export class ChecklistService {
       occurredAt: answeredAt,
       requestId,
     });
+    // The event's own columns first; the answer's id and the rest are the answer's.
     const [saved] = await writeAnswerStatement(sqlAutocommit(this.db), {
+      ...event,
       id: randomUUID(),
       sessionId,
       itemId,
@@ -338,14 +332,6 @@ export class ChecklistService {
       states: [...ANSWERABLE],
       templateIds,
       eventId: event.id,
-      recordedAt: event.recordedAt,
-      actorType: event.actorType,
-      actorId: event.actorId,
-      action: event.action,
-      actionVersion: event.actionVersion,
-      entityType: event.entityType,
-      entityId: event.entityId,
-      requestId: event.requestId,
       eventData: JSON.stringify(event.data),
     });
     return saved;
