@@ -86,24 +86,13 @@ export function mergeParticipantStatement(fact: ParticipantFact) {
           eb.or([eb('AttemptParticipant.joinedAt', 'is', null), eb('excluded.joinedAt', '>', eb.ref('AttemptParticipant.joinedAt'))]),
         ]);
         const sipRank = (status: Expression<string | null>) => fragment<number | null>`array_position(${SIP_ORDER}, ${status})`;
+        // A time of the same session takes the later of the two; a newer session's replaces it.
+        const merged = (stored: 'AttemptParticipant.joinedAt' | 'AttemptParticipant.leftAt', seen: 'excluded.joinedAt' | 'excluded.leftAt') =>
+          eb.case().when(sameSession).then(eb.fn<Date | null>('greatest', [stored, seen])).when(newerSession).then(eb.ref(seen)).else(eb.ref(stored)).end();
         return {
           sid: eb.case().when(newerSession).then(eb.ref('excluded.sid')).else(eb.ref('AttemptParticipant.sid')).end(),
-          joinedAt: eb
-            .case()
-            .when(sameSession)
-            .then(eb.fn<Date | null>('greatest', ['AttemptParticipant.joinedAt', 'excluded.joinedAt']))
-            .when(newerSession)
-            .then(eb.ref('excluded.joinedAt'))
-            .else(eb.ref('AttemptParticipant.joinedAt'))
-            .end(),
-          leftAt: eb
-            .case()
-            .when(sameSession)
-            .then(eb.fn<Date | null>('greatest', ['AttemptParticipant.leftAt', 'excluded.leftAt']))
-            .when(newerSession)
-            .then(eb.ref('excluded.leftAt'))
-            .else(eb.ref('AttemptParticipant.leftAt'))
-            .end(),
+          joinedAt: merged('AttemptParticipant.joinedAt', 'excluded.joinedAt'),
+          leftAt: merged('AttemptParticipant.leftAt', 'excluded.leftAt'),
           sipCallStatus: eb
             .case()
             .when(sipRank(eb.ref('excluded.sipCallStatus')), '>', eb.fn.coalesce(sipRank(eb.ref('AttemptParticipant.sipCallStatus')), eb.lit(0)))
