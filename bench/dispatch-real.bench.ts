@@ -32,7 +32,7 @@ import { startRealBenchStack, type RealBenchStack } from './support/real-stack.j
 import { startClients } from './support/clients.js';
 import { bulkCallSessions } from './support/sessions.js';
 import { accountCpu, canAccountCpu, postgresPart, redisPart, type CpuAccount, type CpuPart } from './support/machine-cpu.js';
-import { eventLagMet, eventLagReport, LAG_TARGET_MS } from './support/event-lag.js';
+import { eventLagMet, eventLagReport, eventLagWhereItWent, LAG_TARGET_MS, watchEventLag } from './support/event-lag.js';
 import type { PoolWaitReport } from './support/pool-wait.js';
 import { serverErrors } from './support/stack.js';
 import type { BenchResult } from './support/report.js';
@@ -250,6 +250,8 @@ export async function realDispatchBench(options: RealDispatchBenchOptions): Prom
     console.log(`  facesign: ${agents.length} agents available, idle for ${options.idleSeconds} s`);
     const idleAgents = await idleWindow();
 
+    // The api node takes the webhooks: its samples time each event's intake (stored and queued).
+    const intakeLag = watchEventLag(api);
     const { sessionIds } = await bulkCallSessions(api.db, { count: options.calls, state: 'SCHEDULED', notBefore: new Date(Date.now() + 3_600_000), phoneE164: NUMBER, product: 'bench-dispatch-real' });
     const dueAt = Math.ceil(Date.now() / 1000) * 1000 + 3000;
     await api.db.verificationSession.updateMany({ where: { id: { in: sessionIds } }, data: { notBefore: new Date(dueAt) } });
@@ -315,7 +317,8 @@ export async function realDispatchBench(options: RealDispatchBenchOptions): Prom
     const wholeAccount = machine?.stop();
     const redis1 = await redisCommands(observer);
     const reports = await Promise.all(stack.workers.map((w) => w.report()));
-    const samples: EventLagSample[] = reports.flatMap((r) => r.lag);
+    intakeLag.stop();
+    const samples: EventLagSample[] = [...intakeLag.samples, ...reports.flatMap((r) => r.lag)];
     const lag = { ...(await eventLagReport(api, samples, lastPlaced, 1000)), eventDrainSeconds: drained };
     const lagMet = eventLagMet(lag);
     const workerPool = mergePools(reports.flatMap((r) => (r.pool ? [r.pool] : [])));
@@ -343,7 +346,7 @@ export async function realDispatchBench(options: RealDispatchBenchOptions): Prom
       ...(lagMet
         ? []
         : [
-            `event lag target missed (applied p99 ${lag.eventLagAppliedP99Ms} ms, backlog ${lag.eventBacklogAtLastDial}) with the machine ${busy(wholeAccount)}% busy, of which other work ${wholeAccount ? cpuByPart(wholeAccount, calls)['other (rest of the machine)'] : '?'} ms per call, and the workers' pool checkouts waiting up to ${workerPool?.checkoutWaitMaxMs ?? '?'} ms (p99 ${workerPool?.checkoutWaitP99Ms ?? '?'} ms): cores of their own for the worker nodes (which apply the events) move it, and a larger DATABASE_POOL_SIZE (--real-pool-size) where the checkouts wait`,
+            `event lag target missed: ${eventLagWhereItWent(lag)}; backlog ${lag.eventBacklogAtLastDial}, with the machine ${busy(wholeAccount)}% busy, of which other work ${wholeAccount ? cpuByPart(wholeAccount, calls)['other (rest of the machine)'] : '?'} ms per call, and the workers' pool checkouts waiting up to ${workerPool?.checkoutWaitMaxMs ?? '?'} ms (p99 ${workerPool?.checkoutWaitP99Ms ?? '?'} ms): cores of their own for the worker nodes (which apply the events) move it, and a larger DATABASE_POOL_SIZE (--real-pool-size) where the checkouts wait`,
           ]),
       ...serverErrors([...stack.errors, ...reports.flatMap((r) => r.errors)]),
     ];
@@ -395,7 +398,7 @@ export async function realDispatchBench(options: RealDispatchBenchOptions): Prom
       target: { text: '≥ 0.5× the baseline', met },
       more: [
         {
-          figure: `LiveKit event lag p50/p99 to applied ${lag.eventLagAppliedP50Ms}/${lag.eventLagAppliedP99Ms} ms, to socket delivery ${lag.eventLagDeliveredP50Ms}/${lag.eventLagDeliveredP99Ms} ms; backlog at the last call placed ${lag.eventBacklogAtLastDial} of ${lag.eventsStoredAtLastDial} stored (${lag.eventsUnappliedAtLastDial} in flight); all applied ${lag.eventDrainSeconds} s after it (the calls end ${options.holdSeconds} s after they are answered)`,
+          figure: `LiveKit event lag p50/p99 to queued ${lag.eventLagQueuedP50Ms}/${lag.eventLagQueuedP99Ms} ms, to taken by a worker ${lag.eventLagTakenP50Ms}/${lag.eventLagTakenP99Ms} ms, to applied ${lag.eventLagAppliedP50Ms}/${lag.eventLagAppliedP99Ms} ms, to socket delivery ${lag.eventLagDeliveredP50Ms}/${lag.eventLagDeliveredP99Ms} ms; backlog at the last call placed ${lag.eventBacklogAtLastDial} of ${lag.eventsStoredAtLastDial} stored (${lag.eventsUnappliedAtLastDial} in flight); all applied ${lag.eventDrainSeconds} s after it (the calls end ${options.holdSeconds} s after they are answered)`,
           target: { text: `event lag p99 < ${LAG_TARGET_MS} ms, no backlog at the last call placed`, met: lagMet },
         },
         {

@@ -18,7 +18,7 @@ import { bulkCallSessions } from './support/sessions.js';
 import { startTimingProxy, type TimingProxy } from './support/timing-proxy.js';
 import { accountCpu, canAccountCpu, type CpuAccount } from './support/machine-cpu.js';
 import type { BenchResult } from './support/report.js';
-import { eventLagMet, eventLagReport, LAG_TARGET_MS, watchEventLag } from './support/event-lag.js';
+import { eventLagMet, eventLagReport, eventLagWhereItWent, LAG_TARGET_MS, watchEventLag } from './support/event-lag.js';
 import { loadContext, nowMs, percentile, round, sleep } from './support/stats.js';
 import { watchPoolWaits } from './support/pool-wait.js';
 import { sqlPool } from '../server/db/client.js';
@@ -158,12 +158,12 @@ export async function dispatchBench(options: DispatchBenchOptions): Promise<Benc
       target: { text: '≥ 0.5× raw BullMQ', met: complete && perSecond / raw.perSecond >= 0.5 },
       more: [
         {
-          figure: `LiveKit event lag p50/p99 to applied ${lag.eventLagAppliedP50Ms}/${lag.eventLagAppliedP99Ms} ms, to socket delivery ${lag.eventLagDeliveredP50Ms}/${lag.eventLagDeliveredP99Ms} ms; backlog at the last dial ${lag.eventBacklogAtLastDial} of ${lag.eventsStoredAtLastDial} stored (${lag.eventsUnappliedAtLastDial} in flight); all applied ${lag.eventDrainSeconds} s after it`,
+          figure: `LiveKit event lag p50/p99 to queued ${lag.eventLagQueuedP50Ms}/${lag.eventLagQueuedP99Ms} ms, to taken by a worker ${lag.eventLagTakenP50Ms}/${lag.eventLagTakenP99Ms} ms, to applied ${lag.eventLagAppliedP50Ms}/${lag.eventLagAppliedP99Ms} ms, to socket delivery ${lag.eventLagDeliveredP50Ms}/${lag.eventLagDeliveredP99Ms} ms; backlog at the last dial ${lag.eventBacklogAtLastDial} of ${lag.eventsStoredAtLastDial} stored (${lag.eventsUnappliedAtLastDial} in flight); all applied ${lag.eventDrainSeconds} s after it`,
           target: { text: `event lag p99 < ${LAG_TARGET_MS} ms, no backlog (nothing waiting > ${LAG_TARGET_MS} ms) at the last dial`, met: lagMet },
         },
       ],
       load: { before, after: loadContext() },
-      notes: [...(complete ? [] : [`TIMED OUT: only ${rooms.size} of ${options.sessions} sessions were dialled`]), ...(cpuReport?.notes ?? []), ...serverErrors(stack.errors)],
+      notes: [...(complete ? [] : [`TIMED OUT: only ${rooms.size} of ${options.sessions} sessions were dialled`]), ...(lagMet ? [] : [`event lag target missed: ${eventLagWhereItWent(lag)}`]), ...(cpuReport?.notes ?? []), ...serverErrors(stack.errors)],
     };
   } finally {
     clients.close();

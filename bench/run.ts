@@ -13,9 +13,11 @@
 //   npm run bench -- --seconds 10 --connections 10 # webhook load duration and concurrency
 //   npm run bench -- --only idle --idle-seconds 60 # idle api and worker nodes' CPU per second (compiled; --idle-runtime tsx)
 //   npm run bench -- --only face-match --face-comparisons 10  # CPU per face comparison
-//   npm run bench -- --only dispatch-real --real-calls 40 --real-concurrency 8 --answer-after 1 --hold 3 --real-workers 1 [--real-egress answer|livekit|none] [--real-pool-size 10]
+//   npm run bench -- --only dispatch-real --real-calls 40 --real-concurrency 8 --answer-after 1 --hold 3 --real-workers 1 [--real-egress answer|livekit|none] [--real-pool-size 20]
 //                                                  # dispatch on the real livekit-server + livekit-sip + SIPp against a bare script
 //                                                  # (needs dev/real-livekit/install.sh; also BENCH_REAL_CALLS, BENCH_REAL_CONCURRENCY, …)
+//   npm run bench -- --only video-real --video-sessions 8 --video-hold 30 [--video-size 640x360 --video-fps 15 --video-kbps 450 --video-timeout 180]
+//                                                  # video sessions on the real livekit-server, rtc-node participants (needs dev/real-livekit/install.sh)
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dropTemplate } from './support/stack.js';
@@ -30,10 +32,11 @@ import { hashBench } from './hash.run.js';
 import { idleBench } from './idle.bench.js';
 import { faceMatchBench } from './face-match.bench.js';
 import { realDispatchBench } from './dispatch-real.bench.js';
+import { realVideoBench } from './video-real.bench.js';
 
-const ALL = ['dispatch', 'webhook', 'realtime', 'answers', 'hash', 'face-match', 'idle', 'dispatch-real'] as const;
-/** Run only when named in --only: it needs the real LiveKit servers (dev/real-livekit/install.sh). */
-const ON_REQUEST: readonly Name[] = ['dispatch-real'];
+const ALL = ['dispatch', 'webhook', 'realtime', 'answers', 'hash', 'face-match', 'idle', 'dispatch-real', 'video-real'] as const;
+/** Run only when named in --only: they need the real LiveKit servers (dev/real-livekit/install.sh). */
+const ON_REQUEST: readonly Name[] = ['dispatch-real', 'video-real'];
 type Name = (typeof ALL)[number];
 
 function flag(name: string): string | undefined {
@@ -49,6 +52,12 @@ const num = (name: string, fallback: number) => {
 function answersRuntime(value: string): 'compiled' | 'in-process' {
   if (value === 'compiled' || value === 'in-process') return value;
   throw new Error('--answers-runtime must be compiled or in-process');
+}
+
+function videoSize(value: string): { width: number; height: number } {
+  const m = /^(\d+)x(\d+)$/.exec(value);
+  if (!m || Number(m[1]) % 2 !== 0 || Number(m[2]) % 2 !== 0) throw new Error('--video-size must be WIDTHxHEIGHT, both even (e.g. 640x360)');
+  return { width: Number(m[1]), height: Number(m[2]) };
 }
 
 function realEgress(value: string): 'answer' | 'livekit' | 'none' {
@@ -82,9 +91,16 @@ const runners: Record<Name, () => Promise<BenchResult>> = {
       holdSeconds: num('hold', 3),
       workers: num('real-workers', 1),
       egress: realEgress(flag('real-egress') ?? 'answer'),
-      poolSize: num('real-pool-size', 10),
+      poolSize: num('real-pool-size', 20),
       idleSeconds: num('real-idle-seconds', 15),
       timeoutSeconds: num('real-timeout', 300),
+    }),
+  'video-real': () =>
+    realVideoBench({
+      sessions: num('video-sessions', 8),
+      holdSeconds: num('video-hold', 30),
+      media: { ...videoSize(flag('video-size') ?? '640x360'), fps: num('video-fps', 15), maxBitrate: num('video-kbps', 450) * 1000 },
+      timeoutSeconds: num('video-timeout', 180),
     }),
 };
 

@@ -9,6 +9,18 @@ export interface EventLagReport {
   eventsStored: number;
   /** The stored events by kind (JSON), to tell what the processing went through. */
   eventsByKind: string;
+  /** Arrival to the event stored and its job queued, on the node that took the webhook (the intake). */
+  eventLagQueuedP50Ms: number;
+  eventLagQueuedP99Ms: number;
+  /** Queued to taken, per event: the wait for a worker once queued. */
+  eventWaitForWorkerP50Ms: number;
+  eventWaitForWorkerP99Ms: number;
+  /** Arrival to a worker taking the event off the queue: the intake and the wait for a worker. */
+  eventLagTakenP50Ms: number;
+  eventLagTakenP99Ms: number;
+  /** Taken to applied, per event: the work of applying it (reads, the pool, the transaction). */
+  eventApplyP50Ms: number;
+  eventApplyP99Ms: number;
   eventLagAppliedP50Ms: number;
   eventLagAppliedP99Ms: number;
   eventLagDeliveredP50Ms: number;
@@ -55,9 +67,31 @@ export async function eventLagReport(facesign: Facesign, samples: readonly Event
   const lag = (stage: EventLagSample['stage']) => samples.filter((s) => s.stage === stage).map((s) => s.at - s.receivedAt);
   const applied = lag('applied');
   const delivered = lag('delivered');
+  const taken = lag('taken');
+  const firstAt = (stage: EventLagSample['stage']) => {
+    const at = new Map<string, number>();
+    for (const s of samples) if (s.stage === stage && !at.has(s.eventId)) at.set(s.eventId, s.at);
+    return at;
+  };
+  /** Per event, from the end of one stage to the end of the next. */
+  const between = (from: Map<string, number>, to: EventLagSample['stage']) =>
+    samples.flatMap((s) => (s.stage === to && from.has(s.eventId) ? [s.at - from.get(s.eventId)!] : []));
+  const queuedAt = firstAt('queued');
+  const takenAt = firstAt('taken');
+  const applying = between(takenAt, 'applied');
+  const waiting = between(queuedAt, 'taken');
+  const queued = lag('queued');
   return {
     eventsStored: kinds.reduce((sum, k) => sum + Number(k.n), 0),
     eventsByKind: JSON.stringify(Object.fromEntries(kinds.map((k) => [k.event, Number(k.n)]))),
+    eventLagQueuedP50Ms: round(percentile(queued, 50), 0),
+    eventLagQueuedP99Ms: round(percentile(queued, 99), 0),
+    eventWaitForWorkerP50Ms: round(percentile(waiting, 50), 0),
+    eventWaitForWorkerP99Ms: round(percentile(waiting, 99), 0),
+    eventLagTakenP50Ms: round(percentile(taken, 50), 0),
+    eventLagTakenP99Ms: round(percentile(taken, 99), 0),
+    eventApplyP50Ms: round(percentile(applying, 50), 0),
+    eventApplyP99Ms: round(percentile(applying, 99), 0),
     eventLagAppliedP50Ms: round(percentile(applied, 50), 0),
     eventLagAppliedP99Ms: round(percentile(applied, 99), 0),
     eventLagDeliveredP50Ms: round(percentile(delivered, 50), 0),
@@ -72,4 +106,26 @@ export async function eventLagReport(facesign: Facesign, samples: readonly Event
 /** The event-lag target: p99 to applied and to delivered under 1 s, nothing queued at the last dial. */
 export function eventLagMet(report: EventLagReport): boolean {
   return report.eventLagAppliedP99Ms < LAG_TARGET_MS && (Number.isNaN(report.eventLagDeliveredP99Ms) || report.eventLagDeliveredP99Ms < LAG_TARGET_MS) && report.eventBacklogAtLastDial === 0;
+}
+
+/**
+ * Where a missed lag target's time went, by the largest of its parts at p99: the intake (storing the
+ * webhook's event and queueing it, on the node that took the webhook: its pool and its share of the
+ * cores), the wait for a worker once queued (worker capacity: cores for the worker nodes, more of them),
+ * or applying it once taken (the database and the pool). Without intake samples (the api node's were not
+ * collected) the first two are one: arrival to taken.
+ */
+export function eventLagWhereItWent(report: EventLagReport): string {
+  const intake = Number.isNaN(report.eventLagQueuedP99Ms) ? undefined : report.eventLagQueuedP99Ms;
+  const parts = [
+    ...(intake === undefined
+      ? [{ name: 'arrival to taken by a worker', p50: report.eventLagTakenP50Ms, p99: report.eventLagTakenP99Ms, moves: 'the intake or the wait for a worker (collect the intake node\'s samples to tell which)' }]
+      : [
+          { name: 'intake (arrival to stored and queued)', p50: report.eventLagQueuedP50Ms, p99: intake, moves: 'the node that takes the webhooks: its share of the cores and its pool (the intake stores one batch at a time)' },
+          { name: 'wait for a worker (queued to taken)', p50: report.eventWaitForWorkerP50Ms, p99: report.eventWaitForWorkerP99Ms, moves: 'worker capacity: a core of its own for each worker node, or another worker node' },
+        ]),
+    { name: 'applying (taken to applied)', p50: report.eventApplyP50Ms, p99: report.eventApplyP99Ms, moves: 'the database: pool checkouts and PostgreSQL\'s share of the cores' },
+  ];
+  const largest = [...parts].sort((a, b) => b.p99 - a.p99)[0]!;
+  return `event lag p99 ${report.eventLagAppliedP99Ms} ms to applied, by part (p50/p99): ${parts.map((p) => `${p.name} ${p.p50}/${p.p99} ms`).join(', ')}; the largest is ${largest.name}, so what moves it is ${largest.moves}`;
 }

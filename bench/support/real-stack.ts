@@ -84,6 +84,8 @@ export async function startRealBenchStack(options: RealBenchStackOptions): Promi
       LOG_LEVEL: 'info',
       ...benchEnv({ databaseUrl: database.appUrl, redisUrl: redis.url, redisPrefix: `bench-${randomUUID().slice(0, 12)}`, s3Endpoint: s3.endpoint }),
       LIVEKIT_URL: egressAnswerer?.url ?? real.url,
+      // Join grants point clients at livekit-server itself, never at the egress answerer in front of its API.
+      LIVEKIT_PUBLIC_URL: real.wsUrl,
       LIVEKIT_API_KEY: real.apiKey,
       LIVEKIT_API_SECRET: real.apiSecret,
       LIVEKIT_SIP_TRUNK_ID: sipTrunkId,

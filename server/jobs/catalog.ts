@@ -169,7 +169,7 @@ export type JobHandlers = { [N in JobName]: (payload: JobPayload<N>, meta: { att
 /** How many jobs of each queue one worker node runs at once. */
 const JOB_CONCURRENCY = {
   'livekit-event': 8,
-  'livekit-events': 4,
+  'livekit-events': 8,
   'livekit-reconcile': 1,
   'session-due': 4,
   'session-reminder': 4,

@@ -57,24 +57,28 @@ export interface LiveKitEventIntakeOptions {
   queues: JobQueues;
   verifier: LiveKitWebhookVerifier;
   log: Logger;
+  /** Times each event from its arrival to its job queued (stage "queued"). */
+  lag?: EventLag;
 }
 
 export class LiveKitEventIntake {
   // Concurrent webhooks share one insert, then one enqueue; each is answered after both. The two
   // stages overlap (one batch is being queued while the next is being stored), one batch each at a time.
   private readonly inbox = new MicroBatch<InboxRow, Stored>((rows) => this.store(rows), { maxBatch: 200, maxInFlight: 1 });
-  private readonly outbox = new MicroBatch<string, void>((eventIds) => this.enqueue(eventIds), { maxBatch: 500, maxInFlight: 1 });
+  private readonly outbox = new MicroBatch<string, boolean>((eventIds) => this.enqueue(eventIds), { maxBatch: 500, maxInFlight: 1 });
 
   private readonly db: Db;
   private readonly queues: JobQueues;
   private readonly verifier: LiveKitWebhookVerifier;
   private readonly log: Logger;
+  private readonly lag: EventLag | undefined;
 
   constructor(options: LiveKitEventIntakeOptions) {
     this.db = options.db;
     this.queues = options.queues;
     this.verifier = options.verifier;
     this.log = options.log;
+    this.lag = options.lag;
   }
 
   async receive(rawBody: string, authorization: string | undefined): Promise<{ duplicate: boolean }> {
@@ -97,7 +101,10 @@ export class LiveKitEventIntake {
       // Exactly what LiveKit sent: the verified bytes, stored as jsonb.
       body: rawBody,
     });
-    if (stored.queue) await this.outbox.submit(event.id);
+    if (stored.queue) {
+      const queued = await this.outbox.submit(event.id);
+      if (queued) this.lag?.observe({ eventId: event.id, stage: 'queued', receivedAt: receivedAt.getTime(), at: Date.now() });
+    }
     return { duplicate: stored.duplicate };
   }
 
@@ -165,13 +172,20 @@ export class LiveKitEventIntake {
     });
   }
 
-  /** One job for a batch of stored events; processing claims each event, so running it twice is harmless. */
-  private async enqueue(eventIds: string[]): Promise<void[]> {
+  /**
+   * One job for a batch of stored events; processing claims each event, so running it twice is harmless.
+   * Says for each whether it was queued.
+   */
+  private async enqueue(eventIds: string[]): Promise<boolean[]> {
     // If Redis is down the events are still safe in Postgres; the reconciler processes them.
-    await this.queues.enqueue('livekit-events', { eventIds: [...new Set(eventIds)] }, { jobId: `lkb-${randomUUID()}` }).catch((err: Error) => {
-      this.log.warn({ events: eventIds.length, err }, 'could not enqueue LiveKit events; the reconciler will process them');
-    });
-    return eventIds.map(() => undefined);
+    const queued = await this.queues.enqueue('livekit-events', { eventIds: [...new Set(eventIds)] }, { jobId: `lkb-${randomUUID()}` }).then(
+      () => true,
+      (err: Error) => {
+        this.log.warn({ events: eventIds.length, err }, 'could not enqueue LiveKit events; the reconciler will process them');
+        return false;
+      },
+    );
+    return eventIds.map(() => queued);
   }
 }
 
@@ -214,6 +228,7 @@ export class LiveKitEventProcessor {
    * skipping the events already processed).
    */
   async processBatch(eventIds: string[], retryAlone: (eventId: string) => Promise<void>): Promise<void> {
+    const takenAt = Date.now();
     const rows = await rowsOf(
       sqlAutocommit(this.db),
       build
@@ -225,6 +240,7 @@ export class LiveKitEventProcessor {
     );
     const byId = new Map(rows.map((row) => [row.id, row]));
     const open = [...new Set(eventIds)].flatMap((id) => byId.get(id) ?? []);
+    for (const row of open) this.lag?.observe({ eventId: row.id, stage: 'taken', receivedAt: row.receivedAt.getTime(), at: takenAt });
     const attemptIds = [...new Set(open.flatMap((row) => attemptIdFromRoom(row.roomName ?? '') ?? []))];
     const known = new Set(
       attemptIds.length > 0
@@ -288,6 +304,7 @@ export class LiveKitEventProcessor {
 
   /** Processes one stored event exactly once; returns what it concluded (for logs and tests). */
   async process(eventId: string): Promise<string> {
+    const takenAt = Date.now();
     const row = await first(
       sqlAutocommit(this.db),
       build.selectFrom('LiveKitEvent').select(['id', 'body', 'occurredAt', 'receivedAt', 'processedAt', 'outcome']).where('id', '=', eventId),
@@ -295,6 +312,7 @@ export class LiveKitEventProcessor {
     );
     if (!row) return 'missing';
     if (row.processedAt) return row.outcome ?? 'already processed';
+    this.lag?.observe({ eventId, stage: 'taken', receivedAt: row.receivedAt.getTime(), at: takenAt });
     return this.applyStored(row, false);
   }
 

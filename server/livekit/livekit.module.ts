@@ -23,7 +23,7 @@ export function livekitModule({ config, log, db, queues, platform, eventLag, job
     const recordings = new RecordingService(db, platform);
     const reconciler = new LiveKitReconciler({ db, platform, processor, recordings, onSignals: signals.emit, log });
     livekit = { platform, processor, reconciler, recordings };
-    intake = new LiveKitEventIntake({ db, queues, verifier: new LiveKitWebhookVerifier(config.livekit.apiKey, config.livekit.apiSecret), log });
+    intake = new LiveKitEventIntake({ db, queues, verifier: new LiveKitWebhookVerifier(config.livekit.apiKey, config.livekit.apiSecret), log, lag: eventLag });
     jobs.repeat('livekit-reconcile', config.jobs.reconcileIntervalMs);
   }
   jobs.handle('livekit-event', async ({ eventId }) => void (await livekit?.processor.process(eventId)));

@@ -1,10 +1,12 @@
 // How far LiveKit event processing runs behind: for every event, the time from its webhook's arrival
-// to its change committed ("applied"), and, for an event that changed something a console shows, to
-// the end of the work that emits the socket events ("delivered"). Recorded by the node that processes
-// the event, exposed on that node's /metrics; benchmarks listen to the same samples.
+// to its job queued ("queued", on the node that took the webhook: storing it and queueing it), to a
+// worker taking it off the queue ("taken": the wait for a worker), to its change committed
+// ("applied"), and, for an event that changed something a console shows, to the end of the work that
+// emits the socket events ("delivered"). Recorded by the node that did that
+// step, exposed on that node's /metrics; benchmarks listen to the same samples.
 import { Histogram } from 'prom-client';
 
-export type EventLagStage = 'applied' | 'delivered';
+export type EventLagStage = 'queued' | 'taken' | 'applied' | 'delivered';
 
 export interface EventLagSample {
   eventId: string;
@@ -17,7 +19,7 @@ export interface EventLagSample {
 export class EventLag {
   readonly histogram = new Histogram({
     name: 'facesign_livekit_event_lag_seconds',
-    help: 'Time from a LiveKit webhook arriving to its event applied (stage="applied") and to the socket events it caused being emitted (stage="delivered"), on the node that processed it',
+    help: 'Time from a LiveKit webhook arriving to its event stored and queued (stage="queued", on the node that took the webhook), to a worker taking its event off the queue (stage="taken"), to its event applied (stage="applied") and to the socket events it caused being emitted (stage="delivered"), on the node that did that step',
     labelNames: ['stage'],
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [],

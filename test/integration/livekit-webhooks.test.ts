@@ -284,14 +284,26 @@ describe('processing', () => {
     // The arrival, not the (earlier) time LiveKit stamped on the event.
     expect(row.receivedAt.getTime()).toBeGreaterThanOrEqual(sent - 1);
     expect(row.receivedAt.getTime()).toBeLessThanOrEqual(answered);
+    const queued = lag.find((s) => s.eventId === 'EV_lag_1' && s.stage === 'queued')!;
+    const taken = lag.find((s) => s.eventId === 'EV_lag_1' && s.stage === 'taken')!;
     const applied = lag.find((s) => s.eventId === 'EV_lag_1' && s.stage === 'applied')!;
     const delivered = lag.find((s) => s.eventId === 'EV_lag_1' && s.stage === 'delivered')!;
     expect(applied.receivedAt).toBe(row.receivedAt.getTime());
+    // Stored and queued before the webhook was answered.
+    expect(queued.receivedAt).toBe(row.receivedAt.getTime());
+    expect(queued.at).toBeGreaterThanOrEqual(row.receivedAt.getTime());
+    expect(queued.at).toBeLessThanOrEqual(answered);
+    // Taken off the queue after it arrived (the answer to the webhook came first) and before it was applied.
+    expect(taken.receivedAt).toBe(row.receivedAt.getTime());
+    expect(taken.at).toBeGreaterThanOrEqual(row.receivedAt.getTime());
+    expect(applied.at).toBeGreaterThanOrEqual(taken.at);
     expect(delivered.at).toBeGreaterThanOrEqual(applied.at);
 
     const metric = (text: string, name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
     const scrape = async () => (await fetch(`${t.url}/metrics`)).text();
     const text = await scrape();
+    expect(metric(text, 'facesign_livekit_event_lag_seconds_count{stage="queued"}')).toBeGreaterThanOrEqual(1);
+    expect(metric(text, 'facesign_livekit_event_lag_seconds_count{stage="taken"}')).toBeGreaterThanOrEqual(1);
     expect(metric(text, 'facesign_livekit_event_lag_seconds_count{stage="applied"}')).toBeGreaterThanOrEqual(1);
     expect(metric(text, 'facesign_livekit_event_lag_seconds_count{stage="delivered"}')).toBeGreaterThanOrEqual(1);
     // An event stored and not applied yet is the backlog, with its age.
