@@ -346,7 +346,7 @@ export async function realDispatchBench(options: RealDispatchBenchOptions): Prom
       ...(lagMet
         ? []
         : [
-            `event lag target missed: ${eventLagWhereItWent(lag)}; backlog ${lag.eventBacklogAtLastDial}, with the machine ${busy(wholeAccount)}% busy, of which other work ${wholeAccount ? cpuByPart(wholeAccount, calls)['other (rest of the machine)'] : '?'} ms per call, and the workers' pool checkouts waiting up to ${workerPool?.checkoutWaitMaxMs ?? '?'} ms (p99 ${workerPool?.checkoutWaitP99Ms ?? '?'} ms): cores of their own for the worker nodes (which apply the events) move it, and a larger DATABASE_POOL_SIZE (--real-pool-size) where the checkouts wait`,
+            `event lag target missed: ${eventLagWhereItWent(lag)}; backlog ${lag.eventBacklogAtLastDial}, with the machine ${busy(wholeAccount)}% busy, of which other work ${wholeAccount ? cpuByPart(wholeAccount, calls)['other (rest of the machine)'] : '?'} ms per call, and the workers' pool checkouts waiting up to ${workerPool?.checkoutWaitMaxMs ?? '?'} ms (p99 ${workerPool?.checkoutWaitP99Ms ?? '?'} ms)`,
           ]),
       ...serverErrors([...stack.errors, ...reports.flatMap((r) => r.errors)]),
     ];

@@ -1,11 +1,14 @@
 // Login sessions as the HTTP layer resolves them, kept in this process so that a console's requests
 // do not each read the database. A revocation (logout, a revoked session, a disabled user, a role
 // change) is announced over Redis pub/sub after it commits, and every node drops what it holds of
-// it when the message arrives; the node that revoked drops it before it answers. Two bounds hold
+// it when the message arrives and says so on an acknowledgement channel; the node that revoked answers
+// once every node subscribed when it announced has acknowledged (or `ACK_TIMEOUT_MS` passed: a node
+// that did not answer by then is logged, and lets go within the bounds below). Two bounds hold
 // whatever happens to a message: an entry is served for at most `ttlMs` after it was read from the
 // database, and only while this node's subscription is up — from a lost connection until it is
 // subscribed again the cache is empty and every request reads the database. At most `maxEntries`
 // sessions are held (the oldest read is dropped first). Expiry is checked on every request.
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Role } from '../db/generated/prisma/enums.js';
 import type { Logger } from '../logging.js';
@@ -39,6 +42,17 @@ interface Entry {
   until: number;
 }
 
+/** How long a revocation waits for the nodes' acknowledgements before it answers anyway. */
+export const ACK_TIMEOUT_MS = 2_000;
+
+/** A revocation announced and waiting for its acknowledgements. */
+interface Announced {
+  acks: number;
+  /** How many nodes were subscribed when it was published (PUBLISH's answer); unknown until then. */
+  expected?: number;
+  done(): void;
+}
+
 const isStrings = (value: unknown): value is string[] => Array.isArray(value) && value.every((v) => typeof v === 'string');
 
 export class LoginSessionCache {
@@ -49,9 +63,12 @@ export class LoginSessionCache {
   private subscribed = false;
   private subscriber: Redis | undefined;
   private readonly channel: string;
+  private readonly ackChannel: string;
+  private readonly announced = new Map<string, Announced>();
 
   constructor(private readonly options: LoginSessionCacheOptions) {
     this.channel = `${options.prefix}:auth:login-revocations`;
+    this.ackChannel = `${this.channel}:acks`;
   }
 
   get enabled(): boolean {
@@ -66,7 +83,7 @@ export class LoginSessionCache {
     const subscriber = new Redis(this.options.redisUrl, { lazyConnect: true, autoResubscribe: false, maxRetriesPerRequest: null, connectionName: this.channel });
     this.subscriber = subscriber;
     subscriber.on('ready', () => {
-      subscriber.subscribe(this.channel).then(
+      subscriber.subscribe(this.channel, this.ackChannel).then(
         () => {
           if (subscriber.status === 'ready') this.subscribed = true;
         },
@@ -77,7 +94,19 @@ export class LoginSessionCache {
     subscriber.on('end', () => this.unsubscribed());
     subscriber.on('error', (err) => this.options.log.warn({ err }, 'login-session cache: revocation channel error; sessions are read from the database until it is back'));
     subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.channel) this.drop(parseRevocation(message));
+      if (channel === this.channel) {
+        this.drop(parseRevocation(message));
+        const ack = ackOf(message);
+        if (ack) {
+          this.options.publisher.publish(this.ackChannel, ack).catch((err: unknown) => this.options.log.warn({ err }, 'login-session cache: could not acknowledge a revocation'));
+        }
+      } else if (channel === this.ackChannel) {
+        const waiting = this.announced.get(message);
+        if (waiting) {
+          waiting.acks += 1;
+          if (waiting.expected !== undefined && waiting.acks >= waiting.expected) waiting.done();
+        }
+      }
     });
     subscriber.connect().catch((err: unknown) => this.options.log.warn({ err }, 'login-session cache: Redis unreachable; sessions are read from the database'));
   }
@@ -123,16 +152,34 @@ export class LoginSessionCache {
   }
 
   /**
-   * After the revocation committed: drops it here at once, then announces it to every node. An
-   * announcement that cannot be sent is logged; the other nodes then let go within `ttlMs`.
+   * After the revocation committed: drops it here at once, announces it to every node and waits until
+   * every node subscribed at that moment (this one too) has acknowledged dropping it, at most
+   * `ACK_TIMEOUT_MS`. An announcement that cannot be sent, or nodes that do not answer in time, are
+   * logged; those nodes then let go within `ttlMs`.
    */
   async revoke(revocation: LoginRevocation): Promise<void> {
     this.drop(revocation);
     if (!this.enabled) return;
+    const id = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    let finish!: () => void;
+    const acknowledged = new Promise<boolean>((resolve) => {
+      finish = () => resolve(true);
+      timer = setTimeout(() => resolve(false), ACK_TIMEOUT_MS);
+    });
+    const waiting: Announced = { acks: 0, done: () => finish() };
+    this.announced.set(id, waiting);
     try {
-      await this.options.publisher.publish(this.channel, JSON.stringify(revocation));
+      waiting.expected = await this.options.publisher.publish(this.channel, JSON.stringify({ ...revocation, ack: id }));
+      if (waiting.acks >= waiting.expected) finish();
+      if (!(await acknowledged)) {
+        this.options.log.warn(`login-session cache: ${waiting.expected - waiting.acks} of ${waiting.expected} nodes did not acknowledge a revocation within ${ACK_TIMEOUT_MS} ms; they let go within ${this.options.ttlMs / 1000} s`);
+      }
     } catch (err) {
       this.options.log.error({ err }, `login-session cache: a revocation could not be announced to the other nodes; they let go within ${this.options.ttlMs / 1000} s`);
+    } finally {
+      clearTimeout(timer);
+      this.announced.delete(id);
     }
   }
 
@@ -151,6 +198,16 @@ export class LoginSessionCache {
     this.subscribed = false;
     this.generation += 1;
     this.entries.clear();
+  }
+}
+
+/** The acknowledgement id a revocation message asks for, if any. */
+function ackOf(message: string): string | undefined {
+  try {
+    const value = (JSON.parse(message) as Record<string, unknown>).ack;
+    return typeof value === 'string' && value.length <= 64 ? value : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFacesign, type Facesign } from '../../server/main.js';
+import { ACK_TIMEOUT_MS } from '../../server/auth/login-session-cache.js';
 import type { ApiClient } from '../support/api-client.js';
 import { eventually } from '../support/fixtures.js';
 import { startSecondNode, startTestApp, type TestApp } from '../support/harness.js';
@@ -115,6 +116,40 @@ describe('the bounds of the cache', () => {
       expect(await on(url, third!, '/api/auth/me')).toMatchObject({ status: 200 });
     } finally {
       await node.stop();
+    }
+  });
+
+  it('a revocation is answered once every subscribed node acknowledged it, and at most ACK_TIMEOUT_MS later if one never does', async () => {
+    const channel = `${t.facesign.config.redis.prefix}:auth:login-revocations`;
+    const slow = new Redis(t.facesign.config.redis.url);
+    const mute = new Redis(t.facesign.config.redis.url);
+    const publisher = new Redis(t.facesign.config.redis.url);
+    try {
+      // A node that takes 400 ms to drop what it holds, then acknowledges as facesign's nodes do.
+      await slow.subscribe(channel);
+      slow.on('message', (_channel: string, message: string) => {
+        const { ack } = JSON.parse(message) as { ack: string };
+        setTimeout(() => void publisher.publish(`${channel}:acks`, ack), 400);
+      });
+      const agent = await t.signIn({ roles: ['AGENT'] });
+      const current = (await agent.get<{ items: { id: string; current: boolean }[] }>('/api/auth/sessions')).body.items.find((s) => s.current)!;
+      let started = Date.now();
+      expect((await admin.delete(`/api/auth/sessions/${current.id}`)).status).toBe(204);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+      expect(Date.now() - started).toBeLessThan(ACK_TIMEOUT_MS);
+
+      // A node that is subscribed and never answers holds a revocation up for ACK_TIMEOUT_MS, no longer.
+      await mute.subscribe(channel);
+      const other = await t.signIn({ roles: ['AGENT'] });
+      started = Date.now();
+      expect((await other.withSameCookies().request('POST', '/api/auth/logout', undefined, { 'x-csrf-token': other.csrfToken! })).status).toBe(204);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(ACK_TIMEOUT_MS - 50);
+      expect(Date.now() - started).toBeLessThan(ACK_TIMEOUT_MS + 2_000);
+      expect(await on(urlB, other, '/api/auth/me')).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+    } finally {
+      slow.disconnect();
+      mute.disconnect();
+      publisher.disconnect();
     }
   });
 
