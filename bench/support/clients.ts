@@ -1,6 +1,6 @@
 // Drives bench/support/socket-clients.ts (socket.io clients in their own process) over IPC.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { spawnIpcChild } from './ipc-child.js';
 
 export interface ClientsReport {
   received: Record<string, number[]>;
@@ -17,29 +17,11 @@ export interface Clients {
 
 export function startClients(): Clients {
   const file = fileURLToPath(new URL('./socket-clients.ts', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = <T>(type: string) =>
-    new Promise<T>((resolve, reject) => {
-      const onMessage = (message: { type: string; message?: string }) => {
-        if (message.type === 'error') reject(new Error(message.message));
-        else if (message.type === type) resolve(message as T);
-        else return;
-        child.off('message', onMessage);
-      };
-      child.on('message', onMessage);
-    });
+  const { child, ask } = spawnIpcChild(file, 'the socket clients\' process');
   return {
     pid: child.pid!,
-    async connect(input) {
-      const ready = next<{ connected: number }>('ready');
-      child.send({ type: 'connect', ...input });
-      return (await ready).connected;
-    },
-    async report() {
-      const report = next<ClientsReport>('report');
-      child.send({ type: 'report' });
-      return report;
-    },
+    connect: async (input) => (await ask<{ connected: number }>({ type: 'connect', ...input }, 'ready')).connected,
+    report: () => ask<ClientsReport>({ type: 'report' }, 'report'),
     close: () => {
       if (child.connected) child.send({ type: 'close' });
     },

@@ -64,38 +64,30 @@ export async function eventLagReport(facesign: Facesign, samples: readonly Event
     await sleep(250);
   }
   const kinds = await db.$queryRaw<{ event: string; n: bigint }[]>`SELECT "event", count(*) AS "n" FROM "LiveKitEvent" GROUP BY "event" ORDER BY 2 DESC`;
+  /** Each event's time from its arrival to the end of `stage`. */
   const lag = (stage: EventLagSample['stage']) => samples.filter((s) => s.stage === stage).map((s) => s.at - s.receivedAt);
-  const applied = lag('applied');
-  const delivered = lag('delivered');
-  const taken = lag('taken');
   const firstAt = (stage: EventLagSample['stage']) => {
     const at = new Map<string, number>();
     for (const s of samples) if (s.stage === stage && !at.has(s.eventId)) at.set(s.eventId, s.at);
     return at;
   };
   /** Per event, from the end of one stage to the end of the next. */
-  const between = (from: Map<string, number>, to: EventLagSample['stage']) =>
-    samples.flatMap((s) => (s.stage === to && from.has(s.eventId) ? [s.at - from.get(s.eventId)!] : []));
-  const queuedAt = firstAt('queued');
-  const takenAt = firstAt('taken');
-  const applying = between(takenAt, 'applied');
-  const waiting = between(queuedAt, 'taken');
-  const queued = lag('queued');
+  const between = (from: EventLagSample['stage'], to: EventLagSample['stage']) => {
+    const fromAt = firstAt(from);
+    return samples.flatMap((s) => (s.stage === to && fromAt.has(s.eventId) ? [s.at - fromAt.get(s.eventId)!] : []));
+  };
+  /** p50 and p99 of `values` as `<name>P50Ms` and `<name>P99Ms`, whole milliseconds. */
+  const p50p99 = <N extends string>(name: N, values: number[]) =>
+    ({ [`${name}P50Ms`]: round(percentile(values, 50), 0), [`${name}P99Ms`]: round(percentile(values, 99), 0) }) as Record<`${N}P50Ms` | `${N}P99Ms`, number>;
   return {
     eventsStored: kinds.reduce((sum, k) => sum + Number(k.n), 0),
     eventsByKind: JSON.stringify(Object.fromEntries(kinds.map((k) => [k.event, Number(k.n)]))),
-    eventLagQueuedP50Ms: round(percentile(queued, 50), 0),
-    eventLagQueuedP99Ms: round(percentile(queued, 99), 0),
-    eventWaitForWorkerP50Ms: round(percentile(waiting, 50), 0),
-    eventWaitForWorkerP99Ms: round(percentile(waiting, 99), 0),
-    eventLagTakenP50Ms: round(percentile(taken, 50), 0),
-    eventLagTakenP99Ms: round(percentile(taken, 99), 0),
-    eventApplyP50Ms: round(percentile(applying, 50), 0),
-    eventApplyP99Ms: round(percentile(applying, 99), 0),
-    eventLagAppliedP50Ms: round(percentile(applied, 50), 0),
-    eventLagAppliedP99Ms: round(percentile(applied, 99), 0),
-    eventLagDeliveredP50Ms: round(percentile(delivered, 50), 0),
-    eventLagDeliveredP99Ms: round(percentile(delivered, 99), 0),
+    ...p50p99('eventLagQueued', lag('queued')),
+    ...p50p99('eventWaitForWorker', between('queued', 'taken')),
+    ...p50p99('eventLagTaken', lag('taken')),
+    ...p50p99('eventApply', between('taken', 'applied')),
+    ...p50p99('eventLagApplied', lag('applied')),
+    ...p50p99('eventLagDelivered', lag('delivered')),
     eventsUnappliedAtLastDial: Number(moment.unapplied),
     eventBacklogAtLastDial: Number(moment.backlog),
     eventsStoredAtLastDial: Number(moment.stored),

@@ -1,8 +1,8 @@
 // Drives bench/support/rtc-participants.ts (borrowers, agents and their LiveKit media in a process of
 // their own) over IPC.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { MediaSettings, ParentMessage, ReceivedMedia, SessionTimes } from './rtc-participants.js';
+import { spawnIpcChild } from './ipc-child.js';
 
 export type { MediaSettings, ReceivedMedia, SessionTimes };
 
@@ -31,26 +31,8 @@ export interface RtcClients {
 export async function startRtcClients(): Promise<RtcClients> {
   const file = fileURLToPath(new URL('./rtc-participants.ts', import.meta.url));
   // NODE_ENV=production: rtc-node logs at info instead of debug (a line per connection otherwise).
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const next = <T>(type: string) =>
-    new Promise<T>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the rtc participants' process exited (${code}) while the bench waited for "${type}"`));
-      const onMessage = (message: { type: string; message?: string }) => {
-        if (message.type === 'error') reject(new Error(message.message));
-        else if (message.type === type) resolve(message as T);
-        else return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-      };
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
-  const ask = <T>(message: ParentMessage, answer: string) => {
-    const reply = next<T>(answer);
-    child.send(message);
-    return reply;
-  };
+  const { child, next, ask: askAny, stop } = spawnIpcChild(file, "the rtc participants' process", { ...process.env, NODE_ENV: 'production' });
+  const ask = <T>(message: ParentMessage, answer: string) => askAny<T>(message, answer);
   const { smsUrl } = await next<{ smsUrl: string }>('ready');
   return {
     pid: child.pid!,
@@ -63,12 +45,6 @@ export async function startRtcClients(): Promise<RtcClients> {
     leave: async () => {
       await ask({ type: 'leave' }, 'left');
     },
-    async close() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.send({ type: 'close' });
-      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(killer);
-    },
+    close: () => stop({ type: 'close' }),
   };
 }
