@@ -11,8 +11,6 @@
 //   subscribes to the other side. Media counts as flowing once each side has decoded a video frame and
 //   received an audio frame of the other's.
 // All times are wall-clock milliseconds (performance.timeOrigin + now), comparable across processes.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   AudioFrame,
   AudioSource,
@@ -31,6 +29,8 @@ import {
   type RemoteTrack,
 } from '@livekit/rtc-node';
 import { io, type Socket } from 'socket.io-client';
+import { HttpSink, type Received } from '../../test/support/http-sink.js';
+import { keepAtDesk } from './agent-desk.js';
 
 export interface MediaSettings {
   width: number;
@@ -83,27 +83,20 @@ interface Sms {
   template: string;
   text: string;
 }
-const texts: Sms[] = [];
-let textWaiters: (() => void)[] = [];
-const smsServer = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    texts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Sms);
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-    const waiting = textWaiters;
-    textWaiters = [];
-    for (const wake of waiting) wake();
-  });
-});
+const sms = await HttpSink.start();
 
-async function nextText(to: string, template: string, index: number, timeoutMs = 60_000): Promise<Sms> {
-  const deadline = now() + timeoutMs;
-  for (;;) {
-    const found = texts.filter((t) => t.to === to && t.template === template)[index];
-    if (found) return found;
-    if (now() > deadline) throw new Error(`no "${template}" text to ${to} within ${timeoutMs / 1000} s`);
-    await Promise.race([new Promise<void>((resolve) => textWaiters.push(resolve)), sleep(1000)]);
+/** The first text of `template` to `to` (within `timeoutMs`). */
+async function textTo(to: string, template: string, timeoutMs = 60_000): Promise<Sms> {
+  const isIt = (r: Received) => {
+    const text = JSON.parse(r.body) as Sms;
+    return text.to === to && text.template === template;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no "${template}" text to ${to} within ${timeoutMs / 1000} s`)), timeoutMs)));
+  try {
+    return JSON.parse((await Promise.race([sms.until(isIt), timeout])).body) as Sms;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -291,19 +284,17 @@ async function connectAgents(url: string, list: { cookie: string; csrfToken: str
           const socket = io(`${url}/agent`, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { cookie: credentials.cookie } });
           const agent: Agent = { ...credentials, socket };
           agents.push(agent);
-          socket.on('offer:new', (offer: { offerId: string; sessionId: string }) => {
-            http<{ token: string; livekitUrl: string; sessionId: string }>(`${url}/api/offers/${offer.offerId}/accept`, { method: 'POST', headers: asAgent(agent) }, 200).then(
-              (grant) => {
-                grants.set(grant.sessionId, { agent, token: grant.token, livekitUrl: grant.livekitUrl, at: now() });
-                grantWaiters.get(grant.sessionId)?.();
-              },
-              (error: Error) => offerFailures.push(error.message),
-            );
-          });
-          socket.once('connect', () => {
-            socket.emit('presence:set', { presence: 'available' }, () => resolve());
-            heartbeats.push(setInterval(() => socket.emit('heartbeat', {}), 10_000));
-          });
+          const onAccepted = async (res: Response) => {
+            const text = await res.text();
+            if (res.status !== 200) {
+              offerFailures.push(`POST /api/offers/…/accept: ${res.status} ${text.slice(0, 300)}`);
+              return;
+            }
+            const grant = JSON.parse(text) as { token: string; livekitUrl: string; sessionId: string };
+            grants.set(grant.sessionId, { agent, token: grant.token, livekitUrl: grant.livekitUrl, at: now() });
+            grantWaiters.get(grant.sessionId)?.();
+          };
+          keepAtDesk(socket, url, credentials, heartbeats, onAccepted, (error) => offerFailures.push(error.message)).then(resolve, reject);
           socket.once('connect_error', reject);
         }),
     ),
@@ -368,13 +359,13 @@ async function runSession(input: Extract<ParentMessage, { type: 'sessions' }>): 
   );
   const created = now();
   // The borrower: the link from the invitation, the one-time code, consent, the waiting room.
-  const invitation = await nextText(phone, 'invitation', 0);
+  const invitation = await textTo(phone, 'invitation');
   const link = /\/join\/([A-Za-z0-9_-]{43})/.exec(invitation.text)?.[1];
   if (!link) throw new Error(`no link in the invitation: ${invitation.text}`);
   const from = { 'x-forwarded-for': address };
   await http(`${url}/api/join/${link}`, { headers: from }, 200);
   await http(`${url}/api/join/${link}/otp`, { method: 'POST', headers: from, body: { purpose: 'join' } }, 202);
-  const code = /(\d{6})/.exec((await nextText(phone, 'otp', 0)).text)?.[1];
+  const code = /(\d{6})/.exec((await textTo(phone, 'otp')).text)?.[1];
   const { partyToken } = await http<{ partyToken: string }>(`${url}/api/join/${link}/otp/verify`, { method: 'POST', headers: from, body: { code } }, 200);
   const asParty = { ...from, 'x-party-token': partyToken };
   await http(`${url}/api/join/${link}/consent`, { method: 'POST', headers: asParty, body: { recording: true, dataProcessing: true, locale: 'zh-CN' } }, 204);
@@ -394,7 +385,7 @@ async function runSession(input: Extract<ParentMessage, { type: 'sessions' }>): 
 async function wrapUp(url: string, s: Live): Promise<void> {
   const asParty = { 'x-forwarded-for': s.address, 'x-party-token': s.partyToken };
   await http(`${url}/api/join/${s.link}/otp`, { method: 'POST', headers: asParty, body: { purpose: 'sign' } }, 202);
-  const code = /(\d{6})/.exec((await nextText(s.phone, 'signing_code', 0)).text)?.[1];
+  const code = /(\d{6})/.exec((await textTo(s.phone, 'signing_code')).text)?.[1];
   await http(`${url}/api/join/${s.link}/sign`, { method: 'POST', headers: asParty, body: { code } }, 201);
   s.times.signed = now();
   const sessionId = s.times.sessionId;
@@ -464,4 +455,4 @@ process.on('message', (message: ParentMessage) => {
   }
 });
 
-smsServer.listen(0, '127.0.0.1', () => process.send?.({ type: 'ready', smsUrl: `http://127.0.0.1:${(smsServer.address() as AddressInfo).port}/sms` }));
+process.send?.({ type: 'ready', smsUrl: `${sms.url}/sms` });

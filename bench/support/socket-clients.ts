@@ -6,6 +6,7 @@
 // available, keep their heartbeat, and accept every offer they get over HTTP at once.
 // Receive times are wall-clock milliseconds (performance.timeOrigin + now), comparable across processes.
 import { io, type Socket } from 'socket.io-client';
+import { keepAtDesk } from './agent-desk.js';
 
 interface ConnectMessage {
   type: 'connect';
@@ -37,21 +38,16 @@ async function connectAll(message: ConnectMessage): Promise<number> {
       });
       const agent = message.agents?.[i];
       if (agent) {
-        socket.on('offer:new', (offer: { offerId: string }) => {
+        const onAccepted = async (res: Response) => {
           accepted.attempted += 1;
-          fetch(`${message.url}/api/offers/${offer.offerId}/accept`, { method: 'POST', headers: { cookie: agent.cookie, 'x-csrf-token': agent.csrfToken } }).then(
-            async (res) => {
-              await res.arrayBuffer();
-              if (res.status === 200) accepted.ok += 1;
-              else accepted.refused[res.status] = (accepted.refused[res.status] ?? 0) + 1;
-            },
-            () => (accepted.errors += 1),
-          );
-        });
-        socket.once('connect', () => {
-          socket.emit('presence:set', { presence: 'available' }, () => resolve());
-          heartbeats.push(setInterval(() => socket.emit('heartbeat', {}), 10_000));
-        });
+          await res.arrayBuffer();
+          if (res.status === 200) accepted.ok += 1;
+          else accepted.refused[res.status] = (accepted.refused[res.status] ?? 0) + 1;
+        };
+        keepAtDesk(socket, message.url, agent, heartbeats, onAccepted, () => {
+          accepted.attempted += 1;
+          accepted.errors += 1;
+        }).then(resolve, reject);
       } else {
         socket.once('connect', () => resolve());
       }

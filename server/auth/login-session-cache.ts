@@ -95,8 +95,8 @@ export class LoginSessionCache {
     subscriber.on('error', (err) => this.options.log.warn({ err }, 'login-session cache: revocation channel error; sessions are read from the database until it is back'));
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) {
-        this.drop(parseRevocation(message));
-        const ack = ackOf(message);
+        const { revocation, ack } = parseAnnouncement(message);
+        this.drop(revocation);
         if (ack) {
           this.options.publisher.publish(this.ackChannel, ack).catch((err: unknown) => this.options.log.warn({ err }, 'login-session cache: could not acknowledge a revocation'));
         }
@@ -162,16 +162,15 @@ export class LoginSessionCache {
     if (!this.enabled) return;
     const id = randomUUID();
     let timer: NodeJS.Timeout | undefined;
-    let finish!: () => void;
+    const waiting: Announced = { acks: 0, done: () => undefined };
     const acknowledged = new Promise<boolean>((resolve) => {
-      finish = () => resolve(true);
+      waiting.done = () => resolve(true);
       timer = setTimeout(() => resolve(false), ACK_TIMEOUT_MS);
     });
-    const waiting: Announced = { acks: 0, done: () => finish() };
     this.announced.set(id, waiting);
     try {
       waiting.expected = await this.options.publisher.publish(this.channel, JSON.stringify({ ...revocation, ack: id }));
-      if (waiting.acks >= waiting.expected) finish();
+      if (waiting.acks >= waiting.expected) waiting.done();
       if (!(await acknowledged)) {
         this.options.log.warn(`login-session cache: ${waiting.expected - waiting.acks} of ${waiting.expected} nodes did not acknowledge a revocation within ${ACK_TIMEOUT_MS} ms; they let go within ${this.options.ttlMs / 1000} s`);
       }
@@ -201,24 +200,15 @@ export class LoginSessionCache {
   }
 }
 
-/** The acknowledgement id a revocation message asks for, if any. */
-function ackOf(message: string): string | undefined {
-  try {
-    const value = (JSON.parse(message) as Record<string, unknown>).ack;
-    return typeof value === 'string' && value.length <= 64 ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A message on the channel; anything unreadable empties the whole cache (undefined). */
-function parseRevocation(message: string): LoginRevocation | undefined {
+/** A message on the channel: what ended (anything unreadable empties the whole cache: undefined), and the acknowledgement it asks for. */
+function parseAnnouncement(message: string): { revocation: LoginRevocation | undefined; ack: string | undefined } {
   try {
     const value = JSON.parse(message) as Record<string, unknown>;
-    if (typeof value.userId === 'string') return { userId: value.userId };
-    if (isStrings(value.loginSessionIds)) return { loginSessionIds: value.loginSessionIds };
+    const ack = typeof value.ack === 'string' && value.ack.length <= 64 ? value.ack : undefined;
+    if (typeof value.userId === 'string') return { revocation: { userId: value.userId }, ack };
+    if (isStrings(value.loginSessionIds)) return { revocation: { loginSessionIds: value.loginSessionIds }, ack };
+    return { revocation: undefined, ack };
   } catch {
-    // falls through: an unreadable message drops everything
+    return { revocation: undefined, ack: undefined };
   }
-  return undefined;
 }

@@ -126,25 +126,31 @@ describe('the bounds of the cache', () => {
     const publisher = new Redis(t.facesign.config.redis.url);
     try {
       // A node that takes 400 ms to drop what it holds, then acknowledges as facesign's nodes do.
+      let ackedAt = 0;
       await slow.subscribe(channel);
       slow.on('message', (_channel: string, message: string) => {
         const { ack } = JSON.parse(message) as { ack: string };
-        setTimeout(() => void publisher.publish(`${channel}:acks`, ack), 400);
+        setTimeout(() => {
+          ackedAt = Date.now();
+          void publisher.publish(`${channel}:acks`, ack);
+        }, 400);
       });
+      const unanswered = () => t.logs.filter((line) => line.includes('did not acknowledge a revocation'));
       const agent = await t.signIn({ roles: ['AGENT'] });
       const current = (await agent.get<{ items: { id: string; current: boolean }[] }>('/api/auth/sessions')).body.items.find((s) => s.current)!;
-      let started = Date.now();
       expect((await admin.delete(`/api/auth/sessions/${current.id}`)).status).toBe(204);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(400);
-      expect(Date.now() - started).toBeLessThan(ACK_TIMEOUT_MS);
+      // Answered only after the slow node's acknowledgement, and because of it (not at the timeout).
+      expect(ackedAt).toBeGreaterThan(0);
+      expect(unanswered()).toEqual([]);
 
-      // A node that is subscribed and never answers holds a revocation up for ACK_TIMEOUT_MS, no longer.
+      // A node that is subscribed and never answers holds a revocation up for ACK_TIMEOUT_MS, and is logged.
       await mute.subscribe(channel);
       const other = await t.signIn({ roles: ['AGENT'] });
-      started = Date.now();
+      const started = Date.now();
       expect((await other.withSameCookies().request('POST', '/api/auth/logout', undefined, { 'x-csrf-token': other.csrfToken! })).status).toBe(204);
       expect(Date.now() - started).toBeGreaterThanOrEqual(ACK_TIMEOUT_MS - 50);
-      expect(Date.now() - started).toBeLessThan(ACK_TIMEOUT_MS + 2_000);
+      expect(unanswered()).toHaveLength(1);
+      expect(unanswered()[0]).toContain('1 of ');
       expect(await on(urlB, other, '/api/auth/me')).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
     } finally {
       slow.disconnect();
